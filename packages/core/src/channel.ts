@@ -1,0 +1,41 @@
+import type { FastifyPluginAsync } from "fastify";
+import type { Channel, ConversationRef, InboundEvent, InboundMessage } from "./message.ts";
+import type { Reply, SentMessage } from "./reply.ts";
+
+/** A connected account as channel code sees it: secrets already decrypted. */
+export interface ChannelAccount<Config = Record<string, unknown>, Secrets = Record<string, string>> {
+  id: string;
+  tenantId: string;
+  channel: Channel;
+  config: Config;
+  secrets: Secrets;
+}
+
+/** Options every channel's webhook plugin receives from the server that mounts it. */
+export interface WebhookPluginOptions {
+  /** The enabled account of this channel with that id, or null (the route answers 404). */
+  loadAccount(accountId: string): Promise<ChannelAccount | null>;
+  /**
+   * Stores the events durably and enqueues their processing; resolves only once committed.
+   * Call it only after the request is verified; acknowledge the platform after it resolves.
+   */
+  ingest(account: ChannelAccount, events: InboundEvent[]): Promise<void>;
+}
+
+/** Sends replies on one account. Throws PlatformError (retryable or not) on failure. */
+export interface ChannelSender {
+  send(to: ConversationRef, reply: Reply, context?: { inReplyTo?: InboundMessage }): Promise<SentMessage[]>;
+  /** Tells the platform a button press was handled (Telegram answerCallbackQuery); optional. */
+  acknowledge?(message: InboundMessage): Promise<void>;
+}
+
+/** Platform API base URLs and the like, from deployment configuration (fakes in tests). */
+export type ChannelEnvironment = Record<string, string | undefined>;
+
+/** Everything the apps need to know about one channel. */
+export interface ChannelDriver {
+  channel: Channel;
+  /** Mounted at /webhooks/<channel>; registers its own `/:accountId` routes. */
+  webhook: FastifyPluginAsync<WebhookPluginOptions>;
+  createSender(account: ChannelAccount, env: ChannelEnvironment): ChannelSender;
+}

@@ -1,0 +1,35 @@
+import type { Channel } from "./message.ts";
+
+/**
+ * The one reply model; each channel renders it within its platform's limits and degrades
+ * gracefully where a platform lacks a feature.
+ */
+export type Button =
+  | { type: "postback"; title: string; payload: string }
+  | { type: "url"; title: string; url: string };
+
+export interface QuickReply {
+  title: string;
+  payload: string;
+}
+
+export interface Card {
+  title: string;
+  subtitle?: string;
+  imageUrl?: string;
+  buttons?: Button[];
+}
+
+export type Reply =
+  | { type: "text"; text: string; quickReplies?: QuickReply[] }
+  | { type: "buttons"; text: string; buttons: Button[] }
+  | { type: "cards"; cards: Card[] }
+  | { type: "image"; url: string; caption?: string }
+  /** Sent as is to one channel's API; other channels skip it. */
+  | { type: "custom"; channel: Channel; payload: Record<string, unknown> };
+
+/** What a platform answered when a reply was sent. */
+export interface SentMessage {
+  platformMessageId: string;
+  raw: unknown;
+}

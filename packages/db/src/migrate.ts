@@ -1,0 +1,49 @@
+import { execFile } from "node:child_process";
+import { readdir } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { runMigrations } from "graphile-worker";
+
+export const dbPackageDir = join(dirname(fileURLToPath(import.meta.url)), "..");
+const prismaCli = createRequire(import.meta.url).resolve("prisma/build/index.js");
+
+/**
+ * Brings a database up to date: the application's schema with `prisma migrate deploy` (WASM schema
+ * engine through the driver adapter), then graphile-worker's job schema. Safe to run from several
+ * processes at once: both take an advisory lock.
+ */
+export async function migrate(databaseUrl: string): Promise<void> {
+  await migrateSchema(databaseUrl);
+  await runMigrations({ connectionString: databaseUrl });
+}
+
+async function migrateSchema(databaseUrl: string): Promise<void> {
+  try {
+    await promisify(execFile)(process.execPath, [prismaCli, "migrate", "deploy"], {
+      cwd: dbPackageDir,
+      env: { ...process.env, DATABASE_URL: databaseUrl, PRISMA_HIDE_UPDATE_MESSAGE: "1" },
+    });
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string };
+    // The CLI prints the connection string in some errors; never pass it on.
+    const detail = `${e.stdout ?? ""}${e.stderr ?? ""}`.replaceAll(databaseUrl, "<DATABASE_URL>");
+    throw new Error(`database migration failed: ${detail.trim()}`);
+  }
+}
+
+/** Migrations shipped with this build that the database has not applied (for /readyz). */
+export async function pendingMigrations(query: (sql: string) => Promise<{ migration_name: string }[]>): Promise<string[]> {
+  const shipped = (await readdir(join(dbPackageDir, "prisma", "migrations"), { withFileTypes: true }))
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name);
+  const applied = new Set(
+    (
+      await query(
+        `SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+      )
+    ).map((row) => row.migration_name),
+  );
+  return shipped.filter((name) => !applied.has(name));
+}
