@@ -22,9 +22,16 @@ export interface WebhookPluginOptions {
   ingest(account: ChannelAccount, events: InboundEvent[]): Promise<void>;
 }
 
+export interface SendContext {
+  /** The message being answered (threads, reply-to, answering button presses). */
+  inReplyTo?: InboundMessage;
+  /** Messenger outside the 24-hour window: a permitted message tag (e.g. POST_PURCHASE_UPDATE). */
+  messageTag?: string;
+}
+
 /** Sends replies on one account. Throws PlatformError (retryable or not) on failure. */
 export interface ChannelSender {
-  send(to: ConversationRef, reply: Reply, context?: { inReplyTo?: InboundMessage }): Promise<SentMessage[]>;
+  send(to: ConversationRef, reply: Reply, context?: SendContext): Promise<SentMessage[]>;
   /** Tells the platform a button press was handled (Telegram answerCallbackQuery); optional. */
   acknowledge?(message: InboundMessage): Promise<void>;
 }

@@ -25,6 +25,11 @@ export type Reply =
   | { type: "buttons"; text: string; buttons: Button[] }
   | { type: "cards"; cards: Card[] }
   | { type: "image"; url: string; caption?: string }
+  /**
+   * A pre-approved message template (WhatsApp: the only kind allowed outside the 24-hour
+   * customer-service window). `components` as the platform's API takes them.
+   */
+  | { type: "template"; name: string; language: string; components?: Record<string, unknown>[] }
   /** Sent as is to one channel's API; other channels skip it. */
   | { type: "custom"; channel: Channel; payload: Record<string, unknown> };
 

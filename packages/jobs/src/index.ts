@@ -1,0 +1,2 @@
+export * from "./enqueue.ts";
+export * from "./worker.ts";
