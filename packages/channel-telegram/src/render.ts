@@ -1,0 +1,95 @@
+import type { Button, Card, Reply } from "@cb/core";
+import type { InlineKeyboardButton, InlineKeyboardMarkup } from "telegraf/types";
+
+/** One Bot API call a reply becomes. */
+export type BotApiCall =
+  | { method: "sendMessage"; params: { text: string; parse_mode: "HTML"; reply_markup?: InlineKeyboardMarkup } }
+  | { method: "sendPhoto"; params: { photo: string; caption?: string; parse_mode: "HTML"; reply_markup?: InlineKeyboardMarkup } }
+  | { method: string; params: Record<string, unknown> };
+
+// Bot API limits (https://core.telegram.org/bots/api): message text 4096 characters after entity
+// parsing, photo caption 1024, callback_data 1-64 bytes.
+export const TEXT_LIMIT = 4096;
+export const CAPTION_LIMIT = 1024;
+const CALLBACK_DATA_BYTES = 64;
+
+/** HTML parse mode needs exactly these three escaped (Bot API, "HTML style"). */
+export function escapeHtml(text: string): string {
+  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+}
+
+/**
+ * Splits text into chunks of at most `limit` characters, at a paragraph, line or word boundary when
+ * there is one. Counted before escaping: entities count as one character on Telegram's side.
+ */
+export function splitText(text: string, limit: number): string[] {
+  const chunks: string[] = [];
+  let rest = text.trim();
+  while ([...rest].length > limit) {
+    const window = [...rest].slice(0, limit).join("");
+    let cut = Math.max(window.lastIndexOf("\n\n"), window.lastIndexOf("\n"));
+    if (cut < limit / 2) cut = window.lastIndexOf(" ");
+    if (cut <= 0) cut = window.length;
+    chunks.push(rest.slice(0, cut).trimEnd());
+    rest = rest.slice(cut).trimStart();
+  }
+  if (rest) chunks.push(rest);
+  return chunks;
+}
+
+function button(b: Button): InlineKeyboardButton {
+  if (b.type === "url") return { text: b.title, url: b.url };
+  if (Buffer.byteLength(b.payload) > CALLBACK_DATA_BYTES) {
+    throw new Error(`Telegram callback data is limited to ${CALLBACK_DATA_BYTES} bytes; shorten the payload of button "${b.title}"`);
+  }
+  return { text: b.title, callback_data: b.payload };
+}
+
+function keyboard(buttons: Button[] | undefined): InlineKeyboardMarkup | undefined {
+  if (!buttons?.length) return undefined;
+  // One button a row reads best on phones and never overflows the row width.
+  return { inline_keyboard: buttons.map((b) => [button(b)]) };
+}
+
+function textMessages(text: string, buttons?: Button[]): BotApiCall[] {
+  const chunks = splitText(text, TEXT_LIMIT);
+  const markup = keyboard(buttons);
+  return chunks.map((chunk, i) => ({
+    method: "sendMessage",
+    params: { text: escapeHtml(chunk), parse_mode: "HTML" as const, ...(markup && i === chunks.length - 1 ? { reply_markup: markup } : {}) },
+  }));
+}
+
+function card(c: Card): BotApiCall[] {
+  const body = [`<b>${escapeHtml(c.title)}</b>`, c.subtitle ? escapeHtml(c.subtitle) : ""].filter(Boolean).join("\n");
+  const markup = keyboard(c.buttons);
+  const fitsCaption = [...`${c.title}\n${c.subtitle ?? ""}`].length <= CAPTION_LIMIT;
+  if (c.imageUrl && fitsCaption) {
+    return [{ method: "sendPhoto", params: { photo: c.imageUrl, caption: body, parse_mode: "HTML", ...(markup ? { reply_markup: markup } : {}) } }];
+  }
+  const calls: BotApiCall[] = c.imageUrl ? [{ method: "sendPhoto", params: { photo: c.imageUrl, parse_mode: "HTML" } }] : [];
+  return [...calls, { method: "sendMessage", params: { text: body, parse_mode: "HTML", ...(markup ? { reply_markup: markup } : {}) } }];
+}
+
+/** The reply model → Bot API calls, in sending order. */
+export function renderReply(reply: Reply): BotApiCall[] {
+  switch (reply.type) {
+    case "text":
+      return textMessages(reply.text, reply.quickReplies?.map((q) => ({ type: "postback", title: q.title, payload: q.payload })));
+    case "buttons":
+      return textMessages(reply.text, reply.buttons);
+    case "cards":
+      return reply.cards.flatMap(card);
+    case "image":
+      return [{ method: "sendPhoto", params: { photo: reply.url, parse_mode: "HTML", ...(reply.caption ? { caption: escapeHtml(reply.caption.slice(0, CAPTION_LIMIT)) } : {}) } }];
+    case "custom": {
+      if (reply.channel !== "telegram") return [];
+      const { method, ...params } = reply.payload as { method?: unknown };
+      if (typeof method !== "string") throw new Error('a custom Telegram reply needs a "method" and its parameters');
+      return [{ method, params }];
+    }
+    case "template":
+      // Message templates are a WhatsApp concept; Telegram has no equivalent to send.
+      return [];
+  }
+}

@@ -1,0 +1,95 @@
+import { PlatformError, type ChannelAccount, type ChannelEnvironment, type ChannelSender, type SentMessage } from "@cb/core";
+import Bottleneck from "bottleneck";
+import { Telegram, TelegramError } from "telegraf";
+import { renderReply } from "./render.ts";
+
+export interface TelegramSecrets {
+  botToken: string;
+  secretToken: string;
+}
+
+/** Where the Bot API lives: real Telegram by default, a local Bot API server or a fake otherwise. */
+export function apiRoot(env: ChannelEnvironment): string {
+  return env.TELEGRAM_API_ROOT ?? "https://api.telegram.org";
+}
+
+interface BotLimits {
+  bot: Bottleneck;
+  chats: Bottleneck.Group;
+}
+
+// Telegram's published limits: about 30 messages a second per bot, about one a second per chat
+// (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this). Shared by
+// every sender of the same bot in this process.
+const limitsByBot = new Map<string, BotLimits>();
+
+function limitsFor(botId: string): BotLimits {
+  let limits = limitsByBot.get(botId);
+  if (!limits) {
+    const bot = new Bottleneck({ reservoir: 30, reservoirRefreshAmount: 30, reservoirRefreshInterval: 1000 });
+    const chats = new Bottleneck.Group({ maxConcurrent: 1, minTime: 1000 });
+    chats.on("created", (limiter) => limiter.chain(bot));
+    limits = { bot, chats };
+    limitsByBot.set(botId, limits);
+  }
+  return limits;
+}
+
+function toPlatformError(err: unknown): PlatformError {
+  if (err instanceof TelegramError) {
+    const retryAfter = err.parameters?.retry_after;
+    return new PlatformError(
+      "telegram",
+      String(err.code),
+      err.description,
+      err.code === 429 || err.code >= 500,
+      retryAfter !== undefined ? retryAfter * 1000 : undefined,
+    );
+  }
+  // node-fetch network failures (refused, reset, DNS): worth another try later.
+  return new PlatformError("telegram", "network", (err as Error).message, true);
+}
+
+/** Sends through telegraf's Bot API client, within Telegram's rate limits. */
+export function createTelegramSender(account: ChannelAccount, env: ChannelEnvironment): ChannelSender {
+  const secrets = account.secrets as unknown as TelegramSecrets;
+  const telegram = new Telegram(secrets.botToken, { apiRoot: apiRoot(env), webhookReply: false });
+  const botId = secrets.botToken.split(":")[0]!;
+  const limits = limitsFor(botId);
+
+  async function call(method: string, params: Record<string, unknown>, chatId?: string): Promise<unknown> {
+    const run = () => (telegram.callApi as (m: string, p: unknown) => Promise<unknown>)(method, params);
+    try {
+      return await (chatId ? limits.chats.key(chatId).schedule(run) : limits.bot.schedule(run));
+    } catch (err) {
+      throw toPlatformError(err);
+    }
+  }
+
+  return {
+    async send(to, reply, context) {
+      const sent: SentMessage[] = [];
+      const replyTo = context?.inReplyTo && !context.inReplyTo.postback ? context.inReplyTo.platformMessageId : undefined;
+      for (const { method, params } of renderReply(reply)) {
+        const result = (await call(
+          method,
+          {
+            chat_id: to.externalId,
+            ...(to.threadId ? { message_thread_id: Number(to.threadId) } : {}),
+            // In groups, answer the very message so the thread of talk stays readable.
+            ...(to.type === "group" && replyTo ? { reply_parameters: { message_id: Number(replyTo), allow_sending_without_reply: true } } : {}),
+            ...params,
+          },
+          to.externalId,
+        )) as { message_id?: number };
+        sent.push({ platformMessageId: String(result?.message_id ?? ""), raw: result });
+      }
+      return sent;
+    },
+    async acknowledge(message) {
+      if (message.postback && message.platformMessageId) {
+        await call("answerCallbackQuery", { callback_query_id: message.platformMessageId });
+      }
+    },
+  };
+}

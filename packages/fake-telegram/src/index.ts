@@ -1,0 +1,1 @@
+export { startFakeTelegram, type FakeTelegram, type SentCall } from "./server.ts";
