@@ -1,11 +1,11 @@
 import type { Button, Card, Reply } from "@cb/core";
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from "telegraf/types";
 
-/** One Bot API call a reply becomes. */
-export type BotApiCall =
-  | { method: "sendMessage"; params: { text: string; parse_mode: "HTML"; reply_markup?: InlineKeyboardMarkup } }
-  | { method: "sendPhoto"; params: { photo: string; caption?: string; parse_mode: "HTML"; reply_markup?: InlineKeyboardMarkup } }
-  | { method: string; params: Record<string, unknown> };
+/** One Bot API call a reply becomes (sendMessage, sendPhoto, or a custom payload's method). */
+export interface BotApiCall {
+  method: string;
+  params: Record<string, unknown>;
+}
 
 // Bot API limits (https://core.telegram.org/bots/api): message text 4096 characters after entity
 // parsing, photo caption 1024, callback_data 1-64 bytes.

@@ -197,6 +197,20 @@ export async function startFakeTelegram(options: { port?: number; host?: string 
     }
   });
 
+  // Inspection for other processes (the demo's terminal chat): calls from index `since` on, waiting
+  // up to `wait` ms for the first one. Not part of the Bot API.
+  app.get<{ Querystring: { since?: string; wait?: string } }>("/__calls", async (request) => {
+    const since = Number(request.query.since ?? 0);
+    const wait = Math.min(Number(request.query.wait ?? 0), 30_000);
+    if (calls.length <= since && wait > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        waiters.push({ predicate: () => true, resolve: () => (clearTimeout(timer), resolve()) });
+      });
+    }
+    return { calls: calls.slice(since).map(({ token, ...call }) => ({ ...call, botId: token.split(":")[0] })), next: calls.length };
+  });
+
   const url = await app.listen({ port: options.port ?? 0, host: options.host ?? "127.0.0.1" });
 
   return {

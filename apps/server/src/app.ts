@@ -1,0 +1,39 @@
+import type { ChannelDriver } from "@cb/core";
+import { ingestEvents, type AccountDirectory } from "@cb/conversation";
+import type { Db } from "@cb/db";
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { registerErrorHandling } from "./errors.ts";
+import { health } from "./health.ts";
+import { redactPaths } from "./logging.ts";
+
+export interface ServerDeps {
+  db: Db;
+  accounts: AccountDirectory;
+  drivers: ChannelDriver[];
+  bodyLimit?: number;
+  logger?: FastifyServerOptions["logger"];
+}
+
+/**
+ * The HTTP role. Each channel's webhook plugin is mounted in its own encapsulated context at
+ * /webhooks/<channel>: its body parsers and hooks stay its own.
+ */
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: deps.bodyLimit ?? 1024 * 1024,
+    logger: deps.logger === undefined ? false : deps.logger && typeof deps.logger === "object" ? { ...deps.logger, redact: redactPaths } : deps.logger,
+    // Let in-flight requests finish on close; refuse new ones meanwhile.
+    forceCloseConnections: "idle",
+    return503OnClosing: true,
+  });
+  registerErrorHandling(app);
+  await app.register(health, { db: deps.db });
+  for (const driver of deps.drivers) {
+    await app.register(driver.webhook, {
+      prefix: `/webhooks/${driver.channel}`,
+      loadAccount: (id) => deps.accounts.load(driver.channel, id),
+      ingest: (account, events) => ingestEvents(deps.db, account, events),
+    });
+  }
+  return app;
+}

@@ -1,0 +1,37 @@
+import { HttpError } from "@cb/core";
+import type { FastifyError, FastifyInstance } from "fastify";
+
+/** Fastify's own failures, named for API users. */
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: "invalid_json",
+  FST_ERR_CTP_EMPTY_JSON_BODY: "invalid_json",
+  FST_ERR_CTP_BODY_TOO_LARGE: "body_too_large",
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: "unsupported_media_type",
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: "invalid_content_length",
+};
+
+/**
+ * Every error leaves as `{ "error": { "code", "message", "details"? } }`. Server faults say nothing
+ * of their cause (it may hold secrets or internals); they are logged instead.
+ */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof HttpError) {
+      return reply.code(error.statusCode).send({ error: { code: error.code, message: error.message, ...(error.details !== undefined ? { details: error.details } : {}) } });
+    }
+    if (error.validation) {
+      return reply.code(400).send({ error: { code: "validation_failed", message: error.message, details: error.validation } });
+    }
+    const status = error.statusCode ?? 500;
+    if (status < 500) {
+      const code = (error.code && FASTIFY_CODES[error.code]) ?? "bad_request";
+      const message = code === "invalid_json" ? "the body is not valid JSON" : error.message;
+      return reply.code(status).send({ error: { code, message } });
+    }
+    request.log.error({ err: error }, "request failed");
+    return reply.code(500).send({ error: { code: "internal_error", message: "something went wrong on our side; it has been logged" } });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: { code: "not_found", message: `no route for ${request.method} ${request.url.split("?")[0]}` } }),
+  );
+}

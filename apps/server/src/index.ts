@@ -1,0 +1,2 @@
+export { buildServer, type ServerDeps } from "./app.ts";
+export { redactPaths } from "./logging.ts";

@@ -1,0 +1,5 @@
+export { ingestEvents, HANDLE_MESSAGE, conversationQueue } from "./ingest.ts";
+export { createAccountDirectory, type AccountDirectory } from "./accounts.ts";
+export { sendReplies, type OutboundTarget } from "./outbound.ts";
+export { handleMessage, type TurnDeps, type TurnResult } from "./turn.ts";
+export type * from "./ports.ts";

@@ -1,0 +1,84 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { PlatformError, type ChannelSender, type ConversationRef, type Reply, type SendContext } from "@cb/core";
+import type { Db, Prisma } from "@cb/db";
+
+export interface OutboundTarget {
+  tenantId: string;
+  channelAccountId: string;
+  conversationId: string;
+  to: ConversationRef;
+}
+
+// A platform's Retry-After is honoured in place when short; longer waits go back to the job queue.
+const MAX_INLINE_WAIT_MS = 30_000;
+const INLINE_ATTEMPTS = 3;
+
+async function sendWithRetry(sender: ChannelSender, to: ConversationRef, reply: Reply, context: SendContext) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await sender.send(to, reply, context);
+    } catch (err) {
+      const wait = err instanceof PlatformError && err.retryable ? (err.retryAfterMs ?? 500 * 2 ** attempt) : undefined;
+      if (wait === undefined || wait > MAX_INLINE_WAIT_MS || attempt >= INLINE_ATTEMPTS) throw err;
+      await sleep(wait);
+    }
+  }
+}
+
+/**
+ * Sends replies once each, even when the job that sends them runs again: every reply gets an
+ * outbound row keyed `<key>:<n>` before it goes out, and a row already sent or failed is skipped.
+ * (A crash between the platform's acceptance and our update can still resend one message: at
+ * least once, never silently lost.) Permanent platform errors are recorded on the row; retryable
+ * ones propagate so the job is retried.
+ */
+export async function sendReplies(
+  db: Db,
+  sender: ChannelSender,
+  target: OutboundTarget,
+  replies: Reply[],
+  options: { key: string; context?: SendContext },
+): Promise<{ sent: number; failed: number }> {
+  let sent = 0;
+  let failed = 0;
+  for (const [n, reply] of replies.entries()) {
+    const dedupeKey = `${options.key}:${n}`;
+    await db.message.createMany({
+      data: [
+        {
+          tenantId: target.tenantId,
+          channelAccountId: target.channelAccountId,
+          conversationId: target.conversationId,
+          direction: "out",
+          dedupeKey,
+          content: reply as unknown as Prisma.InputJsonValue,
+          status: "pending",
+        },
+      ],
+      skipDuplicates: true,
+    });
+    const row = await db.message.findUniqueOrThrow({
+      where: { channelAccountId_direction_dedupeKey: { channelAccountId: target.channelAccountId, direction: "out", dedupeKey } },
+    });
+    if (row.status !== "pending") continue;
+    let results;
+    try {
+      results = await sendWithRetry(sender, target.to, reply, options.context ?? {});
+    } catch (err) {
+      if (err instanceof PlatformError && err.retryable) throw err;
+      // Permanent: the platform refused (4xx), or the reply cannot be rendered for this channel.
+      const error =
+        err instanceof PlatformError ? { platform: err.platform, code: err.code, message: err.message } : { code: "render_failed", message: (err as Error).message };
+      await db.message.update({ where: { id: row.id }, data: { status: "failed", error } });
+      failed++;
+      continue;
+    }
+    await db.message.update({
+      where: { id: row.id },
+      data: { status: "sent", platformMessageId: results[0]?.platformMessageId ?? null, raw: results.map((r) => r.raw) as Prisma.InputJsonValue },
+    });
+    sent++;
+  }
+  return { sent, failed };
+}
+

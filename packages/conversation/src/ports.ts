@@ -1,0 +1,66 @@
+import type { InboundMessage, Reply } from "@cb/core";
+
+/**
+ * What the turn needs from understanding and fulfillment, as narrow as possible: the NLU and
+ * fulfillment packages are adapted to these in ./adapters, and nothing else in the turn knows them.
+ */
+export interface TenantInfo {
+  id: string;
+  language: string;
+  timezone: string;
+}
+
+/** A Dialogflow-style context: a name, how many more turns it lives, and its parameters. */
+export interface DialogContext {
+  name: string;
+  lifespanCount: number;
+  parameters?: Record<string, unknown>;
+}
+
+export interface Understanding {
+  /** The matched intent's name; the fallback intent's when nothing matched confidently. */
+  intent: string;
+  confidence: number;
+  parameters: Record<string, unknown>;
+  allRequiredParamsPresent: boolean;
+  /** A question to ask instead of fulfilling (a required parameter is missing). */
+  prompt?: string;
+  /** Active contexts after this turn. */
+  contexts: DialogContext[];
+  /** Dialog state to keep for the conversation's next turn. */
+  state: unknown;
+}
+
+export type Understand = (input: { tenant: TenantInfo; message: InboundMessage; state: unknown }) => Promise<Understanding>;
+
+export interface FulfillmentEndpointRef {
+  id: string;
+  url: string;
+  timeoutMs: number;
+  /** Sealed JSON of credentials, opened by the adapter only. */
+  secrets: string | null;
+}
+
+export interface FulfillmentInput {
+  tenant: TenantInfo;
+  conversationId: string;
+  message: InboundMessage;
+  raw: unknown;
+  intent: { id: string; name: string };
+  understanding: Understanding;
+  endpoint: FulfillmentEndpointRef;
+}
+
+export type FulfillmentOutcome = { latencyMs: number; httpStatus?: number } & (
+  | {
+      ok: true;
+      replies: Reply[];
+      /** Output contexts the backend set (replace the NLU's when present). */
+      contexts?: DialogContext[];
+      /** A follow-up event the backend asked for (Dialogflow followupEventInput). */
+      followupEvent?: { name: string; parameters?: Record<string, unknown> };
+    }
+  | { ok: false; error: string }
+);
+
+export type Fulfill = (input: FulfillmentInput) => Promise<FulfillmentOutcome>;
