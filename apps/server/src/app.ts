@@ -1,5 +1,5 @@
 import type { ChannelDriver } from "@cb/core";
-import { ingestEvents, type AccountDirectory } from "@cb/conversation";
+import type { AccountDirectory, Ingestor } from "@cb/conversation";
 import type { Db } from "@cb/db";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { registerErrorHandling } from "./errors.ts";
@@ -9,6 +9,7 @@ import { redactPaths } from "./logging.ts";
 export interface ServerDeps {
   db: Db;
   accounts: AccountDirectory;
+  ingestor: Ingestor;
   drivers: ChannelDriver[];
   bodyLimit?: number;
   logger?: FastifyServerOptions["logger"];
@@ -32,7 +33,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     await app.register(driver.webhook, {
       prefix: `/webhooks/${driver.channel}`,
       loadAccount: (id) => deps.accounts.load(driver.channel, id),
-      ingest: (account, events) => ingestEvents(deps.db, account, events),
+      ingest: (account, events) => deps.ingestor.ingest(account, events),
     });
   }
   return app;

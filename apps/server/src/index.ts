@@ -1,2 +1,3 @@
 export { buildServer, type ServerDeps } from "./app.ts";
+export { startWebRole } from "./role.ts";
 export { redactPaths } from "./logging.ts";

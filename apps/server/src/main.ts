@@ -1,21 +1,13 @@
-// The HTTP role on its own: `ROLE=web` in production, scaled out behind a load balancer.
+// The HTTP role on its own (production: one or more behind a load balancer; workers run apart).
 import { loadConfig, openRuntime } from "@cb/runtime";
-import { buildServer } from "./app.ts";
+import { startWebRole } from "./role.ts";
 
-const config = loadConfig();
-const runtime = await openRuntime(config, (line) => console.log(line));
-const app = await buildServer({
-  db: runtime.db,
-  accounts: runtime.accounts,
-  drivers: runtime.drivers,
-  bodyLimit: config.BODY_LIMIT_BYTES,
-  logger: { level: config.LOG_LEVEL },
-});
-await app.listen({ host: config.HOST, port: config.PORT });
+const runtime = await openRuntime(loadConfig(), (line) => console.log(line));
+const web = await startWebRole(runtime);
 
 async function shutdown(signal: string) {
-  app.log.info({ signal }, "shutting down: finishing in-flight requests");
-  await app.close();
+  web.app.log.info({ signal }, "shutting down: finishing in-flight requests");
+  await web.close();
   await runtime.close();
   process.exit(0);
 }

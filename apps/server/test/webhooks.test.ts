@@ -1,7 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { createAccountDirectory } from "@cb/conversation";
+import { createAccountDirectory, createIngestor, type Ingestor } from "@cb/conversation";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
 import { telegramDriver } from "@cb/channel-telegram";
@@ -13,6 +13,7 @@ const secretToken = "s3cret-token_for-tests";
 let t: TestDatabase;
 let app: FastifyInstance;
 let accountId: string;
+let ingestor: Ingestor;
 
 before(async () => {
   t = await createTestDatabase();
@@ -22,15 +23,17 @@ before(async () => {
     data: { tenantId: tenant.id, channel: "telegram", name: "Acme bot", secrets: sealer.sealJson({ botToken: "1:x", secretToken }) },
   });
   accountId = account.id;
-  app = await buildServer({ db: t.db, accounts: createAccountDirectory({ db: t.db, sealer, drivers: [telegramDriver], env: {} }), drivers: [telegramDriver], bodyLimit: 64 * 1024 });
+  ingestor = createIngestor({ connectionString: t.url });
+  app = await buildServer({ db: t.db, ingestor, accounts: createAccountDirectory({ db: t.db, sealer, drivers: [telegramDriver], env: {} }), drivers: [telegramDriver], bodyLimit: 64 * 1024 });
 });
 after(async () => {
   await app.close();
+  await ingestor.close();
   await t.drop();
 });
 
-const post = (headers: Record<string, string>, payload: string, id = accountId) =>
-  app.inject({ method: "POST", url: `/webhooks/telegram/${id}`, headers: { "content-type": "application/json", ...headers }, payload });
+const post = (headers: Record<string, string | undefined>, payload: string, id = accountId) =>
+  app.inject({ method: "POST", url: `/webhooks/telegram/${id}`, headers: { "content-type": "application/json", ...(headers as Record<string, string>) }, payload });
 const counts = async () => ({
   messages: await t.db.message.count(),
   jobs: Number((await t.db.$queryRawUnsafe<{ n: bigint }[]>("SELECT count(*) AS n FROM graphile_worker.jobs"))[0]!.n),

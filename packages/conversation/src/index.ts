@@ -1,4 +1,4 @@
-export { ingestEvents, HANDLE_MESSAGE, conversationQueue } from "./ingest.ts";
+export { createIngestor, HANDLE_MESSAGE, conversationQueue, type Ingestor } from "./ingest.ts";
 export { createAccountDirectory, type AccountDirectory } from "./accounts.ts";
 export { sendReplies, type OutboundTarget } from "./outbound.ts";
 export { handleMessage, type TurnDeps, type TurnResult } from "./turn.ts";

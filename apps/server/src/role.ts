@@ -1,0 +1,27 @@
+import { createIngestor } from "@cb/conversation";
+import type { Runtime } from "@cb/runtime";
+import type { FastifyInstance } from "fastify";
+import { buildServer } from "./app.ts";
+
+/** The web role over an opened runtime: the server, listening; close() also drains ingest. */
+export async function startWebRole(runtime: Runtime, options: { host?: string; port?: number; quiet?: boolean } = {}): Promise<{ app: FastifyInstance; url: string; close(): Promise<void> }> {
+  const { config } = runtime;
+  const ingestor = createIngestor({ connectionString: runtime.databaseUrl });
+  const app = await buildServer({
+    db: runtime.db,
+    accounts: runtime.accounts,
+    ingestor,
+    drivers: runtime.drivers,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    logger: { level: options.quiet && config.LOG_LEVEL === "info" ? "warn" : config.LOG_LEVEL },
+  });
+  const url = await app.listen({ host: options.host ?? config.HOST, port: options.port ?? config.PORT });
+  return {
+    app,
+    url,
+    async close() {
+      await app.close();
+      await ingestor.close();
+    },
+  };
+}
