@@ -13,6 +13,8 @@ export interface Ingestor {
    * only then may the webhook be acknowledged. Rejects when they could not be stored.
    */
   ingest(account: ChannelAccount, events: InboundEvent[]): Promise<void>;
+  /** Counters for benchmarks and metrics: transactions written, requests in them, time spent. */
+  stats(): { transactions: number; requests: number; writeMs: number };
   close(): Promise<void>;
 }
 
@@ -23,128 +25,98 @@ interface Pending {
   reject(err: unknown): void;
 }
 
-interface MessageRow {
-  id: string;
-  tenantId: string;
-  accountId: string;
-  externalId: string;
-  dedupeKey: string;
-  platformMessageId: string | null;
-  content: string;
-  raw: string;
-  sentAt: Date;
-}
 
-const keyOf = (accountId: string, externalId: string) => `${accountId}\u0000${externalId}`;
+// One statement stores a batch of messages: conversations upserted (one row per conversation; ON
+// CONFLICT DO UPDATE may touch a row once per statement), messages inserted (a platform's redelivery
+// hits the unique (account, direction, dedupeKey) and is skipped: stored once, answered once), and
+// one graphile-worker job per new message, in arrival order. A single statement is atomic by itself
+// and costs one round trip, which is what makes group commit pay.
+const STORE_MESSAGES = `
+WITH input AS (
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::jsonb[], $9::timestamptz[])
+    WITH ORDINALITY AS u(id, tenant_id, account_id, external_id, dedupe_key, platform_message_id, content, raw, sent_at, n)
+), conv AS (
+  INSERT INTO "Conversation" (id, "tenantId", "channelAccountId", "externalId", "lastInboundAt")
+  SELECT DISTINCT ON (account_id, external_id) gen_random_uuid(), tenant_id, account_id, external_id, sent_at
+  FROM input ORDER BY account_id, external_id, sent_at DESC
+  ON CONFLICT ("channelAccountId", "externalId") DO UPDATE
+    SET "lastInboundAt" = GREATEST("Conversation"."lastInboundAt", EXCLUDED."lastInboundAt")
+  RETURNING id, "channelAccountId", "externalId"
+), msg AS (
+  INSERT INTO "Message" (id, "tenantId", "channelAccountId", "conversationId", direction, "dedupeKey", "platformMessageId", content, raw, status, "updatedAt")
+  SELECT i.id, i.tenant_id, i.account_id, c.id, 'in', i.dedupe_key, i.platform_message_id, i.content, i.raw, 'received', now()
+  FROM input i JOIN conv c ON c."channelAccountId" = i.account_id AND c."externalId" = i.external_id
+  ON CONFLICT ("channelAccountId", direction, "dedupeKey") DO NOTHING
+  RETURNING id, "conversationId"
+)
+SELECT graphile_worker.add_jobs(array_agg(
+  ('${HANDLE_MESSAGE}', json_build_object('messageId', m.id), 'conversation:' || m."conversationId", NULL, 10, NULL, NULL, NULL)::graphile_worker.job_spec
+  ORDER BY i.n))
+FROM msg m JOIN input i ON i.id = m.id`;
 
-/**
- * Writes a batch of requests' events in ONE transaction: conversations upserted, messages inserted
- * (a platform's redelivery hits the unique (account, direction, dedupeKey) and is skipped: stored
- * once, answered once), and one graphile-worker job per new message added with a single add_jobs
- * call, all committed together, so a message never exists without its job nor a job without its
- * message.
- */
+// A delivery report never moves a message backwards (read stays read when a late "delivered"
+// arrives); "failed" always wins.
+const STORE_STATUS = `
+UPDATE "Message" SET status = $3, error = COALESCE($4::jsonb, error), "updatedAt" = now()
+WHERE "channelAccountId" = $1 AND direction = 'out' AND "platformMessageId" = $2
+  AND ($3 = 'failed' OR array_position(ARRAY['pending','sent','delivered','read'], status) < array_position(ARRAY['pending','sent','delivered','read'], $3))`;
+
 async function writeBatch(client: pg.PoolClient, batch: Pending[]): Promise<void> {
-  const messages: MessageRow[] = [];
+  const messages: { account: ChannelAccount; message: InboundMessage; raw: unknown }[] = [];
   const statuses: { accountId: string; status: DeliveryStatus }[] = [];
   for (const { account, events } of batch) {
     for (const event of events) {
-      if (event.type === "status") {
-        statuses.push({ accountId: account.id, status: event.status });
-        continue;
-      }
-      const m: InboundMessage = event.message;
-      messages.push({
-        id: randomUUID(),
-        tenantId: account.tenantId,
-        accountId: account.id,
-        externalId: m.conversation.externalId,
-        dedupeKey: m.platformEventId,
-        platformMessageId: m.platformMessageId ?? null,
-        content: JSON.stringify(m),
-        raw: JSON.stringify(event.raw ?? null),
-        sentAt: new Date(m.sentAt),
-      });
+      if (event.type === "status") statuses.push({ accountId: account.id, status: event.status });
+      else messages.push({ account, message: event.message, raw: event.raw });
     }
   }
-
-  await client.query("BEGIN");
+  const transaction = statuses.length > 0 && messages.length > 0;
+  if (transaction) await client.query("BEGIN");
   if (messages.length) {
-    // ON CONFLICT DO UPDATE may touch a row once per statement: one entry per conversation.
-    const conversations = new Map<string, MessageRow>();
-    for (const m of messages) {
-      const seen = conversations.get(keyOf(m.accountId, m.externalId));
-      if (!seen || seen.sentAt < m.sentAt) conversations.set(keyOf(m.accountId, m.externalId), m);
-    }
-    const convRows = [...conversations.values()];
-    const { rows: convIds } = await client.query<{ id: string; channelAccountId: string; externalId: string }>(
-      `INSERT INTO "Conversation" (id, "tenantId", "channelAccountId", "externalId", "lastInboundAt")
-       SELECT gen_random_uuid(), t, a, e, s FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[]) AS u(t, a, e, s)
-       ON CONFLICT ("channelAccountId", "externalId") DO UPDATE
-         SET "lastInboundAt" = GREATEST("Conversation"."lastInboundAt", EXCLUDED."lastInboundAt")
-       RETURNING id, "channelAccountId", "externalId"`,
-      [convRows.map((m) => m.tenantId), convRows.map((m) => m.accountId), convRows.map((m) => m.externalId), convRows.map((m) => m.sentAt)],
-    );
-    const conversationId = new Map(convIds.map((r) => [keyOf(r.channelAccountId, r.externalId), r.id]));
-
-    const { rows: inserted } = await client.query<{ id: string; conversationId: string }>(
-      `INSERT INTO "Message" (id, "tenantId", "channelAccountId", "conversationId", direction, "dedupeKey", "platformMessageId", content, raw, status, "updatedAt")
-       SELECT i, t, a, c, 'in', d, p, co, r, 'received', now()
-       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::jsonb[], $8::jsonb[]) AS u(i, t, a, c, d, p, co, r)
-       ON CONFLICT ("channelAccountId", direction, "dedupeKey") DO NOTHING
-       RETURNING id, "conversationId"`,
-      [
-        messages.map((m) => m.id),
-        messages.map((m) => m.tenantId),
-        messages.map((m) => m.accountId),
-        messages.map((m) => conversationId.get(keyOf(m.accountId, m.externalId))),
-        messages.map((m) => m.dedupeKey),
-        messages.map((m) => m.platformMessageId),
-        messages.map((m) => m.content),
-        messages.map((m) => m.raw),
-      ],
-    );
-    if (inserted.length) {
-      // RETURNING gives no order guarantee; re-sort by arrival so a conversation's jobs queue in order.
-      const order = new Map(messages.map((m, i) => [m.id, i]));
-      inserted.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
-      await client.query(
-        `SELECT graphile_worker.add_jobs(array_agg(($1::text, json_build_object('messageId', i), q, NULL, 10, NULL, NULL, NULL)::graphile_worker.job_spec ORDER BY n))
-         FROM unnest($2::uuid[], $3::text[]) WITH ORDINALITY AS u(i, q, n)`,
-        [HANDLE_MESSAGE, inserted.map((r) => r.id), inserted.map((r) => conversationQueue(r.conversationId))],
-      );
-    }
+    await client.query(STORE_MESSAGES, [
+      messages.map(() => randomUUID()),
+      messages.map((m) => m.account.tenantId),
+      messages.map((m) => m.account.id),
+      messages.map((m) => m.message.conversation.externalId),
+      messages.map((m) => m.message.platformEventId),
+      messages.map((m) => m.message.platformMessageId ?? null),
+      messages.map((m) => JSON.stringify(m.message)),
+      messages.map((m) => JSON.stringify(m.raw ?? null)),
+      messages.map((m) => new Date(m.message.sentAt)),
+    ]);
   }
   for (const { accountId, status } of statuses) {
-    // A report never moves a message backwards (read stays read when a late "delivered" arrives); "failed" always wins.
-    await client.query(
-      `UPDATE "Message" SET status = $3, error = COALESCE($4::jsonb, error), "updatedAt" = now()
-       WHERE "channelAccountId" = $1 AND direction = 'out' AND "platformMessageId" = $2
-         AND ($3 = 'failed' OR array_position(ARRAY['pending','sent','delivered','read'], status) < array_position(ARRAY['pending','sent','delivered','read'], $3))`,
-      [accountId, status.platformMessageId, status.state, status.error ? JSON.stringify(status.error) : null],
-    );
+    await client.query(STORE_STATUS, [accountId, status.platformMessageId, status.state, status.error ? JSON.stringify(status.error) : null]);
   }
-  await client.query("COMMIT");
+  if (transaction) await client.query("COMMIT");
 }
 
 /**
  * Durable ingest with group commit: requests arriving within a short window share one transaction
- * (one fsync), which multiplies throughput under load, while each request still gets its own
+ * (one statement, one fsync), which multiplies throughput under load, while each request still gets its own
  * answer. If a shared transaction fails, its requests are written again one by one, so one bad
  * request never fails the others, and no request is acknowledged unless its own write committed.
  */
-export function createIngestor(options: { connectionString: string; maxBatch?: number; windowMs?: number; poolSize?: number }): Ingestor {
-  const pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 4 });
-  const maxBatch = options.maxBatch ?? 200;
-  const windowMs = options.windowMs ?? 1;
+export function createIngestor(options: { connectionString: string; maxBatch?: number; concurrency?: number }): Ingestor {
+  // Writes in flight at once. While they run, new requests gather into the next batch: the busier
+  // the database, the larger (and cheaper per request) the batches, with no timer to tune.
+  const concurrency = options.concurrency ?? 2;
+  const pool = new pg.Pool({ connectionString: options.connectionString, max: concurrency });
+  const maxBatch = options.maxBatch ?? 500;
   let queue: Pending[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  const inFlight = new Set<Promise<void>>();
+  let running = 0;
+  let scheduled = false;
+  const idle = new Set<() => void>();
+  const counters = { transactions: 0, requests: 0, writeMs: 0 };
 
   async function write(batch: Pending[]): Promise<void> {
     const client = await pool.connect();
+    const started = performance.now();
     try {
       await writeBatch(client, batch);
+      counters.transactions++;
+      counters.requests += batch.length;
+      counters.writeMs += performance.now() - started;
     } catch (err) {
       await client.query("ROLLBACK").catch(() => {});
       throw err;
@@ -164,11 +136,16 @@ export function createIngestor(options: { connectionString: string; maxBatch?: n
   }
 
   function drain(): void {
-    timer = undefined;
-    const batch = queue;
-    queue = [];
-    const done = flush(batch).finally(() => inFlight.delete(done));
-    inFlight.add(done);
+    scheduled = false;
+    while (queue.length && running < concurrency) {
+      const batch = queue.splice(0, maxBatch);
+      running++;
+      void flush(batch).finally(() => {
+        running--;
+        if (queue.length) drain();
+        else if (running === 0) for (const done of idle) done();
+      });
+    }
   }
 
   return {
@@ -176,20 +153,16 @@ export function createIngestor(options: { connectionString: string; maxBatch?: n
       if (!events.length) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         queue.push({ account, events, resolve, reject });
-        if (queue.length >= maxBatch) {
-          clearTimeout(timer);
-          drain();
-        } else {
-          timer ??= setTimeout(drain, windowMs);
+        // Requests parsed in the same turn of the event loop join one batch.
+        if (!scheduled && running < concurrency) {
+          scheduled = true;
+          setImmediate(drain);
         }
       });
     },
+    stats: () => ({ ...counters }),
     async close() {
-      if (timer) {
-        clearTimeout(timer);
-        drain();
-      }
-      await Promise.all(inFlight);
+      if (queue.length || running) await new Promise<void>((resolve) => idle.add(resolve));
       await pool.end();
     },
   };

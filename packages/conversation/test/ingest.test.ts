@@ -27,7 +27,7 @@ before(async () => {
   const tenant = await t.db.tenant.create({ data: { name: "Acme" } });
   const row = await t.db.channelAccount.create({ data: { tenantId: tenant.id, channel: "telegram", name: "bot", secrets: "sealed" } });
   account = { id: row.id, tenantId: tenant.id, channel: "telegram", config: {}, secrets: {} };
-  ingestor = createIngestor({ connectionString: t.url, windowMs: 5 });
+  ingestor = createIngestor({ connectionString: t.url });
 });
 after(async () => {
   await ingestor.close();

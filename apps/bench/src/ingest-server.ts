@@ -1,0 +1,28 @@
+// A server process for the ingest benchmark: `bare` answers {ok:true} on one route (the ceiling a
+// fastify process reaches here), `ingest` is the real web role's webhook path (verify, normalize,
+// store and enqueue with group commit). Prints its URL on stdout.
+import Fastify from "fastify";
+import { telegramDriver } from "@cb/channel-telegram";
+import { createAccountDirectory, createIngestor } from "@cb/conversation";
+import { createDb } from "@cb/db";
+import { createSealer, parseKeyRing } from "@cb/secrets";
+import { buildServer } from "@cb/server";
+
+const mode = process.argv[2];
+if (mode === "bare") {
+  const app = Fastify({ logger: false });
+  app.post("/webhook", async () => ({ ok: true }));
+  console.log(await app.listen({ port: 0, host: "127.0.0.1" }));
+} else {
+  const url = process.env.DATABASE_URL!;
+  const db = createDb(url);
+  const sealer = createSealer(parseKeyRing(process.env.SECRETS_KEYS!));
+  const ingestor = createIngestor({ connectionString: url, concurrency: Number(process.env.INGEST_CONCURRENCY ?? 2) });
+  const app = await buildServer({ db, ingestor, accounts: createAccountDirectory({ db, sealer, drivers: [telegramDriver], env: {} }), drivers: [telegramDriver] });
+  console.log(await app.listen({ port: 0, host: "127.0.0.1" }));
+  process.once("SIGTERM", () => {
+    const { transactions, requests, writeMs } = ingestor.stats();
+    console.error(`ingest: ${transactions} transactions, ${(requests / transactions).toFixed(1)} requests each, ${(writeMs / transactions).toFixed(2)} ms each`);
+    process.exit(0);
+  });
+}
