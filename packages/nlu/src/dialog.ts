@@ -1,0 +1,141 @@
+import { extractEntities, type EntityMatch } from "./entities.ts";
+import type { IntentDefinition, NluModel } from "./model.ts";
+
+/** A Dialogflow-style context: a name, how many more turns it lives, and its parameters. */
+export interface DialogContext {
+  name: string;
+  lifespanCount: number;
+  parameters?: Record<string, unknown>;
+}
+
+/** What a conversation remembers between turns (kept as JSON in Conversation.state). */
+export interface DialogState {
+  contexts?: DialogContext[];
+  /** An intent waiting for a required parameter (slot filling). */
+  pending?: { intent: string; parameters: Record<string, unknown>; spans: Record<string, string>; missing: string; attempts: number };
+}
+
+export interface UnderstandInput {
+  text?: string;
+  postbackPayload?: string;
+  state: DialogState | null | undefined;
+  model: NluModel;
+  tenant: { timezone: string; region?: string };
+  now?: Date;
+}
+
+export interface Understanding {
+  /** The matched intent; the fallback intent's name when nothing matched confidently. */
+  intent: string;
+  confidence: number;
+  parameters: Record<string, unknown>;
+  /** The text each parameter was read from. */
+  parameterSpans: Record<string, string>;
+  allRequiredParamsPresent: boolean;
+  /** Ask this instead of fulfilling: a required parameter is missing. */
+  prompt?: string;
+  contexts: DialogContext[];
+  state: DialogState;
+}
+
+const MAX_PROMPTS = 2;
+export const DEFAULT_FALLBACK = "Default Fallback Intent";
+
+/** Each turn ages every context by one; a context whose lifespan reaches zero is gone. */
+function age(contexts: DialogContext[]): DialogContext[] {
+  return contexts.map((c) => ({ ...c, lifespanCount: c.lifespanCount - 1 })).filter((c) => c.lifespanCount > 0);
+}
+
+function fill(intent: IntentDefinition, entities: EntityMatch[], known: Record<string, unknown> = {}, knownSpans: Record<string, string> = {}) {
+  const parameters = { ...known };
+  const spans = { ...knownSpans };
+  const used = new Set<EntityMatch>();
+  for (const p of intent.parameters ?? []) {
+    if (parameters[p.name] !== undefined && parameters[p.name] !== "") continue;
+    const matches = entities.filter((e) => e.entity === p.entity && !used.has(e));
+    if (!matches.length) continue;
+    const chosen = p.isList ? matches : [matches[0]!];
+    chosen.forEach((m) => used.add(m));
+    parameters[p.name] = p.isList ? chosen.map((m) => m.value) : chosen[0]!.value;
+    spans[p.name] = chosen.map((m) => m.text).join(", ");
+  }
+  const missing = (intent.parameters ?? []).find((p) => p.required && (parameters[p.name] === undefined || parameters[p.name] === ""));
+  return { parameters, spans, missing };
+}
+
+function matched(intent: IntentDefinition, confidence: number, entities: EntityMatch[], contexts: DialogContext[]): Understanding {
+  const { parameters, spans, missing } = fill(intent, entities);
+  const active = [...contexts.filter((c) => !intent.outputContexts?.some((o) => o.name === c.name)), ...(intent.outputContexts ?? []).map((o) => ({ name: o.name, lifespanCount: o.lifespan, parameters }))];
+  if (missing) {
+    return {
+      intent: intent.name,
+      confidence,
+      parameters,
+      parameterSpans: spans,
+      allRequiredParamsPresent: false,
+      prompt: missing.prompts?.[0] ?? `What is the ${missing.name.replaceAll("_", " ")}?`,
+      contexts: active,
+      state: { contexts: active, pending: { intent: intent.name, parameters, spans, missing: missing.name, attempts: 1 } },
+    };
+  }
+  return { intent: intent.name, confidence, parameters, parameterSpans: spans, allRequiredParamsPresent: true, contexts: active, state: { contexts: active } };
+}
+
+/**
+ * One turn of understanding, with Dialogflow ES semantics: the classifier picks the intent among
+ * those whose input contexts are active; entities fill its parameters; a missing required one is
+ * asked for (slot filling) and the answer on the next turn completes the intent, unless the user
+ * clearly moved on to another intent.
+ */
+export function understand(input: UnderstandInput): Understanding {
+  const { model } = input;
+  const text = (input.text ?? input.postbackPayload ?? "").trim();
+  const contexts = age(input.state?.contexts ?? []);
+  const activeNames = new Set(contexts.map((c) => c.name));
+  const entities = text ? extractEntities(text, { timezone: input.tenant.timezone, ...(input.tenant.region ? { region: input.tenant.region } : {}), ...(input.now ? { now: input.now } : {}), types: model.entityTypes }) : [];
+  const fallback = model.intents.find((i) => i.isFallback)?.name ?? DEFAULT_FALLBACK;
+  const byName = new Map(model.intents.map((i) => [i.name, i]));
+
+  // An exact intent name as a button payload selects that intent directly.
+  const direct = input.postbackPayload ? byName.get(input.postbackPayload) : undefined;
+  const classification = model.classify(text);
+  const eligible = classification.ranking.find((r) => (byName.get(r.intent)?.inputContexts ?? []).every((c) => activeNames.has(c)));
+  const confident = direct ? { intent: direct.name, confidence: 1 } : eligible && eligible.confidence >= model.threshold ? eligible : undefined;
+
+  const pending = input.state?.pending;
+  if (pending) {
+    const intent = byName.get(pending.intent);
+    const movedOn = confident && confident.intent !== pending.intent && !byName.get(confident.intent)?.isFallback;
+    if (intent && !movedOn) {
+      const slot = intent.parameters?.find((p) => p.name === pending.missing);
+      const { parameters, spans, missing } = fill(intent, entities, pending.parameters, pending.spans);
+      if (!missing) return { intent: intent.name, confidence: 1, parameters, parameterSpans: spans, allRequiredParamsPresent: true, contexts, state: { contexts } };
+      const attempts = missing.name === pending.missing ? pending.attempts + 1 : 1;
+      if (attempts <= MAX_PROMPTS) {
+        const prompts = (missing.name === slot?.name ? slot.prompts : missing.prompts) ?? [];
+        return {
+          intent: intent.name,
+          confidence: 1,
+          parameters,
+          parameterSpans: spans,
+          allRequiredParamsPresent: false,
+          prompt: prompts[Math.min(attempts - 1, prompts.length - 1)] ?? `What is the ${missing.name.replaceAll("_", " ")}?`,
+          contexts,
+          state: { contexts, pending: { intent: intent.name, parameters, spans, missing: missing.name, attempts } },
+        };
+      }
+      // Asked enough: let the fallback handle it rather than loop.
+      return { intent: fallback, confidence: 0, parameters: {}, parameterSpans: {}, allRequiredParamsPresent: true, contexts, state: { contexts } };
+    }
+  }
+
+  if (confident) return matched(byName.get(confident.intent)!, confident.confidence, entities, contexts);
+  return { intent: fallback, confidence: classification.confidence, parameters: {}, parameterSpans: {}, allRequiredParamsPresent: true, contexts, state: { contexts } };
+}
+
+/** Output contexts a fulfillment backend set replace the active ones of the same name. */
+export function applyOutputContexts(state: DialogState, contexts: DialogContext[]): DialogState {
+  const names = new Set(contexts.map((c) => c.name));
+  const kept = (state.contexts ?? []).filter((c) => !names.has(c.name));
+  return { ...state, contexts: [...kept, ...contexts.filter((c) => c.lifespanCount > 0)] };
+}

@@ -1,0 +1,61 @@
+import { IntentClassifier, type Classification, type SerializedClassifier } from "./classifier.ts";
+import type { EntityTypeDefinition } from "./entities.ts";
+
+export interface ParameterDefinition {
+  name: string;
+  /** "@sys.number", "@sys.date", "@sys.email", … or "@<custom entity type>". */
+  entity: string;
+  required?: boolean;
+  /** Questions asked, in turn, while the parameter is missing. */
+  prompts?: string[];
+  isList?: boolean;
+}
+
+export interface IntentDefinition {
+  name: string;
+  examples: string[];
+  parameters?: ParameterDefinition[];
+  /** Chosen when nothing else matches confidently. */
+  isFallback?: boolean;
+  /** The intent matches only while all these contexts are active. */
+  inputContexts?: string[];
+  /** Contexts the intent sets when matched. */
+  outputContexts?: { name: string; lifespan: number }[];
+}
+
+/** A tenant's trained model: the intent classifier plus what understanding needs beside it. */
+export interface NluModel {
+  intents: IntentDefinition[];
+  entityTypes: EntityTypeDefinition[];
+  /** Below this confidence a message is out of scope. */
+  threshold: number;
+  classify(text: string): Classification;
+  toJSON(): SerializedModel;
+}
+
+export interface SerializedModel {
+  intents: IntentDefinition[];
+  entityTypes: EntityTypeDefinition[];
+  classifier: SerializedClassifier | null;
+}
+
+function wrap(intents: IntentDefinition[], entityTypes: EntityTypeDefinition[], classifier: IntentClassifier | null): NluModel {
+  return {
+    intents,
+    entityTypes,
+    threshold: classifier?.threshold ?? 1,
+    classify: (text) => classifier?.classify(text) ?? { intent: null, confidence: 0, ranking: [] },
+    toJSON: () => ({ intents, entityTypes, classifier: classifier?.toJSON() ?? null }),
+  };
+}
+
+/** Trains a tenant's model from its intents' example phrases (synchronous; seconds for thousands of examples). */
+export function trainModel(intents: IntentDefinition[], options: { entityTypes?: EntityTypeDefinition[]; threshold?: number } = {}): NluModel {
+  const examples = intents.flatMap((intent) => intent.examples.map((text) => ({ text, intent: intent.name })));
+  const classifier = examples.length ? IntentClassifier.train(examples, options.threshold !== undefined ? { threshold: options.threshold } : {}) : null;
+  return wrap(intents, options.entityTypes ?? [], classifier);
+}
+
+export function loadModel(data: SerializedModel): NluModel {
+  return wrap(data.intents, data.entityTypes, data.classifier ? IntentClassifier.load(data.classifier) : null);
+}

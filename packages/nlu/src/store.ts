@@ -1,0 +1,92 @@
+import type { Db } from "@cb/db";
+import type { SerializedClassifier } from "./classifier.ts";
+import type { EntityTypeDefinition } from "./entities.ts";
+import { loadModel, trainModel, type IntentDefinition, type NluModel, type SerializedModel } from "./model.ts";
+
+/**
+ * Per-tenant models, persisted and versioned in PostgreSQL, and reloaded by every worker when the
+ * tenant's training data changes. Each call compares a fingerprint of the training data (one
+ * small query over ids and update times) with the cached model's: nobody has to remember to
+ * retrain, and a worker that starts later loads the stored model instead of training again.
+ */
+export interface ModelStore {
+  load(tenantId: string): Promise<NluModel>;
+}
+
+const FINGERPRINT = `
+SELECT md5(coalesce(string_agg(kind || ':' || id || ':' || stamp, ',' ORDER BY kind, id), '')) AS fingerprint FROM (
+  SELECT 'i' AS kind, id::text, "updatedAt"::text AS stamp FROM "Intent" WHERE "tenantId" = $1::uuid
+  UNION ALL
+  SELECT 'e', id::text, "updatedAt"::text FROM "EntityType" WHERE "tenantId" = $1::uuid
+) rows`;
+
+async function trainingData(db: Db, tenantId: string): Promise<{ intents: IntentDefinition[]; entityTypes: EntityTypeDefinition[] }> {
+  const [intents, types] = await Promise.all([
+    db.intent.findMany({ where: { tenantId }, orderBy: { name: "asc" } }),
+    db.entityType.findMany({ where: { tenantId }, orderBy: { name: "asc" } }),
+  ]);
+  return {
+    intents: intents.map((i) => ({
+      name: i.name,
+      examples: i.examples,
+      parameters: i.parameters as unknown as IntentDefinition["parameters"],
+      isFallback: i.isFallback,
+      inputContexts: i.inputContexts,
+      outputContexts: i.outputContexts as unknown as IntentDefinition["outputContexts"],
+    })),
+    entityTypes: types.map((t) =>
+      t.kind === "pattern"
+        ? { name: t.name, kind: "pattern" as const, pattern: t.pattern ?? "" }
+        : { name: t.name, kind: "list" as const, entries: t.entries as { value: string; synonyms?: string[] }[] },
+    ),
+  };
+}
+
+function split(model: NluModel): { definition: object; weights: Buffer } {
+  const { classifier, ...rest } = model.toJSON();
+  if (!classifier) return { definition: { ...rest, classifier: null }, weights: Buffer.alloc(0) };
+  const { weights, ...meta } = classifier;
+  return { definition: { ...rest, classifier: meta }, weights: Buffer.from(weights, "base64") };
+}
+
+function join(definition: unknown, weights: Uint8Array): NluModel {
+  const d = definition as Omit<SerializedModel, "classifier"> & { classifier: Omit<SerializedClassifier, "weights"> | null };
+  return loadModel({ ...d, classifier: d.classifier ? { ...d.classifier, weights: Buffer.from(weights).toString("base64") } : null });
+}
+
+export function createModelStore(db: Db, options: { threshold?: number } = {}): ModelStore {
+  const cache = new Map<string, { fingerprint: string; model: NluModel }>();
+  const training = new Map<string, Promise<NluModel>>();
+
+  async function build(tenantId: string, fingerprint: string): Promise<NluModel> {
+    const stored = await db.nluModel.findFirst({ where: { tenantId, fingerprint }, orderBy: { version: "desc" } });
+    if (stored) return join(stored.definition, stored.weights);
+    const data = await trainingData(db, tenantId);
+    const model = trainModel(data.intents, { entityTypes: data.entityTypes, ...(options.threshold !== undefined ? { threshold: options.threshold } : {}) });
+    const { definition, weights } = split(model);
+    const latest = await db.nluModel.findFirst({ where: { tenantId }, orderBy: { version: "desc" }, select: { version: true } });
+    // Another worker may store the same version at the same moment; either copy is right.
+    await db.nluModel
+      .create({ data: { tenantId, version: (latest?.version ?? 0) + 1, fingerprint, definition: definition as object, weights: new Uint8Array(weights) } })
+      .catch(() => {});
+    return model;
+  }
+
+  return {
+    async load(tenantId) {
+      const rows = await db.$queryRawUnsafe<{ fingerprint: string }[]>(FINGERPRINT, tenantId);
+      const fingerprint = rows[0]!.fingerprint;
+      const cached = cache.get(tenantId);
+      if (cached?.fingerprint === fingerprint) return cached.model;
+      const key = `${tenantId}:${fingerprint}`;
+      let pending = training.get(key);
+      if (!pending) {
+        pending = build(tenantId, fingerprint).finally(() => training.delete(key));
+        training.set(key, pending);
+      }
+      const model = await pending;
+      cache.set(tenantId, { fingerprint, model });
+      return model;
+    },
+  };
+}

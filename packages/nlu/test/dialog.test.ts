@@ -1,0 +1,62 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { applyOutputContexts, trainModel, understand, type DialogState } from "../src/index.ts";
+import { orderIdType, shopIntents } from "./fixtures.ts";
+
+const model = trainModel(shopIntents, { entityTypes: [orderIdType] });
+const tenant = { timezone: "Europe/Berlin" };
+const turn = (text: string, state: DialogState | undefined) => understand({ text, state, model, tenant });
+
+test("slot filling: the missing order number is asked for, and the answer completes the intent", () => {
+  const first = turn("Where is my order?", undefined);
+  assert.equal(first.intent, "order.status");
+  assert.equal(first.allRequiredParamsPresent, false);
+  assert.equal(first.prompt, "What is your order number?");
+  const second = turn("It's 12345", first.state);
+  assert.equal(second.intent, "order.status");
+  assert.equal(second.allRequiredParamsPresent, true);
+  assert.deepEqual(second.parameters, { order_id: "12345" });
+  assert.equal(second.prompt, undefined);
+  assert.equal(second.state.pending, undefined);
+});
+
+test("a parameter given up front needs no prompt, and its text span is kept", () => {
+  const result = turn("what's the status of order 10001", undefined);
+  assert.deepEqual(result.parameters, { order_id: "10001" });
+  assert.deepEqual(result.parameterSpans, { order_id: "10001" });
+  assert.equal(result.allRequiredParamsPresent, true);
+});
+
+test("an unhelpful answer is asked again with the next prompt, then given up to the fallback", () => {
+  const first = turn("where is my order", undefined);
+  const again = turn("I don't know", first.state);
+  assert.equal(again.prompt, "Please type the 5-digit number from your confirmation e-mail.");
+  const giveUp = turn("no idea", again.state);
+  assert.equal(giveUp.intent, "fallback");
+  assert.equal(giveUp.state.pending, undefined);
+});
+
+test("changing the subject abandons the pending question", () => {
+  const first = turn("where is my order", undefined);
+  const moved = turn("I need to talk to a human", first.state);
+  assert.equal(moved.intent, "support.ticket");
+  assert.equal(moved.state.pending, undefined);
+});
+
+test("contexts: output contexts gate follow-up intents and expire after their lifespan", () => {
+  assert.notEqual(turn("return it", undefined).intent, "return.followup", "without the order context the follow-up cannot match");
+  const status = turn("where is order 12345", undefined);
+  assert.deepEqual(status.contexts.map((c) => [c.name, c.lifespanCount]), [["order", 3]]);
+  assert.equal(turn("return it", status.state).intent, "return.followup");
+  let state: DialogState = status.state;
+  for (let i = 0; i < 3; i++) state = turn("hello", state).state;
+  assert.deepEqual(state.contexts, [], "lifespan 3 is used up after three more turns");
+  const replaced = applyOutputContexts(status.state, [{ name: "order", lifespanCount: 5, parameters: { order_id: "12345" } }, { name: "vip", lifespanCount: 2 }]);
+  assert.deepEqual(replaced.contexts?.map((c) => [c.name, c.lifespanCount]), [["order", 5], ["vip", 2]]);
+});
+
+test("unknown text falls back", () => {
+  const result = turn("what is the capital of mongolia", undefined);
+  assert.equal(result.intent, "fallback");
+  assert.ok(result.confidence < model.threshold);
+});
