@@ -1,0 +1,128 @@
+import { lookup as dnsLookup, type LookupAddress } from "node:dns";
+import type { LookupFunction } from "node:net";
+import ipaddr from "ipaddr.js";
+import { Agent, errors, request } from "undici";
+import { hostAllowed, refusal, type EgressPolicy } from "./policy.ts";
+
+export type EgressErrorCode = "blocked" | "timeout" | "too_large" | "connect_failed" | "invalid_url";
+
+/** A failed outgoing call; `message` names the cause and never a credential. */
+export class EgressError extends Error {
+  constructor(
+    readonly code: EgressErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "EgressError";
+  }
+}
+
+export interface EgressRequest {
+  method?: "GET" | "POST" | "PUT" | "DELETE";
+  headers?: Record<string, string>;
+  body?: string;
+  /** Whole call: connect, send, and read the response. */
+  timeoutMs?: number;
+  /** Largest response body read; larger ones fail with too_large. */
+  maxBytes?: number;
+}
+
+export interface EgressResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  latencyMs: number;
+}
+
+export interface Egress {
+  request(url: string, options?: EgressRequest): Promise<EgressResponse>;
+  close(): Promise<void>;
+}
+
+/**
+ * The SSRF guard sits in the socket's DNS lookup: every address a host name resolves to is vetted,
+ * and the connection goes to the vetted address itself, so a second, different DNS answer (DNS
+ * rebinding) can never slip in between check and connect.
+ */
+function guardedLookup(policy: EgressPolicy): LookupFunction {
+  return (hostname, options, callback) => {
+    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return callback(err, "", 0);
+      const list = addresses as LookupAddress[];
+      const allowedByName = hostAllowed(hostname, policy);
+      const ok = list.filter((a) => allowedByName || refusal(a.address, policy) === null);
+      if (!ok.length) {
+        const reason = refusal(list[0]!.address, policy) ?? "no address";
+        return callback(Object.assign(new Error(`refused: ${hostname} resolves to ${reason}`), { code: "EGRESS_BLOCKED" }), "", 0);
+      }
+      if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, ok);
+      callback(null, ok[0]!.address, ok[0]!.family);
+    });
+  };
+}
+
+function causeOf(err: unknown): unknown {
+  let e = err as { cause?: unknown; code?: string } | undefined;
+  while (e?.cause && e.code !== "EGRESS_BLOCKED") e = e.cause as typeof e;
+  return e;
+}
+
+export function createEgress(policy: EgressPolicy, options: { connectTimeoutMs?: number } = {}): Egress {
+  const agent = new Agent({
+    connect: { lookup: guardedLookup(policy), timeout: options.connectTimeoutMs ?? 3000 },
+    // Redirects are never followed (undici's default): a 3xx is returned as it is.
+  });
+
+  return {
+    async request(url, req = {}) {
+      let target: URL;
+      try {
+        target = new URL(url);
+      } catch {
+        throw new EgressError("invalid_url", "not a valid URL");
+      }
+      if (target.protocol !== "https:" && !(target.protocol === "http:" && policy.allowHttp)) {
+        throw new EgressError("blocked", `${target.protocol.replace(":", "")} is not allowed; use https`);
+      }
+      const host = target.hostname.replace(/^\[|\]$/g, "");
+      // An IP literal skips DNS, so the lookup guard never sees it: vet it here.
+      if (ipaddr.isValid(host) && !hostAllowed(host, policy)) {
+        const reason = refusal(host, policy);
+        if (reason) throw new EgressError("blocked", `refused: ${reason}`);
+      }
+      const started = performance.now();
+      const signal = AbortSignal.timeout(req.timeoutMs ?? 10_000);
+      const maxBytes = req.maxBytes ?? 1024 * 1024;
+      try {
+        const response = await request(target, {
+          dispatcher: agent,
+          method: req.method ?? "GET",
+          headers: req.headers ?? {},
+          ...(req.body !== undefined ? { body: req.body } : {}),
+          signal,
+        });
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const chunk of response.body) {
+          size += chunk.length;
+          if (size > maxBytes) {
+            response.body.destroy();
+            throw new EgressError("too_large", `response larger than ${maxBytes} bytes`);
+          }
+          chunks.push(chunk as Buffer);
+        }
+        return { status: response.statusCode, headers: response.headers, body: Buffer.concat(chunks), latencyMs: performance.now() - started };
+      } catch (err) {
+        if (err instanceof EgressError) throw err;
+        const cause = causeOf(err) as { code?: string; message?: string } | undefined;
+        if (cause?.code === "EGRESS_BLOCKED") throw new EgressError("blocked", cause.message ?? "refused");
+        if (signal.aborted || err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError) {
+          throw new EgressError("timeout", `no complete answer within ${req.timeoutMs ?? 10_000} ms`);
+        }
+        if (err instanceof errors.ConnectTimeoutError) throw new EgressError("connect_failed", "connection timed out");
+        throw new EgressError("connect_failed", `connection failed: ${cause?.code ?? (err as Error).message}`);
+      }
+    },
+    close: () => agent.close(),
+  };
+}
