@@ -91,7 +91,8 @@ export function createEgress(policy: EgressPolicy, options: { connectTimeoutMs?:
         if (reason) throw new EgressError("blocked", `refused: ${reason}`);
       }
       const started = performance.now();
-      const signal = AbortSignal.timeout(req.timeoutMs ?? 10_000);
+      const timeoutMs = Math.max(1, Math.round(req.timeoutMs ?? 10_000));
+      const signal = AbortSignal.timeout(timeoutMs);
       const maxBytes = req.maxBytes ?? 1024 * 1024;
       try {
         const response = await request(target, {
@@ -117,7 +118,7 @@ export function createEgress(policy: EgressPolicy, options: { connectTimeoutMs?:
         const cause = causeOf(err) as { code?: string; message?: string } | undefined;
         if (cause?.code === "EGRESS_BLOCKED") throw new EgressError("blocked", cause.message ?? "refused");
         if (signal.aborted || err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError) {
-          throw new EgressError("timeout", `no complete answer within ${req.timeoutMs ?? 10_000} ms`);
+          throw new EgressError("timeout", `no complete answer within ${timeoutMs} ms`);
         }
         if (err instanceof errors.ConnectTimeoutError) throw new EgressError("connect_failed", "connection timed out");
         throw new EgressError("connect_failed", `connection failed: ${cause?.code ?? (err as Error).message}`);

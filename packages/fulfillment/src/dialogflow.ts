@@ -1,0 +1,107 @@
+import type { Channel } from "@cb/core";
+
+/**
+ * Dialogflow ES v2 webhook formats (https://cloud.google.com/dialogflow/es/docs/fulfillment-webhook),
+ * so a fulfillment service written for Dialogflow ES works here unchanged.
+ */
+export interface Context {
+  /** Full resource name: projects/<p>/agent/sessions/<s>/contexts/<name>. */
+  name: string;
+  lifespanCount?: number;
+  parameters?: Record<string, unknown>;
+}
+
+export type Platform = "TELEGRAM" | "FACEBOOK" | "SLACK" | "PLATFORM_UNSPECIFIED" | string;
+
+export interface Message {
+  platform?: Platform;
+  text?: { text?: string[] };
+  image?: { imageUri?: string; accessibilityText?: string };
+  quickReplies?: { title?: string; quickReplies?: string[] };
+  card?: { title?: string; subtitle?: string; imageUri?: string; buttons?: { text?: string; postback?: string }[] };
+  payload?: Record<string, unknown>;
+}
+
+export interface WebhookRequest {
+  responseId: string;
+  session: string;
+  queryResult: {
+    queryText: string;
+    parameters: Record<string, unknown>;
+    allRequiredParamsPresent: boolean;
+    fulfillmentText?: string;
+    fulfillmentMessages?: Message[];
+    outputContexts: Context[];
+    intent: { name: string; displayName: string };
+    intentDetectionConfidence: number;
+    languageCode: string;
+  };
+  originalDetectIntentRequest: { source?: string; version?: string; payload: Record<string, unknown> };
+}
+
+export interface WebhookResponse {
+  fulfillmentText?: string;
+  fulfillmentMessages?: Message[];
+  source?: string;
+  payload?: Record<string, unknown>;
+  outputContexts?: Context[];
+  followupEventInput?: { name: string; parameters?: Record<string, unknown>; languageCode?: string };
+}
+
+/**
+ * Dialogflow's names for our channels, in `source` and in messages' `platform`. Dialogflow has no
+ * WhatsApp integration, so WhatsApp requests carry no source (fulfillment libraries then answer with
+ * platform-independent messages) and WhatsApp-specific payloads use the key "whatsapp".
+ */
+export const SOURCE: Record<Channel, string | undefined> = { telegram: "telegram", messenger: "facebook", slack: "slack", whatsapp: undefined };
+export const PAYLOAD_KEY: Record<Channel, string> = { telegram: "telegram", messenger: "facebook", slack: "slack", whatsapp: "whatsapp" };
+export const PLATFORM: Record<Channel, Platform> = { telegram: "TELEGRAM", messenger: "FACEBOOK", slack: "SLACK", whatsapp: "WHATSAPP" };
+
+export interface RequestInput {
+  responseId: string;
+  /** The tenant: Dialogflow's project. */
+  projectId: string;
+  /** The conversation: Dialogflow's session. */
+  sessionId: string;
+  queryText: string;
+  languageCode: string;
+  intent: { id: string; displayName: string };
+  confidence: number;
+  parameters: Record<string, unknown>;
+  allRequiredParamsPresent: boolean;
+  fulfillmentText?: string;
+  fulfillmentMessages?: Message[];
+  contexts: { name: string; lifespanCount: number; parameters?: Record<string, unknown> }[];
+  channel: Channel;
+  /** The platform's own payload, as Dialogflow integrations pass it, plus our normalized message. */
+  payload: Record<string, unknown>;
+}
+
+export function sessionName(projectId: string, sessionId: string): string {
+  return `projects/${projectId}/agent/sessions/${sessionId}`;
+}
+
+export function buildWebhookRequest(input: RequestInput): WebhookRequest {
+  const session = sessionName(input.projectId, input.sessionId);
+  return {
+    responseId: input.responseId,
+    session,
+    queryResult: {
+      queryText: input.queryText,
+      parameters: input.parameters,
+      allRequiredParamsPresent: input.allRequiredParamsPresent,
+      ...(input.fulfillmentText !== undefined ? { fulfillmentText: input.fulfillmentText } : {}),
+      ...(input.fulfillmentMessages ? { fulfillmentMessages: input.fulfillmentMessages } : {}),
+      outputContexts: input.contexts.map((c) => ({ name: `${session}/contexts/${c.name}`, lifespanCount: c.lifespanCount, parameters: c.parameters ?? {} })),
+      intent: { name: `projects/${input.projectId}/agent/intents/${input.intent.id}`, displayName: input.intent.displayName },
+      intentDetectionConfidence: input.confidence,
+      languageCode: input.languageCode,
+    },
+    originalDetectIntentRequest: { ...(SOURCE[input.channel] ? { source: SOURCE[input.channel] } : {}), version: "2", payload: input.payload },
+  };
+}
+
+/** A context's short name from its resource name (or a short name as is). */
+export function contextShortName(name: string): string {
+  return name.slice(name.lastIndexOf("/") + 1);
+}
