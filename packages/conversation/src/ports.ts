@@ -64,3 +64,6 @@ export type FulfillmentOutcome = { latencyMs: number; httpStatus?: number } & (
 );
 
 export type Fulfill = (input: FulfillmentInput) => Promise<FulfillmentOutcome>;
+
+/** Puts contexts a fulfillment backend set into the dialog state. */
+export type ApplyContexts = (state: unknown, contexts: DialogContext[]) => unknown;

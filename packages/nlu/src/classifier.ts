@@ -66,9 +66,9 @@ export class IntentClassifier {
     for (const c of counts) for (const f of c.keys()) df.set(f, (df.get(f) ?? 0) + 1);
     const vocabulary = [...df.keys()];
     const idf = Float32Array.from(vocabulary, (f) => Math.log((1 + examples.length) / (1 + df.get(f)!)) + 1);
-    // With few intents even a blind guess scores high (1/3 with three), so the bar rises to 2.5× the
-    // uniform level; with many intents the fixed threshold rules.
-    const threshold = options.threshold ?? Math.max(0.25, 2.5 / classes.length);
+    // With few intents even a blind guess scores high (1/3 with three), so the bar rises toward 2.5×
+    // the uniform level (at most 0.7); with ten or more intents the fixed 0.25 rules.
+    const threshold = options.threshold ?? Math.max(0.25, Math.min(0.7, 2.5 / classes.length));
     const model = new IntentClassifier(classes, vocabulary, idf, new Float32Array(vocabulary.length * classes.length), new Float32Array(classes.length), threshold);
     const vectors = counts.map((c) => model.vectorize(c));
     const labels = examples.map((e) => classes.indexOf(e.intent));

@@ -1,0 +1,2 @@
+export { createTaskList } from "./tasks.ts";
+export { startWorkerRole, type WorkerResources } from "./role.ts";

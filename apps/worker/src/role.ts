@@ -1,0 +1,50 @@
+import { applyContexts, createFulfill, createUnderstand, type AccountDirectory } from "@cb/conversation";
+import type { Db } from "@cb/db";
+import { createEgress, parsePolicy } from "@cb/egress";
+import { createFulfillmentClient } from "@cb/fulfillment";
+import { keepWorkersAlive, startWorker, type Runner } from "@cb/jobs";
+import type { Sealer } from "@cb/secrets";
+import { createTaskList } from "./tasks.ts";
+
+export interface WorkerResources {
+  databaseUrl: string;
+  db: Db;
+  sealer: Sealer;
+  accounts: AccountDirectory;
+  config: {
+    WORKER_CONCURRENCY: number;
+    WORKER_HEARTBEAT_MS?: number;
+    WORKER_DEAD_AFTER_MS?: number;
+    EGRESS_ALLOW?: string | undefined;
+    EGRESS_ALLOW_HTTP?: string | undefined;
+  };
+}
+
+/** The job role: graphile-worker running every task; stop() finishes running jobs first. */
+export async function startWorkerRole(resources: WorkerResources): Promise<{ runner: Runner; stop(): Promise<void> }> {
+  const egress = createEgress(parsePolicy(resources.config));
+  const client = createFulfillmentClient(egress);
+  const taskList = createTaskList({
+    db: resources.db,
+    accounts: resources.accounts,
+    understand: createUnderstand(resources.db),
+    fulfill: createFulfill({ sealer: resources.sealer, client }),
+    applyContexts,
+  });
+  const runner = await startWorker({ connectionString: resources.databaseUrl, taskList, concurrency: resources.config.WORKER_CONCURRENCY });
+  const liveness = await keepWorkersAlive({
+    connectionString: resources.databaseUrl,
+    runner,
+    ...(resources.config.WORKER_HEARTBEAT_MS ? { intervalMs: resources.config.WORKER_HEARTBEAT_MS } : {}),
+    ...(resources.config.WORKER_DEAD_AFTER_MS ? { deadAfterMs: resources.config.WORKER_DEAD_AFTER_MS } : {}),
+  });
+  return {
+    runner,
+    async stop() {
+      await runner.stop();
+      await liveness.stop();
+      client.shutdown();
+      await egress.close();
+    },
+  };
+}

@@ -1,0 +1,57 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { startReceiverForTests } from "./receiver.ts";
+import { sleep, startStack, textUpdate, type Stack } from "./support.ts";
+
+let stack: Stack;
+let backend: Awaited<ReturnType<typeof startReceiverForTests>>;
+let child: ChildProcess | undefined;
+
+before(async () => {
+  // The first call hangs (the worker handling it will be killed); later ones answer at once.
+  backend = await startReceiverForTests(() => (backend.received.length === 1 ? { status: 200, body: "{}", delayMs: 60_000 } : { status: 200, body: JSON.stringify({ fulfillmentText: "Your ticket is TCK-1." }) }));
+  stack = await startStack({ worker: false });
+  const endpoint = await stack.t.db.fulfillmentEndpoint.create({ data: { tenantId: stack.tenantId, name: "tickets", url: backend.url } });
+  await stack.t.db.intent.create({
+    data: { tenantId: stack.tenantId, name: "support.ticket", examples: ["open a support ticket", "I need help from a human", "talk to support"], fulfillmentEndpointId: endpoint.id },
+  });
+  await stack.t.db.intent.create({ data: { tenantId: stack.tenantId, name: "greeting", examples: ["hello", "hi there"] } });
+});
+after(async () => {
+  child?.kill("SIGKILL");
+  await stack.close();
+  await backend.close();
+});
+
+test("a worker killed mid-job: the job is taken over after its heartbeat stops, and answered once", async () => {
+  child = spawn(process.execPath, ["--import", "tsx", new URL("../src/main.ts", import.meta.url).pathname], {
+    env: {
+      ...process.env,
+      DATABASE_URL: stack.t.url,
+      SECRETS_KEYS: stack.keys,
+      TELEGRAM_API_ROOT: stack.telegram.url,
+      EGRESS_ALLOW: "127.0.0.1",
+      EGRESS_ALLOW_HTTP: "true",
+      WORKER_HEARTBEAT_MS: "300",
+      WORKER_DEAD_AFTER_MS: "1000",
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  assert.equal(await stack.post(textUpdate("open a support ticket please", 601)), 200);
+  for (let i = 0; i < 200 && backend.received.length === 0; i++) await sleep(100);
+  assert.equal(backend.received.length, 1, "the child worker is inside the job, waiting on the backend");
+
+  child.kill("SIGKILL");
+  await new Promise((resolve) => child!.once("exit", resolve));
+  const locked = await stack.t.db.$queryRawUnsafe<{ n: bigint }[]>("SELECT count(*) AS n FROM graphile_worker.jobs WHERE locked_by IS NOT NULL");
+  assert.equal(Number(locked[0]!.n), 1, "the dead worker still holds the job's lock");
+
+  await stack.startWorker();
+  const sent = await stack.telegram.waitFor((c) => c.method === "sendMessage" && String(c.params.chat_id) === "601", 15_000);
+  assert.equal(sent.params.text, "Your ticket is TCK-1.");
+  await sleep(500);
+  assert.equal(stack.telegram.calls.filter((c) => c.method === "sendMessage").length, 1, "answered once");
+  const message = await stack.t.db.message.findFirstOrThrow({ where: { direction: "in" } });
+  assert.equal(message.status, "processed");
+});

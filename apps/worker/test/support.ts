@@ -1,0 +1,92 @@
+import { telegramDriver } from "@cb/channel-telegram";
+import { createAccountDirectory, createIngestor } from "@cb/conversation";
+import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
+import { startFakeTelegram, type FakeTelegram } from "@cb/fake-telegram";
+import { createSealer, generateKey, parseKeyRing, type Sealer } from "@cb/secrets";
+import { buildServer } from "@cb/server";
+import type { FastifyInstance } from "fastify";
+import { startWorkerRole } from "../src/index.ts";
+
+export const BOT_TOKEN = "424242:test-bot-token";
+export const SECRET_TOKEN = "webhook-secret_1";
+
+/** A tenant with a Telegram bot, on a fresh database, with the web and worker roles running. */
+export interface Stack {
+  t: TestDatabase;
+  sealer: Sealer;
+  keys: string;
+  telegram: FakeTelegram;
+  app: FastifyInstance;
+  tenantId: string;
+  accountId: string;
+  worker: Awaited<ReturnType<typeof startWorkerRole>> | undefined;
+  startWorker(): Promise<void>;
+  post(update: object): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startStack(options: { worker?: boolean } = {}): Promise<Stack> {
+  const t = await createTestDatabase();
+  const keys = generateKey("test");
+  const sealer = createSealer(parseKeyRing(keys));
+  const telegram = await startFakeTelegram();
+  telegram.addBot(BOT_TOKEN, { username: "ShopBot" });
+  const tenant = await t.db.tenant.create({ data: { name: "Demo Shop", timezone: "Europe/Berlin" } });
+  const account = await t.db.channelAccount.create({
+    data: { tenantId: tenant.id, channel: "telegram", name: "Shop bot", config: { botId: 424242, username: "ShopBot" }, secrets: sealer.sealJson({ botToken: BOT_TOKEN, secretToken: SECRET_TOKEN }) },
+  });
+  const accounts = createAccountDirectory({ db: t.db, sealer, drivers: [telegramDriver], env: { TELEGRAM_API_ROOT: telegram.url } });
+  const ingestor = createIngestor({ connectionString: t.url });
+  const app = await buildServer({ db: t.db, accounts, ingestor, drivers: [telegramDriver] });
+  const stack: Stack = {
+    t,
+    sealer,
+    keys,
+    telegram,
+    app,
+    tenantId: tenant.id,
+    accountId: account.id,
+    worker: undefined,
+    async startWorker() {
+      stack.worker = await startWorkerRole({
+        databaseUrl: t.url,
+        db: t.db,
+        sealer,
+        accounts,
+        config: { WORKER_CONCURRENCY: 4, WORKER_HEARTBEAT_MS: 300, WORKER_DEAD_AFTER_MS: 1000, EGRESS_ALLOW: "127.0.0.1", EGRESS_ALLOW_HTTP: "true" },
+      });
+    },
+    async post(update) {
+      const response = await app.inject({ method: "POST", url: `/webhooks/telegram/${account.id}`, headers: { "x-telegram-bot-api-secret-token": SECRET_TOKEN }, payload: update });
+      return response.statusCode;
+    },
+    async close() {
+      await stack.worker?.stop();
+      await app.close();
+      await ingestor.close();
+      await telegram.close();
+      await t.drop();
+    },
+  };
+  if (options.worker !== false) await stack.startWorker();
+  return stack;
+}
+
+let nextUpdate = 1000;
+export function textUpdate(text: string, chatId = 1111111) {
+  const id = nextUpdate++;
+  return {
+    update_id: id,
+    message: { message_id: id, date: Math.floor(Date.now() / 1000), chat: { id: chatId, type: "private", first_name: "Ada" }, from: { id: chatId, is_bot: false, first_name: "Ada" }, text },
+  };
+}
+
+export function buttonPress(data: string, chatId = 1111111, messageId = 1) {
+  const id = nextUpdate++;
+  return {
+    update_id: id,
+    callback_query: { id: `cbq-${id}`, from: { id: chatId, is_bot: false, first_name: "Ada" }, chat_instance: "1", data, message: { message_id: messageId, date: 1, chat: { id: chatId, type: "private" }, text: "..." } },
+  };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

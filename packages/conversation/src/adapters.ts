@@ -1,0 +1,57 @@
+import { randomUUID } from "node:crypto";
+import type { Db } from "@cb/db";
+import { buildWebhookRequest, contextShortName, toReplies, type EndpointAuth, type FulfillmentClient } from "@cb/fulfillment";
+import { applyOutputContexts, createModelStore, understand, type DialogState, type ModelStore } from "@cb/nlu";
+import type { Sealer } from "@cb/secrets";
+import type { ApplyContexts, Fulfill, Understand } from "./ports.ts";
+
+/** Understanding through the tenant's offline NLU model (trained and cached by the model store). */
+export function createUnderstand(db: Db, store: ModelStore = createModelStore(db)): Understand {
+  return async ({ tenant, message, state }) => {
+    const model = await store.load(tenant.id);
+    return understand({
+      ...(message.text !== undefined ? { text: message.text } : {}),
+      ...(message.postback ? { postbackPayload: message.postback.payload } : {}),
+      state: state as DialogState,
+      model,
+      tenant: { timezone: tenant.timezone },
+    });
+  };
+}
+
+export const applyContexts: ApplyContexts = (state, contexts) => applyOutputContexts((state ?? {}) as DialogState, contexts);
+
+/** Fulfillment through Dialogflow ES-compatible webhooks; credentials are opened only here. */
+export function createFulfill(options: { sealer: Sealer; client: FulfillmentClient }): Fulfill {
+  return async ({ tenant, conversationId, message, raw, intent, understanding, endpoint }) => {
+    const auth = endpoint.secrets ? options.sealer.openJson<EndpointAuth>(endpoint.secrets) : undefined;
+    const request = buildWebhookRequest({
+      responseId: randomUUID(),
+      projectId: tenant.id,
+      sessionId: conversationId,
+      queryText: message.text ?? message.postback?.payload ?? "",
+      languageCode: tenant.language,
+      intent: { id: intent.id, displayName: intent.name },
+      confidence: understanding.confidence,
+      parameters: understanding.parameters,
+      allRequiredParamsPresent: understanding.allRequiredParamsPresent,
+      contexts: understanding.contexts,
+      channel: message.channel,
+      // As Dialogflow's integrations pass it: the platform's own payload under `data`; ours beside it.
+      payload: { data: raw, message },
+    });
+    const result = await options.client.call({ id: endpoint.id, url: endpoint.url, timeoutMs: endpoint.timeoutMs, ...(auth ? { auth } : {}) }, request);
+    if (!result.ok) return { ok: false, error: result.error, latencyMs: result.latencyMs, ...(result.httpStatus ? { httpStatus: result.httpStatus } : {}) };
+    const { response } = result;
+    return {
+      ok: true,
+      latencyMs: result.latencyMs,
+      httpStatus: result.httpStatus,
+      replies: toReplies(response, message.channel),
+      ...(response.outputContexts
+        ? { contexts: response.outputContexts.map((c) => ({ name: contextShortName(c.name), lifespanCount: c.lifespanCount ?? 0, parameters: c.parameters ?? {} })) }
+        : {}),
+      ...(response.followupEventInput ? { followupEvent: { name: response.followupEventInput.name, ...(response.followupEventInput.parameters ? { parameters: response.followupEventInput.parameters } : {}) } } : {}),
+    };
+  };
+}

@@ -1,0 +1,74 @@
+import { makeWorkerUtils, type Runner, type WorkerUtils } from "graphile-worker";
+import pg from "pg";
+
+export interface LivenessOptions {
+  connectionString: string;
+  runner: Runner;
+  /** How often this process says it is alive and looks for dead workers. */
+  intervalMs?: number;
+  /** A worker silent this long is dead: its jobs and queues are unlocked for others. */
+  deadAfterMs?: number;
+  /** How often graphile-worker's tables are tidied (empty per-conversation queues removed). */
+  cleanupEveryMs?: number;
+  onError?: (err: unknown) => void;
+}
+
+/**
+ * graphile-worker releases a crashed worker's locks only after 4 hours. Each process here writes
+ * a heartbeat for its workers; any process that finds jobs locked by a worker whose heartbeat is
+ * stale (or that never wrote one) unlocks them with graphile-worker's own forceUnlockWorkers, so a
+ * killed worker's conversation resumes on another within seconds. Also runs graphile-worker's
+ * cleanup now and then: one queue per conversation leaves many empty queues behind.
+ */
+export async function keepWorkersAlive(options: LivenessOptions): Promise<{ stop(): Promise<void> }> {
+  const interval = options.intervalMs ?? 5_000;
+  const deadAfter = options.deadAfterMs ?? 30_000;
+  const cleanupEvery = options.cleanupEveryMs ?? 10 * 60_000;
+  const workerIds = new Set<string>();
+  options.runner.events.on("worker:create", ({ worker }) => workerIds.add(worker.workerId));
+  options.runner.events.on("worker:stop", ({ worker }) => workerIds.delete(worker.workerId));
+
+  const onError = options.onError ?? ((err: unknown) => console.error("worker liveness check failed", err));
+  const pool = new pg.Pool({ connectionString: options.connectionString, max: 1 });
+  pool.on("error", onError);
+  const utils: WorkerUtils = await makeWorkerUtils({ connectionString: options.connectionString });
+  let lastCleanup = Date.now();
+
+  async function beat(): Promise<void> {
+    if (workerIds.size) {
+      await pool.query(
+        `INSERT INTO "WorkerHeartbeat" ("workerId", "seenAt") SELECT unnest($1::text[]), now()
+         ON CONFLICT ("workerId") DO UPDATE SET "seenAt" = now()`,
+        [[...workerIds]],
+      );
+    }
+    const { rows } = await pool.query<{ locked_by: string }>(
+      `SELECT DISTINCT j.locked_by FROM graphile_worker.jobs j
+       WHERE j.locked_by IS NOT NULL AND j.locked_at < now() - $1 * interval '1 millisecond'
+         AND NOT EXISTS (SELECT 1 FROM "WorkerHeartbeat" h WHERE h."workerId" = j.locked_by AND h."seenAt" > now() - $1 * interval '1 millisecond')`,
+      [deadAfter],
+    );
+    const dead = rows.map((r) => r.locked_by).filter((id) => !workerIds.has(id));
+    if (dead.length) await utils.forceUnlockWorkers(dead);
+    await pool.query(`DELETE FROM "WorkerHeartbeat" WHERE "seenAt" < now() - interval '1 day'`);
+    if (Date.now() - lastCleanup > cleanupEvery) {
+      lastCleanup = Date.now();
+      await utils.cleanup({ tasks: ["GC_JOB_QUEUES", "GC_TASK_IDENTIFIERS"] });
+    }
+  }
+
+  let running = beat().catch(onError);
+  const timer = setInterval(() => {
+    running = running.then(() => beat()).catch(onError);
+  }, interval);
+
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+      if (workerIds.size) await pool.query(`DELETE FROM "WorkerHeartbeat" WHERE "workerId" = ANY($1::text[])`, [[...workerIds]]).catch(() => {});
+      await utils.release();
+      await pool.end();
+    },
+  };
+}
