@@ -20,14 +20,16 @@ const botApi = env.TELEGRAM_API_ROOT ? undefined : await startFakeTelegram({ por
 botApi?.addBot(DEMO_BOT.token, { username: DEMO_BOT.username, firstName: DEMO_BOT.name });
 if (botApi) env.TELEGRAM_API_ROOT = botApi.url;
 
-const backends = await startDemoBackends({ port: Number(env.DEMO_BACKENDS_PORT ?? 8082) });
 // The demo backends live on loopback, which the SSRF guard refuses unless allowed.
 env.EGRESS_ALLOW ??= "127.0.0.1,localhost";
 env.EGRESS_ALLOW_HTTP ??= "true";
 
 const config = loadConfig(env);
 const runtime = await openRuntime(config, log);
-const demo = await seedDemo(runtime, { fulfillmentUrl: `${backends.url}/fulfillment` });
+const demo = await seedDemo(runtime);
+// The backends accept only requests signed with the endpoint's Standard Webhooks secret.
+const backends = await startDemoBackends({ port: Number(env.DEMO_BACKENDS_PORT ?? 8082), signingSecret: demo.signingSecret });
+await runtime.db.fulfillmentEndpoint.update({ where: { id: demo.endpointId }, data: { url: `${backends.url}/fulfillment` } });
 
 const web = await startWebRole(runtime, { port, quiet: true });
 const serverUrl = web.url;
@@ -43,7 +45,6 @@ await mkdir(dirname(DEMO_INFO_FILE), { recursive: true });
 await writeFile(DEMO_INFO_FILE, JSON.stringify(info, null, 2));
 
 log(`server        ${serverUrl}  (health ${serverUrl}/healthz, ready ${serverUrl}/readyz)`);
-log(`admin API     ${serverUrl}/docs`);
 log(`bot webhook   ${info.webhookUrl}`);
 log(`Bot API       ${info.botApiUrl}  (local stand-in for Telegram)`);
 log(`backends      ${backends.url}/fulfillment  (demo orders 12345, 10001, 20002; customers ada@example.com, grace@example.com)`);

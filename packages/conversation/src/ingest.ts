@@ -102,6 +102,9 @@ export function createIngestor(options: { connectionString: string; maxBatch?: n
   // the database, the larger (and cheaper per request) the batches, with no timer to tune.
   const concurrency = options.concurrency ?? 2;
   const pool = new pg.Pool({ connectionString: options.connectionString, max: concurrency });
+  // An idle connection dropped by the server (restart, failover) is replaced on next use; a write
+  // in flight on it fails and is answered as failed.
+  pool.on("error", () => {});
   const maxBatch = options.maxBatch ?? 500;
   let queue: Pending[] = [];
   let running = 0;

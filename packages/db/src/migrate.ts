@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { runMigrations } from "graphile-worker";
+import pg from "pg";
 
 export const dbPackageDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 const prismaCli = createRequire(import.meta.url).resolve("prisma/build/index.js");
@@ -16,7 +17,13 @@ const prismaCli = createRequire(import.meta.url).resolve("prisma/build/index.js"
  */
 export async function migrate(databaseUrl: string): Promise<void> {
   await migrateSchema(databaseUrl);
-  await runMigrations({ connectionString: databaseUrl });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  pool.on("error", () => {});
+  try {
+    await runMigrations({ pgPool: pool });
+  } finally {
+    await pool.end();
+  }
 }
 
 async function migrateSchema(databaseUrl: string): Promise<void> {

@@ -28,10 +28,12 @@ export async function keepWorkersAlive(options: LivenessOptions): Promise<{ stop
   options.runner.events.on("worker:create", ({ worker }) => workerIds.add(worker.workerId));
   options.runner.events.on("worker:stop", ({ worker }) => workerIds.delete(worker.workerId));
 
-  const onError = options.onError ?? ((err: unknown) => console.error("worker liveness check failed", err));
+  const onError = options.onError ?? ((err: unknown) => console.error(`worker liveness check failed: ${(err as Error).message}`));
   const pool = new pg.Pool({ connectionString: options.connectionString, max: 1 });
+  // Connections can drop (database restart); errors on idle ones are reported, never thrown.
   pool.on("error", onError);
-  const utils: WorkerUtils = await makeWorkerUtils({ connectionString: options.connectionString });
+  pool.on("connect", (client) => client.on("error", onError));
+  const utils: WorkerUtils = await makeWorkerUtils({ pgPool: pool });
   let lastCleanup = Date.now();
 
   async function beat(): Promise<void> {

@@ -1,4 +1,5 @@
 import { run, type Runner, type TaskList } from "graphile-worker";
+import pg from "pg";
 
 export type { Runner, TaskList, Task, JobHelpers } from "graphile-worker";
 
@@ -15,13 +16,23 @@ export interface WorkerOptions {
  * Starts a graphile-worker runner. Many runners on one database share the work; jobs of one
  * queue never run concurrently. The caller owns shutdown (`runner.stop()` finishes running jobs).
  */
-export function startWorker(options: WorkerOptions): Promise<Runner> {
-  return run({
-    connectionString: options.connectionString,
+export async function startWorker(options: WorkerOptions): Promise<Runner> {
+  // Our own pool, so a dropped connection (database restart) is reported and replaced, never thrown.
+  const pool = new pg.Pool({ connectionString: options.connectionString, max: (options.concurrency ?? 10) + 2 });
+  let reported = false;
+  pool.on("error", (err) => {
+    if (!reported) console.error(`job database connection lost (${err.message}); reconnecting as needed`);
+    reported = true;
+  });
+  pool.on("connect", (client) => client.on("error", () => {}));
+  const runner = await run({
+    pgPool: pool,
     taskList: options.taskList,
     concurrency: options.concurrency ?? 10,
     pollInterval: options.pollIntervalMs ?? 2000,
     // The app decides when to stop (graceful shutdown finishes running jobs first).
     noHandleSignals: true,
   });
+  void runner.promise.finally(() => pool.end()).catch(() => {});
+  return runner;
 }
