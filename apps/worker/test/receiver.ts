@@ -10,7 +10,8 @@ export async function startReceiverForTests(answer: (body: string) => { status: 
     req.on("end", () => {
       received.push(body);
       const { status, body: out, delayMs } = answer(body);
-      setTimeout(() => res.writeHead(status, { "content-type": "application/json" }).end(out), delayMs ?? 0);
+      // unref: a response held back on purpose must not keep the test process alive.
+      setTimeout(() => res.writeHead(status, { "content-type": "application/json" }).end(out), delayMs ?? 0).unref();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

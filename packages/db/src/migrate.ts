@@ -19,6 +19,7 @@ export async function migrate(databaseUrl: string): Promise<void> {
   await migrateSchema(databaseUrl);
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   try {
     await runMigrations({ pgPool: pool });
   } finally {
