@@ -1,3 +1,4 @@
+import { adminApi, type AdminApiOptions } from "@cb/admin-api";
 import type { ChannelDriver } from "@cb/core";
 import type { AccountDirectory, Ingestor } from "@cb/conversation";
 import type { Db } from "@cb/db";
@@ -11,6 +12,8 @@ export interface ServerDeps {
   accounts: AccountDirectory;
   ingestor: Ingestor;
   drivers: ChannelDriver[];
+  /** The admin API's options; without them the server only takes webhooks. */
+  admin?: AdminApiOptions;
   bodyLimit?: number;
   logger?: FastifyServerOptions["logger"];
 }
@@ -25,6 +28,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     logger: deps.logger === undefined ? false : deps.logger && typeof deps.logger === "object" ? { ...deps.logger, redact: redactPaths } : deps.logger,
     // Let in-flight requests finish on close; refuse new ones meanwhile.
     forceCloseConnections: "idle",
+    // Query strings need their numbers coerced; a string must never pass for a list.
+    ajv: { customOptions: { coerceTypes: true } },
     return503OnClosing: true,
   });
   registerErrorHandling(app);
@@ -36,5 +41,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       ingest: (account, events) => deps.ingestor.ingest(account, events),
     });
   }
+  if (deps.admin) await app.register(adminApi, deps.admin);
   return app;
 }

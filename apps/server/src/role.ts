@@ -12,6 +12,14 @@ export async function startWebRole(runtime: Runtime, options: { host?: string; p
     accounts: runtime.accounts,
     ingestor,
     drivers: runtime.drivers,
+    admin: {
+      db: runtime.db,
+      sealer: runtime.sealer,
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      channelEnv: runtime.channelEnv,
+      operatorToken: config.ADMIN_TOKEN,
+      onAccountChanged: (id) => runtime.accounts.invalidate(id),
+    },
     bodyLimit: config.BODY_LIMIT_BYTES,
     logger: { level: options.quiet && config.LOG_LEVEL === "info" ? "warn" : config.LOG_LEVEL },
   });

@@ -1,0 +1,4 @@
+export { adminApi } from "./plugin.ts";
+export type { AdminApiOptions } from "./context.ts";
+export { authenticateApiKey, newKey, SCOPES, type ApiPrincipal, type Scope } from "./keys.ts";
+export { readAgentZip } from "./dialogflow-import.ts";

@@ -1,0 +1,54 @@
+import { HttpError } from "@cb/core";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { FastifyPluginAsync } from "fastify";
+import type { AdminApiOptions } from "./context.ts";
+import { authenticateApiKey } from "./keys.ts";
+import { agentImportRoutes } from "./routes/agent-import.ts";
+import { apiKeyRoutes } from "./routes/api-keys.ts";
+import { channelAccountRoutes } from "./routes/channel-accounts.ts";
+import { conversationRoutes } from "./routes/conversations.ts";
+import { endpointRoutes } from "./routes/fulfillment-endpoints.ts";
+import { entityTypeRoutes } from "./routes/entity-types.ts";
+import { intentRoutes } from "./routes/intents.ts";
+import { tenantRoutes } from "./routes/tenants.ts";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** The route authenticates on its own (operator token), not with an API key. */
+    public?: boolean;
+  }
+}
+
+/**
+ * The admin API, in its own encapsulated context: its key check, its OpenAPI document
+ * (/openapi.json) and reference page (/docs) cover its routes and nothing else of the server.
+ */
+export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, options) => {
+  const app = parent.withTypeProvider<TypeBoxTypeProvider>();
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: { title: "Chatbot backend admin API", version: "1", description: "Every request is scoped to the tenant of its API key (`Authorization: Bearer cbk_…`)." },
+      components: { securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "An API key, cbk_…" } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  app.decorateRequest("principal", undefined);
+  app.addHook("onRequest", async (request) => {
+    if (!request.url.startsWith("/v1/") || request.routeOptions.config.public) return;
+    const header = request.headers.authorization;
+    if (!header?.startsWith("Bearer ")) throw new HttpError(401, "unauthenticated", "send an API key: Authorization: Bearer cbk_…");
+    const principal = await authenticateApiKey(options.db, header.slice(7).trim());
+    if (!principal) throw new HttpError(401, "unauthenticated", "unknown or revoked API key");
+    request.principal = principal;
+  });
+
+  for (const routes of [tenantRoutes, apiKeyRoutes, channelAccountRoutes, intentRoutes, entityTypeRoutes, endpointRoutes, conversationRoutes, agentImportRoutes]) {
+    await app.register(routes, options);
+  }
+};
