@@ -1,4 +1,4 @@
-import type { Button, Card, Reply } from "@cb/core";
+import { splitText, type Button, type Card, type Reply } from "@cb/core";
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from "telegraf/types";
 
 /** One Bot API call a reply becomes (sendMessage, sendPhoto, or a custom payload's method). */
@@ -16,25 +16,6 @@ const CALLBACK_DATA_BYTES = 64;
 /** HTML parse mode needs exactly these three escaped (Bot API, "HTML style"). */
 export function escapeHtml(text: string): string {
   return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
-}
-
-/**
- * Splits text into chunks of at most `limit` characters, at a paragraph, line or word boundary when
- * there is one. Counted before escaping: entities count as one character on Telegram's side.
- */
-export function splitText(text: string, limit: number): string[] {
-  const chunks: string[] = [];
-  let rest = text.trim();
-  while ([...rest].length > limit) {
-    const window = [...rest].slice(0, limit).join("");
-    let cut = Math.max(window.lastIndexOf("\n\n"), window.lastIndexOf("\n"));
-    if (cut < limit / 2) cut = window.lastIndexOf(" ");
-    if (cut <= 0) cut = window.length;
-    chunks.push(rest.slice(0, cut).trimEnd());
-    rest = rest.slice(cut).trimStart();
-  }
-  if (rest) chunks.push(rest);
-  return chunks;
 }
 
 function button(b: Button): InlineKeyboardButton {

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { renderReply, splitText, escapeHtml } from "../src/index.ts";
+import { splitText } from "@cb/core";
+import { renderReply, escapeHtml } from "../src/index.ts";
 
 test("text is HTML-escaped and buttons become an inline keyboard", () => {
   const [call] = renderReply({ type: "buttons", text: "Order <42> & co", buttons: [{ type: "postback", title: "Track", payload: "track:42" }, { type: "url", title: "Site", url: "https://shop.example" }] });

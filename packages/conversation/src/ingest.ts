@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { ChannelAccount, DeliveryStatus, InboundEvent, InboundMessage } from "@cb/core";
+import type { ChannelAccount, DeliveryStatus, InboundEvent, InboundMessage, ReadWatermark } from "@cb/core";
 import pg from "pg";
 
 export const HANDLE_MESSAGE = "handle-message";
@@ -61,16 +61,24 @@ UPDATE "Message" SET status = $3, error = COALESCE($4::jsonb, error), "updatedAt
 WHERE "channelAccountId" = $1 AND direction = 'out' AND "platformMessageId" = $2
   AND ($3 = 'failed' OR array_position(ARRAY['pending','sent','delivered','read'], status) < array_position(ARRAY['pending','sent','delivered','read'], $3))`;
 
+const STORE_READ = `
+UPDATE "Message" m SET status = 'read', "updatedAt" = now()
+FROM "Conversation" c
+WHERE m."conversationId" = c.id AND c."channelAccountId" = $1 AND c."externalId" = $2
+  AND m.direction = 'out' AND m.status IN ('sent', 'delivered') AND m."createdAt" <= $3`;
+
 async function writeBatch(client: pg.PoolClient, batch: Pending[]): Promise<void> {
   const messages: { account: ChannelAccount; message: InboundMessage; raw: unknown }[] = [];
   const statuses: { accountId: string; status: DeliveryStatus }[] = [];
+  const reads: { accountId: string; read: ReadWatermark }[] = [];
   for (const { account, events } of batch) {
     for (const event of events) {
       if (event.type === "status") statuses.push({ accountId: account.id, status: event.status });
+      else if (event.type === "read") reads.push({ accountId: account.id, read: event.read });
       else messages.push({ account, message: event.message, raw: event.raw });
     }
   }
-  const transaction = statuses.length > 0 && messages.length > 0;
+  const transaction = statuses.length + reads.length > 0 && messages.length > 0;
   if (transaction) await client.query("BEGIN");
   if (messages.length) {
     await client.query(STORE_MESSAGES, [
@@ -87,6 +95,9 @@ async function writeBatch(client: pg.PoolClient, batch: Pending[]): Promise<void
   }
   for (const { accountId, status } of statuses) {
     await client.query(STORE_STATUS, [accountId, status.platformMessageId, status.state, status.error ? JSON.stringify(status.error) : null]);
+  }
+  for (const { accountId, read } of reads) {
+    await client.query(STORE_READ, [accountId, read.conversationExternalId, new Date(read.upTo)]);
   }
   if (transaction) await client.query("COMMIT");
 }

@@ -2,3 +2,4 @@ export * from "./message.ts";
 export * from "./reply.ts";
 export * from "./errors.ts";
 export * from "./channel.ts";
+export * from "./text.ts";

@@ -83,7 +83,15 @@ export interface DeliveryStatus {
   error?: { code: string; message: string };
 }
 
+/** Messenger reports reads as a watermark: everything sent to the user up to a time is read. */
+export interface ReadWatermark {
+  channel: Channel;
+  conversationExternalId: string;
+  upTo: string;
+}
+
 /** What an adapter makes of one webhook request: zero or more of these. */
 export type InboundEvent =
   | { type: "message"; message: InboundMessage; raw: unknown }
-  | { type: "status"; status: DeliveryStatus; raw: unknown };
+  | { type: "status"; status: DeliveryStatus; raw: unknown }
+  | { type: "read"; read: ReadWatermark; raw: unknown };

@@ -1,0 +1,1 @@
+export { startFakeGraph, type FakeGraph, type GraphCall } from "./server.ts";

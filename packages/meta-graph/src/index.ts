@@ -1,0 +1,3 @@
+export { hubSignatureValid, hubSignature } from "./signature.ts";
+export { metaWebhook, type MetaSecrets } from "./webhook.ts";
+export { graphClient, DEFAULT_GRAPH_VERSION, type GraphOptions } from "./graph.ts";
