@@ -1,7 +1,11 @@
+import { messengerDriver } from "@cb/channel-messenger";
 import { telegramDriver } from "@cb/channel-telegram";
+import { whatsappDriver } from "@cb/channel-whatsapp";
 import { createAccountDirectory, createIngestor } from "@cb/conversation";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
+import { startFakeGraph, type FakeGraph } from "@cb/fake-graph";
 import { startFakeTelegram, type FakeTelegram } from "@cb/fake-telegram";
+import { hubSignature } from "@cb/meta-graph";
 import { createSealer, generateKey, parseKeyRing, type Sealer } from "@cb/secrets";
 import { buildServer } from "@cb/server";
 import type { FastifyInstance } from "fastify";
@@ -9,6 +13,8 @@ import { startWorkerRole } from "../src/index.ts";
 
 export const BOT_TOKEN = "424242:test-bot-token";
 export const SECRET_TOKEN = "webhook-secret_1";
+export const APP_SECRET = "meta-app-secret";
+export const WA_PHONE_ID = "1122334455667";
 
 /** A tenant with a Telegram bot, on a fresh database, with the web and worker roles running. */
 export interface Stack {
@@ -16,12 +22,17 @@ export interface Stack {
   sealer: Sealer;
   keys: string;
   telegram: FakeTelegram;
+  graph: FakeGraph;
   app: FastifyInstance;
   tenantId: string;
   accountId: string;
+  whatsappAccountId: string;
+  messengerAccountId: string;
   worker: Awaited<ReturnType<typeof startWorkerRole>> | undefined;
   startWorker(): Promise<void>;
   post(update: object): Promise<number>;
+  /** Posts a Meta webhook body, signed as Meta signs it. */
+  postMeta(channel: "whatsapp" | "messenger", body: object): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -35,17 +46,30 @@ export async function startStack(options: { worker?: boolean } = {}): Promise<St
   const account = await t.db.channelAccount.create({
     data: { tenantId: tenant.id, channel: "telegram", name: "Shop bot", config: { botId: 424242, username: "ShopBot" }, secrets: sealer.sealJson({ botToken: BOT_TOKEN, secretToken: SECRET_TOKEN }) },
   });
-  const accounts = createAccountDirectory({ db: t.db, sealer, drivers: [telegramDriver], env: { TELEGRAM_API_ROOT: telegram.url } });
+  const graph = await startFakeGraph();
+  graph.addPhoneNumber(WA_PHONE_ID, "EAAG-wa-token");
+  graph.addPageToken("EAA-page-token");
+  const whatsapp = await t.db.channelAccount.create({
+    data: { tenantId: tenant.id, channel: "whatsapp", name: "Shop WhatsApp", config: { phoneNumberId: WA_PHONE_ID }, secrets: sealer.sealJson({ accessToken: "EAAG-wa-token", appSecret: APP_SECRET, verifyToken: "v" }) },
+  });
+  const messenger = await t.db.channelAccount.create({
+    data: { tenantId: tenant.id, channel: "messenger", name: "Shop page", config: { pageId: "1895382890692545" }, secrets: sealer.sealJson({ pageAccessToken: "EAA-page-token", appSecret: APP_SECRET, verifyToken: "v" }) },
+  });
+  const drivers = [telegramDriver, whatsappDriver, messengerDriver];
+  const accounts = createAccountDirectory({ db: t.db, sealer, drivers, env: { TELEGRAM_API_ROOT: telegram.url, GRAPH_API_BASE_URL: graph.url } });
   const ingestor = createIngestor({ connectionString: t.url });
-  const app = await buildServer({ db: t.db, accounts, ingestor, drivers: [telegramDriver] });
+  const app = await buildServer({ db: t.db, accounts, ingestor, drivers });
   const stack: Stack = {
     t,
     sealer,
     keys,
     telegram,
+    graph,
     app,
     tenantId: tenant.id,
     accountId: account.id,
+    whatsappAccountId: whatsapp.id,
+    messengerAccountId: messenger.id,
     worker: undefined,
     async startWorker() {
       stack.worker = await startWorkerRole({
@@ -60,11 +84,18 @@ export async function startStack(options: { worker?: boolean } = {}): Promise<St
       const response = await app.inject({ method: "POST", url: `/webhooks/telegram/${account.id}`, headers: { "x-telegram-bot-api-secret-token": SECRET_TOKEN }, payload: update });
       return response.statusCode;
     },
+    async postMeta(channel, body) {
+      const raw = JSON.stringify(body);
+      const id = channel === "whatsapp" ? whatsapp.id : messenger.id;
+      const response = await app.inject({ method: "POST", url: `/webhooks/${channel}/${id}`, headers: { "content-type": "application/json", "x-hub-signature-256": hubSignature(raw, APP_SECRET) }, payload: raw });
+      return response.statusCode;
+    },
     async close() {
       await stack.worker?.stop();
       await app.close();
       await ingestor.close();
       await telegram.close();
+      await graph.close();
       await t.drop();
     },
   };

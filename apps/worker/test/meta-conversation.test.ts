@@ -1,0 +1,78 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { sleep, startStack, WA_PHONE_ID, type Stack } from "./support.ts";
+
+let stack: Stack;
+
+before(async () => {
+  stack = await startStack();
+  await stack.t.db.intent.createMany({
+    data: [
+      {
+        tenantId: stack.tenantId,
+        name: "menu",
+        examples: ["hi", "hello", "what can you do", "menu please"],
+        responses: [{ type: "buttons", text: "How can I help?", buttons: [{ type: "postback", title: "Track order", payload: "TRACK_ORDER" }, { type: "postback", title: "Talk to us", payload: "SUPPORT" }] }],
+      },
+      { tenantId: stack.tenantId, name: "TRACK_ORDER", examples: ["track my order", "where is my parcel"], responses: [{ type: "text", text: "Tracking: your parcel arrives Thursday." }] },
+      { tenantId: stack.tenantId, name: "SUPPORT", examples: ["talk to a human", "support"], responses: [{ type: "text", text: "A colleague will write to you shortly." }] },
+    ],
+  });
+});
+after(() => stack.close());
+
+const waText = (id: string, text: string) => ({
+  object: "whatsapp_business_account",
+  entry: [{ id: "waba", changes: [{ field: "messages", value: { messaging_product: "whatsapp", metadata: { phone_number_id: WA_PHONE_ID }, contacts: [{ wa_id: "4915112345678", profile: { name: "Ada" } }], messages: [{ from: "4915112345678", id, timestamp: String(Math.floor(Date.now() / 1000)), type: "text", text: { body: text } }] } }] }],
+});
+const waButton = (id: string, payload: string, title: string) => ({
+  object: "whatsapp_business_account",
+  entry: [{ id: "waba", changes: [{ field: "messages", value: { messaging_product: "whatsapp", metadata: { phone_number_id: WA_PHONE_ID }, messages: [{ from: "4915112345678", id, timestamp: String(Math.floor(Date.now() / 1000)), type: "interactive", interactive: { type: "button_reply", button_reply: { id: payload, title } } }] } }] }],
+});
+
+test("WhatsApp end to end: text in → reply buttons out → a button press reaches the bot as a postback → delivery statuses update the message", async () => {
+  assert.equal(await stack.postMeta("whatsapp", waText("wamid.in1", "hello")), 200);
+  const buttons = await stack.graph.waitFor((c) => c.platform === "whatsapp" && c.body.type === "interactive");
+  assert.deepEqual(buttons.body.interactive.action.buttons, [
+    { type: "reply", reply: { id: "TRACK_ORDER", title: "Track order" } },
+    { type: "reply", reply: { id: "SUPPORT", title: "Talk to us" } },
+  ]);
+  assert.equal(buttons.body.to, "4915112345678");
+
+  assert.equal(await stack.postMeta("whatsapp", waButton("wamid.in2", "TRACK_ORDER", "Track order")), 200);
+  const answer = await stack.graph.waitFor((c) => c.platform === "whatsapp" && c.body.type === "text");
+  assert.equal(answer.body.text.body, "Tracking: your parcel arrives Thursday.");
+  const press = await stack.t.db.message.findFirstOrThrow({ where: { dedupeKey: "wamid.in2" } });
+  assert.deepEqual((press.content as { postback: unknown }).postback, { payload: "TRACK_ORDER", title: "Track order" });
+
+  // Meta reports on the message the bot sent.
+  const status = (state: string) => ({ object: "whatsapp_business_account", entry: [{ id: "waba", changes: [{ field: "messages", value: { messaging_product: "whatsapp", statuses: [{ id: answer.id, status: state, timestamp: "1700000000", recipient_id: "4915112345678" }] } }] }] });
+  await stack.postMeta("whatsapp", status("delivered"));
+  await stack.postMeta("whatsapp", status("read"));
+  await stack.postMeta("whatsapp", status("delivered"));
+  assert.equal((await stack.t.db.message.findFirstOrThrow({ where: { platformMessageId: answer.id } })).status, "read");
+});
+
+test("Messenger end to end: text in → button template out → postback in → answer; echoes ignored", async () => {
+  const event = (messaging: object) => ({ object: "page", entry: [{ id: "1895382890692545", time: Date.now(), messaging: [messaging] }] });
+  const sender = { id: "24680" };
+  const recipient = { id: "1895382890692545" };
+  assert.equal(await stack.postMeta("messenger", event({ sender, recipient, timestamp: Date.now(), message: { mid: "m_in1", text: "hello" } })), 200);
+  const template = await stack.graph.waitFor((c) => c.platform === "messenger" && c.body.message.attachment?.payload?.template_type === "button");
+  assert.deepEqual(template.body.message.attachment.payload.buttons, [
+    { type: "postback", title: "Track order", payload: "TRACK_ORDER" },
+    { type: "postback", title: "Talk to us", payload: "SUPPORT" },
+  ]);
+  assert.deepEqual(template.body.recipient, { id: "24680" });
+
+  await stack.postMeta("messenger", event({ sender: recipient, recipient: sender, timestamp: Date.now(), message: { mid: "m_echo", text: "How can I help?", is_echo: true } }));
+  assert.equal(await stack.postMeta("messenger", event({ sender, recipient, timestamp: Date.now(), postback: { mid: "m_pb1", title: "Talk to us", payload: "SUPPORT" } })), 200);
+  const answer = await stack.graph.waitFor((c) => c.platform === "messenger" && c.body.message.text === "A colleague will write to you shortly.");
+  assert.equal(answer.body.messaging_type, "RESPONSE");
+  await sleep(300);
+  assert.equal(await stack.t.db.message.count({ where: { dedupeKey: "m_echo" } }), 0, "the page's own echo is not a customer message");
+
+  await stack.postMeta("messenger", event({ sender, recipient, timestamp: Date.now(), read: { watermark: Date.now() + 1000 } }));
+  const sent = await stack.t.db.message.findMany({ where: { direction: "out", channelAccountId: stack.messengerAccountId } });
+  assert.ok(sent.length >= 2 && sent.every((m) => m.status === "read"));
+});
