@@ -76,3 +76,28 @@ test("Messenger end to end: text in → button template out → postback in → 
   const sent = await stack.t.db.message.findMany({ where: { direction: "out", channelAccountId: stack.messengerAccountId } });
   assert.ok(sent.length >= 2 && sent.every((m) => m.status === "read"));
 });
+
+test("Slack end to end: a DM in → Block Kit buttons out → the button press (form-encoded) reaches the bot as a postback", async () => {
+  const event = JSON.stringify({
+    type: "event_callback",
+    team_id: "T111",
+    event_id: "EvDM1",
+    event_time: Math.floor(Date.now() / 1000),
+    event: { type: "message", channel_type: "im", channel: "D42", user: "U42", text: "hello", ts: `${Math.floor(Date.now() / 1000)}.000100` },
+  });
+  assert.equal(await stack.postSlack(event), 200);
+  const buttons = await stack.slack.waitFor((c) => c.args.channel === "D42" && Array.isArray(c.args.blocks) && c.args.blocks.some((b: { type: string }) => b.type === "actions"));
+  const actionsBlock = buttons.args.blocks.find((b: { type: string }) => b.type === "actions");
+  assert.deepEqual(actionsBlock.elements.map((e: { value: string }) => e.value), ["TRACK_ORDER", "SUPPORT"]);
+
+  const payload = {
+    type: "block_actions",
+    user: { id: "U42", name: "ada" },
+    channel: { id: "D42" },
+    container: { type: "message", message_ts: buttons.ts, channel_id: "D42" },
+    actions: [{ action_id: "reply_0", block_id: "b", type: "button", value: "TRACK_ORDER", text: { type: "plain_text", text: "Track order" }, action_ts: `${Math.floor(Date.now() / 1000)}.5` }],
+  };
+  assert.equal(await stack.postSlack(`payload=${encodeURIComponent(JSON.stringify(payload))}`, "application/x-www-form-urlencoded"), 200);
+  const answer = await stack.slack.waitFor((c) => c.args.channel === "D42" && c.args.text === "Tracking: your parcel arrives Thursday.");
+  assert.equal(answer.args.blocks[0].text.text, "Tracking: your parcel arrives Thursday.");
+});

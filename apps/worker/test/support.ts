@@ -1,9 +1,12 @@
+import { createHmac } from "node:crypto";
 import { messengerDriver } from "@cb/channel-messenger";
+import { slackDriver } from "@cb/channel-slack";
 import { telegramDriver } from "@cb/channel-telegram";
 import { whatsappDriver } from "@cb/channel-whatsapp";
 import { createAccountDirectory, createIngestor } from "@cb/conversation";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { startFakeGraph, type FakeGraph } from "@cb/fake-graph";
+import { startFakeSlack, type FakeSlack } from "@cb/fake-slack";
 import { startFakeTelegram, type FakeTelegram } from "@cb/fake-telegram";
 import { hubSignature } from "@cb/meta-graph";
 import { createSealer, generateKey, parseKeyRing, type Sealer } from "@cb/secrets";
@@ -15,6 +18,7 @@ export const BOT_TOKEN = "424242:test-bot-token";
 export const SECRET_TOKEN = "webhook-secret_1";
 export const APP_SECRET = "meta-app-secret";
 export const WA_PHONE_ID = "1122334455667";
+export const SLACK_SIGNING_SECRET = "slack-signing-secret";
 
 /** A tenant with a Telegram bot, on a fresh database, with the web and worker roles running. */
 export interface Stack {
@@ -23,16 +27,20 @@ export interface Stack {
   keys: string;
   telegram: FakeTelegram;
   graph: FakeGraph;
+  slack: FakeSlack;
   app: FastifyInstance;
   tenantId: string;
   accountId: string;
   whatsappAccountId: string;
   messengerAccountId: string;
+  slackAccountId: string;
   worker: Awaited<ReturnType<typeof startWorkerRole>> | undefined;
   startWorker(): Promise<void>;
   post(update: object): Promise<number>;
   /** Posts a Meta webhook body, signed as Meta signs it. */
   postMeta(channel: "whatsapp" | "messenger", body: object): Promise<number>;
+  /** Posts a Slack request (JSON or form-encoded), signed as Slack signs it. */
+  postSlack(body: string, contentType?: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -55,8 +63,13 @@ export async function startStack(options: { worker?: boolean } = {}): Promise<St
   const messenger = await t.db.channelAccount.create({
     data: { tenantId: tenant.id, channel: "messenger", name: "Shop page", config: { pageId: "1895382890692545" }, secrets: sealer.sealJson({ pageAccessToken: "EAA-page-token", appSecret: APP_SECRET, verifyToken: "v" }) },
   });
-  const drivers = [telegramDriver, whatsappDriver, messengerDriver];
-  const accounts = createAccountDirectory({ db: t.db, sealer, drivers, env: { TELEGRAM_API_ROOT: telegram.url, GRAPH_API_BASE_URL: graph.url } });
+  const slackApi = await startFakeSlack();
+  slackApi.addToken("xoxb-shop", { botUserId: "UBOT" });
+  const slackAccount = await t.db.channelAccount.create({
+    data: { tenantId: tenant.id, channel: "slack", name: "Shop Slack", config: { teamId: "T111", botUserId: "UBOT" }, secrets: sealer.sealJson({ botToken: "xoxb-shop", signingSecret: SLACK_SIGNING_SECRET }) },
+  });
+  const drivers = [telegramDriver, whatsappDriver, messengerDriver, slackDriver];
+  const accounts = createAccountDirectory({ db: t.db, sealer, drivers, env: { TELEGRAM_API_ROOT: telegram.url, GRAPH_API_BASE_URL: graph.url, SLACK_API_URL: slackApi.url } });
   const ingestor = createIngestor({ connectionString: t.url });
   const app = await buildServer({ db: t.db, accounts, ingestor, drivers });
   const stack: Stack = {
@@ -65,11 +78,13 @@ export async function startStack(options: { worker?: boolean } = {}): Promise<St
     keys,
     telegram,
     graph,
+    slack: slackApi,
     app,
     tenantId: tenant.id,
     accountId: account.id,
     whatsappAccountId: whatsapp.id,
     messengerAccountId: messenger.id,
+    slackAccountId: slackAccount.id,
     worker: undefined,
     async startWorker() {
       stack.worker = await startWorkerRole({
@@ -90,8 +105,20 @@ export async function startStack(options: { worker?: boolean } = {}): Promise<St
       const response = await app.inject({ method: "POST", url: `/webhooks/${channel}/${id}`, headers: { "content-type": "application/json", "x-hub-signature-256": hubSignature(raw, APP_SECRET) }, payload: raw });
       return response.statusCode;
     },
+    async postSlack(body, contentType = "application/json") {
+      const timestamp = Math.floor(Date.now() / 1000);
+      const signature = `v0=${createHmac("sha256", SLACK_SIGNING_SECRET).update(`v0:${timestamp}:${body}`).digest("hex")}`;
+      const response = await app.inject({
+        method: "POST",
+        url: `/webhooks/slack/${slackAccount.id}`,
+        headers: { "content-type": contentType, "x-slack-request-timestamp": String(timestamp), "x-slack-signature": signature },
+        payload: body,
+      });
+      return response.statusCode;
+    },
     async close() {
       await stack.worker?.stop();
+      await slackApi.close();
       await app.close();
       await ingestor.close();
       await telegram.close();

@@ -4,13 +4,14 @@ import { createAccountDirectory, type AccountDirectory } from "@cb/conversation"
 import { createDb, migrate, startEmbeddedPostgres, type Db, type EmbeddedDatabase } from "@cb/db";
 import { createSealer, parseKeyRing, type Sealer } from "@cb/secrets";
 import { messengerDriver } from "@cb/channel-messenger";
+import { slackDriver } from "@cb/channel-slack";
 import { telegramDriver } from "@cb/channel-telegram";
 import { whatsappDriver } from "@cb/channel-whatsapp";
 import { channelEnvironment, type Config } from "./config.ts";
 import { localKeyRing } from "./keys.ts";
 
 /** Every channel this build speaks. */
-export const channelDrivers: ChannelDriver[] = [telegramDriver, whatsappDriver, messengerDriver];
+export const channelDrivers: ChannelDriver[] = [telegramDriver, whatsappDriver, messengerDriver, slackDriver];
 
 export interface Runtime {
   config: Config;

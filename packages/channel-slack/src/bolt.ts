@@ -1,0 +1,50 @@
+import { App, LogLevel, type Receiver } from "@slack/bolt";
+import type { ChannelAccount, ChannelEnvironment, InboundEvent } from "@cb/core";
+import { normalizeBlockActions, normalizeMessageEvent, type BlockActionsPayload, type SlackMessageEvent } from "./normalize.ts";
+
+export interface SlackSecrets {
+  botToken: string;
+  signingSecret: string;
+}
+
+export interface SlackConfig {
+  teamId?: string;
+  /** The bot's own user id: its messages are not answered, its mentions are stripped. */
+  botUserId?: string;
+}
+
+type Collect = (events: InboundEvent[]) => void;
+
+/**
+ * Bolt's App without a server of its own: the fastify route verifies each request and hands it
+ * to `processEvent`; this receiver exists only to satisfy Bolt's Receiver interface.
+ */
+const routeReceiver = (): Receiver => ({ init: () => {}, start: async () => {}, stop: async () => {} });
+
+/**
+ * One Bolt App per connected workspace, its listeners composed the Bolt way. They do not answer:
+ * they normalize and hand the events to the request's collector (passed in as a custom context
+ * property), which the route stores durably before acknowledging Slack.
+ */
+export function createBoltApp(account: ChannelAccount, env: ChannelEnvironment): App {
+  const { botToken } = account.secrets as unknown as SlackSecrets;
+  const { botUserId } = account.config as SlackConfig;
+  const app = new App({
+    receiver: routeReceiver(),
+    // The account already knows its token and bot user: no auth.test round trip per event.
+    authorize: async () => ({ botToken, ...(botUserId ? { botUserId } : {}) }),
+    logLevel: LogLevel.ERROR,
+    clientOptions: { ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}), retryConfig: { retries: 0 } },
+  });
+  app.event("message", async ({ event, body, context }) => {
+    (context.collect as Collect)(normalizeMessageEvent((body as { event_id: string }).event_id, event as unknown as SlackMessageEvent, botUserId));
+  });
+  app.event("app_mention", async ({ event, body, context }) => {
+    (context.collect as Collect)(normalizeMessageEvent((body as { event_id: string }).event_id, event as unknown as SlackMessageEvent, botUserId));
+  });
+  app.action({ type: "block_actions" }, async ({ ack, body, context }) => {
+    await ack();
+    (context.collect as Collect)(normalizeBlockActions(body as unknown as BlockActionsPayload));
+  });
+  return app;
+}

@@ -1,0 +1,81 @@
+import type { InboundEvent, InboundMessage } from "@cb/core";
+
+export interface SlackMessageEvent {
+  type: "message" | "app_mention";
+  subtype?: string;
+  bot_id?: string;
+  user?: string;
+  text?: string;
+  ts: string;
+  thread_ts?: string;
+  channel: string;
+  channel_type?: string;
+}
+
+// Ordinary user messages have no subtype; a message with files has "file_share". Edits, deletions,
+// joins, bot posts and the rest are not someone talking to the bot.
+const TALK = new Set([undefined, "file_share", "thread_broadcast"]);
+
+const at = (ts: string) => new Date(Math.round(Number(ts) * 1000)).toISOString();
+const withoutMention = (text: string, botUserId?: string) => (botUserId ? text.replaceAll(`<@${botUserId}>`, "") : text.replace(/^<@[A-Z0-9]+>/, "")).trim();
+
+/**
+ * A message or app_mention event → the shared model. Direct messages (channel_type "im") are
+ * private; in channels the bot answers mentions, which arrive as app_mention (the plain channel
+ * message of the same post is kept, marked as not addressed, so it is never answered twice).
+ */
+export function normalizeMessageEvent(eventId: string, event: SlackMessageEvent, botUserId?: string): InboundEvent[] {
+  if (event.bot_id || !TALK.has(event.subtype) || !event.user || event.user === botUserId) return [];
+  const direct = event.channel_type === "im";
+  const message: InboundMessage = {
+    channel: "slack",
+    platformEventId: eventId,
+    platformMessageId: event.ts,
+    conversation: { externalId: event.channel, type: direct ? "private" : "group", ...(event.thread_ts ? { threadId: event.thread_ts } : {}) },
+    sender: { externalId: event.user },
+    sentAt: at(event.ts),
+    text: withoutMention(event.text ?? "", botUserId),
+    addressedToBot: direct || event.type === "app_mention",
+  };
+  return [{ type: "message", message, raw: event }];
+}
+
+interface BlockAction {
+  action_id: string;
+  action_ts: string;
+  value?: string;
+  text?: { text: string };
+  selected_option?: { value: string; text?: { text: string } };
+}
+
+export interface BlockActionsPayload {
+  type: "block_actions";
+  user: { id: string; name?: string; username?: string };
+  channel?: { id: string };
+  container?: { message_ts?: string; channel_id?: string; thread_ts?: string };
+  message?: { ts?: string; thread_ts?: string };
+  actions: BlockAction[];
+}
+
+/** Button presses and menu choices (block_actions) are postbacks carrying the element's value. */
+export function normalizeBlockActions(payload: BlockActionsPayload): InboundEvent[] {
+  const channel = payload.channel?.id ?? payload.container?.channel_id;
+  if (!channel) return [];
+  const threadId = payload.container?.thread_ts ?? payload.message?.thread_ts;
+  return payload.actions.map((action) => {
+    const value = action.value ?? action.selected_option?.value ?? "";
+    const title = action.text?.text ?? action.selected_option?.text?.text;
+    const message: InboundMessage = {
+      channel: "slack",
+      // Stable across Slack's retries of the same press.
+      platformEventId: `${payload.container?.message_ts ?? ""}:${action.action_id}:${action.action_ts}`,
+      conversation: { externalId: channel, type: channel.startsWith("D") ? "private" : "group", ...(threadId ? { threadId } : {}) },
+      sender: { externalId: payload.user.id, ...(payload.user.name ? { name: payload.user.name } : {}) },
+      sentAt: at(action.action_ts),
+      postback: { payload: value, ...(title ? { title } : {}) },
+      addressedToBot: true,
+      ...(payload.container?.message_ts ? { replyTo: payload.container.message_ts } : {}),
+    };
+    return { type: "message" as const, message, raw: payload };
+  });
+}

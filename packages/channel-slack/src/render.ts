@@ -1,0 +1,71 @@
+import { splitText, truncate, type Button, type Card, type Reply } from "@cb/core";
+
+/** chat.postMessage arguments less `channel` and `thread_ts`. */
+export interface SlackMessage {
+  text: string;
+  blocks?: Record<string, unknown>[];
+  [other: string]: unknown;
+}
+
+// Block Kit limits (docs.slack.dev/reference/block-kit): 50 blocks per message, section text 3000
+// characters, 25 elements per actions block, button text 75, button value 2000; image alt text 2000.
+export const LIMITS = { blocks: 50, sectionText: 3000, actionElements: 25, buttonText: 75, buttonValue: 2000, fallbackText: 3000 };
+
+/** mrkdwn needs exactly &, < and > escaped (docs.slack.dev/messaging/formatting-message-text). */
+export const escapeMrkdwn = (text: string) => text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+
+const section = (text: string) => ({ type: "section", text: { type: "mrkdwn", text: escapeMrkdwn(text) } });
+
+function button(b: Button, i: number) {
+  const base = { type: "button", text: { type: "plain_text", text: truncate(b.title, LIMITS.buttonText), emoji: true }, action_id: `reply_${i}` };
+  if (b.type === "url") return { ...base, url: b.url };
+  if (b.payload.length > LIMITS.buttonValue) throw new Error(`Slack button values are limited to ${LIMITS.buttonValue} characters ("${b.title}")`);
+  return { ...base, value: b.payload };
+}
+
+function actions(buttons: Button[]) {
+  const blocks = [];
+  for (let i = 0; i < buttons.length; i += LIMITS.actionElements) {
+    blocks.push({ type: "actions", elements: buttons.slice(i, i + LIMITS.actionElements).map((b, j) => button(b, i + j)) });
+  }
+  return blocks;
+}
+
+/** Blocks into messages of at most 50 blocks, each with a plain-text fallback for notifications. */
+function messages(blocks: Record<string, unknown>[], fallback: string): SlackMessage[] {
+  const out: SlackMessage[] = [];
+  for (let i = 0; i < blocks.length; i += LIMITS.blocks) out.push({ text: truncate(fallback || " ", LIMITS.fallbackText), blocks: blocks.slice(i, i + LIMITS.blocks) });
+  return out;
+}
+
+function textWithButtons(text: string, buttons: Button[] = []): SlackMessage[] {
+  const sections = splitText(text, LIMITS.sectionText).map(section);
+  return messages([...sections, ...actions(buttons)], text);
+}
+
+function card(c: Card) {
+  const text = [`*${escapeMrkdwn(c.title)}*`, c.subtitle ? escapeMrkdwn(c.subtitle) : ""].filter(Boolean).join("\n");
+  return [
+    { type: "section", text: { type: "mrkdwn", text: truncate(text, LIMITS.sectionText) }, ...(c.imageUrl ? { accessory: { type: "image", image_url: c.imageUrl, alt_text: c.title } } : {}) },
+    ...actions(c.buttons ?? []),
+  ];
+}
+
+/** The reply model → chat.postMessage arguments, in sending order. */
+export function renderReply(reply: Reply): SlackMessage[] {
+  switch (reply.type) {
+    case "text":
+      return textWithButtons(reply.text, reply.quickReplies?.map((q) => ({ type: "postback", title: q.title, payload: q.payload })));
+    case "buttons":
+      return textWithButtons(reply.text, reply.buttons);
+    case "cards":
+      return messages(reply.cards.flatMap((c, i) => [...(i ? [{ type: "divider" }] : []), ...card(c)]), reply.cards.map((c) => c.title).join(", "));
+    case "image":
+      return messages([{ type: "image", image_url: reply.url, alt_text: reply.caption ?? "image", ...(reply.caption ? { title: { type: "plain_text", text: truncate(reply.caption, 2000) } } : {}) }], reply.caption ?? reply.url);
+    case "custom":
+      return reply.channel === "slack" ? [{ text: "", ...reply.payload } as SlackMessage] : [];
+    case "template":
+      // WhatsApp message templates have no Slack counterpart.
+      return [];
+  }
+}

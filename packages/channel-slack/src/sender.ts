@@ -1,0 +1,46 @@
+import { PlatformError, type ChannelAccount, type ChannelEnvironment, type ChannelSender } from "@cb/core";
+import { ErrorCode, WebClient } from "@slack/web-api";
+import Bottleneck from "bottleneck";
+import type { SlackSecrets } from "./bolt.ts";
+import { renderReply } from "./render.ts";
+
+// Slack allows about one message a second per channel (docs.slack.dev/apis/web-api/rate-limits);
+// shared by every sender of the same workspace in this process.
+const limiters = new Map<string, Bottleneck.Group>();
+function channelLimiter(accountId: string, channel: string): Bottleneck {
+  let group = limiters.get(accountId);
+  if (!group) {
+    group = new Bottleneck.Group({ maxConcurrent: 1, minTime: 1000 });
+    limiters.set(accountId, group);
+  }
+  return group.key(channel);
+}
+
+function toPlatformError(err: unknown): PlatformError {
+  const e = err as { code?: string; data?: { error?: string }; retryAfter?: number; statusCode?: number; message?: string };
+  if (e.code === ErrorCode.RateLimitedError) return new PlatformError("slack", "rate_limited", "Slack rate limit", true, (e.retryAfter ?? 1) * 1000);
+  if (e.code === ErrorCode.PlatformError) return new PlatformError("slack", e.data?.error ?? "unknown_error", `Slack refused: ${e.data?.error ?? "unknown error"}`, false);
+  if (e.code === ErrorCode.HTTPError) return new PlatformError("slack", String(e.statusCode ?? "http_error"), `Slack answered HTTP ${e.statusCode}`, (e.statusCode ?? 500) >= 500);
+  return new PlatformError("slack", "network", `Slack unreachable: ${e.message}`, true);
+}
+
+/** Sends through Bolt's WebClient (chat.postMessage), in the user's thread when they wrote in one. */
+export function createSlackSender(account: ChannelAccount, env: ChannelEnvironment): ChannelSender {
+  const { botToken } = account.secrets as unknown as SlackSecrets;
+  // Retries are the job queue's business (it honours Retry-After); the client only reports.
+  const client = new WebClient(botToken, { ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}), retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
+  return {
+    async send(to, reply) {
+      const sent = [];
+      for (const message of renderReply(reply)) {
+        const result = await channelLimiter(account.id, to.externalId)
+          .schedule(() => client.chat.postMessage({ ...message, channel: to.externalId, ...(to.threadId ? { thread_ts: to.threadId } : {}) } as Parameters<WebClient["chat"]["postMessage"]>[0]))
+          .catch((err: unknown) => {
+            throw toPlatformError(err);
+          });
+        sent.push({ platformMessageId: result.ts ?? "", raw: result });
+      }
+      return sent;
+    },
+  };
+}

@@ -1,0 +1,136 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { PlatformError, type ChannelAccount, type InboundEvent } from "@cb/core";
+import { startFakeSlack, type FakeSlack } from "@cb/fake-slack";
+import { isValidSlackRequest } from "@slack/bolt";
+import Fastify, { type FastifyInstance } from "fastify";
+import { createSlackSender, normalizeBlockActions, normalizeMessageEvent, renderReply, slackWebhook } from "../src/index.ts";
+
+const fixture = (name: string) => readFileSync(new URL(`../../../../shared/fixtures/slack/${name}`, import.meta.url), "utf8");
+const SIGNING_SECRET = "slack-signing-secret";
+const account: ChannelAccount = { id: "8b1d6a8e-0000-4000-8000-000000000001", tenantId: "t", channel: "slack", config: { teamId: "T111", botUserId: "W111" }, secrets: { botToken: "xoxb-test", signingSecret: SIGNING_SECRET } };
+let app: FastifyInstance;
+let slack: FakeSlack;
+const ingested: InboundEvent[] = [];
+
+const sign = (body: string, timestamp = Math.floor(Date.now() / 1000), secret = SIGNING_SECRET) => ({
+  "x-slack-request-timestamp": String(timestamp),
+  "x-slack-signature": `v0=${createHmac("sha256", secret).update(`v0:${timestamp}:${body}`).digest("hex")}`,
+});
+
+before(async () => {
+  app = Fastify();
+  await app.register(slackWebhook(), { prefix: "/webhooks/slack", loadAccount: async (id) => (id === account.id ? account : null), ingest: async (_a, events) => void ingested.push(...events) });
+  slack = await startFakeSlack();
+  slack.addToken("xoxb-test");
+});
+after(async () => {
+  await app.close();
+  await slack.close();
+});
+
+test("Slack's official signing example verifies at its time; a tampered byte, a wrong secret or a stale timestamp do not", () => {
+  const v = JSON.parse(fixture("signing_test_vector.json"));
+  const check = (body: string, secret: string, now: number) =>
+    isValidSlackRequest({ signingSecret: secret, body, headers: { "x-slack-signature": v.headers["x-slack-signature"], "x-slack-request-timestamp": Number(v.headers["x-slack-request-timestamp"]) }, nowMilliseconds: now });
+  const at = Number(v.headers["x-slack-request-timestamp"]) * 1000;
+  assert.ok(check(v.raw_body, v.signing_secret, at + 1000));
+  assert.ok(!check(v.raw_body.replace("roadrunner", "roadrunnes"), v.signing_secret, at + 1000));
+  assert.ok(!check(v.raw_body, "0".repeat(32), at + 1000));
+  assert.ok(!check(v.raw_body, v.signing_secret, at + 6 * 60 * 1000), "older than five minutes");
+});
+
+test("fixtures normalize: channel messages, mentions, button presses; bots and edits yield nothing", () => {
+  const message = JSON.parse(fixture("event_callback_message.json"));
+  const [plain] = normalizeMessageEvent(message.event_id, message.event, "W999");
+  assert.ok(plain?.type === "message");
+  assert.deepEqual(plain.message, {
+    channel: "slack",
+    platformEventId: "Ev111",
+    platformMessageId: "1596183880.004200",
+    conversation: { externalId: "C111", type: "group" },
+    sender: { externalId: "W111" },
+    sentAt: new Date(1596183880004).toISOString(),
+    text: "Hello World!",
+    addressedToBot: false,
+  });
+  const mention = JSON.parse(fixture("event_callback_app_mention.json"));
+  const [m] = normalizeMessageEvent(mention.event_id, mention.event, "W111");
+  assert.ok(m?.type === "message");
+  assert.equal(m.message.text, "Hi there!", "the bot's mention is stripped");
+  assert.equal(m.message.addressedToBot, true);
+  assert.deepEqual(normalizeMessageEvent("Ev1", { ...message.event, bot_id: "B1" }), []);
+  assert.deepEqual(normalizeMessageEvent("Ev2", { ...message.event, subtype: "message_changed" }), []);
+  const dm = normalizeMessageEvent("Ev3", { ...message.event, channel: "D123", channel_type: "im", thread_ts: "1596183000.000100" })[0];
+  assert.ok(dm?.type === "message");
+  assert.deepEqual(dm.message.conversation, { externalId: "D123", type: "private", threadId: "1596183000.000100" });
+  assert.equal(dm.message.addressedToBot, true);
+
+  const [press] = normalizeBlockActions(JSON.parse(fixture("block_actions_payload.json")));
+  assert.ok(press?.type === "message");
+  assert.deepEqual(press.message.postback, { payload: "click_me_123", title: "Button" });
+  assert.equal(press.message.conversation.externalId, "C111");
+});
+
+test("the webhook: 404, 401, url_verification, events ingested through Bolt, retries keep their event id", async () => {
+  const post = (body: string, headers: Record<string, string>, contentType = "application/json", id = account.id) =>
+    app.inject({ method: "POST", url: `/webhooks/slack/${id}`, headers: { "content-type": contentType, ...headers }, payload: body });
+  const verification = fixture("url_verification.json");
+  assert.equal((await post(verification, sign(verification), "application/json", "8b1d6a8e-0000-4000-8000-00000000ffff")).statusCode, 404);
+  assert.equal((await post(verification, sign(verification, undefined, "wrong"))).statusCode, 401);
+  assert.equal((await post(verification, sign(verification, Math.floor(Date.now() / 1000) - 600))).statusCode, 401, "stale");
+  assert.deepEqual((await post(verification, sign(verification))).json(), { challenge: JSON.parse(verification).challenge });
+  assert.equal(ingested.length, 0);
+
+  const mention = fixture("event_callback_app_mention.json");
+  assert.equal((await post(mention, sign(mention))).statusCode, 200);
+  assert.equal((await post(mention, { ...sign(mention), "x-slack-retry-num": "1", "x-slack-retry-reason": "http_timeout" })).statusCode, 200);
+  assert.equal(ingested.length, 2);
+  assert.ok(ingested.every((e) => e.type === "message" && e.message.platformEventId === "Ev111" && e.message.text === "Hi there!"));
+
+  const form = fixture("block_actions_form_body.txt").trim();
+  assert.equal((await post(form, sign(form), "application/x-www-form-urlencoded")).statusCode, 200);
+  const press = ingested.at(-1)!;
+  assert.ok(press.type === "message");
+  assert.deepEqual(press.message.postback, { payload: "click_me_123", title: "Button" });
+
+  const reaction = fixture("event_callback_reaction_added.json");
+  assert.equal((await post(reaction, sign(reaction))).statusCode, 200);
+  assert.equal(ingested.length, 3, "reactions are acknowledged and ignored");
+});
+
+test("Block Kit rendering within Slack's limits", () => {
+  const [m] = renderReply({ type: "buttons", text: "Pick <one> & go", buttons: [{ type: "postback", title: "Track", payload: "TRACK" }, { type: "url", title: "Site", url: "https://shop.example" }] });
+  assert.deepEqual(m!.blocks, [
+    { type: "section", text: { type: "mrkdwn", text: "Pick &lt;one&gt; &amp; go" } },
+    { type: "actions", elements: [
+      { type: "button", text: { type: "plain_text", text: "Track", emoji: true }, action_id: "reply_0", value: "TRACK" },
+      { type: "button", text: { type: "plain_text", text: "Site", emoji: true }, action_id: "reply_1", url: "https://shop.example" },
+    ] },
+  ]);
+  const long = renderReply({ type: "text", text: "word ".repeat(1500), quickReplies: Array.from({ length: 30 }, (_, i) => ({ title: `Option ${i}`, payload: `o${i}` })) });
+  const blocks = long.flatMap((x) => x.blocks ?? []);
+  assert.equal(blocks.filter((b) => b.type === "section").length, 3);
+  assert.deepEqual(blocks.filter((b) => b.type === "actions").map((b) => (b.elements as unknown[]).length), [25, 5]);
+});
+
+test("the sender posts through the WebClient to the strict fake; in threads; errors classified", async () => {
+  const sender = createSlackSender(account, { SLACK_API_URL: slack.url });
+  const [sent] = await sender.send({ externalId: "C111", type: "group", threadId: "1595926230.009600" }, { type: "buttons", text: "Hi", buttons: [{ type: "postback", title: "Yes", payload: "yes" }] });
+  assert.match(sent!.platformMessageId, /^\d+\.\d+$/);
+  const call = slack.calls.at(-1)!;
+  assert.equal(call.args.channel, "C111");
+  assert.equal(call.args.thread_ts, "1595926230.009600");
+  assert.equal(call.args.blocks[1].elements[0].value, "yes");
+
+  slack.failNext("chat.postMessage", { status: 429, error: "ratelimited", retryAfter: 7 });
+  const limited = await sender.send({ externalId: "C2", type: "group" }, { type: "text", text: "x" }).catch((e: unknown) => e);
+  assert.ok(limited instanceof PlatformError && limited.retryable && limited.retryAfterMs === 7000, String(limited));
+  slack.failNext("chat.postMessage", { error: "channel_not_found" });
+  const missing = await sender.send({ externalId: "C3", type: "group" }, { type: "text", text: "x" }).catch((e: unknown) => e);
+  assert.ok(missing instanceof PlatformError && !missing.retryable && missing.code === "channel_not_found");
+  const bad = await createSlackSender({ ...account, secrets: { botToken: "xoxb-revoked", signingSecret: "s" } }, { SLACK_API_URL: slack.url }).send({ externalId: "C4", type: "group" }, { type: "text", text: "x" }).catch((e: unknown) => e);
+  assert.ok(bad instanceof PlatformError && bad.code === "invalid_auth");
+});
