@@ -66,6 +66,9 @@ test("tenants are created with the operator token only, each with an admin key s
   keys.b = (await call("POST", "/v1/tenants", OPERATOR, { name: "Globex" })).json().apiKey.key;
   assert.equal((await call("GET", "/v1/tenant", keys.a)).json().name, "Acme");
   assert.equal((await call("GET", "/v1/tenant", keys.b)).json().name, "Globex");
+  const hybrid = await call("PATCH", "/v1/tenant", keys.a, { nluSettings: { mode: "hybrid", model: "gpt-4o-mini" } });
+  assert.deepEqual(hybrid.json().nluSettings, { mode: "hybrid", model: "gpt-4o-mini" });
+  assert.equal((await call("PATCH", "/v1/tenant", keys.a, { nluSettings: { mode: "psychic" } })).statusCode, 400);
 });
 
 test("keys: unknown and revoked keys are refused, read-only keys cannot write, rotation replaces a key", async () => {

@@ -17,6 +17,8 @@ export interface WorkerResources {
     WORKER_DEAD_AFTER_MS?: number;
     EGRESS_ALLOW?: string | undefined;
     EGRESS_ALLOW_HTTP?: string | undefined;
+    OPENAI_BASE_URL?: string | undefined;
+    OPENAI_API_KEY?: string | undefined;
   };
 }
 
@@ -27,7 +29,7 @@ export async function startWorkerRole(resources: WorkerResources): Promise<{ run
   const taskList = createTaskList({
     db: resources.db,
     accounts: resources.accounts,
-    understand: createUnderstand(resources.db),
+    understand: createUnderstand(resources.db, resources.config.OPENAI_BASE_URL || resources.config.OPENAI_API_KEY ? { llm: { baseURL: resources.config.OPENAI_BASE_URL, apiKey: resources.config.OPENAI_API_KEY } } : {}),
     fulfill: createFulfill({ sealer: resources.sealer, client }),
     applyContexts,
   });

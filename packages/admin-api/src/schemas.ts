@@ -18,13 +18,21 @@ export const TenantInput = Type.Object(
   },
   { additionalProperties: false },
 );
-export const TenantPatch = Type.Partial(TenantInput, { additionalProperties: false });
-export const Tenant = Type.Object({ id: Uuid, name: Type.String(), language: Type.String(), timezone: Type.String(), createdAt: Timestamp });
-export const tenantView = (t: { id: string; name: string; language: string; timezone: string; createdAt: Date }): Static<typeof Tenant> => ({
+const NluSettings = Type.Object(
+  {
+    mode: Type.Union([Type.Literal("offline"), Type.Literal("hybrid")], { description: "hybrid: an LLM decides when the offline model is unsure" }),
+    model: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "model name on the deployment's OpenAI-compatible endpoint" })),
+  },
+  { additionalProperties: false },
+);
+export const TenantPatch = Type.Partial(Type.Object({ ...TenantInput.properties, nluSettings: NluSettings }), { additionalProperties: false });
+export const Tenant = Type.Object({ id: Uuid, name: Type.String(), language: Type.String(), timezone: Type.String(), nluSettings: Json, createdAt: Timestamp });
+export const tenantView = (t: { id: string; name: string; language: string; timezone: string; nluSettings: unknown; createdAt: Date }): Static<typeof Tenant> => ({
   id: t.id,
   name: t.name,
   language: t.language,
   timezone: t.timezone,
+  nluSettings: t.nluSettings,
   createdAt: iso(t.createdAt),
 });
 

@@ -1,21 +1,42 @@
 import { randomUUID } from "node:crypto";
 import type { Db } from "@cb/db";
 import { buildWebhookRequest, contextShortName, toReplies, type EndpointAuth, type FulfillmentClient } from "@cb/fulfillment";
-import { applyOutputContexts, createModelStore, understand, type DialogState, type ModelStore } from "@cb/nlu";
+import { applyOutputContexts, createLlmClassifier, createModelStore, understandHybrid, type DialogState, type LlmClassifier, type ModelStore } from "@cb/nlu";
 import type { Sealer } from "@cb/secrets";
 import type { ApplyContexts, Fulfill, Understand } from "./ports.ts";
 
-/** Understanding through the tenant's offline NLU model (trained and cached by the model store). */
-export function createUnderstand(db: Db, store: ModelStore = createModelStore(db)): Understand {
+/** The deployment's OpenAI-compatible endpoint; tenants choose the mode and the model. */
+export interface LlmEndpoint {
+  baseURL?: string | undefined;
+  apiKey?: string | undefined;
+}
+
+/**
+ * Understanding through the tenant's offline NLU model (trained and cached by the model store),
+ * and, for tenants in hybrid mode, an LLM for the messages the model is unsure of.
+ */
+export function createUnderstand(db: Db, options: { store?: ModelStore; llm?: LlmEndpoint } = {}): Understand {
+  const store = options.store ?? createModelStore(db);
+  const llms = new Map<string, LlmClassifier>();
+  const llmFor = (model: string) => {
+    let llm = llms.get(model);
+    if (!llm) llms.set(model, (llm = createLlmClassifier({ ...options.llm, model })));
+    return llm;
+  };
   return async ({ tenant, message, state }) => {
     const model = await store.load(tenant.id);
-    return understand({
-      ...(message.text !== undefined ? { text: message.text } : {}),
-      ...(message.postback ? { postbackPayload: message.postback.payload } : {}),
-      state: state as DialogState,
-      model,
-      tenant: { timezone: tenant.timezone },
-    });
+    const settings = tenant.nluSettings ?? {};
+    const llm = options.llm && settings.mode === "hybrid" && settings.model ? llmFor(settings.model) : undefined;
+    return understandHybrid(
+      {
+        ...(message.text !== undefined ? { text: message.text } : {}),
+        ...(message.postback ? { postbackPayload: message.postback.payload } : {}),
+        state: state as DialogState,
+        model,
+        tenant: { timezone: tenant.timezone },
+      },
+      llm,
+    );
   };
 }
 

@@ -8,6 +8,7 @@ export interface TenantInfo {
   id: string;
   language: string;
   timezone: string;
+  nluSettings?: { mode?: "offline" | "hybrid"; model?: string };
 }
 
 /** A Dialogflow-style context: a name, how many more turns it lives, and its parameters. */

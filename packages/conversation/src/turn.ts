@@ -87,7 +87,7 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
   if (!stored || stored.status === "processed") return { replies: 0, skipped: "already processed" };
   const message = stored.content as unknown as InboundMessage;
   const conversation = stored.conversation;
-  const tenant: TenantInfo = { id: stored.tenant.id, language: stored.tenant.language, timezone: stored.tenant.timezone };
+  const tenant: TenantInfo = { id: stored.tenant.id, language: stored.tenant.language, timezone: stored.tenant.timezone, nluSettings: stored.tenant.nluSettings as TenantInfo["nluSettings"] };
 
   const finish = (state?: unknown) =>
     db.$transaction([

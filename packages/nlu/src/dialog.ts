@@ -1,4 +1,5 @@
 import { extractEntities, type EntityMatch } from "./entities.ts";
+import type { LlmClassifier } from "./llm.ts";
 import type { IntentDefinition, NluModel } from "./model.ts";
 
 /** A Dialogflow-style context: a name, how many more turns it lives, and its parameters. */
@@ -22,6 +23,8 @@ export interface UnderstandInput {
   model: NluModel;
   tenant: { timezone: string; region?: string };
   now?: Date;
+  /** An intent already chosen elsewhere (the LLM in hybrid mode), with parameters it read. */
+  chosen?: { intent: string; confidence: number; parameters?: Record<string, unknown> };
 }
 
 export interface Understanding {
@@ -63,8 +66,14 @@ function fill(intent: IntentDefinition, entities: EntityMatch[], known: Record<s
   return { parameters, spans, missing };
 }
 
-function matched(intent: IntentDefinition, confidence: number, entities: EntityMatch[], contexts: DialogContext[]): Understanding {
-  const { parameters, spans, missing } = fill(intent, entities);
+function matched(intent: IntentDefinition, confidence: number, entities: EntityMatch[], contexts: DialogContext[], fromModel?: Record<string, unknown>): Understanding {
+  let { parameters, spans, missing } = fill(intent, entities);
+  if (missing && fromModel) {
+    // Entities found in the text win; the model's reading fills only declared parameters they left open.
+    const declared = new Set((intent.parameters ?? []).map((p) => p.name));
+    const extra = Object.fromEntries(Object.entries(fromModel).filter(([k, v]) => declared.has(k) && v !== null && v !== "" && parameters[k] === undefined));
+    ({ parameters, spans, missing } = fill(intent, [], { ...extra, ...parameters }, spans));
+  }
   const active = [...contexts.filter((c) => !intent.outputContexts?.some((o) => o.name === c.name)), ...(intent.outputContexts ?? []).map((o) => ({ name: o.name, lifespanCount: o.lifespan, parameters }))];
   if (missing) {
     return {
@@ -98,7 +107,9 @@ export function understand(input: UnderstandInput): Understanding {
 
   // An exact intent name as a button payload selects that intent directly.
   const direct = input.postbackPayload ? byName.get(input.postbackPayload) : undefined;
-  const classification = model.classify(text);
+  const chosen = input.chosen && byName.has(input.chosen.intent) ? input.chosen : undefined;
+  // A choice made elsewhere is trusted as is, whatever confidence it reports.
+  const classification = chosen ? { intent: chosen.intent, confidence: chosen.confidence, ranking: [{ intent: chosen.intent, confidence: Math.max(chosen.confidence, model.threshold) }] } : model.classify(text);
   const eligible = classification.ranking.find((r) => (byName.get(r.intent)?.inputContexts ?? []).every((c) => activeNames.has(c)));
   const confident = direct ? { intent: direct.name, confidence: 1 } : eligible && eligible.confidence >= model.threshold ? eligible : undefined;
 
@@ -129,7 +140,7 @@ export function understand(input: UnderstandInput): Understanding {
     }
   }
 
-  if (confident) return matched(byName.get(confident.intent)!, confident.confidence, entities, contexts);
+  if (confident) return matched(byName.get(confident.intent)!, confident.confidence, entities, contexts, chosen?.intent === confident.intent ? chosen.parameters : undefined);
   return { intent: fallback, confidence: classification.confidence, parameters: {}, parameterSpans: {}, allRequiredParamsPresent: true, contexts, state: { contexts } };
 }
 
@@ -138,4 +149,15 @@ export function applyOutputContexts(state: DialogState, contexts: DialogContext[
   const names = new Set(contexts.map((c) => c.name));
   const kept = (state.contexts ?? []).filter((c) => !names.has(c.name));
   return { ...state, contexts: [...kept, ...contexts.filter((c) => c.lifespanCount > 0)] };
+}
+
+/**
+ * Hybrid understanding: the offline model first; only when it finds no confident intent (and no
+ * question is pending) is the LLM asked. Its failures leave the offline answer standing.
+ */
+export async function understandHybrid(input: UnderstandInput, llm: LlmClassifier | undefined): Promise<Understanding> {
+  const text = input.text?.trim();
+  if (!llm || !text || input.state?.pending || input.postbackPayload || input.model.classify(text).intent !== null) return understand(input);
+  const choice = await llm.classify(text, input.model.intents);
+  return understand(choice ? { ...input, chosen: choice } : input);
 }
