@@ -2,7 +2,8 @@ import { applyContexts, createFulfill, createUnderstand, type AccountDirectory }
 import type { Db } from "@cb/db";
 import { createEgress, parsePolicy } from "@cb/egress";
 import { createFulfillmentClient } from "@cb/fulfillment";
-import { keepWorkersAlive, startWorker, type Runner } from "@cb/jobs";
+import { EventEmitter } from "node:events";
+import { keepWorkersAlive, startWorker, type Runner, type WorkerEvents } from "@cb/jobs";
 import type { Sealer } from "@cb/secrets";
 import { createTaskList } from "./tasks.ts";
 
@@ -33,13 +34,14 @@ export async function startWorkerRole(resources: WorkerResources): Promise<{ run
     fulfill: createFulfill({ sealer: resources.sealer, client }),
     applyContexts,
   });
-  const runner = await startWorker({ connectionString: resources.databaseUrl, taskList, concurrency: resources.config.WORKER_CONCURRENCY });
+  const events: WorkerEvents = new EventEmitter();
   const liveness = await keepWorkersAlive({
     connectionString: resources.databaseUrl,
-    runner,
+    events,
     ...(resources.config.WORKER_HEARTBEAT_MS ? { intervalMs: resources.config.WORKER_HEARTBEAT_MS } : {}),
     ...(resources.config.WORKER_DEAD_AFTER_MS ? { deadAfterMs: resources.config.WORKER_DEAD_AFTER_MS } : {}),
   });
+  const runner = await startWorker({ connectionString: resources.databaseUrl, taskList, concurrency: resources.config.WORKER_CONCURRENCY, events });
   return {
     runner,
     async stop() {

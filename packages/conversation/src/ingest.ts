@@ -55,11 +55,18 @@ SELECT graphile_worker.add_jobs(array_agg(
 FROM msg m JOIN input i ON i.id = m.id`;
 
 // A delivery report never moves a message backwards (read stays read when a late "delivered"
-// arrives); "failed" always wins.
+// arrives); "failed" always wins. A report for a message whose platform id is not recorded yet is
+// kept and applied by the sender once it is (see applyEarlyReports).
 const STORE_STATUS = `
-UPDATE "Message" SET status = $3, error = COALESCE($4::jsonb, error), "updatedAt" = now()
-WHERE "channelAccountId" = $1 AND direction = 'out' AND "platformMessageId" = $2
-  AND ($3 = 'failed' OR array_position(ARRAY['pending','sent','delivered','read'], status) < array_position(ARRAY['pending','sent','delivered','read'], $3))`;
+WITH updated AS (
+  UPDATE "Message" SET status = $3, error = COALESCE($4::jsonb, error), "updatedAt" = now()
+  WHERE "channelAccountId" = $1 AND direction = 'out' AND "platformMessageId" = $2
+    AND ($3 = 'failed' OR array_position(ARRAY['pending','sent','delivered','read'], status) < array_position(ARRAY['pending','sent','delivered','read'], $3))
+  RETURNING id
+)
+INSERT INTO "DeliveryReport" (id, "channelAccountId", "platformMessageId", state, error)
+SELECT gen_random_uuid(), $1, $2, $3, $4::jsonb
+WHERE NOT EXISTS (SELECT 1 FROM "Message" WHERE "channelAccountId" = $1 AND direction = 'out' AND "platformMessageId" = $2)`;
 
 const STORE_READ = `
 UPDATE "Message" m SET status = 'read', "updatedAt" = now()

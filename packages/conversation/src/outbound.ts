@@ -25,6 +25,20 @@ async function sendWithRetry(sender: ChannelSender, to: ConversationRef, reply: 
   }
 }
 
+const RANK = ["pending", "sent", "delivered", "read"];
+
+/** Delivery reports that arrived before the message's platform id was recorded, applied now. */
+async function applyEarlyReports(db: Db, channelAccountId: string, platformMessageId: string): Promise<void> {
+  const reports = await db.deliveryReport.findMany({ where: { channelAccountId, platformMessageId } });
+  if (!reports.length) return;
+  const failed = reports.find((r) => r.state === "failed");
+  const best = failed ?? reports.reduce((a, b) => (RANK.indexOf(b.state) > RANK.indexOf(a.state) ? b : a));
+  await db.$transaction([
+    db.message.updateMany({ where: { channelAccountId, platformMessageId, direction: "out" }, data: { status: best.state, ...(best.error ? { error: best.error as Prisma.InputJsonValue } : {}) } }),
+    db.deliveryReport.deleteMany({ where: { id: { in: reports.map((r) => r.id) } } }),
+  ]);
+}
+
 /**
  * Sends replies once each, even when the job that sends them runs again: every reply gets an
  * outbound row keyed `<key>:<n>` before it goes out, and a row already sent or failed is skipped.
@@ -73,10 +87,9 @@ export async function sendReplies(
       failed++;
       continue;
     }
-    await db.message.update({
-      where: { id: row.id },
-      data: { status: "sent", platformMessageId: results[0]?.platformMessageId ?? null, raw: results.map((r) => r.raw) as Prisma.InputJsonValue },
-    });
+    const platformMessageId = results[0]?.platformMessageId || null;
+    await db.message.update({ where: { id: row.id }, data: { status: "sent", platformMessageId, raw: results.map((r) => r.raw) as Prisma.InputJsonValue } });
+    if (platformMessageId) await applyEarlyReports(db, target.channelAccountId, platformMessageId);
     sent++;
   }
   return { sent, failed };

@@ -92,3 +92,15 @@ test("delivery reports move an outbound message forward only; failed always wins
   assert.equal(failed.status, "failed");
   assert.deepEqual(failed.error, { code: "131047", message: "Re-engagement message" });
 });
+
+test("a delivery report that arrives before the sender recorded the message's id is applied once it is", async () => {
+  const { sendReplies } = await import("../src/index.ts");
+  const conversation = await t.db.conversation.findFirstOrThrow();
+  await ingestor.ingest(account, [{ type: "status", raw: {}, status: { channel: "whatsapp", platformMessageId: "wamid.early", state: "read", at: new Date().toISOString() } }]);
+  assert.equal(await t.db.deliveryReport.count(), 1);
+  const sender = { send: async () => [{ platformMessageId: "wamid.early", raw: {} }] };
+  await sendReplies(t.db, sender, { tenantId: account.tenantId, channelAccountId: account.id, conversationId: conversation.id, to: { externalId: "chat-1", type: "private" } }, [{ type: "text", text: "hi" }], { key: "early" });
+  const message = await t.db.message.findFirstOrThrow({ where: { platformMessageId: "wamid.early" } });
+  assert.equal(message.status, "read");
+  assert.equal(await t.db.deliveryReport.count(), 0);
+});

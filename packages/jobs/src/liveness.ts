@@ -1,9 +1,10 @@
-import { makeWorkerUtils, type Runner, type WorkerUtils } from "graphile-worker";
+import { makeWorkerUtils, type WorkerEvents, type WorkerUtils } from "graphile-worker";
 import pg from "pg";
 
 export interface LivenessOptions {
   connectionString: string;
-  runner: Runner;
+  /** The emitter the runner is started with (so its pool's first events are seen). */
+  events: WorkerEvents;
   /** How often this process says it is alive and looks for dead workers. */
   intervalMs?: number;
   /** A worker silent this long is dead: its jobs and queues are unlocked for others. */
@@ -24,9 +25,11 @@ export async function keepWorkersAlive(options: LivenessOptions): Promise<{ stop
   const interval = options.intervalMs ?? 5_000;
   const deadAfter = options.deadAfterMs ?? 30_000;
   const cleanupEvery = options.cleanupEveryMs ?? 10 * 60_000;
+  // Jobs are locked by a worker's id or, when fetched in batches, by its pool's id: both count.
   const workerIds = new Set<string>();
-  options.runner.events.on("worker:create", ({ worker }) => workerIds.add(worker.workerId));
-  options.runner.events.on("worker:stop", ({ worker }) => workerIds.delete(worker.workerId));
+  options.events.on("pool:create", ({ workerPool }) => workerIds.add(workerPool.id));
+  options.events.on("worker:create", ({ worker }) => workerIds.add(worker.workerId));
+  options.events.on("worker:stop", ({ worker }) => workerIds.delete(worker.workerId));
 
   const onError = options.onError ?? ((err: unknown) => console.error(`worker liveness check failed: ${(err as Error).message}`));
   const pool = new pg.Pool({ connectionString: options.connectionString, max: 1 });

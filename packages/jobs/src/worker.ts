@@ -1,7 +1,7 @@
-import { run, type Runner, type TaskList } from "graphile-worker";
+import { run, type Runner, type TaskList, type WorkerEvents } from "graphile-worker";
 import pg from "pg";
 
-export type { Runner, TaskList, Task, JobHelpers } from "graphile-worker";
+export type { Runner, TaskList, Task, JobHelpers, WorkerEvents } from "graphile-worker";
 
 export interface WorkerOptions {
   connectionString: string;
@@ -10,6 +10,8 @@ export interface WorkerOptions {
   concurrency?: number;
   /** Fallback poll interval; new jobs normally arrive at once through LISTEN/NOTIFY. */
   pollIntervalMs?: number;
+  /** graphile-worker's event emitter, for observers that must see the runner's first events. */
+  events?: WorkerEvents;
 }
 
 /**
@@ -32,6 +34,7 @@ export async function startWorker(options: WorkerOptions): Promise<Runner> {
     pollInterval: options.pollIntervalMs ?? 2000,
     // The app decides when to stop (graceful shutdown finishes running jobs first).
     noHandleSignals: true,
+    ...(options.events ? { events: options.events } : {}),
   });
   void runner.promise.finally(() => pool.end()).catch(() => {});
   return runner;
