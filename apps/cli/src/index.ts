@@ -1,0 +1,2 @@
+export { program } from "./program.ts";
+export { rotateSecrets } from "./rotate.ts";
