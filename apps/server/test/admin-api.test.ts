@@ -159,9 +159,12 @@ test("isolation: tenant A's key against every route for tenant B's resources is 
     endpoint: (await call("POST", "/v1/fulfillment-endpoints", keys.b, { name: "crm", url: "https://b.example/crm" })).json().endpoint.id,
     account: (await call("POST", "/v1/channel-accounts", keys.b, { channel: "slack", name: "B slack", credentials: { botToken: "xoxb-b", signingSecret: "b-signing" } })).json().account.id,
     apiKey: (await call("POST", "/v1/api-keys", keys.b, { name: "b", scopes: ["admin"] })).json().id,
+    subscription: (await call("POST", "/v1/event-subscriptions", keys.b, { url: "https://b.example/events", eventTypes: ["message.received"] })).json().subscription.id,
   };
   const tenantB = (await t.db.tenant.findFirstOrThrow({ where: { name: "Globex" } })).id;
   const conversation = (await t.db.conversation.create({ data: { tenantId: tenantB, channelAccountId: b.account, externalId: "C1" } })).id;
+  await t.db.event.create({ data: { id: "evt_b", tenantId: tenantB, type: "message.received", data: {} } });
+  const delivery = (await t.db.eventDelivery.create({ data: { tenantId: tenantB, eventId: "evt_b", subscriptionId: b.subscription, status: "dead" } })).id;
   const routes: [string, string, unknown?][] = [
     ["GET", `/v1/intents/${b.intent}`],
     ["PUT", `/v1/intents/${b.intent}`, { name: "stolen", examples: [] }],
@@ -181,19 +184,30 @@ test("isolation: tenant A's key against every route for tenant B's resources is 
     ["DELETE", `/v1/api-keys/${b.apiKey}`],
     ["GET", `/v1/conversations/${conversation}`],
     ["GET", `/v1/conversations/${conversation}/messages`],
+    ["GET", `/v1/event-subscriptions/${b.subscription}`],
+    ["PATCH", `/v1/event-subscriptions/${b.subscription}`, { enabled: false }],
+    ["POST", `/v1/event-subscriptions/${b.subscription}/rotate-secret`, {}],
+    ["GET", `/v1/event-subscriptions/${b.subscription}/deliveries`],
+    ["POST", `/v1/event-subscriptions/${b.subscription}/replay`, { since: "2020-01-01T00:00:00Z" }],
+    ["DELETE", `/v1/event-subscriptions/${b.subscription}`],
+    ["GET", `/v1/deliveries/${delivery}`],
+    ["POST", `/v1/deliveries/${delivery}/replay`],
   ];
   for (const [method, url, payload] of routes) {
     const response = await call(method, url, keys.a, payload);
     assert.equal(response.statusCode, 404, `${method} ${url}`);
     assert.equal(response.json().error.code, "not_found");
   }
-  for (const list of ["/v1/intents", "/v1/entity-types", "/v1/fulfillment-endpoints", "/v1/channel-accounts", "/v1/conversations", "/v1/api-keys"]) {
+  for (const list of ["/v1/intents", "/v1/entity-types", "/v1/fulfillment-endpoints", "/v1/channel-accounts", "/v1/conversations", "/v1/api-keys", "/v1/event-subscriptions"]) {
     const body = (await call("GET", list, keys.a)).body;
-    for (const id of [...Object.values(b), conversation]) assert.ok(!body.includes(id), `${list} leaks ${id}`);
+    for (const id of [...Object.values(b), conversation, delivery]) assert.ok(!body.includes(id), `${list} leaks ${id}`);
   }
   // B's resources are untouched.
   assert.equal((await call("GET", `/v1/intents/${b.intent}`, keys.b)).json().name, "secret-intent");
   assert.equal((await call("GET", `/v1/channel-accounts/${b.account}`, keys.b)).json().enabled, true);
+  assert.equal((await call("GET", `/v1/deliveries/${delivery}`, keys.b)).json().delivery.status, "dead");
+  const invalid = await call("POST", "/v1/event-subscriptions", keys.b, { url: "https://b.example/x", eventTypes: ["not.a.type"] });
+  assert.equal(invalid.statusCode, 400);
 });
 
 test("fulfillment endpoint secrets: shown once, hinted after, rotated with the old one kept", async () => {

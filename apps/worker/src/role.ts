@@ -1,6 +1,7 @@
 import { applyContexts, createFulfill, createUnderstand, type AccountDirectory } from "@cb/conversation";
 import type { Db } from "@cb/db";
 import { createEgress, parsePolicy } from "@cb/egress";
+import { createDeliverTask, DELIVER_EVENT } from "@cb/event-webhooks";
 import { createFulfillmentClient } from "@cb/fulfillment";
 import { EventEmitter } from "node:events";
 import { keepWorkersAlive, startWorker, type Runner, type WorkerEvents } from "@cb/jobs";
@@ -33,7 +34,7 @@ export async function startWorkerRole(resources: WorkerResources): Promise<{ run
     understand: createUnderstand(resources.db, resources.config.OPENAI_BASE_URL || resources.config.OPENAI_API_KEY ? { llm: { baseURL: resources.config.OPENAI_BASE_URL, apiKey: resources.config.OPENAI_API_KEY } } : {}),
     fulfill: createFulfill({ sealer: resources.sealer, client }),
     applyContexts,
-  });
+  }, { [DELIVER_EVENT]: createDeliverTask({ db: resources.db, egress, sealer: resources.sealer }) });
   const events: WorkerEvents = new EventEmitter();
   const liveness = await keepWorkersAlive({
     connectionString: resources.databaseUrl,

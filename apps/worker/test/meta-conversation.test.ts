@@ -21,9 +21,9 @@ before(async () => {
 });
 after(() => stack.close());
 
-const waText = (id: string, text: string) => ({
+const waText = (id: string, text: string, from = "4915112345678") => ({
   object: "whatsapp_business_account",
-  entry: [{ id: "waba", changes: [{ field: "messages", value: { messaging_product: "whatsapp", metadata: { phone_number_id: WA_PHONE_ID }, contacts: [{ wa_id: "4915112345678", profile: { name: "Ada" } }], messages: [{ from: "4915112345678", id, timestamp: String(Math.floor(Date.now() / 1000)), type: "text", text: { body: text } }] } }] }],
+  entry: [{ id: "waba", changes: [{ field: "messages", value: { messaging_product: "whatsapp", metadata: { phone_number_id: WA_PHONE_ID }, contacts: [{ wa_id: from, profile: { name: "Ada" } }], messages: [{ from, id, timestamp: String(Math.floor(Date.now() / 1000)), type: "text", text: { body: text } }] } }] }],
 });
 const waButton = (id: string, payload: string, title: string) => ({
   object: "whatsapp_business_account",
@@ -100,4 +100,37 @@ test("Slack end to end: a DM in → Block Kit buttons out → the button press (
   assert.equal(await stack.postSlack(`payload=${encodeURIComponent(JSON.stringify(payload))}`, "application/x-www-form-urlencoded"), 200);
   const answer = await stack.slack.waitFor((c) => c.args.channel === "D42" && c.args.text === "Tracking: your parcel arrives Thursday.");
   assert.equal(answer.args.blocks[0].text.text, "Tracking: your parcel arrives Thursday.");
+});
+
+test("a conversation's events reach a subscribed endpoint, signed: conversation.started, message.received, intent.matched, message.sent", async () => {
+  const { createServer } = await import("node:http");
+  const { Webhook } = await import("standardwebhooks");
+  const { generateSigningSecret } = await import("@cb/fulfillment");
+  const got: { headers: Record<string, string>; body: string }[] = [];
+  const receiver = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => (got.push({ headers: req.headers as Record<string, string>, body }), res.end("ok")));
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  const secret = generateSigningSecret();
+  await stack.t.db.eventSubscription.create({
+    data: { tenantId: stack.tenantId, url: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/events`, eventTypes: ["*"], secrets: stack.sealer.sealJson({ signingSecrets: [secret] }) },
+  });
+  try {
+    await stack.postMeta("whatsapp", waText("wamid.ev1", "hello", "4915100000001"));
+    // Only this conversation's events (other tests' conversations may still be finishing).
+    const mine = async () => {
+      const conversation = await stack.t.db.conversation.findFirst({ where: { externalId: "4915100000001" } });
+      return got.map((g) => new Webhook(secret).verify(g.body, g.headers) as { type: string; data: { conversationId: string } }).filter((e) => e.data.conversationId === conversation?.id);
+    };
+    const types = async () => (await mine()).map((e) => e.type).sort();
+    for (let i = 0; i < 100 && (await types()).length < 4; i++) await sleep(100);
+    assert.deepEqual(await types(), ["conversation.started", "intent.matched", "message.received", "message.sent"]);
+    const matched = (await mine()).find((e) => e.type === "intent.matched") as unknown as { data: { intent: string } };
+    assert.equal(matched.data.intent, "menu");
+  } finally {
+    receiver.closeAllConnections();
+    receiver.close();
+  }
 });

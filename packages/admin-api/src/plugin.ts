@@ -11,6 +11,7 @@ import { channelAccountRoutes } from "./routes/channel-accounts.ts";
 import { conversationRoutes } from "./routes/conversations.ts";
 import { endpointRoutes } from "./routes/fulfillment-endpoints.ts";
 import { entityTypeRoutes } from "./routes/entity-types.ts";
+import { eventSubscriptionRoutes } from "./routes/event-subscriptions.ts";
 import { intentRoutes } from "./routes/intents.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
 
@@ -48,7 +49,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
     request.principal = principal;
   });
 
-  for (const routes of [tenantRoutes, apiKeyRoutes, channelAccountRoutes, intentRoutes, entityTypeRoutes, endpointRoutes, conversationRoutes, agentImportRoutes]) {
+  for (const routes of [tenantRoutes, apiKeyRoutes, channelAccountRoutes, intentRoutes, entityTypeRoutes, endpointRoutes, conversationRoutes, agentImportRoutes, eventSubscriptionRoutes]) {
     await app.register(routes, options);
   }
 };

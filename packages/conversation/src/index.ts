@@ -1,6 +1,6 @@
 export { createIngestor, HANDLE_MESSAGE, conversationQueue, type Ingestor } from "./ingest.ts";
 export { createAccountDirectory, type AccountDirectory } from "./accounts.ts";
-export { sendReplies, type OutboundTarget } from "./outbound.ts";
+export { sendReplies, type OutboundTarget, type OutboundResult } from "./outbound.ts";
 export { handleMessage, type TurnDeps, type TurnResult } from "./turn.ts";
 export { createUnderstand, createFulfill, applyContexts } from "./adapters.ts";
 export type * from "./ports.ts";

@@ -25,6 +25,13 @@ async function sendWithRetry(sender: ChannelSender, to: ConversationRef, reply: 
   }
 }
 
+export interface OutboundResult {
+  id: string;
+  status: "sent" | "failed";
+  platformMessageId: string | null;
+  error: unknown;
+}
+
 const RANK = ["pending", "sent", "delivered", "read"];
 
 /** Delivery reports that arrived before the message's platform id was recorded, applied now. */
@@ -52,9 +59,8 @@ export async function sendReplies(
   target: OutboundTarget,
   replies: Reply[],
   options: { key: string; context?: SendContext },
-): Promise<{ sent: number; failed: number }> {
-  let sent = 0;
-  let failed = 0;
+): Promise<OutboundResult[]> {
+  const results: OutboundResult[] = [];
   for (const [n, reply] of replies.entries()) {
     const dedupeKey = `${options.key}:${n}`;
     await db.message.createMany({
@@ -74,24 +80,27 @@ export async function sendReplies(
     const row = await db.message.findUniqueOrThrow({
       where: { channelAccountId_direction_dedupeKey: { channelAccountId: target.channelAccountId, direction: "out", dedupeKey } },
     });
-    if (row.status !== "pending") continue;
-    let results;
+    if (row.status !== "pending") {
+      results.push({ id: row.id, status: row.status === "failed" ? "failed" : "sent", platformMessageId: row.platformMessageId, error: row.error });
+      continue;
+    }
+    let sent;
     try {
-      results = await sendWithRetry(sender, target.to, reply, options.context ?? {});
+      sent = await sendWithRetry(sender, target.to, reply, options.context ?? {});
     } catch (err) {
       if (err instanceof PlatformError && err.retryable) throw err;
       // Permanent: the platform refused (4xx), or the reply cannot be rendered for this channel.
       const error =
         err instanceof PlatformError ? { platform: err.platform, code: err.code, message: err.message } : { code: "render_failed", message: (err as Error).message };
       await db.message.update({ where: { id: row.id }, data: { status: "failed", error } });
-      failed++;
+      results.push({ id: row.id, status: "failed", platformMessageId: null, error });
       continue;
     }
-    const platformMessageId = results[0]?.platformMessageId || null;
-    await db.message.update({ where: { id: row.id }, data: { status: "sent", platformMessageId, raw: results.map((r) => r.raw) as Prisma.InputJsonValue } });
+    const platformMessageId = sent[0]?.platformMessageId || null;
+    await db.message.update({ where: { id: row.id }, data: { status: "sent", platformMessageId, raw: sent.map((r) => r.raw) as Prisma.InputJsonValue } });
     if (platformMessageId) await applyEarlyReports(db, target.channelAccountId, platformMessageId);
-    sent++;
+    results.push({ id: row.id, status: "sent", platformMessageId, error: null });
   }
-  return { sent, failed };
+  return results;
 }
 

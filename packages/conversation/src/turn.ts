@@ -1,5 +1,6 @@
 import type { InboundMessage, Reply } from "@cb/core";
 import type { Db, Prisma } from "@cb/db";
+import { emitEvent, type EventType } from "@cb/event-webhooks";
 import type { AccountDirectory } from "./accounts.ts";
 import { sendReplies } from "./outbound.ts";
 import type { ApplyContexts, DialogContext, Fulfill, TenantInfo, Understand, Understanding } from "./ports.ts";
@@ -33,16 +34,22 @@ const MAX_FOLLOWUPS = 3;
  * The replies for an understood message: the intent's fulfillment backend when it has one (its
  * attempt recorded), else, or when it fails, the intent's own static responses.
  */
-async function chooseReplies(deps: TurnDeps, input: TurnInput, understanding: Understanding, depth = 0): Promise<{ replies: Reply[]; contexts?: DialogContext[] }> {
+interface Chosen {
+  replies: Reply[];
+  contexts?: DialogContext[];
+  failures: { endpointId: string; intent: string; error: string; httpStatus?: number }[];
+}
+
+async function chooseReplies(deps: TurnDeps, input: TurnInput, understanding: Understanding, depth = 0): Promise<Chosen> {
   const { db } = deps;
-  if (understanding.prompt) return { replies: [{ type: "text", text: understanding.prompt }] };
+  if (understanding.prompt) return { replies: [{ type: "text", text: understanding.prompt }], failures: [] };
 
   const intent = await db.intent.findUnique({
     where: { tenantId_name: { tenantId: input.tenant.id, name: understanding.intent } },
     include: { fulfillmentEndpoint: true },
   });
   const staticReplies = (intent?.responses ?? []) as unknown as Reply[];
-  if (!intent?.fulfillmentEndpoint) return { replies: staticReplies };
+  if (!intent?.fulfillmentEndpoint) return { replies: staticReplies, failures: [] };
 
   const endpoint = intent.fulfillmentEndpoint;
   const outcome = await deps.fulfill({
@@ -63,7 +70,7 @@ async function chooseReplies(deps: TurnDeps, input: TurnInput, understanding: Un
       error: outcome.ok ? null : outcome.error,
     },
   });
-  if (!outcome.ok) return { replies: staticReplies };
+  if (!outcome.ok) return { replies: staticReplies, failures: [{ endpointId: endpoint.id, intent: intent.name, error: outcome.error, ...(outcome.httpStatus ? { httpStatus: outcome.httpStatus } : {}) }] };
   if (outcome.followupEvent && depth < MAX_FOLLOWUPS) {
     const next = await chooseReplies(
       deps,
@@ -71,10 +78,10 @@ async function chooseReplies(deps: TurnDeps, input: TurnInput, understanding: Un
       { ...understanding, intent: outcome.followupEvent.name, parameters: { ...understanding.parameters, ...outcome.followupEvent.parameters } },
       depth + 1,
     );
-    return { replies: [...outcome.replies, ...next.replies], ...((next.contexts ?? outcome.contexts) ? { contexts: next.contexts ?? outcome.contexts } : {}) };
+    return { replies: [...outcome.replies, ...next.replies], failures: next.failures, ...((next.contexts ?? outcome.contexts) ? { contexts: next.contexts ?? outcome.contexts } : {}) };
   }
   // A backend that answers nothing leaves the intent's own response standing.
-  return { replies: outcome.replies.length ? outcome.replies : staticReplies, ...(outcome.contexts ? { contexts: outcome.contexts } : {}) };
+  return { replies: outcome.replies.length ? outcome.replies : staticReplies, failures: [], ...(outcome.contexts ? { contexts: outcome.contexts } : {}) };
 }
 
 /**
@@ -89,11 +96,17 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
   const conversation = stored.conversation;
   const tenant: TenantInfo = { id: stored.tenant.id, language: stored.tenant.language, timezone: stored.tenant.timezone, nluSettings: stored.tenant.nluSettings as TenantInfo["nluSettings"] };
 
+  const base = { conversationId: conversation.id, channelAccountId: stored.channelAccountId, channel: message.channel };
+  const events: { type: EventType; data: Record<string, unknown> }[] = [{ type: "message.received", data: { ...base, messageId, message } }];
+  if ((await db.message.count({ where: { conversationId: conversation.id, direction: "in" } })) === 1) events.unshift({ type: "conversation.started", data: { ...base, externalId: conversation.externalId } });
+
+  // The turn's outcome and its events commit together: an event exists exactly when what it reports does.
   const finish = (state?: unknown) =>
-    db.$transaction([
-      db.message.update({ where: { id: messageId }, data: { status: "processed" } }),
-      ...(state === undefined ? [] : [db.conversation.update({ where: { id: conversation.id }, data: { state: state as Prisma.InputJsonValue } })]),
-    ]);
+    db.$transaction(async (tx) => {
+      await tx.message.update({ where: { id: messageId }, data: { status: "processed" } });
+      if (state !== undefined) await tx.conversation.update({ where: { id: conversation.id }, data: { state: state as Prisma.InputJsonValue } });
+      for (const event of events) await emitEvent(tx, { tenantId: tenant.id, ...event });
+    });
 
   if (message.addressedToBot === false) {
     await finish();
@@ -105,12 +118,20 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
   }
 
   const understanding = await deps.understand({ tenant, message, state: conversation.state });
+  events.push({ type: "intent.matched", data: { ...base, messageId, intent: understanding.intent, confidence: understanding.confidence, parameters: understanding.parameters } });
   const input: TurnInput = { tenant, conversationId: conversation.id, messageId, message, raw: stored.raw };
-  const { replies, contexts } = await chooseReplies(deps, input, understanding);
+  const { replies, contexts, failures } = await chooseReplies(deps, input, understanding);
+  for (const failure of failures) events.push({ type: "fulfillment.failed", data: { ...base, messageId, ...failure } });
 
   const sender = await deps.accounts.sender(stored.channelAccountId);
   const target = { tenantId: tenant.id, channelAccountId: stored.channelAccountId, conversationId: conversation.id, to: message.conversation };
-  await sendReplies(db, sender, target, replies, { key: messageId, context: { inReplyTo: message } });
+  const outbound = await sendReplies(db, sender, target, replies, { key: messageId, context: { inReplyTo: message } });
+  for (const [n, result] of outbound.entries()) {
+    events.push({
+      type: result.status === "sent" ? "message.sent" : "message.failed",
+      data: { ...base, messageId: result.id, inReplyTo: messageId, reply: replies[n], platformMessageId: result.platformMessageId, ...(result.error ? { error: result.error } : {}) },
+    });
+  }
   // Answering a button press only stops the client's spinner; failing to do so loses nothing.
   if (message.postback) await sender.acknowledge?.(message).catch(() => {});
 
