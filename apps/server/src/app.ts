@@ -1,4 +1,5 @@
-import { adminApi, type AdminApiOptions } from "@cb/admin-api";
+import { adminApi, authenticateApiKey, type AdminApiOptions } from "@cb/admin-api";
+import { notificationsIntake } from "@cb/notifications";
 import type { ChannelDriver } from "@cb/core";
 import type { AccountDirectory, Ingestor } from "@cb/conversation";
 import type { Db } from "@cb/db";
@@ -41,6 +42,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       ingest: (account, events) => deps.ingestor.ingest(account, events),
     });
   }
-  if (deps.admin) await app.register(adminApi, deps.admin);
+  if (deps.admin) {
+    await app.register(adminApi, deps.admin);
+    // Order systems post events here (signed, or CloudEvents with an API key).
+    await app.register(notificationsIntake, { db: deps.admin.db, sealer: deps.admin.sealer, authenticateApiKey });
+  }
   return app;
 }

@@ -3,6 +3,7 @@ import type { Db } from "@cb/db";
 import { createEgress, parsePolicy } from "@cb/egress";
 import { createDeliverTask, DELIVER_EVENT } from "@cb/event-webhooks";
 import { createFulfillmentClient } from "@cb/fulfillment";
+import { createNotificationTasks } from "@cb/notifications";
 import { EventEmitter } from "node:events";
 import { keepWorkersAlive, startWorker, type Runner, type WorkerEvents } from "@cb/jobs";
 import type { Sealer } from "@cb/secrets";
@@ -34,7 +35,10 @@ export async function startWorkerRole(resources: WorkerResources): Promise<{ run
     understand: createUnderstand(resources.db, resources.config.OPENAI_BASE_URL || resources.config.OPENAI_API_KEY ? { llm: { baseURL: resources.config.OPENAI_BASE_URL, apiKey: resources.config.OPENAI_API_KEY } } : {}),
     fulfill: createFulfill({ sealer: resources.sealer, client }),
     applyContexts,
-  }, { [DELIVER_EVENT]: createDeliverTask({ db: resources.db, egress, sealer: resources.sealer }) });
+  }, {
+    [DELIVER_EVENT]: createDeliverTask({ db: resources.db, egress, sealer: resources.sealer }),
+    ...createNotificationTasks({ db: resources.db, getSender: (id) => resources.accounts.sender(id) }),
+  });
   const events: WorkerEvents = new EventEmitter();
   const liveness = await keepWorkersAlive({
     connectionString: resources.databaseUrl,

@@ -71,7 +71,7 @@ export async function startStack(options: { worker?: boolean } = {}): Promise<St
   const drivers = [telegramDriver, whatsappDriver, messengerDriver, slackDriver];
   const accounts = createAccountDirectory({ db: t.db, sealer, drivers, env: { TELEGRAM_API_ROOT: telegram.url, GRAPH_API_BASE_URL: graph.url, SLACK_API_URL: slackApi.url } });
   const ingestor = createIngestor({ connectionString: t.url });
-  const app = await buildServer({ db: t.db, accounts, ingestor, drivers });
+  const app = await buildServer({ db: t.db, accounts, ingestor, drivers, admin: { db: t.db, sealer, channelEnv: {}, operatorToken: "operator-token-for-tests" } });
   const stack: Stack = {
     t,
     sealer,

@@ -12,6 +12,7 @@ import { conversationRoutes } from "./routes/conversations.ts";
 import { endpointRoutes } from "./routes/fulfillment-endpoints.ts";
 import { entityTypeRoutes } from "./routes/entity-types.ts";
 import { eventSubscriptionRoutes } from "./routes/event-subscriptions.ts";
+import { notificationRoutes } from "./routes/notifications.ts";
 import { intentRoutes } from "./routes/intents.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
 
@@ -49,7 +50,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
     request.principal = principal;
   });
 
-  for (const routes of [tenantRoutes, apiKeyRoutes, channelAccountRoutes, intentRoutes, entityTypeRoutes, endpointRoutes, conversationRoutes, agentImportRoutes, eventSubscriptionRoutes]) {
+  for (const routes of [tenantRoutes, apiKeyRoutes, channelAccountRoutes, intentRoutes, entityTypeRoutes, endpointRoutes, conversationRoutes, agentImportRoutes, eventSubscriptionRoutes, notificationRoutes]) {
     await app.register(routes, options);
   }
 };

@@ -4,3 +4,4 @@ export { sendReplies, type OutboundTarget, type OutboundResult } from "./outboun
 export { handleMessage, type TurnDeps, type TurnResult } from "./turn.ts";
 export { createUnderstand, createFulfill, applyContexts } from "./adapters.ts";
 export type * from "./ports.ts";
+export { handleOptKeywords, type OptSettings } from "./opt-out.ts";

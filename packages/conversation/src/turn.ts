@@ -2,6 +2,7 @@ import type { InboundMessage, Reply } from "@cb/core";
 import type { Db, Prisma } from "@cb/db";
 import { emitEvent, type EventType } from "@cb/event-webhooks";
 import type { AccountDirectory } from "./accounts.ts";
+import { handleOptKeywords, type OptSettings } from "./opt-out.ts";
 import { sendReplies } from "./outbound.ts";
 import type { ApplyContexts, DialogContext, Fulfill, TenantInfo, Understand, Understanding } from "./ports.ts";
 
@@ -117,14 +118,24 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
     return { replies: 0, skipped: "nothing to answer" };
   }
 
+  const sender = await deps.accounts.sender(stored.channelAccountId);
+  const target = { tenantId: tenant.id, channelAccountId: stored.channelAccountId, conversationId: conversation.id, to: message.conversation };
+
+  if (message.text && !message.postback) {
+    const confirmation = await handleOptKeywords(db, { tenantId: tenant.id, channelAccountId: stored.channelAccountId, externalId: message.conversation.externalId, text: message.text, settings: stored.tenant.notificationSettings as OptSettings });
+    if (confirmation) {
+      await sendReplies(db, sender, target, [{ type: "text", text: confirmation }], { key: messageId, context: { inReplyTo: message } });
+      await finish();
+      return { replies: 1 };
+    }
+  }
+
   const understanding = await deps.understand({ tenant, message, state: conversation.state });
   events.push({ type: "intent.matched", data: { ...base, messageId, intent: understanding.intent, confidence: understanding.confidence, parameters: understanding.parameters } });
   const input: TurnInput = { tenant, conversationId: conversation.id, messageId, message, raw: stored.raw };
   const { replies, contexts, failures } = await chooseReplies(deps, input, understanding);
   for (const failure of failures) events.push({ type: "fulfillment.failed", data: { ...base, messageId, ...failure } });
 
-  const sender = await deps.accounts.sender(stored.channelAccountId);
-  const target = { tenantId: tenant.id, channelAccountId: stored.channelAccountId, conversationId: conversation.id, to: message.conversation };
   const outbound = await sendReplies(db, sender, target, replies, { key: messageId, context: { inReplyTo: message } });
   for (const [n, result] of outbound.entries()) {
     events.push({
