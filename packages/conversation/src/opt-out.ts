@@ -19,10 +19,12 @@ export async function handleOptKeywords(db: Db, input: { tenantId: string; chann
   const out = (input.settings.optOutWords ?? ["stop", "unsubscribe"]).map(normalize).includes(word);
   const back = !out && (input.settings.optInWords ?? ["start", "unstop", "subscribe"]).map(normalize).includes(word);
   if (!out && !back) return null;
-  let identity = await db.contactIdentity.findUnique({ where: { channelAccountId_externalId: { channelAccountId: input.channelAccountId, externalId: input.externalId } } });
+  let identity = await db.contactIdentity.findUnique({ where: { channelAccountId_externalId: { channelAccountId: input.channelAccountId, externalId: input.externalId } }, include: { contact: true } });
+  // START from someone who never opted out is just a message (a greeting, a bot's start button).
+  if (back && !identity?.contact.optedOutAt) return null;
   if (!identity && out) {
     const contact = await db.contact.create({ data: { tenantId: input.tenantId } });
-    identity = await db.contactIdentity.create({ data: { tenantId: input.tenantId, contactId: contact.id, channelAccountId: input.channelAccountId, externalId: input.externalId } });
+    identity = await db.contactIdentity.create({ data: { tenantId: input.tenantId, contactId: contact.id, channelAccountId: input.channelAccountId, externalId: input.externalId }, include: { contact: true } });
   }
   if (identity) await db.contact.update({ where: { id: identity.contactId }, data: { optedOutAt: out ? new Date() : null } });
   return out

@@ -121,7 +121,8 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
   const sender = await deps.accounts.sender(stored.channelAccountId);
   const target = { tenantId: tenant.id, channelAccountId: stored.channelAccountId, conversationId: conversation.id, to: message.conversation };
 
-  if (message.text && !message.postback) {
+  // Keywords are plain words; commands such as Telegram's /start are not opt-outs or opt-ins.
+  if (message.text && !message.postback && !message.command) {
     const confirmation = await handleOptKeywords(db, { tenantId: tenant.id, channelAccountId: stored.channelAccountId, externalId: message.conversation.externalId, text: message.text, settings: stored.tenant.notificationSettings as OptSettings });
     if (confirmation) {
       await sendReplies(db, sender, target, [{ type: "text", text: confirmation }], { key: messageId, context: { inReplyTo: message } });
