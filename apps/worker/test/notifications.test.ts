@@ -26,7 +26,7 @@ before(async () => {
         conditions: ["$.data.total > 10"],
         template: { text: "Order {{data.orderId}} has shipped 🚚", whatsapp: { template: "order_shipped", language: "en_US", parameters: ["$.data.orderId"] }, messenger: { tag: "POST_PURCHASE_UPDATE" } },
         contactMatch: { by: "customerId", path: "$.data.customerId" },
-        channelOrder: ["whatsapp", "messenger", "telegram"],
+        channelOrder: ["whatsapp", "messenger", "telegram", "slack"],
       },
       {
         tenantId,
@@ -44,6 +44,7 @@ before(async () => {
   await contact("tg-only", [{ channelAccountId: stack.accountId, externalId: "9001" }], "+4915111111111");
   await contact("wa", [{ channelAccountId: stack.whatsappAccountId, externalId: "4915122222222" }]);
   await contact("fb", [{ channelAccountId: stack.messengerAccountId, externalId: "PSID-77" }]);
+  await contact("sl", [{ channelAccountId: stack.slackAccountId, externalId: "D-SLACK-1" }]);
 });
 after(() => stack.close());
 
@@ -81,6 +82,27 @@ test("Messenger outside the window goes with the rule's message tag", async () =
   await post(shipped("F-1", "fb"), "evt-f1");
   const tagged = await stack.graph.waitFor((c) => c.platform === "messenger" && c.body.recipient.id === "PSID-77");
   assert.deepEqual([tagged.body.messaging_type, tagged.body.tag, tagged.body.message.text], ["MESSAGE_TAG", "POST_PURCHASE_UPDATE", "Order F-1 has shipped 🚚"]);
+});
+
+test("Slack has no window: the text goes straight to the customer's DM channel", async () => {
+  await post(shipped("L-1", "sl"), "evt-l1");
+  const sent = await stack.slack.waitFor((c) => c.args.channel === "D-SLACK-1");
+  assert.equal(sent.args.text, "Order L-1 has shipped 🚚");
+});
+
+test("no rule-abiding path: skipped with every channel's reason", async () => {
+  await stack.t.db.contact.create({ data: { tenantId: stack.tenantId, customerId: "nowhere" } });
+  await post(shipped("N-1", "nowhere"), "evt-n1");
+  for (let i = 0; i < 100; i++) {
+    const n = await stack.t.db.notification.findFirst({ where: { orderEvent: { eventId: "evt-n1" } } });
+    if (n && n.status !== "queued") {
+      assert.equal(n.status, "skipped");
+      assert.equal(n.reason, "whatsapp: not reachable there; messenger: not reachable there; telegram: not reachable there; slack: not reachable there");
+      return;
+    }
+    await sleep(50);
+  }
+  assert.fail("not handled");
 });
 
 test("events of one order out of order: the older one is stored but never notified", async () => {
