@@ -2,7 +2,7 @@
 // migrations, the demo tenant, the demo backends, a local stand-in for the Telegram Bot API, and
 // the server and worker roles in this one process. In a terminal it then opens a chat with the bot.
 import { mkdir, rm, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { startDemoBackends } from "@cb/demo-backends";
 import { startFakeTelegram } from "@cb/fake-telegram";
 import { loadConfig, openRuntime } from "@cb/runtime";
@@ -26,7 +26,7 @@ env.EGRESS_ALLOW_HTTP ??= "true";
 
 const config = loadConfig(env);
 const runtime = await openRuntime(config, log);
-const demo = await seedDemo(runtime);
+const demo = await seedDemo(runtime, { keyFile: resolve(dirname(DEMO_INFO_FILE), "demo-api-key") });
 // The backends accept only requests signed with the endpoint's Standard Webhooks secret.
 const backends = await startDemoBackends({ port: Number(env.DEMO_BACKENDS_PORT ?? 8082), signingSecret: demo.signingSecret });
 await runtime.db.fulfillmentEndpoint.update({ where: { id: demo.endpointId }, data: { url: `${backends.url}/fulfillment` } });
@@ -45,6 +45,7 @@ await mkdir(dirname(DEMO_INFO_FILE), { recursive: true });
 await writeFile(DEMO_INFO_FILE, JSON.stringify(info, null, 2));
 
 log(`server        ${serverUrl}  (health ${serverUrl}/healthz, ready ${serverUrl}/readyz)`);
+log(`admin API     ${serverUrl}/docs  (demo tenant key: ${demo.apiKey})`);
 log(`bot webhook   ${info.webhookUrl}`);
 log(`Bot API       ${info.botApiUrl}  (local stand-in for Telegram)`);
 log(`backends      ${backends.url}/fulfillment  (demo orders 12345, 10001, 20002; customers ada@example.com, grace@example.com)`);

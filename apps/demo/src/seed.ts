@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { newKey } from "@cb/admin-api";
 import type { Prisma } from "@cb/db";
 import { generateSigningSecret } from "@cb/fulfillment";
 import type { Runtime } from "@cb/runtime";
@@ -58,7 +61,20 @@ function intents(endpointId: string): Omit<Prisma.IntentCreateManyInput, "tenant
  * Creates the demo tenant on first start and refreshes its definitions on every start. Credentials
  * are generated once and kept (sealed) in the database.
  */
-export async function seedDemo(runtime: Runtime): Promise<{ tenantId: string; accountId: string; secretToken: string; endpointId: string; signingSecret: string }> {
+/** An admin API key for the demo tenant, kept in a local file (keys are shown only once). */
+async function demoApiKey(runtime: Runtime, keyFile: string): Promise<string> {
+  if (existsSync(keyFile)) {
+    const key = (await readFile(keyFile, "utf8")).trim();
+    const id = key.split("_")[1];
+    if (id && (await runtime.db.apiKey.findFirst({ where: { id, revokedAt: null } }))) return key;
+  }
+  const key = newKey();
+  await runtime.db.apiKey.create({ data: { id: key.id, tenantId: DEMO_TENANT_ID, name: "demo", scopes: ["admin"], secretHash: key.hash, hint: key.secret.slice(-4) } });
+  await writeFile(keyFile, `${key.key}\n`, { mode: 0o600 });
+  return key.key;
+}
+
+export async function seedDemo(runtime: Runtime, options: { keyFile: string }): Promise<{ tenantId: string; accountId: string; secretToken: string; endpointId: string; signingSecret: string; apiKey: string }> {
   const { db, sealer } = runtime;
   await db.tenant.upsert({ where: { id: DEMO_TENANT_ID }, create: { id: DEMO_TENANT_ID, name: "Demo Shop", timezone: "Europe/Berlin" }, update: {} });
 
@@ -93,5 +109,5 @@ export async function seedDemo(runtime: Runtime): Promise<{ tenantId: string; ac
       await db.intent.upsert({ where: { tenantId_name: { tenantId: DEMO_TENANT_ID, name: intent.name } }, create: data, update: data });
     }
   }
-  return { tenantId: DEMO_TENANT_ID, accountId: account.id, secretToken, endpointId: endpoint.id, signingSecret };
+  return { tenantId: DEMO_TENANT_ID, accountId: account.id, secretToken, endpointId: endpoint.id, signingSecret, apiKey: await demoApiKey(runtime, options.keyFile) };
 }
