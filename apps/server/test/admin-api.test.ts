@@ -69,6 +69,9 @@ test("tenants are created with the operator token only, each with an admin key s
   const hybrid = await call("PATCH", "/v1/tenant", keys.a, { nluSettings: { mode: "hybrid", model: "gpt-4o-mini" } });
   assert.deepEqual(hybrid.json().nluSettings, { mode: "hybrid", model: "gpt-4o-mini" });
   assert.equal((await call("PATCH", "/v1/tenant", keys.a, { nluSettings: { mode: "psychic" } })).statusCode, 400);
+  const quiet = await call("PATCH", "/v1/tenant", keys.a, { notificationSettings: { quietHours: { start: "22:00", end: "08:00" }, optOutWords: ["halt"] } });
+  assert.deepEqual(quiet.json().notificationSettings, { quietHours: { start: "22:00", end: "08:00" }, optOutWords: ["halt"] });
+  assert.equal((await call("PATCH", "/v1/tenant", keys.a, { notificationSettings: { quietHours: { start: "25:00", end: "08:00" } } })).statusCode, 400);
 });
 
 test("keys: unknown and revoked keys are refused, read-only keys cannot write, rotation replaces a key", async () => {

@@ -140,6 +140,16 @@ test("CloudEvents with an events-scoped API key; bad signatures, stale timestamp
   assert.equal(accepted.statusCode, 202, accepted.body);
   await stack.telegram.waitFor((c) => c.params.text === "Order O-77 was delivered");
 
+  // Binary mode: the attributes in ce-* headers, the data as the body.
+  const binary = await stack.app.inject({
+    method: "POST",
+    url: `/v1/tenants/${stack.tenantId}/events`,
+    headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}`, "ce-specversion": "1.0", "ce-id": "ce-bin-1", "ce-source": "/orders", "ce-type": "order.delivered", "ce-subject": "O-78", "ce-time": new Date().toISOString() },
+    payload: JSON.stringify({ orderId: "O-78", phone: "+4915111111111" }),
+  });
+  assert.equal(binary.statusCode, 202, binary.body);
+  await stack.telegram.waitFor((c) => c.params.text === "Order O-78 was delivered");
+
   const before = await stack.t.db.orderEvent.count();
   const raw = JSON.stringify(shipped("X-1", "tg-only"));
   const forged = await stack.app.inject({ method: "POST", url: `/v1/tenants/${stack.tenantId}/events`, headers: { "content-type": "application/json", ...signatureHeaders([generateSigningSecret()], "evt-x1", raw) }, payload: raw });

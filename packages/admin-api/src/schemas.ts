@@ -25,14 +25,26 @@ const NluSettings = Type.Object(
   },
   { additionalProperties: false },
 );
-export const TenantPatch = Type.Partial(Type.Object({ ...TenantInput.properties, nluSettings: NluSettings }), { additionalProperties: false });
-export const Tenant = Type.Object({ id: Uuid, name: Type.String(), language: Type.String(), timezone: Type.String(), nluSettings: Json, createdAt: Timestamp });
-export const tenantView = (t: { id: string; name: string; language: string; timezone: string; nluSettings: unknown; createdAt: Date }): Static<typeof Tenant> => ({
+const HHMM = Type.String({ pattern: "^([01]\\d|2[0-3]):[0-5]\\d$" });
+const NotificationSettings = Type.Object(
+  {
+    quietHours: Type.Optional(Type.Object({ start: HHMM, end: HHMM }, { description: "in the tenant's time zone; notifications wait until the end" })),
+    optOutWords: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: "default: stop, unsubscribe" })),
+    optInWords: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: "default: start, unstop, subscribe" })),
+    optOutReply: Type.Optional(Type.String({ minLength: 1 })),
+    optInReply: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
+export const TenantPatch = Type.Partial(Type.Object({ ...TenantInput.properties, nluSettings: NluSettings, notificationSettings: NotificationSettings }), { additionalProperties: false });
+export const Tenant = Type.Object({ id: Uuid, name: Type.String(), language: Type.String(), timezone: Type.String(), nluSettings: Json, notificationSettings: Json, createdAt: Timestamp });
+export const tenantView = (t: { id: string; name: string; language: string; timezone: string; nluSettings: unknown; notificationSettings: unknown; createdAt: Date }): Static<typeof Tenant> => ({
   id: t.id,
   name: t.name,
   language: t.language,
   timezone: t.timezone,
   nluSettings: t.nluSettings,
+  notificationSettings: t.notificationSettings,
   createdAt: iso(t.createdAt),
 });
 
