@@ -1,5 +1,6 @@
 import { adminApi, authenticateApiKey, type AdminApiOptions } from "@cb/admin-api";
 import { notificationsIntake } from "@cb/notifications";
+import { slackOAuth, type SlackOAuthOptions } from "@cb/channel-slack";
 import type { ChannelDriver } from "@cb/core";
 import type { AccountDirectory, Ingestor } from "@cb/conversation";
 import type { Db } from "@cb/db";
@@ -15,6 +16,8 @@ export interface ServerDeps {
   drivers: ChannelDriver[];
   /** The admin API's options; without them the server only takes webhooks. */
   admin?: AdminApiOptions;
+  /** A Slack app installed through OAuth in many workspaces (its signing secret, and the install flow). */
+  slackApp?: { signingSecret?: string | undefined; oauth?: SlackOAuthOptions | undefined };
   bodyLimit?: number;
   logger?: FastifyServerOptions["logger"];
 }
@@ -40,8 +43,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       prefix: `/webhooks/${driver.channel}`,
       loadAccount: (id) => deps.accounts.load(driver.channel, id),
       ingest: (account, events) => deps.ingestor.ingest(account, events),
+      findAccount: (match) => deps.accounts.find(driver.channel, match),
+      disableAccount: (account) => deps.accounts.disable(account.id),
+      ...(driver.channel === "slack" ? { appSecrets: { signingSecret: deps.slackApp?.signingSecret } } : {}),
     });
   }
+  if (deps.slackApp?.oauth) await app.register(slackOAuth, deps.slackApp.oauth);
   if (deps.admin) {
     await app.register(adminApi, deps.admin);
     // Order systems post events here (signed, or CloudEvents with an API key).

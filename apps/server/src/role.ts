@@ -2,11 +2,24 @@ import { createIngestor } from "@cb/conversation";
 import type { Runtime } from "@cb/runtime";
 import type { FastifyInstance } from "fastify";
 import { buildServer } from "./app.ts";
+import { slackInstallationSaver } from "./slack-installations.ts";
 
 /** The web role over an opened runtime: the server, listening; close() also drains ingest. */
 export async function startWebRole(runtime: Runtime, options: { host?: string; port?: number; quiet?: boolean } = {}): Promise<{ app: FastifyInstance; url: string; close(): Promise<void> }> {
   const { config } = runtime;
   const ingestor = createIngestor({ connectionString: runtime.databaseUrl });
+  const slackOAuth =
+    config.SLACK_CLIENT_ID && config.SLACK_CLIENT_SECRET && config.SLACK_SIGNING_SECRET && config.SLACK_STATE_SECRET
+      ? {
+          clientId: config.SLACK_CLIENT_ID,
+          clientSecret: config.SLACK_CLIENT_SECRET,
+          stateSecret: config.SLACK_STATE_SECRET,
+          redirectUri: `${config.PUBLIC_BASE_URL ?? `http://${config.HOST}:${config.PORT}`}/slack/oauth_redirect`,
+          apiUrl: config.SLACK_API_URL,
+          authorizationUrl: config.SLACK_AUTHORIZE_URL,
+          saveInstallation: slackInstallationSaver(runtime.db, runtime.sealer, config.SLACK_SIGNING_SECRET, (id) => runtime.accounts.invalidate(id)),
+        }
+      : undefined;
   const app = await buildServer({
     db: runtime.db,
     accounts: runtime.accounts,
@@ -19,7 +32,9 @@ export async function startWebRole(runtime: Runtime, options: { host?: string; p
       channelEnv: runtime.channelEnv,
       operatorToken: config.ADMIN_TOKEN,
       onAccountChanged: (id) => runtime.accounts.invalidate(id),
+      slackInstall: slackOAuth ? { stateSecret: slackOAuth.stateSecret } : undefined,
     },
+    slackApp: { signingSecret: config.SLACK_SIGNING_SECRET, oauth: slackOAuth },
     bodyLimit: config.BODY_LIMIT_BYTES,
     logger: { level: options.quiet && config.LOG_LEVEL === "info" ? "warn" : config.LOG_LEVEL },
   });

@@ -13,6 +13,8 @@ export interface AdminApiOptions {
   channelEnv: Record<string, string | undefined>;
   /** Deployment-wide token allowed to create tenants (ADMIN_TOKEN). */
   operatorToken?: string | undefined;
+  /** The Slack OAuth app's install flow, when configured: install links are signed with this secret. */
+  slackInstall?: { stateSecret: string } | undefined;
   /** Called when an account's credentials or state changed, so caches drop it. */
   onAccountChanged?: (accountId: string) => void;
 }

@@ -13,6 +13,7 @@ import { endpointRoutes } from "./routes/fulfillment-endpoints.ts";
 import { entityTypeRoutes } from "./routes/entity-types.ts";
 import { eventSubscriptionRoutes } from "./routes/event-subscriptions.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
+import { slackInstallRoutes } from "./routes/slack-install.ts";
 import { intentRoutes } from "./routes/intents.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
 
@@ -50,7 +51,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
     request.principal = principal;
   });
 
-  for (const routes of [tenantRoutes, apiKeyRoutes, channelAccountRoutes, intentRoutes, entityTypeRoutes, endpointRoutes, conversationRoutes, agentImportRoutes, eventSubscriptionRoutes, notificationRoutes]) {
+  for (const routes of [tenantRoutes, apiKeyRoutes, channelAccountRoutes, intentRoutes, entityTypeRoutes, endpointRoutes, conversationRoutes, agentImportRoutes, eventSubscriptionRoutes, notificationRoutes, slackInstallRoutes]) {
     await app.register(routes, options);
   }
 };

@@ -7,5 +7,6 @@ export { renderReply, escapeMrkdwn, LIMITS, type SlackMessage } from "./render.t
 export { createSlackSender } from "./sender.ts";
 export { createBoltApp, type SlackSecrets, type SlackConfig } from "./bolt.ts";
 export { slackWebhook } from "./webhook.ts";
+export { slackOAuth, installTicket, tenantOfTicket, type SlackOAuthOptions, type SlackInstallation } from "./oauth.ts";
 
 export const slackDriver: ChannelDriver = { channel: "slack", webhook: slackWebhook(), createSender: createSlackSender };

@@ -1,24 +1,41 @@
 import { HttpError, type ChannelAccount, type InboundEvent, type WebhookPluginOptions } from "@cb/core";
 import { isValidSlackRequest, type App } from "@slack/bolt";
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { createBoltApp, type SlackSecrets } from "./bolt.ts";
 
+/** The JSON a request carries: an Events API callback, or an interaction's form-encoded `payload`. */
+function parse(request: FastifyRequest, body: string): Record<string, any> | "ignore" {
+  try {
+    const form = request.headers["content-type"]?.startsWith("application/x-www-form-urlencoded");
+    if (!form) return JSON.parse(body);
+    const interactive = new URLSearchParams(body).get("payload");
+    // Slash commands (form posts without `payload`) are not routed here.
+    return interactive === null ? "ignore" : JSON.parse(interactive);
+  } catch {
+    throw new HttpError(400, "invalid_payload", "the body is not a Slack event or interaction");
+  }
+}
+
+const UNINSTALL = new Set(["app_uninstalled", "tokens_revoked"]);
+
 /**
- * POST /:accountId takes Events API callbacks (JSON) and interactivity (form-encoded `payload=`).
- * The signature (v0, 5-minute window) is checked with Bolt's own verifier over the raw body before
- * anything else; the event then goes through the account's Bolt App, and Slack is acknowledged
- * only once what it sent is stored.
+ * Slack's Events API and interactivity, verified with Bolt's own verifier (v0, 5-minute window)
+ * over the raw body before anything else, then run through the workspace's Bolt App; Slack is
+ * acknowledged only once what it sent is stored.
+ *
+ * Two routes: `POST /:accountId` for a workspace connected with its own bot token and signing
+ * secret, and `POST /` for the app installed through OAuth in many workspaces, where every
+ * workspace's events share one URL and the team id names the account.
  */
 export function slackWebhook(now: () => number = Date.now): FastifyPluginAsync<WebhookPluginOptions> {
   return async (app, options) => {
-    const bolts = new Map<string, { account: ChannelAccount; bolt: App }>();
+    const bolts = new Map<string, { token: string; bolt: App }>();
     const boltFor = (account: ChannelAccount) => {
       const cached = bolts.get(account.id);
-      // A changed account (new token) gets a new App.
-      if (cached && cached.account.secrets.botToken === account.secrets.botToken) return cached.bolt;
+      if (cached && cached.token === account.secrets.botToken) return cached.bolt;
       // Listeners only normalize, so the App's Web API client is never used here.
       const bolt = createBoltApp(account, {});
-      bolts.set(account.id, { account, bolt });
+      bolts.set(account.id, { token: account.secrets.botToken!, bolt });
       return bolt;
     };
 
@@ -26,10 +43,8 @@ export function slackWebhook(now: () => number = Date.now): FastifyPluginAsync<W
     app.addContentTypeParser("application/json", { parseAs: "buffer" }, raw);
     app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "buffer" }, raw);
 
-    app.post<{ Params: { accountId: string }; Body: Buffer }>("/:accountId", async (request, reply) => {
-      const account = await options.loadAccount(request.params.accountId);
+    async function handle(request: FastifyRequest, reply: FastifyReply, account: ChannelAccount | null, body: string) {
       if (!account) throw new HttpError(404, "unknown_account", "no Slack workspace is connected at this URL");
-      const body = Buffer.isBuffer(request.body) ? request.body.toString("utf8") : "";
       const { signingSecret } = account.secrets as unknown as SlackSecrets;
       const valid = isValidSlackRequest({
         signingSecret,
@@ -38,18 +53,13 @@ export function slackWebhook(now: () => number = Date.now): FastifyPluginAsync<W
         nowMilliseconds: now(),
       });
       if (!valid) throw new HttpError(401, "invalid_signature", "missing, wrong or stale X-Slack-Signature");
-
-      let payload: Record<string, unknown>;
-      try {
-        const form = request.headers["content-type"]?.startsWith("application/x-www-form-urlencoded");
-        const interactive = form ? new URLSearchParams(body).get("payload") : null;
-        // Slash commands (form posts without `payload`) are not routed here.
-        if (form && interactive === null) return reply.code(200).send();
-        payload = JSON.parse(form ? interactive! : body);
-      } catch {
-        throw new HttpError(400, "invalid_payload", "the body is not a Slack event or interaction");
-      }
+      const payload = parse(request, body);
+      if (payload === "ignore") return reply.code(200).send();
       if (payload.type === "url_verification") return { challenge: payload.challenge };
+      if (payload.type === "event_callback" && UNINSTALL.has(payload.event?.type)) {
+        await options.disableAccount?.(account, `Slack: ${payload.event.type}`);
+        return reply.code(200).send();
+      }
 
       const events: InboundEvent[] = [];
       const retry = Number(request.headers["x-slack-retry-num"]);
@@ -62,6 +72,23 @@ export function slackWebhook(now: () => number = Date.now): FastifyPluginAsync<W
       // A redelivery carries the same event_id: the store keeps it once.
       if (events.length) await options.ingest(account, events);
       return reply.code(200).send();
+    }
+
+    const text = (request: FastifyRequest) => (Buffer.isBuffer(request.body) ? request.body.toString("utf8") : "");
+
+    app.post<{ Params: { accountId: string } }>("/:accountId", async (request, reply) => handle(request, reply, await options.loadAccount(request.params.accountId), text(request)));
+
+    app.post("/", async (request, reply) => {
+      const body = text(request);
+      const payload = parse(request, body);
+      const appSecret = options.appSecrets?.signingSecret;
+      // Slack checks the app's shared Request URL before any workspace has installed the app.
+      if (payload !== "ignore" && payload.type === "url_verification" && appSecret) {
+        return handle(request, reply, { id: "app", tenantId: "", channel: "slack", config: {}, secrets: { signingSecret: appSecret } }, body);
+      }
+      const teamId = payload === "ignore" ? new URLSearchParams(body).get("team_id") : (payload.team_id ?? payload.team?.id);
+      const account = teamId && options.findAccount ? await options.findAccount({ teamId }) : null;
+      return handle(request, reply, account, body);
     });
   };
 }

@@ -10,6 +10,10 @@ export interface AccountDirectory {
   load(channel: Channel, accountId: string): Promise<ChannelAccount | null>;
   /** A sender for the account (cached, so per-account rate limiters are shared). */
   sender(accountId: string): Promise<ChannelSender>;
+  /** The enabled account of a channel whose config has all these values (e.g. a Slack team id). */
+  find(channel: Channel, match: Record<string, string>): Promise<ChannelAccount | null>;
+  /** Disables an account the platform says is gone. */
+  disable(accountId: string): Promise<void>;
   /** Forget cached accounts (after credentials change). */
   invalidate(accountId?: string): void;
 }
@@ -63,6 +67,18 @@ export function createAccountDirectory(options: {
       const sender = driver.createSender(account, options.env);
       senders.set(accountId, sender);
       return sender;
+    },
+    async find(channel, match) {
+      const row = await options.db.channelAccount.findFirst({
+        where: { channel, enabled: true, AND: Object.entries(match).map(([key, value]) => ({ config: { path: [key], equals: value } })) },
+        select: { id: true },
+      });
+      return row ? byId(row.id) : null;
+    },
+    async disable(accountId) {
+      await options.db.channelAccount.update({ where: { id: accountId }, data: { enabled: false } });
+      accounts.delete(accountId);
+      senders.delete(accountId);
     },
     invalidate(accountId) {
       if (accountId) {

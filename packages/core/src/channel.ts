@@ -20,6 +20,15 @@ export interface WebhookPluginOptions {
    * Call it only after the request is verified; acknowledge the platform after it resolves.
    */
   ingest(account: ChannelAccount, events: InboundEvent[]): Promise<void>;
+  /**
+   * For platforms that send every account's events to one URL (a Slack app installed in many
+   * workspaces): the enabled account of this channel whose config has these values.
+   */
+  findAccount?(match: Record<string, string>): Promise<ChannelAccount | null>;
+  /** Credentials of the deployment's own platform app (a Slack OAuth app's signing secret). */
+  appSecrets?: Record<string, string | undefined>;
+  /** The platform says the account is gone (Slack app_uninstalled, tokens_revoked). */
+  disableAccount?(account: ChannelAccount, reason: string): Promise<void>;
 }
 
 export interface SendContext {

@@ -16,6 +16,8 @@ export interface FakeSlack {
   url: string;
   calls: SlackCall[];
   addToken(token: string, info?: { teamId?: string; botUserId?: string }): void;
+  /** An OAuth app: oauth.v2.access with its id and secret turns code "code-<teamId>" into a bot token. */
+  addOAuthApp(clientId: string, clientSecret: string): void;
   failNext(method: string, failure: { status?: number; error?: string; retryAfter?: number }): void;
   waitFor(predicate: (call: SlackCall) => boolean, timeoutMs?: number): Promise<SlackCall>;
   close(): Promise<void>;
@@ -41,6 +43,7 @@ export async function startFakeSlack(options: { port?: number } = {}): Promise<F
   const tokens = new Map<string, { teamId: string; botUserId: string }>();
   const failures = new Map<string, { status?: number; error?: string; retryAfter?: number }[]>();
   const calls: SlackCall[] = [];
+  const oauthApps = new Map<string, string>();
   const waiters: { predicate: (c: SlackCall) => boolean; resolve: (c: SlackCall) => void }[] = [];
   let clock = 1_700_000_000;
   const app = Fastify({ logger: false });
@@ -52,6 +55,16 @@ export async function startFakeSlack(options: { port?: number } = {}): Promise<F
     if (failure) {
       if (failure.retryAfter) reply.header("retry-after", String(failure.retryAfter));
       return reply.code(failure.status ?? 200).send({ ok: false, error: failure.error ?? "ratelimited" });
+    }
+    if (method === "oauth.v2.access") {
+      // Client credentials come as HTTP basic auth or in the form (the SDK uses the form).
+      const args = request.body as Record<string, string>;
+      if (oauthApps.get(args.client_id ?? "") !== args.client_secret) return { ok: false, error: "invalid_client_id" };
+      const teamId = /^code-(T\w+)$/.exec(args.code ?? "")?.[1];
+      if (!teamId) return { ok: false, error: "invalid_code" };
+      const token = `xoxb-${teamId}-installed`;
+      tokens.set(token, { teamId, botUserId: `U${teamId}BOT` });
+      return { ok: true, access_token: token, token_type: "bot", scope: "chat:write,im:history,app_mentions:read", bot_user_id: `U${teamId}BOT`, app_id: "A0FAKE", team: { id: teamId, name: `Team ${teamId}` }, enterprise: null, is_enterprise_install: false, authed_user: { id: "U0INSTALLER" } };
     }
     const token = request.headers.authorization?.replace(/^Bearer /, "") ?? "";
     const bot = tokens.get(token);
@@ -88,6 +101,7 @@ export async function startFakeSlack(options: { port?: number } = {}): Promise<F
     url: `${url}/api/`,
     calls,
     addToken: (token, info = {}) => void tokens.set(token, { teamId: info.teamId ?? "T0FAKE", botUserId: info.botUserId ?? "U0BOT" }),
+    addOAuthApp: (clientId, clientSecret) => void oauthApps.set(clientId, clientSecret),
     failNext(method, failure) {
       failures.set(method, [...(failures.get(method) ?? []), failure]);
     },

@@ -28,6 +28,12 @@ const schema = z.object({
   GRAPH_API_BASE_URL: z.string().url().optional(),
   GRAPH_API_VERSION: z.string().optional(),
   SLACK_API_URL: z.string().url().optional(),
+  /** A Slack app distributed to many workspaces through OAuth v2 (all four to enable the install flow). */
+  SLACK_CLIENT_ID: z.string().optional(),
+  SLACK_CLIENT_SECRET: z.string().optional(),
+  SLACK_SIGNING_SECRET: z.string().optional(),
+  SLACK_STATE_SECRET: z.string().min(16).optional(),
+  SLACK_AUTHORIZE_URL: z.string().url().optional(),
   OPENAI_BASE_URL: z.string().url().optional(),
   OPENAI_API_KEY: z.string().optional(),
   /** Outgoing calls (fulfillment, event webhooks): hosts / CIDRs exempt from the SSRF guard. */

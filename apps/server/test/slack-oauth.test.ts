@@ -1,0 +1,113 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { newKey } from "@cb/admin-api";
+import { slackDriver } from "@cb/channel-slack";
+import { createAccountDirectory, createIngestor, type Ingestor } from "@cb/conversation";
+import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
+import { startFakeSlack, type FakeSlack } from "@cb/fake-slack";
+import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
+import type { FastifyInstance } from "fastify";
+import { buildServer, slackInstallationSaver } from "../src/index.ts";
+
+const APP_SIGNING_SECRET = "app-signing-secret";
+const STATE_SECRET = "state-secret-for-install-links";
+let t: TestDatabase;
+let slack: FakeSlack;
+let app: FastifyInstance;
+let ingestor: Ingestor;
+let key: string;
+let tenantId: string;
+
+before(async () => {
+  t = await createTestDatabase();
+  slack = await startFakeSlack();
+  slack.addOAuthApp("client-1", "client-secret-1");
+  const sealer = createSealer(parseKeyRing(generateKey("k")));
+  const accounts = createAccountDirectory({ db: t.db, sealer, drivers: [slackDriver], env: { SLACK_API_URL: slack.url } });
+  ingestor = createIngestor({ connectionString: t.url });
+  app = await buildServer({
+    db: t.db,
+    accounts,
+    ingestor,
+    drivers: [slackDriver],
+    admin: { db: t.db, sealer, publicBaseUrl: "https://bot.example.com", channelEnv: {}, slackInstall: { stateSecret: STATE_SECRET } },
+    slackApp: {
+      signingSecret: APP_SIGNING_SECRET,
+      oauth: {
+        clientId: "client-1",
+        clientSecret: "client-secret-1",
+        stateSecret: STATE_SECRET,
+        redirectUri: "https://bot.example.com/slack/oauth_redirect",
+        apiUrl: slack.url,
+        authorizationUrl: "https://slack.example/oauth/v2/authorize",
+        saveInstallation: slackInstallationSaver(t.db, sealer, APP_SIGNING_SECRET, (id) => accounts.invalidate(id)),
+      },
+    },
+  });
+  tenantId = (await t.db.tenant.create({ data: { name: "Acme" } })).id;
+  const k = newKey();
+  await t.db.apiKey.create({ data: { id: k.id, tenantId, name: "admin", scopes: ["admin"], secretHash: k.hash, hint: "x" } });
+  key = k.key;
+});
+after(async () => {
+  await app.close();
+  await ingestor.close();
+  await slack.close();
+  await t.drop();
+});
+
+const signed = (body: string, contentType = "application/json") => {
+  const ts = Math.floor(Date.now() / 1000);
+  return { "content-type": contentType, "x-slack-request-timestamp": String(ts), "x-slack-signature": `v0=${createHmac("sha256", APP_SIGNING_SECRET).update(`v0:${ts}:${body}`).digest("hex")}` };
+};
+
+test("OAuth v2 install: a signed link, Slack's authorize page with state, the callback stores the workspace as the tenant's account", async () => {
+  const link = await app.inject({ method: "POST", url: "/v1/slack/install-link", headers: { authorization: `Bearer ${key}` } });
+  assert.equal(link.statusCode, 201);
+  const installPath = new URL(link.json().url);
+  assert.equal(installPath.origin + installPath.pathname, "https://bot.example.com/slack/install");
+
+  assert.equal((await app.inject(`/slack/install?ticket=forged.ticket`)).statusCode, 403);
+  const start = await app.inject(`${installPath.pathname}${installPath.search}`);
+  assert.equal(start.statusCode, 302);
+  const authorize = new URL(start.headers.location as string);
+  assert.equal(authorize.origin + authorize.pathname, "https://slack.example/oauth/v2/authorize");
+  assert.equal(authorize.searchParams.get("client_id"), "client-1");
+  const state = authorize.searchParams.get("state")!;
+  const cookie = String(start.headers["set-cookie"]).split(";")[0]!;
+
+  const noCookie = await app.inject(`/slack/oauth_redirect?code=code-T777&state=${encodeURIComponent(state)}`);
+  assert.equal(noCookie.statusCode, 400, "the state must come back to the browser that started");
+  assert.equal(await t.db.channelAccount.count(), 0);
+
+  const done = await app.inject({ url: `/slack/oauth_redirect?code=code-T777&state=${encodeURIComponent(state)}`, headers: { cookie } });
+  assert.equal(done.statusCode, 200, done.body);
+  const account = await t.db.channelAccount.findFirstOrThrow();
+  assert.equal(account.tenantId, tenantId);
+  assert.deepEqual(account.config, { teamId: "T777", botUserId: "UT777BOT", appId: "A0FAKE", installedVia: "oauth" });
+  assert.ok(!account.secrets.includes("xoxb"), "the token is sealed");
+});
+
+test("every workspace's events arrive at one URL, signed with the app's secret, and find their account by team", async () => {
+  const verification = JSON.stringify({ type: "url_verification", challenge: "c-123", token: "x" });
+  assert.deepEqual((await app.inject({ method: "POST", url: "/webhooks/slack", headers: signed(verification), payload: verification })).json(), { challenge: "c-123" });
+
+  const mention = JSON.stringify({ type: "event_callback", team_id: "T777", event_id: "EvOAUTH1", event: { type: "app_mention", user: "U1", text: "<@UT777BOT> where is my order?", ts: "1700000000.000100", channel: "C1" } });
+  assert.equal((await app.inject({ method: "POST", url: "/webhooks/slack", headers: signed(mention), payload: mention })).statusCode, 200);
+  const stored = await t.db.message.findFirstOrThrow({ where: { dedupeKey: "EvOAUTH1" } });
+  assert.equal((stored.content as { text: string }).text, "where is my order?");
+
+  const wrongSecret = { ...signed(mention), "x-slack-signature": "v0=00" };
+  assert.equal((await app.inject({ method: "POST", url: "/webhooks/slack", headers: wrongSecret, payload: mention })).statusCode, 401);
+  const otherTeam = mention.replace("T777", "T999");
+  assert.equal((await app.inject({ method: "POST", url: "/webhooks/slack", headers: signed(otherTeam), payload: otherTeam })).statusCode, 404);
+});
+
+test("app_uninstalled disables the workspace's account; its events are refused after", async () => {
+  const uninstall = JSON.stringify({ type: "event_callback", team_id: "T777", event_id: "EvUN", event: { type: "app_uninstalled" } });
+  assert.equal((await app.inject({ method: "POST", url: "/webhooks/slack", headers: signed(uninstall), payload: uninstall })).statusCode, 200);
+  assert.equal((await t.db.channelAccount.findFirstOrThrow()).enabled, false);
+  const mention = JSON.stringify({ type: "event_callback", team_id: "T777", event_id: "EvAFTER", event: { type: "app_mention", user: "U1", text: "hi", ts: "1700000001.000100", channel: "C1" } });
+  assert.equal((await app.inject({ method: "POST", url: "/webhooks/slack", headers: signed(mention), payload: mention })).statusCode, 404);
+});
