@@ -52,6 +52,13 @@ export function program(env: Record<string, string | undefined>, print: (value: 
   cb.command("conversations").description("list recent conversations").action(run(() => api(options(), "GET", "/v1/conversations")));
   cb.command("messages <conversationId>").description("a conversation's messages").action((id: string) => run(() => api(options(), "GET", `/v1/conversations/${id}/messages`))());
 
+  cb.command("subscribe <url>")
+    .description("subscribe an endpoint to event webhooks (the signing secret is printed once)")
+    .option("--events <list>", "event types, comma-separated, or *", "*")
+    .action((url: string, o: { events: string }) => run(() => api(options(), "POST", "/v1/event-subscriptions", { url, eventTypes: o.events.split(",").map((e) => e.trim()) }))());
+  cb.command("deliveries <subscriptionId>").description("an event subscription's deliveries").action((id: string) => run(() => api(options(), "GET", `/v1/event-subscriptions/${id}/deliveries`))());
+  cb.command("replay <deliveryId>").description("deliver an event again").action((id: string) => run(() => api(options(), "POST", `/v1/deliveries/${id}/replay`))());
+
   cb.command("rotate-secrets")
     .description("re-seal stored credentials with the newest key in SECRETS_KEYS (talks to DATABASE_URL directly)")
     .action(

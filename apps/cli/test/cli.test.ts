@@ -53,14 +53,17 @@ test("a scripted setup: tenant, key, channel, intents", async () => {
   assert.equal((await cb({ CB_API_KEY: reader.key }, "channels")).data.length, 1);
   await assert.rejects(cb({ CB_API_KEY: reader.key }, "key", "create", "nope"), /403 forbidden/);
   assert.deepEqual((await cb({ CB_API_KEY: admin }, "intents")).data, []);
+  const subscription = await cb({ CB_API_KEY: admin }, "subscribe", "https://acme.example/events", "--events", "message.received,intent.matched");
+  assert.deepEqual(subscription.subscription.eventTypes, ["message.received", "intent.matched"]);
+  assert.deepEqual((await cb({ CB_API_KEY: admin }, "deliveries", subscription.subscription.id)).data, []);
 });
 
 test("rotate-secrets re-seals every credential with the newest key; the old key can then go", async () => {
   const ring = `${generateKey("new")},${oldKey}`;
   const result = await cb({ DATABASE_URL: t.url, SECRETS_KEYS: ring }, "rotate-secrets");
-  assert.deepEqual(result, { channelAccounts: 1, fulfillmentEndpoints: 0 });
+  assert.deepEqual(result, { channelAccounts: 1, fulfillmentEndpoints: 0, eventSubscriptions: 1, tenants: 0 });
   const newOnly = createSealer(parseKeyRing(ring.split(",")[0]!));
   const row = await t.db.channelAccount.findFirstOrThrow();
   assert.deepEqual(newOnly.openJson<{ appSecret: string }>(row.secrets).appSecret, "s3cret");
-  assert.deepEqual(await cb({ DATABASE_URL: t.url, SECRETS_KEYS: ring }, "rotate-secrets"), { channelAccounts: 0, fulfillmentEndpoints: 0 }, "nothing left to do");
+  assert.deepEqual(await cb({ DATABASE_URL: t.url, SECRETS_KEYS: ring }, "rotate-secrets"), { channelAccounts: 0, fulfillmentEndpoints: 0, eventSubscriptions: 0, tenants: 0 }, "nothing left to do");
 });

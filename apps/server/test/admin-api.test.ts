@@ -163,6 +163,8 @@ test("isolation: tenant A's key against every route for tenant B's resources is 
     account: (await call("POST", "/v1/channel-accounts", keys.b, { channel: "slack", name: "B slack", credentials: { botToken: "xoxb-b", signingSecret: "b-signing" } })).json().account.id,
     apiKey: (await call("POST", "/v1/api-keys", keys.b, { name: "b", scopes: ["admin"] })).json().id,
     subscription: (await call("POST", "/v1/event-subscriptions", keys.b, { url: "https://b.example/events", eventTypes: ["message.received"] })).json().subscription.id,
+    contact: (await call("POST", "/v1/contacts", keys.b, { customerId: "b-1", phone: "+4915199999999" })).json().id,
+    rule: (await call("POST", "/v1/notification-rules", keys.b, { name: "b-rule", eventType: "order.shipped", template: { text: "x" }, contactMatch: { by: "customerId", path: "$.data.customerId" }, channelOrder: ["telegram"] })).json().id,
   };
   const tenantB = (await t.db.tenant.findFirstOrThrow({ where: { name: "Globex" } })).id;
   const conversation = (await t.db.conversation.create({ data: { tenantId: tenantB, channelAccountId: b.account, externalId: "C1" } })).id;
@@ -195,13 +197,16 @@ test("isolation: tenant A's key against every route for tenant B's resources is 
     ["DELETE", `/v1/event-subscriptions/${b.subscription}`],
     ["GET", `/v1/deliveries/${delivery}`],
     ["POST", `/v1/deliveries/${delivery}/replay`],
+    ["GET", `/v1/contacts/${b.contact}`],
+    ["DELETE", `/v1/contacts/${b.contact}`],
+    ["DELETE", `/v1/notification-rules/${b.rule}`],
   ];
   for (const [method, url, payload] of routes) {
     const response = await call(method, url, keys.a, payload);
     assert.equal(response.statusCode, 404, `${method} ${url}`);
     assert.equal(response.json().error.code, "not_found");
   }
-  for (const list of ["/v1/intents", "/v1/entity-types", "/v1/fulfillment-endpoints", "/v1/channel-accounts", "/v1/conversations", "/v1/api-keys", "/v1/event-subscriptions"]) {
+  for (const list of ["/v1/intents", "/v1/entity-types", "/v1/fulfillment-endpoints", "/v1/channel-accounts", "/v1/conversations", "/v1/api-keys", "/v1/event-subscriptions", "/v1/contacts", "/v1/notification-rules", "/v1/notifications"]) {
     const body = (await call("GET", list, keys.a)).body;
     for (const id of [...Object.values(b), conversation, delivery]) assert.ok(!body.includes(id), `${list} leaks ${id}`);
   }
@@ -209,6 +214,9 @@ test("isolation: tenant A's key against every route for tenant B's resources is 
   assert.equal((await call("GET", `/v1/intents/${b.intent}`, keys.b)).json().name, "secret-intent");
   assert.equal((await call("GET", `/v1/channel-accounts/${b.account}`, keys.b)).json().enabled, true);
   assert.equal((await call("GET", `/v1/deliveries/${delivery}`, keys.b)).json().delivery.status, "dead");
+  assert.equal((await call("GET", `/v1/contacts/${b.contact}`, keys.b)).json().phone, "+4915199999999");
+  const foreignIdentity = await call("POST", "/v1/contacts", keys.a, { customerId: "a-1", identities: [{ channelAccountId: b.account, externalId: "U1" }] });
+  assert.equal(foreignIdentity.statusCode, 404, "a contact cannot be tied to another tenant's channel account");
   const invalid = await call("POST", "/v1/event-subscriptions", keys.b, { url: "https://b.example/x", eventTypes: ["not.a.type"] });
   assert.equal(invalid.statusCode, 400);
 });
