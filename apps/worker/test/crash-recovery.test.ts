@@ -39,7 +39,8 @@ test("a worker killed mid-job: the job is taken over after its heartbeat stops, 
     stdio: ["ignore", "ignore", "inherit"],
   });
   assert.equal(await stack.post(textUpdate("open a support ticket please", 601)), 200);
-  for (let i = 0; i < 200 && backend.received.length === 0; i++) await sleep(100);
+  // The child opens its runtime first (migrations check included): allow for a slow, busy machine.
+  for (let i = 0; i < 600 && backend.received.length === 0; i++) await sleep(100);
   assert.equal(backend.received.length, 1, "the child worker is inside the job, waiting on the backend");
 
   child.kill("SIGKILL");
@@ -48,10 +49,58 @@ test("a worker killed mid-job: the job is taken over after its heartbeat stops, 
   assert.equal(Number(locked[0]!.n), 1, "the dead worker still holds the job's lock");
 
   await stack.startWorker();
-  const sent = await stack.telegram.waitFor((c) => c.method === "sendMessage" && String(c.params.chat_id) === "601", 15_000);
+  const sent = await stack.telegram.waitFor((c) => c.method === "sendMessage" && String(c.params.chat_id) === "601", 60_000);
   assert.equal(sent.params.text, "Your ticket is TCK-1.");
   await sleep(500);
   assert.equal(stack.telegram.calls.filter((c) => c.method === "sendMessage").length, 1, "answered once");
   const message = await stack.t.db.message.findFirstOrThrow({ where: { direction: "in" } });
   assert.equal(message.status, "processed");
+});
+
+test("an event delivery cut off by a killed worker is delivered after, with the same event id", async () => {
+  const { createServer } = await import("node:http");
+  const { emitEvent } = await import("@cb/event-webhooks");
+  const { generateSigningSecret } = await import("@cb/fulfillment");
+  const hits: { id: string; at: number }[] = [];
+  // The first delivery attempt never gets an answer: its worker is killed while waiting.
+  const receiver = createServer((req, res) => {
+    req.resume();
+    hits.push({ id: String(req.headers["webhook-id"]), at: Date.now() });
+    if (hits.length > 1) res.end("ok");
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  // Only the child worker runs at first, so it is the one that takes the delivery.
+  await stack.worker?.stop();
+  stack.worker = undefined;
+  await stack.t.db.eventSubscription.create({
+    data: { tenantId: stack.tenantId, url: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`, eventTypes: ["*"], secrets: stack.sealer.sealJson({ signingSecrets: [generateSigningSecret()] }) },
+  });
+  const eventId = await stack.t.db.$transaction((tx) => emitEvent(tx, { tenantId: stack.tenantId, type: "message.received", data: { n: 1 } }));
+  const worker = spawn(process.execPath, ["--import", "tsx", new URL("../src/main.ts", import.meta.url).pathname], {
+    env: { ...process.env, DATABASE_URL: stack.t.url, SECRETS_KEYS: stack.keys, EGRESS_ALLOW: "127.0.0.1", EGRESS_ALLOW_HTTP: "true", WORKER_HEARTBEAT_MS: "300", WORKER_DEAD_AFTER_MS: "1000" },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  try {
+    for (let i = 0; i < 600 && hits.length === 0; i++) await sleep(100);
+    assert.equal(hits.length, 1, "the child worker is mid-delivery");
+    worker.kill("SIGKILL");
+    await new Promise((resolve) => worker.once("exit", resolve));
+    await stack.startWorker();
+    for (let i = 0; i < 600 && hits.length < 2; i++) await sleep(100);
+    assert.ok(hits.length >= 2, "delivered after the crash");
+    assert.ok(hits.every((h) => h.id === eventId), "always the same event id, for receivers to deduplicate");
+    const delivery = await (async () => {
+      for (let i = 0; i < 50; i++) {
+        const d = await stack.t.db.eventDelivery.findFirst({ where: { eventId: eventId! } });
+        if (d?.status === "succeeded") return d;
+        await sleep(100);
+      }
+      return stack.t.db.eventDelivery.findFirst({ where: { eventId: eventId! } });
+    })();
+    assert.equal(delivery?.status, "succeeded");
+  } finally {
+    worker.kill("SIGKILL");
+    receiver.closeAllConnections();
+    receiver.close();
+  }
 });

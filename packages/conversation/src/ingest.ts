@@ -4,6 +4,9 @@ import pg from "pg";
 
 export const HANDLE_MESSAGE = "handle-message";
 
+/** The advisory lock key that serializes delivery reports with the sender's write of a message id. */
+export const statusLockKey = (channelAccountId: string, platformMessageId: string) => `delivery:${channelAccountId}:${platformMessageId}`;
+
 /** One queue per conversation: graphile-worker runs a queue's jobs one at a time, in order. */
 export const conversationQueue = (conversationId: string) => `conversation:${conversationId}`;
 
@@ -85,7 +88,7 @@ async function writeBatch(client: pg.PoolClient, batch: Pending[]): Promise<void
       else messages.push({ account, message: event.message, raw: event.raw });
     }
   }
-  const transaction = statuses.length + reads.length > 0 && messages.length > 0;
+  const transaction = statuses.length > 0 || (reads.length > 0 && messages.length > 0);
   if (transaction) await client.query("BEGIN");
   if (messages.length) {
     await client.query(STORE_MESSAGES, [
@@ -99,6 +102,12 @@ async function writeBatch(client: pg.PoolClient, batch: Pending[]): Promise<void
       messages.map((m) => JSON.stringify(m.raw ?? null)),
       messages.map((m) => new Date(m.message.sentAt)),
     ]);
+  }
+  if (statuses.length) {
+    // The same lock the sender takes while recording a message's platform id (outbound.ts), so a
+    // report is either applied to the message or kept for the sender, never lost in between.
+    const keys = [...new Set(statuses.map(({ accountId, status }) => statusLockKey(accountId, status.platformMessageId)))].sort();
+    await client.query("SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) AS k ORDER BY k", [keys]);
   }
   for (const { accountId, status } of statuses) {
     await client.query(STORE_STATUS, [accountId, status.platformMessageId, status.state, status.error ? JSON.stringify(status.error) : null]);

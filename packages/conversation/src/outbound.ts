@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { PlatformError, type ChannelSender, type ConversationRef, type Reply, type SendContext } from "@cb/core";
 import type { Db, Prisma } from "@cb/db";
+import { statusLockKey } from "./ingest.ts";
 
 export interface OutboundTarget {
   tenantId: string;
@@ -34,16 +35,22 @@ export interface OutboundResult {
 
 const RANK = ["pending", "sent", "delivered", "read"];
 
-/** Delivery reports that arrived before the message's platform id was recorded, applied now. */
-async function applyEarlyReports(db: Db, channelAccountId: string, platformMessageId: string): Promise<void> {
-  const reports = await db.deliveryReport.findMany({ where: { channelAccountId, platformMessageId } });
-  if (!reports.length) return;
-  const failed = reports.find((r) => r.state === "failed");
-  const best = failed ?? reports.reduce((a, b) => (RANK.indexOf(b.state) > RANK.indexOf(a.state) ? b : a));
-  await db.$transaction([
-    db.message.updateMany({ where: { channelAccountId, platformMessageId, direction: "out" }, data: { status: best.state, ...(best.error ? { error: best.error as Prisma.InputJsonValue } : {}) } }),
-    db.deliveryReport.deleteMany({ where: { id: { in: reports.map((r) => r.id) } } }),
-  ]);
+/**
+ * Records that a message was sent, with its platform id, and applies any delivery reports that
+ * arrived before that id was known. Under the same advisory lock as the ingest of reports
+ * (ingest.ts), so a report is either found here or applied there, never lost in between.
+ */
+async function recordSent(db: Db, rowId: string, channelAccountId: string, platformMessageId: string | null, raw: unknown[]): Promise<void> {
+  await db.$transaction(async (tx) => {
+    if (platformMessageId) await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${statusLockKey(channelAccountId, platformMessageId)}))`;
+    await tx.message.update({ where: { id: rowId }, data: { status: "sent", platformMessageId, raw: raw as Prisma.InputJsonValue } });
+    if (!platformMessageId) return;
+    const reports = await tx.deliveryReport.findMany({ where: { channelAccountId, platformMessageId } });
+    if (!reports.length) return;
+    const best = reports.find((r) => r.state === "failed") ?? reports.reduce((a, b) => (RANK.indexOf(b.state) > RANK.indexOf(a.state) ? b : a));
+    await tx.message.update({ where: { id: rowId }, data: { status: best.state, ...(best.error ? { error: best.error as Prisma.InputJsonValue } : {}) } });
+    await tx.deliveryReport.deleteMany({ where: { id: { in: reports.map((r) => r.id) } } });
+  });
 }
 
 /**
@@ -97,8 +104,7 @@ export async function sendReplies(
       continue;
     }
     const platformMessageId = sent[0]?.platformMessageId || null;
-    await db.message.update({ where: { id: row.id }, data: { status: "sent", platformMessageId, raw: sent.map((r) => r.raw) as Prisma.InputJsonValue } });
-    if (platformMessageId) await applyEarlyReports(db, target.channelAccountId, platformMessageId);
+    await recordSent(db, row.id, target.channelAccountId, platformMessageId, sent.map((r) => r.raw));
     results.push({ id: row.id, status: "sent", platformMessageId, error: null });
   }
   return results;
