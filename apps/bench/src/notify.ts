@@ -4,7 +4,7 @@
 import { parseArgs } from "node:util";
 import { telegramDriver } from "@cb/channel-telegram";
 import { createAccountDirectory, createIngestor } from "@cb/conversation";
-import { createDb } from "@cb/db";
+import { createDb, createPool } from "@cb/db";
 import { startFakeTelegram } from "@cb/fake-telegram";
 import { generateSigningSecret, signatureHeaders } from "@cb/fulfillment";
 import { startWorker } from "@cb/jobs";
@@ -21,7 +21,8 @@ const customers = Number(values.customers);
 const bots = Array.from({ length: Number(values.bots) }, (_, i) => `${5550 + i}:bench-token`);
 
 const database = await benchDatabase();
-const db = createDb(database.url, { max: 20 });
+const pool = createPool(database.url, { max: 20 });
+const db = createDb(pool);
 const sealer = createSealer(parseKeyRing(generateKey("bench")));
 const telegram = await startFakeTelegram();
 for (const token of bots) telegram.addBot(token);
@@ -42,7 +43,7 @@ await db.notificationRule.create({
 const accounts = createAccountDirectory({ db, sealer, drivers: [telegramDriver], env: { TELEGRAM_API_ROOT: telegram.url } });
 const ingestor = createIngestor({ connectionString: database.url });
 const app = await buildServer({ db, accounts, ingestor, drivers: [telegramDriver], admin: { db, sealer, channelEnv: {} } });
-const runner = await startWorker({ connectionString: database.url, concurrency: 20, taskList: createNotificationTasks({ db, getSender: (id) => accounts.sender(id) }) });
+const runner = await startWorker({ connectionString: database.url, concurrency: 20, taskList: createNotificationTasks({ db, pool, getSender: (id) => accounts.sender(id) }) });
 
 const postedAt = new Map<string, number>();
 const started = performance.now();
@@ -71,6 +72,7 @@ await app.close();
 await ingestor.close();
 await telegram.close();
 await db.$disconnect();
+await pool.end();
 await database.drop();
 
 const figures = { events, customers, bots: bots.length, seconds: Number(seconds.toFixed(1)), postSeconds: Number(postSeconds.toFixed(1)), throughput: Math.round(events / seconds), p50Ms: pct(0.5), p99Ms: pct(0.99) };

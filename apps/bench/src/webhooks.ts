@@ -4,7 +4,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
-import { createDb } from "@cb/db";
+import { createDb, prismaSql } from "@cb/db";
 import { createEgress, parsePolicy } from "@cb/egress";
 import { createDeliverTask, DELIVER_EVENT, emitEvent } from "@cb/event-webhooks";
 import { buildWebhookRequest, createFulfillmentClient, generateSigningSecret } from "@cb/fulfillment";
@@ -42,7 +42,7 @@ const tenant = await db.tenant.create({ data: { name: "Bench" } });
 await db.eventSubscription.create({ data: { tenantId: tenant.id, url: `${base}/events`, eventTypes: ["*"], secrets: sealer.sealJson({ signingSecrets: [generateSigningSecret()] }) } });
 for (let i = 0; i < events; i += 100) {
   await db.$transaction(async (tx) => {
-    for (let j = i; j < Math.min(events, i + 100); j++) await emitEvent(tx, { tenantId: tenant.id, type: "message.received", data: { n: j } });
+    for (let j = i; j < Math.min(events, i + 100); j++) await emitEvent(prismaSql(tx), { tenantId: tenant.id, type: "message.received", data: { n: j } });
   });
 }
 const started = performance.now();

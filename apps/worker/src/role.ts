@@ -1,5 +1,5 @@
 import { applyContexts, createFulfill, createUnderstand, type AccountDirectory } from "@cb/conversation";
-import type { Db } from "@cb/db";
+import type { Db, Pool } from "@cb/db";
 import { createEgress, parsePolicy } from "@cb/egress";
 import { createDeliverTask, DELIVER_EVENT } from "@cb/event-webhooks";
 import { createFulfillmentClient } from "@cb/fulfillment";
@@ -12,6 +12,7 @@ import { createTaskList } from "./tasks.ts";
 export interface WorkerResources {
   databaseUrl: string;
   db: Db;
+  pool: Pool;
   sealer: Sealer;
   accounts: AccountDirectory;
   config: {
@@ -31,13 +32,14 @@ export async function startWorkerRole(resources: WorkerResources): Promise<{ run
   const client = createFulfillmentClient(egress);
   const taskList = createTaskList({
     db: resources.db,
+    pool: resources.pool,
     accounts: resources.accounts,
     understand: createUnderstand(resources.db, resources.config.OPENAI_BASE_URL || resources.config.OPENAI_API_KEY ? { llm: { baseURL: resources.config.OPENAI_BASE_URL, apiKey: resources.config.OPENAI_API_KEY } } : {}),
     fulfill: createFulfill({ sealer: resources.sealer, client }),
     applyContexts,
   }, {
     [DELIVER_EVENT]: createDeliverTask({ db: resources.db, egress, sealer: resources.sealer }),
-    ...createNotificationTasks({ db: resources.db, getSender: (id) => resources.accounts.sender(id) }),
+    ...createNotificationTasks({ db: resources.db, pool: resources.pool, getSender: (id) => resources.accounts.sender(id) }),
   });
   const events: WorkerEvents = new EventEmitter();
   const liveness = await keepWorkersAlive({

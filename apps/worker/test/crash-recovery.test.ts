@@ -1,6 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
+import { prismaSql } from "@cb/db";
 import { startReceiverForTests } from "./receiver.ts";
 import { sleep, startStack, textUpdate, type Stack } from "./support.ts";
 
@@ -75,7 +76,7 @@ test("an event delivery cut off by a killed worker is delivered after, with the 
   await stack.t.db.eventSubscription.create({
     data: { tenantId: stack.tenantId, url: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`, eventTypes: ["*"], secrets: stack.sealer.sealJson({ signingSecrets: [generateSigningSecret()] }) },
   });
-  const eventId = await stack.t.db.$transaction((tx) => emitEvent(tx, { tenantId: stack.tenantId, type: "message.received", data: { n: 1 } }));
+  const eventId = await stack.t.db.$transaction((tx) => emitEvent(prismaSql(tx), { tenantId: stack.tenantId, type: "message.received", data: { n: 1 } }));
   const worker = spawn(process.execPath, ["--import", "tsx", new URL("../src/main.ts", import.meta.url).pathname], {
     env: { ...process.env, DATABASE_URL: stack.t.url, SECRETS_KEYS: stack.keys, EGRESS_ALLOW: "127.0.0.1", EGRESS_ALLOW_HTTP: "true", WORKER_HEARTBEAT_MS: "300", WORKER_DEAD_AFTER_MS: "1000" },
     stdio: ["ignore", "ignore", "inherit"],

@@ -90,6 +90,7 @@ export async function startStack(options: { worker?: boolean } = {}): Promise<St
       stack.worker = await startWorkerRole({
         databaseUrl: t.url,
         db: t.db,
+        pool: t.pool,
         sealer,
         accounts,
         config: { WORKER_CONCURRENCY: 4, WORKER_HEARTBEAT_MS: 300, WORKER_DEAD_AFTER_MS: 1000, EGRESS_ALLOW: "127.0.0.1", EGRESS_ALLOW_HTTP: "true" },

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { PlatformError, type ChannelSender, type ConversationRef, type Reply, type SendContext } from "@cb/core";
-import type { Db, Prisma } from "@cb/db";
+import { transaction, type Pool } from "@cb/db";
 import { statusLockKey } from "./ingest.ts";
 
 export interface OutboundTarget {
@@ -40,18 +40,33 @@ const RANK = ["pending", "sent", "delivered", "read"];
  * arrived before that id was known. Under the same advisory lock as the ingest of reports
  * (ingest.ts), so a report is either found here or applied there, never lost in between.
  */
-async function recordSent(db: Db, rowId: string, channelAccountId: string, platformMessageId: string | null, raw: unknown[]): Promise<void> {
-  await db.$transaction(async (tx) => {
-    if (platformMessageId) await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${statusLockKey(channelAccountId, platformMessageId)}))`;
-    await tx.message.update({ where: { id: rowId }, data: { status: "sent", platformMessageId, raw: raw as Prisma.InputJsonValue } });
+async function recordSent(pool: Pool, rowId: string, channelAccountId: string, platformMessageId: string | null, raw: unknown[]): Promise<void> {
+  await transaction(pool, async (sql) => {
+    if (platformMessageId) await sql.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [statusLockKey(channelAccountId, platformMessageId)]);
+    await sql.query(`UPDATE "Message" SET status = 'sent', "platformMessageId" = $2, raw = $3::jsonb, "updatedAt" = now() WHERE id = $1::uuid`, [rowId, platformMessageId, JSON.stringify(raw)]);
     if (!platformMessageId) return;
-    const reports = await tx.deliveryReport.findMany({ where: { channelAccountId, platformMessageId } });
+    const { rows: reports } = await sql.query<{ id: string; state: string; error: unknown }>(
+      `DELETE FROM "DeliveryReport" WHERE "channelAccountId" = $1::uuid AND "platformMessageId" = $2 RETURNING id, state, error`,
+      [channelAccountId, platformMessageId],
+    );
     if (!reports.length) return;
     const best = reports.find((r) => r.state === "failed") ?? reports.reduce((a, b) => (RANK.indexOf(b.state) > RANK.indexOf(a.state) ? b : a));
-    await tx.message.update({ where: { id: rowId }, data: { status: best.state, ...(best.error ? { error: best.error as Prisma.InputJsonValue } : {}) } });
-    await tx.deliveryReport.deleteMany({ where: { id: { in: reports.map((r) => r.id) } } });
+    await sql.query(`UPDATE "Message" SET status = $2, error = COALESCE($3::jsonb, error), "updatedAt" = now() WHERE id = $1::uuid`, [rowId, best.state, best.error ? JSON.stringify(best.error) : null]);
   });
 }
+
+// The outbound row for a reply: created pending, or the one an earlier run of the job created.
+const CLAIM_REPLY = `
+WITH created AS (
+  INSERT INTO "Message" (id, "tenantId", "channelAccountId", "conversationId", direction, "dedupeKey", content, status, "updatedAt")
+  VALUES (gen_random_uuid(), $1::uuid, $2::uuid, $3::uuid, 'out', $4, $5::jsonb, 'pending', now())
+  ON CONFLICT ("channelAccountId", direction, "dedupeKey") DO NOTHING
+  RETURNING id, status, "platformMessageId", error
+)
+SELECT * FROM created
+UNION ALL
+SELECT id, status, "platformMessageId", error FROM "Message"
+WHERE "channelAccountId" = $2::uuid AND direction = 'out' AND "dedupeKey" = $4 AND NOT EXISTS (SELECT 1 FROM created)`;
 
 /**
  * Sends replies once each, even when the job that sends them runs again: every reply gets an
@@ -61,7 +76,7 @@ async function recordSent(db: Db, rowId: string, channelAccountId: string, platf
  * ones propagate so the job is retried.
  */
 export async function sendReplies(
-  db: Db,
+  pool: Pool,
   sender: ChannelSender,
   target: OutboundTarget,
   replies: Reply[],
@@ -69,24 +84,15 @@ export async function sendReplies(
 ): Promise<OutboundResult[]> {
   const results: OutboundResult[] = [];
   for (const [n, reply] of replies.entries()) {
-    const dedupeKey = `${options.key}:${n}`;
-    await db.message.createMany({
-      data: [
-        {
-          tenantId: target.tenantId,
-          channelAccountId: target.channelAccountId,
-          conversationId: target.conversationId,
-          direction: "out",
-          dedupeKey,
-          content: reply as unknown as Prisma.InputJsonValue,
-          status: "pending",
-        },
-      ],
-      skipDuplicates: true,
-    });
-    const row = await db.message.findUniqueOrThrow({
-      where: { channelAccountId_direction_dedupeKey: { channelAccountId: target.channelAccountId, direction: "out", dedupeKey } },
-    });
+    const { rows: [row] } = await pool.query<{ id: string; status: string; platformMessageId: string | null; error: unknown }>(CLAIM_REPLY, [
+      target.tenantId,
+      target.channelAccountId,
+      target.conversationId,
+      `${options.key}:${n}`,
+      JSON.stringify(reply),
+    ]);
+    // Only a concurrent run of the same job, committing between our insert and read, leaves none.
+    if (!row) throw new Error(`outbound message ${options.key}:${n} is being written by another run; retrying`);
     if (row.status !== "pending") {
       results.push({ id: row.id, status: row.status === "failed" ? "failed" : "sent", platformMessageId: row.platformMessageId, error: row.error });
       continue;
@@ -99,14 +105,13 @@ export async function sendReplies(
       // Permanent: the platform refused (4xx), or the reply cannot be rendered for this channel.
       const error =
         err instanceof PlatformError ? { platform: err.platform, code: err.code, message: err.message } : { code: "render_failed", message: (err as Error).message };
-      await db.message.update({ where: { id: row.id }, data: { status: "failed", error } });
+      await pool.query(`UPDATE "Message" SET status = 'failed', error = $2::jsonb, "updatedAt" = now() WHERE id = $1::uuid`, [row.id, JSON.stringify(error)]);
       results.push({ id: row.id, status: "failed", platformMessageId: null, error });
       continue;
     }
     const platformMessageId = sent[0]?.platformMessageId || null;
-    await recordSent(db, row.id, target.channelAccountId, platformMessageId, sent.map((r) => r.raw));
+    await recordSent(pool, row.id, target.channelAccountId, platformMessageId, sent.map((r) => r.raw));
     results.push({ id: row.id, status: "sent", platformMessageId, error: null });
   }
   return results;
 }
-

@@ -1,13 +1,16 @@
 import type { InboundMessage, Reply } from "@cb/core";
-import type { Db, Prisma } from "@cb/db";
-import { emitEvent, type EventType } from "@cb/event-webhooks";
+import type { Db, Pool } from "@cb/db";
+import type { NewEvent } from "@cb/event-webhooks";
 import type { AccountDirectory } from "./accounts.ts";
 import { handleOptKeywords, type OptSettings } from "./opt-out.ts";
 import { sendReplies } from "./outbound.ts";
+import { findIntent, finishTurn, loadInbound, recordFulfillment } from "./turn-store.ts";
 import type { ApplyContexts, DialogContext, Fulfill, TenantInfo, Understand, Understanding } from "./ports.ts";
 
 export interface TurnDeps {
   db: Db;
+  /** The pool under db: the turn's own reads and writes are plain SQL (turn-store.ts). */
+  pool: Pool;
   accounts: AccountDirectory;
   understand: Understand;
   fulfill: Fulfill;
@@ -42,34 +45,23 @@ interface Chosen {
 }
 
 async function chooseReplies(deps: TurnDeps, input: TurnInput, understanding: Understanding, depth = 0): Promise<Chosen> {
-  const { db } = deps;
   if (understanding.prompt) return { replies: [{ type: "text", text: understanding.prompt }], failures: [] };
 
-  const intent = await db.intent.findUnique({
-    where: { tenantId_name: { tenantId: input.tenant.id, name: understanding.intent } },
-    include: { fulfillmentEndpoint: true },
-  });
-  const staticReplies = (intent?.responses ?? []) as unknown as Reply[];
-  if (!intent?.fulfillmentEndpoint) return { replies: staticReplies, failures: [] };
+  const intent = await findIntent(deps.pool, input.tenant.id, understanding.intent);
+  const staticReplies = (intent?.responses ?? []) as Reply[];
+  if (!intent?.endpoint) return { replies: staticReplies, failures: [] };
 
-  const endpoint = intent.fulfillmentEndpoint;
-  const outcome = await deps.fulfill({
-    ...input,
-    intent: { id: intent.id, name: intent.name },
-    understanding,
-    endpoint: { id: endpoint.id, url: endpoint.url, timeoutMs: endpoint.timeoutMs, secrets: endpoint.secrets },
-  });
-  await db.fulfillmentCall.create({
-    data: {
-      tenantId: input.tenant.id,
-      messageId: input.messageId,
-      endpointId: endpoint.id,
-      intent: intent.name,
-      ok: outcome.ok,
-      httpStatus: outcome.httpStatus ?? null,
-      latencyMs: Math.round(outcome.latencyMs),
-      error: outcome.ok ? null : outcome.error,
-    },
+  const { endpoint } = intent;
+  const outcome = await deps.fulfill({ ...input, intent: { id: intent.id, name: intent.name }, understanding, endpoint });
+  await recordFulfillment(deps.pool, {
+    tenantId: input.tenant.id,
+    messageId: input.messageId,
+    endpointId: endpoint.id,
+    intent: intent.name,
+    ok: outcome.ok,
+    httpStatus: outcome.httpStatus ?? null,
+    latencyMs: Math.round(outcome.latencyMs),
+    error: outcome.ok ? null : outcome.error,
   });
   if (!outcome.ok) return { replies: staticReplies, failures: [{ endpointId: endpoint.id, intent: intent.name, error: outcome.error, ...(outcome.httpStatus ? { httpStatus: outcome.httpStatus } : {}) }] };
   if (outcome.followupEvent && depth < MAX_FOLLOWUPS) {
@@ -90,24 +82,18 @@ async function chooseReplies(deps: TurnDeps, input: TurnInput, understanding: Un
  * dialog state. Idempotent: a job run again after a crash skips what is already done.
  */
 export async function handleMessage(deps: TurnDeps, messageId: string): Promise<TurnResult> {
-  const { db } = deps;
-  const stored = await db.message.findUnique({ where: { id: messageId }, include: { conversation: true, tenant: true } });
+  const { db, pool } = deps;
+  const stored = await loadInbound(pool, messageId);
   if (!stored || stored.status === "processed") return { replies: 0, skipped: "already processed" };
-  const message = stored.content as unknown as InboundMessage;
+  const message = stored.content as InboundMessage;
   const conversation = stored.conversation;
   const tenant: TenantInfo = { id: stored.tenant.id, language: stored.tenant.language, timezone: stored.tenant.timezone, nluSettings: stored.tenant.nluSettings as TenantInfo["nluSettings"] };
 
   const base = { conversationId: conversation.id, channelAccountId: stored.channelAccountId, channel: message.channel };
-  const events: { type: EventType; data: Record<string, unknown> }[] = [{ type: "message.received", data: { ...base, messageId, message } }];
-  if ((await db.message.count({ where: { conversationId: conversation.id, direction: "in" } })) === 1) events.unshift({ type: "conversation.started", data: { ...base, externalId: conversation.externalId } });
+  const events: NewEvent[] = [{ type: "message.received", data: { ...base, messageId, message } }];
+  if (stored.first) events.unshift({ type: "conversation.started", data: { ...base, externalId: conversation.externalId } });
 
-  // The turn's outcome and its events commit together: an event exists exactly when what it reports does.
-  const finish = (state?: unknown) =>
-    db.$transaction(async (tx) => {
-      await tx.message.update({ where: { id: messageId }, data: { status: "processed" } });
-      if (state !== undefined) await tx.conversation.update({ where: { id: conversation.id }, data: { state: state as Prisma.InputJsonValue } });
-      for (const event of events) await emitEvent(tx, { tenantId: tenant.id, ...event });
-    });
+  const finish = (state?: unknown) => finishTurn(pool, { tenantId: tenant.id, messageId, conversationId: conversation.id, ...(state !== undefined ? { state } : {}), events });
 
   if (message.addressedToBot === false) {
     await finish();
@@ -125,7 +111,7 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
   if (message.text && !message.postback && !message.command) {
     const confirmation = await handleOptKeywords(db, { tenantId: tenant.id, channelAccountId: stored.channelAccountId, externalId: message.conversation.externalId, text: message.text, settings: stored.tenant.notificationSettings as OptSettings });
     if (confirmation) {
-      await sendReplies(db, sender, target, [{ type: "text", text: confirmation }], { key: messageId, context: { inReplyTo: message } });
+      await sendReplies(pool, sender, target, [{ type: "text", text: confirmation }], { key: messageId, context: { inReplyTo: message } });
       await finish();
       return { replies: 1 };
     }
@@ -137,7 +123,7 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
   const { replies, contexts, failures } = await chooseReplies(deps, input, understanding);
   for (const failure of failures) events.push({ type: "fulfillment.failed", data: { ...base, messageId, ...failure } });
 
-  const outbound = await sendReplies(db, sender, target, replies, { key: messageId, context: { inReplyTo: message } });
+  const outbound = await sendReplies(pool, sender, target, replies, { key: messageId, context: { inReplyTo: message } });
   for (const [n, result] of outbound.entries()) {
     events.push({
       type: result.status === "sent" ? "message.sent" : "message.failed",

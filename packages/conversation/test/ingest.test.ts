@@ -99,7 +99,7 @@ test("a delivery report that arrives before the sender recorded the message's id
   await ingestor.ingest(account, [{ type: "status", raw: {}, status: { channel: "whatsapp", platformMessageId: "wamid.early", state: "read", at: new Date().toISOString() } }]);
   assert.equal(await t.db.deliveryReport.count(), 1);
   const sender = { send: async () => [{ platformMessageId: "wamid.early", raw: {} }] };
-  await sendReplies(t.db, sender, { tenantId: account.tenantId, channelAccountId: account.id, conversationId: conversation.id, to: { externalId: "chat-1", type: "private" } }, [{ type: "text", text: "hi" }], { key: "early" });
+  await sendReplies(t.pool, sender, { tenantId: account.tenantId, channelAccountId: account.id, conversationId: conversation.id, to: { externalId: "chat-1", type: "private" } }, [{ type: "text", text: "hi" }], { key: "early" });
   const message = await t.db.message.findFirstOrThrow({ where: { platformMessageId: "wamid.early" } });
   assert.equal(message.status, "read");
   assert.equal(await t.db.deliveryReport.count(), 0);

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
-import { createDb, type Db } from "./client.ts";
+import { createDb, createPool, type Db, type Pool } from "./client.ts";
 import { dbPackageDir, migrate } from "./migrate.ts";
 
 /**
@@ -12,6 +12,8 @@ import { dbPackageDir, migrate } from "./migrate.ts";
 export interface TestDatabase {
   url: string;
   db: Db;
+  /** The pool under db, for SQL on the hot paths. */
+  pool: Pool;
   drop(): Promise<void>;
 }
 
@@ -69,12 +71,15 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     await admin.end();
   }
   const url = withDatabase(server, name);
-  const db = createDb(url, { max: 5 });
+  const pool = createPool(url, { max: 5 });
+  const db = createDb(pool);
   return {
     url,
     db,
+    pool,
     async drop() {
       await db.$disconnect();
+      await pool.end();
       const c = new pg.Client({ connectionString: server.toString() });
       await c.connect();
       try {

@@ -1,4 +1,4 @@
-import type { Db, Prisma } from "@cb/db";
+import { prismaSql, type Db, type Prisma } from "@cb/db";
 import { EgressError, type Egress } from "@cb/egress";
 import { signatureHeaders } from "@cb/fulfillment";
 import { addJob, type Task } from "@cb/jobs";
@@ -40,7 +40,7 @@ async function disable(db: Db, subscription: { id: string; tenantId: string; url
     await tx.eventSubscription.update({ where: { id: subscription.id }, data: { enabled: false, disabledReason: reason } });
     await tx.eventDelivery.updateMany({ where: { subscriptionId: subscription.id, status: { in: ["pending", "failed"] } }, data: { status: "dead", nextAttemptAt: null } });
     // Other subscriptions of the tenant hear about it (this one no longer can).
-    await emitEvent(tx, { tenantId: subscription.tenantId, type: "endpoint.disabled", data: { subscriptionId: subscription.id, url: subscription.url, reason } });
+    await emitEvent(prismaSql(tx), { tenantId: subscription.tenantId, type: "endpoint.disabled", data: { subscriptionId: subscription.id, url: subscription.url, reason } });
   });
 }
 
@@ -113,7 +113,7 @@ export function createDeliverTask(options: DeliveryOptions): Task {
       }
       const runAt = new Date(now().getTime() + Math.max(jitter(next), wait ?? 0));
       await tx.eventDelivery.update({ where: { id: delivery.id }, data: { status: "failed", attempts, nextAttemptAt: runAt, lastError: error } });
-      await addJob(tx, DELIVER_EVENT, { deliveryId: delivery.id }, { runAt, jobKey: `delivery:${delivery.id}:${attempts}`, maxAttempts: 3 });
+      await addJob(prismaSql(tx), DELIVER_EVENT, { deliveryId: delivery.id }, { runAt, jobKey: `delivery:${delivery.id}:${attempts}`, maxAttempts: 3 });
     });
   };
 }

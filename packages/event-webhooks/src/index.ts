@@ -1,3 +1,3 @@
-export { emitEvent, DELIVER_EVENT, EVENT_TYPES, type EventType } from "./emit.ts";
+export { emitEvent, emitEvents, DELIVER_EVENT, EVENT_TYPES, type EventType, type NewEvent } from "./emit.ts";
 export { createDeliverTask, RETRY_SCHEDULE_MS, type DeliveryOptions } from "./deliver.ts";
 export { replayDelivery, replayFailedSince } from "./replay.ts";

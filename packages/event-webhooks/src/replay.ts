@@ -1,4 +1,4 @@
-import type { Db } from "@cb/db";
+import { prismaSql, type Db } from "@cb/db";
 import { addJob } from "@cb/jobs";
 import { DELIVER_EVENT } from "./emit.ts";
 
@@ -6,7 +6,7 @@ async function requeue(db: Db, ids: string[]): Promise<number> {
   if (!ids.length) return 0;
   await db.$transaction(async (tx) => {
     await tx.eventDelivery.updateMany({ where: { id: { in: ids } }, data: { status: "pending", nextAttemptAt: new Date() } });
-    for (const id of ids) await addJob(tx, DELIVER_EVENT, { deliveryId: id }, { jobKey: `delivery:${id}:replay:${Date.now()}`, maxAttempts: 3 });
+    for (const id of ids) await addJob(prismaSql(tx), DELIVER_EVENT, { deliveryId: id }, { jobKey: `delivery:${id}:replay:${Date.now()}`, maxAttempts: 3 });
   });
   return ids.length;
 }

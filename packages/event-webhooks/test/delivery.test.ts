@@ -2,6 +2,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { prismaSql } from "@cb/db";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { createEgress, parsePolicy } from "@cb/egress";
 import { generateSigningSecret } from "@cb/fulfillment";
@@ -56,7 +57,7 @@ async function subscribe(path: string, eventTypes = ["*"]) {
   const s = await t.db.eventSubscription.create({ data: { tenantId, url: `${base}${path}`, eventTypes, secrets: sealer.sealJson({ signingSecrets: [secret] }) } });
   return { id: s.id, secret };
 }
-const emit = (type: "message.received" | "intent.matched", data: Record<string, unknown>) => t.db.$transaction((tx) => emitEvent(tx, { tenantId, type, data }));
+const emit = (type: "message.received" | "intent.matched", data: Record<string, unknown>) => t.db.$transaction((tx) => emitEvent(prismaSql(tx), { tenantId, type, data }));
 async function until<T>(check: () => Promise<T | undefined | null | false>, ms = 8000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
@@ -77,7 +78,7 @@ test("events reach subscribers signed (verifiable with standardwebhooks), with a
   await until(async () => (await t.db.eventDelivery.findFirst({ where: { eventId: id!, subscriptionId: all.id, status: "succeeded" } })) ?? undefined);
   assert.ok(!received.some((r) => r.path === "/intents-only" && r.headers["webhook-id"] === id));
   const quiet = (await t.db.tenant.create({ data: { name: "No subscribers" } })).id;
-  assert.equal(await t.db.$transaction((tx) => emitEvent(tx, { tenantId: quiet, type: "message.sent", data: {} })), null, "no subscriber, nothing stored");
+  assert.equal(await t.db.$transaction((tx) => emitEvent(prismaSql(tx), { tenantId: quiet, type: "message.sent", data: {} })), null, "no subscriber, nothing stored");
   assert.equal(await t.db.event.count({ where: { tenantId: quiet } }), 0);
 });
 

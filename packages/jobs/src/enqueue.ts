@@ -1,7 +1,4 @@
-import type { Prisma } from "@cb/db";
-
-/** Anything that runs raw SQL: the Prisma client or an interactive transaction of it. */
-export type SqlRunner = Pick<Prisma.TransactionClient, "$executeRaw">;
+import type { Sql } from "@cb/db";
 
 export interface JobOptions {
   /** Jobs sharing a queue run one at a time, in order (we use one queue per conversation). */
@@ -18,15 +15,12 @@ export interface JobOptions {
  * Enqueues a graphile-worker job through SQL, so it commits or rolls back with whatever else
  * the caller's transaction writes (a stored message and its processing job are never apart).
  */
-export async function addJob(sql: SqlRunner, identifier: string, payload: unknown, options: JobOptions = {}): Promise<void> {
-  await sql.$executeRaw`SELECT graphile_worker.add_job(
-    identifier => ${identifier}::text,
-    payload => ${JSON.stringify(payload)}::json,
-    queue_name => ${options.queueName ?? null}::text,
-    run_at => ${options.runAt ?? null}::timestamptz,
-    max_attempts => ${options.maxAttempts ?? null}::int,
-    job_key => ${options.jobKey ?? null}::text,
-    priority => ${options.priority ?? null}::int,
-    job_key_mode => ${options.jobKeyMode ?? "replace"}::text
-  )`;
+export async function addJob(sql: Sql, identifier: string, payload: unknown, options: JobOptions = {}): Promise<void> {
+  await sql.query(
+    `SELECT (graphile_worker.add_job(
+      identifier => $1::text, payload => $2::json, queue_name => $3::text, run_at => $4::timestamptz,
+      max_attempts => $5::int, job_key => $6::text, priority => $7::int, job_key_mode => $8::text
+    )).id`,
+    [identifier, JSON.stringify(payload), options.queueName ?? null, options.runAt ?? null, options.maxAttempts ?? null, options.jobKey ?? null, options.priority ?? null, options.jobKeyMode ?? "replace"],
+  );
 }

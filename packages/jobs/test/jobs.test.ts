@@ -1,19 +1,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { prismaSql, transaction } from "@cb/db";
 import { createTestDatabase } from "@cb/db/testing";
 import { addJob, startWorker } from "../src/index.ts";
 
 test("a job commits with its transaction, and a queue runs its jobs in order", async () => {
   const t = await createTestDatabase();
   try {
-    await t.db
-      .$transaction(async (tx) => {
-        await addJob(tx, "record", { n: 0 }, { queueName: "q" });
-        throw new Error("roll back");
-      })
-      .catch(() => {});
+    // Enqueued both ways the system does: in a pg transaction and in a Prisma one.
+    await transaction(t.pool, async (client) => {
+      await addJob(client, "record", { n: 0 }, { queueName: "q" });
+      throw new Error("roll back");
+    }).catch(() => {});
     await t.db.$transaction(async (tx) => {
-      for (let n = 1; n <= 5; n++) await addJob(tx, "record", { n }, { queueName: "conv-1" });
+      for (let n = 1; n <= 5; n++) await addJob(prismaSql(tx), "record", { n }, { queueName: "conv-1" });
     });
 
     const seen: number[] = [];

@@ -1,6 +1,6 @@
 import type { ChannelSender, Reply } from "@cb/core";
 import { sendReplies } from "@cb/conversation";
-import type { Db, Prisma } from "@cb/db";
+import { prismaSql, type Db, type Pool, type Prisma } from "@cb/db";
 import { emitEvent } from "@cb/event-webhooks";
 import type { Task } from "@cb/jobs";
 import { parsePhoneNumberFromString } from "libphonenumber-js";
@@ -10,6 +10,8 @@ import { NOTIFY_EVENT } from "./store.ts";
 
 export interface NotifyDeps {
   db: Db;
+  /** The pool under db, for sending (sendReplies). */
+  pool: Pool;
   getSender(channelAccountId: string): Promise<ChannelSender>;
   now?: () => Date;
 }
@@ -90,7 +92,7 @@ async function deliver(deps: NotifyDeps, tenantId: string, notificationId: strin
       messageTag = template.messenger.tag;
     }
     const sender = await deps.getSender(account.id);
-    const [result] = await sendReplies(db, sender, { tenantId, channelAccountId: account.id, conversationId: conversation.id, to: { externalId: identity.externalId, type: "private" } }, [reply], {
+    const [result] = await sendReplies(deps.pool, sender, { tenantId, channelAccountId: account.id, conversationId: conversation.id, to: { externalId: identity.externalId, type: "private" } }, [reply], {
       key: `notification:${notificationId}`,
       ...(messageTag ? { context: { messageTag } } : {}),
     });
@@ -136,7 +138,7 @@ export function createNotificationTasks(deps: NotifyDeps): Record<string, Task> 
         const outcome = await deliver(deps, row.tenantId, notification.id, rule, event);
         await db.$transaction(async (tx: Prisma.TransactionClient) => {
           await tx.notification.update({ where: { id: notification.id }, data: { status: outcome.status, reason: outcome.reason ?? null, contactId: outcome.contactId ?? null, channelAccountId: outcome.channelAccountId ?? null, messageId: outcome.messageId ?? null } });
-          await emitEvent(tx, { tenantId: row.tenantId, type: `notification.${outcome.status}`, data: { notificationId: notification.id, eventId: event.id, rule: rule.name, ...outcome } });
+          await emitEvent(prismaSql(tx), { tenantId: row.tenantId, type: `notification.${outcome.status}`, data: { notificationId: notification.id, eventId: event.id, rule: rule.name, ...outcome } });
         });
       }
     },

@@ -1,4 +1,4 @@
-import type { Db, Prisma } from "@cb/db";
+import { prismaSql, type Db, type Prisma } from "@cb/db";
 import { addJob } from "@cb/jobs";
 
 export const NOTIFY_EVENT = "notify-event";
@@ -37,7 +37,7 @@ export async function storeEvent(db: Db, event: IncomingEvent): Promise<"stored"
       create: { tenantId: event.tenantId, subject: event.subject, lastOccurredAt: event.occurredAt, lastSequence: event.sequence ?? null, lastEventId: event.eventId },
       update: { lastOccurredAt: event.occurredAt, lastSequence: event.sequence ?? null, lastEventId: event.eventId },
     });
-    await addJob(tx, NOTIFY_EVENT, { orderEventId: row.id }, { queueName: `subject:${event.tenantId}:${event.subject}`, maxAttempts: 10 });
+    await addJob(prismaSql(tx), NOTIFY_EVENT, { orderEventId: row.id }, { queueName: `subject:${event.tenantId}:${event.subject}`, maxAttempts: 10 });
     return "stored";
   });
 }

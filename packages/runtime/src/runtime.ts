@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { ChannelDriver } from "@cb/core";
 import { createAccountDirectory, type AccountDirectory } from "@cb/conversation";
-import { createDb, migrate, startEmbeddedPostgres, type Db, type EmbeddedDatabase } from "@cb/db";
+import { createDb, createPool, migrate, startEmbeddedPostgres, type Db, type EmbeddedDatabase, type Pool } from "@cb/db";
 import { createSealer, parseKeyRing, type Sealer } from "@cb/secrets";
 import { messengerDriver } from "@cb/channel-messenger";
 import { slackDriver } from "@cb/channel-slack";
@@ -17,6 +17,8 @@ export interface Runtime {
   config: Config;
   databaseUrl: string;
   db: Db;
+  /** The pool under db, for SQL on the hot paths. */
+  pool: Pool;
   sealer: Sealer;
   drivers: ChannelDriver[];
   accounts: AccountDirectory;
@@ -44,7 +46,8 @@ export async function openRuntime(config: Config, log: (line: string) => void = 
     keys = await localKeyRing(join(config.EMBEDDED_PG_DIR, "..", "secrets.keys"));
   }
   const sealer = createSealer(parseKeyRing(keys));
-  const db = createDb(databaseUrl, { max: 20 });
+  const pool = createPool(databaseUrl, { max: 20 });
+  const db = createDb(pool);
   const channelEnv = channelEnvironment(config);
   const accounts = createAccountDirectory({ db, sealer, drivers: channelDrivers, env: channelEnv });
 
@@ -52,12 +55,14 @@ export async function openRuntime(config: Config, log: (line: string) => void = 
     config,
     databaseUrl,
     db,
+    pool,
     sealer,
     drivers: channelDrivers,
     accounts,
     channelEnv,
     async close() {
       await db.$disconnect();
+      await pool.end();
       await embedded?.stop();
     },
   };

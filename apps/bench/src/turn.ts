@@ -1,0 +1,115 @@
+// `npm run bench:turn [-- --rate 200 --duration 10 --servers 1 --workers 1]`: turn latency at a
+// steady rate of conversations. Telegram updates are posted to server processes; worker processes
+// answer them (NLU, a fulfillment backend that answers at once, the reply to a local Bot API
+// stand-in). Measures webhook-in → reply-accepted, checks that every update got exactly one reply,
+// and prints one JSON line and a summary. `--servers 2 --workers 2` is the scale-out run.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { startFakeTelegram } from "@cb/fake-telegram";
+import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
+import { benchDatabase } from "./database.ts";
+import { peakRssMb, startProcess, stop } from "./process.ts";
+
+const { values } = parseArgs({ options: { rate: { type: "string", default: "200" }, duration: { type: "string", default: "10" }, servers: { type: "string", default: "1" }, workers: { type: "string", default: "1" }, bots: { type: "string", default: "20" } } });
+const rate = Number(values.rate);
+const duration = Number(values.duration);
+const secretToken = "turn-secret";
+// Telegram allows a bot about 30 messages a second, and the sender keeps to that: spread the
+// conversations over several bots to measure this system rather than one bot's allowance.
+const tokens = Array.from({ length: Number(values.bots) }, (_, i) => `${7770 + i}:turn-bench`);
+
+const telegram = await startFakeTelegram();
+for (const token of tokens) telegram.addBot(token);
+const backend = createServer((req, res) => {
+  req.resume();
+  req.on("end", () => res.writeHead(200, { "content-type": "application/json" }).end('{"fulfillmentText":"Order 12345 has shipped."}'));
+});
+await new Promise<void>((resolve) => backend.listen(0, "127.0.0.1", resolve));
+
+const database = await benchDatabase();
+const keys = generateKey("bench");
+const sealer = createSealer(parseKeyRing(keys));
+const db = new pg.Client({ connectionString: database.url });
+await db.connect();
+const { rows: [tenant] } = await db.query<{ id: string }>(`INSERT INTO "Tenant" (id, name) VALUES (gen_random_uuid(), 'Bench') RETURNING id`);
+const accounts: string[] = [];
+for (const botToken of tokens) {
+  const { rows: [account] } = await db.query<{ id: string }>(`INSERT INTO "ChannelAccount" (id, "tenantId", channel, name, secrets) VALUES (gen_random_uuid(), $1, 'telegram', 'bot', $2) RETURNING id`, [tenant!.id, sealer.sealJson({ botToken, secretToken })]);
+  accounts.push(account!.id);
+}
+const { rows: [endpoint] } = await db.query<{ id: string }>(`INSERT INTO "FulfillmentEndpoint" (id, "tenantId", name, url) VALUES (gen_random_uuid(), $1, 'orders', $2) RETURNING id`, [tenant!.id, `http://127.0.0.1:${(backend.address() as AddressInfo).port}/`]);
+await db.query(`INSERT INTO "Intent" (id, "tenantId", name, examples, "fulfillmentEndpointId", responses, "updatedAt") VALUES (gen_random_uuid(), $1, 'order.status', $2, $3, '[]', now()), (gen_random_uuid(), $1, 'greeting', $4, NULL, $5, now())`, [
+  tenant!.id,
+  ["where is my order", "track my order", "has my parcel shipped", "order status please"],
+  endpoint!.id,
+  ["hi", "hello", "good morning"],
+  JSON.stringify([{ type: "text", text: "Hello!" }]),
+]);
+
+const env = { DATABASE_URL: database.url, SECRETS_KEYS: keys, TELEGRAM_API_ROOT: telegram.url, EGRESS_ALLOW: "127.0.0.1", EGRESS_ALLOW_HTTP: "true", LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", PORT: "0", WORKER_CONCURRENCY: "20" };
+const servers = await Promise.all(Array.from({ length: Number(values.servers) }, () => startProcess(new URL("./ingest-server.ts", import.meta.url).pathname, ["ingest"], env)));
+const workers = await Promise.all(
+  Array.from({ length: Number(values.workers) }, async () => {
+    const { spawn } = await import("node:child_process");
+    return spawn(process.execPath, ["--import", "tsx", new URL("../../worker/src/main.ts", import.meta.url).pathname], { env: { ...process.env, ...env, NODE_OPTIONS: process.env.WORKER_NODE_OPTIONS ?? "" }, stdio: ["ignore", "ignore", "inherit"] });
+  }),
+);
+// Warm up: the model trains on the first message; workers open their runtime.
+const warm = await fetch(`${servers[0]!.url}/webhooks/telegram/${accounts[0]}`, { method: "POST", headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": secretToken }, body: JSON.stringify({ update_id: 1, message: { message_id: 1, date: 1, chat: { id: 1, type: "private" }, from: { id: 1, is_bot: false, first_name: "W" }, text: "hi" } }) });
+if (!warm.ok) throw new Error(`warm-up: ${warm.status}`);
+await telegram.waitFor((c) => c.method === "sendMessage" && String(c.params.chat_id) === "1", 120_000);
+
+const sentAt = new Map<number, number>();
+const total = rate * duration;
+const started = performance.now();
+for (let i = 0; i < total; i++) {
+  const due = started + (i * 1000) / rate;
+  const wait = due - performance.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  const chat = 10_000 + i; // every message a new conversation, as in a burst of customers
+  const server = servers[i % servers.length]!;
+  sentAt.set(chat, performance.timeOrigin + performance.now());
+  void fetch(`${server.url}/webhooks/telegram/${accounts[i % accounts.length]}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": secretToken },
+    body: JSON.stringify({ update_id: 100 + i, message: { message_id: i, date: Math.floor(Date.now() / 1000), chat: { id: chat, type: "private" }, from: { id: chat, is_bot: false, first_name: "Load" }, text: "where is my order" } }),
+  });
+}
+const deadline = Date.now() + 120_000;
+const replies = () => telegram.calls.filter((c) => c.method === "sendMessage" && Number(c.params.chat_id) >= 10_000);
+while (replies().length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+await new Promise((r) => setTimeout(r, 1000)); // any duplicate would show up now
+const got = replies();
+const perChat = new Map<number, number>();
+for (const c of got) perChat.set(Number(c.params.chat_id), (perChat.get(Number(c.params.chat_id)) ?? 0) + 1);
+const latencies = [...perChat.keys()].map((chat) => got.find((c) => Number(c.params.chat_id) === chat)!.at - sentAt.get(chat)!).sort((a, b) => a - b);
+const pct = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]! * 10) / 10;
+const rss = servers.map((s) => peakRssMb(s.child.pid!));
+
+for (const s of servers) await stop(s.child);
+for (const w of workers) await stop(w);
+await db.end();
+await database.drop();
+await telegram.close();
+backend.close();
+
+const figures = {
+  rate,
+  durationS: duration,
+  servers: servers.length,
+  bots: tokens.length,
+  workers: workers.length,
+  updates: total,
+  answered: perChat.size,
+  duplicates: got.length - perChat.size,
+  lost: total - perChat.size,
+  throughput: Math.round(perChat.size / ((Math.max(...got.map((c) => c.at)) - (performance.timeOrigin + started)) / 1000)),
+  p50Ms: pct(0.5),
+  p99Ms: pct(0.99),
+  serverRssMb: rss,
+};
+console.log(JSON.stringify(figures));
+console.log(`turns: ${figures.answered}/${total} answered at ${rate}/s offered (${figures.throughput}/s achieved) by ${figures.servers} server(s) and ${figures.workers} worker(s); webhook → reply p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms; ${figures.duplicates} duplicated, ${figures.lost} lost`);
+if (figures.duplicates || figures.lost) process.exit(1);

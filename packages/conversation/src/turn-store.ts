@@ -1,0 +1,95 @@
+import { transaction, type Pool } from "@cb/db";
+import { emitEvents, type NewEvent } from "@cb/event-webhooks";
+
+// What a turn reads and writes, in plain SQL: a turn runs a handful of these per message, and each
+// through Prisma would cost ten times the CPU (see Sql in @cb/db).
+
+export interface StoredInbound {
+  id: string;
+  channelAccountId: string;
+  status: string;
+  content: unknown;
+  raw: unknown;
+  conversation: { id: string; externalId: string; state: unknown };
+  tenant: { id: string; language: string; timezone: string; nluSettings: unknown; notificationSettings: unknown };
+  /** No earlier inbound message in its conversation (ties broken by id, so exactly one is first). */
+  first: boolean;
+}
+
+const LOAD_INBOUND = `
+SELECT m.id, m."channelAccountId", m.status, m.content, m.raw,
+  c.id AS "conversationId", c."externalId", c.state,
+  t.id AS "tenantId", t.language, t.timezone, t."nluSettings", t."notificationSettings",
+  NOT EXISTS (
+    SELECT 1 FROM "Message" p WHERE p."conversationId" = m."conversationId" AND p.direction = 'in'
+      AND (p."createdAt" < m."createdAt" OR (p."createdAt" = m."createdAt" AND p.id < m.id))
+  ) AS first
+FROM "Message" m JOIN "Conversation" c ON c.id = m."conversationId" JOIN "Tenant" t ON t.id = m."tenantId"
+WHERE m.id = $1::uuid AND m.direction = 'in'`;
+
+export async function loadInbound(pool: Pool, messageId: string): Promise<StoredInbound | null> {
+  const { rows: [row] } = await pool.query(LOAD_INBOUND, [messageId]);
+  if (!row) return null;
+  return {
+    id: row.id,
+    channelAccountId: row.channelAccountId,
+    status: row.status,
+    content: row.content,
+    raw: row.raw,
+    conversation: { id: row.conversationId, externalId: row.externalId, state: row.state },
+    tenant: { id: row.tenantId, language: row.language, timezone: row.timezone, nluSettings: row.nluSettings, notificationSettings: row.notificationSettings },
+    first: row.first,
+  };
+}
+
+export interface IntentToFulfill {
+  id: string;
+  name: string;
+  responses: unknown;
+  endpoint: { id: string; url: string; timeoutMs: number; secrets: string | null } | null;
+}
+
+export async function findIntent(pool: Pool, tenantId: string, name: string): Promise<IntentToFulfill | null> {
+  const { rows: [row] } = await pool.query(
+    `SELECT i.id, i.name, i.responses, e.id AS "endpointId", e.url, e."timeoutMs", e.secrets
+     FROM "Intent" i LEFT JOIN "FulfillmentEndpoint" e ON e.id = i."fulfillmentEndpointId"
+     WHERE i."tenantId" = $1::uuid AND i.name = $2`,
+    [tenantId, name],
+  );
+  if (!row) return null;
+  return {
+    id: row.id,
+    name: row.name,
+    responses: row.responses,
+    endpoint: row.endpointId ? { id: row.endpointId, url: row.url, timeoutMs: row.timeoutMs, secrets: row.secrets } : null,
+  };
+}
+
+export interface FulfillmentAttempt {
+  tenantId: string;
+  messageId: string;
+  endpointId: string;
+  intent: string;
+  ok: boolean;
+  httpStatus: number | null;
+  latencyMs: number;
+  error: string | null;
+}
+
+/** Every fulfillment attempt is kept at once, whatever becomes of the turn. */
+export async function recordFulfillment(pool: Pool, a: FulfillmentAttempt): Promise<void> {
+  await pool.query(
+    `INSERT INTO "FulfillmentCall" (id, "tenantId", "messageId", "endpointId", intent, ok, "httpStatus", "latencyMs", error)
+     VALUES (gen_random_uuid(), $1::uuid, $2::uuid, $3::uuid, $4, $5, $6, $7, $8)`,
+    [a.tenantId, a.messageId, a.endpointId, a.intent, a.ok, a.httpStatus, a.latencyMs, a.error],
+  );
+}
+
+/** The turn's outcome and its events commit together: an event exists exactly when what it reports does. */
+export async function finishTurn(pool: Pool, turn: { tenantId: string; messageId: string; conversationId: string; state?: unknown; events: NewEvent[] }): Promise<void> {
+  await transaction(pool, async (sql) => {
+    await sql.query(`UPDATE "Message" SET status = 'processed', "updatedAt" = now() WHERE id = $1::uuid`, [turn.messageId]);
+    if (turn.state !== undefined) await sql.query(`UPDATE "Conversation" SET state = $2::jsonb WHERE id = $1::uuid`, [turn.conversationId, JSON.stringify(turn.state)]);
+    await emitEvents(sql, turn.tenantId, turn.events);
+  });
+}
