@@ -29,7 +29,8 @@ interface Pending {
 }
 
 
-// One statement stores a batch of messages: conversations upserted (one row per conversation; ON
+// Hot statements are prepared once per connection (named), sparing PostgreSQL a parse and plan per
+// request. One statement stores a batch of messages: conversations upserted (one row per conversation; ON
 // CONFLICT DO UPDATE may touch a row once per statement), messages inserted (a platform's redelivery
 // hits the unique (account, direction, dedupeKey) and is skipped: stored once, answered once), and
 // one graphile-worker job per new message, in arrival order. A single statement is atomic by itself
@@ -91,7 +92,7 @@ async function writeBatch(client: pg.PoolClient, batch: Pending[]): Promise<void
   const transaction = statuses.length > 0 || (reads.length > 0 && messages.length > 0);
   if (transaction) await client.query("BEGIN");
   if (messages.length) {
-    await client.query(STORE_MESSAGES, [
+    await client.query({ name: "store-messages", text: STORE_MESSAGES, values: [
       messages.map(() => randomUUID()),
       messages.map((m) => m.account.tenantId),
       messages.map((m) => m.account.id),
@@ -101,7 +102,7 @@ async function writeBatch(client: pg.PoolClient, batch: Pending[]): Promise<void
       messages.map((m) => JSON.stringify(m.message)),
       messages.map((m) => JSON.stringify(m.raw ?? null)),
       messages.map((m) => new Date(m.message.sentAt)),
-    ]);
+    ] });
   }
   if (statuses.length) {
     // The same lock the sender takes while recording a message's platform id (outbound.ts), so a
@@ -110,10 +111,10 @@ async function writeBatch(client: pg.PoolClient, batch: Pending[]): Promise<void
     await client.query("SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) AS k ORDER BY k", [keys]);
   }
   for (const { accountId, status } of statuses) {
-    await client.query(STORE_STATUS, [accountId, status.platformMessageId, status.state, status.error ? JSON.stringify(status.error) : null]);
+    await client.query({ name: "store-status", text: STORE_STATUS, values: [accountId, status.platformMessageId, status.state, status.error ? JSON.stringify(status.error) : null] });
   }
   for (const { accountId, read } of reads) {
-    await client.query(STORE_READ, [accountId, read.conversationExternalId, new Date(read.upTo)]);
+    await client.query({ name: "store-read", text: STORE_READ, values: [accountId, read.conversationExternalId, new Date(read.upTo)] });
   }
   if (transaction) await client.query("COMMIT");
 }

@@ -42,13 +42,14 @@ const RANK = ["pending", "sent", "delivered", "read"];
  */
 async function recordSent(pool: Pool, rowId: string, channelAccountId: string, platformMessageId: string | null, raw: unknown[]): Promise<void> {
   await transaction(pool, async (sql) => {
-    if (platformMessageId) await sql.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [statusLockKey(channelAccountId, platformMessageId)]);
-    await sql.query(`UPDATE "Message" SET status = 'sent', "platformMessageId" = $2, raw = $3::jsonb, "updatedAt" = now() WHERE id = $1::uuid`, [rowId, platformMessageId, JSON.stringify(raw)]);
+    if (platformMessageId) await sql.query({ name: "sent-lock", text: `SELECT pg_advisory_xact_lock(hashtext($1))`, values: [statusLockKey(channelAccountId, platformMessageId)] });
+    await sql.query({ name: "sent-update", text: `UPDATE "Message" SET status = 'sent', "platformMessageId" = $2, raw = $3::jsonb, "updatedAt" = now() WHERE id = $1::uuid`, values: [rowId, platformMessageId, JSON.stringify(raw)] });
     if (!platformMessageId) return;
-    const { rows: reports } = await sql.query<{ id: string; state: string; error: unknown }>(
-      `DELETE FROM "DeliveryReport" WHERE "channelAccountId" = $1::uuid AND "platformMessageId" = $2 RETURNING id, state, error`,
-      [channelAccountId, platformMessageId],
-    );
+    const { rows: reports } = await sql.query<{ id: string; state: string; error: unknown }>({
+      name: "sent-early-reports",
+      text: `DELETE FROM "DeliveryReport" WHERE "channelAccountId" = $1::uuid AND "platformMessageId" = $2 RETURNING id, state, error`,
+      values: [channelAccountId, platformMessageId],
+    });
     if (!reports.length) return;
     const best = reports.find((r) => r.state === "failed") ?? reports.reduce((a, b) => (RANK.indexOf(b.state) > RANK.indexOf(a.state) ? b : a));
     await sql.query(`UPDATE "Message" SET status = $2, error = COALESCE($3::jsonb, error), "updatedAt" = now() WHERE id = $1::uuid`, [rowId, best.state, best.error ? JSON.stringify(best.error) : null]);
@@ -84,13 +85,11 @@ export async function sendReplies(
 ): Promise<OutboundResult[]> {
   const results: OutboundResult[] = [];
   for (const [n, reply] of replies.entries()) {
-    const { rows: [row] } = await pool.query<{ id: string; status: string; platformMessageId: string | null; error: unknown }>(CLAIM_REPLY, [
-      target.tenantId,
-      target.channelAccountId,
-      target.conversationId,
-      `${options.key}:${n}`,
-      JSON.stringify(reply),
-    ]);
+    const { rows: [row] } = await pool.query<{ id: string; status: string; platformMessageId: string | null; error: unknown }>({
+      name: "claim-reply",
+      text: CLAIM_REPLY,
+      values: [target.tenantId, target.channelAccountId, target.conversationId, `${options.key}:${n}`, JSON.stringify(reply)],
+    });
     // Only a concurrent run of the same job, committing between our insert and read, leaves none.
     if (!row) throw new Error(`outbound message ${options.key}:${n} is being written by another run; retrying`);
     if (row.status !== "pending") {

@@ -1,8 +1,9 @@
-import { transaction, type Pool } from "@cb/db";
-import { emitEvents, type NewEvent } from "@cb/event-webhooks";
+import type { Pool } from "@cb/db";
+import { eventParameters, withEvents, type NewEvent } from "@cb/event-webhooks";
 
 // What a turn reads and writes, in plain SQL: a turn runs a handful of these per message, and each
-// through Prisma would cost ten times the CPU (see Sql in @cb/db).
+// through Prisma would cost ten times the CPU (see Sql in @cb/db). Named, so each connection
+// prepares them once instead of PostgreSQL parsing and planning them every turn.
 
 export interface StoredInbound {
   id: string;
@@ -28,7 +29,7 @@ FROM "Message" m JOIN "Conversation" c ON c.id = m."conversationId" JOIN "Tenant
 WHERE m.id = $1::uuid AND m.direction = 'in'`;
 
 export async function loadInbound(pool: Pool, messageId: string): Promise<StoredInbound | null> {
-  const { rows: [row] } = await pool.query(LOAD_INBOUND, [messageId]);
+  const { rows: [row] } = await pool.query({ name: "turn-load-inbound", text: LOAD_INBOUND, values: [messageId] });
   if (!row) return null;
   return {
     id: row.id,
@@ -49,13 +50,13 @@ export interface IntentToFulfill {
   endpoint: { id: string; url: string; timeoutMs: number; secrets: string | null } | null;
 }
 
+const FIND_INTENT = `
+SELECT i.id, i.name, i.responses, e.id AS "endpointId", e.url, e."timeoutMs", e.secrets
+FROM "Intent" i LEFT JOIN "FulfillmentEndpoint" e ON e.id = i."fulfillmentEndpointId"
+WHERE i."tenantId" = $1::uuid AND i.name = $2`;
+
 export async function findIntent(pool: Pool, tenantId: string, name: string): Promise<IntentToFulfill | null> {
-  const { rows: [row] } = await pool.query(
-    `SELECT i.id, i.name, i.responses, e.id AS "endpointId", e.url, e."timeoutMs", e.secrets
-     FROM "Intent" i LEFT JOIN "FulfillmentEndpoint" e ON e.id = i."fulfillmentEndpointId"
-     WHERE i."tenantId" = $1::uuid AND i.name = $2`,
-    [tenantId, name],
-  );
+  const { rows: [row] } = await pool.query({ name: "turn-find-intent", text: FIND_INTENT, values: [tenantId, name] });
   if (!row) return null;
   return {
     id: row.id,
@@ -78,18 +79,25 @@ export interface FulfillmentAttempt {
 
 /** Every fulfillment attempt is kept at once, whatever becomes of the turn. */
 export async function recordFulfillment(pool: Pool, a: FulfillmentAttempt): Promise<void> {
-  await pool.query(
-    `INSERT INTO "FulfillmentCall" (id, "tenantId", "messageId", "endpointId", intent, ok, "httpStatus", "latencyMs", error)
-     VALUES (gen_random_uuid(), $1::uuid, $2::uuid, $3::uuid, $4, $5, $6, $7, $8)`,
-    [a.tenantId, a.messageId, a.endpointId, a.intent, a.ok, a.httpStatus, a.latencyMs, a.error],
-  );
+  await pool.query({
+    name: "turn-record-fulfillment",
+    text: `INSERT INTO "FulfillmentCall" (id, "tenantId", "messageId", "endpointId", intent, ok, "httpStatus", "latencyMs", error)
+           VALUES (gen_random_uuid(), $1::uuid, $2::uuid, $3::uuid, $4, $5, $6, $7, $8)`,
+    values: [a.tenantId, a.messageId, a.endpointId, a.intent, a.ok, a.httpStatus, a.latencyMs, a.error],
+  });
 }
 
-/** The turn's outcome and its events commit together: an event exists exactly when what it reports does. */
+const FINISH_TURN = withEvents([
+  `processed AS (UPDATE "Message" SET status = 'processed', "updatedAt" = now() WHERE id = $5::uuid)`,
+  `dialog AS (UPDATE "Conversation" SET state = $7::jsonb WHERE id = $6::uuid AND $7::jsonb IS NOT NULL)`,
+]);
+
+/**
+ * The turn's outcome and its events in one statement, so they commit together: an event exists
+ * exactly when what it reports does.
+ */
 export async function finishTurn(pool: Pool, turn: { tenantId: string; messageId: string; conversationId: string; state?: unknown; events: NewEvent[] }): Promise<void> {
-  await transaction(pool, async (sql) => {
-    await sql.query(`UPDATE "Message" SET status = 'processed', "updatedAt" = now() WHERE id = $1::uuid`, [turn.messageId]);
-    if (turn.state !== undefined) await sql.query(`UPDATE "Conversation" SET state = $2::jsonb WHERE id = $1::uuid`, [turn.conversationId, JSON.stringify(turn.state)]);
-    await emitEvents(sql, turn.tenantId, turn.events);
-  });
+  const { values } = eventParameters(turn.tenantId, turn.events);
+  const state = turn.state === undefined ? null : JSON.stringify(turn.state);
+  await pool.query({ name: "turn-finish", text: FINISH_TURN, values: [...values, turn.messageId, turn.conversationId, state] });
 }

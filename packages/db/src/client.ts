@@ -12,7 +12,8 @@ export type Pool = pg.Pool;
  * a worker near 80 turns a second.
  */
 export interface Sql {
-  query<R extends Record<string, unknown> = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
+  /** `name` prepares the statement once per connection where the driver can (pg). */
+  query<R extends Record<string, unknown> = Record<string, unknown>>(query: { text: string; values?: unknown[]; name?: string }): Promise<{ rows: R[] }>;
 }
 
 export function createPool(connectionString: string, options: { max?: number } = {}): Pool {
@@ -31,7 +32,7 @@ export function createDb(source: string | Pool, options: { max?: number } = {}):
 /** Runs Sql inside a Prisma interactive transaction, so SQL helpers join the caller's transaction. */
 export function prismaSql(tx: Prisma.TransactionClient): Sql {
   return {
-    async query<R>(text: string, values: unknown[] = []) {
+    async query<R>({ text, values = [] }: { text: string; values?: unknown[] }) {
       return { rows: await tx.$queryRawUnsafe<R[]>(text, ...values) };
     },
   } as Sql;

@@ -1,6 +1,5 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { Sql } from "@cb/db";
-import { addJob } from "@cb/jobs";
 
 export const DELIVER_EVENT = "deliver-event";
 
@@ -25,6 +24,51 @@ export interface NewEvent {
   data: Record<string, unknown>;
 }
 
+// One statement records the events that some enabled subscription wants, one delivery per such
+// subscription, and a job per delivery: atomic by itself, one round trip. $1 tenant id, $2 event
+// ids, $3 types, $4 data, in order; callers may put their own CTEs in front (see withEvents).
+const EVENT_CTES = `
+events_in AS (
+  SELECT * FROM unnest($2::text[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS e(id, type, data, n)
+), wanted AS MATERIALIZED (
+  SELECT e.id AS event_id, e.type, e.data, e.n, s.id AS subscription_id, gen_random_uuid() AS delivery_id
+  FROM events_in e JOIN "EventSubscription" s
+    ON s."tenantId" = $1::uuid AND s.enabled AND (e.type = ANY(s."eventTypes") OR '*' = ANY(s."eventTypes"))
+), stored_events AS (
+  INSERT INTO "Event" (id, "tenantId", type, data)
+  SELECT DISTINCT ON (event_id) event_id, $1::uuid, type, data FROM wanted
+  RETURNING id
+), stored_deliveries AS (
+  INSERT INTO "EventDelivery" (id, "tenantId", "eventId", "subscriptionId", "updatedAt")
+  SELECT delivery_id, $1::uuid, event_id, subscription_id, now() FROM wanted
+)`;
+
+const EVENT_RESULT = `
+SELECT (SELECT array_agg(id) FROM stored_events) AS stored,
+  CASE WHEN EXISTS (SELECT 1 FROM wanted) THEN (SELECT count(*) FROM graphile_worker.add_jobs(ARRAY(
+    SELECT ('${DELIVER_EVENT}', json_build_object('deliveryId', delivery_id), NULL, NULL, 3, 'delivery:' || delivery_id, NULL, NULL)::graphile_worker.job_spec
+    FROM wanted ORDER BY n
+  ))) END AS queued`;
+
+/** The events statement with the caller's CTEs (using $5 and up) run in the same statement. */
+export function withEvents(ctes: string[]): string {
+  return `WITH ${[...ctes, EVENT_CTES].join(",\n")}${EVENT_RESULT}`;
+}
+
+/** The parameters for withEvents' $1 to $4; event ids are made here, kept only when wanted. */
+export function eventParameters(tenantId: string, events: NewEvent[]): { values: unknown[]; ids: string[] } {
+  const ids = events.map(() => `evt_${randomBytes(16).toString("base64url")}`);
+  return { ids, values: [tenantId, ids, events.map((e) => e.type), events.map((e) => JSON.stringify(e.data))] };
+}
+
+/** The ids of the events that were stored (some subscription wanted them), null for the others. */
+export function storedIds(ids: string[], row: { stored: string[] | null } | undefined): (string | null)[] {
+  const stored = new Set(row?.stored ?? []);
+  return ids.map((id) => (stored.has(id) ? id : null));
+}
+
+const EMIT_EVENTS = withEvents([]);
+
 /**
  * Records events and queues one delivery per enabled subscription that wants each, in the caller's
  * transaction: an event exists exactly when what it reports was committed. With no subscriber
@@ -32,27 +76,9 @@ export interface NewEvent {
  */
 export async function emitEvents(sql: Sql, tenantId: string, events: NewEvent[]): Promise<(string | null)[]> {
   if (!events.length) return [];
-  const { rows: subscriptions } = await sql.query<{ id: string; eventTypes: string[] }>(
-    `SELECT id, "eventTypes" FROM "EventSubscription" WHERE "tenantId" = $1::uuid AND enabled AND "eventTypes" && $2::text[] ORDER BY "createdAt"`,
-    [tenantId, ["*", ...new Set(events.map((e) => e.type))]],
-  );
-  const ids: (string | null)[] = [];
-  for (const event of events) {
-    const wanted = subscriptions.filter((s) => s.eventTypes.includes(event.type) || s.eventTypes.includes("*"));
-    if (!wanted.length) {
-      ids.push(null);
-      continue;
-    }
-    const id = `evt_${randomBytes(16).toString("base64url")}`;
-    await sql.query(`INSERT INTO "Event" (id, "tenantId", type, data) VALUES ($1, $2::uuid, $3, $4::jsonb)`, [id, tenantId, event.type, JSON.stringify(event.data)]);
-    for (const subscription of wanted) {
-      const deliveryId = randomUUID();
-      await sql.query(`INSERT INTO "EventDelivery" (id, "tenantId", "eventId", "subscriptionId", "updatedAt") VALUES ($1::uuid, $2::uuid, $3, $4::uuid, now())`, [deliveryId, tenantId, id, subscription.id]);
-      await addJob(sql, DELIVER_EVENT, { deliveryId }, { jobKey: `delivery:${deliveryId}`, maxAttempts: 3 });
-    }
-    ids.push(id);
-  }
-  return ids;
+  const { ids, values } = eventParameters(tenantId, events);
+  const { rows } = await sql.query<{ stored: string[] | null }>({ name: "emit-events", text: EMIT_EVENTS, values });
+  return storedIds(ids, rows[0]);
 }
 
 /** One event; see emitEvents. */

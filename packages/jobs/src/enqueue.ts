@@ -16,11 +16,12 @@ export interface JobOptions {
  * the caller's transaction writes (a stored message and its processing job are never apart).
  */
 export async function addJob(sql: Sql, identifier: string, payload: unknown, options: JobOptions = {}): Promise<void> {
-  await sql.query(
-    `SELECT (graphile_worker.add_job(
+  await sql.query({
+    name: "add-job",
+    text: `SELECT (graphile_worker.add_job(
       identifier => $1::text, payload => $2::json, queue_name => $3::text, run_at => $4::timestamptz,
       max_attempts => $5::int, job_key => $6::text, priority => $7::int, job_key_mode => $8::text
     )).id`,
-    [identifier, JSON.stringify(payload), options.queueName ?? null, options.runAt ?? null, options.maxAttempts ?? null, options.jobKey ?? null, options.priority ?? null, options.jobKeyMode ?? "replace"],
-  );
+    values: [identifier, JSON.stringify(payload), options.queueName ?? null, options.runAt ?? null, options.maxAttempts ?? null, options.jobKey ?? null, options.priority ?? null, options.jobKeyMode ?? "replace"],
+  });
 }
