@@ -2,9 +2,12 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 
+/** Node's flags for the server and worker roles, as docker/Dockerfile runs them. */
+export const NODE_FLAGS = ["--max-semi-space-size=4", "--import", "tsx"];
+
 /** Starts a TypeScript entry point in its own Node process and waits for the URL it prints. */
 export async function startProcess(entry: string, args: string[], env: Record<string, string | undefined>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", entry, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, entry, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise<string>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`${entry} exited with ${code}`)));
     createInterface({ input: child.stdout! }).once("line", resolve);

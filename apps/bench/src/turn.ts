@@ -3,6 +3,7 @@
 // answer them (NLU, a fulfillment backend that answers at once, the reply to a local Bot API
 // stand-in). Measures webhook-in → reply-accepted, checks that every update got exactly one reply,
 // and prints one JSON line and a summary. `--servers 2 --workers 2` is the scale-out run.
+import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
@@ -10,7 +11,7 @@ import pg from "pg";
 import { startFakeTelegram } from "@cb/fake-telegram";
 import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
 import { benchDatabase } from "./database.ts";
-import { peakRssMb, startProcess, stop } from "./process.ts";
+import { NODE_FLAGS, peakRssMb, startProcess, stop } from "./process.ts";
 
 const { values } = parseArgs({ options: { rate: { type: "string", default: "200" }, duration: { type: "string", default: "10" }, servers: { type: "string", default: "1" }, workers: { type: "string", default: "1" }, bots: { type: "string", default: "20" }, warmup: { type: "string", default: "3" } } });
 const rate = Number(values.rate);
@@ -53,11 +54,8 @@ await db.query(`INSERT INTO "Intent" (id, "tenantId", name, examples, "fulfillme
 
 const env = { DATABASE_URL: database.url, SECRETS_KEYS: keys, TELEGRAM_API_ROOT: telegram.url, EGRESS_ALLOW: "127.0.0.1", EGRESS_ALLOW_HTTP: "true", LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", PORT: "0", WORKER_CONCURRENCY: "20" };
 const servers = await Promise.all(Array.from({ length: Number(values.servers) }, () => startProcess(new URL("./ingest-server.ts", import.meta.url).pathname, ["ingest"], env)));
-const workers = await Promise.all(
-  Array.from({ length: Number(values.workers) }, async () => {
-    const { spawn } = await import("node:child_process");
-    return spawn(process.execPath, ["--import", "tsx", new URL("../../worker/src/main.ts", import.meta.url).pathname], { env: { ...process.env, ...env, NODE_OPTIONS: process.env.WORKER_NODE_OPTIONS ?? "" }, stdio: ["ignore", "ignore", "inherit"] });
-  }),
+const workers = Array.from({ length: Number(values.workers) }, () =>
+  spawn(process.execPath, [...NODE_FLAGS, new URL("../../worker/src/main.ts", import.meta.url).pathname], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] }),
 );
 // Warm up: the model trains on the first message; workers open their runtime.
 const warm = await fetch(`${servers[0]!.url}/webhooks/telegram/${accounts[0]}`, { method: "POST", headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": secretToken }, body: JSON.stringify({ update_id: 1, message: { message_id: 1, date: 1, chat: { id: 1, type: "private" }, from: { id: 1, is_bot: false, first_name: "W" }, text: "hi" } }) });
@@ -93,6 +91,7 @@ for (const c of got) if (!firstReply.has(Number(c.params.chat_id))) firstReply.s
 const latencies = [...firstReply].filter(([chat]) => chat >= 10_000 + measuredFrom).map(([chat, at]) => at - sentAt.get(chat)!).sort((a, b) => a - b);
 const pct = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]! * 10) / 10;
 const rss = servers.map((s) => peakRssMb(s.child.pid!));
+const workerRss = workers.map((w) => peakRssMb(w.pid!));
 
 for (const s of servers) await stop(s.child);
 for (const w of workers) await stop(w);
@@ -117,6 +116,7 @@ const figures = {
   p50Ms: pct(0.5),
   p99Ms: pct(0.99),
   serverRssMb: rss,
+  workerRssMb: workerRss,
 };
 console.log(JSON.stringify(figures));
 console.log(`turns: ${figures.answered}/${total} answered (${warmup} s of warm-up left out of the latencies) at ${rate}/s offered (${figures.throughput}/s achieved) by ${figures.servers} server(s) and ${figures.workers} worker(s); webhook → reply p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms; ${figures.duplicates} duplicated, ${figures.lost} lost`);

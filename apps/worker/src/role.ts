@@ -34,7 +34,10 @@ export async function startWorkerRole(resources: WorkerResources): Promise<{ run
     db: resources.db,
     pool: resources.pool,
     accounts: resources.accounts,
-    understand: createUnderstand(resources.db, resources.config.OPENAI_BASE_URL || resources.config.OPENAI_API_KEY ? { llm: { baseURL: resources.config.OPENAI_BASE_URL, apiKey: resources.config.OPENAI_API_KEY } } : {}),
+    understand: createUnderstand(resources.db, {
+      pool: resources.pool,
+      ...(resources.config.OPENAI_BASE_URL || resources.config.OPENAI_API_KEY ? { llm: { baseURL: resources.config.OPENAI_BASE_URL, apiKey: resources.config.OPENAI_API_KEY } } : {}),
+    }),
     fulfill: createFulfill({ sealer: resources.sealer, client }),
     applyContexts,
   }, {

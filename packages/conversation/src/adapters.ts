@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Db } from "@cb/db";
+import type { Db, Pool } from "@cb/db";
 import { buildWebhookRequest, contextShortName, toReplies, type EndpointAuth, type FulfillmentClient } from "@cb/fulfillment";
 import { applyOutputContexts, createLlmClassifier, createModelStore, understandHybrid, type DialogState, type LlmClassifier, type ModelStore } from "@cb/nlu";
 import type { Sealer } from "@cb/secrets";
@@ -15,8 +15,8 @@ export interface LlmEndpoint {
  * Understanding through the tenant's offline NLU model (trained and cached by the model store),
  * and, for tenants in hybrid mode, an LLM for the messages the model is unsure of.
  */
-export function createUnderstand(db: Db, options: { store?: ModelStore; llm?: LlmEndpoint } = {}): Understand {
-  const store = options.store ?? createModelStore(db);
+export function createUnderstand(db: Db, options: { store?: ModelStore; llm?: LlmEndpoint; pool?: Pool } = {}): Understand {
+  const store = options.store ?? createModelStore(db, options.pool ? { pool: options.pool } : {});
   const llms = new Map<string, LlmClassifier>();
   const llmFor = (model: string) => {
     let llm = llms.get(model);

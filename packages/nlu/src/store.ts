@@ -1,4 +1,4 @@
-import type { Db } from "@cb/db";
+import type { Db, Pool } from "@cb/db";
 import type { SerializedClassifier } from "./classifier.ts";
 import type { EntityTypeDefinition } from "./entities.ts";
 import { loadModel, trainModel, type IntentDefinition, type NluModel, type SerializedModel } from "./model.ts";
@@ -54,7 +54,8 @@ function join(definition: unknown, weights: Uint8Array): NluModel {
   return loadModel({ ...d, classifier: d.classifier ? { ...d.classifier, weights: Buffer.from(weights).toString("base64") } : null });
 }
 
-export function createModelStore(db: Db, options: { threshold?: number } = {}): ModelStore {
+/** `pool`: the fingerprint, asked on every message, goes straight to pg as a prepared statement. */
+export function createModelStore(db: Db, options: { threshold?: number; pool?: Pool } = {}): ModelStore {
   const cache = new Map<string, { fingerprint: string; model: NluModel }>();
   const training = new Map<string, Promise<NluModel>>();
 
@@ -74,7 +75,9 @@ export function createModelStore(db: Db, options: { threshold?: number } = {}): 
 
   return {
     async load(tenantId) {
-      const rows = await db.$queryRawUnsafe<{ fingerprint: string }[]>(FINGERPRINT, tenantId);
+      const rows = options.pool
+        ? (await options.pool.query<{ fingerprint: string }>({ name: "nlu-fingerprint", text: FINGERPRINT, values: [tenantId] })).rows
+        : await db.$queryRawUnsafe<{ fingerprint: string }[]>(FINGERPRINT, tenantId);
       const fingerprint = rows[0]!.fingerprint;
       const cached = cache.get(tenantId);
       if (cached?.fingerprint === fingerprint) return cached.model;
