@@ -14,7 +14,25 @@ export const LIMITS = { blocks: 50, sectionText: 3000, actionElements: 25, butto
 /** mrkdwn needs exactly &, < and > escaped (docs.slack.dev/messaging/formatting-message-text). */
 export const escapeMrkdwn = (text: string) => text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
 
-const section = (text: string) => ({ type: "section", text: { type: "mrkdwn", text: escapeMrkdwn(text) } });
+/** Raw characters to keep so that, escaped at the same rate, the text fits `limit`. */
+const shrink = (raw: string, escaped: string, limit: number) => Math.max(1, Math.floor(([...raw].length * limit) / escaped.length));
+
+// Slack counts a section's text as sent, entities included: text is cut on its raw characters,
+// escaped, and cut shorter when escaping pushed it past the limit, so no entity is ever split.
+function mrkdwnSections(text: string, rawLimit = LIMITS.sectionText): string[] {
+  return splitText(text, rawLimit).flatMap((chunk) => {
+    const escaped = escapeMrkdwn(chunk);
+    return escaped.length <= LIMITS.sectionText ? [escaped] : mrkdwnSections(chunk, shrink(chunk, escaped, LIMITS.sectionText));
+  });
+}
+
+function truncateMrkdwn(text: string, limit: number): string {
+  let escaped = escapeMrkdwn(text);
+  for (let raw = text; escaped.length > limit; escaped = escapeMrkdwn(raw)) raw = truncate(text, shrink(raw, escaped, limit));
+  return escaped;
+}
+
+const section = (mrkdwn: string) => ({ type: "section", text: { type: "mrkdwn", text: mrkdwn } });
 
 function button(b: Button, i: number) {
   const base = { type: "button", text: { type: "plain_text", text: truncate(b.title, LIMITS.buttonText), emoji: true }, action_id: `reply_${i}` };
@@ -39,14 +57,14 @@ function messages(blocks: Record<string, unknown>[], fallback: string): SlackMes
 }
 
 function textWithButtons(text: string, buttons: Button[] = []): SlackMessage[] {
-  const sections = splitText(text, LIMITS.sectionText).map(section);
+  const sections = mrkdwnSections(text).map(section);
   return messages([...sections, ...actions(buttons)], text);
 }
 
 function card(c: Card) {
-  const text = [`*${escapeMrkdwn(c.title)}*`, c.subtitle ? escapeMrkdwn(c.subtitle) : ""].filter(Boolean).join("\n");
+  const text = [`*${c.title}*`, c.subtitle ?? ""].filter(Boolean).join("\n");
   return [
-    { type: "section", text: { type: "mrkdwn", text: truncate(text, LIMITS.sectionText) }, ...(c.imageUrl ? { accessory: { type: "image", image_url: c.imageUrl, alt_text: c.title } } : {}) },
+    { ...section(truncateMrkdwn(text, LIMITS.sectionText)), ...(c.imageUrl ? { accessory: { type: "image", image_url: c.imageUrl, alt_text: c.title } } : {}) },
     ...actions(c.buttons ?? []),
   ];
 }

@@ -116,6 +116,46 @@ test("Block Kit rendering within Slack's limits", () => {
   assert.deepEqual(blocks.filter((b) => b.type === "actions").map((b) => (b.elements as unknown[]).length), [25, 5]);
 });
 
+test("escaping never pushes a section past 3,000 characters or splits an entity", () => {
+  const wholeEntities = /^([^&]|&amp;|&lt;|&gt;)*$/;
+  const text = "a <b> & c ".repeat(900);
+  const sections = renderReply({ type: "text", text }).flatMap((m) => m.blocks ?? []).map((b) => (b.text as { text: string }).text);
+  assert.ok(sections.length > 3);
+  for (const t of sections) assert.ok(t.length <= 3000 && wholeEntities.test(t), `${t.length} characters, ends ${t.slice(-8)}`);
+  const unescape = (t: string) => t.replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&");
+  assert.equal(sections.map(unescape).join(" ").replace(/\s+/g, " "), text.trim().replace(/\s+/g, " "), "nothing lost");
+
+  const [card] = renderReply({ type: "cards", cards: [{ title: "R&D", subtitle: "<&>".repeat(2000) }] });
+  const cardText = (card!.blocks![0]!.text as { text: string }).text;
+  assert.ok(cardText.startsWith("*R&amp;D*\n") && cardText.endsWith("…") && cardText.length <= 3000 && wholeEntities.test(cardText.slice(0, -1)));
+});
+
+test("cards, images, custom payloads and templates", () => {
+  const [cards] = renderReply({
+    type: "cards",
+    cards: [
+      { title: "Blue shoe", subtitle: "Size 42", imageUrl: "https://shop.example/blue.png", buttons: [{ type: "postback", title: "Buy", payload: "BUY_BLUE" }] },
+      { title: "Red shoe" },
+    ],
+  });
+  assert.deepEqual(cards, {
+    text: "Blue shoe, Red shoe",
+    blocks: [
+      { type: "section", text: { type: "mrkdwn", text: "*Blue shoe*\nSize 42" }, accessory: { type: "image", image_url: "https://shop.example/blue.png", alt_text: "Blue shoe" } },
+      { type: "actions", elements: [{ type: "button", text: { type: "plain_text", text: "Buy", emoji: true }, action_id: "reply_0", value: "BUY_BLUE" }] },
+      { type: "divider" },
+      { type: "section", text: { type: "mrkdwn", text: "*Red shoe*" } },
+    ],
+  });
+  assert.deepEqual(renderReply({ type: "image", url: "https://shop.example/a.png", caption: "Your parcel" }), [
+    { text: "Your parcel", blocks: [{ type: "image", image_url: "https://shop.example/a.png", alt_text: "Your parcel", title: { type: "plain_text", text: "Your parcel" } }] },
+  ]);
+  const custom = { blocks: [{ type: "header", text: { type: "plain_text", text: "Hi" } }], text: "Hi" };
+  assert.deepEqual(renderReply({ type: "custom", channel: "slack", payload: custom }), [custom]);
+  assert.deepEqual(renderReply({ type: "custom", channel: "telegram", payload: { text: "x" } }), [], "another channel's payload is not for Slack");
+  assert.deepEqual(renderReply({ type: "template", name: "order_update", language: "en" }), [], "WhatsApp templates have no Slack form");
+});
+
 test("the sender posts through the WebClient to the strict fake; in threads; errors classified", async () => {
   const sender = createSlackSender(account, { SLACK_API_URL: slack.url });
   const [sent] = await sender.send({ externalId: "C111", type: "group", threadId: "1595926230.009600" }, { type: "buttons", text: "Hi", buttons: [{ type: "postback", title: "Yes", payload: "yes" }] });
