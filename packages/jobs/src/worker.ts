@@ -12,7 +12,7 @@ export interface WorkerOptions {
   pollIntervalMs?: number;
   /** graphile-worker's event emitter, for observers that must see the runner's first events. */
   events?: WorkerEvents;
-  /** Jobs fetched (and locked) per round trip; see startWorker. */
+  /** Jobs fetched (and locked) per round trip; `concurrency` by default (see startWorker). */
   localQueueSize?: number;
 }
 
@@ -45,10 +45,11 @@ export async function startWorker(options: WorkerOptions): Promise<Runner> {
     pollInterval: options.pollIntervalMs ?? 2000,
     logger: quietLogger,
     // Under load a turn is a few milliseconds of work, so a round trip to fetch each job and another
-    // to complete it would cost as much as the turn: jobs are fetched a batch at a time and
-    // completions written together. A batch is small so that other workers of a scaled-out
-    // deployment are not left idle while one holds jobs; completions wait no longer than a tick.
-    preset: { worker: { localQueue: { size: options.localQueueSize ?? 4 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
+    // to complete it would cost as much as the turn: jobs are fetched a batch at a time (one per
+    // slot, as graphile-worker advises: a batch is milliseconds of work, so other workers of a
+    // scaled-out deployment are not left idle behind it) and completions written together,
+    // waiting no longer than a tick.
+    preset: { worker: { localQueue: { size: options.localQueueSize ?? options.concurrency ?? 10 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
     // The app decides when to stop (graceful shutdown finishes running jobs first).
     noHandleSignals: true,
     ...(options.events ? { events: options.events } : {}),
