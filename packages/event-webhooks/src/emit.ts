@@ -62,7 +62,7 @@ export function eventParameters(tenantId: string, events: NewEvent[]): { values:
 }
 
 /** The ids of the events that were stored (some subscription wanted them), null for the others. */
-export function storedIds(ids: string[], row: { stored: string[] | null } | undefined): (string | null)[] {
+function storedIds(ids: string[], row: { stored: string[] | null } | undefined): (string | null)[] {
   const stored = new Set(row?.stored ?? []);
   return ids.map((id) => (stored.has(id) ? id : null));
 }
