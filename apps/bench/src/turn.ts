@@ -13,7 +13,7 @@ import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
 import { benchDatabase } from "./database.ts";
 import { NODE_FLAGS, peakRssMb, startProcess, stop } from "./process.ts";
 
-const { values } = parseArgs({ options: { rate: { type: "string", default: "200" }, duration: { type: "string", default: "10" }, servers: { type: "string", default: "1" }, workers: { type: "string", default: "1" }, bots: { type: "string", default: "20" }, warmup: { type: "string", default: "3" } } });
+const { values } = parseArgs({ options: { rate: { type: "string", default: "200" }, duration: { type: "string", default: "10" }, servers: { type: "string", default: "1" }, workers: { type: "string", default: "1" }, bots: { type: "string", default: "20" }, warmup: { type: "string", default: "3" }, "backend-ms": { type: "string", default: "0" } } });
 const rate = Number(values.rate);
 const duration = Number(values.duration);
 // Freshly started processes are still compiling their hot paths: the first seconds of load are
@@ -26,9 +26,12 @@ const tokens = Array.from({ length: Number(values.bots) }, (_, i) => `${7770 + i
 
 const telegram = await startFakeTelegram();
 for (const token of tokens) telegram.addBot(token);
+// The business backend answers at once by default; `--backend-ms` makes it as slow as real order
+// systems often are, so that a worker's concurrency (20 jobs at once), not CPU, bounds throughput.
+const backendMs = Number(values["backend-ms"]);
 const backend = createServer((req, res) => {
   req.resume();
-  req.on("end", () => res.writeHead(200, { "content-type": "application/json" }).end('{"fulfillmentText":"Order 12345 has shipped."}'));
+  req.on("end", () => setTimeout(() => res.writeHead(200, { "content-type": "application/json" }).end('{"fulfillmentText":"Order 12345 has shipped."}'), backendMs));
 });
 await new Promise<void>((resolve) => backend.listen(0, "127.0.0.1", resolve));
 
@@ -106,6 +109,7 @@ const figures = {
   warmupS: warmup,
   servers: servers.length,
   bots: tokens.length,
+  backendMs,
   workers: workers.length,
   updates: total,
   answered: perChat.size,
