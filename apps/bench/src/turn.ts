@@ -1,7 +1,7 @@
-// `npm run bench:turn [-- --rate 200 --duration 10 --servers 1 --workers 1]`: turn latency at a
-// steady rate of conversations. Telegram updates are posted to server processes; worker processes
-// answer them (NLU, a fulfillment backend that answers at once, the reply to a local Bot API
-// stand-in). Measures webhook-in → reply-accepted, checks that every update got exactly one reply,
+// `npm run bench:turn [-- --rate 200 --duration 10 --servers 1 --workers 1 --backend-ms 0]`: turn
+// latency at a steady rate of conversations. Telegram updates are posted to server processes;
+// worker processes answer them (NLU, a fulfillment backend that answers at once or after
+// `--backend-ms`, the reply to a local Bot API stand-in). Measures webhook-in → reply-accepted, checks that every update got exactly one reply,
 // and prints one JSON line and a summary. `--servers 2 --workers 2` is the scale-out run.
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
