@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { ChannelAccount, DeliveryStatus, InboundEvent, InboundMessage, ReadWatermark } from "@cb/core";
-import pg from "pg";
+import { createPool } from "@cb/db";
+import type pg from "pg";
 
 export const HANDLE_MESSAGE = "handle-message";
 
@@ -129,10 +130,9 @@ export function createIngestor(options: { connectionString: string; maxBatch?: n
   // Writes in flight at once. While they run, new requests gather into the next batch: the busier
   // the database, the larger (and cheaper per request) the batches, with no timer to tune.
   const concurrency = options.concurrency ?? 2;
-  const pool = new pg.Pool({ connectionString: options.connectionString, max: concurrency });
-  // An idle connection dropped by the server (restart, failover) is replaced on next use; a write
-  // in flight on it fails and is answered as failed.
-  pool.on("error", () => {});
+  // A write in flight on a connection the server dropped (restart, failover) fails and is answered
+  // as failed; createPool replaces idle ones.
+  const pool = createPool(options.connectionString, { max: concurrency });
   const maxBatch = options.maxBatch ?? 500;
   let queue: Pending[] = [];
   let running = 0;
