@@ -93,8 +93,8 @@ function matched(intent: IntentDefinition, confidence: number, entities: EntityM
 /**
  * One turn of understanding, with Dialogflow ES semantics: the classifier picks the intent among
  * those whose input contexts are active; entities fill its parameters; a missing required one is
- * asked for (slot filling) and the answer on the next turn completes the intent, unless the user
- * clearly moved on to another intent.
+ * asked for (slot filling) and the answer on the next turn completes the intent, unless that
+ * answer lacks the value asked for and clearly belongs to another intent.
  */
 export function understand(input: UnderstandInput): Understanding {
   const { model } = input;
@@ -116,10 +116,13 @@ export function understand(input: UnderstandInput): Understanding {
   const pending = input.state?.pending;
   if (pending) {
     const intent = byName.get(pending.intent);
-    const movedOn = confident && confident.intent !== pending.intent && !byName.get(confident.intent)?.isFallback;
-    if (intent && !movedOn) {
+    const filled = intent && fill(intent, entities, pending.parameters, pending.spans);
+    // A message holding the value asked for answers the question, whatever else it resembles.
+    const answered = filled?.parameters[pending.missing] !== undefined;
+    const movedOn = !answered && confident && confident.intent !== pending.intent && !byName.get(confident.intent)?.isFallback;
+    if (intent && filled && !movedOn) {
       const slot = intent.parameters?.find((p) => p.name === pending.missing);
-      const { parameters, spans, missing } = fill(intent, entities, pending.parameters, pending.spans);
+      const { parameters, spans, missing } = filled;
       if (!missing) return { intent: intent.name, confidence: 1, parameters, parameterSpans: spans, allRequiredParamsPresent: true, contexts, state: { contexts } };
       const attempts = missing.name === pending.missing ? pending.attempts + 1 : 1;
       if (attempts <= MAX_PROMPTS) {

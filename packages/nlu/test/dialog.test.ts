@@ -20,6 +20,14 @@ test("slot filling: the missing order number is asked for, and the answer comple
   assert.equal(second.state.pending, undefined);
 });
 
+test("an answer holding the value asked for fills it, even when it resembles another intent", () => {
+  const first = turn("where is my order", undefined);
+  const answer = turn("send it back, it's 12345", first.state);
+  assert.equal(model.classify("send it back, it's 12345").intent, "return.followup", "on its own the text reads as the follow-up");
+  assert.equal(answer.intent, "order.status");
+  assert.deepEqual(answer.parameters, { order_id: "12345" });
+});
+
 test("a parameter given up front needs no prompt, and its text span is kept", () => {
   const result = turn("what's the status of order 10001", undefined);
   assert.deepEqual(result.parameters, { order_id: "10001" });
