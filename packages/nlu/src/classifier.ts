@@ -1,10 +1,13 @@
-import { featureCounts } from "./text.ts";
+import { featureCounts, tokenize } from "./text.ts";
+import { poolWordVectors, wordVectorsNamed, type WordVectors } from "./word-vectors.ts";
 
 /**
- * TF-IDF features and a multinomial logistic regression, trained per tenant from its example
- * phrases. Written by hand: the maths is a few dozen lines over sparse vectors, and the JS
- * machine-learning libraries on npm either want dense matrices (far too large for n-gram
- * vocabularies) or a native / GPU runtime this project cannot ship.
+ * TF-IDF n-gram features, pooled pretrained word vectors where the tenant's language has them, and
+ * a multinomial logistic regression over both, trained per tenant from its example phrases. Written
+ * by hand: the maths is a few dozen lines over sparse vectors, and the JS machine-learning
+ * libraries on npm either want dense matrices (far too large for n-gram vocabularies) or a native /
+ * GPU runtime this project cannot ship. On CLINC150's validation split the word vectors raise
+ * in-scope accuracy from 91.5% to 93.3% (npm run bench:nlu).
  */
 export interface Example {
   text: string;
@@ -23,11 +26,15 @@ export interface ClassifierOptions {
   threshold?: number;
   epochs?: number;
   l2?: number;
+  /** Pretrained word vectors for the tenant's language (`wordVectorsFor`); without them, n-grams alone. */
+  wordVectors?: WordVectors | null;
 }
 
 interface SparseVector {
   index: Int32Array;
   value: Float32Array;
+  /** Where the word-vector features start (`index.length` when there are none). */
+  dense: number;
 }
 
 export interface SerializedClassifier {
@@ -38,7 +45,15 @@ export interface SerializedClassifier {
   weights: string;
   bias: number[];
   threshold: number;
+  /** The word vectors trained with, by name; absent for n-grams alone. */
+  wordVectors?: string;
 }
+
+/** Weight of the pooled word vectors against the unit-length n-gram vector: best of 1–2 on CLINC150's validation split. */
+const DENSE_WEIGHT = 1.25;
+
+/** Word-vector weights learn only from gradients above this (see `fit`). */
+const SKIP_GRADIENT = 1e-4;
 
 export class IntentClassifier {
   private readonly featureIndex: Map<string, number>;
@@ -53,6 +68,7 @@ export class IntentClassifier {
     private readonly weights: Float32Array,
     private readonly bias: Float32Array,
     readonly threshold: number,
+    private readonly wordVectors: WordVectors | null,
   ) {
     this.featureIndex = new Map(vocabulary.map((f, i) => [f, i]));
     this.maxIdf = idf.reduce((max, v) => Math.max(max, v), 0);
@@ -61,16 +77,20 @@ export class IntentClassifier {
   static train(examples: Example[], options: ClassifierOptions = {}): IntentClassifier {
     const classes = [...new Set(examples.map((e) => e.intent))].sort();
     if (classes.length === 0) throw new Error("no training examples");
-    const counts = examples.map((e) => featureCounts(e.text));
+    const tokens = examples.map((e) => tokenize(e.text));
+    const counts = tokens.map(featureCounts);
     const df = new Map<string, number>();
     for (const c of counts) for (const f of c.keys()) df.set(f, (df.get(f) ?? 0) + 1);
     const vocabulary = [...df.keys()];
     const idf = Float32Array.from(vocabulary, (f) => Math.log((1 + examples.length) / (1 + df.get(f)!)) + 1);
     // With few intents even a blind guess scores high (1/3 with three), so the bar rises toward 2.5×
-    // the uniform level (at most 0.7); with ten or more intents the fixed 0.25 rules.
-    const threshold = options.threshold ?? Math.max(0.25, Math.min(0.7, 2.5 / classes.length));
-    const model = new IntentClassifier(classes, vocabulary, idf, new Float32Array(vocabulary.length * classes.length), new Float32Array(classes.length), threshold);
-    const vectors = counts.map((c) => model.vectorize(c));
+    // the uniform level (at most 0.7); past 20 intents, whose probability spreads over near
+    // neighbours, the floor of 0.12 rules.
+    const threshold = options.threshold ?? Math.max(0.12, Math.min(0.7, 2.5 / classes.length));
+    const wordVectors = options.wordVectors ?? null;
+    const features = vocabulary.length + (wordVectors ? 3 * wordVectors.dimensions : 0);
+    const model = new IntentClassifier(classes, vocabulary, idf, new Float32Array(features * classes.length), new Float32Array(classes.length), threshold, wordVectors);
+    const vectors = tokens.map((words, i) => model.vectorize(words, counts[i]!));
     const labels = examples.map((e) => classes.indexOf(e.intent));
     model.fit(vectors, labels, options.epochs ?? 15, options.l2 ?? 1e-5);
     return model;
@@ -79,7 +99,8 @@ export class IntentClassifier {
   static load(data: SerializedClassifier): IntentClassifier {
     const buffer = Buffer.from(data.weights, "base64");
     const weights = new Float32Array(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength));
-    return new IntentClassifier(data.classes, data.vocabulary, Float32Array.from(data.idf), weights, Float32Array.from(data.bias), data.threshold);
+    const wordVectors = data.wordVectors ? wordVectorsNamed(data.wordVectors) : null;
+    return new IntentClassifier(data.classes, data.vocabulary, Float32Array.from(data.idf), weights, Float32Array.from(data.bias), data.threshold, wordVectors);
   }
 
   toJSON(): SerializedClassifier {
@@ -91,11 +112,13 @@ export class IntentClassifier {
       weights: Buffer.from(this.weights.buffer, this.weights.byteOffset, this.weights.byteLength).toString("base64"),
       bias: [...this.bias],
       threshold: this.threshold,
+      ...(this.wordVectors ? { wordVectors: this.wordVectors.name } : {}),
     };
   }
 
   classify(text: string): Classification {
-    const probabilities = this.probabilities(this.vectorize(featureCounts(text)));
+    const words = tokenize(text);
+    const probabilities = this.probabilities(this.vectorize(words, featureCounts(words)));
     const ranking = this.classes.map((intent, c) => ({ intent, confidence: probabilities[c]! })).sort((a, b) => b.confidence - a.confidence);
     const best = ranking[0]!;
     return { intent: best.confidence >= this.threshold ? best.intent : null, confidence: best.confidence, ranking };
@@ -106,8 +129,9 @@ export class IntentClassifier {
    * still count in the norm (as the rarest known feature would): a message made mostly of unknown
    * words keeps only a short vector, so its scores stay near zero and its confidence low. That is
    * what lets out-of-scope messages fall to the fallback even for a tenant with little data.
+   * The pooled word vectors follow, weighted against the n-grams by DENSE_WEIGHT.
    */
-  private vectorize(counts: Map<string, number>): SparseVector {
+  private vectorize(words: string[], counts: Map<string, number>): SparseVector {
     const index: number[] = [];
     const value: number[] = [];
     let unknown = 0;
@@ -120,17 +144,34 @@ export class IntentClassifier {
       index.push(i);
       value.push((1 + Math.log(n)) * this.idf[i]!);
     }
-    const norm = Math.sqrt(value.reduce((sum, v) => sum + v * v, unknown)) || 1;
-    return { index: Int32Array.from(index), value: Float32Array.from(value, (v) => v / norm) };
+    const knownSquares = value.reduce((sum, v) => sum + v * v, 0);
+    const norm = Math.sqrt(knownSquares + unknown) || 1;
+    for (let j = 0; j < value.length; j++) value[j]! /= norm;
+    const dense = index.length;
+    const pooled = this.wordVectors && poolWordVectors(words, this.wordVectors);
+    if (pooled) {
+      // Shortened like the n-grams, by the share of the message the training data knows, cubed:
+      // any English sentence has word vectors, and a small tenant's model would otherwise be sure of
+      // unrelated ones (CLINC150, 10 intents × 20 examples: out-of-scope recall 75% without word
+      // vectors, 26% with the plain share, 71% with its cube, at the same accuracy).
+      const weight = DENSE_WEIGHT * (Math.sqrt(knownSquares) / norm) ** 3;
+      for (let d = 0; d < pooled.length; d++) {
+        index.push(this.vocabulary.length + d);
+        value.push(pooled[d]! * weight);
+      }
+    }
+    return { index: Int32Array.from(index), value: Float32Array.from(value), dense };
   }
 
-  private probabilities(x: SparseVector): Float64Array {
+  /** `denseScale`: the factor training keeps the word-vector weights under (see `fit`). */
+  private probabilities(x: SparseVector, denseScale = 1): Float64Array {
     const k = this.classes.length;
+    const weights = this.weights;
     const scores = Float64Array.from(this.bias);
     for (let j = 0; j < x.index.length; j++) {
       const base = x.index[j]! * k;
-      const v = x.value[j]!;
-      for (let c = 0; c < k; c++) scores[c]! += this.weights[base + c]! * v;
+      const v = j < x.dense ? x.value[j]! : x.value[j]! * denseScale;
+      for (let c = 0; c < k; c++) scores[c]! += weights[base + c]! * v;
     }
     let max = -Infinity;
     for (const s of scores) max = Math.max(max, s);
@@ -141,13 +182,21 @@ export class IntentClassifier {
   }
 
   /**
-   * Plain SGD on the cross-entropy loss with a decaying step, in a seeded shuffled order. The bias
-   * stays zero on purpose: learnt from a tenant's uneven example counts, it would hand unknown
-   * text to whichever intent has the most examples.
+   * Plain SGD on the cross-entropy loss with a decaying step and L2 decay, in a seeded shuffled
+   * order. The bias stays zero on purpose: learnt from a tenant's uneven example counts, it would
+   * hand unknown text to whichever intent has the most examples.
+   *
+   * Every example carries all the word-vector features, so their decay applies to all their weights
+   * at every step: it is kept as one factor (`denseScale`) instead of touching 300 × classes weights,
+   * and their gradient goes only to the classes where it is above SKIP_GRADIENT. Together that
+   * halves training time at the same accuracy.
    */
   private fit(vectors: SparseVector[], labels: number[], epochs: number, l2: number): void {
     const k = this.classes.length;
+    const weights = this.weights;
     const order = vectors.map((_, i) => i);
+    const active = new Int32Array(k);
+    let denseScale = 1;
     let seed = 42;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
     for (let epoch = 0; epoch < epochs; epoch++) {
@@ -158,14 +207,30 @@ export class IntentClassifier {
       const rate = 2 / (1 + epoch * 0.2);
       for (const n of order) {
         const x = vectors[n]!;
-        const p = this.probabilities(x);
+        const p = this.probabilities(x, denseScale);
         p[labels[n]!]! -= 1;
-        for (let j = 0; j < x.index.length; j++) {
+        for (let j = 0; j < x.dense; j++) {
           const base = x.index[j]! * k;
           const v = x.value[j]!;
-          for (let c = 0; c < k; c++) this.weights[base + c]! -= rate * (p[c]! * v + l2 * this.weights[base + c]!);
+          for (let c = 0; c < k; c++) weights[base + c]! -= rate * (p[c]! * v + l2 * weights[base + c]!);
+        }
+        if (x.dense === x.index.length) continue;
+        denseScale *= 1 - rate * l2;
+        if (denseScale < 1e-6) {
+          // Folded in before the factor loses precision (only with hundreds of thousands of examples).
+          for (let f = this.vocabulary.length * k; f < weights.length; f++) weights[f]! *= denseScale;
+          denseScale = 1;
+        }
+        let count = 0;
+        for (let c = 0; c < k; c++) if (Math.abs(p[c]!) > SKIP_GRADIENT) active[count++] = c;
+        const step = rate / denseScale;
+        for (let j = x.dense; j < x.index.length; j++) {
+          const base = x.index[j]! * k;
+          const v = x.value[j]! * step;
+          for (let a = 0; a < count; a++) weights[base + active[a]!]! -= p[active[a]!]! * v;
         }
       }
     }
+    for (let f = this.vocabulary.length * k; f < weights.length; f++) weights[f]! *= denseScale;
   }
 }

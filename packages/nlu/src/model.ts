@@ -1,5 +1,6 @@
 import { IntentClassifier, type Classification, type SerializedClassifier } from "./classifier.ts";
 import type { EntityTypeDefinition } from "./entities.ts";
+import { wordVectorsFor } from "./word-vectors.ts";
 
 export interface ParameterDefinition {
   name: string;
@@ -49,10 +50,28 @@ function wrap(intents: IntentDefinition[], entityTypes: EntityTypeDefinition[], 
   };
 }
 
+/**
+ * Word vectors pay off for tenants with many intents and cost out-of-scope recall for small ones.
+ * CLINC150 subsets, validation split, without → with: 150 intents × 20 examples: accuracy 79.0% →
+ * 81.2%, out-of-scope recall 79% → 70%; 30 × 20: 87.3% → 89.0%, 61% → 60%; 10 × 20: 95% → 95%,
+ * 75% → 71%; 10 × 5: 76.5% → 73.5%, 91% → 90%.
+ */
+const WORD_VECTORS_FROM_INTENTS = 20;
+
+export interface TrainOptions {
+  entityTypes?: EntityTypeDefinition[];
+  threshold?: number;
+  /** The tenant's BCP-47 language: English models of 20 intents or more also learn from pretrained word vectors. Default "en". */
+  language?: string;
+}
+
 /** Trains a tenant's model from its intents' example phrases (synchronous; seconds for thousands of examples). */
-export function trainModel(intents: IntentDefinition[], options: { entityTypes?: EntityTypeDefinition[]; threshold?: number } = {}): NluModel {
+export function trainModel(intents: IntentDefinition[], options: TrainOptions = {}): NluModel {
   const examples = intents.flatMap((intent) => intent.examples.map((text) => ({ text, intent: intent.name })));
-  const classifier = examples.length ? IntentClassifier.train(examples, options.threshold !== undefined ? { threshold: options.threshold } : {}) : null;
+  const wordVectors = intents.filter((i) => i.examples.length).length >= WORD_VECTORS_FROM_INTENTS ? wordVectorsFor(options.language ?? "en") : null;
+  const classifier = examples.length
+    ? IntentClassifier.train(examples, { wordVectors, ...(options.threshold !== undefined ? { threshold: options.threshold } : {}) })
+    : null;
   return wrap(intents, options.entityTypes ?? [], classifier);
 }
 

@@ -5,7 +5,7 @@ import { loadModel, trainModel, type IntentDefinition, type NluModel, type Seria
 
 /**
  * Per-tenant models, persisted and versioned in PostgreSQL, and reloaded by every worker when the
- * tenant's training data changes. Each call compares a fingerprint of the training data (one
+ * tenant's training data (intents, entity types, language) changes. Each call compares a fingerprint of the training data (one
  * small query over ids and update times) with the cached model's: nobody has to remember to
  * retrain, and a worker that starts later loads the stored model instead of training again.
  */
@@ -18,14 +18,18 @@ SELECT md5(coalesce(string_agg(kind || ':' || id || ':' || stamp, ',' ORDER BY k
   SELECT 'i' AS kind, id::text, "updatedAt"::text AS stamp FROM "Intent" WHERE "tenantId" = $1::uuid
   UNION ALL
   SELECT 'e', id::text, "updatedAt"::text FROM "EntityType" WHERE "tenantId" = $1::uuid
+  UNION ALL
+  SELECT 'l', id::text, language FROM "Tenant" WHERE id = $1::uuid
 ) rows`;
 
-async function trainingData(db: Db, tenantId: string): Promise<{ intents: IntentDefinition[]; entityTypes: EntityTypeDefinition[] }> {
-  const [intents, types] = await Promise.all([
+async function trainingData(db: Db, tenantId: string): Promise<{ intents: IntentDefinition[]; entityTypes: EntityTypeDefinition[]; language: string }> {
+  const [intents, types, tenant] = await Promise.all([
     db.intent.findMany({ where: { tenantId }, orderBy: { name: "asc" } }),
     db.entityType.findMany({ where: { tenantId }, orderBy: { name: "asc" } }),
+    db.tenant.findUniqueOrThrow({ where: { id: tenantId }, select: { language: true } }),
   ]);
   return {
+    language: tenant.language,
     intents: intents.map((i) => ({
       name: i.name,
       examples: i.examples,
@@ -63,7 +67,7 @@ export function createModelStore(db: Db, options: { threshold?: number; pool?: P
     const stored = await db.nluModel.findFirst({ where: { tenantId, fingerprint }, orderBy: { version: "desc" } });
     if (stored) return join(stored.definition, stored.weights);
     const data = await trainingData(db, tenantId);
-    const model = trainModel(data.intents, { entityTypes: data.entityTypes, ...(options.threshold !== undefined ? { threshold: options.threshold } : {}) });
+    const model = trainModel(data.intents, { entityTypes: data.entityTypes, language: data.language, ...(options.threshold !== undefined ? { threshold: options.threshold } : {}) });
     const { definition, weights } = split(model);
     const latest = await db.nluModel.findFirst({ where: { tenantId }, orderBy: { version: "desc" }, select: { version: true } });
     // Another worker may store the same version at the same moment; either copy is right.

@@ -16,11 +16,10 @@ export function tokenize(text: string): string[] {
   return normalizeText(text).split(/[^\p{L}\p{N}\p{M}]+/u).filter(Boolean);
 }
 
-/** Feature counts: word unigrams and bigrams, and character 3- to 5-grams within each padded word. */
-export function featureCounts(text: string): Map<string, number> {
+/** Feature counts of tokenized text: word unigrams and bigrams, and character 3- to 5-grams within each padded word. */
+export function featureCounts(words: string[]): Map<string, number> {
   const counts = new Map<string, number>();
   const add = (f: string) => counts.set(f, (counts.get(f) ?? 0) + 1);
-  const words = tokenize(text);
   words.forEach((w, i) => {
     add(`w ${w}`);
     if (i > 0) add(`b ${words[i - 1]} ${w}`);

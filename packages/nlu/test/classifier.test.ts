@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { IntentClassifier, loadModel, trainModel } from "../src/index.ts";
+import { IntentClassifier, loadModel, trainModel, wordVectorsFor } from "../src/index.ts";
 import { orderIdType, shopIntents } from "./fixtures.ts";
 
 test("intents are recognised from phrasings never seen in training", () => {
@@ -42,4 +42,37 @@ test("a model survives serialization unchanged", () => {
   for (const text of ["where is my order", "hi", "refund please"]) assert.deepEqual(copy.classify(text), model.classify(text));
   assert.deepEqual(copy.entityTypes, [orderIdType]);
   assert.throws(() => IntentClassifier.train([]), /no training examples/);
+});
+
+test("word vectors: words never seen in training still count", () => {
+  const examples = [
+    ...["I want to buy shoes", "buy a jacket", "I'd like to order a shirt"].map((text) => ({ text, intent: "buy" })),
+    ...["cancel my subscription", "stop my plan", "end my membership"].map((text) => ({ text, intent: "cancel" })),
+  ];
+  const withVectors = IntentClassifier.train(examples, { wordVectors: wordVectorsFor("en") });
+  const plain = IntentClassifier.train(examples);
+  // "purchase", "coat" and "discontinue" are in no example: their vectors sit near "buy", "jacket", "stop".
+  for (const [text, intent] of [["I'd like to purchase a coat", "buy"], ["discontinue my plan", "cancel"]] as const) {
+    assert.equal(withVectors.classify(text).intent, intent, text);
+    assert.ok(withVectors.classify(text).confidence > plain.classify(text).confidence + 0.05, text);
+  }
+  const copy = IntentClassifier.load(JSON.parse(JSON.stringify(withVectors.toJSON())));
+  assert.deepEqual(copy.classify("discontinue my plan"), withVectors.classify("discontinue my plan"));
+});
+
+test("tenant models use word vectors from 20 intents on, in English only", () => {
+  const intents = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `intent${i}`, examples: [`example ${i} number ${i * 7}`, `phrase ${i}`] }));
+  assert.equal(trainModel(intents(20), { language: "en-GB" }).toJSON().classifier?.wordVectors, "en-glove-6b-100d");
+  assert.equal(trainModel(intents(19), { language: "en" }).toJSON().classifier?.wordVectors, undefined, "too few intents");
+  assert.equal(trainModel(intents(20), { language: "fr" }).toJSON().classifier?.wordVectors, undefined, "no vectors ship for French");
+});
+
+test("word vectors: known words only, stop words left out", () => {
+  const vectors = wordVectorsFor("en")!;
+  const into = new Float32Array(vectors.dimensions);
+  assert.equal(vectors.read("purchase", into), true);
+  assert.ok(into.some((v) => v !== 0));
+  assert.equal(vectors.read("the", into), false);
+  assert.equal(vectors.read("qwxzplork", into), false);
+  assert.equal(wordVectorsFor("ja"), null);
 });

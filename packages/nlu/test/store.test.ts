@@ -45,4 +45,10 @@ test("changing the training data makes every worker retrain into a new version",
 
   await t.db.entityType.create({ data: { tenantId, name: "order_id", kind: "pattern", pattern: "\\d{5}" } });
   assert.deepEqual((await worker.load(tenantId)).entityTypes, [{ name: "order_id", kind: "pattern", pattern: "\\d{5}" }]);
+
+  // The language is training data too (it decides whether word vectors are learnt from).
+  await t.db.tenant.update({ where: { id: tenantId }, data: { language: "de" } });
+  await worker.load(tenantId);
+  const languages = await t.db.nluModel.findMany({ where: { tenantId }, orderBy: { version: "asc" }, select: { version: true } });
+  assert.equal(languages.length, 4);
 });
