@@ -39,8 +39,8 @@ const loaded = new Map<string, WordVectors>();
 
 /** The vectors for a BCP-47 language ("en", "en-GB"), or null where none ship. */
 export function wordVectorsFor(language: string): WordVectors | null {
-  const source = SOURCES[language.toLowerCase().split("-")[0]!];
-  return source ? wordVectorsNamed(source.name) : null;
+  const base = language.toLowerCase().split("-")[0]!;
+  return Object.hasOwn(SOURCES, base) ? wordVectorsNamed(SOURCES[base]!.name) : null;
 }
 
 /** The vectors a stored model was trained with. */
@@ -55,7 +55,7 @@ export function wordVectorsNamed(name: string): WordVectors {
 }
 
 /** Builds the compact file unless it exists; returns its path. */
-export function buildWordVectors(source: Source): string {
+function buildWordVectors(source: Source): string {
   const file = join(DIRECTORY, `${source.name}.bin`);
   if (existsSync(file)) return file;
   const json = createRequire(import.meta.url).resolve(source.module);

@@ -75,4 +75,5 @@ test("word vectors: known words only, stop words left out", () => {
   assert.equal(vectors.read("the", into), false);
   assert.equal(vectors.read("qwxzplork", into), false);
   assert.equal(wordVectorsFor("ja"), null);
+  assert.equal(wordVectorsFor("constructor"), null);
 });
