@@ -197,6 +197,10 @@ export class IntentClassifier {
     const order = vectors.map((_, i) => i);
     const active = new Int32Array(k);
     let denseScale = 1;
+    const foldDenseScale = () => {
+      for (let f = this.vocabulary.length * k; f < weights.length; f++) weights[f]! *= denseScale;
+      denseScale = 1;
+    };
     let seed = 42;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
     for (let epoch = 0; epoch < epochs; epoch++) {
@@ -216,11 +220,8 @@ export class IntentClassifier {
         }
         if (x.dense === x.index.length) continue;
         denseScale *= 1 - rate * l2;
-        if (denseScale < 1e-6) {
-          // Folded in before the factor loses precision (only with hundreds of thousands of examples).
-          for (let f = this.vocabulary.length * k; f < weights.length; f++) weights[f]! *= denseScale;
-          denseScale = 1;
-        }
+        // Folded in before the factor loses precision (only with hundreds of thousands of examples).
+        if (denseScale < 1e-6) foldDenseScale();
         let count = 0;
         for (let c = 0; c < k; c++) if (Math.abs(p[c]!) > SKIP_GRADIENT) active[count++] = c;
         const step = rate / denseScale;
@@ -231,6 +232,6 @@ export class IntentClassifier {
         }
       }
     }
-    for (let f = this.vocabulary.length * k; f < weights.length; f++) weights[f]! *= denseScale;
+    foldDenseScale();
   }
 }
