@@ -1,4 +1,4 @@
-import type { Db, Pool } from "@cb/db";
+import { prismaSql, type Db, type Pool, type Sql } from "@cb/db";
 import type { SerializedClassifier } from "./classifier.ts";
 import type { EntityTypeDefinition } from "./entities.ts";
 import { loadModel, trainModel, type IntentDefinition, type NluModel, type SerializedModel } from "./model.ts";
@@ -60,6 +60,7 @@ function join(definition: unknown, weights: Uint8Array): NluModel {
 
 /** `pool`: the fingerprint, asked on every message, goes straight to pg as a prepared statement. */
 export function createModelStore(db: Db, options: { threshold?: number; pool?: Pool } = {}): ModelStore {
+  const sql: Sql = options.pool ?? prismaSql(db);
   const cache = new Map<string, { fingerprint: string; model: NluModel }>();
   const training = new Map<string, Promise<NluModel>>();
 
@@ -79,9 +80,7 @@ export function createModelStore(db: Db, options: { threshold?: number; pool?: P
 
   return {
     async load(tenantId) {
-      const rows = options.pool
-        ? (await options.pool.query<{ fingerprint: string }>({ name: "nlu-fingerprint", text: FINGERPRINT, values: [tenantId] })).rows
-        : await db.$queryRawUnsafe<{ fingerprint: string }[]>(FINGERPRINT, tenantId);
+      const { rows } = await sql.query<{ fingerprint: string }>({ name: "nlu-fingerprint", text: FINGERPRINT, values: [tenantId] });
       const fingerprint = rows[0]!.fingerprint;
       const cached = cache.get(tenantId);
       if (cached?.fingerprint === fingerprint) return cached.model;
