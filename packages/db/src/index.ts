@@ -1,4 +1,5 @@
 export { createDb, createPool, prismaSql, transaction, type Db, type Pool, type Sql } from "./client.ts";
+export { storableJson } from "./json.ts";
 export { migrate, pendingMigrations } from "./migrate.ts";
 export { startEmbeddedPostgres, type EmbeddedDatabase } from "./embedded.ts";
 export * from "./generated/prisma/client.ts";
