@@ -14,6 +14,8 @@ export interface WorkerOptions {
   events?: WorkerEvents;
   /** Jobs fetched (and locked) per round trip; `concurrency` by default (see startWorker). */
   localQueueSize?: number;
+  /** Recurring jobs, in graphile-worker's crontab format (one line per job). */
+  crontab?: string;
 }
 
 // graphile-worker logs every completed job at info: at hundreds of jobs a second that is noise and
@@ -53,6 +55,7 @@ export async function startWorker(options: WorkerOptions): Promise<Runner> {
     // The app decides when to stop (graceful shutdown finishes running jobs first).
     noHandleSignals: true,
     ...(options.events ? { events: options.events } : {}),
+    ...(options.crontab ? { crontab: options.crontab } : {}),
   });
   void runner.promise.finally(() => pool.end()).catch(() => {});
   return runner;
