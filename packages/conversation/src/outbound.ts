@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { PlatformError, type ChannelSender, type ConversationRef, type Reply, type SendContext } from "@cb/core";
 import { transaction, type Pool } from "@cb/db";
-import { statusLockKey } from "./ingest.ts";
+import { statusLockKey } from "./expand.ts";
 
 export interface OutboundTarget {
   tenantId: string;

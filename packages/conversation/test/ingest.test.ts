@@ -2,11 +2,13 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { ChannelAccount, InboundEvent } from "@cb/core";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
-import { createIngestor, type Ingestor } from "../src/index.ts";
+import { createIngestor, expandInbound, EXPAND_INBOUND, sendReplies, type Ingestor } from "../src/index.ts";
 
 let t: TestDatabase;
-let ingestor: Ingestor;
 let account: ChannelAccount;
+// The two ways a write goes, each forced: as messages at once (light load), to the inbox (heavy load).
+let direct: Ingestor;
+let inbox: Ingestor;
 
 const message = (n: number, chat = "chat-1"): InboundEvent => ({
   type: "message",
@@ -27,54 +29,190 @@ before(async () => {
   const tenant = await t.db.tenant.create({ data: { name: "Acme" } });
   const row = await t.db.channelAccount.create({ data: { tenantId: tenant.id, channel: "telegram", name: "bot", secrets: "sealed" } });
   account = { id: row.id, tenantId: tenant.id, channel: "telegram", config: {}, secrets: {} };
-  ingestor = createIngestor({ connectionString: t.url });
+  direct = createIngestor({ connectionString: t.url, inboxAbove: Infinity });
+  inbox = createIngestor({ connectionString: t.url, inboxAbove: 0 });
 });
 after(async () => {
-  await ingestor.close();
+  await direct.close();
+  await inbox.close();
   await t.drop();
 });
 
-const jobs = () =>
-  t.db.$queryRawUnsafe<{ queue_name: string; message_id: string }[]>(
-    `SELECT q.queue_name, j.payload->>'messageId' AS message_id FROM graphile_worker._private_jobs j
-     LEFT JOIN graphile_worker._private_job_queues q ON q.id = j.job_queue_id ORDER BY j.id`,
+const jobs = (task = "handle-message") =>
+  t.db.$queryRawUnsafe<{ queue_name: string; message_id: string; key: string | null; locked_at: Date | null }[]>(
+    `SELECT q.queue_name, j.payload->>'messageId' AS message_id, j.key, j.locked_at FROM graphile_worker._private_jobs j
+     JOIN graphile_worker._private_tasks k ON k.id = j.task_id
+     LEFT JOIN graphile_worker._private_job_queues q ON q.id = j.job_queue_id WHERE k.identifier = $1 ORDER BY j.id`,
+    task,
   );
+const waiting = () => t.db.inboundBatch.count({ where: { error: null } });
+const clear = async () => {
+  await t.db.message.deleteMany();
+  await t.db.conversation.deleteMany();
+  await t.db.$executeRawUnsafe(`DELETE FROM graphile_worker._private_jobs`);
+};
 
-test("concurrent requests share a transaction; each conversation's jobs queue in arrival order", async () => {
-  await Promise.all(Array.from({ length: 60 }, (_, i) => ingestor.ingest(account, [message(i + 1, `chat-${i % 3}`)])));
-  assert.equal(await t.db.message.count(), 60);
-  assert.equal(await t.db.conversation.count(), 3);
+async function assertQueuedInOrder(chats: number, perChat: number) {
   const queued = await jobs();
-  assert.equal(queued.length, 60);
+  assert.equal(queued.length, chats * perChat);
   const messages = await t.db.message.findMany({ select: { id: true, dedupeKey: true } });
   const keyOf = new Map(messages.map((m) => [m.id, Number(m.dedupeKey)]));
-  for (const chat of [0, 1, 2]) {
+  for (let chat = 0; chat < chats; chat++) {
     const conversation = await t.db.conversation.findFirstOrThrow({ where: { externalId: `chat-${chat}` } });
     const order = queued.filter((j) => j.queue_name === `conversation:${conversation.id}`).map((j) => keyOf.get(j.message_id)!);
-    assert.equal(order.length, 20);
+    assert.equal(order.length, perChat);
     assert.deepEqual(order, [...order].sort((a, b) => a - b));
     assert.equal(conversation.lastInboundAt?.toISOString(), new Date(1_700_000_000_000 + Math.max(...order) * 1000).toISOString());
   }
+}
+
+test("light load: concurrent requests share a transaction that stores messages and queues each conversation's jobs in arrival order", async () => {
+  await clear();
+  const before = direct.stats();
+  await Promise.all(Array.from({ length: 60 }, (_, i) => direct.ingest(account, [message(i + 1, `chat-${i % 3}`)])));
+  const after = direct.stats();
+  assert.ok(after.transactions - before.transactions < 60);
+  assert.equal(after.inboxAppends, 0);
+  assert.equal(await waiting(), 0);
+  assert.equal(await t.db.message.count(), 60);
+  await assertQueuedInOrder(3, 20);
 });
 
-test("redelivery is stored once and queued once, even inside one batch", async () => {
-  const before = await t.db.message.count();
-  await Promise.all([ingestor.ingest(account, [message(500)]), ingestor.ingest(account, [message(500)]), ingestor.ingest(account, [message(500), message(500)])]);
-  await ingestor.ingest(account, [message(500)]);
-  assert.equal(await t.db.message.count(), before + 1);
-  assert.equal((await jobs()).length, before + 1);
+test("heavy load: concurrent requests share one inbox row; one expansion job waits; expanding gives the same messages and jobs", async () => {
+  await clear();
+  const before = inbox.stats().inboxAppends;
+  await Promise.all(Array.from({ length: 60 }, (_, i) => inbox.ingest(account, [message(i + 1, `chat-${i % 3}`)])));
+  await inbox.settled();
+  const appended = inbox.stats().inboxAppends - before;
+  assert.ok(appended < 60);
+  assert.equal(await waiting(), appended);
+  assert.equal(await t.db.message.count(), 0, "acknowledged, stored in the inbox, not yet expanded");
+  // However many rows, one expansion job waits, keyed so that wake-ups do not pile up.
+  assert.deepEqual((await jobs(EXPAND_INBOUND)).map((j) => [j.queue_name, j.key, j.locked_at]), [["inbound", EXPAND_INBOUND, null]]);
+
+  assert.deepEqual(await expandInbound(t.pool), { rows: appended, setAside: [], more: false });
+  assert.equal(await waiting(), 0);
+  assert.equal(await t.db.message.count(), 60);
+  assert.equal(await t.db.conversation.count(), 3);
+  await assertQueuedInOrder(3, 20);
+});
+
+test("a wake-up enqueues another expansion once the waiting one has started", async () => {
+  await clear();
+  await inbox.ingest(account, [message(100)]);
+  await inbox.settled();
+  // A worker takes the waiting job: rows committed after it started need a job of their own.
+  await t.db.$executeRawUnsafe(`UPDATE graphile_worker._private_jobs SET locked_at = now(), locked_by = 'test'`);
+  await inbox.ingest(account, [message(101)]);
+  await inbox.settled();
+  assert.deepEqual((await jobs(EXPAND_INBOUND)).map((j) => j.locked_at === null), [false, true], "the started job, and a new one waiting");
+  await expandInbound(t.pool);
+});
+
+test("the ingestor switches to the inbox under load and back when it passes", async () => {
+  const adaptive = createIngestor({ connectionString: t.url });
+  try {
+    for (let n = 0; n < 5; n++) await adaptive.ingest(account, [message(200 + n)]);
+    assert.equal(adaptive.stats().inboxAppends, 0, "one request at a time: stored as messages at once");
+    await Promise.all(Array.from({ length: 300 }, (_, i) => adaptive.ingest(account, [message(1000 + i, `chat-${i % 7}`)])));
+    const underLoad = adaptive.stats().inboxAppends;
+    assert.ok(underLoad > 0, "hundreds at once: appended to the inbox");
+    for (let n = 0; n < 40; n++) await adaptive.ingest(account, [message(900 + n)]);
+    const { inboxAppends, transactions } = adaptive.stats();
+    assert.ok(inboxAppends < underLoad + 40, "back to messages at once as the load passes");
+    assert.ok(transactions > inboxAppends);
+  } finally {
+    await adaptive.close();
+  }
+  await expandInbound(t.pool);
+  assert.equal(await t.db.message.count({ where: { dedupeKey: { in: ["200", "1299", "939"] } } }), 3);
+});
+
+test("redelivery is stored once and queued once, even inside one batch, either way", async () => {
+  for (const [n, ingestor] of [[500, direct], [501, inbox]] as const) {
+    const before = await t.db.message.count();
+    const queued = (await jobs()).length;
+    await Promise.all([ingestor.ingest(account, [message(n)]), ingestor.ingest(account, [message(n)]), ingestor.ingest(account, [message(n), message(n)])]);
+    await ingestor.ingest(account, [message(n)]);
+    await ingestor.settled();
+    await expandInbound(t.pool);
+    assert.equal(await t.db.message.count(), before + 1);
+    assert.equal((await jobs()).length, queued + 1);
+  }
+});
+
+test("a redelivery expanded with the first copy keeps the first copy's place in line and time of arrival", async () => {
+  await clear();
+  // Three inbox rows expanded in one transaction: 520, then 521, then 520 again.
+  for (const n of [520, 521, 520]) {
+    await inbox.ingest(account, [message(n, "chat-0")]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const stored = await t.db.inboundBatch.findMany({ orderBy: { id: "asc" } });
+  assert.equal(stored.length, 3);
+  await expandInbound(t.pool);
+  await assertQueuedInOrder(1, 2);
+  const first = await t.db.message.findFirstOrThrow({ where: { dedupeKey: "520" } });
+  assert.equal(first.createdAt.toISOString(), stored[0]!.receivedAt.toISOString());
 });
 
 test("a request that cannot be stored fails alone; the rest of its batch is stored and acknowledged", async () => {
   const before = await t.db.message.count();
-  const ghost: ChannelAccount = { ...account, id: "0b0b0b0b-0000-4000-8000-000000000000" };
-  const results = await Promise.allSettled([ingestor.ingest(account, [message(600)]), ingestor.ingest(ghost, [message(601)]), ingestor.ingest(account, [message(602)])]);
+  // A driver bug: a message without the platform id that every message's dedupe key comes from.
+  const broken = message(601);
+  if (broken.type === "message") delete (broken.message as { platformEventId?: string }).platformEventId;
+  const results = await Promise.allSettled([direct.ingest(account, [message(600)]), direct.ingest(account, [broken]), direct.ingest(account, [message(602)])]);
   assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
   assert.equal(await t.db.message.count(), before + 2);
-  assert.equal(await t.db.message.count({ where: { dedupeKey: "601" } }), 0);
 });
 
-test("delivery reports move an outbound message forward only; failed always wins", async () => {
+test("text PostgreSQL cannot hold (NUL, a lone surrogate) is cleaned rather than refused, either way", async () => {
+  for (const [n, ingestor] of [[550, direct], [551, inbox]] as const) {
+    const odd = message(n);
+    if (odd.type === "message") odd.message.text = "a\u0000b\ud800c";
+    await ingestor.ingest(account, [odd]);
+    assert.deepEqual((await expandInbound(t.pool)).setAside, []);
+    const stored = await t.db.message.findFirstOrThrow({ where: { dedupeKey: String(n) } });
+    assert.equal((stored.content as { text: string }).text, "ab\ufffdc");
+  }
+});
+
+test("an inbox row that cannot be expanded is set aside with its error; the rows around it expand", async () => {
+  const before = await t.db.message.count();
+  await inbox.ingest(account, [message(610)]);
+  // As if appended by a faulty release: a message without the dedupe key every message row needs.
+  const bad = [{ accountId: account.id, tenantId: account.tenantId, events: [{ ...message(611), message: { conversation: { externalId: "chat-1" }, sentAt: new Date().toISOString() } }] }];
+  const [{ id: badId }] = await t.db.$queryRawUnsafe<[{ id: bigint }]>(`INSERT INTO "InboundBatch" (events) VALUES ($1::json) RETURNING id`, JSON.stringify(bad));
+  await inbox.ingest(account, [message(612)]);
+  const result = await expandInbound(t.pool);
+  assert.deepEqual(result.setAside.map((r) => r.id), [String(badId)]);
+  assert.match(result.setAside[0]!.error, /null value in column "dedupeKey"/);
+  assert.equal(await t.db.message.count(), before + 2);
+  const kept = await t.db.inboundBatch.findUniqueOrThrow({ where: { id: badId } });
+  assert.match(kept.error!, /dedupeKey/);
+  assert.deepEqual(kept.events, bad);
+  // Set aside means skipped from now on, not retried forever.
+  await inbox.ingest(account, [message(613)]);
+  assert.deepEqual(await expandInbound(t.pool), { rows: 1, setAside: [], more: false });
+  await t.db.inboundBatch.delete({ where: { id: badId } });
+});
+
+test("inbox messages of an account deleted before they were expanded are dropped with it", async () => {
+  const tenant = await t.db.tenant.create({ data: { name: "Gone" } });
+  const row = await t.db.channelAccount.create({ data: { tenantId: tenant.id, channel: "telegram", name: "gone", secrets: "sealed" } });
+  await inbox.ingest({ ...account, id: row.id, tenantId: tenant.id }, [message(700)]);
+  await t.db.channelAccount.delete({ where: { id: row.id } });
+  assert.deepEqual(await expandInbound(t.pool), { rows: 1, setAside: [], more: false });
+  assert.equal(await t.db.message.count({ where: { dedupeKey: "700" } }), 0);
+});
+
+test("an expansion round stops at its time budget with more to do", async () => {
+  for (let n = 0; n < 3; n++) await inbox.ingest(account, [message(800 + n)]);
+  assert.deepEqual(await expandInbound(t.pool, { rowsPerTransaction: 1, budgetMs: 0 }), { rows: 1, setAside: [], more: true });
+  assert.deepEqual(await expandInbound(t.pool, { rowsPerTransaction: 1 }), { rows: 2, setAside: [], more: false });
+});
+
+test("delivery reports move an outbound message forward only; failed always wins; through the inbox too", async () => {
   const conversation = await t.db.conversation.findFirstOrThrow();
   const out = await t.db.message.create({
     data: { tenantId: account.tenantId, channelAccountId: account.id, conversationId: conversation.id, direction: "out", dedupeKey: "x:0", platformMessageId: "wamid.1", content: {}, status: "sent" },
@@ -84,19 +222,20 @@ test("delivery reports move an outbound message forward only; failed always wins
     raw: {},
     status: { channel: "whatsapp", platformMessageId: "wamid.1", state, at: new Date().toISOString(), ...(state === "failed" ? { error: { code: "131047", message: "Re-engagement message" } } : {}) },
   });
-  await ingestor.ingest(account, [report("read")]);
-  await ingestor.ingest(account, [report("delivered")]);
+  await direct.ingest(account, [report("read")]);
+  await direct.ingest(account, [report("delivered")]);
   assert.equal((await t.db.message.findUniqueOrThrow({ where: { id: out.id } })).status, "read");
-  await ingestor.ingest(account, [report("failed")]);
+  await inbox.ingest(account, [report("failed")]);
+  assert.equal((await t.db.message.findUniqueOrThrow({ where: { id: out.id } })).status, "read", "applied when expanded");
+  await expandInbound(t.pool);
   const failed = await t.db.message.findUniqueOrThrow({ where: { id: out.id } });
   assert.equal(failed.status, "failed");
   assert.deepEqual(failed.error, { code: "131047", message: "Re-engagement message" });
 });
 
 test("a delivery report that arrives before the sender recorded the message's id is applied once it is", async () => {
-  const { sendReplies } = await import("../src/index.ts");
   const conversation = await t.db.conversation.findFirstOrThrow();
-  await ingestor.ingest(account, [{ type: "status", raw: {}, status: { channel: "whatsapp", platformMessageId: "wamid.early", state: "read", at: new Date().toISOString() } }]);
+  await direct.ingest(account, [{ type: "status", raw: {}, status: { channel: "whatsapp", platformMessageId: "wamid.early", state: "read", at: new Date().toISOString() } }]);
   assert.equal(await t.db.deliveryReport.count(), 1);
   const sender = { send: async () => [{ platformMessageId: "wamid.early", raw: {} }] };
   await sendReplies(t.pool, sender, { tenantId: account.tenantId, channelAccountId: account.id, conversationId: conversation.id, to: { externalId: "chat-1", type: "private" } }, [{ type: "text", text: "hi" }], { key: "early" });
