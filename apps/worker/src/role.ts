@@ -1,4 +1,4 @@
-import { applyContexts, createFulfill, createUnderstand, type AccountDirectory } from "@cb/conversation";
+import { applyContexts, createFulfill, createUnderstand, INBOUND_SWEEP, type AccountDirectory } from "@cb/conversation";
 import type { Db, Pool } from "@cb/db";
 import { createEgress, parsePolicy } from "@cb/egress";
 import { createDeliverTask, DELIVER_EVENT } from "@cb/event-webhooks";
@@ -51,7 +51,7 @@ export async function startWorkerRole(resources: WorkerResources): Promise<{ run
     ...(resources.config.WORKER_HEARTBEAT_MS ? { intervalMs: resources.config.WORKER_HEARTBEAT_MS } : {}),
     ...(resources.config.WORKER_DEAD_AFTER_MS ? { deadAfterMs: resources.config.WORKER_DEAD_AFTER_MS } : {}),
   });
-  const runner = await startWorker({ connectionString: resources.databaseUrl, taskList, concurrency: resources.config.WORKER_CONCURRENCY, events });
+  const runner = await startWorker({ connectionString: resources.databaseUrl, taskList, concurrency: resources.config.WORKER_CONCURRENCY, events, crontab: INBOUND_SWEEP });
   return {
     runner,
     async stop() {

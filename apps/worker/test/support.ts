@@ -3,7 +3,7 @@ import { messengerDriver } from "@cb/channel-messenger";
 import { slackDriver } from "@cb/channel-slack";
 import { telegramDriver } from "@cb/channel-telegram";
 import { whatsappDriver } from "@cb/channel-whatsapp";
-import { createAccountDirectory, createIngestor } from "@cb/conversation";
+import { createAccountDirectory, createIngestor, type IngestorOptions } from "@cb/conversation";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { startFakeGraph, type FakeGraph } from "@cb/fake-graph";
 import { startFakeSlack, type FakeSlack } from "@cb/fake-slack";
@@ -44,7 +44,7 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(options: { worker?: boolean } = {}): Promise<Stack> {
+export async function startStack(options: { worker?: boolean; ingest?: Omit<IngestorOptions, "connectionString"> } = {}): Promise<Stack> {
   const t = await createTestDatabase();
   const keys = generateKey("test");
   const sealer = createSealer(parseKeyRing(keys));
@@ -70,7 +70,7 @@ export async function startStack(options: { worker?: boolean } = {}): Promise<St
   });
   const drivers = [telegramDriver, whatsappDriver, messengerDriver, slackDriver];
   const accounts = createAccountDirectory({ db: t.db, sealer, drivers, env: { TELEGRAM_API_ROOT: telegram.url, GRAPH_API_BASE_URL: graph.url, SLACK_API_URL: slackApi.url } });
-  const ingestor = createIngestor({ connectionString: t.url });
+  const ingestor = createIngestor({ connectionString: t.url, ...options.ingest });
   const app = await buildServer({ db: t.db, accounts, ingestor, drivers, admin: { db: t.db, sealer, channelEnv: {}, operatorToken: "operator-token-for-tests" } });
   const stack: Stack = {
     t,
