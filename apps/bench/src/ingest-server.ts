@@ -21,8 +21,8 @@ if (mode === "bare") {
   const app = await buildServer({ db, ingestor, accounts: createAccountDirectory({ db, sealer, drivers: [telegramDriver], env: {} }), drivers: [telegramDriver] });
   console.log(await app.listen({ port: 0, host: "127.0.0.1" }));
   process.once("SIGTERM", () => {
-    const { transactions, requests, writeMs } = ingestor.stats();
-    console.error(`ingest: ${transactions} transactions, ${(requests / transactions).toFixed(1)} requests each, ${(writeMs / transactions).toFixed(2)} ms each`);
+    const { transactions, inboxAppends, requests, writeMs } = ingestor.stats();
+    console.error(`ingest: ${transactions} transactions (${inboxAppends} to the inbox), ${(requests / transactions).toFixed(1)} requests each, ${(writeMs / transactions).toFixed(2)} ms each`);
     process.exit(0);
   });
 }
