@@ -3,16 +3,13 @@ import pg from "pg";
 import { migrate, startEmbeddedPostgres } from "@cb/db";
 
 /**
- * A fresh, migrated database for one benchmark run: on the server of DATABASE_URL when set (dropped
- * afterwards), else in an embedded PostgreSQL.
+ * A fresh, migrated database for one benchmark run, dropped afterwards: on the server of
+ * DATABASE_URL when set, else in an embedded PostgreSQL (whose data folder outlives the run, so the
+ * run's own database keeps one benchmark's rows and jobs out of the next).
  */
 export async function benchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const server = process.env.DATABASE_URL;
-  if (!server) {
-    const embedded = await startEmbeddedPostgres({ dataDir: ".data/bench-postgres", port: 54331 });
-    await migrate(embedded.url);
-    return { url: embedded.url, drop: () => embedded.stop() };
-  }
+  const embedded = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres({ dataDir: ".data/bench-postgres", port: 54331 });
+  const server = process.env.DATABASE_URL ?? embedded!.url;
   const name = `cb_bench_${randomBytes(4).toString("hex")}`;
   const admin = new pg.Client({ connectionString: server });
   await admin.connect();
@@ -28,6 +25,7 @@ export async function benchDatabase(): Promise<{ url: string; drop(): Promise<vo
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();
+      await embedded?.stop();
     },
   };
 }

@@ -3,11 +3,18 @@ import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 
 /** Node's flags for the server and worker roles, as docker/Dockerfile runs them. */
-export const NODE_FLAGS = ["--max-semi-space-size=4", "--import", "tsx"];
+const NODE_FLAGS = ["--max-semi-space-size=4", "--import", "tsx"];
+
+/** Starts a TypeScript entry point in its own Node process, which ends with the benchmark's, even when that fails. */
+export function spawnRole(entry: string, args: string[], env: Record<string, string | undefined>, stdout: "pipe" | "ignore"): ChildProcess {
+  const child = spawn(process.execPath, [...NODE_FLAGS, entry, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", stdout, "inherit"] });
+  process.once("exit", () => child.kill());
+  return child;
+}
 
 /** Starts a TypeScript entry point in its own Node process and waits for the URL it prints. */
 export async function startProcess(entry: string, args: string[], env: Record<string, string | undefined>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [...NODE_FLAGS, entry, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawnRole(entry, args, env, "pipe");
   const url = await new Promise<string>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`${entry} exited with ${code}`)));
     createInterface({ input: child.stdout! }).once("line", resolve);

@@ -3,7 +3,6 @@
 // worker processes answer them (NLU, a fulfillment backend that answers at once or after
 // `--backend-ms`, the reply to a local Bot API stand-in). Measures webhook-in → reply-accepted, checks that every update got exactly one reply,
 // and prints one JSON line and a summary. `--servers 2 --workers 2` is the scale-out run.
-import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
@@ -11,7 +10,7 @@ import pg from "pg";
 import { startFakeTelegram } from "@cb/fake-telegram";
 import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
 import { benchDatabase } from "./database.ts";
-import { NODE_FLAGS, peakRssMb, startProcess, stop } from "./process.ts";
+import { peakRssMb, spawnRole, startProcess, stop } from "./process.ts";
 
 const { values } = parseArgs({ options: { rate: { type: "string", default: "200" }, duration: { type: "string", default: "10" }, servers: { type: "string", default: "1" }, workers: { type: "string", default: "1" }, bots: { type: "string", default: "20" }, warmup: { type: "string", default: "3" }, "backend-ms": { type: "string", default: "0" } } });
 const rate = Number(values.rate);
@@ -58,7 +57,7 @@ await db.query(`INSERT INTO "Intent" (id, "tenantId", name, examples, "fulfillme
 const env = { DATABASE_URL: database.url, SECRETS_KEYS: keys, TELEGRAM_API_ROOT: telegram.url, EGRESS_ALLOW: "127.0.0.1", EGRESS_ALLOW_HTTP: "true", LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", PORT: "0", WORKER_CONCURRENCY: "20" };
 const servers = await Promise.all(Array.from({ length: Number(values.servers) }, () => startProcess(new URL("./ingest-server.ts", import.meta.url).pathname, ["ingest"], env)));
 const workers = Array.from({ length: Number(values.workers) }, () =>
-  spawn(process.execPath, [...NODE_FLAGS, new URL("../../worker/src/main.ts", import.meta.url).pathname], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] }),
+  spawnRole(new URL("../../worker/src/main.ts", import.meta.url).pathname, [], env, "ignore"),
 );
 // Warm up: the model trains on the first message; workers open their runtime.
 const warm = await fetch(`${servers[0]!.url}/webhooks/telegram/${accounts[0]}`, { method: "POST", headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": secretToken }, body: JSON.stringify({ update_id: 1, message: { message_id: 1, date: 1, chat: { id: 1, type: "private" }, from: { id: 1, is_bot: false, first_name: "W" }, text: "hi" } }) });
