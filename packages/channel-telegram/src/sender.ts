@@ -1,5 +1,4 @@
-import { PlatformError, type ChannelAccount, type ChannelEnvironment, type ChannelSender, type SentMessage } from "@cb/core";
-import Bottleneck from "bottleneck";
+import { keyedRateLimiter, PlatformError, rateLimiter, type ChannelAccount, type ChannelEnvironment, type ChannelSender, type Limiter, type SentMessage } from "@cb/core";
 import { Telegram, TelegramError } from "telegraf";
 import { renderReply } from "./render.ts";
 
@@ -14,8 +13,8 @@ export function apiRoot(env: ChannelEnvironment): string {
 }
 
 interface BotLimits {
-  bot: Bottleneck;
-  chats: Bottleneck.Group;
+  bot: Limiter;
+  chat: (chatId: string) => Limiter;
 }
 
 // Telegram's published limits: about 30 messages a second per bot, about one a second per chat
@@ -26,10 +25,7 @@ const limitsByBot = new Map<string, BotLimits>();
 function limitsFor(botId: string): BotLimits {
   let limits = limitsByBot.get(botId);
   if (!limits) {
-    const bot = new Bottleneck({ reservoir: 30, reservoirRefreshAmount: 30, reservoirRefreshInterval: 1000 });
-    const chats = new Bottleneck.Group({ maxConcurrent: 1, minTime: 1000 });
-    chats.on("created", (limiter) => limiter.chain(bot));
-    limits = { bot, chats };
+    limits = { bot: rateLimiter({ cap: 30, intervalMs: 1000 }), chat: keyedRateLimiter({ cap: 1, intervalMs: 1000, concurrency: 1 }) };
     limitsByBot.set(botId, limits);
   }
   return limits;
@@ -60,7 +56,8 @@ export function createTelegramSender(account: ChannelAccount, env: ChannelEnviro
   async function call(method: string, params: Record<string, unknown>, chatId?: string): Promise<unknown> {
     const run = () => (telegram.callApi as (m: string, p: unknown) => Promise<unknown>)(method, params);
     try {
-      return await (chatId ? limits.chats.key(chatId).schedule(run) : limits.bot.schedule(run));
+      // A message takes its chat's turn, then the bot's.
+      return await (chatId ? limits.chat(chatId)(() => limits.bot(run)) : limits.bot(run));
     } catch (err) {
       throw toPlatformError(err);
     }

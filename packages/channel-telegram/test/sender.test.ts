@@ -60,3 +60,13 @@ test("button presses are acknowledged with answerCallbackQuery", async () => {
   });
   assert.deepEqual(fake.calls.at(-1), { ...fake.calls.at(-1)!, method: "answerCallbackQuery", params: { callback_query_id: "cbq-1" } });
 });
+
+test("messages to one chat go out a second apart, as Telegram allows; other chats are not held up", async () => {
+  const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url });
+  const to = (chat: string) => ({ externalId: chat, type: "private" as const });
+  const from = fake.calls.length;
+  await Promise.all([sender.send(to("7001"), { type: "text", text: "one" }), sender.send(to("7001"), { type: "text", text: "two" }), sender.send(to("7002"), { type: "text", text: "other" })]);
+  const at = (text: string) => fake.calls.slice(from).find((c) => c.params.text === text)!.at;
+  assert.ok(at("two") - at("one") >= 990, `same chat ${at("two") - at("one")} ms apart`);
+  assert.ok(at("other") - at("one") < 500, "another chat went out at once");
+});

@@ -1,6 +1,5 @@
-import type { ChannelAccount, ChannelEnvironment, ChannelSender } from "@cb/core";
+import { rateLimiter, type ChannelAccount, type ChannelEnvironment, type ChannelSender, type Limiter } from "@cb/core";
 import { graphClient } from "@cb/meta-graph";
-import Bottleneck from "bottleneck";
 import { renderReply } from "./render.ts";
 
 export interface WhatsAppSecrets {
@@ -16,11 +15,11 @@ export interface WhatsAppConfig {
 
 // The Cloud API's default throughput is 80 messages a second per business phone number
 // (developers.facebook.com/docs/whatsapp/throughput); shared by every sender of that number here.
-const limiters = new Map<string, Bottleneck>();
-function limiterFor(phoneNumberId: string): Bottleneck {
+const limiters = new Map<string, Limiter>();
+function limiterFor(phoneNumberId: string): Limiter {
   let limiter = limiters.get(phoneNumberId);
   if (!limiter) {
-    limiter = new Bottleneck({ reservoir: 80, reservoirRefreshAmount: 80, reservoirRefreshInterval: 1000 });
+    limiter = rateLimiter({ cap: 80, intervalMs: 1000 });
     limiters.set(phoneNumberId, limiter);
   }
   return limiter;
@@ -48,7 +47,7 @@ export function createWhatsAppSender(account: ChannelAccount, env: ChannelEnviro
           // Quote the customer's message when answering it, as WhatsApp users expect in busy chats.
           ...(context?.inReplyTo?.platformMessageId && !context.inReplyTo.postback ? { context: { message_id: context.inReplyTo.platformMessageId } } : {}),
         };
-        const result = await limiter.schedule(() => graph.post<{ messages?: { id: string }[] }>(`/${phoneNumberId}/messages`, accessToken, body));
+        const result = await limiter(() => graph.post<{ messages?: { id: string }[] }>(`/${phoneNumberId}/messages`, accessToken, body));
         sent.push({ platformMessageId: result.messages?.[0]?.id ?? "", raw: result });
       }
       return sent;

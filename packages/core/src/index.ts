@@ -3,3 +3,4 @@ export * from "./reply.ts";
 export * from "./errors.ts";
 export * from "./channel.ts";
 export * from "./text.ts";
+export * from "./rate-limit.ts";
