@@ -1,11 +1,11 @@
-import { applyContexts, createFulfill, createUnderstand, INBOUND_SWEEP, type AccountDirectory } from "@cb/conversation";
+import { applyContexts, CONVERSATION_QUEUE_PREFIX, createFulfill, createUnderstand, INBOUND_SWEEP, type AccountDirectory } from "@cb/conversation";
 import type { Db, Pool } from "@cb/db";
 import { createEgress, parsePolicy } from "@cb/egress";
 import { createDeliverTask, DELIVER_EVENT } from "@cb/event-webhooks";
 import { createFulfillmentClient } from "@cb/fulfillment";
-import { createNotificationTasks } from "@cb/notifications";
+import { createNotificationTasks, SUBJECT_QUEUE_PREFIX } from "@cb/notifications";
 import { EventEmitter } from "node:events";
-import { keepWorkersAlive, startWorker, type Runner, type WorkerEvents } from "@cb/jobs";
+import { keepQueuesCollected, keepWorkersAlive, startWorker, type Runner, type WorkerEvents } from "@cb/jobs";
 import type { Sealer } from "@cb/secrets";
 import { createTaskList } from "./tasks.ts";
 
@@ -52,10 +52,13 @@ export async function startWorkerRole(resources: WorkerResources): Promise<{ run
     ...(resources.config.WORKER_DEAD_AFTER_MS ? { deadAfterMs: resources.config.WORKER_DEAD_AFTER_MS } : {}),
   });
   const runner = await startWorker({ connectionString: resources.databaseUrl, taskList, concurrency: resources.config.WORKER_CONCURRENCY, events, crontab: INBOUND_SWEEP });
+  // A queue per conversation and per order: empty ones are collected, or every job fetch slows down.
+  const queues = keepQueuesCollected({ pool: resources.pool, prefixes: [CONVERSATION_QUEUE_PREFIX, SUBJECT_QUEUE_PREFIX] });
   return {
     runner,
     async stop() {
       await runner.stop();
+      await queues.stop();
       await liveness.stop();
       client.shutdown();
       await egress.close();

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { DeliveryStatus, InboundEvent, InboundMessage, ReadWatermark } from "@cb/core";
 import { storableJson, transaction, type Pool, type Sql } from "@cb/db";
-import { addJob } from "@cb/jobs";
+import { addJob, QUEUE_GATE_SHARED } from "@cb/jobs";
 import type pg from "pg";
 
 export const HANDLE_MESSAGE = "handle-message";
@@ -28,7 +28,8 @@ export async function wakeExpansion(sql: Sql): Promise<void> {
 export const statusLockKey = (channelAccountId: string, platformMessageId: string) => `delivery:${channelAccountId}:${platformMessageId}`;
 
 /** One queue per conversation: graphile-worker runs a queue's jobs one at a time, in order. */
-export const conversationQueue = (conversationId: string) => `conversation:${conversationId}`;
+export const CONVERSATION_QUEUE_PREFIX = "conversation:";
+export const conversationQueue = (conversationId: string) => `${CONVERSATION_QUEUE_PREFIX}${conversationId}`;
 
 /** One channel account's events within an InboundBatch row, as the ingestor stores them. */
 export interface InboundGroup {
@@ -45,8 +46,9 @@ type StoredBatch = { groups: InboundGroup[]; receivedAt: Date | null };
 // ON CONFLICT DO UPDATE may touch a row once per statement), messages inserted (a platform's
 // redelivery hits the unique (account, direction, dedupeKey) and is skipped: stored once, answered
 // once; one within the same batch is dropped first, keeping the first copy, its place in line and
-// its time of arrival), and one graphile-worker job per new message, in arrival order. Messages of an account
-// deleted since they were acknowledged are dropped, as its stored messages were.
+// its time of arrival), and one graphile-worker job per new message, in arrival order, behind the
+// queue gate (@cb/jobs queues.ts), which every joined row passes before add_jobs runs. Messages of
+// an account deleted since they were acknowledged are dropped, as its stored messages were.
 const STORE_MESSAGES = `
 WITH input AS (
   SELECT DISTINCT ON (u.account_id, u.dedupe_key) u.* FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::jsonb[], $9::timestamptz[], $10::timestamptz[])
@@ -60,6 +62,8 @@ WITH input AS (
   ON CONFLICT ("channelAccountId", "externalId") DO UPDATE
     SET "lastInboundAt" = GREATEST("Conversation"."lastInboundAt", EXCLUDED."lastInboundAt")
   RETURNING id, "channelAccountId", "externalId"
+), gate AS MATERIALIZED (
+  SELECT ${QUEUE_GATE_SHARED}
 ), msg AS (
   INSERT INTO "Message" (id, "tenantId", "channelAccountId", "conversationId", direction, "dedupeKey", "platformMessageId", content, raw, status, "createdAt", "updatedAt")
   SELECT i.id, i.tenant_id, i.account_id, c.id, 'in', i.dedupe_key, i.platform_message_id, i.content, i.raw, 'received', COALESCE(i.received_at, now()), now()
@@ -68,9 +72,9 @@ WITH input AS (
   RETURNING id, "conversationId"
 )
 SELECT graphile_worker.add_jobs(array_agg(
-  ('${HANDLE_MESSAGE}', json_build_object('messageId', m.id), 'conversation:' || m."conversationId", NULL, 10, NULL, NULL, NULL)::graphile_worker.job_spec
+  ('${HANDLE_MESSAGE}', json_build_object('messageId', m.id), '${CONVERSATION_QUEUE_PREFIX}' || m."conversationId", NULL, 10, NULL, NULL, NULL)::graphile_worker.job_spec
   ORDER BY i.n))
-FROM msg m JOIN input i ON i.id = m.id`;
+FROM msg m JOIN input i ON i.id = m.id CROSS JOIN gate`;
 
 // A delivery report never moves a message backwards (read stays read when a late "delivered"
 // arrives); "failed" always wins. A report for a message whose platform id is not recorded yet is

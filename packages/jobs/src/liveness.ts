@@ -9,8 +9,6 @@ export interface LivenessOptions {
   intervalMs?: number;
   /** A worker silent this long is dead: its jobs and queues are unlocked for others. */
   deadAfterMs?: number;
-  /** How often graphile-worker's tables are tidied (empty per-conversation queues removed). */
-  cleanupEveryMs?: number;
   onError?: (err: unknown) => void;
 }
 
@@ -18,13 +16,11 @@ export interface LivenessOptions {
  * graphile-worker releases a crashed worker's locks only after 4 hours. Each process here writes
  * a heartbeat for its workers; any process that finds jobs locked by a worker whose heartbeat is
  * stale (or that never wrote one) unlocks them with graphile-worker's own forceUnlockWorkers, so a
- * killed worker's conversation resumes on another within seconds. Also runs graphile-worker's
- * cleanup now and then: one queue per conversation leaves many empty queues behind.
+ * killed worker's conversation resumes on another within seconds.
  */
 export async function keepWorkersAlive(options: LivenessOptions): Promise<{ stop(): Promise<void> }> {
   const interval = options.intervalMs ?? 5_000;
   const deadAfter = options.deadAfterMs ?? 30_000;
-  const cleanupEvery = options.cleanupEveryMs ?? 10 * 60_000;
   // Jobs are locked by a worker's id or, when fetched in batches, by its pool's id: both count.
   const workerIds = new Set<string>();
   options.events.on("pool:create", ({ workerPool }) => workerIds.add(workerPool.id));
@@ -37,7 +33,6 @@ export async function keepWorkersAlive(options: LivenessOptions): Promise<{ stop
   pool.on("error", onError);
   pool.on("connect", (client) => client.on("error", onError));
   const utils: WorkerUtils = await makeWorkerUtils({ pgPool: pool });
-  let lastCleanup = Date.now();
 
   async function beat(): Promise<void> {
     if (workerIds.size) {
@@ -56,10 +51,6 @@ export async function keepWorkersAlive(options: LivenessOptions): Promise<{ stop
     const dead = rows.map((r) => r.locked_by).filter((id) => !workerIds.has(id));
     if (dead.length) await utils.forceUnlockWorkers(dead);
     await pool.query(`DELETE FROM "WorkerHeartbeat" WHERE "seenAt" < now() - interval '1 day'`);
-    if (Date.now() - lastCleanup > cleanupEvery) {
-      lastCleanup = Date.now();
-      await utils.cleanup({ tasks: ["GC_JOB_QUEUES", "GC_TASK_IDENTIFIERS"] });
-    }
   }
 
   let running = beat().catch(onError);

@@ -1,6 +1,9 @@
 import { prismaSql, type Db, type Prisma } from "@cb/db";
 import { addJob } from "@cb/jobs";
 
+/** One queue per order (subject): its events notify one at a time, in order. */
+export const SUBJECT_QUEUE_PREFIX = "subject:";
+
 export const NOTIFY_EVENT = "notify-event";
 
 export interface IncomingEvent {
@@ -37,7 +40,7 @@ export async function storeEvent(db: Db, event: IncomingEvent): Promise<"stored"
       create: { tenantId: event.tenantId, subject: event.subject, lastOccurredAt: event.occurredAt, lastSequence: event.sequence ?? null, lastEventId: event.eventId },
       update: { lastOccurredAt: event.occurredAt, lastSequence: event.sequence ?? null, lastEventId: event.eventId },
     });
-    await addJob(prismaSql(tx), NOTIFY_EVENT, { orderEventId: row.id }, { queueName: `subject:${event.tenantId}:${event.subject}`, maxAttempts: 10 });
+    await addJob(prismaSql(tx), NOTIFY_EVENT, { orderEventId: row.id }, { queueName: `${SUBJECT_QUEUE_PREFIX}${event.tenantId}:${event.subject}`, maxAttempts: 10 });
     return "stored";
   });
 }
