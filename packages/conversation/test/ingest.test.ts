@@ -156,6 +156,25 @@ test("a redelivery expanded with the first copy keeps the first copy's place in 
   assert.equal(first.createdAt.toISOString(), stored[0]!.receivedAt.toISOString());
 });
 
+test("a write waits while empty job queues are being collected, so its jobs never land in a deleted queue", async () => {
+  const collector = await t.pool.connect();
+  try {
+    await collector.query("BEGIN");
+    await collector.query(`SELECT pg_advisory_xact_lock(hashtext('graphile-worker:queues'))`);
+    const written = direct.ingest(account, [message(530, "chat-gate")]);
+    const early = await Promise.race([written.then(() => "written"), new Promise((resolve) => setTimeout(resolve, 200, "waiting"))]);
+    assert.equal(early, "waiting");
+    await collector.query("COMMIT");
+    await written;
+  } finally {
+    collector.release();
+  }
+  const { rows } = await t.pool.query(
+    `SELECT count(*)::int AS n FROM graphile_worker._private_jobs j WHERE j.job_queue_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM graphile_worker._private_job_queues q WHERE q.id = j.job_queue_id)`,
+  );
+  assert.equal(rows[0].n, 0);
+});
+
 test("a request that cannot be stored fails alone; the rest of its batch is stored and acknowledged", async () => {
   const before = await t.db.message.count();
   // A driver bug: a message without the platform id that every message's dedupe key comes from.
