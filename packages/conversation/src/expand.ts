@@ -27,9 +27,8 @@ export async function wakeExpansion(sql: Sql): Promise<void> {
 /** The advisory lock key that serializes delivery reports with the sender's write of a message id. */
 export const statusLockKey = (channelAccountId: string, platformMessageId: string) => `delivery:${channelAccountId}:${platformMessageId}`;
 
-/** One queue per conversation: graphile-worker runs a queue's jobs one at a time, in order. */
+/** One queue per conversation (the prefix, then its id): graphile-worker runs a queue's jobs one at a time, in order. */
 export const CONVERSATION_QUEUE_PREFIX = "conversation:";
-export const conversationQueue = (conversationId: string) => `${CONVERSATION_QUEUE_PREFIX}${conversationId}`;
 
 /** One channel account's events within an InboundBatch row, as the ingestor stores them. */
 export interface InboundGroup {
@@ -78,7 +77,7 @@ FROM msg m JOIN input i ON i.id = m.id CROSS JOIN gate`;
 
 // A delivery report never moves a message backwards (read stays read when a late "delivered"
 // arrives); "failed" always wins. A report for a message whose platform id is not recorded yet is
-// kept and applied by the sender once it is (see applyEarlyReports).
+// kept and applied by the sender once it is (recordSent in outbound.ts).
 const STORE_STATUS = `
 WITH updated AS (
   UPDATE "Message" SET status = $3, error = COALESCE($4::jsonb, error), "updatedAt" = now()
@@ -156,9 +155,7 @@ export async function storeEvents(pool: Pool, groups: InboundGroup[]): Promise<v
 
 /** Expands the given stored batches (all, or `ids` only) in one transaction and deletes them; returns how many it took. */
 async function expandRows(pool: Pool, limit: number, ids?: string[]): Promise<string[]> {
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN");
+  return transaction(pool, async (client) => {
     // Expanders (every worker's job, the sweep) take turns, so that rows expand in the order
     // stored and none reads rows another is expanding. Rows set aside with an error are skipped.
     await client.query({ name: "inbound-lock", text: `SELECT pg_advisory_xact_lock(hashtext('${EXPAND_INBOUND}'))` });
@@ -173,14 +170,8 @@ async function expandRows(pool: Pool, limit: number, ids?: string[]): Promise<st
       await applyBatches(client, rows.map((row) => ({ groups: row.events, receivedAt: row.receivedAt })));
       await client.query({ name: "inbound-done", text: `DELETE FROM "InboundBatch" WHERE id = ANY($1::bigint[])`, values: [rows.map((r) => r.id)] });
     }
-    await client.query("COMMIT");
     return rows.map((r) => r.id);
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 // Data exceptions (22…) and constraint violations (23…) come from the row itself and would recur
