@@ -1,19 +1,11 @@
-import { keyedRateLimiter, PlatformError, type ChannelAccount, type ChannelEnvironment, type ChannelSender, type Limiter } from "@cb/core";
+import { keyedRateLimiter, PlatformError, type ChannelAccount, type ChannelEnvironment, type ChannelSender } from "@cb/core";
 import { ErrorCode, WebClient } from "@slack/web-api";
 import type { SlackSecrets } from "./bolt.ts";
 import { renderReply } from "./render.ts";
 
 // Slack allows about one message a second per channel (docs.slack.dev/apis/web-api/rate-limits);
 // shared by every sender of the same workspace in this process.
-const limiters = new Map<string, (channel: string) => Limiter>();
-function channelLimiter(accountId: string, channel: string): Limiter {
-  let perChannel = limiters.get(accountId);
-  if (!perChannel) {
-    perChannel = keyedRateLimiter({ cap: 1, intervalMs: 1000, concurrency: 1 });
-    limiters.set(accountId, perChannel);
-  }
-  return perChannel(channel);
-}
+const perChannel = keyedRateLimiter({ cap: 1, intervalMs: 1000, concurrency: 1 });
 
 function toPlatformError(err: unknown): PlatformError {
   const e = err as { code?: string; data?: { error?: string }; retryAfter?: number; statusCode?: number; message?: string };
@@ -32,7 +24,7 @@ export function createSlackSender(account: ChannelAccount, env: ChannelEnvironme
     async send(to, reply) {
       const sent = [];
       for (const message of renderReply(reply)) {
-        const result = await channelLimiter(account.id, to.externalId)(() => client.chat.postMessage({ ...message, channel: to.externalId, ...(to.threadId ? { thread_ts: to.threadId } : {}) } as Parameters<WebClient["chat"]["postMessage"]>[0]))
+        const result = await perChannel(`${account.id}:${to.externalId}`)(() => client.chat.postMessage({ ...message, channel: to.externalId, ...(to.threadId ? { thread_ts: to.threadId } : {}) } as Parameters<WebClient["chat"]["postMessage"]>[0]))
           .catch((err: unknown) => {
             throw toPlatformError(err);
           });

@@ -1,4 +1,4 @@
-import { keyedRateLimiter, PlatformError, rateLimiter, type ChannelAccount, type ChannelEnvironment, type ChannelSender, type Limiter, type SentMessage } from "@cb/core";
+import { keyedRateLimiter, PlatformError, type ChannelAccount, type ChannelEnvironment, type ChannelSender, type SentMessage } from "@cb/core";
 import { Telegram, TelegramError } from "telegraf";
 import { renderReply } from "./render.ts";
 
@@ -12,24 +12,11 @@ export function apiRoot(env: ChannelEnvironment): string {
   return env.TELEGRAM_API_ROOT ?? "https://api.telegram.org";
 }
 
-interface BotLimits {
-  bot: Limiter;
-  chat: (chatId: string) => Limiter;
-}
-
 // Telegram's published limits: about 30 messages a second per bot, about one a second per chat
 // (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this). Shared by
 // every sender of the same bot in this process.
-const limitsByBot = new Map<string, BotLimits>();
-
-function limitsFor(botId: string): BotLimits {
-  let limits = limitsByBot.get(botId);
-  if (!limits) {
-    limits = { bot: rateLimiter({ cap: 30, intervalMs: 1000 }), chat: keyedRateLimiter({ cap: 1, intervalMs: 1000, concurrency: 1 }) };
-    limitsByBot.set(botId, limits);
-  }
-  return limits;
-}
+const perBot = keyedRateLimiter({ cap: 30, intervalMs: 1000 });
+const perChat = keyedRateLimiter({ cap: 1, intervalMs: 1000, concurrency: 1 });
 
 function toPlatformError(err: unknown): PlatformError {
   if (err instanceof TelegramError) {
@@ -51,13 +38,13 @@ export function createTelegramSender(account: ChannelAccount, env: ChannelEnviro
   const secrets = account.secrets as unknown as TelegramSecrets;
   const telegram = new Telegram(secrets.botToken, { apiRoot: apiRoot(env), webhookReply: false });
   const botId = secrets.botToken.split(":")[0]!;
-  const limits = limitsFor(botId);
+  const bot = perBot(botId);
 
   async function call(method: string, params: Record<string, unknown>, chatId?: string): Promise<unknown> {
     const run = () => (telegram.callApi as (m: string, p: unknown) => Promise<unknown>)(method, params);
     try {
       // A message takes its chat's turn, then the bot's.
-      return await (chatId ? limits.chat(chatId)(() => limits.bot(run)) : limits.bot(run));
+      return await (chatId ? perChat(`${botId}:${chatId}`)(() => bot(run)) : bot(run));
     } catch (err) {
       throw toPlatformError(err);
     }

@@ -1,4 +1,4 @@
-import { rateLimiter, type ChannelAccount, type ChannelEnvironment, type ChannelSender, type Limiter } from "@cb/core";
+import { keyedRateLimiter, type ChannelAccount, type ChannelEnvironment, type ChannelSender } from "@cb/core";
 import { graphClient } from "@cb/meta-graph";
 import { renderReply } from "./render.ts";
 
@@ -15,15 +15,7 @@ export interface WhatsAppConfig {
 
 // The Cloud API's default throughput is 80 messages a second per business phone number
 // (developers.facebook.com/docs/whatsapp/throughput); shared by every sender of that number here.
-const limiters = new Map<string, Limiter>();
-function limiterFor(phoneNumberId: string): Limiter {
-  let limiter = limiters.get(phoneNumberId);
-  if (!limiter) {
-    limiter = rateLimiter({ cap: 80, intervalMs: 1000 });
-    limiters.set(phoneNumberId, limiter);
-  }
-  return limiter;
-}
+const perNumber = keyedRateLimiter({ cap: 80, intervalMs: 1000 });
 
 export function whatsappGraph(env: ChannelEnvironment) {
   return graphClient({ platform: "whatsapp", baseUrl: env.GRAPH_API_BASE_URL, version: env.GRAPH_API_VERSION });
@@ -34,7 +26,7 @@ export function createWhatsAppSender(account: ChannelAccount, env: ChannelEnviro
   const { accessToken } = account.secrets as unknown as WhatsAppSecrets;
   const { phoneNumberId } = account.config as unknown as WhatsAppConfig;
   const graph = whatsappGraph(env);
-  const limiter = limiterFor(phoneNumberId);
+  const limiter = perNumber(phoneNumberId);
   return {
     async send(to, reply, context) {
       const sent = [];

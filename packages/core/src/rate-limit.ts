@@ -10,32 +10,25 @@ export interface RateLimit {
 /** Runs a call within the limit: at once while there is room, else as soon as there is. */
 export type Limiter = <T>(call: () => Promise<T>) => Promise<T>;
 
-// p-queue starts a call at once while the budget allows (Bottleneck, used before, waited on timers
-// at every step: about 10 ms before each message, half a turn's latency). Strict: a sliding window,
-// as platforms count, rather than fixed windows that let twice the cap through across a boundary.
-const queueFor = ({ cap, intervalMs, concurrency = Infinity }: RateLimit) => new PQueue({ intervalCap: cap, interval: intervalMs, concurrency, strict: true });
-
-/** One limit shared by every call through it (a bot's, a phone number's). */
-export function rateLimiter(limit: RateLimit): Limiter {
-  const queue = queueFor(limit);
-  return (call) => queue.add(call);
-}
-
 /**
- * One limit per key (a chat's, a channel's). A key's queue is dropped once it has been idle for a
- * whole interval, when its budget would be whole again anyway, so that millions of chats do not
- * each keep one.
+ * One limit per key (a bot's, a chat's, a phone number's). A key's queue is dropped once it has
+ * been idle for a whole interval, when its budget would be whole again anyway, so that millions of
+ * chats do not each keep one.
  */
-export function keyedRateLimiter(limit: RateLimit): (key: string) => Limiter {
+export function keyedRateLimiter({ cap, intervalMs, concurrency = Infinity }: RateLimit): (key: string) => Limiter {
   const queues = new Map<string, PQueue>();
   function open(key: string): PQueue {
-    const queue = queueFor(limit);
+    // p-queue starts a call at once while the budget allows (Bottleneck, used before, waited on
+    // timers at every step: about 10 ms before each message, half a turn's latency). Strict: a
+    // sliding window, as platforms count, rather than fixed windows that let twice the cap through
+    // across a boundary.
+    const queue = new PQueue({ intervalCap: cap, interval: intervalMs, concurrency, strict: true });
     let forget: NodeJS.Timeout | undefined;
     queue.addEventListener("active", () => clearTimeout(forget));
     queue.addEventListener("idle", () => {
       forget = setTimeout(() => {
         if (queue.size === 0 && queue.pending === 0) queues.delete(key);
-      }, limit.intervalMs).unref();
+      }, intervalMs).unref();
     });
     queues.set(key, queue);
     return queue;

@@ -1,13 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { keyedRateLimiter, rateLimiter } from "../src/rate-limit.ts";
+import { keyedRateLimiter } from "../src/rate-limit.ts";
 
 const started = (log: number[], from: number) => async () => {
   log.push(performance.now() - from);
 };
 
 test("a limiter starts calls at once while the budget allows, and holds the rest to the next interval", async () => {
-  const limit = rateLimiter({ cap: 2, intervalMs: 300 });
+  const limit = keyedRateLimiter({ cap: 2, intervalMs: 300 })("bot");
   const log: number[] = [];
   const from = performance.now();
   await Promise.all([1, 2, 3].map(() => limit(started(log, from))));
@@ -17,7 +17,7 @@ test("a limiter starts calls at once while the budget allows, and holds the rest
 });
 
 test("a limiter passes on each call's result and error", async () => {
-  const limit = rateLimiter({ cap: 5, intervalMs: 1000 });
+  const limit = keyedRateLimiter({ cap: 5, intervalMs: 1000 })("bot");
   assert.equal(await limit(async () => 42), 42);
   await assert.rejects(limit(async () => Promise.reject(new Error("refused"))), /refused/);
 });
