@@ -67,6 +67,8 @@ test("messages to one chat go out a second apart, as Telegram allows; other chat
   const from = fake.calls.length;
   await Promise.all([sender.send(to("7001"), { type: "text", text: "one" }), sender.send(to("7001"), { type: "text", text: "two" }), sender.send(to("7002"), { type: "text", text: "other" })]);
   const at = (text: string) => fake.calls.slice(from).find((c) => c.params.text === text)!.at;
-  assert.ok(at("two") - at("one") >= 990, `same chat ${at("two") - at("one")} ms apart`);
+  // The limiter spaces the calls' starts; the fake times their arrival, and the first may arrive a
+  // little late while its connection opens (CI once saw 989 ms). A broken limit shows as ~0 ms.
+  assert.ok(at("two") - at("one") >= 950, `same chat ${at("two") - at("one")} ms apart`);
   assert.ok(at("other") - at("one") < 500, "another chat went out at once");
 });
