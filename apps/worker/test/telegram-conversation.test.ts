@@ -80,6 +80,8 @@ test("a Telegram update travels the whole way: webhook → NLU → fulfillment �
   assert.equal(backend.received.length, 1);
   const stored = await stack.t.db.message.findMany({ where: { conversationId: conversation.id }, orderBy: { createdAt: "asc" } });
   assert.deepEqual(stored.map((m) => [m.direction, m.status]), [["in", "processed"], ["out", "sent"], ["out", "sent"]]);
+  const replyIds = sentTo(501).map((c) => String((c.result as { message_id: number }).message_id));
+  assert.deepEqual(stored.slice(1).map((m) => m.platformMessageId), replyIds, "each reply keeps the message_id Telegram gave it");
   const call = await stack.t.db.fulfillmentCall.findFirstOrThrow();
   assert.equal(call.ok, true);
   assert.equal(call.httpStatus, 200);

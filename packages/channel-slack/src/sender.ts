@@ -21,6 +21,7 @@ export function createSlackSender(account: ChannelAccount, env: ChannelEnvironme
   // Retries are the job queue's business (it honours Retry-After); the client only reports.
   const client = new WebClient(botToken, { ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}), retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
   return {
+    reportsDelivery: false,
     async send(to, reply) {
       const sent = [];
       for (const message of renderReply(reply)) {

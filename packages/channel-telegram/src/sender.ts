@@ -51,6 +51,7 @@ export function createTelegramSender(account: ChannelAccount, env: ChannelEnviro
   }
 
   return {
+    reportsDelivery: false,
     async send(to, reply, context) {
       const sent: SentMessage[] = [];
       const replyTo = context?.inReplyTo && !context.inReplyTo.postback ? context.inReplyTo.platformMessageId : undefined;

@@ -38,13 +38,18 @@ const RANK = ["pending", "sent", "delivered", "read"];
 /**
  * Records that a message was sent, with its platform id, and applies any delivery reports that
  * arrived before that id was known. Under the same advisory lock as the ingest of reports
- * (ingest.ts), so a report is either found here or applied there, never lost in between.
+ * (expand.ts), so a report is either found here or applied there, never lost in between. Where no
+ * report can come (no id, or a platform that sends none), the update alone: one statement, not five.
  */
-async function recordSent(pool: Pool, rowId: string, channelAccountId: string, platformMessageId: string | null, raw: unknown[]): Promise<void> {
+async function recordSent(pool: Pool, sender: ChannelSender, rowId: string, channelAccountId: string, platformMessageId: string | null, raw: unknown[]): Promise<void> {
+  const update = { name: "sent-update", text: `UPDATE "Message" SET status = 'sent', "platformMessageId" = $2, raw = $3::jsonb, "updatedAt" = now() WHERE id = $1::uuid`, values: [rowId, platformMessageId, JSON.stringify(raw)] };
+  if (!platformMessageId || sender.reportsDelivery === false) {
+    await pool.query(update);
+    return;
+  }
   await transaction(pool, async (sql) => {
-    if (platformMessageId) await sql.query({ name: "sent-lock", text: `SELECT pg_advisory_xact_lock(hashtext($1))`, values: [statusLockKey(channelAccountId, platformMessageId)] });
-    await sql.query({ name: "sent-update", text: `UPDATE "Message" SET status = 'sent', "platformMessageId" = $2, raw = $3::jsonb, "updatedAt" = now() WHERE id = $1::uuid`, values: [rowId, platformMessageId, JSON.stringify(raw)] });
-    if (!platformMessageId) return;
+    await sql.query({ name: "sent-lock", text: `SELECT pg_advisory_xact_lock(hashtext($1))`, values: [statusLockKey(channelAccountId, platformMessageId)] });
+    await sql.query(update);
     const { rows: reports } = await sql.query<{ id: string; state: string; error: unknown }>({
       name: "sent-early-reports",
       text: `DELETE FROM "DeliveryReport" WHERE "channelAccountId" = $1::uuid AND "platformMessageId" = $2 RETURNING id, state, error`,
@@ -109,7 +114,7 @@ export async function sendReplies(
       continue;
     }
     const platformMessageId = sent[0]?.platformMessageId || null;
-    await recordSent(pool, row.id, target.channelAccountId, platformMessageId, sent.map((r) => r.raw));
+    await recordSent(pool, sender, row.id, target.channelAccountId, platformMessageId, sent.map((r) => r.raw));
     results.push({ id: row.id, status: "sent", platformMessageId, error: null });
   }
   return results;

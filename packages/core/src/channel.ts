@@ -43,6 +43,12 @@ export interface ChannelSender {
   send(to: ConversationRef, reply: Reply, context?: SendContext): Promise<SentMessage[]>;
   /** Tells the platform a button press was handled (Telegram answerCallbackQuery); optional. */
   acknowledge?(message: InboundMessage): Promise<void>;
+  /**
+   * Whether the platform reports delivery by message id (WhatsApp, Messenger), so that a report can
+   * arrive before the id is recorded: then recording a sent message looks for such reports. False
+   * for platforms that never report (Telegram, Slack), sparing every reply that look. Default true.
+   */
+  readonly reportsDelivery?: boolean;
 }
 
 /** Platform API base URLs and the like, from deployment configuration (fakes in tests). */
