@@ -28,6 +28,21 @@ export function peakRssMb(pid: number): number {
   return Math.round(Number(line?.match(/\d+/)?.[0] ?? 0) / 1024);
 }
 
+// /proc counts CPU time in USER_HZ ticks, a fixed 100 a second in Linux's user-space ABI.
+const USER_HZ = 100;
+
+/** CPU seconds a process has used so far (Linux /proc), or null when it is not on this machine. */
+export function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (in parentheses, which may hold spaces); utime and stime are the 14th and 15th.
+    const [utime, stime] = stat.slice(stat.lastIndexOf(")") + 2).split(" ").slice(11, 13).map(Number);
+    return (utime! + stime!) / USER_HZ;
+  } catch {
+    return null;
+  }
+}
+
 export async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise((resolve) => child.once("exit", resolve));

@@ -3,14 +3,14 @@
 // worker processes answer them (NLU, a fulfillment backend that answers at once or after
 // `--backend-ms`, the reply to a local Bot API stand-in). Measures webhook-in → reply-accepted, checks that every update got exactly one reply,
 // and prints one JSON line and a summary. `--servers 2 --workers 2` is the scale-out run.
-import { createServer } from "node:http";
+import { Agent, createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { startFakeTelegram } from "@cb/fake-telegram";
 import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
 import { benchDatabase } from "./database.ts";
-import { peakRssMb, spawnRole, startProcess, stop } from "./process.ts";
+import { cpuSeconds, peakRssMb, spawnRole, startProcess, stop } from "./process.ts";
 
 const { values } = parseArgs({ options: { rate: { type: "string", default: "200" }, duration: { type: "string", default: "10" }, servers: { type: "string", default: "1" }, workers: { type: "string", default: "1" }, bots: { type: "string", default: "20" }, warmup: { type: "string", default: "3" }, "backend-ms": { type: "string", default: "0" } } });
 const rate = Number(values.rate);
@@ -64,6 +64,29 @@ const warm = await fetch(`${servers[0]!.url}/webhooks/telegram/${accounts[0]}`, 
 if (!warm.ok) throw new Error(`warm-up: ${warm.status}`);
 await telegram.waitFor((c) => c.method === "sendMessage" && String(c.params.chat_id) === "1", 120_000);
 
+// CPU each role uses while the turns run: a figure that holds across machines of different speed,
+// where latency at a given rate does not. PostgreSQL's share is its backends serving this
+// database, when they run on this machine.
+async function cpuNow(): Promise<Record<"server" | "worker" | "postgres" | "harness", Map<number, number | null>>> {
+  const { rows } = await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+  const of = (pids: number[]) => new Map(pids.map((pid) => [pid, cpuSeconds(pid)]));
+  const { user, system } = process.cpuUsage();
+  return { server: of(servers.map((s) => s.child.pid!)), worker: of(workers.map((w) => w.pid!)), postgres: of(rows.map((r) => r.pid)), harness: new Map([[process.pid, (user + system) / 1e6]]) };
+}
+const cpuAtStart = await cpuNow();
+
+// The load generator shares the machine with what it measures, so it posts through node:http,
+// which costs a fraction of fetch's CPU a request. A failed post ends the run: it would count as lost.
+const agent = new Agent({ keepAlive: true });
+function post(url: string, body: string): void {
+  request(url, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), "x-telegram-bot-api-secret-token": secretToken } }, (res) => res.resume())
+    .on("error", (err) => {
+      console.error(`posting an update failed: ${err.message}`);
+      process.exit(1);
+    })
+    .end(body);
+}
+
 const sentAt = new Map<number, number>();
 const total = rate * (warmup + duration);
 const measuredFrom = rate * warmup;
@@ -75,15 +98,22 @@ for (let i = 0; i < total; i++) {
   const chat = 10_000 + i; // every message a new conversation, as in a burst of customers
   const server = servers[i % servers.length]!;
   sentAt.set(chat, performance.timeOrigin + performance.now());
-  void fetch(`${server.url}/webhooks/telegram/${accounts[i % accounts.length]}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": secretToken },
-    body: JSON.stringify({ update_id: 100 + i, message: { message_id: i, date: Math.floor(Date.now() / 1000), chat: { id: chat, type: "private" }, from: { id: chat, is_bot: false, first_name: "Load" }, text: "where is my order" } }),
-  });
+  post(
+    `${server.url}/webhooks/telegram/${accounts[i % accounts.length]}`,
+    JSON.stringify({ update_id: 100 + i, message: { message_id: i, date: Math.floor(Date.now() / 1000), chat: { id: chat, type: "private" }, from: { id: chat, is_bot: false, first_name: "Load" }, text: "where is my order" } }),
+  );
 }
 const deadline = Date.now() + 120_000;
 const replies = () => telegram.calls.filter((c) => c.method === "sendMessage" && Number(c.params.chat_id) >= 10_000);
 while (replies().length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+const cpuAtEnd = await cpuNow();
+/** Milliseconds of CPU a turn, per role (a backend opened during the run counts from zero); null when not readable here. */
+const cpuMsPerTurn = Object.fromEntries(
+  (Object.keys(cpuAtEnd) as (keyof typeof cpuAtEnd)[]).map((role) => {
+    const used = [...cpuAtEnd[role]].map(([pid, end]) => (end === null ? null : end - (cpuAtStart[role].get(pid) ?? 0)));
+    return [role, used.includes(null) ? null : Math.round(((used as number[]).reduce((a, b) => a + b, 0) * 1000 * 100) / total) / 100];
+  }),
+);
 await new Promise((r) => setTimeout(r, 1000)); // any duplicate would show up now
 const got = replies();
 const perChat = new Map<number, number>();
@@ -101,6 +131,7 @@ await db.end();
 await database.drop();
 await telegram.close();
 backend.close();
+agent.destroy();
 
 const figures = {
   rate,
@@ -118,9 +149,11 @@ const figures = {
   measured: latencies.length,
   p50Ms: pct(0.5),
   p99Ms: pct(0.99),
+  cpuMsPerTurn,
   serverRssMb: rss,
   workerRssMb: workerRss,
 };
 console.log(JSON.stringify(figures));
 console.log(`turns: ${figures.answered}/${total} answered (${warmup} s of warm-up left out of the latencies) at ${rate}/s offered (${figures.throughput}/s achieved) by ${figures.servers} server(s) and ${figures.workers} worker(s); webhook → reply p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms; ${figures.duplicates} duplicated, ${figures.lost} lost`);
+console.log(`CPU a turn: worker ${cpuMsPerTurn.worker} ms, PostgreSQL ${cpuMsPerTurn.postgres} ms, server ${cpuMsPerTurn.server} ms, load generator and fakes ${cpuMsPerTurn.harness} ms`);
 if (figures.duplicates || figures.lost) process.exit(1);
