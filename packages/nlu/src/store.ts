@@ -5,22 +5,16 @@ import { loadModel, trainModel, type IntentDefinition, type NluModel, type Seria
 
 /**
  * Per-tenant models, persisted and versioned in PostgreSQL, and reloaded by every worker when the
- * tenant's training data (intents, entity types, language) changes. Each call compares a fingerprint of the training data (one
- * small query over ids and update times) with the cached model's: nobody has to remember to
+ * tenant's training data (intents, entity types, language) changes. Each call compares a fingerprint of the training data (the
+ * tenant's training revision, which triggers move on every change of an intent or entity type, and
+ * its language: one row, however many intents) with the cached model's: nobody has to remember to
  * retrain, and a worker that starts later loads the stored model instead of training again.
  */
 export interface ModelStore {
   load(tenantId: string): Promise<NluModel>;
 }
 
-const FINGERPRINT = `
-SELECT md5(coalesce(string_agg(kind || ':' || id || ':' || stamp, ',' ORDER BY kind, id), '')) AS fingerprint FROM (
-  SELECT 'i' AS kind, id::text, "updatedAt"::text AS stamp FROM "Intent" WHERE "tenantId" = $1::uuid
-  UNION ALL
-  SELECT 'e', id::text, "updatedAt"::text FROM "EntityType" WHERE "tenantId" = $1::uuid
-  UNION ALL
-  SELECT 'l', id::text, language FROM "Tenant" WHERE id = $1::uuid
-) rows`;
+const FINGERPRINT = `SELECT "trainingRevision" || ':' || language AS fingerprint FROM "Tenant" WHERE id = $1::uuid`;
 
 async function trainingData(db: Db, tenantId: string): Promise<{ intents: IntentDefinition[]; entityTypes: EntityTypeDefinition[]; language: string }> {
   const [intents, types, tenant] = await Promise.all([

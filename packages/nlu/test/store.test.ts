@@ -52,3 +52,27 @@ test("changing the training data makes every worker retrain into a new version",
   const languages = await t.db.nluModel.findMany({ where: { tenantId }, orderBy: { version: "asc" }, select: { version: true } });
   assert.equal(languages.length, 4);
 });
+
+test("any writer's change moves the model on, plain SQL included; another tenant's does not", async () => {
+  const worker = createModelStore(t.db);
+  const models = () => t.db.nluModel.count({ where: { tenantId } });
+  await t.db.$executeRaw`INSERT INTO "Intent" (id, "tenantId", name, examples, "updatedAt") VALUES (gen_random_uuid(), ${tenantId}::uuid, 'cancel', ARRAY['cancel my order', 'I want to cancel', 'stop my order please'], now())`;
+  assert.equal((await worker.load(tenantId)).classify("please cancel my order").intent, "cancel");
+  const before = await models();
+
+  const other = await t.db.tenant.create({ data: { name: "Other" } });
+  await t.db.intent.create({ data: { tenantId: other.id, name: "hours", examples: ["when are you open"] } });
+  await worker.load(tenantId);
+  assert.equal(await models(), before, "another tenant's intents are not this tenant's training data");
+
+  await t.db.$executeRaw`UPDATE "Intent" SET examples = ARRAY['change my address', 'new delivery address', 'ship it somewhere else'] WHERE "tenantId" = ${tenantId}::uuid AND name = 'cancel'`;
+  assert.equal((await worker.load(tenantId)).classify("I need a new delivery address").intent, "cancel");
+  await t.db.$executeRaw`DELETE FROM "Intent" WHERE "tenantId" = ${tenantId}::uuid AND name = 'cancel'`;
+  assert.notEqual((await worker.load(tenantId)).classify("I need a new delivery address").intent, "cancel");
+  await t.db.$executeRaw`DELETE FROM "EntityType" WHERE "tenantId" = ${tenantId}::uuid`;
+  assert.deepEqual((await worker.load(tenantId)).entityTypes, []);
+  assert.equal(await models(), before + 3);
+
+  // A tenant deleted with its intents: the trigger finds no tenant row left to move, and says nothing.
+  await t.db.tenant.delete({ where: { id: other.id } });
+});
