@@ -89,8 +89,11 @@ if (scripted.length) {
 } else {
   console.log(`Chatting with ${info.botName} through ${info.webhookUrl}\nType a message (numbers press buttons); Ctrl+D to leave.`);
   const rl = createInterface({ input: process.stdin, output: process.stdout });
+  // Input can end (Ctrl+D, a pipe run dry) while a question is open, which then never settles, or
+  // while the bot answers, after which asking fails: either way, the close is what counts.
+  const closed = new Promise<null>((resolve) => rl.once("close", () => resolve(null)));
   for (;;) {
-    const line = await rl.question("you> ").catch(() => null);
+    const line = await Promise.race([closed, rl.question("you> ").catch(() => null)]);
     if (line === null) break;
     if (line.trim()) await say(line.trim());
   }
