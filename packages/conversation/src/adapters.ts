@@ -24,7 +24,7 @@ export function createUnderstand(db: Db, options: { store?: ModelStore; llm?: Ll
     return llm;
   };
   return async ({ tenant, message, state }) => {
-    const model = await store.load(tenant.id);
+    const model = await store.load(tenant.id, tenant.trainingRevision !== undefined ? { revision: tenant.trainingRevision, language: tenant.language } : undefined);
     const settings = tenant.nluSettings ?? {};
     const llm = options.llm && settings.mode === "hybrid" && settings.model ? llmFor(settings.model) : undefined;
     return understandHybrid(

@@ -9,6 +9,8 @@ export interface TenantInfo {
   language: string;
   timezone: string;
   nluSettings?: { mode?: "offline" | "hybrid"; model?: string };
+  /** The tenant's training revision, when read along with the message (spares the model store reading it). */
+  trainingRevision?: string;
 }
 
 /** A Dialogflow-style context: a name, how many more turns it lives, and its parameters. */

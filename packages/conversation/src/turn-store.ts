@@ -12,7 +12,7 @@ export interface StoredInbound {
   content: unknown;
   raw: unknown;
   conversation: { id: string; externalId: string; state: unknown };
-  tenant: { id: string; language: string; timezone: string; nluSettings: unknown; notificationSettings: unknown };
+  tenant: { id: string; language: string; timezone: string; nluSettings: unknown; notificationSettings: unknown; trainingRevision: string };
   /** No earlier inbound message in its conversation (ties broken by id, so exactly one is first). */
   first: boolean;
 }
@@ -20,7 +20,7 @@ export interface StoredInbound {
 const LOAD_INBOUND = `
 SELECT m.id, m."channelAccountId", m.status, m.content, m.raw,
   c.id AS "conversationId", c."externalId", c.state,
-  t.id AS "tenantId", t.language, t.timezone, t."nluSettings", t."notificationSettings",
+  t.id AS "tenantId", t.language, t.timezone, t."nluSettings", t."notificationSettings", t."trainingRevision"::text AS "trainingRevision",
   NOT EXISTS (
     SELECT 1 FROM "Message" p WHERE p."conversationId" = m."conversationId" AND p.direction = 'in'
       AND (p."createdAt" < m."createdAt" OR (p."createdAt" = m."createdAt" AND p.id < m.id))
@@ -38,7 +38,7 @@ export async function loadInbound(pool: Pool, messageId: string): Promise<Stored
     content: row.content,
     raw: row.raw,
     conversation: { id: row.conversationId, externalId: row.externalId, state: row.state },
-    tenant: { id: row.tenantId, language: row.language, timezone: row.timezone, nluSettings: row.nluSettings, notificationSettings: row.notificationSettings },
+    tenant: { id: row.tenantId, language: row.language, timezone: row.timezone, nluSettings: row.nluSettings, notificationSettings: row.notificationSettings, trainingRevision: row.trainingRevision },
     first: row.first,
   };
 }

@@ -87,7 +87,13 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
   if (!stored || stored.status === "processed") return { replies: 0, skipped: "already processed" };
   const message = stored.content as InboundMessage;
   const conversation = stored.conversation;
-  const tenant: TenantInfo = { id: stored.tenant.id, language: stored.tenant.language, timezone: stored.tenant.timezone, nluSettings: stored.tenant.nluSettings as TenantInfo["nluSettings"] };
+  const tenant: TenantInfo = {
+    id: stored.tenant.id,
+    language: stored.tenant.language,
+    timezone: stored.tenant.timezone,
+    nluSettings: stored.tenant.nluSettings as TenantInfo["nluSettings"],
+    trainingRevision: stored.tenant.trainingRevision,
+  };
 
   const base = { conversationId: conversation.id, channelAccountId: stored.channelAccountId, channel: message.channel };
   const events: NewEvent[] = [{ type: "message.received", data: { ...base, messageId, message } }];

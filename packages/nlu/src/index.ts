@@ -4,5 +4,5 @@ export { trainModel, loadModel, type TrainOptions, type NluModel, type IntentDef
 export { understand, understandHybrid, applyOutputContexts, DEFAULT_FALLBACK, type DialogContext, type DialogState, type Understanding, type UnderstandInput } from "./dialog.ts";
 export { normalizeText, tokenize } from "./text.ts";
 export { wordVectorsFor, type WordVectors } from "./word-vectors.ts";
-export { createModelStore, type ModelStore } from "./store.ts";
+export { createModelStore, type ModelStore, type TrainingVersion } from "./store.ts";
 export { createLlmClassifier, type LlmClassifier, type LlmOptions, type LlmChoice } from "./llm.ts";

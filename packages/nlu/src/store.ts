@@ -10,11 +10,15 @@ import { loadModel, trainModel, type IntentDefinition, type NluModel, type Seria
  * its language: one row, however many intents) with the cached model's: nobody has to remember to
  * retrain, and a worker that starts later loads the stored model instead of training again.
  */
+/** What a tenant's model is keyed by: its training revision (moved by triggers) and language. */
+export type TrainingVersion = { revision: string; language: string };
+
 export interface ModelStore {
-  load(tenantId: string): Promise<NluModel>;
+  /** The tenant's current model. `version`, when the caller has just read it with the tenant, spares reading it again. */
+  load(tenantId: string, version?: TrainingVersion): Promise<NluModel>;
 }
 
-const FINGERPRINT = `SELECT "trainingRevision" || ':' || language AS fingerprint FROM "Tenant" WHERE id = $1::uuid`;
+const TRAINING_VERSION = `SELECT "trainingRevision"::text AS revision, language FROM "Tenant" WHERE id = $1::uuid`;
 
 async function trainingData(db: Db, tenantId: string): Promise<{ intents: IntentDefinition[]; entityTypes: EntityTypeDefinition[]; language: string }> {
   const [intents, types, tenant] = await Promise.all([
@@ -73,9 +77,9 @@ export function createModelStore(db: Db, options: { threshold?: number; pool?: P
   }
 
   return {
-    async load(tenantId) {
-      const { rows } = await sql.query<{ fingerprint: string }>({ name: "nlu-fingerprint", text: FINGERPRINT, values: [tenantId] });
-      const fingerprint = rows[0]!.fingerprint;
+    async load(tenantId, version) {
+      const { revision, language } = version ?? (await sql.query<TrainingVersion>({ name: "nlu-training-version", text: TRAINING_VERSION, values: [tenantId] })).rows[0]!;
+      const fingerprint = `${revision}:${language}`;
       const cached = cache.get(tenantId);
       if (cached?.fingerprint === fingerprint) return cached.model;
       const key = `${tenantId}:${fingerprint}`;

@@ -76,3 +76,18 @@ test("any writer's change moves the model on, plain SQL included; another tenant
   // A tenant deleted with its intents: the trigger finds no tenant row left to move, and says nothing.
   await t.db.tenant.delete({ where: { id: other.id } });
 });
+
+test("a training version read along with the message gives the same model as the store's own read", async () => {
+  const worker = createModelStore(t.db);
+  const version = async () => {
+    const tenant = await t.db.tenant.findUniqueOrThrow({ where: { id: tenantId } });
+    return { revision: String(tenant.trainingRevision), language: tenant.language };
+  };
+  const model = await worker.load(tenantId);
+  assert.equal(await worker.load(tenantId, await version()), model);
+  await t.db.intent.create({ data: { tenantId, name: "gift", examples: ["is this a gift", "wrap it as a present", "gift wrapping please"] } });
+  const given = await worker.load(tenantId, await version());
+  assert.notEqual(given, model);
+  assert.equal(given.classify("can you gift wrap it").intent, "gift");
+  assert.equal(await worker.load(tenantId), given);
+});
