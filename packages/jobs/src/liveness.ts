@@ -1,5 +1,6 @@
 import { makeWorkerUtils, type WorkerEvents, type WorkerUtils } from "graphile-worker";
 import pg from "pg";
+import { every } from "./every.ts";
 
 export interface LivenessOptions {
   connectionString: string;
@@ -53,15 +54,11 @@ export async function keepWorkersAlive(options: LivenessOptions): Promise<{ stop
     await pool.query(`DELETE FROM "WorkerHeartbeat" WHERE "seenAt" < now() - interval '1 day'`);
   }
 
-  let running = beat().catch(onError);
-  const timer = setInterval(() => {
-    running = running.then(() => beat()).catch(onError);
-  }, interval);
+  const beating = every(interval, beat, onError, { now: true });
 
   return {
     async stop() {
-      clearInterval(timer);
-      await running;
+      await beating.stop();
       if (workerIds.size) await pool.query(`DELETE FROM "WorkerHeartbeat" WHERE "workerId" = ANY($1::text[])`, [[...workerIds]]).catch(() => {});
       await utils.release();
       await pool.end();

@@ -1,4 +1,5 @@
 import { transaction, type Pool } from "@cb/db";
+import { every } from "./every.ts";
 
 // graphile-worker keeps a row per named queue, and every job fetch locks all the available ones
 // (its "strategy 2"), so a fetch costs in proportion to the queues that exist: with a queue per
@@ -33,14 +34,5 @@ export async function collectEmptyQueues(pool: Pool, prefixes: string[]): Promis
 /** Collects empty queues every `intervalMs` (1 s: at 200 new conversations a second, 200 rows at most). */
 export function keepQueuesCollected(options: { pool: Pool; prefixes: string[]; intervalMs?: number; onError?: (err: unknown) => void }): { stop(): Promise<void> } {
   const onError = options.onError ?? ((err: unknown) => console.error(`job queue collection failed: ${(err as Error).message}`));
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = running.then(() => collectEmptyQueues(options.pool, options.prefixes)).catch(onError);
-  }, options.intervalMs ?? 1_000);
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return every(options.intervalMs ?? 1_000, () => collectEmptyQueues(options.pool, options.prefixes), onError);
 }
