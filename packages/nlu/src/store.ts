@@ -3,16 +3,17 @@ import type { SerializedClassifier } from "./classifier.ts";
 import type { EntityTypeDefinition } from "./entities.ts";
 import { loadModel, trainModel, type IntentDefinition, type NluModel, type SerializedModel } from "./model.ts";
 
-/**
- * Per-tenant models, persisted and versioned in PostgreSQL, and reloaded by every worker when the
- * tenant's training data (intents, entity types, language) changes. Each call compares a fingerprint of the training data (the
- * tenant's training revision, which triggers move on every change of an intent or entity type, and
- * its language: one row, however many intents) with the cached model's: nobody has to remember to
- * retrain, and a worker that starts later loads the stored model instead of training again.
- */
 /** What a tenant's model is keyed by: its training revision (moved by triggers) and language. */
 export type TrainingVersion = { revision: string; language: string };
 
+/**
+ * Per-tenant models, persisted and versioned in PostgreSQL, and reloaded by every worker when the
+ * tenant's training data (intents, entity types, language) changes. Each call compares the
+ * tenant's training version (its revision, which triggers move on every change of an intent or
+ * entity type, and its language: one row, however many intents) with the cached model's: nobody
+ * has to remember to retrain, and a worker that starts later loads the stored model instead of
+ * training again.
+ */
 export interface ModelStore {
   /** The tenant's current model. `version`, when the caller has just read it with the tenant, spares reading it again. */
   load(tenantId: string, version?: TrainingVersion): Promise<NluModel>;
@@ -56,7 +57,7 @@ function join(definition: unknown, weights: Uint8Array): NluModel {
   return loadModel({ ...d, classifier: d.classifier ? { ...d.classifier, weights: Buffer.from(weights).toString("base64") } : null });
 }
 
-/** `pool`: the fingerprint, asked on every message, goes straight to pg as a prepared statement. */
+/** `pool`: the training version, read on every message the caller does not hand it, goes straight to pg as a prepared statement. */
 export function createModelStore(db: Db, options: { threshold?: number; pool?: Pool } = {}): ModelStore {
   const sql: Sql = options.pool ?? prismaSql(db);
   const cache = new Map<string, { fingerprint: string; model: NluModel }>();
@@ -79,6 +80,7 @@ export function createModelStore(db: Db, options: { threshold?: number; pool?: P
   return {
     async load(tenantId, version) {
       const { revision, language } = version ?? (await sql.query<TrainingVersion>({ name: "nlu-training-version", text: TRAINING_VERSION, values: [tenantId] })).rows[0]!;
+      // The NluModel column keeps its name: a stored model is found by the version it was trained at.
       const fingerprint = `${revision}:${language}`;
       const cached = cache.get(tenantId);
       if (cached?.fingerprint === fingerprint) return cached.model;
