@@ -1,9 +1,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { prismaSql } from "@cb/db";
 import { startReceiverForTests } from "./receiver.ts";
-import { sleep, startStack, textUpdate, type Stack } from "./support.ts";
+import { addTicketIntent, sleep, spawnWorker, startStack, textUpdate, type Stack } from "./support.ts";
 
 let stack: Stack;
 let backend: Awaited<ReturnType<typeof startReceiverForTests>>;
@@ -13,11 +13,7 @@ before(async () => {
   // The first call hangs (the worker handling it will be killed); later ones answer at once.
   backend = await startReceiverForTests(() => (backend.received.length === 1 ? { status: 200, body: "{}", delayMs: 60_000 } : { status: 200, body: JSON.stringify({ fulfillmentText: "Your ticket is TCK-1." }) }));
   stack = await startStack({ worker: false });
-  const endpoint = await stack.t.db.fulfillmentEndpoint.create({ data: { tenantId: stack.tenantId, name: "tickets", url: backend.url } });
-  await stack.t.db.intent.create({
-    data: { tenantId: stack.tenantId, name: "support.ticket", examples: ["open a support ticket", "I need help from a human", "talk to support"], fulfillmentEndpointId: endpoint.id },
-  });
-  await stack.t.db.intent.create({ data: { tenantId: stack.tenantId, name: "greeting", examples: ["hello", "hi there"] } });
+  await addTicketIntent(stack, backend.url);
 });
 after(async () => {
   child?.kill("SIGKILL");
@@ -26,19 +22,7 @@ after(async () => {
 });
 
 test("a worker killed mid-job: the job is taken over after its heartbeat stops, and answered once", async () => {
-  child = spawn(process.execPath, ["--import", "tsx", new URL("../src/main.ts", import.meta.url).pathname], {
-    env: {
-      ...process.env,
-      DATABASE_URL: stack.t.url,
-      SECRETS_KEYS: stack.keys,
-      TELEGRAM_API_ROOT: stack.telegram.url,
-      EGRESS_ALLOW: "127.0.0.1",
-      EGRESS_ALLOW_HTTP: "true",
-      WORKER_HEARTBEAT_MS: "300",
-      WORKER_DEAD_AFTER_MS: "1000",
-    },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  child = spawnWorker(stack, { WORKER_HEARTBEAT_MS: "300", WORKER_DEAD_AFTER_MS: "1000" });
   assert.equal(await stack.post(textUpdate("open a support ticket please", 601)), 200);
   // The child opens its runtime first (migrations check included): allow for a slow, busy machine.
   for (let i = 0; i < 600 && backend.received.length === 0; i++) await sleep(100);
@@ -77,10 +61,7 @@ test("an event delivery cut off by a killed worker is delivered after, with the 
     data: { tenantId: stack.tenantId, url: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`, eventTypes: ["*"], secrets: stack.sealer.sealJson({ signingSecrets: [generateSigningSecret()] }) },
   });
   const eventId = await stack.t.db.$transaction((tx) => emitEvent(prismaSql(tx), { tenantId: stack.tenantId, type: "message.received", data: { n: 1 } }));
-  const worker = spawn(process.execPath, ["--import", "tsx", new URL("../src/main.ts", import.meta.url).pathname], {
-    env: { ...process.env, DATABASE_URL: stack.t.url, SECRETS_KEYS: stack.keys, EGRESS_ALLOW: "127.0.0.1", EGRESS_ALLOW_HTTP: "true", WORKER_HEARTBEAT_MS: "300", WORKER_DEAD_AFTER_MS: "1000" },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  const worker = spawnWorker(stack, { WORKER_HEARTBEAT_MS: "300", WORKER_DEAD_AFTER_MS: "1000" });
   try {
     for (let i = 0; i < 600 && hits.length === 0; i++) await sleep(100);
     assert.equal(hits.length, 1, "the child worker is mid-delivery");

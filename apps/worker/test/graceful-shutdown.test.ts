@@ -1,9 +1,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { startReceiverForTests } from "./receiver.ts";
-import { sleep, startStack, textUpdate, type Stack } from "./support.ts";
+import { addTicketIntent, sleep, spawnWorker, startStack, textUpdate, type Stack } from "./support.ts";
 
 let stack: Stack;
 let backend: Awaited<ReturnType<typeof startReceiverForTests>>;
@@ -12,11 +11,7 @@ before(async () => {
   // Slow enough that the worker is still inside the job when it is told to stop.
   backend = await startReceiverForTests(() => ({ status: 200, body: JSON.stringify({ fulfillmentText: "Your ticket is TCK-7." }), delayMs: 1_500 }));
   stack = await startStack({ worker: false });
-  const endpoint = await stack.t.db.fulfillmentEndpoint.create({ data: { tenantId: stack.tenantId, name: "tickets", url: backend.url } });
-  await stack.t.db.intent.create({
-    data: { tenantId: stack.tenantId, name: "support.ticket", examples: ["open a support ticket", "I need help from a human", "talk to support"], fulfillmentEndpointId: endpoint.id },
-  });
-  await stack.t.db.intent.create({ data: { tenantId: stack.tenantId, name: "greeting", examples: ["hello", "hi there"] } });
+  await addTicketIntent(stack, backend.url);
 });
 after(async () => {
   await stack.close();
@@ -24,10 +19,7 @@ after(async () => {
 });
 
 test("SIGTERM in the middle of a job: the worker finishes it, answers, and exits cleanly", async () => {
-  const child = spawn(process.execPath, ["--import", "tsx", new URL("../src/main.ts", import.meta.url).pathname], {
-    env: { ...process.env, DATABASE_URL: stack.t.url, SECRETS_KEYS: stack.keys, TELEGRAM_API_ROOT: stack.telegram.url, EGRESS_ALLOW: "127.0.0.1", EGRESS_ALLOW_HTTP: "true" },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  const child = spawnWorker(stack);
   const exited = once(child, "exit");
   assert.equal(await stack.post(textUpdate("open a support ticket please", 701)), 200);
   for (let i = 0; i < 600 && backend.received.length === 0; i++) await sleep(100);

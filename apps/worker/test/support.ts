@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { messengerDriver } from "@cb/channel-messenger";
 import { slackDriver } from "@cb/channel-slack";
@@ -129,6 +130,23 @@ export async function startStack(options: { worker?: boolean; ingest?: Omit<Inge
   };
   if (options.worker !== false) await stack.startWorker();
   return stack;
+}
+
+/** A support-ticket intent fulfilled by the backend at `url`, beside a greeting: a turn that calls a backend. */
+export async function addTicketIntent(stack: Stack, url: string): Promise<void> {
+  const endpoint = await stack.t.db.fulfillmentEndpoint.create({ data: { tenantId: stack.tenantId, name: "tickets", url } });
+  await stack.t.db.intent.create({
+    data: { tenantId: stack.tenantId, name: "support.ticket", examples: ["open a support ticket", "I need help from a human", "talk to support"], fulfillmentEndpointId: endpoint.id },
+  });
+  await stack.t.db.intent.create({ data: { tenantId: stack.tenantId, name: "greeting", examples: ["hello", "hi there"] } });
+}
+
+/** The worker role in a process of its own (`apps/worker/src/main.ts`), on the stack's database and fakes. */
+export function spawnWorker(stack: Stack, env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", new URL("../src/main.ts", import.meta.url).pathname], {
+    env: { ...process.env, DATABASE_URL: stack.t.url, SECRETS_KEYS: stack.keys, TELEGRAM_API_ROOT: stack.telegram.url, EGRESS_ALLOW: "127.0.0.1", EGRESS_ALLOW_HTTP: "true", ...env },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
 }
 
 let nextUpdate = 1000;
