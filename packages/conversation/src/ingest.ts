@@ -88,14 +88,17 @@ export function createIngestor(options: IngestorOptions): Ingestor {
   async function write(batch: Pending[]): Promise<void> {
     const started = performance.now();
     batchSize += (batch.length - batchSize) / 8;
-    const toInbox = batchSize > inboxAbove;
-    if (toInbox) await pool.query({ name: "store-inbound", text: `INSERT INTO "InboundBatch" (events) VALUES ($1::json)`, values: [JSON.stringify(batch.map((p) => p.group))] });
-    else await storeEvents(pool, batch.map((p) => p.group));
+    const groups = batch.map((p) => p.group);
+    if (batchSize > inboxAbove) {
+      await pool.query({ name: "store-inbound", text: `INSERT INTO "InboundBatch" (events) VALUES ($1::json)`, values: [JSON.stringify(groups)] });
+      counters.inboxAppends++;
+      wake();
+    } else {
+      await storeEvents(pool, groups);
+    }
     counters.transactions++;
-    if (toInbox) counters.inboxAppends++;
     counters.requests += batch.length;
     counters.writeMs += performance.now() - started;
-    if (toInbox) wake();
   }
 
   // If a shared write fails, its requests are written again one by one, so one bad request never
