@@ -10,21 +10,37 @@ import pg from "pg";
 export const dbPackageDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 const prismaCli = createRequire(import.meta.url).resolve("prisma/build/index.js");
 
+// Our own lock around the whole of a migration (hashtext('cb:migrate')). Prisma's lock gives up
+// after 10 s, and its CLI holds that lock for about 10 s more than the migration takes (it lingers
+// on a timer of its WASM engine), so two roles started together on one database could fail on it.
+const MIGRATE_LOCK = "SELECT pg_advisory_lock(hashtext('cb:migrate'))";
+
 /**
  * Brings a database up to date: the application's schema with `prisma migrate deploy` (WASM schema
- * engine through the driver adapter), then graphile-worker's job schema. Safe to run from several
- * processes at once: both take an advisory lock.
+ * engine through the driver adapter), then graphile-worker's job schema. Processes started together
+ * wait their turn, without a time limit; a process that finds every shipped migration applied
+ * skips Prisma's CLI, which is most of a role's start-up time.
  */
 export async function migrate(databaseUrl: string): Promise<void> {
-  await migrateSchema(databaseUrl);
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   pool.on("error", () => {});
   pool.on("connect", (client) => client.on("error", () => {}));
+  const lock = await pool.connect();
   try {
+    await lock.query(MIGRATE_LOCK);
+    if (await schemaBehind(lock)) await migrateSchema(databaseUrl);
     await runMigrations({ pgPool: pool });
   } finally {
+    // Ending the session releases the lock.
+    lock.release(true);
     await pool.end();
   }
+}
+
+async function schemaBehind(client: pg.PoolClient): Promise<boolean> {
+  const { rows: [table] } = await client.query<{ found: boolean }>(`SELECT to_regclass('_prisma_migrations') IS NOT NULL AS found`);
+  if (!table!.found) return true;
+  return (await pendingMigrations(async (sql) => (await client.query<{ migration_name: string }>(sql)).rows)).length > 0;
 }
 
 async function migrateSchema(databaseUrl: string): Promise<void> {
