@@ -5,20 +5,30 @@ import { createInterface } from "node:readline";
 /** Node's flags for the server and worker roles, as docker/Dockerfile runs them. */
 const NODE_FLAGS = ["--max-semi-space-size=4", "--import", "tsx"];
 
-/** Starts a TypeScript entry point in its own Node process, which ends with the benchmark's, even when that fails. */
+/** Roles the benchmark itself is stopping: any other role that exits ends the run. */
+const stopping = new WeakSet<ChildProcess>();
+
+/**
+ * Starts a TypeScript entry point in its own Node process, which ends with the benchmark's, even
+ * when that fails. A role that dies during the run ends the benchmark at once, with its exit code
+ * (its own error is on stderr): its share of the work would otherwise be counted as lost.
+ */
 export function spawnRole(entry: string, args: string[], env: Record<string, string | undefined>, stdout: "pipe" | "ignore"): ChildProcess {
   const child = spawn(process.execPath, [...NODE_FLAGS, entry, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", stdout, "inherit"] });
   process.once("exit", () => child.kill());
+  child.once("exit", (code, signal) => {
+    if (stopping.has(child)) return;
+    console.error(`${entry} exited (${code ?? signal}) during the benchmark`);
+    process.exit(1);
+  });
   return child;
 }
 
 /** Starts a TypeScript entry point in its own Node process and waits for the URL it prints. */
 export async function startProcess(entry: string, args: string[], env: Record<string, string | undefined>): Promise<{ child: ChildProcess; url: string }> {
   const child = spawnRole(entry, args, env, "pipe");
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`${entry} exited with ${code}`)));
-    createInterface({ input: child.stdout! }).once("line", resolve);
-  });
+  // A role that exits before printing its URL ends the benchmark (see spawnRole).
+  const url = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once("line", resolve));
   return { child, url };
 }
 
@@ -44,6 +54,7 @@ export function cpuSeconds(pid: number): number | null {
 }
 
 export async function stop(child: ChildProcess): Promise<void> {
+  stopping.add(child);
   if (child.exitCode !== null) return;
   const exited = new Promise((resolve) => child.once("exit", resolve));
   child.kill("SIGTERM");
