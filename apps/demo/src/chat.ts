@@ -88,14 +88,18 @@ if (scripted.length) {
   }
 } else {
   console.log(`Chatting with ${info.botName} through ${info.webhookUrl}\nType a message (numbers press buttons); Ctrl+D to leave.`);
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  // Input can end (Ctrl+D, a pipe run dry) while a question is open, which then never settles, or
-  // while the bot answers, after which asking fails: either way, the close is what counts.
-  const closed = new Promise<null>((resolve) => rl.once("close", () => resolve(null)));
-  for (;;) {
-    const line = await Promise.race([closed, rl.question("you> ").catch(() => null)]);
-    if (line === null) break;
+  const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: "you> " });
+  let open = true;
+  rl.once("close", () => (open = false));
+  // Lines are read as a stream, not asked for one at a time: lines that arrive while the bot is
+  // answering (typed ahead, or piped in) wait their turn instead of being dropped, and the end of
+  // input (Ctrl+D, a pipe run dry) ends the chat once they are said. Piped lines are not echoed by
+  // a terminal, so they are shown as the scripted ones are.
+  const piped = !process.stdin.isTTY;
+  if (!piped) rl.prompt();
+  for await (const line of rl) {
+    if (piped) console.log(`you> ${line}`);
     if (line.trim()) await say(line.trim());
+    if (open && !piped) rl.prompt();
   }
-  rl.close();
 }
