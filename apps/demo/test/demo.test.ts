@@ -1,0 +1,68 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
+import { generateKey } from "@cb/secrets";
+
+// `npm start` and `npm run chat` as a user runs them, on a test database instead of the embedded
+// one and on ports the system picks, so that the test runs beside a developer's own demo.
+const main = new URL("../src/main.ts", import.meta.url).pathname;
+const chat = new URL("../src/chat.ts", import.meta.url).pathname;
+
+let t: TestDatabase;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+let demo: ChildProcess;
+
+before(async () => {
+  t = await createTestDatabase();
+  dir = await mkdtemp(join(tmpdir(), "cb-demo-"));
+  env = { ...process.env, DATABASE_URL: t.url, SECRETS_KEYS: generateKey("demo"), PORT: "0", DEMO_BOT_API_PORT: "0", DEMO_BACKENDS_PORT: "0", DEMO_INFO_FILE: join(dir, "demo.json"), LOG_LEVEL: "warn" };
+  demo = spawn(process.execPath, ["--import", "tsx", main, "--no-chat"], { env, stdio: ["ignore", "pipe", "inherit"] });
+  const lines = createInterface({ input: demo.stdout! });
+  for await (const line of lines) if (line.startsWith("[demo] running;")) break;
+});
+
+after(async () => {
+  if (demo.exitCode === null) demo.kill("SIGKILL");
+  await t.drop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function runChat(args: string[], input?: string): Promise<string> {
+  const child = spawn(process.execPath, ["--import", "tsx", chat, ...args], { env, stdio: ["pipe", "pipe", "inherit"] });
+  let out = "";
+  child.stdout!.on("data", (chunk: Buffer) => (out += chunk));
+  child.stdin!.end(input ?? "");
+  const [code] = await once(child, "exit");
+  assert.equal(code, 0, out);
+  return out;
+}
+
+test("a scripted chat tracks an order through the demo's backend and presses a button", async () => {
+  const out = await runChat(["where is my order?", "12345", "1"]);
+  assert.match(out, /you> where is my order\?\nbot> .*order number/i);
+  assert.match(out, /bot> Order 12345 \(Trail running shoes, €89\.00\) is shipped\./);
+  // The number pressed the first button under the answer, which the bot answered in turn.
+  assert.match(out, /\[1\] Return an item[\s\S]*you> 1\nbot> Which order would you like to return\?/);
+});
+
+test("lines piped in are each said in turn, none dropped while the bot answers", async () => {
+  const out = await runChat([], "hi\nwhere is my order 10001\n");
+  assert.match(out, /you> hi\nbot> Hello!/);
+  assert.match(out, /you> where is my order 10001\nbot> Order 10001/);
+});
+
+test("the demo stops cleanly on SIGTERM and takes its chat address with it", async () => {
+  assert.ok(existsSync(env.DEMO_INFO_FILE!));
+  demo.kill("SIGTERM");
+  const [code] = await once(demo, "exit");
+  assert.equal(code, 0);
+  assert.equal(existsSync(env.DEMO_INFO_FILE!), false);
+});
