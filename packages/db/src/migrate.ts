@@ -10,10 +10,10 @@ import pg from "pg";
 export const dbPackageDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 const prismaCli = createRequire(import.meta.url).resolve("prisma/build/index.js");
 
-// Our own lock around the whole of a migration (hashtext('cb:migrate')). Prisma's lock gives up
-// after 10 s, and its CLI holds that lock for about 10 s more than the migration takes (it lingers
-// on a timer of its WASM engine), so two roles started together on one database could fail on it.
-const MIGRATE_LOCK = "SELECT pg_advisory_lock(hashtext('cb:migrate'))";
+// Our own advisory lock around the whole of a migration. Prisma's lock gives up after 10 s, and
+// its CLI holds that lock for about 10 s more than the migration takes (it lingers on a timer of
+// its WASM engine), so two roles started together on one database could fail on it.
+export const MIGRATE_LOCK_KEY = "hashtext('cb:migrate')";
 
 /**
  * Brings a database up to date: the application's schema with `prisma migrate deploy` (WASM schema
@@ -27,7 +27,7 @@ export async function migrate(databaseUrl: string): Promise<void> {
   pool.on("connect", (client) => client.on("error", () => {}));
   const lock = await pool.connect();
   try {
-    await lock.query(MIGRATE_LOCK);
+    await lock.query(`SELECT pg_advisory_lock(${MIGRATE_LOCK_KEY})`);
     if (await schemaBehind(lock)) await migrateSchema(databaseUrl);
     await runMigrations({ pgPool: pool });
   } finally {

@@ -58,15 +58,16 @@ async function ensureTemplate(admin: pg.Client, server: URL): Promise<string> {
   return template;
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** A database of its own for a test file: migrated, or with `migrated: false` empty (for tests of migration itself). */
+export async function createTestDatabase(options: { migrated?: boolean } = {}): Promise<TestDatabase> {
   const server = serverUrl();
   const admin = new pg.Client({ connectionString: server.toString() });
   await admin.connect();
   let name: string;
   try {
-    const template = await ensureTemplate(admin, server);
     name = `cb_test_${randomBytes(6).toString("hex")}`;
-    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
+    if (options.migrated === false) await admin.query(`CREATE DATABASE ${name}`);
+    else await admin.query(`CREATE DATABASE ${name} TEMPLATE ${await ensureTemplate(admin, server)}`);
   } finally {
     await admin.end();
   }

@@ -1,8 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { migrate, pendingMigrations } from "../src/migrate.ts";
+import { migrate, MIGRATE_LOCK_KEY, pendingMigrations } from "../src/migrate.ts";
 import { createTestDatabase } from "../src/testing.ts";
 
 // Prisma Migrate's own advisory lock key (see pris.ly/d/migrate-advisory-locking).
@@ -15,32 +14,31 @@ async function session(url: string): Promise<pg.Client> {
 }
 
 test("roles started together on a fresh database wait their turn and all come up migrated", async () => {
-  const server = new URL(process.env.DATABASE_URL!);
-  const admin = await session(server.toString());
-  const name = `cb_test_${randomBytes(6).toString("hex")}`;
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  const holder = await session(url.toString());
+  const database = await createTestDatabase({ migrated: false });
+  const holder = await session(database.url);
   try {
     // Hold the migration lock while three roles start, so that all three are waiting at once.
-    await holder.query(`SELECT pg_advisory_lock(hashtext('cb:migrate'))`);
-    const starts = [1, 2, 3].map(() => migrate(url.toString()));
-    const waiting = async () => (await holder.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event = 'advisory'`, [name])).rows[0].n as number;
-    while ((await waiting()) < 3) await new Promise((r) => setTimeout(r, 20));
+    await holder.query(`SELECT pg_advisory_lock(${MIGRATE_LOCK_KEY})`);
+    const starts = [1, 2, 3].map(() => migrate(database.url));
+    const waiting = async () => (await holder.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'advisory'`)).rows[0].n as number;
+    // Without the lock they would not wait at all: fail rather than hang.
+    const deadline = Date.now() + 10_000;
+    while ((await waiting()) < 3) {
+      assert.ok(Date.now() < deadline, "the three roles never all waited on the migration lock");
+      await new Promise((r) => setTimeout(r, 20));
+    }
     assert.equal((await holder.query(`SELECT to_regclass('_prisma_migrations') AS t`)).rows[0].t, null, "nothing migrated while the lock is held");
 
     // Prisma's CLI holds its own lock for about 10 s after a deploy and gives up waiting for it
     // after 10 s: without the lock around it, the second role to start failed with P1002.
-    await holder.query(`SELECT pg_advisory_unlock(hashtext('cb:migrate'))`);
+    await holder.query(`SELECT pg_advisory_unlock(${MIGRATE_LOCK_KEY})`);
     await Promise.all(starts);
     assert.deepEqual(await pendingMigrations(async (sql) => (await holder.query(sql)).rows), []);
     const jobs = await holder.query(`SELECT count(*)::int AS n FROM graphile_worker.jobs`);
     assert.equal(jobs.rows[0].n, 0);
   } finally {
     await holder.end();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await database.drop();
   }
 });
 
