@@ -8,7 +8,10 @@ import { telegramDriver } from "@cb/channel-telegram";
 import type { FastifyInstance } from "fastify";
 import { buildServer } from "../src/index.ts";
 
-const update = readFileSync(new URL("../../../../shared/fixtures/telegram/official_message_text.json", import.meta.url), "utf8");
+const update = readFileSync(
+  new URL("../../../packages/channel-telegram/test/fixtures/official_message_text.json", import.meta.url),
+  "utf8",
+);
 const secretToken = "s3cret-token_for-tests";
 let t: TestDatabase;
 let app: FastifyInstance;
@@ -20,11 +23,22 @@ before(async () => {
   const sealer = createSealer(parseKeyRing(generateKey("test")));
   const tenant = await t.db.tenant.create({ data: { name: "Acme" } });
   const account = await t.db.channelAccount.create({
-    data: { tenantId: tenant.id, channel: "telegram", name: "Acme bot", secrets: sealer.sealJson({ botToken: "1:x", secretToken }) },
+    data: {
+      tenantId: tenant.id,
+      channel: "telegram",
+      name: "Acme bot",
+      secrets: sealer.sealJson({ botToken: "1:x", secretToken }),
+    },
   });
   accountId = account.id;
   ingestor = createIngestor({ connectionString: t.url });
-  app = await buildServer({ db: t.db, ingestor, accounts: createAccountDirectory({ db: t.db, sealer, drivers: [telegramDriver], env: {} }), drivers: [telegramDriver], bodyLimit: 64 * 1024 });
+  app = await buildServer({
+    db: t.db,
+    ingestor,
+    accounts: createAccountDirectory({ db: t.db, sealer, drivers: [telegramDriver], env: {} }),
+    drivers: [telegramDriver],
+    bodyLimit: 64 * 1024,
+  });
 });
 after(async () => {
   await app.close();
@@ -33,14 +47,23 @@ after(async () => {
 });
 
 const post = (headers: Record<string, string | undefined>, payload: string, id = accountId) =>
-  app.inject({ method: "POST", url: `/webhooks/telegram/${id}`, headers: { "content-type": "application/json", ...(headers as Record<string, string>) }, payload });
+  app.inject({
+    method: "POST",
+    url: `/webhooks/telegram/${id}`,
+    headers: { "content-type": "application/json", ...(headers as Record<string, string>) },
+    payload,
+  });
 const counts = async () => ({
   messages: await t.db.message.count(),
   jobs: Number((await t.db.$queryRawUnsafe<{ n: bigint }[]>("SELECT count(*) AS n FROM graphile_worker.jobs"))[0]!.n),
 });
 
 test("a missing or wrong secret token is refused with 401 and nothing is stored", async () => {
-  for (const headers of [{}, { "x-telegram-bot-api-secret-token": "wrong" }, { "x-telegram-bot-api-secret-token": `${secretToken}x` }]) {
+  for (const headers of [
+    {},
+    { "x-telegram-bot-api-secret-token": "wrong" },
+    { "x-telegram-bot-api-secret-token": `${secretToken}x` },
+  ]) {
     const response = await post(headers, update);
     assert.equal(response.statusCode, 401);
     assert.equal(response.json().error.code, "invalid_secret_token");
@@ -77,7 +100,9 @@ test("a verified update is stored with its job in the conversation's queue; a re
   assert.equal(message.conversation.externalId, "1111111");
   assert.equal((message.content as { text: string }).text, "/start");
   assert.deepEqual(message.raw, JSON.parse(update));
-  const [job] = await t.db.$queryRawUnsafe<{ task_identifier: string; queue_name: string; payload: { messageId: string } }[]>(
+  const [job] = await t.db.$queryRawUnsafe<
+    { task_identifier: string; queue_name: string; payload: { messageId: string } }[]
+  >(
     `SELECT t.identifier AS task_identifier, q.queue_name, j.payload FROM graphile_worker._private_jobs j
        JOIN graphile_worker._private_tasks t ON t.id = j.task_id LEFT JOIN graphile_worker._private_job_queues q ON q.id = j.job_queue_id`,
   );

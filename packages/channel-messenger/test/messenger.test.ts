@@ -7,8 +7,14 @@ import { hubSignature } from "@cb/meta-graph";
 import Fastify, { type FastifyInstance } from "fastify";
 import { createMessengerSender, messengerDriver, normalizeEvent, normalizeWebhook, renderReply } from "../src/index.ts";
 
-const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../../../../shared/fixtures/messenger/${name}`, import.meta.url), "utf8"));
-const account: ChannelAccount = { id: "7a1d6a8e-0000-4000-8000-000000000001", tenantId: "t", channel: "messenger", config: { pageId: "1895382890692545" }, secrets: { pageAccessToken: "EAA-page-token", appSecret: "page-app-secret", verifyToken: "v" } };
+const fixture = (name: string) => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8"));
+const account: ChannelAccount = {
+  id: "7a1d6a8e-0000-4000-8000-000000000001",
+  tenantId: "t",
+  channel: "messenger",
+  config: { pageId: "1895382890692545" },
+  secrets: { pageAccessToken: "EAA-page-token", appSecret: "page-app-secret", verifyToken: "v" },
+};
 let graph: FakeGraph;
 let app: FastifyInstance;
 const ingested: InboundEvent[][] = [];
@@ -17,7 +23,11 @@ before(async () => {
   graph = await startFakeGraph();
   graph.addPageToken("EAA-page-token");
   app = Fastify();
-  await app.register(messengerDriver.webhook, { prefix: "/webhooks/messenger", loadAccount: async (id) => (id === account.id ? account : null), ingest: async (_a, e) => void ingested.push(e) });
+  await app.register(messengerDriver.webhook, {
+    prefix: "/webhooks/messenger",
+    loadAccount: async (id) => (id === account.id ? account : null),
+    ingest: async (_a, e) => void ingested.push(e),
+  });
 });
 after(async () => {
   await graph.close();
@@ -51,30 +61,72 @@ test("messages, quick replies, replies and postbacks from Meta's samples", () =>
 
 test("deliveries update each message; reads move a watermark; echoes are ignored", () => {
   const delivered = normalizeEvent(fixture("docs_messaging_event_delivery.json"));
-  assert.deepEqual(delivered.map((e) => e.type === "status" && [e.status.platformMessageId, e.status.state]), [["mid.1458668856218:ed81099e15d3f4f233", "delivered"]]);
+  assert.deepEqual(
+    delivered.map((e) => e.type === "status" && [e.status.platformMessageId, e.status.state]),
+    [["mid.1458668856218:ed81099e15d3f4f233", "delivered"]],
+  );
   const [read] = normalizeEvent(fixture("docs_messaging_event_read.json"));
   assert.ok(read?.type === "read");
-  assert.deepEqual(read.read, { channel: "messenger", conversationExternalId: "<PSID>", upTo: new Date(1458668856253).toISOString() });
-  assert.deepEqual(normalizeEvent({ sender: { id: "page" }, recipient: { id: "user" }, timestamp: 1, message: { mid: "m1", text: "bot said", is_echo: true } }), []);
+  assert.deepEqual(read.read, {
+    channel: "messenger",
+    conversationExternalId: "<PSID>",
+    upTo: new Date(1458668856253).toISOString(),
+  });
+  assert.deepEqual(
+    normalizeEvent({
+      sender: { id: "page" },
+      recipient: { id: "user" },
+      timestamp: 1,
+      message: { mid: "m1", text: "bot said", is_echo: true },
+    }),
+    [],
+  );
 });
 
 test("rendering follows Messenger's limits and matches its documented shapes", () => {
   assert.deepEqual(renderReply({ type: "text", text: "Hello!" }), [fixture("outbound_text.json").message]);
-  const [template] = renderReply({ type: "buttons", text: "What do you want to do next?", buttons: [{ type: "url", title: "Visit Messenger", url: "https://www.messenger.com" }, { type: "url", title: "Visit Facebook", url: "https://www.facebook.com" }] });
+  const [template] = renderReply({
+    type: "buttons",
+    text: "What do you want to do next?",
+    buttons: [
+      { type: "url", title: "Visit Messenger", url: "https://www.messenger.com" },
+      { type: "url", title: "Visit Facebook", url: "https://www.facebook.com" },
+    ],
+  });
   assert.deepEqual(template, fixture("outbound_button_template.json").message);
-  const quick = renderReply({ type: "text", text: "Pick", quickReplies: Array.from({ length: 15 }, (_, i) => ({ title: `A very long quick reply ${i}`, payload: `q${i}` })) });
+  const quick = renderReply({
+    type: "text",
+    text: "Pick",
+    quickReplies: Array.from({ length: 15 }, (_, i) => ({ title: `A very long quick reply ${i}`, payload: `q${i}` })),
+  });
   const replies = quick[0]!.quick_replies as { title: string }[];
   assert.equal(replies.length, 13);
   assert.ok(replies.every((r) => [...r.title].length <= 20));
-  const cards = renderReply({ type: "cards", cards: Array.from({ length: 12 }, (_, i) => ({ title: `Card ${i}`, buttons: [{ type: "postback" as const, title: "Buy", payload: `b${i}` }] })) });
+  const cards = renderReply({
+    type: "cards",
+    cards: Array.from({ length: 12 }, (_, i) => ({
+      title: `Card ${i}`,
+      buttons: [{ type: "postback" as const, title: "Buy", payload: `b${i}` }],
+    })),
+  });
   assert.equal(cards.length, 2, "ten elements per carousel");
-  const five = renderReply({ type: "buttons", text: "Choose", buttons: Array.from({ length: 5 }, (_, i) => ({ type: "postback" as const, title: `Opt ${i}`, payload: `o${i}` })) });
+  const five = renderReply({
+    type: "buttons",
+    text: "Choose",
+    buttons: Array.from({ length: 5 }, (_, i) => ({ type: "postback" as const, title: `Opt ${i}`, payload: `o${i}` })),
+  });
   assert.equal((five[0]!.quick_replies as unknown[]).length, 5, "more than three postbacks become quick replies");
 });
 
 test("a signed webhook reaches ingest; a wrong signature is refused", async () => {
   const body = Buffer.from(JSON.stringify(fixture("inbound_text_envelope.json")));
-  const post = (signature: string) => app.inject({ method: "POST", url: `/webhooks/messenger/${account.id}`, headers: { "content-type": "application/json", "x-hub-signature-256": signature }, payload: body });
+  const post = (signature: string) =>
+    app.inject({
+      method: "POST",
+      url: `/webhooks/messenger/${account.id}`,
+      headers: { "content-type": "application/json", "x-hub-signature-256": signature },
+      payload: body,
+    });
   assert.equal((await post(hubSignature(body, "another-secret"))).statusCode, 401);
   assert.equal(ingested.length, 0);
   assert.equal((await post(hubSignature(body, "page-app-secret"))).statusCode, 200);
@@ -84,11 +136,24 @@ test("a signed webhook reaches ingest; a wrong signature is refused", async () =
 test("the Send API: RESPONSE inside the window, MESSAGE_TAG with a tag, errors as PlatformErrors", async () => {
   const sender = createMessengerSender(account, { GRAPH_API_BASE_URL: graph.url });
   const to = { externalId: "1412611362105802", type: "private" as const };
-  const [sent] = await sender.send(to, { type: "cards", cards: [{ title: "Blue shoes", subtitle: "€49", imageUrl: "https://img.example/s.jpg", buttons: [{ type: "postback", title: "Buy", payload: "buy" }] }] });
+  const [sent] = await sender.send(to, {
+    type: "cards",
+    cards: [
+      {
+        title: "Blue shoes",
+        subtitle: "€49",
+        imageUrl: "https://img.example/s.jpg",
+        buttons: [{ type: "postback", title: "Buy", payload: "buy" }],
+      },
+    ],
+  });
   assert.match(sent!.platformMessageId, /^m_fake/);
   assert.equal(graph.calls.at(-1)!.body.messaging_type, "RESPONSE");
   await sender.send(to, { type: "text", text: "Your order shipped" }, { messageTag: "POST_PURCHASE_UPDATE" });
-  assert.deepEqual([graph.calls.at(-1)!.body.messaging_type, graph.calls.at(-1)!.body.tag], ["MESSAGE_TAG", "POST_PURCHASE_UPDATE"]);
+  assert.deepEqual(
+    [graph.calls.at(-1)!.body.messaging_type, graph.calls.at(-1)!.body.tag],
+    ["MESSAGE_TAG", "POST_PURCHASE_UPDATE"],
+  );
   graph.failNext({ status: 400, code: 10, message: "(#10) This message is sent outside of allowed window." });
   const outside = await sender.send(to, { type: "text", text: "late" }).catch((e: unknown) => e);
   assert.ok(outside instanceof PlatformError && !outside.retryable && outside.code === "10");

@@ -6,11 +6,23 @@ import { PlatformError, type ChannelAccount, type InboundEvent } from "@cb/core"
 import { startFakeSlack, type FakeSlack } from "@cb/fake-slack";
 import { isValidSlackRequest } from "@slack/bolt";
 import Fastify, { type FastifyInstance } from "fastify";
-import { createSlackSender, normalizeBlockActions, normalizeMessageEvent, renderReply, slackWebhook } from "../src/index.ts";
+import {
+  createSlackSender,
+  normalizeBlockActions,
+  normalizeMessageEvent,
+  renderReply,
+  slackWebhook,
+} from "../src/index.ts";
 
-const fixture = (name: string) => readFileSync(new URL(`../../../../shared/fixtures/slack/${name}`, import.meta.url), "utf8");
+const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
 const SIGNING_SECRET = "slack-signing-secret";
-const account: ChannelAccount = { id: "8b1d6a8e-0000-4000-8000-000000000001", tenantId: "t", channel: "slack", config: { teamId: "T111", botUserId: "W111" }, secrets: { botToken: "xoxb-test", signingSecret: SIGNING_SECRET } };
+const account: ChannelAccount = {
+  id: "8b1d6a8e-0000-4000-8000-000000000001",
+  tenantId: "t",
+  channel: "slack",
+  config: { teamId: "T111", botUserId: "W111" },
+  secrets: { botToken: "xoxb-test", signingSecret: SIGNING_SECRET },
+};
 let app: FastifyInstance;
 let slack: FakeSlack;
 const ingested: InboundEvent[] = [];
@@ -22,7 +34,11 @@ const sign = (body: string, timestamp = Math.floor(Date.now() / 1000), secret = 
 
 before(async () => {
   app = Fastify();
-  await app.register(slackWebhook(), { prefix: "/webhooks/slack", loadAccount: async (id) => (id === account.id ? account : null), ingest: async (_a, events) => void ingested.push(...events) });
+  await app.register(slackWebhook(), {
+    prefix: "/webhooks/slack",
+    loadAccount: async (id) => (id === account.id ? account : null),
+    ingest: async (_a, events) => void ingested.push(...events),
+  });
   slack = await startFakeSlack();
   slack.addToken("xoxb-test");
 });
@@ -34,7 +50,15 @@ after(async () => {
 test("Slack's official signing example verifies at its time; a tampered byte, a wrong secret or a stale timestamp do not", () => {
   const v = JSON.parse(fixture("signing_test_vector.json"));
   const check = (body: string, secret: string, now: number) =>
-    isValidSlackRequest({ signingSecret: secret, body, headers: { "x-slack-signature": v.headers["x-slack-signature"], "x-slack-request-timestamp": Number(v.headers["x-slack-request-timestamp"]) }, nowMilliseconds: now });
+    isValidSlackRequest({
+      signingSecret: secret,
+      body,
+      headers: {
+        "x-slack-signature": v.headers["x-slack-signature"],
+        "x-slack-request-timestamp": Number(v.headers["x-slack-request-timestamp"]),
+      },
+      nowMilliseconds: now,
+    });
   const at = Number(v.headers["x-slack-request-timestamp"]) * 1000;
   assert.ok(check(v.raw_body, v.signing_secret, at + 1000));
   assert.ok(!check(v.raw_body.replace("roadrunner", "roadrunnes"), v.signing_secret, at + 1000));
@@ -63,7 +87,12 @@ test("fixtures normalize: channel messages, mentions, button presses; bots and e
   assert.equal(m.message.addressedToBot, true);
   assert.deepEqual(normalizeMessageEvent("Ev1", { ...message.event, bot_id: "B1" }), []);
   assert.deepEqual(normalizeMessageEvent("Ev2", { ...message.event, subtype: "message_changed" }), []);
-  const dm = normalizeMessageEvent("Ev3", { ...message.event, channel: "D123", channel_type: "im", thread_ts: "1596183000.000100" })[0];
+  const dm = normalizeMessageEvent("Ev3", {
+    ...message.event,
+    channel: "D123",
+    channel_type: "im",
+    thread_ts: "1596183000.000100",
+  })[0];
   assert.ok(dm?.type === "message");
   assert.deepEqual(dm.message.conversation, { externalId: "D123", type: "private", threadId: "1596183000.000100" });
   assert.equal(dm.message.addressedToBot, true);
@@ -76,19 +105,42 @@ test("fixtures normalize: channel messages, mentions, button presses; bots and e
 
 test("the webhook: 404, 401, url_verification, events ingested through Bolt, retries keep their event id", async () => {
   const post = (body: string, headers: Record<string, string>, contentType = "application/json", id = account.id) =>
-    app.inject({ method: "POST", url: `/webhooks/slack/${id}`, headers: { "content-type": contentType, ...headers }, payload: body });
+    app.inject({
+      method: "POST",
+      url: `/webhooks/slack/${id}`,
+      headers: { "content-type": contentType, ...headers },
+      payload: body,
+    });
   const verification = fixture("url_verification.json");
-  assert.equal((await post(verification, sign(verification), "application/json", "8b1d6a8e-0000-4000-8000-00000000ffff")).statusCode, 404);
+  assert.equal(
+    (await post(verification, sign(verification), "application/json", "8b1d6a8e-0000-4000-8000-00000000ffff"))
+      .statusCode,
+    404,
+  );
   assert.equal((await post(verification, sign(verification, undefined, "wrong"))).statusCode, 401);
-  assert.equal((await post(verification, sign(verification, Math.floor(Date.now() / 1000) - 600))).statusCode, 401, "stale");
-  assert.deepEqual((await post(verification, sign(verification))).json(), { challenge: JSON.parse(verification).challenge });
+  assert.equal(
+    (await post(verification, sign(verification, Math.floor(Date.now() / 1000) - 600))).statusCode,
+    401,
+    "stale",
+  );
+  assert.deepEqual((await post(verification, sign(verification))).json(), {
+    challenge: JSON.parse(verification).challenge,
+  });
   assert.equal(ingested.length, 0);
 
   const mention = fixture("event_callback_app_mention.json");
   assert.equal((await post(mention, sign(mention))).statusCode, 200);
-  assert.equal((await post(mention, { ...sign(mention), "x-slack-retry-num": "1", "x-slack-retry-reason": "http_timeout" })).statusCode, 200);
+  assert.equal(
+    (await post(mention, { ...sign(mention), "x-slack-retry-num": "1", "x-slack-retry-reason": "http_timeout" }))
+      .statusCode,
+    200,
+  );
   assert.equal(ingested.length, 2);
-  assert.ok(ingested.every((e) => e.type === "message" && e.message.platformEventId === "Ev111" && e.message.text === "Hi there!"));
+  assert.ok(
+    ingested.every(
+      (e) => e.type === "message" && e.message.platformEventId === "Ev111" && e.message.text === "Hi there!",
+    ),
+  );
 
   const form = fixture("block_actions_form_body.txt").trim();
   assert.equal((await post(form, sign(form), "application/x-www-form-urlencoded")).statusCode, 200);
@@ -102,63 +154,142 @@ test("the webhook: 404, 401, url_verification, events ingested through Bolt, ret
 });
 
 test("Block Kit rendering within Slack's limits", () => {
-  const [m] = renderReply({ type: "buttons", text: "Pick <one> & go", buttons: [{ type: "postback", title: "Track", payload: "TRACK" }, { type: "url", title: "Site", url: "https://shop.example" }] });
+  const [m] = renderReply({
+    type: "buttons",
+    text: "Pick <one> & go",
+    buttons: [
+      { type: "postback", title: "Track", payload: "TRACK" },
+      { type: "url", title: "Site", url: "https://shop.example" },
+    ],
+  });
   assert.deepEqual(m!.blocks, [
     { type: "section", text: { type: "mrkdwn", text: "Pick &lt;one&gt; &amp; go" } },
-    { type: "actions", elements: [
-      { type: "button", text: { type: "plain_text", text: "Track", emoji: true }, action_id: "reply_0", value: "TRACK" },
-      { type: "button", text: { type: "plain_text", text: "Site", emoji: true }, action_id: "reply_1", url: "https://shop.example" },
-    ] },
+    {
+      type: "actions",
+      elements: [
+        {
+          type: "button",
+          text: { type: "plain_text", text: "Track", emoji: true },
+          action_id: "reply_0",
+          value: "TRACK",
+        },
+        {
+          type: "button",
+          text: { type: "plain_text", text: "Site", emoji: true },
+          action_id: "reply_1",
+          url: "https://shop.example",
+        },
+      ],
+    },
   ]);
-  const long = renderReply({ type: "text", text: "word ".repeat(1500), quickReplies: Array.from({ length: 30 }, (_, i) => ({ title: `Option ${i}`, payload: `o${i}` })) });
+  const long = renderReply({
+    type: "text",
+    text: "word ".repeat(1500),
+    quickReplies: Array.from({ length: 30 }, (_, i) => ({ title: `Option ${i}`, payload: `o${i}` })),
+  });
   const blocks = long.flatMap((x) => x.blocks ?? []);
   assert.equal(blocks.filter((b) => b.type === "section").length, 3);
-  assert.deepEqual(blocks.filter((b) => b.type === "actions").map((b) => (b.elements as unknown[]).length), [25, 5]);
+  assert.deepEqual(
+    blocks.filter((b) => b.type === "actions").map((b) => (b.elements as unknown[]).length),
+    [25, 5],
+  );
 });
 
 test("escaping never pushes a section past 3,000 characters or splits an entity", () => {
   const wholeEntities = /^([^&]|&amp;|&lt;|&gt;)*$/;
   const text = "a <b> & c ".repeat(900);
-  const sections = renderReply({ type: "text", text }).flatMap((m) => m.blocks ?? []).map((b) => (b.text as { text: string }).text);
+  const sections = renderReply({ type: "text", text })
+    .flatMap((m) => m.blocks ?? [])
+    .map((b) => (b.text as { text: string }).text);
   assert.ok(sections.length > 3);
-  for (const t of sections) assert.ok(t.length <= 3000 && wholeEntities.test(t), `${t.length} characters, ends ${t.slice(-8)}`);
-  const unescape = (t: string) => t.replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&");
-  assert.equal(sections.map(unescape).join(" ").replace(/\s+/g, " "), text.trim().replace(/\s+/g, " "), "nothing lost");
+  for (const t of sections)
+    assert.ok(t.length <= 3000 && wholeEntities.test(t), `${t.length} characters, ends ${t.slice(-8)}`);
+  const unescapeHtml = (t: string) => t.replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&");
+  assert.equal(
+    sections.map(unescapeHtml).join(" ").replace(/\s+/g, " "),
+    text.trim().replace(/\s+/g, " "),
+    "nothing lost",
+  );
 
   const [card] = renderReply({ type: "cards", cards: [{ title: "R&D", subtitle: "<&>".repeat(2000) }] });
   const cardText = (card!.blocks![0]!.text as { text: string }).text;
-  assert.ok(cardText.startsWith("*R&amp;D*\n") && cardText.endsWith("…") && cardText.length <= 3000 && wholeEntities.test(cardText.slice(0, -1)));
+  assert.ok(
+    cardText.startsWith("*R&amp;D*\n") &&
+      cardText.endsWith("…") &&
+      cardText.length <= 3000 &&
+      wholeEntities.test(cardText.slice(0, -1)),
+  );
 });
 
 test("cards, images, custom payloads and templates", () => {
   const [cards] = renderReply({
     type: "cards",
     cards: [
-      { title: "Blue shoe", subtitle: "Size 42", imageUrl: "https://shop.example/blue.png", buttons: [{ type: "postback", title: "Buy", payload: "BUY_BLUE" }] },
+      {
+        title: "Blue shoe",
+        subtitle: "Size 42",
+        imageUrl: "https://shop.example/blue.png",
+        buttons: [{ type: "postback", title: "Buy", payload: "BUY_BLUE" }],
+      },
       { title: "Red shoe" },
     ],
   });
   assert.deepEqual(cards, {
     text: "Blue shoe, Red shoe",
     blocks: [
-      { type: "section", text: { type: "mrkdwn", text: "*Blue shoe*\nSize 42" }, accessory: { type: "image", image_url: "https://shop.example/blue.png", alt_text: "Blue shoe" } },
-      { type: "actions", elements: [{ type: "button", text: { type: "plain_text", text: "Buy", emoji: true }, action_id: "reply_0", value: "BUY_BLUE" }] },
+      {
+        type: "section",
+        text: { type: "mrkdwn", text: "*Blue shoe*\nSize 42" },
+        accessory: { type: "image", image_url: "https://shop.example/blue.png", alt_text: "Blue shoe" },
+      },
+      {
+        type: "actions",
+        elements: [
+          {
+            type: "button",
+            text: { type: "plain_text", text: "Buy", emoji: true },
+            action_id: "reply_0",
+            value: "BUY_BLUE",
+          },
+        ],
+      },
       { type: "divider" },
       { type: "section", text: { type: "mrkdwn", text: "*Red shoe*" } },
     ],
   });
   assert.deepEqual(renderReply({ type: "image", url: "https://shop.example/a.png", caption: "Your parcel" }), [
-    { text: "Your parcel", blocks: [{ type: "image", image_url: "https://shop.example/a.png", alt_text: "Your parcel", title: { type: "plain_text", text: "Your parcel" } }] },
+    {
+      text: "Your parcel",
+      blocks: [
+        {
+          type: "image",
+          image_url: "https://shop.example/a.png",
+          alt_text: "Your parcel",
+          title: { type: "plain_text", text: "Your parcel" },
+        },
+      ],
+    },
   ]);
   const custom = { blocks: [{ type: "header", text: { type: "plain_text", text: "Hi" } }], text: "Hi" };
   assert.deepEqual(renderReply({ type: "custom", channel: "slack", payload: custom }), [custom]);
-  assert.deepEqual(renderReply({ type: "custom", channel: "telegram", payload: { text: "x" } }), [], "another channel's payload is not for Slack");
-  assert.deepEqual(renderReply({ type: "template", name: "order_update", language: "en" }), [], "WhatsApp templates have no Slack form");
+  assert.deepEqual(
+    renderReply({ type: "custom", channel: "telegram", payload: { text: "x" } }),
+    [],
+    "another channel's payload is not for Slack",
+  );
+  assert.deepEqual(
+    renderReply({ type: "template", name: "order_update", language: "en" }),
+    [],
+    "WhatsApp templates have no Slack form",
+  );
 });
 
 test("the sender posts through the WebClient to the strict fake; in threads; errors classified", async () => {
   const sender = createSlackSender(account, { SLACK_API_URL: slack.url });
-  const [sent] = await sender.send({ externalId: "C111", type: "group", threadId: "1595926230.009600" }, { type: "buttons", text: "Hi", buttons: [{ type: "postback", title: "Yes", payload: "yes" }] });
+  const [sent] = await sender.send(
+    { externalId: "C111", type: "group", threadId: "1595926230.009600" },
+    { type: "buttons", text: "Hi", buttons: [{ type: "postback", title: "Yes", payload: "yes" }] },
+  );
   assert.match(sent!.platformMessageId, /^\d+\.\d+$/);
   const call = slack.calls.at(-1)!;
   assert.equal(call.args.channel, "C111");
@@ -166,11 +297,20 @@ test("the sender posts through the WebClient to the strict fake; in threads; err
   assert.equal(call.args.blocks[1].elements[0].value, "yes");
 
   slack.failNext("chat.postMessage", { status: 429, error: "ratelimited", retryAfter: 7 });
-  const limited = await sender.send({ externalId: "C2", type: "group" }, { type: "text", text: "x" }).catch((e: unknown) => e);
+  const limited = await sender
+    .send({ externalId: "C2", type: "group" }, { type: "text", text: "x" })
+    .catch((e: unknown) => e);
   assert.ok(limited instanceof PlatformError && limited.retryable && limited.retryAfterMs === 7000, String(limited));
   slack.failNext("chat.postMessage", { error: "channel_not_found" });
-  const missing = await sender.send({ externalId: "C3", type: "group" }, { type: "text", text: "x" }).catch((e: unknown) => e);
+  const missing = await sender
+    .send({ externalId: "C3", type: "group" }, { type: "text", text: "x" })
+    .catch((e: unknown) => e);
   assert.ok(missing instanceof PlatformError && !missing.retryable && missing.code === "channel_not_found");
-  const bad = await createSlackSender({ ...account, secrets: { botToken: "xoxb-revoked", signingSecret: "s" } }, { SLACK_API_URL: slack.url }).send({ externalId: "C4", type: "group" }, { type: "text", text: "x" }).catch((e: unknown) => e);
+  const bad = await createSlackSender(
+    { ...account, secrets: { botToken: "xoxb-revoked", signingSecret: "s" } },
+    { SLACK_API_URL: slack.url },
+  )
+    .send({ externalId: "C4", type: "group" }, { type: "text", text: "x" })
+    .catch((e: unknown) => e);
   assert.ok(bad instanceof PlatformError && bad.code === "invalid_auth");
 });

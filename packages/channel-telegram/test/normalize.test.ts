@@ -5,7 +5,7 @@ import type { Update } from "telegraf/types";
 import { normalizeUpdate } from "../src/index.ts";
 
 const fixture = (name: string): Update =>
-  JSON.parse(readFileSync(new URL(`../../../../shared/fixtures/telegram/${name}`, import.meta.url), "utf8"));
+  JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8"));
 
 test("a text message from Telegram's own sample", () => {
   const [event] = normalizeUpdate(fixture("official_message_text.json"));
@@ -59,7 +59,14 @@ test("groups: only messages that address the bot are marked so", () => {
   const group = (text: string, extra: object = {}): Update =>
     ({
       update_id: 5,
-      message: { message_id: 9, date: 1700000000, chat: { id: -100123, type: "supergroup", title: "Team" }, from: { id: 42, is_bot: false, first_name: "Ann" }, text, ...extra },
+      message: {
+        message_id: 9,
+        date: 1700000000,
+        chat: { id: -100123, type: "supergroup", title: "Team" },
+        from: { id: 42, is_bot: false, first_name: "Ann" },
+        text,
+        ...extra,
+      },
     }) as unknown as Update;
   const bot = { id: 777, username: "ShopBot" };
   const addressed = (u: Update) => {
@@ -71,31 +78,66 @@ test("groups: only messages that address the bot are marked so", () => {
   assert.equal(addressed(group("hey @shopbot where is my order")).addressedToBot, true);
   assert.deepEqual(addressed(group("/order@ShopBot 123")).command, { name: "order", args: "123" });
   assert.equal(addressed(group("/order@OtherBot 123")).addressedToBot, false);
-  assert.equal(addressed(group("thanks", { reply_to_message: { message_id: 3, date: 1, chat: { id: -100123, type: "supergroup" }, from: { id: 777, is_bot: true, first_name: "Shop" }, text: "hi" } })).addressedToBot, true);
+  assert.equal(
+    addressed(
+      group("thanks", {
+        reply_to_message: {
+          message_id: 3,
+          date: 1,
+          chat: { id: -100123, type: "supergroup" },
+          from: { id: 777, is_bot: true, first_name: "Shop" },
+          text: "hi",
+        },
+      }),
+    ).addressedToBot,
+    true,
+  );
   assert.equal(addressed(group("x")).conversation.type, "group");
 });
 
 test("photos, documents, locations, venues and contacts", () => {
-  const base = { message_id: 1, date: 1700000000, chat: { id: 5, type: "private" }, from: { id: 5, is_bot: false, first_name: "Bo" } };
+  const base = {
+    message_id: 1,
+    date: 1700000000,
+    chat: { id: 5, type: "private" },
+    from: { id: 5, is_bot: false, first_name: "Bo" },
+  };
   const one = (extra: object) => {
     const [e] = normalizeUpdate({ update_id: 1, message: { ...base, ...extra } } as unknown as Update);
     assert.ok(e?.type === "message");
     return e.message;
   };
-  const photo = one({ photo: [{ file_id: "small", width: 90, height: 90 }, { file_id: "large", width: 800, height: 800 }], caption: "receipt" });
+  const photo = one({
+    photo: [
+      { file_id: "small", width: 90, height: 90 },
+      { file_id: "large", width: 800, height: 800 },
+    ],
+    caption: "receipt",
+  });
   assert.deepEqual(photo.media, [{ kind: "image", id: "large", caption: "receipt" }]);
   assert.equal(photo.text, "receipt");
   assert.deepEqual(one({ document: { file_id: "d1", file_name: "invoice.pdf", mime_type: "application/pdf" } }).media, [
     { kind: "document", id: "d1", mimeType: "application/pdf", fileName: "invoice.pdf" },
   ]);
-  assert.deepEqual(one({ location: { latitude: 52.5, longitude: 13.4 } }).location, { latitude: 52.5, longitude: 13.4 });
-  assert.deepEqual(one({ location: { latitude: 1, longitude: 2 }, venue: { location: { latitude: 1, longitude: 2 }, title: "Shop", address: "Main St 1" } }).location, {
-    latitude: 1,
-    longitude: 2,
-    name: "Shop",
-    address: "Main St 1",
+  assert.deepEqual(one({ location: { latitude: 52.5, longitude: 13.4 } }).location, {
+    latitude: 52.5,
+    longitude: 13.4,
   });
-  assert.deepEqual(one({ contact: { phone_number: "+4915112345678", first_name: "Eve" } }).contacts, [{ name: "Eve", phones: ["+4915112345678"] }]);
+  assert.deepEqual(
+    one({
+      location: { latitude: 1, longitude: 2 },
+      venue: { location: { latitude: 1, longitude: 2 }, title: "Shop", address: "Main St 1" },
+    }).location,
+    {
+      latitude: 1,
+      longitude: 2,
+      name: "Shop",
+      address: "Main St 1",
+    },
+  );
+  assert.deepEqual(one({ contact: { phone_number: "+4915112345678", first_name: "Eve" } }).contacts, [
+    { name: "Eve", phones: ["+4915112345678"] },
+  ]);
 });
 
 test("updates of no use to the bot yield nothing", () => {

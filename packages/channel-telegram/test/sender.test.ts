@@ -6,7 +6,13 @@ import { createTelegramSender } from "../src/index.ts";
 
 let fake: FakeTelegram;
 const token = "123456:TEST-token";
-const account: ChannelAccount = { id: "a1", tenantId: "t1", channel: "telegram", config: {}, secrets: { botToken: token, secretToken: "s" } };
+const account: ChannelAccount = {
+  id: "a1",
+  tenantId: "t1",
+  channel: "telegram",
+  config: {},
+  secrets: { botToken: token, secretToken: "s" },
+};
 
 before(async () => {
   fake = await startFakeTelegram();
@@ -16,34 +22,51 @@ after(() => fake.close());
 
 test("replies go out through telegraf as the Bot API expects them", async () => {
   const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url });
-  const sent = await sender.send({ externalId: "1111111", type: "private" }, { type: "buttons", text: "Pick one", buttons: [{ type: "postback", title: "Yes", payload: "yes" }] });
+  const sent = await sender.send(
+    { externalId: "1111111", type: "private" },
+    { type: "buttons", text: "Pick one", buttons: [{ type: "postback", title: "Yes", payload: "yes" }] },
+  );
   assert.equal(sent.length, 1);
   assert.match(sent[0]!.platformMessageId, /^\d+$/);
   const call = fake.calls.at(-1)!;
   assert.equal(call.method, "sendMessage");
   // Same shape telegraf itself produced on the wire (fixtures/telegram/captured_telegraf_sendMessage_inline_keyboard.json).
-  assert.deepEqual(call.params, { chat_id: "1111111", text: "Pick one", parse_mode: "HTML", reply_markup: { inline_keyboard: [[{ text: "Yes", callback_data: "yes" }]] } });
+  assert.deepEqual(call.params, {
+    chat_id: "1111111",
+    text: "Pick one",
+    parse_mode: "HTML",
+    reply_markup: { inline_keyboard: [[{ text: "Yes", callback_data: "yes" }]] },
+  });
 });
 
 test("429 is retryable with the platform's retry_after; 400 is permanent with its description", async () => {
   const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url });
   fake.failNext("sendMessage", { status: 429, description: "Too Many Requests: retry after 7", retryAfter: 7 });
-  const limited = await sender.send({ externalId: "2", type: "private" }, { type: "text", text: "hi" }).catch((e: unknown) => e);
+  const limited = await sender
+    .send({ externalId: "2", type: "private" }, { type: "text", text: "hi" })
+    .catch((e: unknown) => e);
   assert.ok(limited instanceof PlatformError);
   assert.equal(limited.retryable, true);
   assert.equal(limited.retryAfterMs, 7000);
   assert.equal(limited.code, "429");
 
   fake.failNext("sendMessage", { status: 400, description: "Bad Request: chat not found" });
-  const missing = await sender.send({ externalId: "3", type: "private" }, { type: "text", text: "hi" }).catch((e: unknown) => e);
+  const missing = await sender
+    .send({ externalId: "3", type: "private" }, { type: "text", text: "hi" })
+    .catch((e: unknown) => e);
   assert.ok(missing instanceof PlatformError);
   assert.equal(missing.retryable, false);
   assert.equal(missing.message, "Bad Request: chat not found");
 });
 
 test("a wrong token is refused by the fake and surfaces as a permanent error", async () => {
-  const sender = createTelegramSender({ ...account, secrets: { botToken: "999:wrong", secretToken: "s" } }, { TELEGRAM_API_ROOT: fake.url });
-  const err = await sender.send({ externalId: "4", type: "private" }, { type: "text", text: "hi" }).catch((e: unknown) => e);
+  const sender = createTelegramSender(
+    { ...account, secrets: { botToken: "999:wrong", secretToken: "s" } },
+    { TELEGRAM_API_ROOT: fake.url },
+  );
+  const err = await sender
+    .send({ externalId: "4", type: "private" }, { type: "text", text: "hi" })
+    .catch((e: unknown) => e);
   assert.ok(err instanceof PlatformError && err.code === "401" && !err.retryable);
 });
 
@@ -58,14 +81,22 @@ test("button presses are acknowledged with answerCallbackQuery", async () => {
     sentAt: new Date().toISOString(),
     postback: { payload: "yes" },
   });
-  assert.deepEqual(fake.calls.at(-1), { ...fake.calls.at(-1)!, method: "answerCallbackQuery", params: { callback_query_id: "cbq-1" } });
+  assert.deepEqual(fake.calls.at(-1), {
+    ...fake.calls.at(-1)!,
+    method: "answerCallbackQuery",
+    params: { callback_query_id: "cbq-1" },
+  });
 });
 
 test("messages to one chat go out a second apart, as Telegram allows; other chats are not held up", async () => {
   const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url });
   const to = (chat: string) => ({ externalId: chat, type: "private" as const });
   const from = fake.calls.length;
-  await Promise.all([sender.send(to("7001"), { type: "text", text: "one" }), sender.send(to("7001"), { type: "text", text: "two" }), sender.send(to("7002"), { type: "text", text: "other" })]);
+  await Promise.all([
+    sender.send(to("7001"), { type: "text", text: "one" }),
+    sender.send(to("7001"), { type: "text", text: "two" }),
+    sender.send(to("7002"), { type: "text", text: "other" }),
+  ]);
   const at = (text: string) => fake.calls.slice(from).find((c) => c.params.text === text)!.at;
   // The limiter spaces the calls' starts; the fake times their arrival, and the first may arrive a
   // little late while its connection opens (CI once saw 989 ms). A broken limit shows as ~0 ms.

@@ -7,8 +7,8 @@ import { hubSignature, hubSignatureValid } from "@cb/meta-graph";
 import Fastify, { type FastifyInstance } from "fastify";
 import { createWhatsAppSender, downloadMedia, whatsappDriver } from "../src/index.ts";
 
-const raw = readFileSync(new URL("../../../../shared/fixtures/whatsapp/inbound_text.json", import.meta.url));
-const vector = JSON.parse(readFileSync(new URL("../../../../shared/fixtures/whatsapp/signature_test_vector.json", import.meta.url), "utf8"));
+const raw = readFileSync(new URL("./fixtures/inbound_text.json", import.meta.url));
+const vector = JSON.parse(readFileSync(new URL("./fixtures/signature_test_vector.json", import.meta.url), "utf8"));
 const account: ChannelAccount = {
   id: "6f1d6a8e-0000-4000-8000-000000000001",
   tenantId: "t",
@@ -23,7 +23,11 @@ const env = () => ({ GRAPH_API_BASE_URL: graph.url, GRAPH_API_VERSION: "v21.0" }
 
 before(async () => {
   app = Fastify();
-  await app.register(whatsappDriver.webhook, { prefix: "/webhooks/whatsapp", loadAccount: async (id) => (id === account.id ? account : null), ingest: async (_a, events) => void ingested.push(events) });
+  await app.register(whatsappDriver.webhook, {
+    prefix: "/webhooks/whatsapp",
+    loadAccount: async (id) => (id === account.id ? account : null),
+    ingest: async (_a, events) => void ingested.push(events),
+  });
   graph = await startFakeGraph();
   graph.addPhoneNumber("1122334455667", "EAAG-wa-token");
 });
@@ -39,21 +43,40 @@ test("X-Hub-Signature-256: the genuine request verifies; a tampered byte or a wr
   assert.ok(!hubSignatureValid(tampered, vector["x-hub-signature-256"], "test_app_secret"));
   assert.ok(!hubSignatureValid(raw, vector["x-hub-signature-256"], "wrong_secret"));
   assert.ok(!hubSignatureValid(raw, undefined, "test_app_secret"));
-  assert.ok(hubSignatureValid(Buffer.from('{"object":"whatsapp_business_account","entry":[{"id":"0","changes":[]}]}'), "sha256=a37fa64f5d8354b552710ad1f2231eabc431936f4cb824b5dc6390568a05dede", "test_app_secret"));
+  assert.ok(
+    hubSignatureValid(
+      Buffer.from('{"object":"whatsapp_business_account","entry":[{"id":"0","changes":[]}]}'),
+      "sha256=a37fa64f5d8354b552710ad1f2231eabc431936f4cb824b5dc6390568a05dede",
+      "test_app_secret",
+    ),
+  );
 });
 
 test("the verification handshake answers the challenge only for the right verify token", async () => {
-  const url = (token: string) => `/webhooks/whatsapp/${account.id}?hub.mode=subscribe&hub.verify_token=${token}&hub.challenge=1158201444`;
+  const url = (token: string) =>
+    `/webhooks/whatsapp/${account.id}?hub.mode=subscribe&hub.verify_token=${token}&hub.challenge=1158201444`;
   const ok = await app.inject(url("verify-me"));
   assert.equal(ok.statusCode, 200);
   assert.equal(ok.body, "1158201444");
   assert.equal((await app.inject(url("wrong"))).statusCode, 403);
-  assert.equal((await app.inject(`/webhooks/whatsapp/6f1d6a8e-0000-4000-8000-00000000ffff?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1`)).statusCode, 404);
+  assert.equal(
+    (
+      await app.inject(
+        `/webhooks/whatsapp/6f1d6a8e-0000-4000-8000-00000000ffff?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1`,
+      )
+    ).statusCode,
+    404,
+  );
 });
 
 test("a signed webhook is normalized and ingested; unsigned or tampered ones are refused before anything", async () => {
   const post = (body: Buffer, signature?: string) =>
-    app.inject({ method: "POST", url: `/webhooks/whatsapp/${account.id}`, headers: { "content-type": "application/json", ...(signature ? { "x-hub-signature-256": signature } : {}) }, payload: body });
+    app.inject({
+      method: "POST",
+      url: `/webhooks/whatsapp/${account.id}`,
+      headers: { "content-type": "application/json", ...(signature ? { "x-hub-signature-256": signature } : {}) },
+      payload: body,
+    });
   assert.equal((await post(raw)).statusCode, 401);
   assert.equal((await post(Buffer.concat([raw, Buffer.from(" ")]), vector["x-hub-signature-256"])).statusCode, 401);
   assert.equal(ingested.length, 0);
@@ -66,9 +89,28 @@ test("a signed webhook is normalized and ingested; unsigned or tampered ones are
 
 test("the sender posts Cloud API messages the (strict) fake accepts, quoting the message answered", async () => {
   const sender = createWhatsAppSender(account, env());
-  const sent = await sender.send({ externalId: "972987654321", type: "private" }, { type: "text", text: "Pick one", quickReplies: [{ title: "Yes", payload: "yes" }, { title: "No", payload: "no" }] }, {
-    inReplyTo: { channel: "whatsapp", platformEventId: "wamid.in", platformMessageId: "wamid.in", conversation: { externalId: "972987654321", type: "private" }, sender: { externalId: "972987654321" }, sentAt: new Date().toISOString(), text: "hi" },
-  });
+  const sent = await sender.send(
+    { externalId: "972987654321", type: "private" },
+    {
+      type: "text",
+      text: "Pick one",
+      quickReplies: [
+        { title: "Yes", payload: "yes" },
+        { title: "No", payload: "no" },
+      ],
+    },
+    {
+      inReplyTo: {
+        channel: "whatsapp",
+        platformEventId: "wamid.in",
+        platformMessageId: "wamid.in",
+        conversation: { externalId: "972987654321", type: "private" },
+        sender: { externalId: "972987654321" },
+        sentAt: new Date().toISOString(),
+        text: "hi",
+      },
+    },
+  );
   assert.match(sent[0]!.platformMessageId, /^wamid\./);
   const call = graph.calls.at(-1)!;
   assert.equal(call.path, "/v21.0/1122334455667/messages");
@@ -82,14 +124,34 @@ test("errors: 429 and rate-limit codes are retryable with Retry-After; 131047 an
   const to = { externalId: "972987654321", type: "private" as const };
   graph.failNext({ status: 429, code: 130429, message: "Rate limit hit", retryAfter: 3 });
   const limited = await sender.send(to, { type: "text", text: "x" }).catch((e: unknown) => e);
-  assert.ok(limited instanceof PlatformError && limited.retryable && limited.retryAfterMs === 3000 && limited.code === "130429");
+  assert.ok(
+    limited instanceof PlatformError && limited.retryable && limited.retryAfterMs === 3000 && limited.code === "130429",
+  );
   graph.failNext({ status: 400, code: 131047, message: "Re-engagement message" });
   const window = await sender.send(to, { type: "text", text: "x" }).catch((e: unknown) => e);
   assert.ok(window instanceof PlatformError && !window.retryable && window.code === "131047");
-  const expired = await createWhatsAppSender({ ...account, secrets: { ...account.secrets, accessToken: "old" } }, env()).send(to, { type: "text", text: "x" }).catch((e: unknown) => e);
+  const expired = await createWhatsAppSender({ ...account, secrets: { ...account.secrets, accessToken: "old" } }, env())
+    .send(to, { type: "text", text: "x" })
+    .catch((e: unknown) => e);
   assert.ok(expired instanceof PlatformError && expired.code === "190" && !expired.retryable);
-  const tooMany = await sender.send(to, { type: "custom", channel: "whatsapp", payload: { type: "interactive", interactive: { type: "button", body: { text: "x" }, action: { buttons: [1, 2, 3, 4].map((i) => ({ type: "reply", reply: { id: `b${i}`, title: `B${i}` } })) } } } }).catch((e: unknown) => e);
-  assert.ok(tooMany instanceof PlatformError && tooMany.code === "100", "the fake refuses four buttons as WhatsApp does");
+  const tooMany = await sender
+    .send(to, {
+      type: "custom",
+      channel: "whatsapp",
+      payload: {
+        type: "interactive",
+        interactive: {
+          type: "button",
+          body: { text: "x" },
+          action: { buttons: [1, 2, 3, 4].map((i) => ({ type: "reply", reply: { id: `b${i}`, title: `B${i}` } })) },
+        },
+      },
+    })
+    .catch((e: unknown) => e);
+  assert.ok(
+    tooMany instanceof PlatformError && tooMany.code === "100",
+    "the fake refuses four buttons as WhatsApp does",
+  );
 });
 
 test("media a customer sent is downloaded on demand through the Graph API", async () => {
