@@ -11,7 +11,10 @@ const selected = filter.length ? files.filter((f) => filter.some((part) => f.inc
 
 let embedded: EmbeddedDatabase | undefined;
 if (!process.env.DATABASE_URL) {
-  embedded = await startEmbeddedPostgres({ dataDir: ".data/test-postgres", port: Number(process.env.TEST_PG_PORT ?? 54330) });
+  embedded = await startEmbeddedPostgres({
+    dataDir: ".data/test-postgres",
+    port: Number(process.env.TEST_PG_PORT ?? 54330),
+  });
   process.env.DATABASE_URL = embedded.url;
 }
 

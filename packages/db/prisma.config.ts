@@ -21,7 +21,15 @@ class PrismaPgWholeScripts extends PrismaPg {
       } catch (err) {
         // As adapter-pg reports it, so that Prisma prints PostgreSQL's message and code.
         const e = err as DatabaseError;
-        throw new DriverAdapterError({ kind: "postgres", code: e.code ?? "", severity: e.severity ?? "ERROR", message: e.message, detail: e.detail, column: e.column, hint: e.hint });
+        throw new DriverAdapterError({
+          kind: "postgres",
+          code: e.code ?? "",
+          severity: e.severity ?? "ERROR",
+          message: e.message,
+          detail: e.detail,
+          column: e.column,
+          hint: e.hint,
+        });
       }
     };
     return adapter;

@@ -8,7 +8,9 @@ import { migrate, startEmbeddedPostgres } from "@cb/db";
  * run's own database keeps one benchmark's rows and jobs out of the next).
  */
 export async function benchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const embedded = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres({ dataDir: ".data/bench-postgres", port: 54331 });
+  const embedded = process.env.DATABASE_URL
+    ? undefined
+    : await startEmbeddedPostgres({ dataDir: ".data/bench-postgres", port: 54331 });
   const server = process.env.DATABASE_URL ?? embedded!.url;
   const name = `cb_bench_${randomBytes(4).toString("hex")}`;
   const admin = new pg.Client({ connectionString: server });

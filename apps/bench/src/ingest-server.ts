@@ -18,11 +18,18 @@ if (mode === "bare") {
   const db = createDb(url);
   const sealer = createSealer(parseKeyRing(process.env.SECRETS_KEYS!));
   const ingestor = createIngestor({ connectionString: url, concurrency: Number(process.env.INGEST_CONCURRENCY ?? 2) });
-  const app = await buildServer({ db, ingestor, accounts: createAccountDirectory({ db, sealer, drivers: [telegramDriver], env: {} }), drivers: [telegramDriver] });
+  const app = await buildServer({
+    db,
+    ingestor,
+    accounts: createAccountDirectory({ db, sealer, drivers: [telegramDriver], env: {} }),
+    drivers: [telegramDriver],
+  });
   console.log(await app.listen({ port: 0, host: "127.0.0.1" }));
   process.once("SIGTERM", () => {
     const { transactions, inboxAppends, requests, writeMs } = ingestor.stats();
-    console.error(`ingest: ${transactions} transactions (${inboxAppends} to the inbox), ${(requests / transactions).toFixed(1)} requests each, ${(writeMs / transactions).toFixed(2)} ms each`);
+    console.error(
+      `ingest: ${transactions} transactions (${inboxAppends} to the inbox), ${(requests / transactions).toFixed(1)} requests each, ${(writeMs / transactions).toFixed(2)} ms each`,
+    );
     process.exit(0);
   });
 }

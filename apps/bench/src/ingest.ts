@@ -9,7 +9,9 @@ import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
 import { benchDatabase } from "./database.ts";
 import { peakRssMb, startProcess, stop } from "./process.ts";
 
-const { values } = parseArgs({ options: { duration: { type: "string", default: "10" }, connections: { type: "string", default: "50" } } });
+const { values } = parseArgs({
+  options: { duration: { type: "string", default: "10" }, connections: { type: "string", default: "50" } },
+});
 const duration = Number(values.duration);
 const connections = Number(values.connections);
 const server = new URL("./ingest-server.ts", import.meta.url).pathname;
@@ -24,7 +26,14 @@ async function load(url: string, body: (n: number) => string, headers: Record<st
     headers: { "content-type": "application/json", ...headers },
     requests: [{ setupRequest: (req) => ({ ...req, body: body(++n) }) }],
   });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, ok: result["2xx"], errors: result.non2xx + result.errors, sent: n };
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    ok: result["2xx"],
+    errors: result.non2xx + result.errors,
+    sent: n,
+  };
 }
 
 const database = await benchDatabase();
@@ -32,8 +41,14 @@ const keys = generateKey("bench");
 const secretToken = "bench-secret-token";
 const client = new pg.Client({ connectionString: database.url });
 await client.connect();
-const { rows: [tenant] } = await client.query<{ id: string }>(`INSERT INTO "Tenant" (id, name) VALUES (gen_random_uuid(), 'Bench') RETURNING id`);
-const { rows: [account] } = await client.query<{ id: string }>(
+const {
+  rows: [tenant],
+} = await client.query<{ id: string }>(
+  `INSERT INTO "Tenant" (id, name) VALUES (gen_random_uuid(), 'Bench') RETURNING id`,
+);
+const {
+  rows: [account],
+} = await client.query<{ id: string }>(
   `INSERT INTO "ChannelAccount" (id, "tenantId", channel, name, secrets) VALUES (gen_random_uuid(), $1, 'telegram', 'bench bot', $2) RETURNING id`,
   [tenant!.id, createSealer(parseKeyRing(keys)).sealJson({ botToken: "1:bench", secretToken })],
 );
@@ -42,7 +57,13 @@ const { rows: [account] } = await client.query<{ id: string }>(
 const update = (n: number) =>
   JSON.stringify({
     update_id: n,
-    message: { message_id: n, date: Math.floor(Date.now() / 1000), chat: { id: 1000 + (n % 1000), type: "private" }, from: { id: 1000 + (n % 1000), is_bot: false, first_name: "Load" }, text: `where is my order ${n}?` },
+    message: {
+      message_id: n,
+      date: Math.floor(Date.now() / 1000),
+      chat: { id: 1000 + (n % 1000), type: "private" },
+      from: { id: 1000 + (n % 1000), is_bot: false, first_name: "Load" },
+      text: `where is my order ${n}?`,
+    },
   });
 
 // A bare route's rate moves by a third from one run to the next on a shared machine: it is measured
@@ -55,7 +76,9 @@ async function bareRun() {
 }
 const bareBefore = await bareRun();
 const ingest = await startProcess(server, ["ingest"], { DATABASE_URL: database.url, SECRETS_KEYS: keys });
-const ingestRun = await load(`${ingest.url}/webhooks/telegram/${account!.id}`, update, { "x-telegram-bot-api-secret-token": secretToken });
+const ingestRun = await load(`${ingest.url}/webhooks/telegram/${account!.id}`, update, {
+  "x-telegram-bot-api-secret-token": secretToken,
+});
 const rssMb = peakRssMb(ingest.child.pid!);
 await stop(ingest.child);
 const bareAfter = await bareRun();
@@ -66,7 +89,9 @@ const bareRps = Math.max(bareBefore.rps, bareAfter.rps);
 // load, timed, as one worker's expansion would.
 const count = async (sql: string) => Number((await client.query(sql)).rows[0].count);
 const storedDirectly = await count(`SELECT count(*) FROM "Message"`);
-const backlog = await count(`SELECT count(*) FROM "InboundBatch" b, json_array_elements(b.events) g, json_array_elements(g->'events') e`);
+const backlog = await count(
+  `SELECT count(*) FROM "InboundBatch" b, json_array_elements(b.events) g, json_array_elements(g->'events') e`,
+);
 const pool = createPool(database.url, { max: 1 });
 const drainStarted = performance.now();
 await expandInbound(pool, { budgetMs: Infinity });

@@ -13,7 +13,13 @@ import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
 import { buildServer } from "@cb/server";
 import { benchDatabase } from "./database.ts";
 
-const { values } = parseArgs({ options: { events: { type: "string", default: "10000" }, customers: { type: "string", default: "5000" }, bots: { type: "string", default: "20" } } });
+const { values } = parseArgs({
+  options: {
+    events: { type: "string", default: "10000" },
+    customers: { type: "string", default: "5000" },
+    bots: { type: "string", default: "20" },
+  },
+});
 const events = Number(values.events);
 const customers = Number(values.customers);
 // Telegram allows a bot about 30 messages a second, and the sender keeps to that: spread customers
@@ -28,22 +34,66 @@ const telegram = await startFakeTelegram();
 for (const token of bots) telegram.addBot(token);
 const secret = generateSigningSecret();
 const tenant = await db.tenant.create({ data: { name: "Bench", eventsSecret: sealer.seal(secret) } });
-const accounts_ = await Promise.all(bots.map((botToken, i) => db.channelAccount.create({ data: { tenantId: tenant.id, channel: "telegram", name: `bot ${i}`, secrets: sealer.sealJson({ botToken, secretToken: "s" }) } })));
+const accounts_ = await Promise.all(
+  bots.map((botToken, i) =>
+    db.channelAccount.create({
+      data: {
+        tenantId: tenant.id,
+        channel: "telegram",
+        name: `bot ${i}`,
+        secrets: sealer.sealJson({ botToken, secretToken: "s" }),
+      },
+    }),
+  ),
+);
 for (let i = 0; i < customers; i += 500) {
   await db.$transaction(async (tx) => {
     for (let c = i; c < Math.min(customers, i + 500); c++) {
-      await tx.contact.create({ data: { tenantId: tenant.id, customerId: `c${c}`, identities: { create: [{ tenantId: tenant.id, channelAccountId: accounts_[c % bots.length]!.id, externalId: String(100000 + c) }] } } });
+      await tx.contact.create({
+        data: {
+          tenantId: tenant.id,
+          customerId: `c${c}`,
+          identities: {
+            create: [
+              { tenantId: tenant.id, channelAccountId: accounts_[c % bots.length]!.id, externalId: String(100000 + c) },
+            ],
+          },
+        },
+      });
     }
   });
 }
 await db.notificationRule.create({
-  data: { tenantId: tenant.id, name: "shipped", eventType: "order.shipped", conditions: ["$.data.total > 0"], template: { text: "Order {{data.orderId}} has shipped" }, contactMatch: { by: "customerId", path: "$.data.customerId" }, channelOrder: ["telegram"] },
+  data: {
+    tenantId: tenant.id,
+    name: "shipped",
+    eventType: "order.shipped",
+    conditions: ["$.data.total > 0"],
+    template: { text: "Order {{data.orderId}} has shipped" },
+    contactMatch: { by: "customerId", path: "$.data.customerId" },
+    channelOrder: ["telegram"],
+  },
 });
 
-const accounts = createAccountDirectory({ db, sealer, drivers: [telegramDriver], env: { TELEGRAM_API_ROOT: telegram.url } });
+const accounts = createAccountDirectory({
+  db,
+  sealer,
+  drivers: [telegramDriver],
+  env: { TELEGRAM_API_ROOT: telegram.url },
+});
 const ingestor = createIngestor({ connectionString: database.url });
-const app = await buildServer({ db, accounts, ingestor, drivers: [telegramDriver], admin: { db, sealer, channelEnv: {} } });
-const runner = await startWorker({ connectionString: database.url, concurrency: 20, taskList: createNotificationTasks({ db, pool, getSender: (id) => accounts.sender(id) }) });
+const app = await buildServer({
+  db,
+  accounts,
+  ingestor,
+  drivers: [telegramDriver],
+  admin: { db, sealer, channelEnv: {} },
+});
+const runner = await startWorker({
+  connectionString: database.url,
+  concurrency: 20,
+  taskList: createNotificationTasks({ db, pool, getSender: (id) => accounts.sender(id) }),
+});
 
 const postedAt = new Map<string, number>();
 const started = performance.now();
@@ -51,15 +101,24 @@ const queue = Array.from({ length: events }, (_, i) => i);
 await Promise.all(
   Array.from({ length: 20 }, async () => {
     for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
-      const body = JSON.stringify({ type: "order.shipped", data: { orderId: `O${i}`, customerId: `c${i % customers}`, total: 10 + i } });
+      const body = JSON.stringify({
+        type: "order.shipped",
+        data: { orderId: `O${i}`, customerId: `c${i % customers}`, total: 10 + i },
+      });
       postedAt.set(`O${i}`, performance.now());
-      const response = await app.inject({ method: "POST", url: `/v1/tenants/${tenant.id}/events`, headers: { "content-type": "application/json", ...signatureHeaders([secret], `evt-${i}`, body) }, payload: body });
+      const response = await app.inject({
+        method: "POST",
+        url: `/v1/tenants/${tenant.id}/events`,
+        headers: { "content-type": "application/json", ...signatureHeaders([secret], `evt-${i}`, body) },
+        payload: body,
+      });
       if (response.statusCode !== 202) throw new Error(`event ${i}: ${response.statusCode} ${response.body}`);
     }
   }),
 );
 const postSeconds = (performance.now() - started) / 1000;
-while (telegram.calls.filter((c) => c.method === "sendMessage").length < events) await new Promise((r) => setTimeout(r, 200));
+while (telegram.calls.filter((c) => c.method === "sendMessage").length < events)
+  await new Promise((r) => setTimeout(r, 200));
 const seconds = (performance.now() - started) / 1000;
 const latencies = telegram.calls
   .filter((c) => c.method === "sendMessage")
@@ -75,6 +134,17 @@ await db.$disconnect();
 await pool.end();
 await database.drop();
 
-const figures = { events, customers, bots: bots.length, seconds: Number(seconds.toFixed(1)), postSeconds: Number(postSeconds.toFixed(1)), throughput: Math.round(events / seconds), p50Ms: pct(0.5), p99Ms: pct(0.99) };
+const figures = {
+  events,
+  customers,
+  bots: bots.length,
+  seconds: Number(seconds.toFixed(1)),
+  postSeconds: Number(postSeconds.toFixed(1)),
+  throughput: Math.round(events / seconds),
+  p50Ms: pct(0.5),
+  p99Ms: pct(0.99),
+};
 console.log(JSON.stringify(figures));
-console.log(`notifications: ${events} signed events → ${events} Telegram messages over ${bots.length} bots in ${figures.seconds} s (${figures.throughput}/s); event to message p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms`);
+console.log(
+  `notifications: ${events} signed events → ${events} Telegram messages over ${bots.length} bots in ${figures.seconds} s (${figures.throughput}/s); event to message p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms`,
+);

@@ -13,8 +13,16 @@ const stopping = new WeakSet<ChildProcess>();
  * when that fails. A role that dies during the run ends the benchmark at once, with its exit code
  * (its own error is on stderr): its share of the work would otherwise be counted as lost.
  */
-export function spawnRole(entry: string, args: string[], env: Record<string, string | undefined>, stdout: "pipe" | "ignore"): ChildProcess {
-  const child = spawn(process.execPath, [...NODE_FLAGS, entry, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", stdout, "inherit"] });
+export function spawnRole(
+  entry: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+  stdout: "pipe" | "ignore",
+): ChildProcess {
+  const child = spawn(process.execPath, [...NODE_FLAGS, entry, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", stdout, "inherit"],
+  });
   process.once("exit", () => child.kill());
   child.once("exit", (code, signal) => {
     if (stopping.has(child)) return;
@@ -25,7 +33,11 @@ export function spawnRole(entry: string, args: string[], env: Record<string, str
 }
 
 /** Starts a TypeScript entry point in its own Node process and waits for the URL it prints. */
-export async function startProcess(entry: string, args: string[], env: Record<string, string | undefined>): Promise<{ child: ChildProcess; url: string }> {
+export async function startProcess(
+  entry: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<{ child: ChildProcess; url: string }> {
   const child = spawnRole(entry, args, env, "pipe");
   // A role that exits before printing its URL ends the benchmark (see spawnRole).
   const url = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once("line", resolve));
@@ -34,7 +46,9 @@ export async function startProcess(entry: string, args: string[], env: Record<st
 
 /** The process's peak resident memory so far (Linux VmHWM), in MB. */
 export function peakRssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmHWM:"));
+  const line = readFileSync(`/proc/${pid}/status`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("VmHWM:"));
   return Math.round(Number(line?.match(/\d+/)?.[0] ?? 0) / 1024);
 }
 
@@ -46,7 +60,11 @@ export function cpuSeconds(pid: number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // Fields after the command name (in parentheses, which may hold spaces); utime and stime are the 14th and 15th.
-    const [utime, stime] = stat.slice(stat.lastIndexOf(")") + 2).split(" ").slice(11, 13).map(Number);
+    const [utime, stime] = stat
+      .slice(stat.lastIndexOf(")") + 2)
+      .split(" ")
+      .slice(11, 13)
+      .map(Number);
     return (utime! + stime!) / USER_HZ;
   } catch {
     return null;

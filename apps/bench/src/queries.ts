@@ -22,10 +22,12 @@ const figures = {
   prismaFindUnique: await cost(() => db.tenant.findUnique({ where: { id } })),
   prismaQueryRaw: await cost(() => db.$queryRaw`SELECT * FROM "Tenant" WHERE id = ${id}::uuid`),
   pgQuery: await cost(() => pool.query(`SELECT * FROM "Tenant" WHERE id = $1::uuid`, [id])),
-  prismaTransaction2Updates: await cost(() => db.$transaction(async (tx) => {
-    await tx.tenant.update({ where: { id }, data: { name } });
-    await tx.tenant.update({ where: { id }, data: { name } });
-  })),
+  prismaTransaction2Updates: await cost(() =>
+    db.$transaction(async (tx) => {
+      await tx.tenant.update({ where: { id }, data: { name } });
+      await tx.tenant.update({ where: { id }, data: { name } });
+    }),
+  ),
   pgTransaction2Updates: await cost(async () => {
     const client = await pool.connect();
     await client.query("BEGIN");
@@ -39,4 +41,6 @@ await db.$disconnect();
 await pool.end();
 await database.drop();
 console.log(JSON.stringify(figures));
-console.log(`one query: Prisma ${figures.prismaFindUnique.cpuMs} ms CPU, Prisma raw ${figures.prismaQueryRaw.cpuMs} ms, pg ${figures.pgQuery.cpuMs} ms; a transaction of two updates: Prisma ${figures.prismaTransaction2Updates.cpuMs} ms, pg ${figures.pgTransaction2Updates.cpuMs} ms`);
+console.log(
+  `one query: Prisma ${figures.prismaFindUnique.cpuMs} ms CPU, Prisma raw ${figures.prismaQueryRaw.cpuMs} ms, pg ${figures.pgQuery.cpuMs} ms; a transaction of two updates: Prisma ${figures.prismaTransaction2Updates.cpuMs} ms, pg ${figures.pgTransaction2Updates.cpuMs} ms`,
+);

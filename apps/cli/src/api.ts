@@ -6,11 +6,22 @@ export interface ApiOptions {
 
 export class ApiFailure extends Error {}
 
-export async function api(options: ApiOptions, method: string, path: string, body?: unknown, contentType = "application/json"): Promise<unknown> {
+export async function api(
+  options: ApiOptions,
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = "application/json",
+): Promise<unknown> {
   const response = await fetch(`${options.url.replace(/\/$/, "")}${path}`, {
     method,
-    headers: { ...(options.key ? { authorization: `Bearer ${options.key}` } : {}), ...(body !== undefined ? { "content-type": contentType } : {}) },
-    ...(body !== undefined ? { body: contentType === "application/json" ? JSON.stringify(body) : (body as Buffer) } : {}),
+    headers: {
+      ...(options.key ? { authorization: `Bearer ${options.key}` } : {}),
+      ...(body !== undefined ? { "content-type": contentType } : {}),
+    },
+    ...(body !== undefined
+      ? { body: contentType === "application/json" ? JSON.stringify(body) : (body as Buffer) }
+      : {}),
   });
   const text = await response.text();
   const json = text ? JSON.parse(text) : null;

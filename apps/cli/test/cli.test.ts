@@ -48,12 +48,29 @@ test("a scripted setup: tenant, key, channel, intents", async () => {
   const admin = created.apiKey.key;
   const reader = await cb({ CB_API_KEY: admin }, "key", "create", "dashboards", "--scopes", "read-only");
   assert.deepEqual(reader.scopes, ["read-only"]);
-  const connected = await cb({ CB_API_KEY: admin }, "connect", "whatsapp", "Shop", "--config", "phoneNumberId=106540352242922", "--credential", "accessToken=EAAG-x", "--credential", "appSecret=s3cret");
+  const connected = await cb(
+    { CB_API_KEY: admin },
+    "connect",
+    "whatsapp",
+    "Shop",
+    "--config",
+    "phoneNumberId=106540352242922",
+    "--credential",
+    "accessToken=EAAG-x",
+    "--credential",
+    "appSecret=s3cret",
+  );
   assert.match(connected.setup.callbackUrl, /^https:\/\/bot\.example\.com\/webhooks\/whatsapp\//);
   assert.equal((await cb({ CB_API_KEY: reader.key }, "channels")).data.length, 1);
   await assert.rejects(cb({ CB_API_KEY: reader.key }, "key", "create", "nope"), /403 forbidden/);
   assert.deepEqual((await cb({ CB_API_KEY: admin }, "intents")).data, []);
-  const subscription = await cb({ CB_API_KEY: admin }, "subscribe", "https://acme.example/events", "--events", "message.received,intent.matched");
+  const subscription = await cb(
+    { CB_API_KEY: admin },
+    "subscribe",
+    "https://acme.example/events",
+    "--events",
+    "message.received,intent.matched",
+  );
   assert.deepEqual(subscription.subscription.eventTypes, ["message.received", "intent.matched"]);
   assert.deepEqual((await cb({ CB_API_KEY: admin }, "deliveries", subscription.subscription.id)).data, []);
 });
@@ -65,5 +82,9 @@ test("rotate-secrets re-seals every credential with the newest key; the old key 
   const newOnly = createSealer(parseKeyRing(ring.split(",")[0]!));
   const row = await t.db.channelAccount.findFirstOrThrow();
   assert.deepEqual(newOnly.openJson<{ appSecret: string }>(row.secrets).appSecret, "s3cret");
-  assert.deepEqual(await cb({ DATABASE_URL: t.url, SECRETS_KEYS: ring }, "rotate-secrets"), { channelAccounts: 0, fulfillmentEndpoints: 0, eventSubscriptions: 0, tenants: 0 }, "nothing left to do");
+  assert.deepEqual(
+    await cb({ DATABASE_URL: t.url, SECRETS_KEYS: ring }, "rotate-secrets"),
+    { channelAccounts: 0, fulfillmentEndpoints: 0, eventSubscriptions: 0, tenants: 0 },
+    "nothing left to do",
+  );
 });

@@ -20,8 +20,23 @@ export interface Customer {
 export function demoData() {
   const orders = new Map<string, Order>(
     [
-      { id: "12345", customerEmail: "ada@example.com", status: "shipped", items: ["Trail running shoes"], total: "€89.00", carrier: "DHL", tracking: "JD014600006281234567", eta: "Thursday" },
-      { id: "10001", customerEmail: "grace@example.com", status: "processing", items: ["Rain jacket", "Wool socks"], total: "€134.50" },
+      {
+        id: "12345",
+        customerEmail: "ada@example.com",
+        status: "shipped",
+        items: ["Trail running shoes"],
+        total: "€89.00",
+        carrier: "DHL",
+        tracking: "JD014600006281234567",
+        eta: "Thursday",
+      },
+      {
+        id: "10001",
+        customerEmail: "grace@example.com",
+        status: "processing",
+        items: ["Rain jacket", "Wool socks"],
+        total: "€134.50",
+      },
       { id: "20002", customerEmail: "ada@example.com", status: "delivered", items: ["Water bottle"], total: "€19.90" },
     ].map((o) => [o.id, o as Order]),
   );

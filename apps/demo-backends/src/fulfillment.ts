@@ -4,7 +4,7 @@ import type { DemoData } from "./data.ts";
  * The demo's fulfillment logic, written the way a business writes a Dialogflow ES webhook: read
  * queryResult.intent.displayName and parameters, answer fulfillmentMessages.
  */
-interface WebhookRequest {
+export interface WebhookRequest {
   session: string;
   queryResult: { queryText: string; intent: { displayName: string }; parameters: Record<string, unknown> };
 }
@@ -12,7 +12,9 @@ interface WebhookRequest {
 type Message = Record<string, unknown>;
 
 const text = (...lines: string[]): Message => ({ text: { text: [lines.join("\n")] } });
-const quickReplies = (title: string, ...options: string[]): Message => ({ quickReplies: { title, quickReplies: options } });
+const quickReplies = (title: string, ...options: string[]): Message => ({
+  quickReplies: { title, quickReplies: options },
+});
 
 function orderStatus(data: DemoData, orderId: string): Message[] {
   const order = data.orders.get(orderId);
@@ -22,7 +24,10 @@ function orderStatus(data: DemoData, orderId: string): Message[] {
   return [text(...lines), quickReplies("Anything else?", "Return an item", "Talk to support")];
 }
 
-export function fulfill(data: DemoData, request: WebhookRequest): { fulfillmentMessages: Message[]; outputContexts?: unknown[] } {
+export function fulfill(
+  data: DemoData,
+  request: WebhookRequest,
+): { fulfillmentMessages: Message[]; outputContexts?: unknown[] } {
   const { intent, parameters, queryText } = request.queryResult;
   const param = (name: string) => {
     const value = parameters[name];
@@ -35,17 +40,36 @@ export function fulfill(data: DemoData, request: WebhookRequest): { fulfillmentM
       const orderId = param("order_id") ?? "";
       const order = data.orders.get(orderId);
       if (!order) return { fulfillmentMessages: [text(`I can't find order ${orderId}.`)] };
-      if (order.status !== "delivered") return { fulfillmentMessages: [text(`Order ${orderId} hasn't been delivered yet, so it can't be returned. You can refuse the parcel at the door instead.`)] };
+      if (order.status !== "delivered")
+        return {
+          fulfillmentMessages: [
+            text(
+              `Order ${orderId} hasn't been delivered yet, so it can't be returned. You can refuse the parcel at the door instead.`,
+            ),
+          ],
+        };
       const rma = `RMA-${1000 + data.returns.length + 1}`;
       data.returns.push({ id: rma, orderId });
-      return { fulfillmentMessages: [text(`Return ${rma} is open for order ${orderId}. Print the label from the link we e-mailed you and drop the parcel at any DHL point.`)] };
+      return {
+        fulfillmentMessages: [
+          text(
+            `Return ${rma} is open for order ${orderId}. Print the label from the link we e-mailed you and drop the parcel at any DHL point.`,
+          ),
+        ],
+      };
     }
     case "support.ticket": {
       const id = `TCK-${2000 + data.tickets.length + 1}`;
       data.tickets.push({ id, summary: queryText, conversation: request.session });
       return {
         fulfillmentMessages: [
-          { card: { title: `Ticket ${id} opened`, subtitle: `"${queryText}" — our team answers within 4 hours.`, buttons: [{ text: "Check my order", postback: "Where is my order?" }] } },
+          {
+            card: {
+              title: `Ticket ${id} opened`,
+              subtitle: `"${queryText}" — our team answers within 4 hours.`,
+              buttons: [{ text: "Check my order", postback: "Where is my order?" }],
+            },
+          },
         ],
       };
     }
@@ -53,8 +77,17 @@ export function fulfill(data: DemoData, request: WebhookRequest): { fulfillmentM
       const email = param("email")?.toLowerCase() ?? "";
       const customer = data.customers.get(email);
       if (!customer) return { fulfillmentMessages: [text(`No customer account uses ${email}.`)] };
-      const orders = [...data.orders.values()].filter((o) => o.customerEmail === email).map((o) => `${o.id} (${o.status})`);
-      return { fulfillmentMessages: [text(`${customer.name}, ${customer.tier} member since ${customer.since}.`, `Orders: ${orders.join(", ") || "none"}.`)] };
+      const orders = [...data.orders.values()]
+        .filter((o) => o.customerEmail === email)
+        .map((o) => `${o.id} (${o.status})`);
+      return {
+        fulfillmentMessages: [
+          text(
+            `${customer.name}, ${customer.tier} member since ${customer.since}.`,
+            `Orders: ${orders.join(", ") || "none"}.`,
+          ),
+        ],
+      };
     }
     default:
       return { fulfillmentMessages: [] };

@@ -1,14 +1,16 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { Webhook } from "standardwebhooks";
 import { demoData, type DemoData } from "./data.ts";
-import { fulfill } from "./fulfillment.ts";
+import { fulfill, type WebhookRequest } from "./fulfillment.ts";
 
 /**
  * The demo backends as one small HTTP service: POST /fulfillment takes Dialogflow ES webhook
  * requests. With a signing secret it accepts only requests signed in the Standard Webhooks format,
  * as a careful business would.
  */
-export async function startDemoBackends(options: { port?: number; host?: string; signingSecret?: string } = {}): Promise<{ url: string; data: DemoData; app: FastifyInstance }> {
+export async function startDemoBackends(
+  options: { port?: number; host?: string; signingSecret?: string } = {},
+): Promise<{ url: string; data: DemoData; app: FastifyInstance }> {
   const data = demoData();
   const verifier = options.signingSecret ? new Webhook(options.signingSecret) : undefined;
   const app = Fastify({ logger: false });
@@ -20,10 +22,12 @@ export async function startDemoBackends(options: { port?: number; host?: string;
       try {
         verifier.verify(body, request.headers as Record<string, string>);
       } catch {
-        return reply.code(401).send({ error: { code: "invalid_signature", message: "webhook signature did not verify" } });
+        return reply
+          .code(401)
+          .send({ error: { code: "invalid_signature", message: "webhook signature did not verify" } });
       }
     }
-    let parsed;
+    let parsed: WebhookRequest;
     try {
       parsed = JSON.parse(body);
     } catch {

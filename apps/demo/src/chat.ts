@@ -11,10 +11,12 @@ interface Call {
   params: Record<string, unknown>;
 }
 
-const info = JSON.parse(await readFile(DEMO_INFO_FILE, "utf8").catch(() => {
-  console.error("The demo is not running: start it with `npm start` first.");
-  process.exit(1);
-})) as DemoInfo;
+const info = JSON.parse(
+  await readFile(DEMO_INFO_FILE, "utf8").catch(() => {
+    console.error("The demo is not running: start it with `npm start` first.");
+    process.exit(1);
+  }),
+) as DemoInfo;
 
 const user = { id: 7000000 + (process.pid % 100000), is_bot: false, first_name: "You", username: "demo_user" };
 let updateId = Math.floor(Date.now() / 1000);
@@ -32,18 +34,24 @@ async function post(update: Record<string, unknown>): Promise<void> {
   if (!response.ok) console.error(`webhook answered ${response.status}: ${await response.text()}`);
 }
 
-const plain = (html: string) => html.replace(/<[^>]+>/g, "").replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&quot;", '"').replaceAll("&amp;", "&");
+const plain = (html: string) =>
+  html
+    .replace(/<[^>]+>/g, "")
+    .replaceAll("&lt;", "<")
+    .replaceAll("&gt;", ">")
+    .replaceAll("&quot;", '"')
+    .replaceAll("&amp;", "&");
 
 function show(call: Call): void {
   const body = call.method === "sendMessage" ? call.params.text : call.params.caption;
   if (call.method === "sendPhoto") console.log(`bot> [image ${call.params.photo}]`);
   if (typeof body === "string") console.log(`bot> ${plain(body).replaceAll("\n", "\n     ")}`);
-  const markup = (typeof call.params.reply_markup === "string" ? JSON.parse(call.params.reply_markup) : call.params.reply_markup) as
-    | { inline_keyboard?: { text: string; callback_data?: string; url?: string }[][] }
-    | undefined;
+  const markup = (
+    typeof call.params.reply_markup === "string" ? JSON.parse(call.params.reply_markup) : call.params.reply_markup
+  ) as { inline_keyboard?: { text: string; callback_data?: string; url?: string }[][] } | undefined;
   if (markup?.inline_keyboard) {
     buttons = markup.inline_keyboard.flat();
-    buttons.forEach((b, i) => console.log(`     [${i + 1}] ${b.text}${b.url ? ` → ${b.url}` : ""}`));
+    for (const [i, b] of buttons.entries()) console.log(`     [${i + 1}] ${b.text}${b.url ? ` → ${b.url}` : ""}`);
   }
 }
 
@@ -54,7 +62,10 @@ async function readReplies(): Promise<void> {
   let seenAny = false;
   while (Date.now() < deadline) {
     const wait = seenAny ? quietMs : Math.max(0, deadline - Date.now());
-    const page = (await (await fetch(`${info.botApiUrl}/__calls?since=${since}&wait=${wait}`)).json()) as { calls: (Call & { result: unknown })[]; next: number };
+    const page = (await (await fetch(`${info.botApiUrl}/__calls?since=${since}&wait=${wait}`)).json()) as {
+      calls: (Call & { result: unknown })[];
+      next: number;
+    };
     since = page.next;
     const mine = page.calls.filter((c) => String(c.params.chat_id) === String(user.id));
     for (const call of mine) {
@@ -73,9 +84,25 @@ async function readReplies(): Promise<void> {
 async function say(line: string): Promise<void> {
   const pressed = /^\d+$/.test(line) ? buttons[Number(line) - 1] : undefined;
   if (pressed?.callback_data) {
-    await post({ callback_query: { id: String(Date.now()), from: user, chat_instance: "demo", data: pressed.callback_data, ...(lastBotMessage ? { message: lastBotMessage } : {}) } });
+    await post({
+      callback_query: {
+        id: String(Date.now()),
+        from: user,
+        chat_instance: "demo",
+        data: pressed.callback_data,
+        ...(lastBotMessage ? { message: lastBotMessage } : {}),
+      },
+    });
   } else {
-    await post({ message: { message_id: messageId++, date: Math.floor(Date.now() / 1000), chat: { id: user.id, type: "private", first_name: "You" }, from: user, text: line } });
+    await post({
+      message: {
+        message_id: messageId++,
+        date: Math.floor(Date.now() / 1000),
+        chat: { id: user.id, type: "private", first_name: "You" },
+        from: user,
+        text: line,
+      },
+    });
   }
   await readReplies();
 }
@@ -87,7 +114,9 @@ if (scripted.length) {
     await say(line);
   }
 } else {
-  console.log(`Chatting with ${info.botName} through ${info.webhookUrl}\nType a message (numbers press buttons); Ctrl+D to leave.`);
+  console.log(
+    `Chatting with ${info.botName} through ${info.webhookUrl}\nType a message (numbers press buttons); Ctrl+D to leave.`,
+  );
   const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: "you> " });
   let open = true;
   rl.once("close", () => (open = false));

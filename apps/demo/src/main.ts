@@ -16,7 +16,9 @@ const env = { ...process.env };
 const port = Number(env.PORT ?? 3000);
 
 // The stand-in plays Telegram unless a real Bot API root is configured.
-const botApi = env.TELEGRAM_API_ROOT ? undefined : await startFakeTelegram({ port: Number(env.DEMO_BOT_API_PORT ?? 8081) });
+const botApi = env.TELEGRAM_API_ROOT
+  ? undefined
+  : await startFakeTelegram({ port: Number(env.DEMO_BOT_API_PORT ?? 8081) });
 botApi?.addBot(DEMO_BOT.token, { username: DEMO_BOT.username, firstName: DEMO_BOT.name });
 if (botApi) env.TELEGRAM_API_ROOT = botApi.url;
 
@@ -28,8 +30,14 @@ const config = loadConfig(env);
 const runtime = await openRuntime(config, log);
 const demo = await seedDemo(runtime, { keyFile: resolve(dirname(DEMO_INFO_FILE), "demo-api-key") });
 // The backends accept only requests signed with the endpoint's Standard Webhooks secret.
-const backends = await startDemoBackends({ port: Number(env.DEMO_BACKENDS_PORT ?? 8082), signingSecret: demo.signingSecret });
-await runtime.db.fulfillmentEndpoint.update({ where: { id: demo.endpointId }, data: { url: `${backends.url}/fulfillment` } });
+const backends = await startDemoBackends({
+  port: Number(env.DEMO_BACKENDS_PORT ?? 8082),
+  signingSecret: demo.signingSecret,
+});
+await runtime.db.fulfillmentEndpoint.update({
+  where: { id: demo.endpointId },
+  data: { url: `${backends.url}/fulfillment` },
+});
 
 const web = await startWebRole(runtime, { port, quiet: true });
 const serverUrl = web.url;
@@ -48,7 +56,9 @@ log(`server        ${serverUrl}  (health ${serverUrl}/healthz, ready ${serverUrl
 log(`admin API     ${serverUrl}/docs  (demo tenant key: ${demo.apiKey})`);
 log(`bot webhook   ${info.webhookUrl}`);
 log(`Bot API       ${info.botApiUrl}  (local stand-in for Telegram)`);
-log(`backends      ${backends.url}/fulfillment  (demo orders 12345, 10001, 20002; customers ada@example.com, grace@example.com)`);
+log(
+  `backends      ${backends.url}/fulfillment  (demo orders 12345, 10001, 20002; customers ada@example.com, grace@example.com)`,
+);
 log(`database      ${config.DATABASE_URL ? "DATABASE_URL" : `embedded PostgreSQL in ${config.EMBEDDED_PG_DIR}`}`);
 
 async function shutdown() {

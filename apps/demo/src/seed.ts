@@ -17,42 +17,122 @@ function intents(endpointId: string): Omit<Prisma.IntentCreateManyInput, "tenant
   return [
     {
       name: "greeting",
-      examples: ["hi", "hello", "hey there", "good morning", "good evening", "hi bot", "/start", "hello, anyone there?"],
-      responses: [{ type: "text", text: "Hello! I'm the Demo Shop assistant. I can track orders, start returns, open support tickets and look up your account.", quickReplies: quickReplies("Where is my order?", "Return an item", "Talk to support") }],
+      examples: [
+        "hi",
+        "hello",
+        "hey there",
+        "good morning",
+        "good evening",
+        "hi bot",
+        "/start",
+        "hello, anyone there?",
+      ],
+      responses: [
+        {
+          type: "text",
+          text: "Hello! I'm the Demo Shop assistant. I can track orders, start returns, open support tickets and look up your account.",
+          quickReplies: quickReplies("Where is my order?", "Return an item", "Talk to support"),
+        },
+      ],
     },
     {
       name: "order.status",
-      examples: ["where is my order", "Where is my order?", "track my package", "has my order shipped yet", "what's the status of order 12345", "when will my parcel arrive", "I'm still waiting for my delivery", "track order 10001", "where's my stuff"],
-      parameters: [{ name: "order_id", entity: "@order_id", required: true, prompts: ["What is your order number? (try 12345, 10001 or 20002)", "Please type the 5-digit number from your confirmation e-mail."] }],
-      responses: [{ type: "text", text: "I can't reach the order system right now. Please try again in a few minutes." }],
+      examples: [
+        "where is my order",
+        "Where is my order?",
+        "track my package",
+        "has my order shipped yet",
+        "what's the status of order 12345",
+        "when will my parcel arrive",
+        "I'm still waiting for my delivery",
+        "track order 10001",
+        "where's my stuff",
+      ],
+      parameters: [
+        {
+          name: "order_id",
+          entity: "@order_id",
+          required: true,
+          prompts: [
+            "What is your order number? (try 12345, 10001 or 20002)",
+            "Please type the 5-digit number from your confirmation e-mail.",
+          ],
+        },
+      ],
+      responses: [
+        { type: "text", text: "I can't reach the order system right now. Please try again in a few minutes." },
+      ],
       fulfillmentEndpointId: endpointId,
     },
     {
       name: "order.return",
-      examples: ["I want to return an item", "Return an item", "how do I send this back", "return order 20002", "I'd like a refund", "can I return my shoes", "start a return", "Return it"],
-      parameters: [{ name: "order_id", entity: "@order_id", required: true, prompts: ["Which order would you like to return?"] }],
+      examples: [
+        "I want to return an item",
+        "Return an item",
+        "how do I send this back",
+        "return order 20002",
+        "I'd like a refund",
+        "can I return my shoes",
+        "start a return",
+        "Return it",
+      ],
+      parameters: [
+        { name: "order_id", entity: "@order_id", required: true, prompts: ["Which order would you like to return?"] },
+      ],
       responses: [{ type: "text", text: "I can't open returns right now. Please try again later." }],
       fulfillmentEndpointId: endpointId,
     },
     {
       name: "support.ticket",
-      examples: ["I need to talk to a human", "Talk to support", "open a support ticket", "the product arrived broken", "I have a complaint", "my item is damaged", "can someone call me"],
+      examples: [
+        "I need to talk to a human",
+        "Talk to support",
+        "open a support ticket",
+        "the product arrived broken",
+        "I have a complaint",
+        "my item is damaged",
+        "can someone call me",
+      ],
       responses: [{ type: "text", text: "Our support team is offline; please e-mail support@demo.shop." }],
       fulfillmentEndpointId: endpointId,
     },
     {
       name: "crm.lookup",
-      examples: ["look up my account", "what's my account status", "find my customer profile", "look up ada@example.com", "my email is grace@example.com", "check my membership"],
-      parameters: [{ name: "email", entity: "@sys.email", required: true, prompts: ["Which e-mail address is your account under? (try ada@example.com)"] }],
+      examples: [
+        "look up my account",
+        "what's my account status",
+        "find my customer profile",
+        "look up ada@example.com",
+        "my email is grace@example.com",
+        "check my membership",
+      ],
+      parameters: [
+        {
+          name: "email",
+          entity: "@sys.email",
+          required: true,
+          prompts: ["Which e-mail address is your account under? (try ada@example.com)"],
+        },
+      ],
       responses: [{ type: "text", text: "I can't reach the customer system right now." }],
       fulfillmentEndpointId: endpointId,
     },
-    { name: "thanks", examples: ["thanks", "thank you", "thanks a lot", "cheers", "great, thank you"], responses: [{ type: "text", text: "You're welcome! Anything else?" }] },
+    {
+      name: "thanks",
+      examples: ["thanks", "thank you", "thanks a lot", "cheers", "great, thank you"],
+      responses: [{ type: "text", text: "You're welcome! Anything else?" }],
+    },
     {
       name: "fallback",
       examples: [],
       isFallback: true,
-      responses: [{ type: "text", text: "Sorry, I didn't get that. I can track orders, start returns, open support tickets or look up your account.", quickReplies: quickReplies("Where is my order?", "Talk to support") }],
+      responses: [
+        {
+          type: "text",
+          text: "Sorry, I didn't get that. I can track orders, start returns, open support tickets or look up your account.",
+          quickReplies: quickReplies("Where is my order?", "Talk to support"),
+        },
+      ],
     },
   ];
 }
@@ -69,14 +149,37 @@ async function demoApiKey(runtime: Runtime, keyFile: string): Promise<string> {
     if (id && (await runtime.db.apiKey.findFirst({ where: { id, revokedAt: null } }))) return key;
   }
   const key = newKey();
-  await runtime.db.apiKey.create({ data: { id: key.id, tenantId: DEMO_TENANT_ID, name: "demo", scopes: ["admin"], secretHash: key.hash, hint: key.secret.slice(-4) } });
+  await runtime.db.apiKey.create({
+    data: {
+      id: key.id,
+      tenantId: DEMO_TENANT_ID,
+      name: "demo",
+      scopes: ["admin"],
+      secretHash: key.hash,
+      hint: key.secret.slice(-4),
+    },
+  });
   await writeFile(keyFile, `${key.key}\n`, { mode: 0o600 });
   return key.key;
 }
 
-export async function seedDemo(runtime: Runtime, options: { keyFile: string }): Promise<{ tenantId: string; accountId: string; secretToken: string; endpointId: string; signingSecret: string; apiKey: string }> {
+export async function seedDemo(
+  runtime: Runtime,
+  options: { keyFile: string },
+): Promise<{
+  tenantId: string;
+  accountId: string;
+  secretToken: string;
+  endpointId: string;
+  signingSecret: string;
+  apiKey: string;
+}> {
   const { db, sealer } = runtime;
-  await db.tenant.upsert({ where: { id: DEMO_TENANT_ID }, create: { id: DEMO_TENANT_ID, name: "Demo Shop", timezone: "Europe/Berlin" }, update: {} });
+  await db.tenant.upsert({
+    where: { id: DEMO_TENANT_ID },
+    create: { id: DEMO_TENANT_ID, name: "Demo Shop", timezone: "Europe/Berlin" },
+    update: {},
+  });
 
   let account = await db.channelAccount.findFirst({ where: { tenantId: DEMO_TENANT_ID, channel: "telegram" } });
   account ??= await db.channelAccount.create({
@@ -92,7 +195,12 @@ export async function seedDemo(runtime: Runtime, options: { keyFile: string }): 
 
   let endpoint = await db.fulfillmentEndpoint.findFirst({ where: { tenantId: DEMO_TENANT_ID, name: "demo-backends" } });
   endpoint ??= await db.fulfillmentEndpoint.create({
-    data: { tenantId: DEMO_TENANT_ID, name: "demo-backends", url: "http://127.0.0.1/fulfillment", secrets: sealer.sealJson({ signingSecrets: [generateSigningSecret()] }) },
+    data: {
+      tenantId: DEMO_TENANT_ID,
+      name: "demo-backends",
+      url: "http://127.0.0.1/fulfillment",
+      secrets: sealer.sealJson({ signingSecrets: [generateSigningSecret()] }),
+    },
   });
   const signingSecret = sealer.openJson<{ signingSecrets: string[] }>(endpoint.secrets!).signingSecrets[0]!;
 
@@ -103,11 +211,28 @@ export async function seedDemo(runtime: Runtime, options: { keyFile: string }): 
   });
   for (const intent of intents(endpoint.id)) {
     const data = { ...intent, tenantId: DEMO_TENANT_ID } as Prisma.IntentUncheckedCreateInput;
-    const existing = await db.intent.findUnique({ where: { tenantId_name: { tenantId: DEMO_TENANT_ID, name: intent.name } } });
+    const existing = await db.intent.findUnique({
+      where: { tenantId_name: { tenantId: DEMO_TENANT_ID, name: intent.name } },
+    });
     // Only a changed definition is written, so an unchanged demo keeps its trained model.
-    if (!existing || JSON.stringify([existing.examples, existing.parameters, existing.responses]) !== JSON.stringify([data.examples, data.parameters ?? [], data.responses])) {
-      await db.intent.upsert({ where: { tenantId_name: { tenantId: DEMO_TENANT_ID, name: intent.name } }, create: data, update: data });
+    if (
+      !existing ||
+      JSON.stringify([existing.examples, existing.parameters, existing.responses]) !==
+        JSON.stringify([data.examples, data.parameters ?? [], data.responses])
+    ) {
+      await db.intent.upsert({
+        where: { tenantId_name: { tenantId: DEMO_TENANT_ID, name: intent.name } },
+        create: data,
+        update: data,
+      });
     }
   }
-  return { tenantId: DEMO_TENANT_ID, accountId: account.id, secretToken, endpointId: endpoint.id, signingSecret, apiKey: await demoApiKey(runtime, options.keyFile) };
+  return {
+    tenantId: DEMO_TENANT_ID,
+    accountId: account.id,
+    secretToken,
+    endpointId: endpoint.id,
+    signingSecret,
+    apiKey: await demoApiKey(runtime, options.keyFile),
+  };
 }

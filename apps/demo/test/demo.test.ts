@@ -23,7 +23,16 @@ let demo: ChildProcess;
 before(async () => {
   t = await createTestDatabase();
   dir = await mkdtemp(join(tmpdir(), "cb-demo-"));
-  env = { ...process.env, DATABASE_URL: t.url, SECRETS_KEYS: generateKey("demo"), PORT: "0", DEMO_BOT_API_PORT: "0", DEMO_BACKENDS_PORT: "0", DEMO_INFO_FILE: join(dir, "demo.json"), LOG_LEVEL: "warn" };
+  env = {
+    ...process.env,
+    DATABASE_URL: t.url,
+    SECRETS_KEYS: generateKey("demo"),
+    PORT: "0",
+    DEMO_BOT_API_PORT: "0",
+    DEMO_BACKENDS_PORT: "0",
+    DEMO_INFO_FILE: join(dir, "demo.json"),
+    LOG_LEVEL: "warn",
+  };
   demo = spawn(process.execPath, ["--import", "tsx", main, "--no-chat"], { env, stdio: ["ignore", "pipe", "inherit"] });
   const lines = createInterface({ input: demo.stdout! });
   for await (const line of lines) if (line.startsWith("[demo] running;")) break;
@@ -36,7 +45,10 @@ after(async () => {
 });
 
 async function runChat(args: string[], input?: string): Promise<string> {
-  const child = spawn(process.execPath, ["--import", "tsx", chat, ...args], { env, stdio: ["pipe", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", chat, ...args], {
+    env,
+    stdio: ["pipe", "pipe", "inherit"],
+  });
   let out = "";
   child.stdout!.on("data", (chunk: Buffer) => (out += chunk));
   child.stdin!.end(input ?? "");

@@ -29,7 +29,12 @@ export interface ServerDeps {
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: deps.bodyLimit ?? 1024 * 1024,
-    logger: deps.logger === undefined ? false : deps.logger && typeof deps.logger === "object" ? { ...deps.logger, redact: redactPaths } : deps.logger,
+    logger:
+      deps.logger === undefined
+        ? false
+        : deps.logger && typeof deps.logger === "object"
+          ? { ...deps.logger, redact: redactPaths }
+          : deps.logger,
     // Let in-flight requests finish on close; refuse new ones meanwhile.
     forceCloseConnections: "idle",
     // Query strings need their numbers coerced; a string must never pass for a list.

@@ -17,10 +17,18 @@ const FASTIFY_CODES: Record<string, string> = {
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof HttpError) {
-      return reply.code(error.statusCode).send({ error: { code: error.code, message: error.message, ...(error.details !== undefined ? { details: error.details } : {}) } });
+      return reply.code(error.statusCode).send({
+        error: {
+          code: error.code,
+          message: error.message,
+          ...(error.details !== undefined ? { details: error.details } : {}),
+        },
+      });
     }
     if (error.validation) {
-      return reply.code(400).send({ error: { code: "validation_failed", message: error.message, details: error.validation } });
+      return reply
+        .code(400)
+        .send({ error: { code: "validation_failed", message: error.message, details: error.validation } });
     }
     const status = error.statusCode ?? 500;
     if (status < 500) {
@@ -29,9 +37,13 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return reply.code(status).send({ error: { code, message } });
     }
     request.log.error({ err: error }, "request failed");
-    return reply.code(500).send({ error: { code: "internal_error", message: "something went wrong on our side; it has been logged" } });
+    return reply
+      .code(500)
+      .send({ error: { code: "internal_error", message: "something went wrong on our side; it has been logged" } });
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: { code: "not_found", message: `no route for ${request.method} ${request.url.split("?")[0]}` } }),
+    reply
+      .code(404)
+      .send({ error: { code: "not_found", message: `no route for ${request.method} ${request.url.split("?")[0]}` } }),
   );
 }

@@ -5,7 +5,10 @@ import { buildServer } from "./app.ts";
 import { slackInstallationSaver } from "./slack-installations.ts";
 
 /** The web role over an opened runtime: the server, listening; close() also drains ingest. */
-export async function startWebRole(runtime: Runtime, options: { host?: string; port?: number; quiet?: boolean } = {}): Promise<{ app: FastifyInstance; url: string; close(): Promise<void> }> {
+export async function startWebRole(
+  runtime: Runtime,
+  options: { host?: string; port?: number; quiet?: boolean } = {},
+): Promise<{ app: FastifyInstance; url: string; close(): Promise<void> }> {
   const { config } = runtime;
   const ingestor = createIngestor({ connectionString: runtime.databaseUrl });
   const slackOAuth =
@@ -17,7 +20,9 @@ export async function startWebRole(runtime: Runtime, options: { host?: string; p
           redirectUri: `${config.PUBLIC_BASE_URL ?? `http://${config.HOST}:${config.PORT}`}/slack/oauth_redirect`,
           apiUrl: config.SLACK_API_URL,
           authorizationUrl: config.SLACK_AUTHORIZE_URL,
-          saveInstallation: slackInstallationSaver(runtime.db, runtime.sealer, config.SLACK_SIGNING_SECRET, (id) => runtime.accounts.invalidate(id)),
+          saveInstallation: slackInstallationSaver(runtime.db, runtime.sealer, config.SLACK_SIGNING_SECRET, (id) =>
+            runtime.accounts.invalidate(id),
+          ),
         }
       : undefined;
   const app = await buildServer({

@@ -32,9 +32,24 @@ before(async () => {
     accounts,
     ingestor,
     drivers: [telegramDriver],
-    admin: { db: t.db, sealer, publicBaseUrl: "https://bot.example.com", channelEnv: { TELEGRAM_API_ROOT: telegram.url }, operatorToken: OPERATOR, onAccountChanged: (id) => accounts.invalidate(id) },
+    admin: {
+      db: t.db,
+      sealer,
+      publicBaseUrl: "https://bot.example.com",
+      channelEnv: { TELEGRAM_API_ROOT: telegram.url },
+      operatorToken: OPERATOR,
+      onAccountChanged: (id) => accounts.invalidate(id),
+    },
     // Every log line is kept, to prove no secret reaches the logs.
-    logger: { level: "trace", stream: new Writable({ write: (chunk, _enc, done) => (logs.push(String(chunk)), done()) }) },
+    logger: {
+      level: "trace",
+      stream: new Writable({
+        write: (chunk, _enc, done) => {
+          logs.push(String(chunk));
+          done();
+        },
+      }),
+    },
   });
   app.addHook("onSend", async (_request, _reply, payload) => {
     if (typeof payload === "string") bodies.push(payload);
@@ -49,7 +64,12 @@ after(async () => {
 });
 
 const call = (method: string, url: string, key: string, payload?: unknown) =>
-  app.inject({ method: method as "GET", url, headers: { authorization: `Bearer ${key}` }, ...(payload !== undefined ? { payload: payload as object } : {}) });
+  app.inject({
+    method: method as "GET",
+    url,
+    headers: { authorization: `Bearer ${key}` },
+    ...(payload !== undefined ? { payload: payload as object } : {}),
+  });
 
 test("tenants are created with the operator token only, each with an admin key shown once", async () => {
   assert.equal((await app.inject({ method: "POST", url: "/v1/tenants", payload: { name: "X" } })).statusCode, 401);
@@ -69,14 +89,26 @@ test("tenants are created with the operator token only, each with an admin key s
   const hybrid = await call("PATCH", "/v1/tenant", keys.a, { nluSettings: { mode: "hybrid", model: "gpt-4o-mini" } });
   assert.deepEqual(hybrid.json().nluSettings, { mode: "hybrid", model: "gpt-4o-mini" });
   assert.equal((await call("PATCH", "/v1/tenant", keys.a, { nluSettings: { mode: "psychic" } })).statusCode, 400);
-  const quiet = await call("PATCH", "/v1/tenant", keys.a, { notificationSettings: { quietHours: { start: "22:00", end: "08:00" }, optOutWords: ["halt"] } });
-  assert.deepEqual(quiet.json().notificationSettings, { quietHours: { start: "22:00", end: "08:00" }, optOutWords: ["halt"] });
-  assert.equal((await call("PATCH", "/v1/tenant", keys.a, { notificationSettings: { quietHours: { start: "25:00", end: "08:00" } } })).statusCode, 400);
+  const quiet = await call("PATCH", "/v1/tenant", keys.a, {
+    notificationSettings: { quietHours: { start: "22:00", end: "08:00" }, optOutWords: ["halt"] },
+  });
+  assert.deepEqual(quiet.json().notificationSettings, {
+    quietHours: { start: "22:00", end: "08:00" },
+    optOutWords: ["halt"],
+  });
+  assert.equal(
+    (
+      await call("PATCH", "/v1/tenant", keys.a, {
+        notificationSettings: { quietHours: { start: "25:00", end: "08:00" } },
+      })
+    ).statusCode,
+    400,
+  );
 });
 
 test("keys: unknown and revoked keys are refused, read-only keys cannot write, rotation replaces a key", async () => {
   assert.equal((await app.inject({ method: "GET", url: "/v1/tenant" })).json().error.code, "unauthenticated");
-  assert.equal((await call("GET", "/v1/tenant", "cbk_AAAAAAAAAAAA_" + "A".repeat(43))).statusCode, 401);
+  assert.equal((await call("GET", "/v1/tenant", `cbk_AAAAAAAAAAAA_${"A".repeat(43)}`)).statusCode, 401);
   const readOnly = (await call("POST", "/v1/api-keys", keys.a, { name: "dashboards", scopes: ["read-only"] })).json();
   assert.equal((await call("GET", "/v1/intents", readOnly.key)).statusCode, 200);
   const denied = await call("POST", "/v1/intents", readOnly.key, { name: "x", examples: [] });
@@ -93,12 +125,20 @@ test("keys: unknown and revoked keys are refused, read-only keys cannot write, r
 });
 
 test("connecting a Telegram bot checks the token, registers the webhook with a secret token, and reports it", async () => {
-  const bad = await call("POST", "/v1/channel-accounts", keys.a, { channel: "telegram", name: "Bot", credentials: { botToken: "1:nope" } });
+  const bad = await call("POST", "/v1/channel-accounts", keys.a, {
+    channel: "telegram",
+    name: "Bot",
+    credentials: { botToken: "1:nope" },
+  });
   assert.equal(bad.statusCode, 400);
   assert.equal(bad.json().error.code, "invalid_bot_token");
   assert.equal(await t.db.channelAccount.count(), 0, "nothing stored for a refused token");
 
-  const created = await call("POST", "/v1/channel-accounts", keys.a, { channel: "telegram", name: "Acme bot", credentials: { botToken: BOT_TOKEN } });
+  const created = await call("POST", "/v1/channel-accounts", keys.a, {
+    channel: "telegram",
+    name: "Acme bot",
+    credentials: { botToken: BOT_TOKEN },
+  });
   assert.equal(created.statusCode, 201);
   const { account, setup } = created.json();
   assert.equal(account.webhookUrl, `https://bot.example.com/webhooks/telegram/${account.id}`);
@@ -110,42 +150,91 @@ test("connecting a Telegram bot checks the token, registers the webhook with a s
   assert.equal(setup.webhook.url, account.webhookUrl);
 
   // The registered secret token is the one the webhook route accepts.
-  const update = { update_id: 1, message: { message_id: 1, date: 1, chat: { id: 5, type: "private" }, from: { id: 5, is_bot: false, first_name: "A" }, text: "hi" } };
-  const accepted = await app.inject({ method: "POST", url: `/webhooks/telegram/${account.id}`, headers: { "x-telegram-bot-api-secret-token": webhook.secretToken! }, payload: update });
+  const update = {
+    update_id: 1,
+    message: {
+      message_id: 1,
+      date: 1,
+      chat: { id: 5, type: "private" },
+      from: { id: 5, is_bot: false, first_name: "A" },
+      text: "hi",
+    },
+  };
+  const accepted = await app.inject({
+    method: "POST",
+    url: `/webhooks/telegram/${account.id}`,
+    headers: { "x-telegram-bot-api-secret-token": webhook.secretToken! },
+    payload: update,
+  });
   assert.equal(accepted.statusCode, 200);
 
-  assert.equal((await call("GET", `/v1/channel-accounts/${account.id}/webhook`, keys.a)).json().url, account.webhookUrl);
+  assert.equal(
+    (await call("GET", `/v1/channel-accounts/${account.id}/webhook`, keys.a)).json().url,
+    account.webhookUrl,
+  );
   assert.equal((await call("DELETE", `/v1/channel-accounts/${account.id}`, keys.a)).statusCode, 204);
   assert.equal(telegram.webhookOf(BOT_TOKEN), undefined, "disconnecting removes the webhook");
-  const after = await app.inject({ method: "POST", url: `/webhooks/telegram/${account.id}`, headers: { "x-telegram-bot-api-secret-token": webhook.secretToken! }, payload: update });
+  const after = await app.inject({
+    method: "POST",
+    url: `/webhooks/telegram/${account.id}`,
+    headers: { "x-telegram-bot-api-secret-token": webhook.secretToken! },
+    payload: update,
+  });
   assert.equal(after.statusCode, 404);
 });
 
 test("WhatsApp and Messenger accounts get a generated verify token and the callback URL, shown once", async () => {
-  const missing = await call("POST", "/v1/channel-accounts", keys.a, { channel: "whatsapp", name: "WA", credentials: { accessToken: "EAAG-token" } });
+  const missing = await call("POST", "/v1/channel-accounts", keys.a, {
+    channel: "whatsapp",
+    name: "WA",
+    credentials: { accessToken: "EAAG-token" },
+  });
   assert.equal(missing.statusCode, 400);
   assert.deepEqual(missing.json().error.details.missing, ["credentials.appSecret", "config.phoneNumberId"]);
-  const created = (await call("POST", "/v1/channel-accounts", keys.a, { channel: "whatsapp", name: "WA", config: { phoneNumberId: "106540352242922" }, credentials: { accessToken: "EAAG-token-secret", appSecret: "app-secret-value" } })).json();
+  const created = (
+    await call("POST", "/v1/channel-accounts", keys.a, {
+      channel: "whatsapp",
+      name: "WA",
+      config: { phoneNumberId: "106540352242922" },
+      credentials: { accessToken: "EAAG-token-secret", appSecret: "app-secret-value" },
+    })
+  ).json();
   assert.equal(created.setup.callbackUrl, `https://bot.example.com/webhooks/whatsapp/${created.account.id}`);
   assert.match(created.setup.verifyToken, /^[A-Za-z0-9_-]{20,}$/);
   const fetched = (await call("GET", `/v1/channel-accounts/${created.account.id}`, keys.a)).body;
-  assert.ok(!fetched.includes(created.setup.verifyToken) && !fetched.includes("EAAG-token-secret") && !fetched.includes("app-secret-value"));
+  assert.ok(
+    !fetched.includes(created.setup.verifyToken) &&
+      !fetched.includes("EAAG-token-secret") &&
+      !fetched.includes("app-secret-value"),
+  );
 });
 
 test("intents: validation, conflicts, a tenant's own endpoints only, and cursor pagination", async () => {
   const bad = await call("POST", "/v1/intents", keys.a, { name: "x", examples: "not a list" });
   assert.equal(bad.statusCode, 400);
-  const endpointB = (await call("POST", "/v1/fulfillment-endpoints", keys.b, { name: "orders", url: "https://b.example/hook" })).json().endpoint.id;
-  const foreign = await call("POST", "/v1/intents", keys.a, { name: "x", examples: ["a"], fulfillmentEndpointId: endpointB });
+  const endpointB = (
+    await call("POST", "/v1/fulfillment-endpoints", keys.b, { name: "orders", url: "https://b.example/hook" })
+  ).json().endpoint.id;
+  const foreign = await call("POST", "/v1/intents", keys.a, {
+    name: "x",
+    examples: ["a"],
+    fulfillmentEndpointId: endpointB,
+  });
   assert.equal(foreign.statusCode, 400, "another tenant's endpoint cannot be used");
-  for (let i = 0; i < 5; i++) assert.equal((await call("POST", "/v1/intents", keys.a, { name: `intent-${i}`, examples: [`example ${i}`] })).statusCode, 201);
+  for (let i = 0; i < 5; i++)
+    assert.equal(
+      (await call("POST", "/v1/intents", keys.a, { name: `intent-${i}`, examples: [`example ${i}`] })).statusCode,
+      201,
+    );
   const dup = await call("POST", "/v1/intents", keys.a, { name: "intent-0", examples: [] });
   assert.equal(dup.statusCode, 409);
   const names: string[] = [];
   let cursor: string | null = null;
   let pages = 0;
   do {
-    const page: { data: { name: string }[]; nextCursor: string | null } = (await call("GET", `/v1/intents?limit=2${cursor ? `&cursor=${cursor}` : ""}`, keys.a)).json();
+    const page: { data: { name: string }[]; nextCursor: string | null } = (
+      await call("GET", `/v1/intents?limit=2${cursor ? `&cursor=${cursor}` : ""}`, keys.a)
+    ).json();
     names.push(...page.data.map((i) => i.name));
     cursor = page.nextCursor;
     pages++;
@@ -158,18 +247,47 @@ test("intents: validation, conflicts, a tenant's own endpoints only, and cursor 
 test("isolation: tenant A's key against every route for tenant B's resources is 404, never data", async () => {
   const b = {
     intent: (await call("POST", "/v1/intents", keys.b, { name: "secret-intent", examples: ["b only"] })).json().id,
-    entityType: (await call("POST", "/v1/entity-types", keys.b, { name: "sku", kind: "pattern", pattern: "SKU-\\d+" })).json().id,
-    endpoint: (await call("POST", "/v1/fulfillment-endpoints", keys.b, { name: "crm", url: "https://b.example/crm" })).json().endpoint.id,
-    account: (await call("POST", "/v1/channel-accounts", keys.b, { channel: "slack", name: "B slack", credentials: { botToken: "xoxb-b", signingSecret: "b-signing" } })).json().account.id,
+    entityType: (
+      await call("POST", "/v1/entity-types", keys.b, { name: "sku", kind: "pattern", pattern: "SKU-\\d+" })
+    ).json().id,
+    endpoint: (
+      await call("POST", "/v1/fulfillment-endpoints", keys.b, { name: "crm", url: "https://b.example/crm" })
+    ).json().endpoint.id,
+    account: (
+      await call("POST", "/v1/channel-accounts", keys.b, {
+        channel: "slack",
+        name: "B slack",
+        credentials: { botToken: "xoxb-b", signingSecret: "b-signing" },
+      })
+    ).json().account.id,
     apiKey: (await call("POST", "/v1/api-keys", keys.b, { name: "b", scopes: ["admin"] })).json().id,
-    subscription: (await call("POST", "/v1/event-subscriptions", keys.b, { url: "https://b.example/events", eventTypes: ["message.received"] })).json().subscription.id,
+    subscription: (
+      await call("POST", "/v1/event-subscriptions", keys.b, {
+        url: "https://b.example/events",
+        eventTypes: ["message.received"],
+      })
+    ).json().subscription.id,
     contact: (await call("POST", "/v1/contacts", keys.b, { customerId: "b-1", phone: "+4915199999999" })).json().id,
-    rule: (await call("POST", "/v1/notification-rules", keys.b, { name: "b-rule", eventType: "order.shipped", template: { text: "x" }, contactMatch: { by: "customerId", path: "$.data.customerId" }, channelOrder: ["telegram"] })).json().id,
+    rule: (
+      await call("POST", "/v1/notification-rules", keys.b, {
+        name: "b-rule",
+        eventType: "order.shipped",
+        template: { text: "x" },
+        contactMatch: { by: "customerId", path: "$.data.customerId" },
+        channelOrder: ["telegram"],
+      })
+    ).json().id,
   };
   const tenantB = (await t.db.tenant.findFirstOrThrow({ where: { name: "Globex" } })).id;
-  const conversation = (await t.db.conversation.create({ data: { tenantId: tenantB, channelAccountId: b.account, externalId: "C1" } })).id;
+  const conversation = (
+    await t.db.conversation.create({ data: { tenantId: tenantB, channelAccountId: b.account, externalId: "C1" } })
+  ).id;
   await t.db.event.create({ data: { id: "evt_b", tenantId: tenantB, type: "message.received", data: {} } });
-  const delivery = (await t.db.eventDelivery.create({ data: { tenantId: tenantB, eventId: "evt_b", subscriptionId: b.subscription, status: "dead" } })).id;
+  const delivery = (
+    await t.db.eventDelivery.create({
+      data: { tenantId: tenantB, eventId: "evt_b", subscriptionId: b.subscription, status: "dead" },
+    })
+  ).id;
   const routes: [string, string, unknown?][] = [
     ["GET", `/v1/intents/${b.intent}`],
     ["PUT", `/v1/intents/${b.intent}`, { name: "stolen", examples: [] }],
@@ -206,29 +324,64 @@ test("isolation: tenant A's key against every route for tenant B's resources is 
     assert.equal(response.statusCode, 404, `${method} ${url}`);
     assert.equal(response.json().error.code, "not_found");
   }
-  for (const list of ["/v1/intents", "/v1/entity-types", "/v1/fulfillment-endpoints", "/v1/channel-accounts", "/v1/conversations", "/v1/api-keys", "/v1/event-subscriptions", "/v1/contacts", "/v1/notification-rules", "/v1/notifications"]) {
+  for (const list of [
+    "/v1/intents",
+    "/v1/entity-types",
+    "/v1/fulfillment-endpoints",
+    "/v1/channel-accounts",
+    "/v1/conversations",
+    "/v1/api-keys",
+    "/v1/event-subscriptions",
+    "/v1/contacts",
+    "/v1/notification-rules",
+    "/v1/notifications",
+  ]) {
     const body = (await call("GET", list, keys.a)).body;
-    for (const id of [...Object.values(b), conversation, delivery]) assert.ok(!body.includes(id), `${list} leaks ${id}`);
+    for (const id of [...Object.values(b), conversation, delivery])
+      assert.ok(!body.includes(id), `${list} leaks ${id}`);
   }
   // B's resources are untouched.
   assert.equal((await call("GET", `/v1/intents/${b.intent}`, keys.b)).json().name, "secret-intent");
   assert.equal((await call("GET", `/v1/channel-accounts/${b.account}`, keys.b)).json().enabled, true);
   assert.equal((await call("GET", `/v1/deliveries/${delivery}`, keys.b)).json().delivery.status, "dead");
   assert.equal((await call("GET", `/v1/contacts/${b.contact}`, keys.b)).json().phone, "+4915199999999");
-  const foreignIdentity = await call("POST", "/v1/contacts", keys.a, { customerId: "a-1", identities: [{ channelAccountId: b.account, externalId: "U1" }] });
+  const foreignIdentity = await call("POST", "/v1/contacts", keys.a, {
+    customerId: "a-1",
+    identities: [{ channelAccountId: b.account, externalId: "U1" }],
+  });
   assert.equal(foreignIdentity.statusCode, 404, "a contact cannot be tied to another tenant's channel account");
-  const invalid = await call("POST", "/v1/event-subscriptions", keys.b, { url: "https://b.example/x", eventTypes: ["not.a.type"] });
+  const invalid = await call("POST", "/v1/event-subscriptions", keys.b, {
+    url: "https://b.example/x",
+    eventTypes: ["not.a.type"],
+  });
   assert.equal(invalid.statusCode, 400);
 });
 
 test("fulfillment endpoint secrets: shown once, hinted after, rotated with the old one kept", async () => {
-  const created = (await call("POST", "/v1/fulfillment-endpoints", keys.a, { name: "tickets", url: "https://a.example/tickets", basicAuth: { username: "u", password: "p4ssword-secret" }, headers: { "x-api-key": "header-secret" } })).json();
+  const created = (
+    await call("POST", "/v1/fulfillment-endpoints", keys.a, {
+      name: "tickets",
+      url: "https://a.example/tickets",
+      basicAuth: { username: "u", password: "p4ssword-secret" },
+      headers: { "x-api-key": "header-secret" },
+    })
+  ).json();
   assert.match(created.signingSecret, /^whsec_/);
-  const rotated = (await call("POST", `/v1/fulfillment-endpoints/${created.endpoint.id}/rotate-secret`, keys.a, {})).json();
+  const rotated = (
+    await call("POST", `/v1/fulfillment-endpoints/${created.endpoint.id}/rotate-secret`, keys.a, {})
+  ).json();
   assert.equal(rotated.endpoint.auth.signingSecretHints.length, 2, "old and new sign side by side");
   const shown = (await call("GET", `/v1/fulfillment-endpoints/${created.endpoint.id}`, keys.a)).json();
-  assert.deepEqual(shown.auth, { basicAuth: true, headers: ["x-api-key"], signingSecretHints: rotated.endpoint.auth.signingSecretHints });
-  const finished = (await call("POST", `/v1/fulfillment-endpoints/${created.endpoint.id}/rotate-secret`, keys.a, { keepPrevious: false })).json();
+  assert.deepEqual(shown.auth, {
+    basicAuth: true,
+    headers: ["x-api-key"],
+    signingSecretHints: rotated.endpoint.auth.signingSecretHints,
+  });
+  const finished = (
+    await call("POST", `/v1/fulfillment-endpoints/${created.endpoint.id}/rotate-secret`, keys.a, {
+      keepPrevious: false,
+    })
+  ).json();
   assert.equal(finished.endpoint.auth.signingSecretHints.length, 1);
 });
 
@@ -243,41 +396,98 @@ test("a Dialogflow ES agent export imports intents, phrases, parameters, respons
         responses: [
           {
             affectedContexts: [{ name: "order", lifespan: 3 }],
-            parameters: [{ name: "order_id", dataType: "@order_id", required: true, isList: false, prompts: [{ lang: "en", value: "What is your order number?" }] }],
-            messages: [{ type: "0", lang: "en", speech: ["Let me check that."] }, { type: 2, lang: "en", title: "More?", replies: ["Return it"] }],
+            parameters: [
+              {
+                name: "order_id",
+                dataType: "@order_id",
+                required: true,
+                isList: false,
+                prompts: [{ lang: "en", value: "What is your order number?" }],
+              },
+            ],
+            messages: [
+              { type: "0", lang: "en", speech: ["Let me check that."] },
+              { type: 2, lang: "en", title: "More?", replies: ["Return it"] },
+            ],
           },
         ],
       }),
     ),
-    "intents/order.status_usersays_en.json": strToU8(JSON.stringify([{ data: [{ text: "where is order " }, { text: "12345", alias: "order_id", meta: "@order_id", userDefined: true }] }, { data: [{ text: "track my parcel" }] }])),
-    "intents/Default Fallback Intent.json": strToU8(JSON.stringify({ name: "Default Fallback Intent", fallbackIntent: true, responses: [{ messages: [{ type: 0, lang: "en", speech: "Sorry?" }] }] })),
+    "intents/order.status_usersays_en.json": strToU8(
+      JSON.stringify([
+        {
+          data: [
+            { text: "where is order " },
+            { text: "12345", alias: "order_id", meta: "@order_id", userDefined: true },
+          ],
+        },
+        { data: [{ text: "track my parcel" }] },
+      ]),
+    ),
+    "intents/Default Fallback Intent.json": strToU8(
+      JSON.stringify({
+        name: "Default Fallback Intent",
+        fallbackIntent: true,
+        responses: [{ messages: [{ type: 0, lang: "en", speech: "Sorry?" }] }],
+      }),
+    ),
     "entities/order_id.json": strToU8(JSON.stringify({ name: "order_id", isRegexp: true })),
     "entities/order_id_entries_en.json": strToU8(JSON.stringify([{ value: "\\d{5}", synonyms: ["\\d{5}"] }])),
     "entities/size.json": strToU8(JSON.stringify({ name: "size", isRegexp: false })),
     "entities/size_entries_en.json": strToU8(JSON.stringify([{ value: "large", synonyms: ["large", "big", "XL"] }])),
   });
-  const response = await app.inject({ method: "POST", url: "/v1/agent-import", headers: { authorization: `Bearer ${keys.a}`, "content-type": "application/zip" }, payload: Buffer.from(zip) });
+  const response = await app.inject({
+    method: "POST",
+    url: "/v1/agent-import",
+    headers: { authorization: `Bearer ${keys.a}`, "content-type": "application/zip" },
+    payload: Buffer.from(zip),
+  });
   assert.equal(response.statusCode, 200, response.body);
-  assert.deepEqual(response.json(), { language: "en", intents: 2, entityTypes: 2, webhookIntentsWithoutEndpoint: ["order.status"] });
+  assert.deepEqual(response.json(), {
+    language: "en",
+    intents: 2,
+    entityTypes: 2,
+    webhookIntentsWithoutEndpoint: ["order.status"],
+  });
   const intents = (await call("GET", "/v1/intents?limit=200", keys.a)).json().data as { name: string }[];
   const status = intents.find((i) => i.name === "order.status") as unknown as Record<string, unknown>;
   assert.deepEqual(status.examples, ["where is order 12345", "track my parcel"]);
-  assert.deepEqual(status.parameters, [{ name: "order_id", entity: "@order_id", required: true, prompts: ["What is your order number?"], isList: false }]);
-  assert.deepEqual(status.responses, [{ type: "text", text: "Let me check that." }, { type: "text", text: "More?", quickReplies: [{ title: "Return it", payload: "Return it" }] }]);
+  assert.deepEqual(status.parameters, [
+    { name: "order_id", entity: "@order_id", required: true, prompts: ["What is your order number?"], isList: false },
+  ]);
+  assert.deepEqual(status.responses, [
+    { type: "text", text: "Let me check that." },
+    { type: "text", text: "More?", quickReplies: [{ title: "Return it", payload: "Return it" }] },
+  ]);
   assert.deepEqual(status.outputContexts, [{ name: "order", lifespan: 3 }]);
   const fallback = intents.find((i) => i.name === "Default Fallback Intent") as unknown as Record<string, unknown>;
   assert.equal(fallback.isFallback, true);
   const types = (await call("GET", "/v1/entity-types", keys.a)).json().data as Record<string, unknown>[];
   assert.deepEqual(types.find((e) => e.name === "size")?.entries, [{ value: "large", synonyms: ["big", "XL"] }]);
   assert.equal(types.find((e) => e.name === "order_id")?.pattern, "(?:\\d{5})");
-  const notZip = await app.inject({ method: "POST", url: "/v1/agent-import", headers: { authorization: `Bearer ${keys.a}`, "content-type": "application/zip" }, payload: Buffer.from("nope") });
+  const notZip = await app.inject({
+    method: "POST",
+    url: "/v1/agent-import",
+    headers: { authorization: `Bearer ${keys.a}`, "content-type": "application/zip" },
+    payload: Buffer.from("nope"),
+  });
   assert.equal(notZip.json().error.code, "invalid_zip");
 });
 
 test("the OpenAPI document lists every admin route; /docs serves the reference page", async () => {
   const doc = (await app.inject("/openapi.json")).json();
   assert.equal(doc.openapi, "3.1.0");
-  for (const path of ["/v1/tenants", "/v1/api-keys", "/v1/channel-accounts", "/v1/channel-accounts/{id}/webhook", "/v1/intents/{id}", "/v1/entity-types", "/v1/fulfillment-endpoints/{id}/rotate-secret", "/v1/conversations/{id}/messages", "/v1/agent-import"]) {
+  for (const path of [
+    "/v1/tenants",
+    "/v1/api-keys",
+    "/v1/channel-accounts",
+    "/v1/channel-accounts/{id}/webhook",
+    "/v1/intents/{id}",
+    "/v1/entity-types",
+    "/v1/fulfillment-endpoints/{id}/rotate-secret",
+    "/v1/conversations/{id}/messages",
+    "/v1/agent-import",
+  ]) {
     assert.ok(doc.paths[path], path);
   }
   assert.ok(!Object.keys(doc.paths).some((p) => p.startsWith("/webhooks")), "webhooks are not part of the admin API");
@@ -287,7 +497,16 @@ test("the OpenAPI document lists every admin route; /docs serves the reference p
 });
 
 test("no secret ever appears in a response body or a log line", async () => {
-  const secrets = [BOT_TOKEN, "EAAG-token-secret", "app-secret-value", "p4ssword-secret", "header-secret", "xoxb-b", "b-signing", telegram.webhookOf(BOT_TOKEN)?.secretToken].filter(Boolean) as string[];
+  const secrets = [
+    BOT_TOKEN,
+    "EAAG-token-secret",
+    "app-secret-value",
+    "p4ssword-secret",
+    "header-secret",
+    "xoxb-b",
+    "b-signing",
+    telegram.webhookOf(BOT_TOKEN)?.secretToken,
+  ].filter(Boolean) as string[];
   const keyRows = await t.db.apiKey.findMany();
   assert.ok(bodies.length > 30 && logs.length > 30);
   for (const secret of secrets) {
@@ -295,9 +514,18 @@ test("no secret ever appears in a response body or a log line", async () => {
     assert.ok(!logs.some((l) => l.includes(secret)), `log leaks ${secret.slice(0, 4)}…`);
   }
   for (const key of [keys.a, keys.b]) assert.ok(!logs.some((l) => l.includes(key)), "API keys are redacted from logs");
-  assert.ok(keyRows.every((k) => !k.secretHash.includes(k.id)), "only hashes are stored");
+  assert.ok(
+    keyRows.every((k) => !k.secretHash.includes(k.id)),
+    "only hashes are stored",
+  );
   // Whatever code logs a request's headers or an account's secrets, the logger redacts them.
-  app.log.info({ headers: { authorization: `Bearer ${keys.a}`, "x-telegram-bot-api-secret-token": "tg-secret" }, account: { secrets: { botToken: BOT_TOKEN } } }, "debugging");
+  app.log.info(
+    {
+      headers: { authorization: `Bearer ${keys.a}`, "x-telegram-bot-api-secret-token": "tg-secret" },
+      account: { secrets: { botToken: BOT_TOKEN } },
+    },
+    "debugging",
+  );
   const line = logs.at(-1)!;
   assert.ok(!line.includes(keys.a) && !line.includes("tg-secret") && !line.includes(BOT_TOKEN));
   assert.equal((line.match(/\[Redacted\]/g) ?? []).length, 3);

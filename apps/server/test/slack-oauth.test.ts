@@ -24,14 +24,25 @@ before(async () => {
   slack = await startFakeSlack();
   slack.addOAuthApp("client-1", "client-secret-1");
   const sealer = createSealer(parseKeyRing(generateKey("k")));
-  const accounts = createAccountDirectory({ db: t.db, sealer, drivers: [slackDriver], env: { SLACK_API_URL: slack.url } });
+  const accounts = createAccountDirectory({
+    db: t.db,
+    sealer,
+    drivers: [slackDriver],
+    env: { SLACK_API_URL: slack.url },
+  });
   ingestor = createIngestor({ connectionString: t.url });
   app = await buildServer({
     db: t.db,
     accounts,
     ingestor,
     drivers: [slackDriver],
-    admin: { db: t.db, sealer, publicBaseUrl: "https://bot.example.com", channelEnv: {}, slackInstall: { stateSecret: STATE_SECRET } },
+    admin: {
+      db: t.db,
+      sealer,
+      publicBaseUrl: "https://bot.example.com",
+      channelEnv: {},
+      slackInstall: { stateSecret: STATE_SECRET },
+    },
     slackApp: {
       signingSecret: APP_SIGNING_SECRET,
       oauth: {
@@ -47,7 +58,9 @@ before(async () => {
   });
   tenantId = (await t.db.tenant.create({ data: { name: "Acme" } })).id;
   const k = newKey();
-  await t.db.apiKey.create({ data: { id: k.id, tenantId, name: "admin", scopes: ["admin"], secretHash: k.hash, hint: "x" } });
+  await t.db.apiKey.create({
+    data: { id: k.id, tenantId, name: "admin", scopes: ["admin"], secretHash: k.hash, hint: "x" },
+  });
   key = k.key;
 });
 after(async () => {
@@ -59,11 +72,19 @@ after(async () => {
 
 const signed = (body: string, contentType = "application/json") => {
   const ts = Math.floor(Date.now() / 1000);
-  return { "content-type": contentType, "x-slack-request-timestamp": String(ts), "x-slack-signature": `v0=${createHmac("sha256", APP_SIGNING_SECRET).update(`v0:${ts}:${body}`).digest("hex")}` };
+  return {
+    "content-type": contentType,
+    "x-slack-request-timestamp": String(ts),
+    "x-slack-signature": `v0=${createHmac("sha256", APP_SIGNING_SECRET).update(`v0:${ts}:${body}`).digest("hex")}`,
+  };
 };
 
 test("OAuth v2 install: a signed link, Slack's authorize page with state, the callback stores the workspace as the tenant's account", async () => {
-  const link = await app.inject({ method: "POST", url: "/v1/slack/install-link", headers: { authorization: `Bearer ${key}` } });
+  const link = await app.inject({
+    method: "POST",
+    url: "/v1/slack/install-link",
+    headers: { authorization: `Bearer ${key}` },
+  });
   assert.equal(link.statusCode, 201);
   const installPath = new URL(link.json().url);
   assert.equal(installPath.origin + installPath.pathname, "https://bot.example.com/slack/install");
@@ -81,7 +102,10 @@ test("OAuth v2 install: a signed link, Slack's authorize page with state, the ca
   assert.equal(noCookie.statusCode, 400, "the state must come back to the browser that started");
   assert.equal(await t.db.channelAccount.count(), 0);
 
-  const done = await app.inject({ url: `/slack/oauth_redirect?code=code-T777&state=${encodeURIComponent(state)}`, headers: { cookie } });
+  const done = await app.inject({
+    url: `/slack/oauth_redirect?code=code-T777&state=${encodeURIComponent(state)}`,
+    headers: { cookie },
+  });
   assert.equal(done.statusCode, 200, done.body);
   const account = await t.db.channelAccount.findFirstOrThrow();
   assert.equal(account.tenantId, tenantId);
@@ -91,23 +115,68 @@ test("OAuth v2 install: a signed link, Slack's authorize page with state, the ca
 
 test("every workspace's events arrive at one URL, signed with the app's secret, and find their account by team", async () => {
   const verification = JSON.stringify({ type: "url_verification", challenge: "c-123", token: "x" });
-  assert.deepEqual((await app.inject({ method: "POST", url: "/webhooks/slack", headers: signed(verification), payload: verification })).json(), { challenge: "c-123" });
+  assert.deepEqual(
+    (
+      await app.inject({ method: "POST", url: "/webhooks/slack", headers: signed(verification), payload: verification })
+    ).json(),
+    { challenge: "c-123" },
+  );
 
-  const mention = JSON.stringify({ type: "event_callback", team_id: "T777", event_id: "EvOAUTH1", event: { type: "app_mention", user: "U1", text: "<@UT777BOT> where is my order?", ts: "1700000000.000100", channel: "C1" } });
-  assert.equal((await app.inject({ method: "POST", url: "/webhooks/slack", headers: signed(mention), payload: mention })).statusCode, 200);
+  const mention = JSON.stringify({
+    type: "event_callback",
+    team_id: "T777",
+    event_id: "EvOAUTH1",
+    event: {
+      type: "app_mention",
+      user: "U1",
+      text: "<@UT777BOT> where is my order?",
+      ts: "1700000000.000100",
+      channel: "C1",
+    },
+  });
+  assert.equal(
+    (await app.inject({ method: "POST", url: "/webhooks/slack", headers: signed(mention), payload: mention }))
+      .statusCode,
+    200,
+  );
   const stored = await t.db.message.findFirstOrThrow({ where: { dedupeKey: "EvOAUTH1" } });
   assert.equal((stored.content as { text: string }).text, "where is my order?");
 
   const wrongSecret = { ...signed(mention), "x-slack-signature": "v0=00" };
-  assert.equal((await app.inject({ method: "POST", url: "/webhooks/slack", headers: wrongSecret, payload: mention })).statusCode, 401);
+  assert.equal(
+    (await app.inject({ method: "POST", url: "/webhooks/slack", headers: wrongSecret, payload: mention })).statusCode,
+    401,
+  );
   const otherTeam = mention.replace("T777", "T999");
-  assert.equal((await app.inject({ method: "POST", url: "/webhooks/slack", headers: signed(otherTeam), payload: otherTeam })).statusCode, 404);
+  assert.equal(
+    (await app.inject({ method: "POST", url: "/webhooks/slack", headers: signed(otherTeam), payload: otherTeam }))
+      .statusCode,
+    404,
+  );
 });
 
 test("app_uninstalled disables the workspace's account; its events are refused after", async () => {
-  const uninstall = JSON.stringify({ type: "event_callback", team_id: "T777", event_id: "EvUN", event: { type: "app_uninstalled" } });
-  assert.equal((await app.inject({ method: "POST", url: "/webhooks/slack", headers: signed(uninstall), payload: uninstall })).statusCode, 200);
+  const uninstall = JSON.stringify({
+    type: "event_callback",
+    team_id: "T777",
+    event_id: "EvUN",
+    event: { type: "app_uninstalled" },
+  });
+  assert.equal(
+    (await app.inject({ method: "POST", url: "/webhooks/slack", headers: signed(uninstall), payload: uninstall }))
+      .statusCode,
+    200,
+  );
   assert.equal((await t.db.channelAccount.findFirstOrThrow()).enabled, false);
-  const mention = JSON.stringify({ type: "event_callback", team_id: "T777", event_id: "EvAFTER", event: { type: "app_mention", user: "U1", text: "hi", ts: "1700000001.000100", channel: "C1" } });
-  assert.equal((await app.inject({ method: "POST", url: "/webhooks/slack", headers: signed(mention), payload: mention })).statusCode, 404);
+  const mention = JSON.stringify({
+    type: "event_callback",
+    team_id: "T777",
+    event_id: "EvAFTER",
+    event: { type: "app_mention", user: "U1", text: "hi", ts: "1700000001.000100", channel: "C1" },
+  });
+  assert.equal(
+    (await app.inject({ method: "POST", url: "/webhooks/slack", headers: signed(mention), payload: mention }))
+      .statusCode,
+    404,
+  );
 });

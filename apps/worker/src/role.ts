@@ -1,4 +1,11 @@
-import { applyContexts, CONVERSATION_QUEUE_PREFIX, createFulfill, createUnderstand, INBOUND_SWEEP, type AccountDirectory } from "@cb/conversation";
+import {
+  applyContexts,
+  CONVERSATION_QUEUE_PREFIX,
+  createFulfill,
+  createUnderstand,
+  INBOUND_SWEEP,
+  type AccountDirectory,
+} from "@cb/conversation";
 import type { Db, Pool } from "@cb/db";
 import { createEgress, parsePolicy } from "@cb/egress";
 import { createDeliverTask, DELIVER_EVENT } from "@cb/event-webhooks";
@@ -30,20 +37,29 @@ export interface WorkerResources {
 export async function startWorkerRole(resources: WorkerResources): Promise<{ runner: Runner; stop(): Promise<void> }> {
   const egress = createEgress(parsePolicy(resources.config));
   const client = createFulfillmentClient(egress);
-  const taskList = createTaskList({
-    db: resources.db,
-    pool: resources.pool,
-    accounts: resources.accounts,
-    understand: createUnderstand(resources.db, {
+  const taskList = createTaskList(
+    {
+      db: resources.db,
       pool: resources.pool,
-      ...(resources.config.OPENAI_BASE_URL || resources.config.OPENAI_API_KEY ? { llm: { baseURL: resources.config.OPENAI_BASE_URL, apiKey: resources.config.OPENAI_API_KEY } } : {}),
-    }),
-    fulfill: createFulfill({ sealer: resources.sealer, client }),
-    applyContexts,
-  }, {
-    [DELIVER_EVENT]: createDeliverTask({ db: resources.db, egress, sealer: resources.sealer }),
-    ...createNotificationTasks({ db: resources.db, pool: resources.pool, getSender: (id) => resources.accounts.sender(id) }),
-  });
+      accounts: resources.accounts,
+      understand: createUnderstand(resources.db, {
+        pool: resources.pool,
+        ...(resources.config.OPENAI_BASE_URL || resources.config.OPENAI_API_KEY
+          ? { llm: { baseURL: resources.config.OPENAI_BASE_URL, apiKey: resources.config.OPENAI_API_KEY } }
+          : {}),
+      }),
+      fulfill: createFulfill({ sealer: resources.sealer, client }),
+      applyContexts,
+    },
+    {
+      [DELIVER_EVENT]: createDeliverTask({ db: resources.db, egress, sealer: resources.sealer }),
+      ...createNotificationTasks({
+        db: resources.db,
+        pool: resources.pool,
+        getSender: (id) => resources.accounts.sender(id),
+      }),
+    },
+  );
   const events: WorkerEvents = new EventEmitter();
   const liveness = await keepWorkersAlive({
     connectionString: resources.databaseUrl,
@@ -51,9 +67,18 @@ export async function startWorkerRole(resources: WorkerResources): Promise<{ run
     ...(resources.config.WORKER_HEARTBEAT_MS ? { intervalMs: resources.config.WORKER_HEARTBEAT_MS } : {}),
     ...(resources.config.WORKER_DEAD_AFTER_MS ? { deadAfterMs: resources.config.WORKER_DEAD_AFTER_MS } : {}),
   });
-  const runner = await startWorker({ connectionString: resources.databaseUrl, taskList, concurrency: resources.config.WORKER_CONCURRENCY, events, crontab: INBOUND_SWEEP });
+  const runner = await startWorker({
+    connectionString: resources.databaseUrl,
+    taskList,
+    concurrency: resources.config.WORKER_CONCURRENCY,
+    events,
+    crontab: INBOUND_SWEEP,
+  });
   // A queue per conversation and per order: empty ones are collected, or every job fetch slows down.
-  const queues = keepQueuesCollected({ pool: resources.pool, prefixes: [CONVERSATION_QUEUE_PREFIX, SUBJECT_QUEUE_PREFIX] });
+  const queues = keepQueuesCollected({
+    pool: resources.pool,
+    prefixes: [CONVERSATION_QUEUE_PREFIX, SUBJECT_QUEUE_PREFIX],
+  });
   return {
     runner,
     async stop() {

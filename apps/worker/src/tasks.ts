@@ -1,4 +1,11 @@
-import { enqueueExpansion, expandInbound, EXPAND_INBOUND, HANDLE_MESSAGE, handleMessage, type TurnDeps } from "@cb/conversation";
+import {
+  enqueueExpansion,
+  expandInbound,
+  EXPAND_INBOUND,
+  HANDLE_MESSAGE,
+  handleMessage,
+  type TurnDeps,
+} from "@cb/conversation";
 import type { Task, TaskList } from "@cb/jobs";
 
 /** Every job this system runs, by graphile-worker identifier. */
@@ -6,7 +13,8 @@ export function createTaskList(deps: TurnDeps, more: Record<string, Task> = {}):
   return {
     [EXPAND_INBOUND]: async (_payload, helpers) => {
       const { setAside, more } = await expandInbound(deps.pool);
-      for (const row of setAside) helpers.logger.error(`inbound batch ${row.id} set aside, kept in "InboundBatch": ${row.error}`);
+      for (const row of setAside)
+        helpers.logger.error(`inbound batch ${row.id} set aside, kept in "InboundBatch": ${row.error}`);
       // Rows left when the time budget ran out: another round, queued behind this one.
       if (more) await enqueueExpansion(deps.pool);
     },

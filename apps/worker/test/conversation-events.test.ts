@@ -10,9 +10,21 @@ let receiver: Awaited<ReturnType<typeof startReceiverForTests>>;
 before(async () => {
   receiver = await startReceiverForTests(() => ({ status: 200, body: "ok" }));
   stack = await startStack({ worker: false });
-  await stack.t.db.intent.create({ data: { tenantId: stack.tenantId, name: "greeting", examples: ["hi", "hello", "good morning"], responses: [{ type: "text", text: "Hello!" }] } });
+  await stack.t.db.intent.create({
+    data: {
+      tenantId: stack.tenantId,
+      name: "greeting",
+      examples: ["hi", "hello", "good morning"],
+      responses: [{ type: "text", text: "Hello!" }],
+    },
+  });
   await stack.t.db.eventSubscription.create({
-    data: { tenantId: stack.tenantId, url: receiver.url, eventTypes: ["conversation.started", "message.received"], secrets: stack.sealer.sealJson({ signingSecrets: [generateSigningSecret()] }) },
+    data: {
+      tenantId: stack.tenantId,
+      url: receiver.url,
+      eventTypes: ["conversation.started", "message.received"],
+      secrets: stack.sealer.sealJson({ signingSecrets: [generateSigningSecret()] }),
+    },
   });
 });
 after(async () => {
@@ -37,12 +49,25 @@ test("messages stored before any is answered: conversation.started once, for the
   assert.equal(await stack.post(textUpdate("good morning", 777)), 200);
   await processed(3);
 
-  const events = await stack.t.db.event.findMany({ where: { tenantId: stack.tenantId }, orderBy: { createdAt: "asc" } });
+  const events = await stack.t.db.event.findMany({
+    where: { tenantId: stack.tenantId },
+    orderBy: { createdAt: "asc" },
+  });
   const started = events.filter((e) => e.type === "conversation.started");
   assert.equal(started.length, 1, "one conversation, started once");
   assert.equal((started[0]!.data as { externalId: string }).externalId, "777");
   assert.equal(events.filter((e) => e.type === "message.received").length, 3);
-  const first = await stack.t.db.message.findFirstOrThrow({ where: { direction: "in" }, orderBy: { createdAt: "asc" } });
-  const startedWith = events.find((e) => e.type === "message.received" && e.createdAt.getTime() === started[0]!.createdAt.getTime());
-  assert.equal((startedWith?.data as { messageId: string }).messageId, first.id, "started by the turn of the first message");
+  const first = await stack.t.db.message.findFirstOrThrow({
+    where: { direction: "in" },
+    orderBy: { createdAt: "asc" },
+  });
+  const startedWith = events.find(
+    (e) => e.type === "message.received" && e.createdAt.getTime() === started[0]!.createdAt.getTime(),
+  );
+  assert.ok(startedWith, "a message.received event for the first message");
+  assert.equal(
+    (startedWith.data as { messageId: string }).messageId,
+    first.id,
+    "started by the turn of the first message",
+  );
 });

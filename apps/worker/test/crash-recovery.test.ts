@@ -11,7 +11,11 @@ let child: ChildProcess | undefined;
 
 before(async () => {
   // The first call hangs (the worker handling it will be killed); later ones answer at once.
-  backend = await startReceiverForTests(() => (backend.received.length === 1 ? { status: 200, body: "{}", delayMs: 60_000 } : { status: 200, body: JSON.stringify({ fulfillmentText: "Your ticket is TCK-1." }) }));
+  backend = await startReceiverForTests(() =>
+    backend.received.length === 1
+      ? { status: 200, body: "{}", delayMs: 60_000 }
+      : { status: 200, body: JSON.stringify({ fulfillmentText: "Your ticket is TCK-1." }) },
+  );
   stack = await startStack({ worker: false });
   await addTicketIntent(stack, backend.url);
 });
@@ -30,11 +34,16 @@ test("a worker killed mid-job: the job is taken over after its heartbeat stops, 
 
   child.kill("SIGKILL");
   await new Promise((resolve) => child!.once("exit", resolve));
-  const locked = await stack.t.db.$queryRawUnsafe<{ n: bigint }[]>("SELECT count(*) AS n FROM graphile_worker.jobs WHERE locked_by IS NOT NULL");
+  const locked = await stack.t.db.$queryRawUnsafe<{ n: bigint }[]>(
+    "SELECT count(*) AS n FROM graphile_worker.jobs WHERE locked_by IS NOT NULL",
+  );
   assert.equal(Number(locked[0]!.n), 1, "the dead worker still holds the job's lock");
 
   await stack.startWorker();
-  const sent = await stack.telegram.waitFor((c) => c.method === "sendMessage" && String(c.params.chat_id) === "601", 60_000);
+  const sent = await stack.telegram.waitFor(
+    (c) => c.method === "sendMessage" && String(c.params.chat_id) === "601",
+    60_000,
+  );
   assert.equal(sent.params.text, "Your ticket is TCK-1.");
   await sleep(500);
   assert.equal(stack.telegram.calls.filter((c) => c.method === "sendMessage").length, 1, "answered once");
@@ -58,9 +67,16 @@ test("an event delivery cut off by a killed worker is delivered after, with the 
   await stack.worker?.stop();
   stack.worker = undefined;
   await stack.t.db.eventSubscription.create({
-    data: { tenantId: stack.tenantId, url: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`, eventTypes: ["*"], secrets: stack.sealer.sealJson({ signingSecrets: [generateSigningSecret()] }) },
+    data: {
+      tenantId: stack.tenantId,
+      url: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`,
+      eventTypes: ["*"],
+      secrets: stack.sealer.sealJson({ signingSecrets: [generateSigningSecret()] }),
+    },
   });
-  const eventId = await stack.t.db.$transaction((tx) => emitEvent(prismaSql(tx), { tenantId: stack.tenantId, type: "message.received", data: { n: 1 } }));
+  const eventId = await stack.t.db.$transaction((tx) =>
+    emitEvent(prismaSql(tx), { tenantId: stack.tenantId, type: "message.received", data: { n: 1 } }),
+  );
   const worker = spawnWorker(stack, { WORKER_HEARTBEAT_MS: "300", WORKER_DEAD_AFTER_MS: "1000" });
   try {
     for (let i = 0; i < 600 && hits.length === 0; i++) await sleep(100);
@@ -70,7 +86,10 @@ test("an event delivery cut off by a killed worker is delivered after, with the 
     await stack.startWorker();
     for (let i = 0; i < 600 && hits.length < 2; i++) await sleep(100);
     assert.ok(hits.length >= 2, "delivered after the crash");
-    assert.ok(hits.every((h) => h.id === eventId), "always the same event id, for receivers to deduplicate");
+    assert.ok(
+      hits.every((h) => h.id === eventId),
+      "always the same event id, for receivers to deduplicate",
+    );
     const delivery = await (async () => {
       for (let i = 0; i < 50; i++) {
         const d = await stack.t.db.eventDelivery.findFirst({ where: { eventId: eventId! } });

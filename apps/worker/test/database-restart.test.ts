@@ -45,12 +45,23 @@ test("a database restart in the middle of a delivery: the event is still deliver
     pool,
     sealer,
     accounts: createAccountDirectory({ db, sealer, drivers: [telegramDriver], env: {} }),
-    config: { WORKER_CONCURRENCY: 2, WORKER_HEARTBEAT_MS: 300, WORKER_DEAD_AFTER_MS: 1000, EGRESS_ALLOW: "127.0.0.1", EGRESS_ALLOW_HTTP: "true" },
+    config: {
+      WORKER_CONCURRENCY: 2,
+      WORKER_HEARTBEAT_MS: 300,
+      WORKER_DEAD_AFTER_MS: 1000,
+      EGRESS_ALLOW: "127.0.0.1",
+      EGRESS_ALLOW_HTTP: "true",
+    },
   });
   try {
     const tenant = await db.tenant.create({ data: { name: "Restart" } });
     await db.eventSubscription.create({
-      data: { tenantId: tenant.id, url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, eventTypes: ["*"], secrets: sealer.sealJson({ signingSecrets: [generateSigningSecret()] }) },
+      data: {
+        tenantId: tenant.id,
+        url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,
+        eventTypes: ["*"],
+        secrets: sealer.sealJson({ signingSecrets: [generateSigningSecret()] }),
+      },
     });
     const eventId = await emitEvent(pool, { tenantId: tenant.id, type: "message.received", data: { n: 1 } });
     for (let i = 0; i < 300 && hits.length === 0; i++) await sleep(100);
@@ -67,7 +78,10 @@ test("a database restart in the middle of a delivery: the event is still deliver
     }
     const delivery = await db.eventDelivery.findFirstOrThrow({ where: { eventId: eventId! } });
     assert.equal(delivery.status, "succeeded", "delivered once the database is back");
-    assert.ok(hits.every((id) => id === eventId), "every attempt carries the same event id, for receivers to deduplicate");
+    assert.ok(
+      hits.every((id) => id === eventId),
+      "every attempt carries the same event id, for receivers to deduplicate",
+    );
   } finally {
     await worker.stop().catch(() => {});
     await db.$disconnect();

@@ -8,17 +8,27 @@ let stack: Stack;
 
 before(async () => {
   stack = await startStack({ ingest: { inboxAbove: 0 } });
-  await stack.t.db.intent.create({ data: { tenantId: stack.tenantId, name: "greeting", examples: ["hi", "hello", "good morning"], responses: [{ type: "text", text: "Hello!" }] } });
+  await stack.t.db.intent.create({
+    data: {
+      tenantId: stack.tenantId,
+      name: "greeting",
+      examples: ["hi", "hello", "good morning"],
+      responses: [{ type: "text", text: "Hello!" }],
+    },
+  });
 });
 after(() => stack.close());
 
-const sentTo = (chat: number) => stack.telegram.calls.filter((c) => c.method === "sendMessage" && String(c.params.chat_id) === String(chat));
+const sentTo = (chat: number) =>
+  stack.telegram.calls.filter((c) => c.method === "sendMessage" && String(c.params.chat_id) === String(chat));
 
 test("updates acknowledged into the inbox are expanded by the worker and answered once each, in order", async () => {
   const chats = [801, 802, 803];
   // Chats at once, each chat's messages one after the other, as platforms deliver them.
   const updates = chats.map((chat) => [textUpdate("hi", chat), textUpdate("good morning", chat)]);
-  const statuses = await Promise.all(updates.map(async ([first, second]) => [await stack.post(first!), await stack.post(second!)]));
+  const statuses = await Promise.all(
+    updates.map(async ([first, second]) => [await stack.post(first!), await stack.post(second!)]),
+  );
   assert.deepEqual(statuses.flat(), [200, 200, 200, 200, 200, 200]);
   assert.equal(await stack.post(updates[0]![0]!), 200, "a redelivery");
   for (let i = 0; i < 200 && !chats.every((chat) => sentTo(chat).length >= 2); i++) await sleep(50);
@@ -31,7 +41,15 @@ test("updates acknowledged into the inbox are expanded by the worker and answere
   assert.ok(inbound.every((m) => m.status === "processed"));
   for (const chat of chats) {
     // Each conversation's messages were answered in the order they arrived.
-    const answered = (await stack.t.db.message.findMany({ where: { direction: "in", conversation: { externalId: String(chat) } }, orderBy: { updatedAt: "asc" } })).map((m) => Number(m.dedupeKey));
-    assert.deepEqual(answered, [...answered].sort((a, b) => a - b));
+    const answered = (
+      await stack.t.db.message.findMany({
+        where: { direction: "in", conversation: { externalId: String(chat) } },
+        orderBy: { updatedAt: "asc" },
+      })
+    ).map((m) => Number(m.dedupeKey));
+    assert.deepEqual(
+      answered,
+      [...answered].sort((a, b) => a - b),
+    );
   }
 });

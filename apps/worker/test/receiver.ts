@@ -2,7 +2,9 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 
 /** A stand-in business backend: `answer` decides each response; `received` keeps the bodies. */
-export async function startReceiverForTests(answer: (body: string) => { status: number; body: string; delayMs?: number }) {
+export async function startReceiverForTests(
+  answer: (body: string) => { status: number; body: string; delayMs?: number },
+) {
   const received: string[] = [];
   const server = createServer((req, res) => {
     let body = "";
@@ -18,6 +20,10 @@ export async function startReceiverForTests(answer: (body: string) => { status: 
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/fulfillment`,
     received,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -45,7 +45,9 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(options: { worker?: boolean; ingest?: Omit<IngestorOptions, "connectionString"> } = {}): Promise<Stack> {
+export async function startStack(
+  options: { worker?: boolean; ingest?: Omit<IngestorOptions, "connectionString"> } = {},
+): Promise<Stack> {
   const t = await createTestDatabase();
   const keys = generateKey("test");
   const sealer = createSealer(parseKeyRing(keys));
@@ -53,26 +55,61 @@ export async function startStack(options: { worker?: boolean; ingest?: Omit<Inge
   telegram.addBot(BOT_TOKEN, { username: "ShopBot" });
   const tenant = await t.db.tenant.create({ data: { name: "Demo Shop", timezone: "Europe/Berlin" } });
   const account = await t.db.channelAccount.create({
-    data: { tenantId: tenant.id, channel: "telegram", name: "Shop bot", config: { botId: 424242, username: "ShopBot" }, secrets: sealer.sealJson({ botToken: BOT_TOKEN, secretToken: SECRET_TOKEN }) },
+    data: {
+      tenantId: tenant.id,
+      channel: "telegram",
+      name: "Shop bot",
+      config: { botId: 424242, username: "ShopBot" },
+      secrets: sealer.sealJson({ botToken: BOT_TOKEN, secretToken: SECRET_TOKEN }),
+    },
   });
   const graph = await startFakeGraph();
   graph.addPhoneNumber(WA_PHONE_ID, "EAAG-wa-token");
   graph.addPageToken("EAA-page-token");
   const whatsapp = await t.db.channelAccount.create({
-    data: { tenantId: tenant.id, channel: "whatsapp", name: "Shop WhatsApp", config: { phoneNumberId: WA_PHONE_ID }, secrets: sealer.sealJson({ accessToken: "EAAG-wa-token", appSecret: APP_SECRET, verifyToken: "v" }) },
+    data: {
+      tenantId: tenant.id,
+      channel: "whatsapp",
+      name: "Shop WhatsApp",
+      config: { phoneNumberId: WA_PHONE_ID },
+      secrets: sealer.sealJson({ accessToken: "EAAG-wa-token", appSecret: APP_SECRET, verifyToken: "v" }),
+    },
   });
   const messenger = await t.db.channelAccount.create({
-    data: { tenantId: tenant.id, channel: "messenger", name: "Shop page", config: { pageId: "1895382890692545" }, secrets: sealer.sealJson({ pageAccessToken: "EAA-page-token", appSecret: APP_SECRET, verifyToken: "v" }) },
+    data: {
+      tenantId: tenant.id,
+      channel: "messenger",
+      name: "Shop page",
+      config: { pageId: "1895382890692545" },
+      secrets: sealer.sealJson({ pageAccessToken: "EAA-page-token", appSecret: APP_SECRET, verifyToken: "v" }),
+    },
   });
   const slackApi = await startFakeSlack();
   slackApi.addToken("xoxb-shop", { botUserId: "UBOT" });
   const slackAccount = await t.db.channelAccount.create({
-    data: { tenantId: tenant.id, channel: "slack", name: "Shop Slack", config: { teamId: "T111", botUserId: "UBOT" }, secrets: sealer.sealJson({ botToken: "xoxb-shop", signingSecret: SLACK_SIGNING_SECRET }) },
+    data: {
+      tenantId: tenant.id,
+      channel: "slack",
+      name: "Shop Slack",
+      config: { teamId: "T111", botUserId: "UBOT" },
+      secrets: sealer.sealJson({ botToken: "xoxb-shop", signingSecret: SLACK_SIGNING_SECRET }),
+    },
   });
   const drivers = [telegramDriver, whatsappDriver, messengerDriver, slackDriver];
-  const accounts = createAccountDirectory({ db: t.db, sealer, drivers, env: { TELEGRAM_API_ROOT: telegram.url, GRAPH_API_BASE_URL: graph.url, SLACK_API_URL: slackApi.url } });
+  const accounts = createAccountDirectory({
+    db: t.db,
+    sealer,
+    drivers,
+    env: { TELEGRAM_API_ROOT: telegram.url, GRAPH_API_BASE_URL: graph.url, SLACK_API_URL: slackApi.url },
+  });
   const ingestor = createIngestor({ connectionString: t.url, ...options.ingest });
-  const app = await buildServer({ db: t.db, accounts, ingestor, drivers, admin: { db: t.db, sealer, channelEnv: {}, operatorToken: "operator-token-for-tests" } });
+  const app = await buildServer({
+    db: t.db,
+    accounts,
+    ingestor,
+    drivers,
+    admin: { db: t.db, sealer, channelEnv: {}, operatorToken: "operator-token-for-tests" },
+  });
   const stack: Stack = {
     t,
     sealer,
@@ -94,17 +131,33 @@ export async function startStack(options: { worker?: boolean; ingest?: Omit<Inge
         pool: t.pool,
         sealer,
         accounts,
-        config: { WORKER_CONCURRENCY: 4, WORKER_HEARTBEAT_MS: 300, WORKER_DEAD_AFTER_MS: 1000, EGRESS_ALLOW: "127.0.0.1", EGRESS_ALLOW_HTTP: "true" },
+        config: {
+          WORKER_CONCURRENCY: 4,
+          WORKER_HEARTBEAT_MS: 300,
+          WORKER_DEAD_AFTER_MS: 1000,
+          EGRESS_ALLOW: "127.0.0.1",
+          EGRESS_ALLOW_HTTP: "true",
+        },
       });
     },
     async post(update) {
-      const response = await app.inject({ method: "POST", url: `/webhooks/telegram/${account.id}`, headers: { "x-telegram-bot-api-secret-token": SECRET_TOKEN }, payload: update });
+      const response = await app.inject({
+        method: "POST",
+        url: `/webhooks/telegram/${account.id}`,
+        headers: { "x-telegram-bot-api-secret-token": SECRET_TOKEN },
+        payload: update,
+      });
       return response.statusCode;
     },
     async postMeta(channel, body) {
       const raw = JSON.stringify(body);
       const id = channel === "whatsapp" ? whatsapp.id : messenger.id;
-      const response = await app.inject({ method: "POST", url: `/webhooks/${channel}/${id}`, headers: { "content-type": "application/json", "x-hub-signature-256": hubSignature(raw, APP_SECRET) }, payload: raw });
+      const response = await app.inject({
+        method: "POST",
+        url: `/webhooks/${channel}/${id}`,
+        headers: { "content-type": "application/json", "x-hub-signature-256": hubSignature(raw, APP_SECRET) },
+        payload: raw,
+      });
       return response.statusCode;
     },
     async postSlack(body, contentType = "application/json") {
@@ -113,7 +166,11 @@ export async function startStack(options: { worker?: boolean; ingest?: Omit<Inge
       const response = await app.inject({
         method: "POST",
         url: `/webhooks/slack/${slackAccount.id}`,
-        headers: { "content-type": contentType, "x-slack-request-timestamp": String(timestamp), "x-slack-signature": signature },
+        headers: {
+          "content-type": contentType,
+          "x-slack-request-timestamp": String(timestamp),
+          "x-slack-signature": signature,
+        },
         payload: body,
       });
       return response.statusCode;
@@ -134,17 +191,34 @@ export async function startStack(options: { worker?: boolean; ingest?: Omit<Inge
 
 /** A support-ticket intent fulfilled by the backend at `url`, beside a greeting: a turn that calls a backend. */
 export async function addTicketIntent(stack: Stack, url: string): Promise<void> {
-  const endpoint = await stack.t.db.fulfillmentEndpoint.create({ data: { tenantId: stack.tenantId, name: "tickets", url } });
-  await stack.t.db.intent.create({
-    data: { tenantId: stack.tenantId, name: "support.ticket", examples: ["open a support ticket", "I need help from a human", "talk to support"], fulfillmentEndpointId: endpoint.id },
+  const endpoint = await stack.t.db.fulfillmentEndpoint.create({
+    data: { tenantId: stack.tenantId, name: "tickets", url },
   });
-  await stack.t.db.intent.create({ data: { tenantId: stack.tenantId, name: "greeting", examples: ["hello", "hi there"] } });
+  await stack.t.db.intent.create({
+    data: {
+      tenantId: stack.tenantId,
+      name: "support.ticket",
+      examples: ["open a support ticket", "I need help from a human", "talk to support"],
+      fulfillmentEndpointId: endpoint.id,
+    },
+  });
+  await stack.t.db.intent.create({
+    data: { tenantId: stack.tenantId, name: "greeting", examples: ["hello", "hi there"] },
+  });
 }
 
 /** The worker role in a process of its own (`apps/worker/src/main.ts`), on the stack's database and fakes. */
 export function spawnWorker(stack: Stack, env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, ["--import", "tsx", new URL("../src/main.ts", import.meta.url).pathname], {
-    env: { ...process.env, DATABASE_URL: stack.t.url, SECRETS_KEYS: stack.keys, TELEGRAM_API_ROOT: stack.telegram.url, EGRESS_ALLOW: "127.0.0.1", EGRESS_ALLOW_HTTP: "true", ...env },
+    env: {
+      ...process.env,
+      DATABASE_URL: stack.t.url,
+      SECRETS_KEYS: stack.keys,
+      TELEGRAM_API_ROOT: stack.telegram.url,
+      EGRESS_ALLOW: "127.0.0.1",
+      EGRESS_ALLOW_HTTP: "true",
+      ...env,
+    },
     stdio: ["ignore", "ignore", "inherit"],
   });
 }
@@ -154,7 +228,13 @@ export function textUpdate(text: string, chatId = 1111111) {
   const id = nextUpdate++;
   return {
     update_id: id,
-    message: { message_id: id, date: Math.floor(Date.now() / 1000), chat: { id: chatId, type: "private", first_name: "Ada" }, from: { id: chatId, is_bot: false, first_name: "Ada" }, text },
+    message: {
+      message_id: id,
+      date: Math.floor(Date.now() / 1000),
+      chat: { id: chatId, type: "private", first_name: "Ada" },
+      from: { id: chatId, is_bot: false, first_name: "Ada" },
+      text,
+    },
   };
 }
 
@@ -162,7 +242,13 @@ export function buttonPress(data: string, chatId = 1111111, messageId = 1) {
   const id = nextUpdate++;
   return {
     update_id: id,
-    callback_query: { id: `cbq-${id}`, from: { id: chatId, is_bot: false, first_name: "Ada" }, chat_instance: "1", data, message: { message_id: messageId, date: 1, chat: { id: chatId, type: "private" }, text: "..." } },
+    callback_query: {
+      id: `cbq-${id}`,
+      from: { id: chatId, is_bot: false, first_name: "Ada" },
+      chat_instance: "1",
+      data,
+      message: { message_id: messageId, date: 1, chat: { id: chatId, type: "private" }, text: "..." },
+    },
   };
 }
 

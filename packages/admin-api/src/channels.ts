@@ -10,12 +10,17 @@ export const REQUIRED: Record<Channel, { credentials: string[]; config: string[]
   slack: { credentials: ["botToken", "signingSecret"], config: [] },
 };
 
-export function checkRequired(channel: Channel, credentials: Record<string, string>, config: Record<string, unknown>): void {
+export function checkRequired(
+  channel: Channel,
+  credentials: Record<string, string>,
+  config: Record<string, unknown>,
+): void {
   const missing = [
     ...REQUIRED[channel].credentials.filter((k) => !credentials[k]).map((k) => `credentials.${k}`),
     ...REQUIRED[channel].config.filter((k) => config[k] === undefined || config[k] === "").map((k) => `config.${k}`),
   ];
-  if (missing.length) throw new HttpError(400, "validation_failed", `a ${channel} account needs ${missing.join(", ")}`, { missing });
+  if (missing.length)
+    throw new HttpError(400, "validation_failed", `a ${channel} account needs ${missing.join(", ")}`, { missing });
 }
 
 /** A random token for a platform to send back (Telegram secret_token, Meta verify token). */
@@ -28,7 +33,8 @@ export function telegramClient(botToken: string, env: Record<string, string | un
 /** Telegram's answer to a failed call, as a 4xx/502 for our caller; never the token. */
 export function telegramFailure(err: unknown, doing: string): HttpError {
   if (err instanceof TelegramError) {
-    if (err.code === 401 || err.code === 404) return new HttpError(400, "invalid_bot_token", "Telegram does not accept this bot token");
+    if (err.code === 401 || err.code === 404)
+      return new HttpError(400, "invalid_bot_token", "Telegram does not accept this bot token");
     return new HttpError(502, "platform_error", `Telegram refused to ${doing}: ${err.description}`);
   }
   return new HttpError(502, "platform_unreachable", `could not reach Telegram to ${doing}`);

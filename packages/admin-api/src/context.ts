@@ -35,7 +35,11 @@ export function requireScope(request: FastifyRequest, write: boolean): void {
   const scopes: Scope[] = request.principal?.scopes ?? [];
   if (scopes.includes("admin")) return;
   if (!write && scopes.includes("read-only")) return;
-  throw new HttpError(403, "forbidden", write ? "this key may not change anything (admin scope needed)" : "this key may not read the admin API");
+  throw new HttpError(
+    403,
+    "forbidden",
+    write ? "this key may not change anything (admin scope needed)" : "this key may not read the admin API",
+  );
 }
 
 export const notFound = (what: string) => new HttpError(404, "not_found", `no such ${what}`);

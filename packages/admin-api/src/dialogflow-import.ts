@@ -17,7 +17,9 @@ export interface ImportedIntent {
   webhookUsed: boolean;
 }
 
-export type ImportedEntityType = { name: string; kind: "list"; entries: { value: string; synonyms: string[] }[] } | { name: string; kind: "pattern"; pattern: string };
+export type ImportedEntityType =
+  | { name: string; kind: "list"; entries: { value: string; synonyms: string[] }[] }
+  | { name: string; kind: "pattern"; pattern: string };
 
 interface DfMessage {
   type: number | string;
@@ -39,9 +41,27 @@ function toReply(m: DfMessage): Record<string, unknown> | undefined {
       return text ? { type: "text", text } : undefined;
     }
     case 1:
-      return { type: "cards", cards: [{ title: m.title ?? "", ...(m.subtitle ? { subtitle: m.subtitle } : {}), ...(m.imageUrl ? { imageUrl: m.imageUrl } : {}), buttons: (m.buttons ?? []).map((b) => (b.postback && /^https?:/.test(b.postback) ? { type: "url", title: b.text ?? "", url: b.postback } : { type: "postback", title: b.text ?? "", payload: b.postback ?? b.text ?? "" })) }] };
+      return {
+        type: "cards",
+        cards: [
+          {
+            title: m.title ?? "",
+            ...(m.subtitle ? { subtitle: m.subtitle } : {}),
+            ...(m.imageUrl ? { imageUrl: m.imageUrl } : {}),
+            buttons: (m.buttons ?? []).map((b) =>
+              b.postback && /^https?:/.test(b.postback)
+                ? { type: "url", title: b.text ?? "", url: b.postback }
+                : { type: "postback", title: b.text ?? "", payload: b.postback ?? b.text ?? "" },
+            ),
+          },
+        ],
+      };
     case 2:
-      return { type: "text", text: m.title ?? "", quickReplies: (m.replies ?? []).map((r) => ({ title: r, payload: r })) };
+      return {
+        type: "text",
+        text: m.title ?? "",
+        quickReplies: (m.replies ?? []).map((r) => ({ title: r, payload: r })),
+      };
     case 3:
       return m.imageUrl ? { type: "image", url: m.imageUrl } : undefined;
     default:
@@ -49,7 +69,10 @@ function toReply(m: DfMessage): Record<string, unknown> | undefined {
   }
 }
 
-export function readAgentZip(zip: Uint8Array, languageOverride?: string): { language: string; intents: ImportedIntent[]; entityTypes: ImportedEntityType[] } {
+export function readAgentZip(
+  zip: Uint8Array,
+  languageOverride?: string,
+): { language: string; intents: ImportedIntent[]; entityTypes: ImportedEntityType[] } {
   let files: Record<string, Uint8Array>;
   try {
     files = unzipSync(zip);
@@ -57,8 +80,11 @@ export function readAgentZip(zip: Uint8Array, languageOverride?: string): { lang
     throw new HttpError(400, "invalid_zip", "the body is not a zip archive");
   }
   // Exports may wrap everything in one top-level folder.
-  const prefix = Object.keys(files).find((f) => f.endsWith("agent.json"))?.replace(/agent\.json$/, "");
-  if (prefix === undefined) throw new HttpError(400, "invalid_agent", "no agent.json in the archive: not a Dialogflow ES export");
+  const prefix = Object.keys(files)
+    .find((f) => f.endsWith("agent.json"))
+    ?.replace(/agent\.json$/, "");
+  if (prefix === undefined)
+    throw new HttpError(400, "invalid_agent", "no agent.json in the archive: not a Dialogflow ES export");
   const json = <T>(path: string): T | undefined => {
     const file = files[prefix + path];
     if (!file) return undefined;
@@ -81,13 +107,30 @@ export function readAgentZip(zip: Uint8Array, languageOverride?: string): { lang
       contexts?: string[];
       fallbackIntent?: boolean;
       webhookUsed?: boolean;
-      responses?: { affectedContexts?: { name: string; lifespan?: number }[]; parameters?: { name: string; dataType: string; required?: boolean; isList?: boolean; prompts?: { lang: string; value: string }[] }[]; messages?: DfMessage[] }[];
+      responses?: {
+        affectedContexts?: { name: string; lifespan?: number }[];
+        parameters?: {
+          name: string;
+          dataType: string;
+          required?: boolean;
+          isList?: boolean;
+          prompts?: { lang: string; value: string }[];
+        }[];
+        messages?: DfMessage[];
+      }[];
     }>(`intents/${file}.json`)!;
     const says = json<{ data: { text: string }[] }[]>(`intents/${file}_usersays_${language}.json`) ?? [];
     const response = intent.responses?.[0] ?? {};
     return {
       name: intent.name,
-      examples: says.map((s) => s.data.map((d) => d.text).join("").trim()).filter(Boolean),
+      examples: says
+        .map((s) =>
+          s.data
+            .map((d) => d.text)
+            .join("")
+            .trim(),
+        )
+        .filter(Boolean),
       parameters: (response.parameters ?? []).map((p) => ({
         name: p.name,
         entity: p.dataType,
@@ -95,7 +138,10 @@ export function readAgentZip(zip: Uint8Array, languageOverride?: string): { lang
         prompts: (p.prompts ?? []).filter((q) => q.lang === language).map((q) => q.value),
         isList: p.isList ?? false,
       })),
-      responses: (response.messages ?? []).filter((m) => !m.lang || m.lang === language).map(toReply).filter((r): r is Record<string, unknown> => r !== undefined),
+      responses: (response.messages ?? [])
+        .filter((m) => !m.lang || m.lang === language)
+        .map(toReply)
+        .filter((r): r is Record<string, unknown> => r !== undefined),
       isFallback: intent.fallbackIntent ?? false,
       inputContexts: intent.contexts ?? [],
       outputContexts: (response.affectedContexts ?? []).map((c) => ({ name: c.name, lifespan: c.lifespan ?? 5 })),
@@ -106,8 +152,13 @@ export function readAgentZip(zip: Uint8Array, languageOverride?: string): { lang
   const entityTypes = names("entities", /_entries_[^/]+\.json$/).map((file): ImportedEntityType => {
     const entity = json<{ name: string; isRegexp?: boolean }>(`entities/${file}.json`)!;
     const entries = json<{ value: string; synonyms?: string[] }[]>(`entities/${file}_entries_${language}.json`) ?? [];
-    if (entity.isRegexp) return { name: entity.name, kind: "pattern", pattern: entries.map((e) => `(?:${e.value})`).join("|") };
-    return { name: entity.name, kind: "list", entries: entries.map((e) => ({ value: e.value, synonyms: (e.synonyms ?? []).filter((s) => s !== e.value) })) };
+    if (entity.isRegexp)
+      return { name: entity.name, kind: "pattern", pattern: entries.map((e) => `(?:${e.value})`).join("|") };
+    return {
+      name: entity.name,
+      kind: "list",
+      entries: entries.map((e) => ({ value: e.value, synonyms: (e.synonyms ?? []).filter((s) => s !== e.value) })),
+    };
   });
 
   return { language, intents, entityTypes };

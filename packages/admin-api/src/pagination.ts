@@ -7,7 +7,8 @@ export const PageQuery = Type.Object({
 });
 export type PageQuery = Static<typeof PageQuery>;
 
-export const page = <T extends ReturnType<typeof Type.Object>>(item: T) => Type.Object({ data: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+export const page = <T extends ReturnType<typeof Type.Object>>(item: T) =>
+  Type.Object({ data: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 
 /**
  * Cursor pagination, newest first, stable under inserts: the cursor names the last row seen by
@@ -15,7 +16,8 @@ export const page = <T extends ReturnType<typeof Type.Object>>(item: T) => Type.
  */
 export function pageArgs(query: PageQuery) {
   const take = query.limit ?? 50;
-  if (!query.cursor) return { take: take + 1, where: {}, orderBy: [{ createdAt: "desc" as const }, { id: "desc" as const }] };
+  if (!query.cursor)
+    return { take: take + 1, where: {}, orderBy: [{ createdAt: "desc" as const }, { id: "desc" as const }] };
   let createdAt: string, id: string;
   try {
     [createdAt, id] = JSON.parse(Buffer.from(query.cursor, "base64url").toString());
@@ -30,13 +32,18 @@ export function pageArgs(query: PageQuery) {
   };
 }
 
-export function toPage<R extends { id: string; createdAt: Date }, T>(rows: R[], query: PageQuery, view: (row: R) => T): { data: T[]; nextCursor: string | null } {
+export function toPage<R extends { id: string; createdAt: Date }, T>(
+  rows: R[],
+  query: PageQuery,
+  view: (row: R) => T,
+): { data: T[]; nextCursor: string | null } {
   const take = query.limit ?? 50;
   const more = rows.length > take;
   const shown = rows.slice(0, take);
   const last = shown.at(-1);
   return {
     data: shown.map(view),
-    nextCursor: more && last ? Buffer.from(JSON.stringify([last.createdAt.toISOString(), last.id])).toString("base64url") : null,
+    nextCursor:
+      more && last ? Buffer.from(JSON.stringify([last.createdAt.toISOString(), last.id])).toString("base64url") : null,
   };
 }

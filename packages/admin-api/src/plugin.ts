@@ -33,7 +33,11 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
   await app.register(swagger, {
     openapi: {
       openapi: "3.1.0",
-      info: { title: "Chatbot backend admin API", version: "1", description: "Every request is scoped to the tenant of its API key (`Authorization: Bearer cbk_…`)." },
+      info: {
+        title: "Chatbot backend admin API",
+        version: "1",
+        description: "Every request is scoped to the tenant of its API key (`Authorization: Bearer cbk_…`).",
+      },
       components: { securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "An API key, cbk_…" } } },
       security: [{ apiKey: [] }],
     },
@@ -45,13 +49,26 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
   app.addHook("onRequest", async (request) => {
     if (!request.url.startsWith("/v1/") || request.routeOptions.config.public) return;
     const header = request.headers.authorization;
-    if (!header?.startsWith("Bearer ")) throw new HttpError(401, "unauthenticated", "send an API key: Authorization: Bearer cbk_…");
+    if (!header?.startsWith("Bearer "))
+      throw new HttpError(401, "unauthenticated", "send an API key: Authorization: Bearer cbk_…");
     const principal = await authenticateApiKey(options.db, header.slice(7).trim());
     if (!principal) throw new HttpError(401, "unauthenticated", "unknown or revoked API key");
     request.principal = principal;
   });
 
-  for (const routes of [tenantRoutes, apiKeyRoutes, channelAccountRoutes, intentRoutes, entityTypeRoutes, endpointRoutes, conversationRoutes, agentImportRoutes, eventSubscriptionRoutes, notificationRoutes, slackInstallRoutes]) {
+  for (const routes of [
+    tenantRoutes,
+    apiKeyRoutes,
+    channelAccountRoutes,
+    intentRoutes,
+    entityTypeRoutes,
+    endpointRoutes,
+    conversationRoutes,
+    agentImportRoutes,
+    eventSubscriptionRoutes,
+    notificationRoutes,
+    slackInstallRoutes,
+  ]) {
     await app.register(routes, options);
   }
 };

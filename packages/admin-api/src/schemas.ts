@@ -13,32 +13,72 @@ export const UuidParams = Type.Object({ id: Uuid });
 export const TenantInput = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 200 }),
-    language: Type.Optional(Type.String({ pattern: "^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", description: "BCP-47, e.g. en, pt-BR" })),
-    timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "IANA time zone, e.g. Europe/Berlin" })),
+    language: Type.Optional(
+      Type.String({ pattern: "^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", description: "BCP-47, e.g. en, pt-BR" }),
+    ),
+    timezone: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: "IANA time zone, e.g. Europe/Berlin" }),
+    ),
   },
   { additionalProperties: false },
 );
 const NluSettings = Type.Object(
   {
-    mode: Type.Union([Type.Literal("offline"), Type.Literal("hybrid")], { description: "hybrid: an LLM decides when the offline model is unsure" }),
-    model: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "model name on the deployment's OpenAI-compatible endpoint" })),
+    mode: Type.Union([Type.Literal("offline"), Type.Literal("hybrid")], {
+      description: "hybrid: an LLM decides when the offline model is unsure",
+    }),
+    model: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 100,
+        description: "model name on the deployment's OpenAI-compatible endpoint",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
 const HHMM = Type.String({ pattern: "^([01]\\d|2[0-3]):[0-5]\\d$" });
 const NotificationSettings = Type.Object(
   {
-    quietHours: Type.Optional(Type.Object({ start: HHMM, end: HHMM }, { description: "in the tenant's time zone; notifications wait until the end" })),
-    optOutWords: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: "default: stop, unsubscribe" })),
-    optInWords: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: "default: start, unstop, subscribe" })),
+    quietHours: Type.Optional(
+      Type.Object(
+        { start: HHMM, end: HHMM },
+        { description: "in the tenant's time zone; notifications wait until the end" },
+      ),
+    ),
+    optOutWords: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), { description: "default: stop, unsubscribe" }),
+    ),
+    optInWords: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), { description: "default: start, unstop, subscribe" }),
+    ),
     optOutReply: Type.Optional(Type.String({ minLength: 1 })),
     optInReply: Type.Optional(Type.String({ minLength: 1 })),
   },
   { additionalProperties: false },
 );
-export const TenantPatch = Type.Partial(Type.Object({ ...TenantInput.properties, nluSettings: NluSettings, notificationSettings: NotificationSettings }), { additionalProperties: false });
-export const Tenant = Type.Object({ id: Uuid, name: Type.String(), language: Type.String(), timezone: Type.String(), nluSettings: Json, notificationSettings: Json, createdAt: Timestamp });
-export const tenantView = (t: { id: string; name: string; language: string; timezone: string; nluSettings: unknown; notificationSettings: unknown; createdAt: Date }): Static<typeof Tenant> => ({
+export const TenantPatch = Type.Partial(
+  Type.Object({ ...TenantInput.properties, nluSettings: NluSettings, notificationSettings: NotificationSettings }),
+  { additionalProperties: false },
+);
+export const Tenant = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  language: Type.String(),
+  timezone: Type.String(),
+  nluSettings: Json,
+  notificationSettings: Json,
+  createdAt: Timestamp,
+});
+export const tenantView = (t: {
+  id: string;
+  name: string;
+  language: string;
+  timezone: string;
+  nluSettings: unknown;
+  notificationSettings: unknown;
+  createdAt: Date;
+}): Static<typeof Tenant> => ({
   id: t.id,
   name: t.name,
   language: t.language,
@@ -49,10 +89,32 @@ export const tenantView = (t: { id: string; name: string; language: string; time
 });
 
 const Scopes = Type.Array(Type.Union(SCOPES.map((s) => Type.Literal(s))), { minItems: 1, uniqueItems: true });
-export const ApiKeyInput = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), scopes: Scopes }, { additionalProperties: false });
-export const ApiKey = Type.Object({ id: Type.String(), name: Type.String(), scopes: Type.Array(Type.String()), hint: Type.String(), createdAt: Timestamp, revokedAt: Type.Union([Timestamp, Type.Null()]) });
-export const ApiKeyCreated = Type.Object({ id: Type.String(), name: Type.String(), scopes: Type.Array(Type.String()), key: Type.String({ description: "Shown once; store it now" }) });
-export const apiKeyView = (k: { id: string; name: string; scopes: string[]; hint: string; createdAt: Date; revokedAt: Date | null }) => ({
+export const ApiKeyInput = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 100 }), scopes: Scopes },
+  { additionalProperties: false },
+);
+export const ApiKey = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  scopes: Type.Array(Type.String()),
+  hint: Type.String(),
+  createdAt: Timestamp,
+  revokedAt: Type.Union([Timestamp, Type.Null()]),
+});
+export const ApiKeyCreated = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  scopes: Type.Array(Type.String()),
+  key: Type.String({ description: "Shown once; store it now" }),
+});
+export const apiKeyView = (k: {
+  id: string;
+  name: string;
+  scopes: string[];
+  hint: string;
+  createdAt: Date;
+  revokedAt: Date | null;
+}) => ({
   id: k.id,
   name: k.name,
   scopes: k.scopes,
@@ -61,17 +123,27 @@ export const apiKeyView = (k: { id: string; name: string; scopes: string[]; hint
   revokedAt: k.revokedAt ? iso(k.revokedAt) : null,
 });
 
-export const Channel = Type.Union([Type.Literal("telegram"), Type.Literal("whatsapp"), Type.Literal("messenger"), Type.Literal("slack")]);
+export const Channel = Type.Union([
+  Type.Literal("telegram"),
+  Type.Literal("whatsapp"),
+  Type.Literal("messenger"),
+  Type.Literal("slack"),
+]);
 export const ChannelAccountInput = Type.Object(
   {
     channel: Channel,
     name: Type.String({ minLength: 1, maxLength: 200 }),
     config: Type.Optional(Type.Record(Type.String(), Json)),
-    credentials: Type.Record(Type.String(), Type.String({ minLength: 1, maxLength: 4096 }), { description: "Secrets: stored encrypted, never returned" }),
+    credentials: Type.Record(Type.String(), Type.String({ minLength: 1, maxLength: 4096 }), {
+      description: "Secrets: stored encrypted, never returned",
+    }),
   },
   { additionalProperties: false },
 );
-export const ChannelAccountPatch = Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), enabled: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+export const ChannelAccountPatch = Type.Object(
+  { name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), enabled: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false },
+);
 export const ChannelAccount = Type.Object({
   id: Uuid,
   channel: Type.String(),
@@ -84,10 +156,14 @@ export const ChannelAccount = Type.Object({
 });
 export const ChannelAccountCreated = Type.Object({
   account: ChannelAccount,
-  setup: Type.Record(Type.String(), Json, { description: "What to configure on the platform's side; verify tokens are shown only here" }),
+  setup: Type.Record(Type.String(), Json, {
+    description: "What to configure on the platform's side; verify tokens are shown only here",
+  }),
 });
 
-const Reply = Type.Record(Type.String(), Json, { description: "A reply in the reply model: { type: text | buttons | cards | image | template | custom, … }" });
+const Reply = Type.Record(Type.String(), Json, {
+  description: "A reply in the reply model: { type: text | buttons | cards | image | template | custom, … }",
+});
 const Parameter = Type.Object({
   name: Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_.-]*$" }),
   entity: Type.String({ pattern: "^@" }),
@@ -103,7 +179,9 @@ export const IntentInput = Type.Object(
     responses: Type.Optional(Type.Array(Reply)),
     isFallback: Type.Optional(Type.Boolean()),
     inputContexts: Type.Optional(Type.Array(Type.String())),
-    outputContexts: Type.Optional(Type.Array(Type.Object({ name: Type.String(), lifespan: Type.Integer({ minimum: 0 }) }))),
+    outputContexts: Type.Optional(
+      Type.Array(Type.Object({ name: Type.String(), lifespan: Type.Integer({ minimum: 0 }) })),
+    ),
     fulfillmentEndpointId: Type.Optional(Type.Union([Uuid, Type.Null()])),
   },
   { additionalProperties: false },
@@ -139,13 +217,36 @@ export const EntityTypeInput = Type.Object(
   {
     name: Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_-]*$", maxLength: 100 }),
     kind: Type.Union([Type.Literal("list"), Type.Literal("pattern")]),
-    entries: Type.Optional(Type.Array(Type.Object({ value: Type.String({ minLength: 1 }), synonyms: Type.Optional(Type.Array(Type.String({ minLength: 1 }))) }))),
+    entries: Type.Optional(
+      Type.Array(
+        Type.Object({
+          value: Type.String({ minLength: 1 }),
+          synonyms: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+        }),
+      ),
+    ),
     pattern: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
   },
   { additionalProperties: false },
 );
-export const EntityType = Type.Object({ id: Uuid, name: Type.String(), kind: Type.String(), entries: Json, pattern: Type.Union([Type.String(), Type.Null()]), createdAt: Timestamp, updatedAt: Timestamp });
-export const entityTypeView = (e: { id: string; name: string; kind: string; entries: unknown; pattern: string | null; createdAt: Date; updatedAt: Date }) => ({
+export const EntityType = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  kind: Type.String(),
+  entries: Json,
+  pattern: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export const entityTypeView = (e: {
+  id: string;
+  name: string;
+  kind: string;
+  entries: unknown;
+  pattern: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}) => ({
   ...e,
   createdAt: iso(e.createdAt),
   updatedAt: iso(e.updatedAt),
@@ -167,21 +268,56 @@ export const Endpoint = Type.Object({
   name: Type.String(),
   url: Type.String(),
   timeoutMs: Type.Integer(),
-  auth: Type.Object({ basicAuth: Type.Boolean(), headers: Type.Array(Type.String(), { description: "header names only" }), signingSecretHints: Type.Array(Type.String()) }),
+  auth: Type.Object({
+    basicAuth: Type.Boolean(),
+    headers: Type.Array(Type.String(), { description: "header names only" }),
+    signingSecretHints: Type.Array(Type.String()),
+  }),
   createdAt: Timestamp,
 });
-export const EndpointCreated = Type.Object({ endpoint: Endpoint, signingSecret: Type.String({ description: "Standard Webhooks secret (whsec_…), shown once" }) });
+export const EndpointCreated = Type.Object({
+  endpoint: Endpoint,
+  signingSecret: Type.String({ description: "Standard Webhooks secret (whsec_…), shown once" }),
+});
 
-export const Conversation = Type.Object({ id: Uuid, channelAccountId: Uuid, externalId: Type.String(), lastInboundAt: Type.Union([Timestamp, Type.Null()]), createdAt: Timestamp });
-export const conversationView = (c: { id: string; channelAccountId: string; externalId: string; lastInboundAt: Date | null; createdAt: Date }) => ({
+export const Conversation = Type.Object({
+  id: Uuid,
+  channelAccountId: Uuid,
+  externalId: Type.String(),
+  lastInboundAt: Type.Union([Timestamp, Type.Null()]),
+  createdAt: Timestamp,
+});
+export const conversationView = (c: {
+  id: string;
+  channelAccountId: string;
+  externalId: string;
+  lastInboundAt: Date | null;
+  createdAt: Date;
+}) => ({
   id: c.id,
   channelAccountId: c.channelAccountId,
   externalId: c.externalId,
   lastInboundAt: c.lastInboundAt ? iso(c.lastInboundAt) : null,
   createdAt: iso(c.createdAt),
 });
-export const Message = Type.Object({ id: Uuid, direction: Type.String(), status: Type.String(), platformMessageId: Type.Union([Type.String(), Type.Null()]), content: Json, error: Json, createdAt: Timestamp });
-export const messageView = (m: { id: string; direction: string; status: string; platformMessageId: string | null; content: unknown; error: unknown; createdAt: Date }) => ({
+export const Message = Type.Object({
+  id: Uuid,
+  direction: Type.String(),
+  status: Type.String(),
+  platformMessageId: Type.Union([Type.String(), Type.Null()]),
+  content: Json,
+  error: Json,
+  createdAt: Timestamp,
+});
+export const messageView = (m: {
+  id: string;
+  direction: string;
+  status: string;
+  platformMessageId: string | null;
+  content: unknown;
+  error: unknown;
+  createdAt: Date;
+}) => ({
   id: m.id,
   direction: m.direction,
   status: m.status,

@@ -10,7 +10,10 @@ interface MessagingEvent {
     is_echo?: boolean;
     quick_reply?: { payload: string };
     reply_to?: { mid: string };
-    attachments?: { type: string; payload?: { url?: string; coordinates?: { lat: number; long: number }; title?: string } }[];
+    attachments?: {
+      type: string;
+      payload?: { url?: string; coordinates?: { lat: number; long: number }; title?: string };
+    }[];
   };
   postback?: { mid?: string; title?: string; payload: string };
   delivery?: { mids?: string[]; watermark: number };
@@ -37,12 +40,21 @@ function normalizeEvent(e: MessagingEvent): InboundEvent[] {
   if (e.message) {
     const m = message(e, e.message.mid);
     if (e.message.text !== undefined) m.text = e.message.text;
-    if (e.message.quick_reply) m.postback = { payload: e.message.quick_reply.payload, ...(e.message.text ? { title: e.message.text } : {}) };
+    if (e.message.quick_reply)
+      m.postback = { payload: e.message.quick_reply.payload, ...(e.message.text ? { title: e.message.text } : {}) };
     if (e.message.reply_to) m.replyTo = e.message.reply_to.mid;
     for (const a of e.message.attachments ?? []) {
-      if (a.type === "location" && a.payload?.coordinates) m.location = { latitude: a.payload.coordinates.lat, longitude: a.payload.coordinates.long, ...(a.payload.title ? { name: a.payload.title } : {}) };
+      if (a.type === "location" && a.payload?.coordinates)
+        m.location = {
+          latitude: a.payload.coordinates.lat,
+          longitude: a.payload.coordinates.long,
+          ...(a.payload.title ? { name: a.payload.title } : {}),
+        };
       const kind = KINDS[a.type];
-      if (kind) (m.media ??= []).push({ kind, ...(a.payload?.url ? { url: a.payload.url } : {}) });
+      if (kind) {
+        m.media ??= [];
+        m.media.push({ kind, ...(a.payload?.url ? { url: a.payload.url } : {}) });
+      }
     }
     return [{ type: "message", message: m, raw: e }];
   }
@@ -54,9 +66,24 @@ function normalizeEvent(e: MessagingEvent): InboundEvent[] {
   }
   if (e.delivery) {
     const at = new Date(e.delivery.watermark).toISOString();
-    return (e.delivery.mids ?? []).map((mid) => ({ type: "status", status: { channel: "messenger", platformMessageId: mid, state: "delivered", at }, raw: e }));
+    return (e.delivery.mids ?? []).map((mid) => ({
+      type: "status",
+      status: { channel: "messenger", platformMessageId: mid, state: "delivered", at },
+      raw: e,
+    }));
   }
-  if (e.read) return [{ type: "read", read: { channel: "messenger", conversationExternalId: e.sender.id, upTo: new Date(e.read.watermark).toISOString() }, raw: e }];
+  if (e.read)
+    return [
+      {
+        type: "read",
+        read: {
+          channel: "messenger",
+          conversationExternalId: e.sender.id,
+          upTo: new Date(e.read.watermark).toISOString(),
+        },
+        raw: e,
+      },
+    ];
   return [];
 }
 

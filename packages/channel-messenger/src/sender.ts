@@ -21,7 +21,9 @@ export function createMessengerSender(account: ChannelAccount, env: ChannelEnvir
       for (const message of renderReply(reply)) {
         const body = {
           recipient: { id: to.externalId },
-          ...(context?.messageTag ? { messaging_type: "MESSAGE_TAG", tag: context.messageTag } : { messaging_type: "RESPONSE" }),
+          ...(context?.messageTag
+            ? { messaging_type: "MESSAGE_TAG", tag: context.messageTag }
+            : { messaging_type: "RESPONSE" }),
           message,
         };
         const result = await graph.post<{ message_id?: string }>("/me/messages", pageAccessToken, body, true);

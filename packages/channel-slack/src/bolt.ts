@@ -1,6 +1,11 @@
 import { App, LogLevel, type Receiver } from "@slack/bolt";
 import type { ChannelAccount, ChannelEnvironment, InboundEvent } from "@cb/core";
-import { normalizeBlockActions, normalizeMessageEvent, type BlockActionsPayload, type SlackMessageEvent } from "./normalize.ts";
+import {
+  normalizeBlockActions,
+  normalizeMessageEvent,
+  type BlockActionsPayload,
+  type SlackMessageEvent,
+} from "./normalize.ts";
 
 export interface SlackSecrets {
   botToken: string;
@@ -37,10 +42,14 @@ export function createBoltApp(account: ChannelAccount, env: ChannelEnvironment):
     clientOptions: { ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}), retryConfig: { retries: 0 } },
   });
   app.event("message", async ({ event, body, context }) => {
-    (context.collect as Collect)(normalizeMessageEvent((body as { event_id: string }).event_id, event as unknown as SlackMessageEvent, botUserId));
+    (context.collect as Collect)(
+      normalizeMessageEvent((body as { event_id: string }).event_id, event as unknown as SlackMessageEvent, botUserId),
+    );
   });
   app.event("app_mention", async ({ event, body, context }) => {
-    (context.collect as Collect)(normalizeMessageEvent((body as { event_id: string }).event_id, event as unknown as SlackMessageEvent, botUserId));
+    (context.collect as Collect)(
+      normalizeMessageEvent((body as { event_id: string }).event_id, event as unknown as SlackMessageEvent, botUserId),
+    );
   });
   app.action({ type: "block_actions" }, async ({ ack, body, context }) => {
     await ack();

@@ -17,7 +17,8 @@ export interface SlackMessageEvent {
 const TALK = new Set([undefined, "file_share", "thread_broadcast"]);
 
 const at = (ts: string) => new Date(Math.round(Number(ts) * 1000)).toISOString();
-const withoutMention = (text: string, botUserId?: string) => (botUserId ? text.replaceAll(`<@${botUserId}>`, "") : text.replace(/^<@[A-Z0-9]+>/, "")).trim();
+const withoutMention = (text: string, botUserId?: string) =>
+  (botUserId ? text.replaceAll(`<@${botUserId}>`, "") : text.replace(/^<@[A-Z0-9]+>/, "")).trim();
 
 /**
  * A message or app_mention event → the shared model. Direct messages (channel_type "im") are
@@ -31,7 +32,11 @@ export function normalizeMessageEvent(eventId: string, event: SlackMessageEvent,
     channel: "slack",
     platformEventId: eventId,
     platformMessageId: event.ts,
-    conversation: { externalId: event.channel, type: direct ? "private" : "group", ...(event.thread_ts ? { threadId: event.thread_ts } : {}) },
+    conversation: {
+      externalId: event.channel,
+      type: direct ? "private" : "group",
+      ...(event.thread_ts ? { threadId: event.thread_ts } : {}),
+    },
     sender: { externalId: event.user },
     sentAt: at(event.ts),
     text: withoutMention(event.text ?? "", botUserId),
@@ -69,7 +74,11 @@ export function normalizeBlockActions(payload: BlockActionsPayload): InboundEven
       channel: "slack",
       // Stable across Slack's retries of the same press.
       platformEventId: `${payload.container?.message_ts ?? ""}:${action.action_id}:${action.action_ts}`,
-      conversation: { externalId: channel, type: channel.startsWith("D") ? "private" : "group", ...(threadId ? { threadId } : {}) },
+      conversation: {
+        externalId: channel,
+        type: channel.startsWith("D") ? "private" : "group",
+        ...(threadId ? { threadId } : {}),
+      },
       sender: { externalId: payload.user.id, ...(payload.user.name ? { name: payload.user.name } : {}) },
       sentAt: at(action.action_ts),
       postback: { payload: value, ...(title ? { title } : {}) },

@@ -17,7 +17,10 @@ export function tenantOfTicket(ticket: string, secret: string, now = Date.now())
   const expected = Buffer.from(createHmac("sha256", secret).update(payload).digest("base64url"));
   const given = Buffer.from(mac);
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
-  const { tenantId, exp } = JSON.parse(Buffer.from(payload, "base64url").toString()) as { tenantId: string; exp: number };
+  const { tenantId, exp } = JSON.parse(Buffer.from(payload, "base64url").toString()) as {
+    tenantId: string;
+    exp: number;
+  };
   return exp > now ? tenantId : null;
 }
 
@@ -43,7 +46,8 @@ export interface SlackOAuthOptions {
   saveInstallation(tenantId: string, installation: SlackInstallation): Promise<void>;
 }
 
-const page = (title: string, text: string) => `<!doctype html><meta charset="utf-8"><title>${title}</title><body style="font-family:sans-serif;margin:3em"><h1>${title}</h1><p>${text}</p>`;
+const page = (title: string, text: string) =>
+  `<!doctype html><meta charset="utf-8"><title>${title}</title><body style="font-family:sans-serif;margin:3em"><h1>${title}</h1><p>${text}</p>`;
 
 /**
  * The OAuth v2 install flow for many workspaces, through Bolt's installer (@slack/oauth):
@@ -61,7 +65,8 @@ export const slackOAuth: FastifyPluginAsync<SlackOAuthOptions> = async (app, opt
     clientOptions: { ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}), retryConfig: { retries: 0 } },
     installationStore: {
       storeInstallation: async (installation: Installation) => {
-        if (!installation.team || !installation.bot || !installation.metadata) throw new Error("a workspace installation with a bot is required");
+        if (!installation.team || !installation.bot || !installation.metadata)
+          throw new Error("a workspace installation with a bot is required");
         await options.saveInstallation(installation.metadata, {
           teamId: installation.team.id,
           ...(installation.team.name ? { teamName: installation.team.name } : {}),
@@ -80,16 +85,36 @@ export const slackOAuth: FastifyPluginAsync<SlackOAuthOptions> = async (app, opt
 
   app.get<{ Querystring: { ticket?: string } }>("/slack/install", async (request, reply) => {
     const tenantId = request.query.ticket ? tenantOfTicket(request.query.ticket, options.stateSecret) : null;
-    if (!tenantId) return reply.code(403).type("text/html").send(page("Link expired", "Ask for a new install link in the admin API."));
+    if (!tenantId)
+      return reply
+        .code(403)
+        .type("text/html")
+        .send(page("Link expired", "Ask for a new install link in the admin API."));
     reply.hijack();
-    await installer.handleInstallPath(request.raw, reply.raw, {}, { scopes, redirectUri: options.redirectUri, metadata: tenantId });
+    await installer.handleInstallPath(
+      request.raw,
+      reply.raw,
+      {},
+      { scopes, redirectUri: options.redirectUri, metadata: tenantId },
+    );
   });
 
   app.get("/slack/oauth_redirect", async (request, reply) => {
     reply.hijack();
     await installer.handleCallback(request.raw, reply.raw, {
-      success: (installation, _options, _req, res) => res.writeHead(200, { "content-type": "text/html" }).end(page("Installed", `The bot is ready in ${installation.team?.name ?? "your workspace"}.`)),
-      failure: (error, _options, _req, res) => res.writeHead(400, { "content-type": "text/html" }).end(page("Installation failed", `Slack's answer could not be accepted (${error.code ?? "error"}). Start again from a new install link.`)),
+      success: (installation, _options, _req, res) =>
+        res
+          .writeHead(200, { "content-type": "text/html" })
+          .end(page("Installed", `The bot is ready in ${installation.team?.name ?? "your workspace"}.`)),
+      failure: (error, _options, _req, res) =>
+        res
+          .writeHead(400, { "content-type": "text/html" })
+          .end(
+            page(
+              "Installation failed",
+              `Slack's answer could not be accepted (${error.code ?? "error"}). Start again from a new install link.`,
+            ),
+          ),
     });
   });
 };

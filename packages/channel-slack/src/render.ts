@@ -9,42 +9,62 @@ export interface SlackMessage {
 
 // Block Kit limits (docs.slack.dev/reference/block-kit): 50 blocks per message, section text 3000
 // characters, 25 elements per actions block, button text 75, button value 2000; image alt text 2000.
-export const LIMITS = { blocks: 50, sectionText: 3000, actionElements: 25, buttonText: 75, buttonValue: 2000, fallbackText: 3000 };
+export const LIMITS = {
+  blocks: 50,
+  sectionText: 3000,
+  actionElements: 25,
+  buttonText: 75,
+  buttonValue: 2000,
+  fallbackText: 3000,
+};
 
 /** mrkdwn needs exactly &, < and > escaped (docs.slack.dev/messaging/formatting-message-text). */
-export const escapeMrkdwn = (text: string) => text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+export const escapeMrkdwn = (text: string) =>
+  text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
 
 /** Raw characters to keep so that, escaped at the same rate, the text fits `limit`. */
-const shrink = (raw: string, escaped: string, limit: number) => Math.max(1, Math.floor(([...raw].length * limit) / escaped.length));
+const shrink = (raw: string, escaped: string, limit: number) =>
+  Math.max(1, Math.floor(([...raw].length * limit) / escaped.length));
 
 // Slack counts a section's text as sent, entities included: text is cut on its raw characters,
 // escaped, and cut shorter when escaping pushed it past the limit, so no entity is ever split.
 function mrkdwnSections(text: string, rawLimit = LIMITS.sectionText): string[] {
   return splitText(text, rawLimit).flatMap((chunk) => {
     const escaped = escapeMrkdwn(chunk);
-    return escaped.length <= LIMITS.sectionText ? [escaped] : mrkdwnSections(chunk, shrink(chunk, escaped, LIMITS.sectionText));
+    return escaped.length <= LIMITS.sectionText
+      ? [escaped]
+      : mrkdwnSections(chunk, shrink(chunk, escaped, LIMITS.sectionText));
   });
 }
 
 function truncateMrkdwn(text: string, limit: number): string {
   let escaped = escapeMrkdwn(text);
-  for (let raw = text; escaped.length > limit; escaped = escapeMrkdwn(raw)) raw = truncate(text, shrink(raw, escaped, limit));
+  for (let raw = text; escaped.length > limit; escaped = escapeMrkdwn(raw))
+    raw = truncate(text, shrink(raw, escaped, limit));
   return escaped;
 }
 
 const section = (mrkdwn: string) => ({ type: "section", text: { type: "mrkdwn", text: mrkdwn } });
 
 function button(b: Button, i: number) {
-  const base = { type: "button", text: { type: "plain_text", text: truncate(b.title, LIMITS.buttonText), emoji: true }, action_id: `reply_${i}` };
+  const base = {
+    type: "button",
+    text: { type: "plain_text", text: truncate(b.title, LIMITS.buttonText), emoji: true },
+    action_id: `reply_${i}`,
+  };
   if (b.type === "url") return { ...base, url: b.url };
-  if (b.payload.length > LIMITS.buttonValue) throw new Error(`Slack button values are limited to ${LIMITS.buttonValue} characters ("${b.title}")`);
+  if (b.payload.length > LIMITS.buttonValue)
+    throw new Error(`Slack button values are limited to ${LIMITS.buttonValue} characters ("${b.title}")`);
   return { ...base, value: b.payload };
 }
 
 function actions(buttons: Button[]) {
   const blocks = [];
   for (let i = 0; i < buttons.length; i += LIMITS.actionElements) {
-    blocks.push({ type: "actions", elements: buttons.slice(i, i + LIMITS.actionElements).map((b, j) => button(b, i + j)) });
+    blocks.push({
+      type: "actions",
+      elements: buttons.slice(i, i + LIMITS.actionElements).map((b, j) => button(b, i + j)),
+    });
   }
   return blocks;
 }
@@ -52,7 +72,8 @@ function actions(buttons: Button[]) {
 /** Blocks into messages of at most 50 blocks, each with a plain-text fallback for notifications. */
 function messages(blocks: Record<string, unknown>[], fallback: string): SlackMessage[] {
   const out: SlackMessage[] = [];
-  for (let i = 0; i < blocks.length; i += LIMITS.blocks) out.push({ text: truncate(fallback || " ", LIMITS.fallbackText), blocks: blocks.slice(i, i + LIMITS.blocks) });
+  for (let i = 0; i < blocks.length; i += LIMITS.blocks)
+    out.push({ text: truncate(fallback || " ", LIMITS.fallbackText), blocks: blocks.slice(i, i + LIMITS.blocks) });
   return out;
 }
 
@@ -64,7 +85,10 @@ function textWithButtons(text: string, buttons: Button[] = []): SlackMessage[] {
 function card(c: Card) {
   const text = [`*${c.title}*`, c.subtitle ?? ""].filter(Boolean).join("\n");
   return [
-    { ...section(truncateMrkdwn(text, LIMITS.sectionText)), ...(c.imageUrl ? { accessory: { type: "image", image_url: c.imageUrl, alt_text: c.title } } : {}) },
+    {
+      ...section(truncateMrkdwn(text, LIMITS.sectionText)),
+      ...(c.imageUrl ? { accessory: { type: "image", image_url: c.imageUrl, alt_text: c.title } } : {}),
+    },
     ...actions(c.buttons ?? []),
   ];
 }
@@ -73,13 +97,29 @@ function card(c: Card) {
 export function renderReply(reply: Reply): SlackMessage[] {
   switch (reply.type) {
     case "text":
-      return textWithButtons(reply.text, reply.quickReplies?.map((q) => ({ type: "postback", title: q.title, payload: q.payload })));
+      return textWithButtons(
+        reply.text,
+        reply.quickReplies?.map((q) => ({ type: "postback", title: q.title, payload: q.payload })),
+      );
     case "buttons":
       return textWithButtons(reply.text, reply.buttons);
     case "cards":
-      return messages(reply.cards.flatMap((c, i) => [...(i ? [{ type: "divider" }] : []), ...card(c)]), reply.cards.map((c) => c.title).join(", "));
+      return messages(
+        reply.cards.flatMap((c, i) => [...(i ? [{ type: "divider" }] : []), ...card(c)]),
+        reply.cards.map((c) => c.title).join(", "),
+      );
     case "image":
-      return messages([{ type: "image", image_url: reply.url, alt_text: reply.caption ?? "image", ...(reply.caption ? { title: { type: "plain_text", text: truncate(reply.caption, 2000) } } : {}) }], reply.caption ?? reply.url);
+      return messages(
+        [
+          {
+            type: "image",
+            image_url: reply.url,
+            alt_text: reply.caption ?? "image",
+            ...(reply.caption ? { title: { type: "plain_text", text: truncate(reply.caption, 2000) } } : {}),
+          },
+        ],
+        reply.caption ?? reply.url,
+      );
     case "custom":
       return reply.channel === "slack" ? [{ text: "", ...reply.payload } as SlackMessage] : [];
     case "template":

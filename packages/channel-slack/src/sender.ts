@@ -1,4 +1,10 @@
-import { keyedRateLimiter, PlatformError, type ChannelAccount, type ChannelEnvironment, type ChannelSender } from "@cb/core";
+import {
+  keyedRateLimiter,
+  PlatformError,
+  type ChannelAccount,
+  type ChannelEnvironment,
+  type ChannelSender,
+} from "@cb/core";
 import { ErrorCode, WebClient } from "@slack/web-api";
 import type { SlackSecrets } from "./bolt.ts";
 import { renderReply } from "./render.ts";
@@ -8,10 +14,29 @@ import { renderReply } from "./render.ts";
 const perChannel = keyedRateLimiter({ cap: 1, intervalMs: 1000, concurrency: 1 });
 
 function toPlatformError(err: unknown): PlatformError {
-  const e = err as { code?: string; data?: { error?: string }; retryAfter?: number; statusCode?: number; message?: string };
-  if (e.code === ErrorCode.RateLimitedError) return new PlatformError("slack", "rate_limited", "Slack rate limit", true, (e.retryAfter ?? 1) * 1000);
-  if (e.code === ErrorCode.PlatformError) return new PlatformError("slack", e.data?.error ?? "unknown_error", `Slack refused: ${e.data?.error ?? "unknown error"}`, false);
-  if (e.code === ErrorCode.HTTPError) return new PlatformError("slack", String(e.statusCode ?? "http_error"), `Slack answered HTTP ${e.statusCode}`, (e.statusCode ?? 500) >= 500);
+  const e = err as {
+    code?: string;
+    data?: { error?: string };
+    retryAfter?: number;
+    statusCode?: number;
+    message?: string;
+  };
+  if (e.code === ErrorCode.RateLimitedError)
+    return new PlatformError("slack", "rate_limited", "Slack rate limit", true, (e.retryAfter ?? 1) * 1000);
+  if (e.code === ErrorCode.PlatformError)
+    return new PlatformError(
+      "slack",
+      e.data?.error ?? "unknown_error",
+      `Slack refused: ${e.data?.error ?? "unknown error"}`,
+      false,
+    );
+  if (e.code === ErrorCode.HTTPError)
+    return new PlatformError(
+      "slack",
+      String(e.statusCode ?? "http_error"),
+      `Slack answered HTTP ${e.statusCode}`,
+      (e.statusCode ?? 500) >= 500,
+    );
   return new PlatformError("slack", "network", `Slack unreachable: ${e.message}`, true);
 }
 
@@ -19,16 +44,25 @@ function toPlatformError(err: unknown): PlatformError {
 export function createSlackSender(account: ChannelAccount, env: ChannelEnvironment): ChannelSender {
   const { botToken } = account.secrets as unknown as SlackSecrets;
   // Retries are the job queue's business (it honours Retry-After); the client only reports.
-  const client = new WebClient(botToken, { ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}), retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
+  const client = new WebClient(botToken, {
+    ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+  });
   return {
     reportsDelivery: false,
     async send(to, reply) {
       const sent = [];
       for (const message of renderReply(reply)) {
-        const result = await perChannel(`${account.id}:${to.externalId}`)(() => client.chat.postMessage({ ...message, channel: to.externalId, ...(to.threadId ? { thread_ts: to.threadId } : {}) } as Parameters<WebClient["chat"]["postMessage"]>[0]))
-          .catch((err: unknown) => {
-            throw toPlatformError(err);
-          });
+        const result = await perChannel(`${account.id}:${to.externalId}`)(() =>
+          client.chat.postMessage({
+            ...message,
+            channel: to.externalId,
+            ...(to.threadId ? { thread_ts: to.threadId } : {}),
+          } as Parameters<WebClient["chat"]["postMessage"]>[0]),
+        ).catch((err: unknown) => {
+          throw toPlatformError(err);
+        });
         sent.push({ platformMessageId: result.ts ?? "", raw: result });
       }
       return sent;

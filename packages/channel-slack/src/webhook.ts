@@ -4,6 +4,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { createBoltApp, type SlackSecrets } from "./bolt.ts";
 
 /** The JSON a request carries: an Events API callback, or an interaction's form-encoded `payload`. */
+// biome-ignore lint/suspicious/noExplicitAny: untyped platform JSON, read field by field by Bolt and the normalizer
 function parse(request: FastifyRequest, body: string): Record<string, any> | "ignore" {
   try {
     const form = request.headers["content-type"]?.startsWith("application/x-www-form-urlencoded");
@@ -49,7 +50,10 @@ export function slackWebhook(now: () => number = Date.now): FastifyPluginAsync<W
       const valid = isValidSlackRequest({
         signingSecret,
         body,
-        headers: { "x-slack-signature": String(request.headers["x-slack-signature"] ?? ""), "x-slack-request-timestamp": Number(request.headers["x-slack-request-timestamp"]) },
+        headers: {
+          "x-slack-signature": String(request.headers["x-slack-signature"] ?? ""),
+          "x-slack-request-timestamp": Number(request.headers["x-slack-request-timestamp"]),
+        },
         nowMilliseconds: now(),
       });
       if (!valid) throw new HttpError(401, "invalid_signature", "missing, wrong or stale X-Slack-Signature");
@@ -66,7 +70,9 @@ export function slackWebhook(now: () => number = Date.now): FastifyPluginAsync<W
       await boltFor(account).processEvent({
         body: payload,
         ack: async () => {},
-        ...(Number.isFinite(retry) ? { retryNum: retry, retryReason: String(request.headers["x-slack-retry-reason"] ?? "") } : {}),
+        ...(Number.isFinite(retry)
+          ? { retryNum: retry, retryReason: String(request.headers["x-slack-retry-reason"] ?? "") }
+          : {}),
         customProperties: { collect: (found: InboundEvent[]) => events.push(...found) },
       });
       // A redelivery carries the same event_id: the store keeps it once.
@@ -76,7 +82,9 @@ export function slackWebhook(now: () => number = Date.now): FastifyPluginAsync<W
 
     const text = (request: FastifyRequest) => (Buffer.isBuffer(request.body) ? request.body.toString("utf8") : "");
 
-    app.post<{ Params: { accountId: string } }>("/:accountId", async (request, reply) => handle(request, reply, await options.loadAccount(request.params.accountId), text(request)));
+    app.post<{ Params: { accountId: string } }>("/:accountId", async (request, reply) =>
+      handle(request, reply, await options.loadAccount(request.params.accountId), text(request)),
+    );
 
     app.post("/", async (request, reply) => {
       const body = text(request);
@@ -84,9 +92,15 @@ export function slackWebhook(now: () => number = Date.now): FastifyPluginAsync<W
       const appSecret = options.appSecrets?.signingSecret;
       // Slack checks the app's shared Request URL before any workspace has installed the app.
       if (payload !== "ignore" && payload.type === "url_verification" && appSecret) {
-        return handle(request, reply, { id: "app", tenantId: "", channel: "slack", config: {}, secrets: { signingSecret: appSecret } }, body);
+        return handle(
+          request,
+          reply,
+          { id: "app", tenantId: "", channel: "slack", config: {}, secrets: { signingSecret: appSecret } },
+          body,
+        );
       }
-      const teamId = payload === "ignore" ? new URLSearchParams(body).get("team_id") : (payload.team_id ?? payload.team?.id);
+      const teamId =
+        payload === "ignore" ? new URLSearchParams(body).get("team_id") : (payload.team_id ?? payload.team?.id);
       const account = teamId && options.findAccount ? await options.findAccount({ teamId }) : null;
       return handle(request, reply, account, body);
     });

@@ -21,7 +21,9 @@ export function escapeHtml(text: string): string {
 function button(b: Button): InlineKeyboardButton {
   if (b.type === "url") return { text: b.title, url: b.url };
   if (Buffer.byteLength(b.payload) > CALLBACK_DATA_BYTES) {
-    throw new Error(`Telegram callback data is limited to ${CALLBACK_DATA_BYTES} bytes; shorten the payload of button "${b.title}"`);
+    throw new Error(
+      `Telegram callback data is limited to ${CALLBACK_DATA_BYTES} bytes; shorten the payload of button "${b.title}"`,
+    );
   }
   return { text: b.title, callback_data: b.payload };
 }
@@ -37,7 +39,11 @@ function textMessages(text: string, buttons?: Button[]): BotApiCall[] {
   const markup = keyboard(buttons);
   return chunks.map((chunk, i) => ({
     method: "sendMessage",
-    params: { text: escapeHtml(chunk), parse_mode: "HTML" as const, ...(markup && i === chunks.length - 1 ? { reply_markup: markup } : {}) },
+    params: {
+      text: escapeHtml(chunk),
+      parse_mode: "HTML" as const,
+      ...(markup && i === chunks.length - 1 ? { reply_markup: markup } : {}),
+    },
   }));
 }
 
@@ -46,23 +52,45 @@ function card(c: Card): BotApiCall[] {
   const markup = keyboard(c.buttons);
   const fitsCaption = [...`${c.title}\n${c.subtitle ?? ""}`].length <= CAPTION_LIMIT;
   if (c.imageUrl && fitsCaption) {
-    return [{ method: "sendPhoto", params: { photo: c.imageUrl, caption: body, parse_mode: "HTML", ...(markup ? { reply_markup: markup } : {}) } }];
+    return [
+      {
+        method: "sendPhoto",
+        params: { photo: c.imageUrl, caption: body, parse_mode: "HTML", ...(markup ? { reply_markup: markup } : {}) },
+      },
+    ];
   }
-  const calls: BotApiCall[] = c.imageUrl ? [{ method: "sendPhoto", params: { photo: c.imageUrl, parse_mode: "HTML" } }] : [];
-  return [...calls, { method: "sendMessage", params: { text: body, parse_mode: "HTML", ...(markup ? { reply_markup: markup } : {}) } }];
+  const calls: BotApiCall[] = c.imageUrl
+    ? [{ method: "sendPhoto", params: { photo: c.imageUrl, parse_mode: "HTML" } }]
+    : [];
+  return [
+    ...calls,
+    { method: "sendMessage", params: { text: body, parse_mode: "HTML", ...(markup ? { reply_markup: markup } : {}) } },
+  ];
 }
 
 /** The reply model → Bot API calls, in sending order. */
 export function renderReply(reply: Reply): BotApiCall[] {
   switch (reply.type) {
     case "text":
-      return textMessages(reply.text, reply.quickReplies?.map((q) => ({ type: "postback", title: q.title, payload: q.payload })));
+      return textMessages(
+        reply.text,
+        reply.quickReplies?.map((q) => ({ type: "postback", title: q.title, payload: q.payload })),
+      );
     case "buttons":
       return textMessages(reply.text, reply.buttons);
     case "cards":
       return reply.cards.flatMap(card);
     case "image":
-      return [{ method: "sendPhoto", params: { photo: reply.url, parse_mode: "HTML", ...(reply.caption ? { caption: escapeHtml(reply.caption.slice(0, CAPTION_LIMIT)) } : {}) } }];
+      return [
+        {
+          method: "sendPhoto",
+          params: {
+            photo: reply.url,
+            parse_mode: "HTML",
+            ...(reply.caption ? { caption: escapeHtml(reply.caption.slice(0, CAPTION_LIMIT)) } : {}),
+          },
+        },
+      ];
     case "custom": {
       if (reply.channel !== "telegram") return [];
       const { method, ...params } = reply.payload as { method?: unknown };

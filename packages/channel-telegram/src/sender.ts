@@ -1,4 +1,11 @@
-import { keyedRateLimiter, PlatformError, type ChannelAccount, type ChannelEnvironment, type ChannelSender, type SentMessage } from "@cb/core";
+import {
+  keyedRateLimiter,
+  PlatformError,
+  type ChannelAccount,
+  type ChannelEnvironment,
+  type ChannelSender,
+  type SentMessage,
+} from "@cb/core";
 import { Telegram, TelegramError } from "telegraf";
 import { renderReply } from "./render.ts";
 
@@ -54,7 +61,8 @@ export function createTelegramSender(account: ChannelAccount, env: ChannelEnviro
     reportsDelivery: false,
     async send(to, reply, context) {
       const sent: SentMessage[] = [];
-      const replyTo = context?.inReplyTo && !context.inReplyTo.postback ? context.inReplyTo.platformMessageId : undefined;
+      const replyTo =
+        context?.inReplyTo && !context.inReplyTo.postback ? context.inReplyTo.platformMessageId : undefined;
       for (const { method, params } of renderReply(reply)) {
         const result = (await call(
           method,
@@ -62,7 +70,9 @@ export function createTelegramSender(account: ChannelAccount, env: ChannelEnviro
             chat_id: to.externalId,
             ...(to.threadId ? { message_thread_id: Number(to.threadId) } : {}),
             // In groups, answer the very message so the thread of talk stays readable.
-            ...(to.type === "group" && replyTo ? { reply_parameters: { message_id: Number(replyTo), allow_sending_without_reply: true } } : {}),
+            ...(to.type === "group" && replyTo
+              ? { reply_parameters: { message_id: Number(replyTo), allow_sending_without_reply: true } }
+              : {}),
             ...params,
           },
           to.externalId,

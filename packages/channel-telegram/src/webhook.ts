@@ -45,7 +45,10 @@ export const telegramWebhook: FastifyPluginAsync<WebhookPluginOptions> = async (
     }
     const account = request.telegramAccount!;
     const config = account.config as { botId?: number; username?: string };
-    const events = normalizeUpdate(update, { ...(config.botId ? { id: config.botId } : {}), ...(config.username ? { username: config.username } : {}) });
+    const events = normalizeUpdate(update, {
+      ...(config.botId ? { id: config.botId } : {}),
+      ...(config.username ? { username: config.username } : {}),
+    });
     if (events.length) await options.ingest(account, events);
     return { ok: true };
   });

@@ -5,10 +5,20 @@ import { createWhatsAppSender } from "./sender.ts";
 
 export { normalizeWebhook } from "./normalize.ts";
 export { renderReply, LIMITS, type WaMessage } from "./render.ts";
-export { createWhatsAppSender, downloadMedia, whatsappGraph, type WhatsAppSecrets, type WhatsAppConfig } from "./sender.ts";
+export {
+  createWhatsAppSender,
+  downloadMedia,
+  whatsappGraph,
+  type WhatsAppSecrets,
+  type WhatsAppConfig,
+} from "./sender.ts";
 
 export const whatsappDriver: ChannelDriver = {
   channel: "whatsapp",
-  webhook: metaWebhook({ object: "whatsapp_business_account", channel: "WhatsApp", normalize: (body) => normalizeWebhook(body) }),
+  webhook: metaWebhook({
+    object: "whatsapp_business_account",
+    channel: "WhatsApp",
+    normalize: (body) => normalizeWebhook(body),
+  }),
   createSender: createWhatsAppSender,
 };

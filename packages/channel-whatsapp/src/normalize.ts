@@ -8,7 +8,11 @@ interface WaMessage {
   type: string;
   context?: { id?: string };
   text?: { body: string };
-  interactive?: { type: string; button_reply?: { id: string; title: string }; list_reply?: { id: string; title: string } };
+  interactive?: {
+    type: string;
+    button_reply?: { id: string; title: string };
+    list_reply?: { id: string; title: string };
+  };
   button?: { payload: string; text: string };
   location?: { latitude: number; longitude: number; name?: string; address?: string };
   contacts?: { name?: { formatted_name?: string }; phones?: { phone?: string }[]; emails?: { email?: string }[] }[];
@@ -53,11 +57,25 @@ function normalizeMessage(m: WaMessage, names: Map<string, string>): InboundMess
   if (MEDIA.includes(m.type as MediaKind)) {
     const media = m[m.type] as { id?: string; mime_type?: string; caption?: string; filename?: string } | undefined;
     if (media) {
-      message.media = [{ kind: m.type as MediaKind, ...(media.id ? { id: media.id } : {}), ...(media.mime_type ? { mimeType: media.mime_type } : {}), ...(media.caption ? { caption: media.caption } : {}), ...(media.filename ? { fileName: media.filename } : {}) }];
+      message.media = [
+        {
+          kind: m.type as MediaKind,
+          ...(media.id ? { id: media.id } : {}),
+          ...(media.mime_type ? { mimeType: media.mime_type } : {}),
+          ...(media.caption ? { caption: media.caption } : {}),
+          ...(media.filename ? { fileName: media.filename } : {}),
+        },
+      ];
       if (media.caption) message.text = media.caption;
     }
   }
-  if (m.location) message.location = { latitude: m.location.latitude, longitude: m.location.longitude, ...(m.location.name ? { name: m.location.name } : {}), ...(m.location.address ? { address: m.location.address } : {}) };
+  if (m.location)
+    message.location = {
+      latitude: m.location.latitude,
+      longitude: m.location.longitude,
+      ...(m.location.name ? { name: m.location.name } : {}),
+      ...(m.location.address ? { address: m.location.address } : {}),
+    };
   if (m.contacts) {
     message.contacts = m.contacts.map((c) => ({
       name: c.name?.formatted_name ?? "",
@@ -80,14 +98,21 @@ export function normalizeWebhook(body: unknown): InboundEvent[] {
       const value = change.value;
       if (change.field !== "messages" || !value) continue;
       const names = new Map((value.contacts ?? []).map((c) => [c.wa_id, c.profile?.name ?? ""]));
-      for (const m of value.messages ?? []) events.push({ type: "message", message: normalizeMessage(m, names), raw: { ...value, messages: [m] } });
+      for (const m of value.messages ?? [])
+        events.push({ type: "message", message: normalizeMessage(m, names), raw: { ...value, messages: [m] } });
       for (const s of value.statuses ?? []) {
         const state = STATES[s.status];
         if (!state) continue;
         const error = s.errors?.[0];
         events.push({
           type: "status",
-          status: { channel: "whatsapp", platformMessageId: s.id, state, at: at(s.timestamp), ...(error ? { error: { code: String(error.code), message: error.message ?? error.title ?? "" } } : {}) },
+          status: {
+            channel: "whatsapp",
+            platformMessageId: s.id,
+            state,
+            at: at(s.timestamp),
+            ...(error ? { error: { code: String(error.code), message: error.message ?? error.title ?? "" } } : {}),
+          },
           raw: s,
         });
       }

@@ -7,12 +7,25 @@ export type WaMessage = { type: string } & Record<string, unknown>;
 // …/interactive-list-messages, …/text-messages): text body 4096; interactive body 1024; reply
 // buttons at most 3 with titles of at most 20; a list's button label 20, at most 10 rows, row
 // title 24, row description 72; media caption 1024; CTA URL display text 20.
-export const LIMITS = { text: 4096, body: 1024, buttons: 3, buttonTitle: 20, rows: 10, rowTitle: 24, rowDescription: 72, caption: 1024, ctaText: 20 };
+export const LIMITS = {
+  text: 4096,
+  body: 1024,
+  buttons: 3,
+  buttonTitle: 20,
+  rows: 10,
+  rowTitle: 24,
+  rowDescription: 72,
+  caption: 1024,
+  ctaText: 20,
+};
 
 type Choice = { title: string; payload: string };
 
 function textMessages(text: string): WaMessage[] {
-  return splitText(text, LIMITS.text).map((body) => ({ type: "text", text: { body, preview_url: /https?:\/\//.test(body) } }));
+  return splitText(text, LIMITS.text).map((body) => ({
+    type: "text",
+    text: { body, preview_url: /https?:\/\//.test(body) },
+  }));
 }
 
 /**
@@ -30,7 +43,12 @@ function withChoices(text: string, choices: Choice[], header?: Record<string, un
       ...before,
       {
         type: "interactive",
-        interactive: { type: "button", ...(header ? { header } : {}), body: { text: body }, action: { buttons: choices.map((c) => ({ type: "reply", reply: { id: c.payload, title: c.title } })) } },
+        interactive: {
+          type: "button",
+          ...(header ? { header } : {}),
+          body: { text: body },
+          action: { buttons: choices.map((c) => ({ type: "reply", reply: { id: c.payload, title: c.title } })) },
+        },
       },
     ];
   }
@@ -40,7 +58,13 @@ function withChoices(text: string, choices: Choice[], header?: Record<string, un
       title: truncate(c.title, LIMITS.rowTitle),
       ...([...c.title].length > LIMITS.rowTitle ? { description: truncate(c.title, LIMITS.rowDescription) } : {}),
     }));
-    return [...before, { type: "interactive", interactive: { type: "list", body: { text: body }, action: { button: "Choose", sections: [{ rows }] } } }];
+    return [
+      ...before,
+      {
+        type: "interactive",
+        interactive: { type: "list", body: { text: body }, action: { button: "Choose", sections: [{ rows }] } },
+      },
+    ];
   }
   return textMessages(`${text}\n\n${choices.map((c, i) => `${i + 1}. ${c.title}`).join("\n")}`);
 }
@@ -48,12 +72,35 @@ function withChoices(text: string, choices: Choice[], header?: Record<string, un
 function withButtons(text: string, buttons: Button[], header?: Record<string, unknown>): WaMessage[] {
   const postbacks = buttons.filter((b) => b.type === "postback").map((b) => ({ title: b.title, payload: b.payload }));
   const links = buttons.filter((b): b is Extract<Button, { type: "url" }> => b.type === "url");
-  if (!postbacks.length && links.length === 1 && [...text].length <= LIMITS.body && [...links[0]!.title].length <= LIMITS.ctaText) {
-    return [{ type: "interactive", interactive: { type: "cta_url", ...(header ? { header } : {}), body: { text: text || links[0]!.title }, action: { name: "cta_url", parameters: { display_text: links[0]!.title, url: links[0]!.url } } } }];
+  if (
+    !postbacks.length &&
+    links.length === 1 &&
+    [...text].length <= LIMITS.body &&
+    [...links[0]!.title].length <= LIMITS.ctaText
+  ) {
+    return [
+      {
+        type: "interactive",
+        interactive: {
+          type: "cta_url",
+          ...(header ? { header } : {}),
+          body: { text: text || links[0]!.title },
+          action: { name: "cta_url", parameters: { display_text: links[0]!.title, url: links[0]!.url } },
+        },
+      },
+    ];
   }
   // Links WhatsApp cannot put on a button go in the text, where it makes them tappable.
   const full = [text, ...links.map((l) => `${l.title}: ${l.url}`)].filter(Boolean).join("\n");
-  if (!postbacks.length) return header ? [{ type: "image", image: { link: (header.image as { link: string }).link, caption: truncate(full, LIMITS.caption) } }] : textMessages(full);
+  if (!postbacks.length)
+    return header
+      ? [
+          {
+            type: "image",
+            image: { link: (header.image as { link: string }).link, caption: truncate(full, LIMITS.caption) },
+          },
+        ]
+      : textMessages(full);
   return withChoices(full, postbacks, header);
 }
 
@@ -61,7 +108,9 @@ function card(c: Card): WaMessage[] {
   const text = [`*${c.title}*`, c.subtitle].filter(Boolean).join("\n");
   const header = c.imageUrl ? { type: "image", image: { link: c.imageUrl } } : undefined;
   if (c.buttons?.length) return withButtons(text, c.buttons, header);
-  return header ? [{ type: "image", image: { link: c.imageUrl, caption: truncate(text, LIMITS.caption) } }] : textMessages(text);
+  return header
+    ? [{ type: "image", image: { link: c.imageUrl, caption: truncate(text, LIMITS.caption) } }]
+    : textMessages(text);
 }
 
 /** The reply model → Cloud API message objects, in sending order. */
@@ -74,9 +123,23 @@ export function renderReply(reply: Reply): WaMessage[] {
     case "cards":
       return reply.cards.flatMap(card);
     case "image":
-      return [{ type: "image", image: { link: reply.url, ...(reply.caption ? { caption: truncate(reply.caption, LIMITS.caption) } : {}) } }];
+      return [
+        {
+          type: "image",
+          image: { link: reply.url, ...(reply.caption ? { caption: truncate(reply.caption, LIMITS.caption) } : {}) },
+        },
+      ];
     case "template":
-      return [{ type: "template", template: { name: reply.name, language: { code: reply.language }, ...(reply.components ? { components: reply.components } : {}) } }];
+      return [
+        {
+          type: "template",
+          template: {
+            name: reply.name,
+            language: { code: reply.language },
+            ...(reply.components ? { components: reply.components } : {}),
+          },
+        },
+      ];
     case "custom":
       return reply.channel === "whatsapp" ? [reply.payload as WaMessage] : [];
   }

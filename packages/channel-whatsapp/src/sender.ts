@@ -37,9 +37,13 @@ export function createWhatsAppSender(account: ChannelAccount, env: ChannelEnviro
           to: to.externalId,
           ...message,
           // Quote the customer's message when answering it, as WhatsApp users expect in busy chats.
-          ...(context?.inReplyTo?.platformMessageId && !context.inReplyTo.postback ? { context: { message_id: context.inReplyTo.platformMessageId } } : {}),
+          ...(context?.inReplyTo?.platformMessageId && !context.inReplyTo.postback
+            ? { context: { message_id: context.inReplyTo.platformMessageId } }
+            : {}),
         };
-        const result = await limiter(() => graph.post<{ messages?: { id: string }[] }>(`/${phoneNumberId}/messages`, accessToken, body));
+        const result = await limiter(() =>
+          graph.post<{ messages?: { id: string }[] }>(`/${phoneNumberId}/messages`, accessToken, body),
+        );
         sent.push({ platformMessageId: result.messages?.[0]?.id ?? "", raw: result });
       }
       return sent;
@@ -48,10 +52,17 @@ export function createWhatsAppSender(account: ChannelAccount, env: ChannelEnviro
 }
 
 /** Media sent by a customer, fetched on demand: the Graph API gives a short-lived URL for the id. */
-export async function downloadMedia(account: ChannelAccount, env: ChannelEnvironment, mediaId: string): Promise<{ mimeType: string; data: Buffer }> {
+export async function downloadMedia(
+  account: ChannelAccount,
+  env: ChannelEnvironment,
+  mediaId: string,
+): Promise<{ mimeType: string; data: Buffer }> {
   const { accessToken } = account.secrets as unknown as WhatsAppSecrets;
   const meta = await whatsappGraph(env).get<{ url: string; mime_type: string }>(`/${mediaId}`, accessToken);
-  const response = await fetch(meta.url, { headers: { authorization: `Bearer ${accessToken}` }, signal: AbortSignal.timeout(30_000) });
+  const response = await fetch(meta.url, {
+    headers: { authorization: `Bearer ${accessToken}` },
+    signal: AbortSignal.timeout(30_000),
+  });
   if (!response.ok) throw new Error(`media download failed: HTTP ${response.status}`);
   return { mimeType: meta.mime_type, data: Buffer.from(await response.arrayBuffer()) };
 }

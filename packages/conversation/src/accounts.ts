@@ -30,7 +30,10 @@ export function createAccountDirectory(options: {
   ttlMs?: number;
 }): AccountDirectory {
   const drivers = new Map(options.drivers.map((d) => [d.channel, d]));
-  const accounts = new LRUCache<string, { account: ChannelAccount | null }>({ max: 10_000, ttl: options.ttlMs ?? 30_000 });
+  const accounts = new LRUCache<string, { account: ChannelAccount | null }>({
+    max: 10_000,
+    ttl: options.ttlMs ?? 30_000,
+  });
   const senders = new LRUCache<string, ChannelSender>({ max: 10_000, ttl: options.ttlMs ?? 30_000 });
 
   async function byId(accountId: string): Promise<ChannelAccount | null> {
@@ -38,16 +41,15 @@ export function createAccountDirectory(options: {
     const cached = accounts.get(accountId);
     if (cached) return cached.account;
     const row = await options.db.channelAccount.findUnique({ where: { id: accountId } });
-    const account: ChannelAccount | null =
-      row && row.enabled
-        ? {
-            id: row.id,
-            tenantId: row.tenantId,
-            channel: row.channel as Channel,
-            config: row.config as Record<string, unknown>,
-            secrets: options.sealer.openJson<Record<string, string>>(row.secrets),
-          }
-        : null;
+    const account: ChannelAccount | null = row?.enabled
+      ? {
+          id: row.id,
+          tenantId: row.tenantId,
+          channel: row.channel as Channel,
+          config: row.config as Record<string, unknown>,
+          secrets: options.sealer.openJson<Record<string, string>>(row.secrets),
+        }
+      : null;
     accounts.set(accountId, { account });
     return account;
   }
@@ -70,7 +72,11 @@ export function createAccountDirectory(options: {
     },
     async find(channel, match) {
       const row = await options.db.channelAccount.findFirst({
-        where: { channel, enabled: true, AND: Object.entries(match).map(([key, value]) => ({ config: { path: [key], equals: value } })) },
+        where: {
+          channel,
+          enabled: true,
+          AND: Object.entries(match).map(([key, value]) => ({ config: { path: [key], equals: value } })),
+        },
         select: { id: true },
       });
       return row ? byId(row.id) : null;

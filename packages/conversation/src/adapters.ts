@@ -1,7 +1,21 @@
 import { randomUUID } from "node:crypto";
 import type { Db, Pool } from "@cb/db";
-import { buildWebhookRequest, contextShortName, toReplies, type EndpointAuth, type FulfillmentClient } from "@cb/fulfillment";
-import { applyOutputContexts, createLlmClassifier, createModelStore, understandHybrid, type DialogState, type LlmClassifier, type ModelStore } from "@cb/nlu";
+import {
+  buildWebhookRequest,
+  contextShortName,
+  toReplies,
+  type EndpointAuth,
+  type FulfillmentClient,
+} from "@cb/fulfillment";
+import {
+  applyOutputContexts,
+  createLlmClassifier,
+  createModelStore,
+  understandHybrid,
+  type DialogState,
+  type LlmClassifier,
+  type ModelStore,
+} from "@cb/nlu";
 import type { Sealer } from "@cb/secrets";
 import type { ApplyContexts, Fulfill, Understand } from "./ports.ts";
 
@@ -15,16 +29,27 @@ export interface LlmEndpoint {
  * Understanding through the tenant's offline NLU model (trained and cached by the model store),
  * and, for tenants in hybrid mode, an LLM for the messages the model is unsure of.
  */
-export function createUnderstand(db: Db, options: { store?: ModelStore; llm?: LlmEndpoint; pool?: Pool } = {}): Understand {
+export function createUnderstand(
+  db: Db,
+  options: { store?: ModelStore; llm?: LlmEndpoint; pool?: Pool } = {},
+): Understand {
   const store = options.store ?? createModelStore(db, options.pool ? { pool: options.pool } : {});
   const llms = new Map<string, LlmClassifier>();
   const llmFor = (model: string) => {
     let llm = llms.get(model);
-    if (!llm) llms.set(model, (llm = createLlmClassifier({ ...options.llm, model })));
+    if (!llm) {
+      llm = createLlmClassifier({ ...options.llm, model });
+      llms.set(model, llm);
+    }
     return llm;
   };
   return async ({ tenant, message, state }) => {
-    const model = await store.load(tenant.id, tenant.trainingRevision !== undefined ? { revision: tenant.trainingRevision, language: tenant.language } : undefined);
+    const model = await store.load(
+      tenant.id,
+      tenant.trainingRevision !== undefined
+        ? { revision: tenant.trainingRevision, language: tenant.language }
+        : undefined,
+    );
     const settings = tenant.nluSettings ?? {};
     const llm = options.llm && settings.mode === "hybrid" && settings.model ? llmFor(settings.model) : undefined;
     return understandHybrid(
@@ -40,7 +65,8 @@ export function createUnderstand(db: Db, options: { store?: ModelStore; llm?: Ll
   };
 }
 
-export const applyContexts: ApplyContexts = (state, contexts) => applyOutputContexts((state ?? {}) as DialogState, contexts);
+export const applyContexts: ApplyContexts = (state, contexts) =>
+  applyOutputContexts((state ?? {}) as DialogState, contexts);
 
 /** Fulfillment through Dialogflow ES-compatible webhooks; credentials are opened only here. */
 export function createFulfill(options: { sealer: Sealer; client: FulfillmentClient }): Fulfill {
@@ -61,8 +87,17 @@ export function createFulfill(options: { sealer: Sealer; client: FulfillmentClie
       // As Dialogflow's integrations pass it: the platform's own payload under `data`; ours beside it.
       payload: { data: raw, message },
     });
-    const result = await options.client.call({ id: endpoint.id, url: endpoint.url, timeoutMs: endpoint.timeoutMs, ...(auth ? { auth } : {}) }, request);
-    if (!result.ok) return { ok: false, error: result.error, latencyMs: result.latencyMs, ...(result.httpStatus ? { httpStatus: result.httpStatus } : {}) };
+    const result = await options.client.call(
+      { id: endpoint.id, url: endpoint.url, timeoutMs: endpoint.timeoutMs, ...(auth ? { auth } : {}) },
+      request,
+    );
+    if (!result.ok)
+      return {
+        ok: false,
+        error: result.error,
+        latencyMs: result.latencyMs,
+        ...(result.httpStatus ? { httpStatus: result.httpStatus } : {}),
+      };
     const { response } = result;
     return {
       ok: true,
@@ -70,9 +105,22 @@ export function createFulfill(options: { sealer: Sealer; client: FulfillmentClie
       httpStatus: result.httpStatus,
       replies: toReplies(response, message.channel),
       ...(response.outputContexts
-        ? { contexts: response.outputContexts.map((c) => ({ name: contextShortName(c.name), lifespanCount: c.lifespanCount ?? 0, parameters: c.parameters ?? {} })) }
+        ? {
+            contexts: response.outputContexts.map((c) => ({
+              name: contextShortName(c.name),
+              lifespanCount: c.lifespanCount ?? 0,
+              parameters: c.parameters ?? {},
+            })),
+          }
         : {}),
-      ...(response.followupEventInput ? { followupEvent: { name: response.followupEventInput.name, ...(response.followupEventInput.parameters ? { parameters: response.followupEventInput.parameters } : {}) } } : {}),
+      ...(response.followupEventInput
+        ? {
+            followupEvent: {
+              name: response.followupEventInput.name,
+              ...(response.followupEventInput.parameters ? { parameters: response.followupEventInput.parameters } : {}),
+            },
+          }
+        : {}),
     };
   };
 }

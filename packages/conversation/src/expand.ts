@@ -12,7 +12,8 @@ export const INBOUND_QUEUE = "inbound";
 export const INBOUND_SWEEP = `* * * * * ${EXPAND_INBOUND} ?queue=${INBOUND_QUEUE}&jobKey=${EXPAND_INBOUND}`;
 
 /** Enqueues an expansion; at most one waits at a time (a running one does not count). */
-export const enqueueExpansion = (sql: Sql) => addJob(sql, EXPAND_INBOUND, {}, { queueName: INBOUND_QUEUE, jobKey: EXPAND_INBOUND });
+export const enqueueExpansion = (sql: Sql) =>
+  addJob(sql, EXPAND_INBOUND, {}, { queueName: INBOUND_QUEUE, jobKey: EXPAND_INBOUND });
 
 /**
  * Makes sure an expansion job will run after rows the caller has committed. One that has not
@@ -20,12 +21,17 @@ export const enqueueExpansion = (sql: Sql) => addJob(sql, EXPAND_INBOUND, {}, { 
  * far more (graphile-worker's add_jobs notifies, and PostgreSQL serializes notifying commits).
  */
 export async function wakeExpansion(sql: Sql): Promise<void> {
-  const { rows } = await sql.query({ name: "expansion-waiting", text: `SELECT 1 FROM graphile_worker.jobs WHERE key = $1 AND locked_at IS NULL`, values: [EXPAND_INBOUND] });
+  const { rows } = await sql.query({
+    name: "expansion-waiting",
+    text: `SELECT 1 FROM graphile_worker.jobs WHERE key = $1 AND locked_at IS NULL`,
+    values: [EXPAND_INBOUND],
+  });
   if (!rows.length) await enqueueExpansion(sql);
 }
 
 /** The advisory lock key that serializes delivery reports with the sender's write of a message id. */
-export const statusLockKey = (channelAccountId: string, platformMessageId: string) => `delivery:${channelAccountId}:${platformMessageId}`;
+export const statusLockKey = (channelAccountId: string, platformMessageId: string) =>
+  `delivery:${channelAccountId}:${platformMessageId}`;
 
 /** One queue per conversation (the prefix, then its id): graphile-worker runs a queue's jobs one at a time, in order. */
 export const CONVERSATION_QUEUE_PREFIX = "conversation:";
@@ -110,30 +116,44 @@ async function applyBatches(client: pg.PoolClient, batches: StoredBatch[]): Prom
     }
   }
   if (messages.length) {
-    await client.query({ name: "store-messages", text: STORE_MESSAGES, values: [
-      messages.map(() => randomUUID()),
-      messages.map((m) => m.group.tenantId),
-      messages.map((m) => m.group.accountId),
-      messages.map((m) => m.message.conversation.externalId),
-      messages.map((m) => m.message.platformEventId),
-      messages.map((m) => m.message.platformMessageId ?? null),
-      messages.map((m) => storableJson(m.message)),
-      messages.map((m) => storableJson(m.raw ?? null)),
-      messages.map((m) => new Date(m.message.sentAt)),
-      messages.map((m) => m.receivedAt),
-    ] });
+    await client.query({
+      name: "store-messages",
+      text: STORE_MESSAGES,
+      values: [
+        messages.map(() => randomUUID()),
+        messages.map((m) => m.group.tenantId),
+        messages.map((m) => m.group.accountId),
+        messages.map((m) => m.message.conversation.externalId),
+        messages.map((m) => m.message.platformEventId),
+        messages.map((m) => m.message.platformMessageId ?? null),
+        messages.map((m) => storableJson(m.message)),
+        messages.map((m) => storableJson(m.raw ?? null)),
+        messages.map((m) => new Date(m.message.sentAt)),
+        messages.map((m) => m.receivedAt),
+      ],
+    });
   }
   if (statuses.length) {
     // The same lock the sender takes while recording a message's platform id (outbound.ts), so a
     // report is either applied to the message or kept for the sender, never lost in between.
-    const keys = [...new Set(statuses.map(({ accountId, status }) => statusLockKey(accountId, status.platformMessageId)))].sort();
+    const keys = [
+      ...new Set(statuses.map(({ accountId, status }) => statusLockKey(accountId, status.platformMessageId))),
+    ].sort();
     await client.query("SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) AS k ORDER BY k", [keys]);
   }
   for (const { accountId, status } of statuses) {
-    await client.query({ name: "store-status", text: STORE_STATUS, values: [accountId, status.platformMessageId, status.state, status.error ? storableJson(status.error) : null] });
+    await client.query({
+      name: "store-status",
+      text: STORE_STATUS,
+      values: [accountId, status.platformMessageId, status.state, status.error ? storableJson(status.error) : null],
+    });
   }
   for (const { accountId, read } of reads) {
-    await client.query({ name: "store-read", text: STORE_READ, values: [accountId, read.conversationExternalId, new Date(read.upTo)] });
+    await client.query({
+      name: "store-read",
+      text: STORE_READ,
+      values: [accountId, read.conversationExternalId, new Date(read.upTo)],
+    });
   }
 }
 
@@ -144,7 +164,8 @@ async function applyBatches(client: pg.PoolClient, batches: StoredBatch[]): Prom
  */
 export async function storeEvents(pool: Pool, groups: InboundGroup[]): Promise<void> {
   const batches = [{ groups, receivedAt: null }];
-  if (groups.some((g) => g.events.some((e) => e.type !== "message"))) return transaction(pool, (client) => applyBatches(client, batches));
+  if (groups.some((g) => g.events.some((e) => e.type !== "message")))
+    return transaction(pool, (client) => applyBatches(client, batches));
   const client = await pool.connect();
   try {
     await applyBatches(client, batches);
@@ -167,8 +188,15 @@ async function expandRows(pool: Pool, limit: number, ids?: string[]): Promise<st
       values: [ids ?? limit],
     });
     if (rows.length) {
-      await applyBatches(client, rows.map((row) => ({ groups: row.events, receivedAt: row.receivedAt })));
-      await client.query({ name: "inbound-done", text: `DELETE FROM "InboundBatch" WHERE id = ANY($1::bigint[])`, values: [rows.map((r) => r.id)] });
+      await applyBatches(
+        client,
+        rows.map((row) => ({ groups: row.events, receivedAt: row.receivedAt })),
+      );
+      await client.query({
+        name: "inbound-done",
+        text: `DELETE FROM "InboundBatch" WHERE id = ANY($1::bigint[])`,
+        values: [rows.map((r) => r.id)],
+      });
     }
     return rows.map((r) => r.id);
   });
@@ -177,7 +205,8 @@ async function expandRows(pool: Pool, limit: number, ids?: string[]): Promise<st
 // Data exceptions (22…) and constraint violations (23…) come from the row itself and would recur
 // on every retry; so does a TypeError from a row not shaped like InboundGroup[]. Anything else (a
 // lost connection, a restarting server) is retried by the job.
-const isRowError = (err: unknown) => err instanceof TypeError || /^2[23]/.test(String((err as { code?: unknown }).code));
+const isRowError = (err: unknown) =>
+  err instanceof TypeError || /^2[23]/.test(String((err as { code?: unknown }).code));
 
 /**
  * Expands stored inbound batches, oldest first, a few rows per transaction, until none are left
@@ -185,7 +214,10 @@ const isRowError = (err: unknown) => err instanceof TypeError || /^2[23]/.test(S
  * transaction fails because of what a row holds, its rows are expanded one by one and the row
  * at fault is set aside with its error (kept, not lost), so one bad row never holds up the rest.
  */
-export async function expandInbound(pool: Pool, options: { rowsPerTransaction?: number; budgetMs?: number } = {}): Promise<ExpandResult> {
+export async function expandInbound(
+  pool: Pool,
+  options: { rowsPerTransaction?: number; budgetMs?: number } = {},
+): Promise<ExpandResult> {
   const limit = options.rowsPerTransaction ?? 20;
   const until = performance.now() + (options.budgetMs ?? 1000);
   const result: ExpandResult = { rows: 0, setAside: [], more: false };
@@ -213,7 +245,10 @@ export interface ExpandResult {
 }
 
 async function expandOneByOne(pool: Pool, limit: number, setAside: ExpandResult["setAside"]): Promise<number> {
-  const { rows } = await pool.query<{ id: string }>(`SELECT id FROM "InboundBatch" WHERE error IS NULL ORDER BY id LIMIT $1`, [limit]);
+  const { rows } = await pool.query<{ id: string }>(
+    `SELECT id FROM "InboundBatch" WHERE error IS NULL ORDER BY id LIMIT $1`,
+    [limit],
+  );
   for (const { id } of rows) {
     try {
       await expandRows(pool, 1, [id]);

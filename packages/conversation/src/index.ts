@@ -1,5 +1,13 @@
 export { createIngestor, type Ingestor, type IngestorOptions } from "./ingest.ts";
-export { expandInbound, enqueueExpansion, EXPAND_INBOUND, INBOUND_SWEEP, HANDLE_MESSAGE, CONVERSATION_QUEUE_PREFIX, type ExpandResult } from "./expand.ts";
+export {
+  expandInbound,
+  enqueueExpansion,
+  EXPAND_INBOUND,
+  INBOUND_SWEEP,
+  HANDLE_MESSAGE,
+  CONVERSATION_QUEUE_PREFIX,
+  type ExpandResult,
+} from "./expand.ts";
 export { createAccountDirectory, type AccountDirectory } from "./accounts.ts";
 export { sendReplies, type OutboundTarget, type OutboundResult } from "./outbound.ts";
 export { handleMessage, type TurnDeps, type TurnResult } from "./turn.ts";

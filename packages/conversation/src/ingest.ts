@@ -75,7 +75,9 @@ export function createIngestor(options: IngestorOptions): Ingestor {
       return;
     }
     waking = wakeExpansion(pool)
-      .catch((err: Error) => log.error(`could not enqueue the inbox's expansion, the worker's sweep will: ${err.message}`))
+      .catch((err: Error) =>
+        log.error(`could not enqueue the inbox's expansion, the worker's sweep will: ${err.message}`),
+      )
       .finally(() => {
         waking = undefined;
         if (wakeAgain) {
@@ -90,7 +92,11 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     batchSize += (batch.length - batchSize) / 8;
     const groups = batch.map((p) => p.group);
     if (batchSize > inboxAbove) {
-      await pool.query({ name: "store-inbound", text: `INSERT INTO "InboundBatch" (events) VALUES ($1::json)`, values: [JSON.stringify(groups)] });
+      await pool.query({
+        name: "store-inbound",
+        text: `INSERT INTO "InboundBatch" (events) VALUES ($1::json)`,
+        values: [JSON.stringify(groups)],
+      });
       counters.inboxAppends++;
       wake();
     } else {

@@ -41,14 +41,29 @@ const RANK = ["pending", "sent", "delivered", "read"];
  * (expand.ts), so a report is either found here or applied there, never lost in between. Where no
  * report can come (no id, or a platform that sends none), the update alone: one statement, not five.
  */
-async function recordSent(pool: Pool, sender: ChannelSender, rowId: string, channelAccountId: string, platformMessageId: string | null, raw: unknown[]): Promise<void> {
-  const update = { name: "sent-update", text: `UPDATE "Message" SET status = 'sent', "platformMessageId" = $2, raw = $3::jsonb, "updatedAt" = now() WHERE id = $1::uuid`, values: [rowId, platformMessageId, JSON.stringify(raw)] };
+async function recordSent(
+  pool: Pool,
+  sender: ChannelSender,
+  rowId: string,
+  channelAccountId: string,
+  platformMessageId: string | null,
+  raw: unknown[],
+): Promise<void> {
+  const update = {
+    name: "sent-update",
+    text: `UPDATE "Message" SET status = 'sent', "platformMessageId" = $2, raw = $3::jsonb, "updatedAt" = now() WHERE id = $1::uuid`,
+    values: [rowId, platformMessageId, JSON.stringify(raw)],
+  };
   if (!platformMessageId || sender.reportsDelivery === false) {
     await pool.query(update);
     return;
   }
   await transaction(pool, async (sql) => {
-    await sql.query({ name: "sent-lock", text: `SELECT pg_advisory_xact_lock(hashtext($1))`, values: [statusLockKey(channelAccountId, platformMessageId)] });
+    await sql.query({
+      name: "sent-lock",
+      text: `SELECT pg_advisory_xact_lock(hashtext($1))`,
+      values: [statusLockKey(channelAccountId, platformMessageId)],
+    });
     await sql.query(update);
     const { rows: reports } = await sql.query<{ id: string; state: string; error: unknown }>({
       name: "sent-early-reports",
@@ -56,8 +71,13 @@ async function recordSent(pool: Pool, sender: ChannelSender, rowId: string, chan
       values: [channelAccountId, platformMessageId],
     });
     if (!reports.length) return;
-    const best = reports.find((r) => r.state === "failed") ?? reports.reduce((a, b) => (RANK.indexOf(b.state) > RANK.indexOf(a.state) ? b : a));
-    await sql.query(`UPDATE "Message" SET status = $2, error = COALESCE($3::jsonb, error), "updatedAt" = now() WHERE id = $1::uuid`, [rowId, best.state, best.error ? JSON.stringify(best.error) : null]);
+    const best =
+      reports.find((r) => r.state === "failed") ??
+      reports.reduce((a, b) => (RANK.indexOf(b.state) > RANK.indexOf(a.state) ? b : a));
+    await sql.query(
+      `UPDATE "Message" SET status = $2, error = COALESCE($3::jsonb, error), "updatedAt" = now() WHERE id = $1::uuid`,
+      [rowId, best.state, best.error ? JSON.stringify(best.error) : null],
+    );
   });
 }
 
@@ -90,31 +110,56 @@ export async function sendReplies(
 ): Promise<OutboundResult[]> {
   const results: OutboundResult[] = [];
   for (const [n, reply] of replies.entries()) {
-    const { rows: [row] } = await pool.query<{ id: string; status: string; platformMessageId: string | null; error: unknown }>({
+    const {
+      rows: [row],
+    } = await pool.query<{ id: string; status: string; platformMessageId: string | null; error: unknown }>({
       name: "claim-reply",
       text: CLAIM_REPLY,
-      values: [target.tenantId, target.channelAccountId, target.conversationId, `${options.key}:${n}`, JSON.stringify(reply)],
+      values: [
+        target.tenantId,
+        target.channelAccountId,
+        target.conversationId,
+        `${options.key}:${n}`,
+        JSON.stringify(reply),
+      ],
     });
     // Only a concurrent run of the same job, committing between our insert and read, leaves none.
     if (!row) throw new Error(`outbound message ${options.key}:${n} is being written by another run; retrying`);
     if (row.status !== "pending") {
-      results.push({ id: row.id, status: row.status === "failed" ? "failed" : "sent", platformMessageId: row.platformMessageId, error: row.error });
+      results.push({
+        id: row.id,
+        status: row.status === "failed" ? "failed" : "sent",
+        platformMessageId: row.platformMessageId,
+        error: row.error,
+      });
       continue;
     }
-    let sent;
+    let sent: Awaited<ReturnType<typeof sendWithRetry>>;
     try {
       sent = await sendWithRetry(sender, target.to, reply, options.context ?? {});
     } catch (err) {
       if (err instanceof PlatformError && err.retryable) throw err;
       // Permanent: the platform refused (4xx), or the reply cannot be rendered for this channel.
       const error =
-        err instanceof PlatformError ? { platform: err.platform, code: err.code, message: err.message } : { code: "render_failed", message: (err as Error).message };
-      await pool.query(`UPDATE "Message" SET status = 'failed', error = $2::jsonb, "updatedAt" = now() WHERE id = $1::uuid`, [row.id, JSON.stringify(error)]);
+        err instanceof PlatformError
+          ? { platform: err.platform, code: err.code, message: err.message }
+          : { code: "render_failed", message: (err as Error).message };
+      await pool.query(
+        `UPDATE "Message" SET status = 'failed', error = $2::jsonb, "updatedAt" = now() WHERE id = $1::uuid`,
+        [row.id, JSON.stringify(error)],
+      );
       results.push({ id: row.id, status: "failed", platformMessageId: null, error });
       continue;
     }
     const platformMessageId = sent[0]?.platformMessageId || null;
-    await recordSent(pool, sender, row.id, target.channelAccountId, platformMessageId, sent.map((r) => r.raw));
+    await recordSent(
+      pool,
+      sender,
+      row.id,
+      target.channelAccountId,
+      platformMessageId,
+      sent.map((r) => r.raw),
+    );
     results.push({ id: row.id, status: "sent", platformMessageId, error: null });
   }
   return results;

@@ -34,7 +34,11 @@ export interface Understanding {
   state: unknown;
 }
 
-export type Understand = (input: { tenant: TenantInfo; message: InboundMessage; state: unknown }) => Promise<Understanding>;
+export type Understand = (input: {
+  tenant: TenantInfo;
+  message: InboundMessage;
+  state: unknown;
+}) => Promise<Understanding>;
 
 export interface FulfillmentEndpointRef {
   id: string;

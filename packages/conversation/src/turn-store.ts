@@ -12,7 +12,14 @@ export interface StoredInbound {
   content: unknown;
   raw: unknown;
   conversation: { id: string; externalId: string; state: unknown };
-  tenant: { id: string; language: string; timezone: string; nluSettings: unknown; notificationSettings: unknown; trainingRevision: string };
+  tenant: {
+    id: string;
+    language: string;
+    timezone: string;
+    nluSettings: unknown;
+    notificationSettings: unknown;
+    trainingRevision: string;
+  };
   /** No earlier inbound message in its conversation (ties broken by id, so exactly one is first). */
   first: boolean;
 }
@@ -29,7 +36,9 @@ FROM "Message" m JOIN "Conversation" c ON c.id = m."conversationId" JOIN "Tenant
 WHERE m.id = $1::uuid AND m.direction = 'in'`;
 
 export async function loadInbound(pool: Pool, messageId: string): Promise<StoredInbound | null> {
-  const { rows: [row] } = await pool.query({ name: "turn-load-inbound", text: LOAD_INBOUND, values: [messageId] });
+  const {
+    rows: [row],
+  } = await pool.query({ name: "turn-load-inbound", text: LOAD_INBOUND, values: [messageId] });
   if (!row) return null;
   return {
     id: row.id,
@@ -38,7 +47,14 @@ export async function loadInbound(pool: Pool, messageId: string): Promise<Stored
     content: row.content,
     raw: row.raw,
     conversation: { id: row.conversationId, externalId: row.externalId, state: row.state },
-    tenant: { id: row.tenantId, language: row.language, timezone: row.timezone, nluSettings: row.nluSettings, notificationSettings: row.notificationSettings, trainingRevision: row.trainingRevision },
+    tenant: {
+      id: row.tenantId,
+      language: row.language,
+      timezone: row.timezone,
+      nluSettings: row.nluSettings,
+      notificationSettings: row.notificationSettings,
+      trainingRevision: row.trainingRevision,
+    },
     first: row.first,
   };
 }
@@ -56,13 +72,17 @@ FROM "Intent" i LEFT JOIN "FulfillmentEndpoint" e ON e.id = i."fulfillmentEndpoi
 WHERE i."tenantId" = $1::uuid AND i.name = $2`;
 
 export async function findIntent(pool: Pool, tenantId: string, name: string): Promise<IntentToFulfill | null> {
-  const { rows: [row] } = await pool.query({ name: "turn-find-intent", text: FIND_INTENT, values: [tenantId, name] });
+  const {
+    rows: [row],
+  } = await pool.query({ name: "turn-find-intent", text: FIND_INTENT, values: [tenantId, name] });
   if (!row) return null;
   return {
     id: row.id,
     name: row.name,
     responses: row.responses,
-    endpoint: row.endpointId ? { id: row.endpointId, url: row.url, timeoutMs: row.timeoutMs, secrets: row.secrets } : null,
+    endpoint: row.endpointId
+      ? { id: row.endpointId, url: row.url, timeoutMs: row.timeoutMs, secrets: row.secrets }
+      : null,
   };
 }
 
@@ -96,8 +116,15 @@ const FINISH_TURN = withEvents([
  * The turn's outcome and its events in one statement, so they commit together: an event exists
  * exactly when what it reports does.
  */
-export async function finishTurn(pool: Pool, turn: { tenantId: string; messageId: string; conversationId: string; state?: unknown; events: NewEvent[] }): Promise<void> {
+export async function finishTurn(
+  pool: Pool,
+  turn: { tenantId: string; messageId: string; conversationId: string; state?: unknown; events: NewEvent[] },
+): Promise<void> {
   const { values } = eventParameters(turn.tenantId, turn.events);
   const state = turn.state === undefined ? null : JSON.stringify(turn.state);
-  await pool.query({ name: "turn-finish", text: FINISH_TURN, values: [...values, turn.messageId, turn.conversationId, state] });
+  await pool.query({
+    name: "turn-finish",
+    text: FINISH_TURN,
+    values: [...values, turn.messageId, turn.conversationId, state],
+  });
 }

@@ -44,7 +44,12 @@ interface Chosen {
   failures: { endpointId: string; intent: string; error: string; httpStatus?: number }[];
 }
 
-async function chooseReplies(deps: TurnDeps, input: TurnInput, understanding: Understanding, depth = 0): Promise<Chosen> {
+async function chooseReplies(
+  deps: TurnDeps,
+  input: TurnInput,
+  understanding: Understanding,
+  depth = 0,
+): Promise<Chosen> {
   if (understanding.prompt) return { replies: [{ type: "text", text: understanding.prompt }], failures: [] };
 
   const intent = await findIntent(deps.pool, input.tenant.id, understanding.intent);
@@ -52,7 +57,12 @@ async function chooseReplies(deps: TurnDeps, input: TurnInput, understanding: Un
   if (!intent?.endpoint) return { replies: staticReplies, failures: [] };
 
   const { endpoint } = intent;
-  const outcome = await deps.fulfill({ ...input, intent: { id: intent.id, name: intent.name }, understanding, endpoint });
+  const outcome = await deps.fulfill({
+    ...input,
+    intent: { id: intent.id, name: intent.name },
+    understanding,
+    endpoint,
+  });
   await recordFulfillment(deps.pool, {
     tenantId: input.tenant.id,
     messageId: input.messageId,
@@ -63,18 +73,41 @@ async function chooseReplies(deps: TurnDeps, input: TurnInput, understanding: Un
     latencyMs: Math.round(outcome.latencyMs),
     error: outcome.ok ? null : outcome.error,
   });
-  if (!outcome.ok) return { replies: staticReplies, failures: [{ endpointId: endpoint.id, intent: intent.name, error: outcome.error, ...(outcome.httpStatus ? { httpStatus: outcome.httpStatus } : {}) }] };
+  if (!outcome.ok)
+    return {
+      replies: staticReplies,
+      failures: [
+        {
+          endpointId: endpoint.id,
+          intent: intent.name,
+          error: outcome.error,
+          ...(outcome.httpStatus ? { httpStatus: outcome.httpStatus } : {}),
+        },
+      ],
+    };
   if (outcome.followupEvent && depth < MAX_FOLLOWUPS) {
     const next = await chooseReplies(
       deps,
       input,
-      { ...understanding, intent: outcome.followupEvent.name, parameters: { ...understanding.parameters, ...outcome.followupEvent.parameters } },
+      {
+        ...understanding,
+        intent: outcome.followupEvent.name,
+        parameters: { ...understanding.parameters, ...outcome.followupEvent.parameters },
+      },
       depth + 1,
     );
-    return { replies: [...outcome.replies, ...next.replies], failures: next.failures, ...((next.contexts ?? outcome.contexts) ? { contexts: next.contexts ?? outcome.contexts } : {}) };
+    return {
+      replies: [...outcome.replies, ...next.replies],
+      failures: next.failures,
+      ...((next.contexts ?? outcome.contexts) ? { contexts: next.contexts ?? outcome.contexts } : {}),
+    };
   }
   // A backend that answers nothing leaves the intent's own response standing.
-  return { replies: outcome.replies.length ? outcome.replies : staticReplies, failures: [], ...(outcome.contexts ? { contexts: outcome.contexts } : {}) };
+  return {
+    replies: outcome.replies.length ? outcome.replies : staticReplies,
+    failures: [],
+    ...(outcome.contexts ? { contexts: outcome.contexts } : {}),
+  };
 }
 
 /**
@@ -97,9 +130,17 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
 
   const base = { conversationId: conversation.id, channelAccountId: stored.channelAccountId, channel: message.channel };
   const events: NewEvent[] = [{ type: "message.received", data: { ...base, messageId, message } }];
-  if (stored.first) events.unshift({ type: "conversation.started", data: { ...base, externalId: conversation.externalId } });
+  if (stored.first)
+    events.unshift({ type: "conversation.started", data: { ...base, externalId: conversation.externalId } });
 
-  const finish = (state?: unknown) => finishTurn(pool, { tenantId: tenant.id, messageId, conversationId: conversation.id, ...(state !== undefined ? { state } : {}), events });
+  const finish = (state?: unknown) =>
+    finishTurn(pool, {
+      tenantId: tenant.id,
+      messageId,
+      conversationId: conversation.id,
+      ...(state !== undefined ? { state } : {}),
+      events,
+    });
 
   if (message.addressedToBot === false) {
     await finish();
@@ -111,29 +152,62 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
   }
 
   const sender = await deps.accounts.sender(stored.channelAccountId);
-  const target = { tenantId: tenant.id, channelAccountId: stored.channelAccountId, conversationId: conversation.id, to: message.conversation };
+  const target = {
+    tenantId: tenant.id,
+    channelAccountId: stored.channelAccountId,
+    conversationId: conversation.id,
+    to: message.conversation,
+  };
 
   // Keywords are plain words; commands such as Telegram's /start are not opt-outs or opt-ins.
   if (message.text && !message.postback && !message.command) {
-    const confirmation = await handleOptKeywords(db, { tenantId: tenant.id, channelAccountId: stored.channelAccountId, externalId: message.conversation.externalId, text: message.text, settings: stored.tenant.notificationSettings as OptSettings });
+    const confirmation = await handleOptKeywords(db, {
+      tenantId: tenant.id,
+      channelAccountId: stored.channelAccountId,
+      externalId: message.conversation.externalId,
+      text: message.text,
+      settings: stored.tenant.notificationSettings as OptSettings,
+    });
     if (confirmation) {
-      await sendReplies(pool, sender, target, [{ type: "text", text: confirmation }], { key: messageId, context: { inReplyTo: message } });
+      await sendReplies(pool, sender, target, [{ type: "text", text: confirmation }], {
+        key: messageId,
+        context: { inReplyTo: message },
+      });
       await finish();
       return { replies: 1 };
     }
   }
 
   const understanding = await deps.understand({ tenant, message, state: conversation.state });
-  events.push({ type: "intent.matched", data: { ...base, messageId, intent: understanding.intent, confidence: understanding.confidence, parameters: understanding.parameters } });
+  events.push({
+    type: "intent.matched",
+    data: {
+      ...base,
+      messageId,
+      intent: understanding.intent,
+      confidence: understanding.confidence,
+      parameters: understanding.parameters,
+    },
+  });
   const input: TurnInput = { tenant, conversationId: conversation.id, messageId, message, raw: stored.raw };
   const { replies, contexts, failures } = await chooseReplies(deps, input, understanding);
   for (const failure of failures) events.push({ type: "fulfillment.failed", data: { ...base, messageId, ...failure } });
 
-  const outbound = await sendReplies(pool, sender, target, replies, { key: messageId, context: { inReplyTo: message } });
+  const outbound = await sendReplies(pool, sender, target, replies, {
+    key: messageId,
+    context: { inReplyTo: message },
+  });
   for (const [n, result] of outbound.entries()) {
     events.push({
       type: result.status === "sent" ? "message.sent" : "message.failed",
-      data: { ...base, messageId: result.id, inReplyTo: messageId, reply: replies[n], platformMessageId: result.platformMessageId, ...(result.error ? { error: result.error } : {}) },
+      data: {
+        ...base,
+        messageId: result.id,
+        inReplyTo: messageId,
+        reply: replies[n],
+        platformMessageId: result.platformMessageId,
+        ...(result.error ? { error: result.error } : {}),
+      },
     });
   }
   // Answering a button press only stops the client's spinner; failing to do so loses nothing.

@@ -27,7 +27,9 @@ const message = (n: number, chat = "chat-1"): InboundEvent => ({
 before(async () => {
   t = await createTestDatabase();
   const tenant = await t.db.tenant.create({ data: { name: "Acme" } });
-  const row = await t.db.channelAccount.create({ data: { tenantId: tenant.id, channel: "telegram", name: "bot", secrets: "sealed" } });
+  const row = await t.db.channelAccount.create({
+    data: { tenantId: tenant.id, channel: "telegram", name: "bot", secrets: "sealed" },
+  });
   account = { id: row.id, tenantId: tenant.id, channel: "telegram", config: {}, secrets: {} };
   direct = createIngestor({ connectionString: t.url, inboxAbove: Infinity });
   inbox = createIngestor({ connectionString: t.url, inboxAbove: 0 });
@@ -59,10 +61,18 @@ async function assertQueuedInOrder(chats: number, perChat: number) {
   const keyOf = new Map(messages.map((m) => [m.id, Number(m.dedupeKey)]));
   for (let chat = 0; chat < chats; chat++) {
     const conversation = await t.db.conversation.findFirstOrThrow({ where: { externalId: `chat-${chat}` } });
-    const order = queued.filter((j) => j.queue_name === `conversation:${conversation.id}`).map((j) => keyOf.get(j.message_id)!);
+    const order = queued
+      .filter((j) => j.queue_name === `conversation:${conversation.id}`)
+      .map((j) => keyOf.get(j.message_id)!);
     assert.equal(order.length, perChat);
-    assert.deepEqual(order, [...order].sort((a, b) => a - b));
-    assert.equal(conversation.lastInboundAt?.toISOString(), new Date(1_700_000_000_000 + Math.max(...order) * 1000).toISOString());
+    assert.deepEqual(
+      order,
+      [...order].sort((a, b) => a - b),
+    );
+    assert.equal(
+      conversation.lastInboundAt?.toISOString(),
+      new Date(1_700_000_000_000 + Math.max(...order) * 1000).toISOString(),
+    );
   }
 }
 
@@ -88,7 +98,10 @@ test("heavy load: concurrent requests share one inbox row; one expansion job wai
   assert.equal(await waiting(), appended);
   assert.equal(await t.db.message.count(), 0, "acknowledged, stored in the inbox, not yet expanded");
   // However many rows, one expansion job waits, keyed so that wake-ups do not pile up.
-  assert.deepEqual((await jobs(EXPAND_INBOUND)).map((j) => [j.queue_name, j.key, j.locked_at]), [["inbound", EXPAND_INBOUND, null]]);
+  assert.deepEqual(
+    (await jobs(EXPAND_INBOUND)).map((j) => [j.queue_name, j.key, j.locked_at]),
+    [["inbound", EXPAND_INBOUND, null]],
+  );
 
   assert.deepEqual(await expandInbound(t.pool), { rows: appended, setAside: [], more: false });
   assert.equal(await waiting(), 0);
@@ -105,7 +118,11 @@ test("a wake-up enqueues another expansion once the waiting one has started", as
   await t.db.$executeRawUnsafe(`UPDATE graphile_worker._private_jobs SET locked_at = now(), locked_by = 'test'`);
   await inbox.ingest(account, [message(101)]);
   await inbox.settled();
-  assert.deepEqual((await jobs(EXPAND_INBOUND)).map((j) => j.locked_at === null), [false, true], "the started job, and a new one waiting");
+  assert.deepEqual(
+    (await jobs(EXPAND_INBOUND)).map((j) => j.locked_at === null),
+    [false, true],
+    "the started job, and a new one waiting",
+  );
   await expandInbound(t.pool);
 });
 
@@ -114,7 +131,9 @@ test("the ingestor switches to the inbox under load and back when it passes", as
   try {
     for (let n = 0; n < 5; n++) await adaptive.ingest(account, [message(200 + n)]);
     assert.equal(adaptive.stats().inboxAppends, 0, "one request at a time: stored as messages at once");
-    await Promise.all(Array.from({ length: 300 }, (_, i) => adaptive.ingest(account, [message(1000 + i, `chat-${i % 7}`)])));
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) => adaptive.ingest(account, [message(1000 + i, `chat-${i % 7}`)])),
+    );
     const underLoad = adaptive.stats().inboxAppends;
     assert.ok(underLoad > 0, "hundreds at once: appended to the inbox");
     for (let n = 0; n < 40; n++) await adaptive.ingest(account, [message(900 + n)]);
@@ -129,10 +148,17 @@ test("the ingestor switches to the inbox under load and back when it passes", as
 });
 
 test("redelivery is stored once and queued once, even inside one batch, either way", async () => {
-  for (const [n, ingestor] of [[500, direct], [501, inbox]] as const) {
+  for (const [n, ingestor] of [
+    [500, direct],
+    [501, inbox],
+  ] as const) {
     const before = await t.db.message.count();
     const queued = (await jobs()).length;
-    await Promise.all([ingestor.ingest(account, [message(n)]), ingestor.ingest(account, [message(n)]), ingestor.ingest(account, [message(n), message(n)])]);
+    await Promise.all([
+      ingestor.ingest(account, [message(n)]),
+      ingestor.ingest(account, [message(n)]),
+      ingestor.ingest(account, [message(n), message(n)]),
+    ]);
     await ingestor.ingest(account, [message(n)]);
     await ingestor.settled();
     await expandInbound(t.pool);
@@ -162,7 +188,10 @@ test("a write waits while empty job queues are being collected, so its jobs neve
     await collector.query("BEGIN");
     await collector.query(`SELECT pg_advisory_xact_lock(hashtext('graphile-worker:queues'))`);
     const written = direct.ingest(account, [message(530, "chat-gate")]);
-    const early = await Promise.race([written.then(() => "written"), new Promise((resolve) => setTimeout(resolve, 200, "waiting"))]);
+    const early = await Promise.race([
+      written.then(() => "written"),
+      new Promise((resolve) => setTimeout(resolve, 200, "waiting")),
+    ]);
     assert.equal(early, "waiting");
     await collector.query("COMMIT");
     await written;
@@ -180,13 +209,23 @@ test("a request that cannot be stored fails alone; the rest of its batch is stor
   // A driver bug: a message without the platform id that every message's dedupe key comes from.
   const broken = message(601);
   if (broken.type === "message") delete (broken.message as { platformEventId?: string }).platformEventId;
-  const results = await Promise.allSettled([direct.ingest(account, [message(600)]), direct.ingest(account, [broken]), direct.ingest(account, [message(602)])]);
-  assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
+  const results = await Promise.allSettled([
+    direct.ingest(account, [message(600)]),
+    direct.ingest(account, [broken]),
+    direct.ingest(account, [message(602)]),
+  ]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ["fulfilled", "rejected", "fulfilled"],
+  );
   assert.equal(await t.db.message.count(), before + 2);
 });
 
 test("text PostgreSQL cannot hold (NUL, a lone surrogate) is cleaned rather than refused, either way", async () => {
-  for (const [n, ingestor] of [[550, direct], [551, inbox]] as const) {
+  for (const [n, ingestor] of [
+    [550, direct],
+    [551, inbox],
+  ] as const) {
     const odd = message(n);
     if (odd.type === "message") odd.message.text = "a\u0000b\ud800c";
     await ingestor.ingest(account, [odd]);
@@ -200,11 +239,25 @@ test("an inbox row that cannot be expanded is set aside with its error; the rows
   const before = await t.db.message.count();
   await inbox.ingest(account, [message(610)]);
   // As if appended by a faulty release: a message without the dedupe key every message row needs.
-  const bad = [{ accountId: account.id, tenantId: account.tenantId, events: [{ ...message(611), message: { conversation: { externalId: "chat-1" }, sentAt: new Date().toISOString() } }] }];
-  const [{ id: badId }] = await t.db.$queryRawUnsafe<[{ id: bigint }]>(`INSERT INTO "InboundBatch" (events) VALUES ($1::json) RETURNING id`, JSON.stringify(bad));
+  const bad = [
+    {
+      accountId: account.id,
+      tenantId: account.tenantId,
+      events: [
+        { ...message(611), message: { conversation: { externalId: "chat-1" }, sentAt: new Date().toISOString() } },
+      ],
+    },
+  ];
+  const [{ id: badId }] = await t.db.$queryRawUnsafe<[{ id: bigint }]>(
+    `INSERT INTO "InboundBatch" (events) VALUES ($1::json) RETURNING id`,
+    JSON.stringify(bad),
+  );
   await inbox.ingest(account, [message(612)]);
   const result = await expandInbound(t.pool);
-  assert.deepEqual(result.setAside.map((r) => r.id), [String(badId)]);
+  assert.deepEqual(
+    result.setAside.map((r) => r.id),
+    [String(badId)],
+  );
   assert.match(result.setAside[0]!.error, /null value in column "dedupeKey"/);
   assert.equal(await t.db.message.count(), before + 2);
   const kept = await t.db.inboundBatch.findUniqueOrThrow({ where: { id: badId } });
@@ -218,7 +271,9 @@ test("an inbox row that cannot be expanded is set aside with its error; the rows
 
 test("inbox messages of an account deleted before they were expanded are dropped with it", async () => {
   const tenant = await t.db.tenant.create({ data: { name: "Gone" } });
-  const row = await t.db.channelAccount.create({ data: { tenantId: tenant.id, channel: "telegram", name: "gone", secrets: "sealed" } });
+  const row = await t.db.channelAccount.create({
+    data: { tenantId: tenant.id, channel: "telegram", name: "gone", secrets: "sealed" },
+  });
   await inbox.ingest({ ...account, id: row.id, tenantId: tenant.id }, [message(700)]);
   await t.db.channelAccount.delete({ where: { id: row.id } });
   assert.deepEqual(await expandInbound(t.pool), { rows: 1, setAside: [], more: false });
@@ -227,25 +282,48 @@ test("inbox messages of an account deleted before they were expanded are dropped
 
 test("an expansion round stops at its time budget with more to do", async () => {
   for (let n = 0; n < 3; n++) await inbox.ingest(account, [message(800 + n)]);
-  assert.deepEqual(await expandInbound(t.pool, { rowsPerTransaction: 1, budgetMs: 0 }), { rows: 1, setAside: [], more: true });
+  assert.deepEqual(await expandInbound(t.pool, { rowsPerTransaction: 1, budgetMs: 0 }), {
+    rows: 1,
+    setAside: [],
+    more: true,
+  });
   assert.deepEqual(await expandInbound(t.pool, { rowsPerTransaction: 1 }), { rows: 2, setAside: [], more: false });
 });
 
 test("delivery reports move an outbound message forward only; failed always wins; through the inbox too", async () => {
   const conversation = await t.db.conversation.findFirstOrThrow();
   const out = await t.db.message.create({
-    data: { tenantId: account.tenantId, channelAccountId: account.id, conversationId: conversation.id, direction: "out", dedupeKey: "x:0", platformMessageId: "wamid.1", content: {}, status: "sent" },
+    data: {
+      tenantId: account.tenantId,
+      channelAccountId: account.id,
+      conversationId: conversation.id,
+      direction: "out",
+      dedupeKey: "x:0",
+      platformMessageId: "wamid.1",
+      content: {},
+      status: "sent",
+    },
   });
   const report = (state: "sent" | "delivered" | "read" | "failed"): InboundEvent => ({
     type: "status",
     raw: {},
-    status: { channel: "whatsapp", platformMessageId: "wamid.1", state, at: new Date().toISOString(), ...(state === "failed" ? { error: { code: "131047", message: "Re-engagement message" } } : {}) },
+    status: {
+      channel: "whatsapp",
+      platformMessageId: "wamid.1",
+      state,
+      at: new Date().toISOString(),
+      ...(state === "failed" ? { error: { code: "131047", message: "Re-engagement message" } } : {}),
+    },
   });
   await direct.ingest(account, [report("read")]);
   await direct.ingest(account, [report("delivered")]);
   assert.equal((await t.db.message.findUniqueOrThrow({ where: { id: out.id } })).status, "read");
   await inbox.ingest(account, [report("failed")]);
-  assert.equal((await t.db.message.findUniqueOrThrow({ where: { id: out.id } })).status, "read", "applied when expanded");
+  assert.equal(
+    (await t.db.message.findUniqueOrThrow({ where: { id: out.id } })).status,
+    "read",
+    "applied when expanded",
+  );
   await expandInbound(t.pool);
   const failed = await t.db.message.findUniqueOrThrow({ where: { id: out.id } });
   assert.equal(failed.status, "failed");
@@ -254,10 +332,27 @@ test("delivery reports move an outbound message forward only; failed always wins
 
 test("a delivery report that arrives before the sender recorded the message's id is applied once it is", async () => {
   const conversation = await t.db.conversation.findFirstOrThrow();
-  await direct.ingest(account, [{ type: "status", raw: {}, status: { channel: "whatsapp", platformMessageId: "wamid.early", state: "read", at: new Date().toISOString() } }]);
+  await direct.ingest(account, [
+    {
+      type: "status",
+      raw: {},
+      status: { channel: "whatsapp", platformMessageId: "wamid.early", state: "read", at: new Date().toISOString() },
+    },
+  ]);
   assert.equal(await t.db.deliveryReport.count(), 1);
   const sender = { send: async () => [{ platformMessageId: "wamid.early", raw: {} }] };
-  await sendReplies(t.pool, sender, { tenantId: account.tenantId, channelAccountId: account.id, conversationId: conversation.id, to: { externalId: "chat-1", type: "private" } }, [{ type: "text", text: "hi" }], { key: "early" });
+  await sendReplies(
+    t.pool,
+    sender,
+    {
+      tenantId: account.tenantId,
+      channelAccountId: account.id,
+      conversationId: conversation.id,
+      to: { externalId: "chat-1", type: "private" },
+    },
+    [{ type: "text", text: "hi" }],
+    { key: "early" },
+  );
   const message = await t.db.message.findFirstOrThrow({ where: { platformMessageId: "wamid.early" } });
   assert.equal(message.status, "read");
   assert.equal(await t.db.deliveryReport.count(), 0);

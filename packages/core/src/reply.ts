@@ -4,9 +4,7 @@ import type { Channel } from "./message.ts";
  * The one reply model; each channel renders it within its platform's limits and degrades
  * gracefully where a platform lacks a feature.
  */
-export type Button =
-  | { type: "postback"; title: string; payload: string }
-  | { type: "url"; title: string; url: string };
+export type Button = { type: "postback"; title: string; payload: string } | { type: "url"; title: string; url: string };
 
 export interface QuickReply {
   title: string;

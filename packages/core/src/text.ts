@@ -21,5 +21,10 @@ export function splitText(text: string, limit: number): string[] {
 /** Shortens to at most `limit` characters, marking the cut with an ellipsis. */
 export function truncate(text: string, limit: number): string {
   const chars = [...text];
-  return chars.length <= limit ? text : `${chars.slice(0, limit - 1).join("").trimEnd()}…`;
+  return chars.length <= limit
+    ? text
+    : `${chars
+        .slice(0, limit - 1)
+        .join("")
+        .trimEnd()}…`;
 }

@@ -19,7 +19,10 @@ test("a limiter starts calls at once while the budget allows, and holds the rest
 test("a limiter passes on each call's result and error", async () => {
   const limit = keyedRateLimiter({ cap: 5, intervalMs: 1000 })("bot");
   assert.equal(await limit(async () => 42), 42);
-  await assert.rejects(limit(async () => Promise.reject(new Error("refused"))), /refused/);
+  await assert.rejects(
+    limit(async () => Promise.reject(new Error("refused"))),
+    /refused/,
+  );
 });
 
 test("keys are limited apart, and a key keeps its spacing across a pause shorter than its interval", async () => {

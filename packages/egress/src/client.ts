@@ -53,7 +53,11 @@ function guardedLookup(policy: EgressPolicy): LookupFunction {
       const ok = list.filter((a) => allowedByName || refusal(a.address, policy) === null);
       if (!ok.length) {
         const reason = refusal(list[0]!.address, policy) ?? "no address";
-        return callback(Object.assign(new Error(`refused: ${hostname} resolves to ${reason}`), { code: "EGRESS_BLOCKED" }), "", 0);
+        return callback(
+          Object.assign(new Error(`refused: ${hostname} resolves to ${reason}`), { code: "EGRESS_BLOCKED" }),
+          "",
+          0,
+        );
       }
       if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, ok);
       callback(null, ok[0]!.address, ok[0]!.family);
@@ -112,7 +116,12 @@ export function createEgress(policy: EgressPolicy, options: { connectTimeoutMs?:
           }
           chunks.push(chunk as Buffer);
         }
-        return { status: response.statusCode, headers: response.headers, body: Buffer.concat(chunks), latencyMs: performance.now() - started };
+        return {
+          status: response.statusCode,
+          headers: response.headers,
+          body: Buffer.concat(chunks),
+          latencyMs: performance.now() - started,
+        };
       } catch (err) {
         if (err instanceof EgressError) throw err;
         const cause = causeOf(err) as { code?: string; message?: string } | undefined;

@@ -13,8 +13,14 @@ export interface EgressPolicy {
 }
 
 /** From EGRESS_ALLOW ("localhost,127.0.0.1,10.0.0.0/8") and EGRESS_ALLOW_HTTP ("true"). */
-export function parsePolicy(env: { EGRESS_ALLOW?: string | undefined; EGRESS_ALLOW_HTTP?: string | undefined }): EgressPolicy {
-  const entries = (env.EGRESS_ALLOW ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+export function parsePolicy(env: {
+  EGRESS_ALLOW?: string | undefined;
+  EGRESS_ALLOW_HTTP?: string | undefined;
+}): EgressPolicy {
+  const entries = (env.EGRESS_ALLOW ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const allowRanges: EgressPolicy["allowRanges"] = [];
   const allowHosts: string[] = [];
   for (const entry of entries) {

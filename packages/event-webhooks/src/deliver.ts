@@ -9,7 +9,16 @@ import { DELIVER_EVENT, emitEvent } from "./emit.ts";
  * When to try again after the n-th failed attempt (about a day in all): at once, 5 s, 5 min, 30 min,
  * 2 h, 5 h, 10 h, 10 h, each with ±10% jitter so failed endpoints are not hit in lockstep.
  */
-export const RETRY_SCHEDULE_MS = [0, 5_000, 5 * 60_000, 30 * 60_000, 2 * 3600_000, 5 * 3600_000, 10 * 3600_000, 10 * 3600_000];
+export const RETRY_SCHEDULE_MS = [
+  0,
+  5_000,
+  5 * 60_000,
+  30 * 60_000,
+  2 * 3600_000,
+  5 * 3600_000,
+  10 * 3600_000,
+  10 * 3600_000,
+];
 const EXCERPT_BYTES = 1024;
 
 export interface DeliveryOptions {
@@ -35,12 +44,26 @@ function retryAfterMs(headers: Record<string, string | string[] | undefined>): n
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
-async function disable(db: Db, subscription: { id: string; tenantId: string; url: string }, reason: string): Promise<void> {
+async function disable(
+  db: Db,
+  subscription: { id: string; tenantId: string; url: string },
+  reason: string,
+): Promise<void> {
   await db.$transaction(async (tx) => {
-    await tx.eventSubscription.update({ where: { id: subscription.id }, data: { enabled: false, disabledReason: reason } });
-    await tx.eventDelivery.updateMany({ where: { subscriptionId: subscription.id, status: { in: ["pending", "failed"] } }, data: { status: "dead", nextAttemptAt: null } });
+    await tx.eventSubscription.update({
+      where: { id: subscription.id },
+      data: { enabled: false, disabledReason: reason },
+    });
+    await tx.eventDelivery.updateMany({
+      where: { subscriptionId: subscription.id, status: { in: ["pending", "failed"] } },
+      data: { status: "dead", nextAttemptAt: null },
+    });
     // Other subscriptions of the tenant hear about it (this one no longer can).
-    await emitEvent(prismaSql(tx), { tenantId: subscription.tenantId, type: "endpoint.disabled", data: { subscriptionId: subscription.id, url: subscription.url, reason } });
+    await emitEvent(prismaSql(tx), {
+      tenantId: subscription.tenantId,
+      type: "endpoint.disabled",
+      data: { subscriptionId: subscription.id, url: subscription.url, reason },
+    });
   });
 }
 
@@ -56,14 +79,24 @@ export function createDeliverTask(options: DeliveryOptions): Task {
   const { db } = options;
   return async (payload) => {
     const { deliveryId } = payload as { deliveryId: string };
-    const delivery = await db.eventDelivery.findUnique({ where: { id: deliveryId }, include: { event: true, subscription: true } });
+    const delivery = await db.eventDelivery.findUnique({
+      where: { id: deliveryId },
+      include: { event: true, subscription: true },
+    });
     if (!delivery || delivery.status === "succeeded" || delivery.status === "dead") return;
     const { event, subscription } = delivery;
     if (!subscription.enabled) {
       await db.eventDelivery.update({ where: { id: delivery.id }, data: { status: "dead", nextAttemptAt: null } });
       return;
     }
-    const body = JSON.stringify({ id: event.id, type: event.type, version: event.version, createdAt: event.createdAt.toISOString(), tenantId: event.tenantId, data: event.data });
+    const body = JSON.stringify({
+      id: event.id,
+      type: event.type,
+      version: event.version,
+      createdAt: event.createdAt.toISOString(),
+      tenantId: event.tenantId,
+      data: event.data,
+    });
     const { signingSecrets } = options.sealer.openJson<{ signingSecrets: string[] }>(subscription.secrets);
     const started = performance.now();
     let httpStatus: number | undefined;
@@ -73,7 +106,11 @@ export function createDeliverTask(options: DeliveryOptions): Task {
     try {
       const response = await options.egress.request(subscription.url, {
         method: "POST",
-        headers: { "content-type": "application/json", "user-agent": "chatbot-backend-webhooks/1", ...signatureHeaders(signingSecrets, event.id, body, now()) },
+        headers: {
+          "content-type": "application/json",
+          "user-agent": "chatbot-backend-webhooks/1",
+          ...signatureHeaders(signingSecrets, event.id, body, now()),
+        },
         body,
         timeoutMs: options.timeoutMs ?? 10_000,
         maxBytes: 64 * 1024,
@@ -87,12 +124,21 @@ export function createDeliverTask(options: DeliveryOptions): Task {
     }
     const latencyMs = Math.round(performance.now() - started);
     const attempts = delivery.attempts + 1;
-    const attempt = { deliveryId: delivery.id, httpStatus: httpStatus ?? null, latencyMs, error: error ?? null, responseExcerpt: excerpt ?? null };
+    const attempt = {
+      deliveryId: delivery.id,
+      httpStatus: httpStatus ?? null,
+      latencyMs,
+      error: error ?? null,
+      responseExcerpt: excerpt ?? null,
+    };
 
     if (!error) {
       await db.$transaction([
         db.deliveryAttempt.create({ data: attempt }),
-        db.eventDelivery.update({ where: { id: delivery.id }, data: { status: "succeeded", attempts, nextAttemptAt: null, lastError: null } }),
+        db.eventDelivery.update({
+          where: { id: delivery.id },
+          data: { status: "succeeded", attempts, nextAttemptAt: null, lastError: null },
+        }),
         db.eventSubscription.update({ where: { id: subscription.id }, data: { failingSince: null } }),
       ]);
       return;
@@ -106,14 +152,26 @@ export function createDeliverTask(options: DeliveryOptions): Task {
     }
     const next = schedule[attempts];
     await db.$transaction(async (tx: Prisma.TransactionClient) => {
-      if (!subscription.failingSince) await tx.eventSubscription.update({ where: { id: subscription.id }, data: { failingSince } });
+      if (!subscription.failingSince)
+        await tx.eventSubscription.update({ where: { id: subscription.id }, data: { failingSince } });
       if (next === undefined) {
-        await tx.eventDelivery.update({ where: { id: delivery.id }, data: { status: "dead", attempts, nextAttemptAt: null, lastError: error } });
+        await tx.eventDelivery.update({
+          where: { id: delivery.id },
+          data: { status: "dead", attempts, nextAttemptAt: null, lastError: error },
+        });
         return;
       }
       const runAt = new Date(now().getTime() + Math.max(jitter(next), wait ?? 0));
-      await tx.eventDelivery.update({ where: { id: delivery.id }, data: { status: "failed", attempts, nextAttemptAt: runAt, lastError: error } });
-      await addJob(prismaSql(tx), DELIVER_EVENT, { deliveryId: delivery.id }, { runAt, jobKey: `delivery:${delivery.id}:${attempts}`, maxAttempts: 3 });
+      await tx.eventDelivery.update({
+        where: { id: delivery.id },
+        data: { status: "failed", attempts, nextAttemptAt: runAt, lastError: error },
+      });
+      await addJob(
+        prismaSql(tx),
+        DELIVER_EVENT,
+        { deliveryId: delivery.id },
+        { runAt, jobKey: `delivery:${delivery.id}:${attempts}`, maxAttempts: 3 },
+      );
     });
   };
 }

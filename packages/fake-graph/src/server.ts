@@ -23,7 +23,9 @@ export interface FakeGraph {
   close(): Promise<void>;
 }
 
-const graphError = (code: number, message: string, type = "OAuthException") => ({ error: { message, type, code, fbtrace_id: "AfakeTraceId" } });
+const graphError = (code: number, message: string, type = "OAuthException") => ({
+  error: { message, type, code, fbtrace_id: "AfakeTraceId" },
+});
 
 export async function startFakeGraph(options: { port?: number } = {}): Promise<FakeGraph> {
   const phones = new Map<string, string>();
@@ -38,7 +40,11 @@ export async function startFakeGraph(options: { port?: number } = {}): Promise<F
 
   function record(call: GraphCall) {
     calls.push(call);
-    for (const w of [...waiters]) if (w.predicate(call)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(call));
+    for (const w of [...waiters]) {
+      if (!w.predicate(call)) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(call);
+    }
   }
 
   app.post<{ Params: { version: string; id: string } }>("/:version/:id/messages", async (request, reply) => {
@@ -52,19 +58,30 @@ export async function startFakeGraph(options: { port?: number } = {}): Promise<F
     try {
       if (id === "me") {
         const token = (request.query as Record<string, string>).access_token;
-        if (!token || !pageTokens.has(token)) return reply.code(401).send(graphError(190, "Error validating access token: invalid page access token"));
+        if (!token || !pageTokens.has(token))
+          return reply.code(401).send(graphError(190, "Error validating access token: invalid page access token"));
         validateMessenger(body);
         const mid = `m_fake${++counter}`;
         record({ platform: "messenger", path: request.url.split("?")[0]!, body, id: mid });
         return { recipient_id: body.recipient.id, message_id: mid };
       }
       const token = request.headers.authorization?.replace(/^Bearer /, "");
-      if (!phones.has(id)) return reply.code(400).send(graphError(100, `Unsupported post request. Object with ID '${id}' does not exist`, "GraphMethodException"));
-      if (token !== phones.get(id)) return reply.code(401).send(graphError(190, "Error validating access token: Session has expired"));
+      if (!phones.has(id))
+        return reply
+          .code(400)
+          .send(
+            graphError(100, `Unsupported post request. Object with ID '${id}' does not exist`, "GraphMethodException"),
+          );
+      if (token !== phones.get(id))
+        return reply.code(401).send(graphError(190, "Error validating access token: Session has expired"));
       validateWhatsApp(body);
       const wamid = `wamid.fake${++counter}`;
       record({ platform: "whatsapp", path: request.url, body, id: wamid });
-      return { messaging_product: "whatsapp", contacts: [{ input: body.to, wa_id: String(body.to).replace(/^\+/, "") }], messages: [{ id: wamid }] };
+      return {
+        messaging_product: "whatsapp",
+        contacts: [{ input: body.to, wa_id: String(body.to).replace(/^\+/, "") }],
+        messages: [{ id: wamid }],
+      };
     } catch (err) {
       if (err instanceof Invalid) return reply.code(400).send(graphError(err.code, err.message));
       throw err;
@@ -94,8 +111,17 @@ export async function startFakeGraph(options: { port?: number } = {}): Promise<F
       const found = calls.find(predicate);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching Graph API call within ${timeoutMs} ms`)), timeoutMs);
-        waiters.push({ predicate, resolve: (c) => (clearTimeout(timer), resolve(c)) });
+        const timer = setTimeout(
+          () => reject(new Error(`no matching Graph API call within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        waiters.push({
+          predicate,
+          resolve: (c) => {
+            clearTimeout(timer);
+            resolve(c);
+          },
+        });
       });
     },
     close: () => app.close(),

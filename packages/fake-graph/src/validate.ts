@@ -18,7 +18,8 @@ function need(ok: unknown, field: string, code = 100): asserts ok {
 }
 function max(s: unknown, limit: number, field: string): void {
   need(typeof s === "string" && len(s) > 0, field);
-  if (len(s) > limit) throw new Invalid(131009, `(#131009) Parameter value is not valid: ${field} is longer than ${limit} characters`);
+  if (len(s) > limit)
+    throw new Invalid(131009, `(#131009) Parameter value is not valid: ${field} is longer than ${limit} characters`);
 }
 
 export function validateWhatsApp(body: Record<string, unknown>): void {
@@ -52,7 +53,9 @@ export function validateWhatsApp(body: Record<string, unknown>): void {
         need(new Set(buttons.map((b) => b.reply.id)).size === buttons.length, "button ids must be unique");
       } else if (payload.type === "list") {
         max(payload.action?.button, 20, "interactive.action.button");
-        const rows = ((payload.action?.sections ?? []) as { rows?: { id: string; title: string; description?: string }[] }[]).flatMap((s) => s.rows ?? []);
+        const rows = (
+          (payload.action?.sections ?? []) as { rows?: { id: string; title: string; description?: string }[] }[]
+        ).flatMap((s) => s.rows ?? []);
         need(rows.length >= 1 && rows.length <= 10, "interactive.action.sections.rows");
         for (const r of rows) {
           max(r.title, 24, "row.title");
@@ -75,7 +78,8 @@ export function validateWhatsApp(body: Record<string, unknown>): void {
 export function validateMessenger(body: Record<string, any>): void {
   need(typeof body.recipient?.id === "string", "recipient.id");
   need(["RESPONSE", "UPDATE", "MESSAGE_TAG"].includes(body.messaging_type), "messaging_type");
-  if (body.messaging_type === "MESSAGE_TAG") need(["ACCOUNT_UPDATE", "CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE", "HUMAN_AGENT"].includes(body.tag), "tag");
+  if (body.messaging_type === "MESSAGE_TAG")
+    need(["ACCOUNT_UPDATE", "CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE", "HUMAN_AGENT"].includes(body.tag), "tag");
   const m = body.message as Record<string, any> | undefined;
   need(m && (m.text !== undefined || m.attachment), "message");
   if (m.text !== undefined) max(m.text, 2000, "message.text");
@@ -92,7 +96,10 @@ export function validateMessenger(body: Record<string, any>): void {
     need(!list || (Array.isArray(list) && list.length <= 3), field);
     for (const b of list ?? []) {
       max(b.title, 20, `${field}.title`);
-      need(b.type === "web_url" ? /^https?:\/\//.test(b.url ?? "") : b.type === "postback" && b.payload, `${field}.type`);
+      need(
+        b.type === "web_url" ? /^https?:\/\//.test(b.url ?? "") : b.type === "postback" && b.payload,
+        `${field}.type`,
+      );
     }
   };
   if (m.attachment?.type === "template") {

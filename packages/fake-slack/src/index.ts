@@ -26,11 +26,16 @@ export interface FakeSlack {
 function blocksError(blocks: any[]): string | null {
   if (blocks.length > 50) return "invalid_blocks";
   for (const b of blocks) {
-    if (b.type === "section" && (typeof b.text?.text !== "string" || b.text.text.length > 3000)) return "invalid_blocks";
+    if (b.type === "section" && (typeof b.text?.text !== "string" || b.text.text.length > 3000))
+      return "invalid_blocks";
     if (b.type === "actions") {
       if (!Array.isArray(b.elements) || b.elements.length < 1 || b.elements.length > 25) return "invalid_blocks";
       for (const e of b.elements) {
-        if (e.type === "button" && (!e.text?.text || e.text.text.length > 75 || (e.value !== undefined && e.value.length > 2000))) return "invalid_blocks";
+        if (
+          e.type === "button" &&
+          (!e.text?.text || e.text.text.length > 75 || (e.value !== undefined && e.value.length > 2000))
+        )
+          return "invalid_blocks";
       }
       if (new Set(b.elements.map((e: any) => e.action_id)).size !== b.elements.length) return "invalid_blocks";
     }
@@ -47,7 +52,9 @@ export async function startFakeSlack(options: { port?: number } = {}): Promise<F
   const waiters: { predicate: (c: SlackCall) => boolean; resolve: (c: SlackCall) => void }[] = [];
   let clock = 1_700_000_000;
   const app = Fastify({ logger: false });
-  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_r, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))));
+  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_r, body, done) =>
+    done(null, Object.fromEntries(new URLSearchParams(String(body)))),
+  );
 
   app.post<{ Params: { method: string } }>("/api/:method", async (request, reply) => {
     const { method } = request.params;
@@ -64,7 +71,18 @@ export async function startFakeSlack(options: { port?: number } = {}): Promise<F
       if (!teamId) return { ok: false, error: "invalid_code" };
       const token = `xoxb-${teamId}-installed`;
       tokens.set(token, { teamId, botUserId: `U${teamId}BOT` });
-      return { ok: true, access_token: token, token_type: "bot", scope: "chat:write,im:history,app_mentions:read", bot_user_id: `U${teamId}BOT`, app_id: "A0FAKE", team: { id: teamId, name: `Team ${teamId}` }, enterprise: null, is_enterprise_install: false, authed_user: { id: "U0INSTALLER" } };
+      return {
+        ok: true,
+        access_token: token,
+        token_type: "bot",
+        scope: "chat:write,im:history,app_mentions:read",
+        bot_user_id: `U${teamId}BOT`,
+        app_id: "A0FAKE",
+        team: { id: teamId, name: `Team ${teamId}` },
+        enterprise: null,
+        is_enterprise_install: false,
+        authed_user: { id: "U0INSTALLER" },
+      };
     }
     const token = request.headers.authorization?.replace(/^Bearer /, "") ?? "";
     const bot = tokens.get(token);
@@ -88,8 +106,17 @@ export async function startFakeSlack(options: { port?: number } = {}): Promise<F
         const ts = `${++clock}.000100`;
         const call = { method, args, ts };
         calls.push(call);
-        for (const w of [...waiters]) if (w.predicate(call)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(call));
-        return { ok: true, channel: args.channel, ts, message: { type: "message", text: args.text, ts, bot_id: "B0FAKE" } };
+        for (const w of [...waiters]) {
+          if (!w.predicate(call)) continue;
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(call);
+        }
+        return {
+          ok: true,
+          channel: args.channel,
+          ts,
+          message: { type: "message", text: args.text, ts, bot_id: "B0FAKE" },
+        };
       }
       default:
         return { ok: false, error: "unknown_method" };
@@ -100,7 +127,8 @@ export async function startFakeSlack(options: { port?: number } = {}): Promise<F
   return {
     url: `${url}/api/`,
     calls,
-    addToken: (token, info = {}) => void tokens.set(token, { teamId: info.teamId ?? "T0FAKE", botUserId: info.botUserId ?? "U0BOT" }),
+    addToken: (token, info = {}) =>
+      void tokens.set(token, { teamId: info.teamId ?? "T0FAKE", botUserId: info.botUserId ?? "U0BOT" }),
     addOAuthApp: (clientId, clientSecret) => void oauthApps.set(clientId, clientSecret),
     failNext(method, failure) {
       failures.set(method, [...(failures.get(method) ?? []), failure]);
@@ -110,7 +138,13 @@ export async function startFakeSlack(options: { port?: number } = {}): Promise<F
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no matching Slack call within ${timeoutMs} ms`)), timeoutMs);
-        waiters.push({ predicate, resolve: (c) => (clearTimeout(timer), resolve(c)) });
+        waiters.push({
+          predicate,
+          resolve: (c) => {
+            clearTimeout(timer);
+            resolve(c);
+          },
+        });
       });
     },
     close: () => app.close(),

@@ -3,7 +3,24 @@
  * named entities &lt; &gt; &amp; &quot; (and numeric ones); every other `<`, `>` or `&` is an error.
  * Returns the visible text, whose length is what the 4096-character limit counts.
  */
-const TAGS = new Set(["b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "code", "pre", "blockquote", "tg-emoji"]);
+const TAGS = new Set([
+  "b",
+  "strong",
+  "i",
+  "em",
+  "u",
+  "ins",
+  "s",
+  "strike",
+  "del",
+  "span",
+  "tg-spoiler",
+  "a",
+  "code",
+  "pre",
+  "blockquote",
+  "tg-emoji",
+]);
 const ENTITIES: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"' };
 
 function fail(reason: string, offset: number): never {
@@ -36,7 +53,9 @@ export function checkHtml(html: string): string {
       if (!m) fail("Character '&' is reserved", i);
       const ref = m[1]!;
       if (ref.startsWith("#")) {
-        visible += String.fromCodePoint(ref[1] === "x" || ref[1] === "X" ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10));
+        visible += String.fromCodePoint(
+          ref[1] === "x" || ref[1] === "X" ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10),
+        );
       } else {
         const value = ENTITIES[ref.toLowerCase()];
         if (value === undefined) fail(`Unsupported HTML entity "&${ref};"`, i);

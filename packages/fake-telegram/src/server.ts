@@ -48,7 +48,6 @@ class BadRequest extends Error {
   }
 }
 
-
 function requireField(params: Record<string, unknown>, name: string): unknown {
   const value = params[name];
   if (value === undefined || value === null || value === "") throw new BadRequest(400, `Bad Request: ${name} is empty`);
@@ -66,7 +65,8 @@ function parseJsonField(params: Record<string, unknown>, name: string): unknown 
 }
 
 function checkText(text: unknown, parseMode: unknown, field: "text" | "caption", max: number): void {
-  if (typeof text !== "string" || text.trim() === "") throw new BadRequest(400, `Bad Request: message ${field} is empty`);
+  if (typeof text !== "string" || text.trim() === "")
+    throw new BadRequest(400, `Bad Request: message ${field} is empty`);
   let visible = text;
   if (parseMode === "HTML") {
     try {
@@ -74,8 +74,7 @@ function checkText(text: unknown, parseMode: unknown, field: "text" | "caption",
     } catch (err) {
       throw new BadRequest(400, (err as Error).message);
     }
-  }
-  else if (parseMode !== undefined) throw new BadRequest(400, `Bad Request: unsupported parse_mode`);
+  } else if (parseMode !== undefined) throw new BadRequest(400, `Bad Request: unsupported parse_mode`);
   if ([...visible].length > max) throw new BadRequest(400, `Bad Request: message is too long`);
 }
 
@@ -84,16 +83,22 @@ function checkReplyMarkup(markup: unknown): void {
   const m = markup as { inline_keyboard?: unknown };
   if (!Array.isArray(m.inline_keyboard)) throw new BadRequest(400, "Bad Request: unsupported reply_markup");
   for (const row of m.inline_keyboard) {
-    if (!Array.isArray(row)) throw new BadRequest(400, "Bad Request: field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array of Arrays");
+    if (!Array.isArray(row))
+      throw new BadRequest(
+        400,
+        'Bad Request: field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays',
+      );
     for (const button of row as Record<string, unknown>[]) {
-      if (typeof button.text !== "string" || button.text === "") throw new BadRequest(400, "Bad Request: text buttons are unallowed in the inline keyboard");
+      if (typeof button.text !== "string" || button.text === "")
+        throw new BadRequest(400, "Bad Request: text buttons are unallowed in the inline keyboard");
       const kinds = ["callback_data", "url"].filter((k) => button[k] !== undefined);
       if (kinds.length !== 1) throw new BadRequest(400, "Bad Request: BUTTON_TYPE_INVALID");
       if (button.callback_data !== undefined) {
         const bytes = Buffer.byteLength(String(button.callback_data));
         if (bytes < 1 || bytes > 64) throw new BadRequest(400, "Bad Request: BUTTON_DATA_INVALID");
       }
-      if (button.url !== undefined && !/^(https?|tg):\/\//.test(String(button.url))) throw new BadRequest(400, "Bad Request: BUTTON_URL_INVALID");
+      if (button.url !== undefined && !/^(https?|tg):\/\//.test(String(button.url)))
+        throw new BadRequest(400, "Bad Request: BUTTON_URL_INVALID");
     }
   }
 }
@@ -114,7 +119,11 @@ export async function startFakeTelegram(options: { port?: number; host?: string 
     }
   }
 
-  function messageFor(bot: Bot, params: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+  function messageFor(
+    bot: Bot,
+    params: Record<string, unknown>,
+    extra: Record<string, unknown>,
+  ): Record<string, unknown> {
     return {
       message_id: bot.nextMessageId++,
       from: { id: bot.id, is_bot: true, first_name: bot.firstName, username: bot.username },
@@ -130,7 +139,8 @@ export async function startFakeTelegram(options: { port?: number; host?: string 
         return { id: bot.id, is_bot: true, first_name: bot.firstName, username: bot.username, can_join_groups: true };
       case "setWebhook": {
         const url = String(requireField(params, "url"));
-        if (!url.startsWith("https://")) throw new BadRequest(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook");
+        if (!url.startsWith("https://"))
+          throw new BadRequest(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook");
         const secret = params.secret_token;
         if (secret !== undefined && !/^[A-Za-z0-9_-]{1,256}$/.test(String(secret))) {
           throw new BadRequest(400, "Bad Request: secret token contains unallowed characters");
@@ -145,7 +155,8 @@ export async function startFakeTelegram(options: { port?: number; host?: string 
         return { url: bot.webhook?.url ?? "", has_custom_certificate: false, pending_update_count: 0 };
       case "answerCallbackQuery":
         requireField(params, "callback_query_id");
-        if (params.text !== undefined && String(params.text).length > 200) throw new BadRequest(400, "Bad Request: MESSAGE_TOO_LONG");
+        if (params.text !== undefined && String(params.text).length > 200)
+          throw new BadRequest(400, "Bad Request: MESSAGE_TOO_LONG");
         return true;
       case "sendMessage": {
         requireField(params, "chat_id");
@@ -158,7 +169,10 @@ export async function startFakeTelegram(options: { port?: number; host?: string 
         requireField(params, "photo");
         if (params.caption !== undefined) checkText(params.caption, params.parse_mode, "caption", 1024);
         checkReplyMarkup(parseJsonField(params, "reply_markup"));
-        return messageFor(bot, params, { photo: [{ file_id: `photo-${bot.nextMessageId}`, width: 800, height: 600 }], caption: params.caption });
+        return messageFor(bot, params, {
+          photo: [{ file_id: `photo-${bot.nextMessageId}`, width: 800, height: 600 }],
+          caption: params.caption,
+        });
       }
       case "sendLocation":
         requireField(params, "chat_id");
@@ -179,7 +193,10 @@ export async function startFakeTelegram(options: { port?: number; host?: string 
     const { token, method } = request.params;
     const bot = bots.get(token);
     if (!bot) return reply.code(401).send({ ok: false, error_code: 401, description: "Unauthorized" });
-    const params = { ...(request.query as Record<string, unknown>), ...((request.body as Record<string, unknown> | undefined) ?? {}) };
+    const params = {
+      ...(request.query as Record<string, unknown>),
+      ...((request.body as Record<string, unknown> | undefined) ?? {}),
+    };
     try {
       const failure = failures.get(method)?.shift();
       if (failure) throw new BadRequest(failure.status, failure.description, failure.retryAfter);
@@ -205,10 +222,19 @@ export async function startFakeTelegram(options: { port?: number; host?: string 
     if (calls.length <= since && wait > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, wait);
-        waiters.push({ predicate: () => true, resolve: () => (clearTimeout(timer), resolve()) });
+        waiters.push({
+          predicate: () => true,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
       });
     }
-    return { calls: calls.slice(since).map(({ token, ...call }) => ({ ...call, botId: token.split(":")[0] })), next: calls.length };
+    return {
+      calls: calls.slice(since).map(({ token, ...call }) => ({ ...call, botId: token.split(":")[0] })),
+      next: calls.length,
+    };
   });
 
   const url = await app.listen({ port: options.port ?? 0, host: options.host ?? "127.0.0.1" });
@@ -218,8 +244,14 @@ export async function startFakeTelegram(options: { port?: number; host?: string 
     calls,
     addBot(token, info = {}) {
       const id = Number(token.split(":")[0]);
-      if (!Number.isInteger(id) || !token.includes(":")) throw new Error("a bot token looks like <numeric id>:<secret>");
-      bots.set(token, { id, username: info.username ?? `bot${id}`, firstName: info.firstName ?? "Bot", nextMessageId: 1 });
+      if (!Number.isInteger(id) || !token.includes(":"))
+        throw new Error("a bot token looks like <numeric id>:<secret>");
+      bots.set(token, {
+        id,
+        username: info.username ?? `bot${id}`,
+        firstName: info.firstName ?? "Bot",
+        nextMessageId: 1,
+      });
     },
     failNext(method, error) {
       const list = failures.get(method) ?? [];
@@ -250,4 +282,3 @@ export async function startFakeTelegram(options: { port?: number; host?: string 
     close: () => app.close(),
   };
 }
-

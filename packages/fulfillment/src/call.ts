@@ -39,12 +39,14 @@ function parseResponse(body: Buffer): WebhookResponse {
   } catch {
     throw new CallFailure("the response is not JSON");
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new CallFailure("the response is not a JSON object");
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new CallFailure("the response is not a JSON object");
   const r = value as Record<string, unknown>;
   for (const key of ["fulfillmentMessages", "outputContexts"] as const) {
     if (r[key] !== undefined && !Array.isArray(r[key])) throw new CallFailure(`${key} must be an array`);
   }
-  if (r.fulfillmentText !== undefined && typeof r.fulfillmentText !== "string") throw new CallFailure("fulfillmentText must be a string");
+  if (r.fulfillmentText !== undefined && typeof r.fulfillmentText !== "string")
+    throw new CallFailure("fulfillmentText must be a string");
   return r as WebhookResponse;
 }
 
@@ -53,24 +55,47 @@ function parseResponse(body: Buffer): WebhookResponse {
  * failed and the budget allows; a circuit breaker per endpoint (opossum) so a dead backend costs
  * each user one fast fallback instead of a full timeout.
  */
-export function createFulfillmentClient(egress: Egress, options: { breaker?: { volumeThreshold?: number; errorThresholdPercentage?: number; resetTimeoutMs?: number } } = {}) {
-  const breakers = new Map<string, CircuitBreaker<[Endpoint, string, string, number], { response: WebhookResponse; httpStatus: number }>>();
+export function createFulfillmentClient(
+  egress: Egress,
+  options: { breaker?: { volumeThreshold?: number; errorThresholdPercentage?: number; resetTimeoutMs?: number } } = {},
+) {
+  const breakers = new Map<
+    string,
+    CircuitBreaker<[Endpoint, string, string, number], { response: WebhookResponse; httpStatus: number }>
+  >();
 
   async function post(endpoint: Endpoint, body: string, id: string, budgetMs: number) {
     const headers: Record<string, string> = { "content-type": "application/json", ...(endpoint.auth?.headers ?? {}) };
-    if (endpoint.auth?.basic) headers.authorization = `Basic ${Buffer.from(`${endpoint.auth.basic.username}:${endpoint.auth.basic.password}`).toString("base64")}`;
+    if (endpoint.auth?.basic)
+      headers.authorization = `Basic ${Buffer.from(`${endpoint.auth.basic.username}:${endpoint.auth.basic.password}`).toString("base64")}`;
     const started = performance.now();
     for (let attempt = 1; ; attempt++) {
       const left = budgetMs - (performance.now() - started);
-      const signed = endpoint.auth?.signingSecrets?.length ? signatureHeaders(endpoint.auth.signingSecrets, id, body) : {};
+      const signed = endpoint.auth?.signingSecrets?.length
+        ? signatureHeaders(endpoint.auth.signingSecrets, id, body)
+        : {};
       try {
-        const response = await egress.request(endpoint.url, { method: "POST", headers: { ...headers, ...signed }, body, timeoutMs: left, maxBytes: MAX_RESPONSE_BYTES });
-        if (response.status < 200 || response.status >= 300) throw new CallFailure(`the endpoint answered HTTP ${response.status}`, response.status);
+        const response = await egress.request(endpoint.url, {
+          method: "POST",
+          headers: { ...headers, ...signed },
+          body,
+          timeoutMs: left,
+          maxBytes: MAX_RESPONSE_BYTES,
+        });
+        if (response.status < 200 || response.status >= 300)
+          throw new CallFailure(`the endpoint answered HTTP ${response.status}`, response.status);
         return { response: parseResponse(response.body), httpStatus: response.status };
       } catch (err) {
-        const retry = err instanceof EgressError && err.code === "connect_failed" && attempt === 1 && performance.now() - started < budgetMs / 2;
+        const retry =
+          err instanceof EgressError &&
+          err.code === "connect_failed" &&
+          attempt === 1 &&
+          performance.now() - started < budgetMs / 2;
         if (retry) continue;
-        if (err instanceof EgressError) throw new CallFailure(err.code === "too_large" ? `the response is larger than ${MAX_RESPONSE_BYTES} bytes` : err.message);
+        if (err instanceof EgressError)
+          throw new CallFailure(
+            err.code === "too_large" ? `the response is larger than ${MAX_RESPONSE_BYTES} bytes` : err.message,
+          );
         throw err;
       }
     }
@@ -96,13 +121,29 @@ export function createFulfillmentClient(egress: Egress, options: { breaker?: { v
       const started = performance.now();
       const body = JSON.stringify(request);
       try {
-        const { response, httpStatus } = await breakerFor(endpoint.id).fire(endpoint, body, `msg_${request.responseId}`, budgetMs);
+        const { response, httpStatus } = await breakerFor(endpoint.id).fire(
+          endpoint,
+          body,
+          `msg_${request.responseId}`,
+          budgetMs,
+        );
         return { ok: true, response, httpStatus, latencyMs: performance.now() - started };
       } catch (err) {
         const latencyMs = performance.now() - started;
-        if ((err as { code?: string }).code === "EOPENBREAKER") return { ok: false, error: "circuit open: the endpoint failed repeatedly; not called", latencyMs, circuitOpen: true };
+        if ((err as { code?: string }).code === "EOPENBREAKER")
+          return {
+            ok: false,
+            error: "circuit open: the endpoint failed repeatedly; not called",
+            latencyMs,
+            circuitOpen: true,
+          };
         const failure = err as CallFailure;
-        return { ok: false, error: failure.message, ...(failure.httpStatus ? { httpStatus: failure.httpStatus } : {}), latencyMs };
+        return {
+          ok: false,
+          error: failure.message,
+          ...(failure.httpStatus ? { httpStatus: failure.httpStatus } : {}),
+          latencyMs,
+        };
       }
     },
     shutdown() {

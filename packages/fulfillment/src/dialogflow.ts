@@ -53,9 +53,24 @@ export interface WebhookResponse {
  * WhatsApp integration, so WhatsApp requests carry no source (fulfillment libraries then answer with
  * platform-independent messages) and WhatsApp-specific payloads use the key "whatsapp".
  */
-export const SOURCE: Record<Channel, string | undefined> = { telegram: "telegram", messenger: "facebook", slack: "slack", whatsapp: undefined };
-export const PAYLOAD_KEY: Record<Channel, string> = { telegram: "telegram", messenger: "facebook", slack: "slack", whatsapp: "whatsapp" };
-export const PLATFORM: Record<Channel, Platform> = { telegram: "TELEGRAM", messenger: "FACEBOOK", slack: "SLACK", whatsapp: "WHATSAPP" };
+export const SOURCE: Record<Channel, string | undefined> = {
+  telegram: "telegram",
+  messenger: "facebook",
+  slack: "slack",
+  whatsapp: undefined,
+};
+export const PAYLOAD_KEY: Record<Channel, string> = {
+  telegram: "telegram",
+  messenger: "facebook",
+  slack: "slack",
+  whatsapp: "whatsapp",
+};
+export const PLATFORM: Record<Channel, Platform> = {
+  telegram: "TELEGRAM",
+  messenger: "FACEBOOK",
+  slack: "SLACK",
+  whatsapp: "WHATSAPP",
+};
 
 export interface RequestInput {
   responseId: string;
@@ -92,12 +107,23 @@ export function buildWebhookRequest(input: RequestInput): WebhookRequest {
       allRequiredParamsPresent: input.allRequiredParamsPresent,
       ...(input.fulfillmentText !== undefined ? { fulfillmentText: input.fulfillmentText } : {}),
       ...(input.fulfillmentMessages ? { fulfillmentMessages: input.fulfillmentMessages } : {}),
-      outputContexts: input.contexts.map((c) => ({ name: `${session}/contexts/${c.name}`, lifespanCount: c.lifespanCount, parameters: c.parameters ?? {} })),
-      intent: { name: `projects/${input.projectId}/agent/intents/${input.intent.id}`, displayName: input.intent.displayName },
+      outputContexts: input.contexts.map((c) => ({
+        name: `${session}/contexts/${c.name}`,
+        lifespanCount: c.lifespanCount,
+        parameters: c.parameters ?? {},
+      })),
+      intent: {
+        name: `projects/${input.projectId}/agent/intents/${input.intent.id}`,
+        displayName: input.intent.displayName,
+      },
       intentDetectionConfidence: input.confidence,
       languageCode: input.languageCode,
     },
-    originalDetectIntentRequest: { ...(SOURCE[input.channel] ? { source: SOURCE[input.channel] } : {}), version: "2", payload: input.payload },
+    originalDetectIntentRequest: {
+      ...(SOURCE[input.channel] ? { source: SOURCE[input.channel] } : {}),
+      version: "2",
+      payload: input.payload,
+    },
   };
 }
 

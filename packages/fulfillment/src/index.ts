@@ -1,4 +1,11 @@
 export * from "./dialogflow.ts";
 export { toReplies } from "./replies.ts";
-export { createFulfillmentClient, MAX_RESPONSE_BYTES, type Endpoint, type EndpointAuth, type FulfillmentResult, type FulfillmentClient } from "./call.ts";
+export {
+  createFulfillmentClient,
+  MAX_RESPONSE_BYTES,
+  type Endpoint,
+  type EndpointAuth,
+  type FulfillmentResult,
+  type FulfillmentClient,
+} from "./call.ts";
 export { generateSigningSecret, signatureHeaders } from "./signing.ts";

@@ -5,10 +5,19 @@ const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
 function toReply(message: Message, channel: Channel): Reply | undefined {
   if (message.text) return { type: "text", text: (message.text.text ?? []).join("\n") };
-  if (message.image?.imageUri) return { type: "image", url: message.image.imageUri, ...(message.image.accessibilityText ? { caption: message.image.accessibilityText } : {}) };
+  if (message.image?.imageUri)
+    return {
+      type: "image",
+      url: message.image.imageUri,
+      ...(message.image.accessibilityText ? { caption: message.image.accessibilityText } : {}),
+    };
   if (message.quickReplies) {
     const options = message.quickReplies.quickReplies ?? [];
-    return { type: "text", text: message.quickReplies.title || "Choose one:", quickReplies: options.map((o) => ({ title: o, payload: o })) };
+    return {
+      type: "text",
+      text: message.quickReplies.title || "Choose one:",
+      quickReplies: options.map((o) => ({ title: o, payload: o })),
+    };
   }
   if (message.card) {
     const buttons: Button[] = (message.card.buttons ?? []).map((b) => {
@@ -18,12 +27,21 @@ function toReply(message: Message, channel: Channel): Reply | undefined {
     });
     return {
       type: "cards",
-      cards: [{ title: message.card.title ?? "", ...(message.card.subtitle ? { subtitle: message.card.subtitle } : {}), ...(message.card.imageUri ? { imageUrl: message.card.imageUri } : {}), ...(buttons.length ? { buttons } : {}) }],
+      cards: [
+        {
+          title: message.card.title ?? "",
+          ...(message.card.subtitle ? { subtitle: message.card.subtitle } : {}),
+          ...(message.card.imageUri ? { imageUrl: message.card.imageUri } : {}),
+          ...(buttons.length ? { buttons } : {}),
+        },
+      ],
     };
   }
   if (message.payload) {
     // Dialogflow's convention: the payload keyed by platform ("telegram", "facebook", "slack", …).
-    const own = (message.payload[PAYLOAD_KEY[channel]] ?? message.payload[channel]) as Record<string, unknown> | undefined;
+    const own = (message.payload[PAYLOAD_KEY[channel]] ?? message.payload[channel]) as
+      | Record<string, unknown>
+      | undefined;
     return own ? { type: "custom", channel, payload: own } : undefined;
   }
   return undefined;
@@ -41,7 +59,9 @@ export function toReplies(response: WebhookResponse, channel: Channel): Reply[] 
   const chosen = mine.length ? mine : generic;
   const replies = chosen.map((m) => toReply(m, channel)).filter((r): r is Reply => r !== undefined);
   if (!replies.length && response.fulfillmentText) replies.push({ type: "text", text: response.fulfillmentText });
-  const own = (response.payload?.[PAYLOAD_KEY[channel]] ?? response.payload?.[channel]) as Record<string, unknown> | undefined;
+  const own = (response.payload?.[PAYLOAD_KEY[channel]] ?? response.payload?.[channel]) as
+    | Record<string, unknown>
+    | undefined;
   if (own) replies.push({ type: "custom", channel, payload: own });
   return replies;
 }

@@ -10,7 +10,12 @@ export function generateSigningSecret(): string {
  * Standard Webhooks headers for one delivery. With several secrets (a rotation in progress) each
  * signs, space-separated, so receivers holding either the old or the new secret verify.
  */
-export function signatureHeaders(secrets: string[], id: string, body: string, at: Date = new Date()): Record<string, string> {
+export function signatureHeaders(
+  secrets: string[],
+  id: string,
+  body: string,
+  at: Date = new Date(),
+): Record<string, string> {
   return {
     "webhook-id": id,
     "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),

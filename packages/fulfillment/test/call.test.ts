@@ -2,7 +2,13 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createEgress, parsePolicy } from "@cb/egress";
 import { Webhook } from "standardwebhooks";
-import { buildWebhookRequest, createFulfillmentClient, generateSigningSecret, signatureHeaders, toReplies } from "../src/index.ts";
+import {
+  buildWebhookRequest,
+  createFulfillmentClient,
+  generateSigningSecret,
+  signatureHeaders,
+  toReplies,
+} from "../src/index.ts";
 import { startReceiver } from "./helpers.ts";
 
 let backend: Awaited<ReturnType<typeof startReceiver>>;
@@ -40,18 +46,40 @@ const request = buildWebhookRequest({
 });
 
 test("Standard Webhooks signatures verify with the standardwebhooks package, old and new secret during a rotation", async () => {
-  const vector = signatureHeaders(["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], "msg_p5jXN8AQM9LWM0D4loKWxJek", '{"test": 2432232314}', new Date(1614265330 * 1000));
-  assert.equal(vector["webhook-signature"], "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", "the specification's published vector");
+  const vector = signatureHeaders(
+    ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+    "msg_p5jXN8AQM9LWM0D4loKWxJek",
+    '{"test": 2432232314}',
+    new Date(1614265330 * 1000),
+  );
+  assert.equal(
+    vector["webhook-signature"],
+    "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+    "the specification's published vector",
+  );
 
   mode = "ok";
   const [newer, older] = [generateSigningSecret(), generateSigningSecret()];
   const client = createFulfillmentClient(egress);
-  const result = await client.call({ id: "signed", url: backend.url, timeoutMs: 2000, auth: { signingSecrets: [newer, older], basic: { username: "shop", password: "pa55" }, headers: { "x-api-key": "k-1" } } }, request);
+  const result = await client.call(
+    {
+      id: "signed",
+      url: backend.url,
+      timeoutMs: 2000,
+      auth: {
+        signingSecrets: [newer, older],
+        basic: { username: "shop", password: "pa55" },
+        headers: { "x-api-key": "k-1" },
+      },
+    },
+    request,
+  );
   assert.ok(result.ok);
   const got = backend.received.at(-1)!;
   const headers = got.headers as Record<string, string>;
   assert.equal(headers["webhook-id"], "msg_resp-42");
-  for (const secret of [newer, older]) assert.deepEqual(new Webhook(secret).verify(got.body, headers), JSON.parse(got.body));
+  for (const secret of [newer, older])
+    assert.deepEqual(new Webhook(secret).verify(got.body, headers), JSON.parse(got.body));
   assert.throws(() => new Webhook(generateSigningSecret()).verify(got.body, headers));
   assert.throws(() => new Webhook(newer).verify(got.body.replace("hi", "ho"), headers), "a tampered body fails");
   assert.equal(headers.authorization, `Basic ${Buffer.from("shop:pa55").toString("base64")}`);

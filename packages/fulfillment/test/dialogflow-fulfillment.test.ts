@@ -28,7 +28,15 @@ before(async () => {
       const id = a.parameters.order_id;
       const seen = a.getContext("order");
       a.add(seen ? `Still order ${seen.parameters.order_id}: shipped.` : `Order ${id} has shipped.`);
-      a.add(new Card({ title: `Order ${id}`, text: "DHL, arriving Thursday", imageUrl: "https://img.example/parcel.png", buttonText: "Track", buttonUrl: "https://track.example/JD0146" }));
+      a.add(
+        new Card({
+          title: `Order ${id}`,
+          text: "DHL, arriving Thursday",
+          imageUrl: "https://img.example/parcel.png",
+          buttonText: "Track",
+          buttonUrl: "https://track.example/JD0146",
+        }),
+      );
       a.add(new Suggestion("Return it"));
       a.add(new Suggestion("Talk to support"));
       a.setContext({ name: "order", lifespan: 2, parameters: { order_id: id } });
@@ -62,8 +70,18 @@ test("a WebhookRequest has Dialogflow ES's shape", () => {
   const r = request([{ name: "order", lifespanCount: 1, parameters: { order_id: "12345" } }]);
   assert.equal(r.session, "projects/tenant-1/agent/sessions/conversation-1");
   assert.equal(r.queryResult.intent.name, "projects/tenant-1/agent/intents/intent-1");
-  assert.deepEqual(r.queryResult.outputContexts, [{ name: "projects/tenant-1/agent/sessions/conversation-1/contexts/order", lifespanCount: 1, parameters: { order_id: "12345" } }]);
-  assert.deepEqual(r.originalDetectIntentRequest, { source: "telegram", version: "2", payload: { data: { update_id: 1 } } });
+  assert.deepEqual(r.queryResult.outputContexts, [
+    {
+      name: "projects/tenant-1/agent/sessions/conversation-1/contexts/order",
+      lifespanCount: 1,
+      parameters: { order_id: "12345" },
+    },
+  ]);
+  assert.deepEqual(r.originalDetectIntentRequest, {
+    source: "telegram",
+    version: "2",
+    payload: { data: { update_id: 1 } },
+  });
 });
 
 test("the dialogflow-fulfillment library answers text, a card and quick replies, and sets a context", async () => {
@@ -71,15 +89,35 @@ test("the dialogflow-fulfillment library answers text, a card and quick replies,
   assert.ok(result.ok, JSON.stringify(result));
   assert.deepEqual(toReplies(result.response, "telegram"), [
     { type: "text", text: "Order 12345 has shipped." },
-    { type: "cards", cards: [{ title: "Order 12345", subtitle: "DHL, arriving Thursday", imageUrl: "https://img.example/parcel.png", buttons: [{ type: "url", title: "Track", url: "https://track.example/JD0146" }] }] },
-    { type: "text", text: "Choose one:", quickReplies: [{ title: "Return it", payload: "Return it" }, { title: "Talk to support", payload: "Talk to support" }] },
+    {
+      type: "cards",
+      cards: [
+        {
+          title: "Order 12345",
+          subtitle: "DHL, arriving Thursday",
+          imageUrl: "https://img.example/parcel.png",
+          buttons: [{ type: "url", title: "Track", url: "https://track.example/JD0146" }],
+        },
+      ],
+    },
+    {
+      type: "text",
+      text: "Choose one:",
+      quickReplies: [
+        { title: "Return it", payload: "Return it" },
+        { title: "Talk to support", payload: "Talk to support" },
+      ],
+    },
   ]);
   const context = result.response.outputContexts?.[0];
   assert.equal(context?.name, "projects/tenant-1/agent/sessions/conversation-1/contexts/order");
   assert.equal(context?.lifespanCount, 2);
 
   // The next turn sends the context back, and the library sees it.
-  const next = await client.call({ id: "e1", url: `${backend.url}/`, timeoutMs: 5000 }, request([{ name: "order", lifespanCount: 2, parameters: { order_id: "12345" } }]));
+  const next = await client.call(
+    { id: "e1", url: `${backend.url}/`, timeoutMs: 5000 },
+    request([{ name: "order", lifespanCount: 2, parameters: { order_id: "12345" } }]),
+  );
   assert.ok(next.ok);
   assert.deepEqual(toReplies(next.response, "telegram")[0], { type: "text", text: "Still order 12345: shipped." });
 });

@@ -7,7 +7,9 @@ export interface Received {
 }
 
 /** A local HTTP server; `handler` answers, `received` records every request. */
-export async function startReceiver(handler: (req: IncomingMessage & { rawBody: string }, res: ServerResponse) => void): Promise<{ url: string; received: Received[]; server: Server; close(): Promise<void> }> {
+export async function startReceiver(
+  handler: (req: IncomingMessage & { rawBody: string }, res: ServerResponse) => void,
+): Promise<{ url: string; received: Received[]; server: Server; close(): Promise<void> }> {
   const received: Received[] = [];
   const server = createServer((req, res) => {
     let body = "";
@@ -22,6 +24,10 @@ export async function startReceiver(handler: (req: IncomingMessage & { rawBody: 
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     received,
     server,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

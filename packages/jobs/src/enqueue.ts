@@ -24,6 +24,15 @@ export async function addJob(sql: Sql, identifier: string, payload: unknown, opt
       identifier => $1::text, payload => $2::json, queue_name => $3::text, run_at => $4::timestamptz,
       max_attempts => $5::int, job_key => $6::text, priority => $7::int, job_key_mode => $8::text
     )).id FROM gate`,
-    values: [identifier, JSON.stringify(payload), options.queueName ?? null, options.runAt ?? null, options.maxAttempts ?? null, options.jobKey ?? null, options.priority ?? null, options.jobKeyMode ?? "replace"],
+    values: [
+      identifier,
+      JSON.stringify(payload),
+      options.queueName ?? null,
+      options.runAt ?? null,
+      options.maxAttempts ?? null,
+      options.jobKey ?? null,
+      options.priority ?? null,
+      options.jobKeyMode ?? "replace",
+    ],
   });
 }

@@ -28,7 +28,8 @@ export async function keepWorkersAlive(options: LivenessOptions): Promise<{ stop
   options.events.on("worker:create", ({ worker }) => workerIds.add(worker.workerId));
   options.events.on("worker:stop", ({ worker }) => workerIds.delete(worker.workerId));
 
-  const onError = options.onError ?? ((err: unknown) => console.error(`worker liveness check failed: ${(err as Error).message}`));
+  const onError =
+    options.onError ?? ((err: unknown) => console.error(`worker liveness check failed: ${(err as Error).message}`));
   const pool = new pg.Pool({ connectionString: options.connectionString, max: 1 });
   // Connections can drop (database restart); errors on idle ones are reported, never thrown.
   pool.on("error", onError);
@@ -59,7 +60,10 @@ export async function keepWorkersAlive(options: LivenessOptions): Promise<{ stop
   return {
     async stop() {
       await beating.stop();
-      if (workerIds.size) await pool.query(`DELETE FROM "WorkerHeartbeat" WHERE "workerId" = ANY($1::text[])`, [[...workerIds]]).catch(() => {});
+      if (workerIds.size)
+        await pool
+          .query(`DELETE FROM "WorkerHeartbeat" WHERE "workerId" = ANY($1::text[])`, [[...workerIds]])
+          .catch(() => {});
       await utils.release();
       await pool.end();
     },

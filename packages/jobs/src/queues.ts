@@ -32,7 +32,13 @@ export async function collectEmptyQueues(pool: Pool, prefixes: string[]): Promis
 }
 
 /** Collects empty queues every `intervalMs` (1 s: at 200 new conversations a second, 200 rows at most). */
-export function keepQueuesCollected(options: { pool: Pool; prefixes: string[]; intervalMs?: number; onError?: (err: unknown) => void }): { stop(): Promise<void> } {
-  const onError = options.onError ?? ((err: unknown) => console.error(`job queue collection failed: ${(err as Error).message}`));
+export function keepQueuesCollected(options: {
+  pool: Pool;
+  prefixes: string[];
+  intervalMs?: number;
+  onError?: (err: unknown) => void;
+}): { stop(): Promise<void> } {
+  const onError =
+    options.onError ?? ((err: unknown) => console.error(`job queue collection failed: ${(err as Error).message}`));
   return every(options.intervalMs ?? 1_000, () => collectEmptyQueues(options.pool, options.prefixes), onError);
 }

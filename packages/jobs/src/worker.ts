@@ -51,7 +51,13 @@ export async function startWorker(options: WorkerOptions): Promise<Runner> {
     // slot, as graphile-worker advises: a batch is milliseconds of work, so other workers of a
     // scaled-out deployment are not left idle behind it) and completions written together,
     // waiting no longer than a tick.
-    preset: { worker: { localQueue: { size: options.localQueueSize ?? options.concurrency ?? 10 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
+    preset: {
+      worker: {
+        localQueue: { size: options.localQueueSize ?? options.concurrency ?? 10 },
+        completeJobBatchDelay: 0,
+        failJobBatchDelay: 0,
+      },
+    },
     // The app decides when to stop (graceful shutdown finishes running jobs first).
     noHandleSignals: true,
     ...(options.events ? { events: options.events } : {}),

@@ -21,14 +21,23 @@ interface GraphErrorBody {
 export function graphClient(options: GraphOptions) {
   const base = `${(options.baseUrl ?? "https://graph.facebook.com").replace(/\/$/, "")}/${options.version ?? DEFAULT_GRAPH_VERSION}`;
 
-  async function call<T>(method: "GET" | "POST", path: string, init: { token: string; tokenInQuery?: boolean; body?: unknown }): Promise<T> {
+  async function call<T>(
+    method: "GET" | "POST",
+    path: string,
+    init: { token: string; tokenInQuery?: boolean; body?: unknown },
+  ): Promise<T> {
     const url = new URL(`${base}${path}`);
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (init.tokenInQuery) url.searchParams.set("access_token", init.token);
     else headers.authorization = `Bearer ${init.token}`;
     let response: Response;
     try {
-      response = await fetch(url, { method, headers, ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}), signal: AbortSignal.timeout(15_000) });
+      response = await fetch(url, {
+        method,
+        headers,
+        ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+        signal: AbortSignal.timeout(15_000),
+      });
     } catch (err) {
       throw new PlatformError(options.platform, "network", `Graph API unreachable: ${(err as Error).message}`, true);
     }
@@ -44,11 +53,18 @@ export function graphClient(options: GraphOptions) {
     const code = error.code ?? response.status;
     const retryAfter = Number(response.headers.get("retry-after"));
     const retryable = response.status === 429 || response.status >= 500 || RATE_LIMITED.has(code);
-    throw new PlatformError(options.platform, String(code), error.message ?? `Graph API answered HTTP ${response.status}`, retryable, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined);
+    throw new PlatformError(
+      options.platform,
+      String(code),
+      error.message ?? `Graph API answered HTTP ${response.status}`,
+      retryable,
+      Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
+    );
   }
 
   return {
-    post: <T>(path: string, token: string, body: unknown, tokenInQuery = false) => call<T>("POST", path, { token, body, tokenInQuery }),
+    post: <T>(path: string, token: string, body: unknown, tokenInQuery = false) =>
+      call<T>("POST", path, { token, body, tokenInQuery }),
     get: <T>(path: string, token: string) => call<T>("GET", path, { token }),
   };
 }

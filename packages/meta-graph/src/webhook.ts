@@ -20,7 +20,11 @@ function sameToken(a: unknown, b: string): boolean {
  * (hub.mode=subscribe, hub.verify_token, hub.challenge), POST checks X-Hub-Signature-256 over the
  * raw body before parsing it, then hands the parsed payload to the channel's normalizer.
  */
-export function metaWebhook(options: { object: "whatsapp_business_account" | "page"; channel: string; normalize: (body: unknown, account: ChannelAccount) => InboundEvent[] }): FastifyPluginAsync<WebhookPluginOptions> {
+export function metaWebhook(options: {
+  object: "whatsapp_business_account" | "page";
+  channel: string;
+  normalize: (body: unknown, account: ChannelAccount) => InboundEvent[];
+}): FastifyPluginAsync<WebhookPluginOptions> {
   return async (app, plugin) => {
     app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
 
@@ -30,20 +34,26 @@ export function metaWebhook(options: { object: "whatsapp_business_account" | "pa
       return found;
     }
 
-    app.get<{ Params: { accountId: string }; Querystring: Record<string, string> }>("/:accountId", async (request, reply) => {
-      const found = await account(request.params.accountId);
-      const q = request.query;
-      const secrets = found.secrets as unknown as MetaSecrets;
-      if (q["hub.mode"] !== "subscribe" || !sameToken(q["hub.verify_token"], secrets.verifyToken)) {
-        throw new HttpError(403, "verification_failed", "hub.mode must be subscribe and hub.verify_token must match");
-      }
-      return reply.type("text/plain").send(q["hub.challenge"] ?? "");
-    });
+    app.get<{ Params: { accountId: string }; Querystring: Record<string, string> }>(
+      "/:accountId",
+      async (request, reply) => {
+        const found = await account(request.params.accountId);
+        const q = request.query;
+        const secrets = found.secrets as unknown as MetaSecrets;
+        if (q["hub.mode"] !== "subscribe" || !sameToken(q["hub.verify_token"], secrets.verifyToken)) {
+          throw new HttpError(403, "verification_failed", "hub.mode must be subscribe and hub.verify_token must match");
+        }
+        return reply.type("text/plain").send(q["hub.challenge"] ?? "");
+      },
+    );
 
     app.post<{ Params: { accountId: string }; Body: Buffer }>("/:accountId", async (request) => {
       const found = await account(request.params.accountId);
       const secrets = found.secrets as unknown as MetaSecrets;
-      if (!Buffer.isBuffer(request.body) || !hubSignatureValid(request.body, request.headers["x-hub-signature-256"], secrets.appSecret)) {
+      if (
+        !Buffer.isBuffer(request.body) ||
+        !hubSignatureValid(request.body, request.headers["x-hub-signature-256"], secrets.appSecret)
+      ) {
         throw new HttpError(401, "invalid_signature", "missing or wrong X-Hub-Signature-256");
       }
       let body: { object?: unknown };
@@ -52,7 +62,8 @@ export function metaWebhook(options: { object: "whatsapp_business_account" | "pa
       } catch {
         throw new HttpError(400, "invalid_json", "the body is not valid JSON");
       }
-      if (body?.object !== options.object) throw new HttpError(400, "invalid_payload", `expected object "${options.object}"`);
+      if (body?.object !== options.object)
+        throw new HttpError(400, "invalid_payload", `expected object "${options.object}"`);
       const events = options.normalize(body, found);
       if (events.length) await plugin.ingest(found, events);
       return { ok: true };

@@ -89,7 +89,15 @@ export class IntentClassifier {
     const threshold = options.threshold ?? Math.max(0.12, Math.min(0.7, 2.5 / classes.length));
     const wordVectors = options.wordVectors ?? null;
     const features = vocabulary.length + (wordVectors ? 3 * wordVectors.dimensions : 0);
-    const model = new IntentClassifier(classes, vocabulary, idf, new Float32Array(features * classes.length), new Float32Array(classes.length), threshold, wordVectors);
+    const model = new IntentClassifier(
+      classes,
+      vocabulary,
+      idf,
+      new Float32Array(features * classes.length),
+      new Float32Array(classes.length),
+      threshold,
+      wordVectors,
+    );
     const vectors = tokens.map((words, i) => model.vectorize(words, counts[i]!));
     const labels = examples.map((e) => classes.indexOf(e.intent));
     model.fit(vectors, labels, options.epochs ?? 15, options.l2 ?? 1e-5);
@@ -100,7 +108,15 @@ export class IntentClassifier {
     const buffer = Buffer.from(data.weights, "base64");
     const weights = new Float32Array(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength));
     const wordVectors = data.wordVectors ? wordVectorsNamed(data.wordVectors) : null;
-    return new IntentClassifier(data.classes, data.vocabulary, Float32Array.from(data.idf), weights, Float32Array.from(data.bias), data.threshold, wordVectors);
+    return new IntentClassifier(
+      data.classes,
+      data.vocabulary,
+      Float32Array.from(data.idf),
+      weights,
+      Float32Array.from(data.bias),
+      data.threshold,
+      wordVectors,
+    );
   }
 
   toJSON(): SerializedClassifier {
@@ -119,7 +135,9 @@ export class IntentClassifier {
   classify(text: string): Classification {
     const words = tokenize(text);
     const probabilities = this.probabilities(this.vectorize(words, featureCounts(words)));
-    const ranking = this.classes.map((intent, c) => ({ intent, confidence: probabilities[c]! })).sort((a, b) => b.confidence - a.confidence);
+    const ranking = this.classes
+      .map((intent, c) => ({ intent, confidence: probabilities[c]! }))
+      .sort((a, b) => b.confidence - a.confidence);
     const best = ranking[0]!;
     return { intent: best.confidence >= this.threshold ? best.intent : null, confidence: best.confidence, ranking };
   }
@@ -202,7 +220,10 @@ export class IntentClassifier {
       denseScale = 1;
     };
     let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
     for (let epoch = 0; epoch < epochs; epoch++) {
       for (let i = order.length - 1; i > 0; i--) {
         const j = Math.floor(random() * (i + 1));

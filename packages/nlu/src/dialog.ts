@@ -13,7 +13,13 @@ export interface DialogContext {
 export interface DialogState {
   contexts?: DialogContext[];
   /** An intent waiting for a required parameter (slot filling). */
-  pending?: { intent: string; parameters: Record<string, unknown>; spans: Record<string, string>; missing: string; attempts: number };
+  pending?: {
+    intent: string;
+    parameters: Record<string, unknown>;
+    spans: Record<string, string>;
+    missing: string;
+    attempts: number;
+  };
 }
 
 export interface UnderstandInput {
@@ -49,7 +55,12 @@ function age(contexts: DialogContext[]): DialogContext[] {
   return contexts.map((c) => ({ ...c, lifespanCount: c.lifespanCount - 1 })).filter((c) => c.lifespanCount > 0);
 }
 
-function fill(intent: IntentDefinition, entities: EntityMatch[], known: Record<string, unknown> = {}, knownSpans: Record<string, string> = {}) {
+function fill(
+  intent: IntentDefinition,
+  entities: EntityMatch[],
+  known: Record<string, unknown> = {},
+  knownSpans: Record<string, string> = {},
+) {
   const parameters = { ...known };
   const spans = { ...knownSpans };
   const used = new Set<EntityMatch>();
@@ -58,23 +69,38 @@ function fill(intent: IntentDefinition, entities: EntityMatch[], known: Record<s
     const matches = entities.filter((e) => e.entity === p.entity && !used.has(e));
     if (!matches.length) continue;
     const chosen = p.isList ? matches : [matches[0]!];
-    chosen.forEach((m) => used.add(m));
+    for (const m of chosen) used.add(m);
     parameters[p.name] = p.isList ? chosen.map((m) => m.value) : chosen[0]!.value;
     spans[p.name] = chosen.map((m) => m.text).join(", ");
   }
-  const missing = (intent.parameters ?? []).find((p) => p.required && (parameters[p.name] === undefined || parameters[p.name] === ""));
+  const missing = (intent.parameters ?? []).find(
+    (p) => p.required && (parameters[p.name] === undefined || parameters[p.name] === ""),
+  );
   return { parameters, spans, missing };
 }
 
-function matched(intent: IntentDefinition, confidence: number, entities: EntityMatch[], contexts: DialogContext[], fromModel?: Record<string, unknown>): Understanding {
+function matched(
+  intent: IntentDefinition,
+  confidence: number,
+  entities: EntityMatch[],
+  contexts: DialogContext[],
+  fromModel?: Record<string, unknown>,
+): Understanding {
   let { parameters, spans, missing } = fill(intent, entities);
   if (missing && fromModel) {
     // Entities found in the text win; the model's reading fills only declared parameters they left open.
     const declared = new Set((intent.parameters ?? []).map((p) => p.name));
-    const extra = Object.fromEntries(Object.entries(fromModel).filter(([k, v]) => declared.has(k) && v !== null && v !== "" && parameters[k] === undefined));
+    const extra = Object.fromEntries(
+      Object.entries(fromModel).filter(
+        ([k, v]) => declared.has(k) && v !== null && v !== "" && parameters[k] === undefined,
+      ),
+    );
     ({ parameters, spans, missing } = fill(intent, [], { ...extra, ...parameters }, spans));
   }
-  const active = [...contexts.filter((c) => !intent.outputContexts?.some((o) => o.name === c.name)), ...(intent.outputContexts ?? []).map((o) => ({ name: o.name, lifespanCount: o.lifespan, parameters }))];
+  const active = [
+    ...contexts.filter((c) => !intent.outputContexts?.some((o) => o.name === c.name)),
+    ...(intent.outputContexts ?? []).map((o) => ({ name: o.name, lifespanCount: o.lifespan, parameters })),
+  ];
   if (missing) {
     return {
       intent: intent.name,
@@ -84,10 +110,21 @@ function matched(intent: IntentDefinition, confidence: number, entities: EntityM
       allRequiredParamsPresent: false,
       prompt: missing.prompts?.[0] ?? `What is the ${missing.name.replaceAll("_", " ")}?`,
       contexts: active,
-      state: { contexts: active, pending: { intent: intent.name, parameters, spans, missing: missing.name, attempts: 1 } },
+      state: {
+        contexts: active,
+        pending: { intent: intent.name, parameters, spans, missing: missing.name, attempts: 1 },
+      },
     };
   }
-  return { intent: intent.name, confidence, parameters, parameterSpans: spans, allRequiredParamsPresent: true, contexts: active, state: { contexts: active } };
+  return {
+    intent: intent.name,
+    confidence,
+    parameters,
+    parameterSpans: spans,
+    allRequiredParamsPresent: true,
+    contexts: active,
+    state: { contexts: active },
+  };
 }
 
 /**
@@ -101,7 +138,14 @@ export function understand(input: UnderstandInput): Understanding {
   const text = (input.text ?? input.postbackPayload ?? "").trim();
   const contexts = age(input.state?.contexts ?? []);
   const activeNames = new Set(contexts.map((c) => c.name));
-  const entities = text ? extractEntities(text, { timezone: input.tenant.timezone, ...(input.tenant.region ? { region: input.tenant.region } : {}), ...(input.now ? { now: input.now } : {}), types: model.entityTypes }) : [];
+  const entities = text
+    ? extractEntities(text, {
+        timezone: input.tenant.timezone,
+        ...(input.tenant.region ? { region: input.tenant.region } : {}),
+        ...(input.now ? { now: input.now } : {}),
+        types: model.entityTypes,
+      })
+    : [];
   const fallback = model.intents.find((i) => i.isFallback)?.name ?? DEFAULT_FALLBACK;
   const byName = new Map(model.intents.map((i) => [i.name, i]));
 
@@ -109,9 +153,21 @@ export function understand(input: UnderstandInput): Understanding {
   const direct = input.postbackPayload ? byName.get(input.postbackPayload) : undefined;
   const chosen = input.chosen && byName.has(input.chosen.intent) ? input.chosen : undefined;
   // A choice made elsewhere is trusted as is, whatever confidence it reports.
-  const classification = chosen ? { intent: chosen.intent, confidence: chosen.confidence, ranking: [{ intent: chosen.intent, confidence: Math.max(chosen.confidence, model.threshold) }] } : model.classify(text);
-  const eligible = classification.ranking.find((r) => (byName.get(r.intent)?.inputContexts ?? []).every((c) => activeNames.has(c)));
-  const confident = direct ? { intent: direct.name, confidence: 1 } : eligible && eligible.confidence >= model.threshold ? eligible : undefined;
+  const classification = chosen
+    ? {
+        intent: chosen.intent,
+        confidence: chosen.confidence,
+        ranking: [{ intent: chosen.intent, confidence: Math.max(chosen.confidence, model.threshold) }],
+      }
+    : model.classify(text);
+  const eligible = classification.ranking.find((r) =>
+    (byName.get(r.intent)?.inputContexts ?? []).every((c) => activeNames.has(c)),
+  );
+  const confident = direct
+    ? { intent: direct.name, confidence: 1 }
+    : eligible && eligible.confidence >= model.threshold
+      ? eligible
+      : undefined;
 
   const pending = input.state?.pending;
   if (pending) {
@@ -119,11 +175,21 @@ export function understand(input: UnderstandInput): Understanding {
     const filled = intent && fill(intent, entities, pending.parameters, pending.spans);
     // A message holding the value asked for answers the question, whatever else it resembles.
     const answered = filled?.parameters[pending.missing] !== undefined;
-    const movedOn = !answered && confident && confident.intent !== pending.intent && !byName.get(confident.intent)?.isFallback;
+    const movedOn =
+      !answered && confident && confident.intent !== pending.intent && !byName.get(confident.intent)?.isFallback;
     if (intent && filled && !movedOn) {
       const slot = intent.parameters?.find((p) => p.name === pending.missing);
       const { parameters, spans, missing } = filled;
-      if (!missing) return { intent: intent.name, confidence: 1, parameters, parameterSpans: spans, allRequiredParamsPresent: true, contexts, state: { contexts } };
+      if (!missing)
+        return {
+          intent: intent.name,
+          confidence: 1,
+          parameters,
+          parameterSpans: spans,
+          allRequiredParamsPresent: true,
+          contexts,
+          state: { contexts },
+        };
       const attempts = missing.name === pending.missing ? pending.attempts + 1 : 1;
       if (attempts <= MAX_PROMPTS) {
         const prompts = (missing.name === slot?.name ? slot.prompts : missing.prompts) ?? [];
@@ -133,18 +199,42 @@ export function understand(input: UnderstandInput): Understanding {
           parameters,
           parameterSpans: spans,
           allRequiredParamsPresent: false,
-          prompt: prompts[Math.min(attempts - 1, prompts.length - 1)] ?? `What is the ${missing.name.replaceAll("_", " ")}?`,
+          prompt:
+            prompts[Math.min(attempts - 1, prompts.length - 1)] ?? `What is the ${missing.name.replaceAll("_", " ")}?`,
           contexts,
           state: { contexts, pending: { intent: intent.name, parameters, spans, missing: missing.name, attempts } },
         };
       }
       // Asked enough: let the fallback handle it rather than loop.
-      return { intent: fallback, confidence: 0, parameters: {}, parameterSpans: {}, allRequiredParamsPresent: true, contexts, state: { contexts } };
+      return {
+        intent: fallback,
+        confidence: 0,
+        parameters: {},
+        parameterSpans: {},
+        allRequiredParamsPresent: true,
+        contexts,
+        state: { contexts },
+      };
     }
   }
 
-  if (confident) return matched(byName.get(confident.intent)!, confident.confidence, entities, contexts, chosen?.intent === confident.intent ? chosen.parameters : undefined);
-  return { intent: fallback, confidence: classification.confidence, parameters: {}, parameterSpans: {}, allRequiredParamsPresent: true, contexts, state: { contexts } };
+  if (confident)
+    return matched(
+      byName.get(confident.intent)!,
+      confident.confidence,
+      entities,
+      contexts,
+      chosen?.intent === confident.intent ? chosen.parameters : undefined,
+    );
+  return {
+    intent: fallback,
+    confidence: classification.confidence,
+    parameters: {},
+    parameterSpans: {},
+    allRequiredParamsPresent: true,
+    contexts,
+    state: { contexts },
+  };
 }
 
 /** Output contexts a fulfillment backend set replace the active ones of the same name. */
@@ -160,7 +250,8 @@ export function applyOutputContexts(state: DialogState, contexts: DialogContext[
  */
 export async function understandHybrid(input: UnderstandInput, llm: LlmClassifier | undefined): Promise<Understanding> {
   const text = input.text?.trim();
-  if (!llm || !text || input.state?.pending || input.postbackPayload || input.model.classify(text).intent !== null) return understand(input);
+  if (!llm || !text || input.state?.pending || input.postbackPayload || input.model.classify(text).intent !== null)
+    return understand(input);
   const choice = await llm.classify(text, input.model.intents);
   return understand(choice ? { ...input, chosen: choice } : input);
 }

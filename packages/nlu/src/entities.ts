@@ -28,21 +28,44 @@ export interface EntityContext {
 
 const EMAIL = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}.-]+\.[\p{L}]{2,}/gu;
 const URL_RE = /\bhttps?:\/\/[^\s<>"]+[^\s<>".,;:!?)]/gu;
-const MONEY = /(?:([$€£¥₹])\s?(\d+(?:[.,]\d{1,2})?)|(\d+(?:[.,]\d{1,2})?)\s?(USD|EUR|GBP|JPY|INR|CHF|dollars?|euros?|pounds?))/giu;
+const MONEY =
+  /(?:([$€£¥₹])\s?(\d+(?:[.,]\d{1,2})?)|(\d+(?:[.,]\d{1,2})?)\s?(USD|EUR|GBP|JPY|INR|CHF|dollars?|euros?|pounds?))/giu;
 const PERCENT = /(\d+(?:[.,]\d+)?)\s?(?:%|percent\b)/giu;
 const NUMBER = /(?<![\p{L}\p{N}.])-?\d+(?:[.,]\d+)?(?![\p{L}\p{N}])/gu;
 const SYMBOLS: Record<string, string> = { $: "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR" };
-const WORDS: Record<string, string> = { dollar: "USD", dollars: "USD", euro: "EUR", euros: "EUR", pound: "GBP", pounds: "GBP" };
+const WORDS: Record<string, string> = {
+  dollar: "USD",
+  dollars: "USD",
+  euro: "EUR",
+  euros: "EUR",
+  pound: "GBP",
+  pounds: "GBP",
+};
 const toNumber = (s: string) => Number(s.replace(",", "."));
 
 function regexMatches(text: string, re: RegExp, entity: string, value: (m: RegExpExecArray) => unknown): EntityMatch[] {
-  return [...text.matchAll(re)].map((m) => ({ entity, value: value(m), text: m[0], start: m.index, end: m.index + m[0].length }));
+  return [...text.matchAll(re)].map((m) => ({
+    entity,
+    value: value(m),
+    text: m[0],
+    start: m.index,
+    end: m.index + m[0].length,
+  }));
 }
 
 /** Calendar parts of an instant in a time zone. */
 function partsIn(date: Date, timeZone: string) {
   const parts = Object.fromEntries(
-    new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" })
+    new Intl.DateTimeFormat("en-CA", {
+      timeZone,
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+      hourCycle: "h23",
+    })
       .formatToParts(date)
       .map((p) => [p.type, p.value]),
   );
@@ -54,7 +77,12 @@ function dates(text: string, ctx: EntityContext): EntityMatch[] {
   return results.map((r) => {
     const start = partsIn(r.start.date(), ctx.timezone);
     const base = { text: r.text, start: r.index, end: r.index + r.text.length };
-    if (r.end) return { ...base, entity: "@sys.date-period", value: { startDate: start.date, endDate: partsIn(r.end.date(), ctx.timezone).date } };
+    if (r.end)
+      return {
+        ...base,
+        entity: "@sys.date-period",
+        value: { startDate: start.date, endDate: partsIn(r.end.date(), ctx.timezone).date },
+      };
     const hasDate = r.start.isCertain("day") || r.start.isCertain("weekday");
     const hasTime = r.start.isCertain("hour");
     if (hasDate && hasTime) return { ...base, entity: "@sys.date-time", value: `${start.date}T${start.time}` };
@@ -64,13 +92,15 @@ function dates(text: string, ctx: EntityContext): EntityMatch[] {
 }
 
 function phones(text: string, ctx: EntityContext): EntityMatch[] {
-  return findPhoneNumbersInText(text, ctx.region ? { defaultCountry: ctx.region as CountryCode } : undefined).map((p) => ({
-    entity: "@sys.phone-number",
-    value: p.number.number,
-    text: text.slice(p.startsAt, p.endsAt),
-    start: p.startsAt,
-    end: p.endsAt,
-  }));
+  return findPhoneNumbersInText(text, ctx.region ? { defaultCountry: ctx.region as CountryCode } : undefined).map(
+    (p) => ({
+      entity: "@sys.phone-number",
+      value: p.number.number,
+      text: text.slice(p.startsAt, p.endsAt),
+      start: p.startsAt,
+      end: p.endsAt,
+    }),
+  );
 }
 
 /** List entities match whole words or phrases; words of 5+ letters may be one edit away (typos). */
@@ -87,7 +117,13 @@ function listMatches(text: string, type: Extract<EntityTypeDefinition, { kind: "
         if (ok) {
           const phrase = window.join(" ");
           const at = normalizeText(text).indexOf(window[0]!);
-          found.push({ entity: `@${type.name}`, value: entry.value, text: phrase, start: Math.max(at, 0), end: Math.max(at, 0) + phrase.length });
+          found.push({
+            entity: `@${type.name}`,
+            value: entry.value,
+            text: phrase,
+            start: Math.max(at, 0),
+            end: Math.max(at, 0) + phrase.length,
+          });
         }
       }
     }
@@ -98,7 +134,9 @@ function listMatches(text: string, type: Extract<EntityTypeDefinition, { kind: "
 /** Every entity found in the text, system and custom, in reading order. */
 export function extractEntities(text: string, ctx: EntityContext): EntityMatch[] {
   const custom = (ctx.types ?? []).flatMap((type) =>
-    type.kind === "pattern" ? regexMatches(text, new RegExp(type.pattern, "gu"), `@${type.name}`, (m) => m[0]) : listMatches(text, type),
+    type.kind === "pattern"
+      ? regexMatches(text, new RegExp(type.pattern, "gu"), `@${type.name}`, (m) => m[0])
+      : listMatches(text, type),
   );
   const all = [
     ...custom,
@@ -115,6 +153,7 @@ export function extractEntities(text: string, ctx: EntityContext): EntityMatch[]
   ];
   // Digits inside an address are not numbers the user meant.
   const addresses = all.filter((e) => e.entity === "@sys.url" || e.entity === "@sys.email");
-  const inAddress = (e: EntityMatch) => e.entity === "@sys.number" && addresses.some((a) => e.start >= a.start && e.end <= a.end);
+  const inAddress = (e: EntityMatch) =>
+    e.entity === "@sys.number" && addresses.some((a) => e.start >= a.start && e.end <= a.end);
   return all.filter((e) => !inAddress(e)).sort((a, b) => a.start - b.start);
 }

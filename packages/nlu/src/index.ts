@@ -1,7 +1,30 @@
-export { IntentClassifier, type Classification, type ClassifierOptions, type Example, type SerializedClassifier } from "./classifier.ts";
+export {
+  IntentClassifier,
+  type Classification,
+  type ClassifierOptions,
+  type Example,
+  type SerializedClassifier,
+} from "./classifier.ts";
 export { extractEntities, type EntityMatch, type EntityContext, type EntityTypeDefinition } from "./entities.ts";
-export { trainModel, loadModel, type TrainOptions, type NluModel, type IntentDefinition, type ParameterDefinition, type SerializedModel } from "./model.ts";
-export { understand, understandHybrid, applyOutputContexts, DEFAULT_FALLBACK, type DialogContext, type DialogState, type Understanding, type UnderstandInput } from "./dialog.ts";
+export {
+  trainModel,
+  loadModel,
+  type TrainOptions,
+  type NluModel,
+  type IntentDefinition,
+  type ParameterDefinition,
+  type SerializedModel,
+} from "./model.ts";
+export {
+  understand,
+  understandHybrid,
+  applyOutputContexts,
+  DEFAULT_FALLBACK,
+  type DialogContext,
+  type DialogState,
+  type Understanding,
+  type UnderstandInput,
+} from "./dialog.ts";
 export { normalizeText, tokenize } from "./text.ts";
 export { wordVectorsFor, type WordVectors } from "./word-vectors.ts";
 export { createModelStore, type ModelStore, type TrainingVersion } from "./store.ts";

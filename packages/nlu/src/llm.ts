@@ -38,7 +38,10 @@ function prompt(intents: IntentDefinition[]): string {
     .filter((i) => !i.isFallback)
     .map((i) => {
       const params = (i.parameters ?? []).map((p) => `${p.name} (${p.entity})`).join(", ");
-      return `- ${i.name}: e.g. ${i.examples.slice(0, 5).map((e) => JSON.stringify(e)).join(", ")}${params ? `; parameters: ${params}` : ""}`;
+      return `- ${i.name}: e.g. ${i.examples
+        .slice(0, 5)
+        .map((e) => JSON.stringify(e))
+        .join(", ")}${params ? `; parameters: ${params}` : ""}`;
     });
   return [
     "You classify one customer message for a business chatbot.",
@@ -55,7 +58,12 @@ function prompt(intents: IntentDefinition[]): string {
  * Answers are cached per normalized text.
  */
 export function createLlmClassifier(options: LlmOptions) {
-  const client = new OpenAI({ baseURL: options.baseURL ?? null, apiKey: options.apiKey ?? "unset", timeout: options.timeoutMs ?? 3000, maxRetries: 0 });
+  const client = new OpenAI({
+    baseURL: options.baseURL ?? null,
+    apiKey: options.apiKey ?? "unset",
+    timeout: options.timeoutMs ?? 3000,
+    maxRetries: 0,
+  });
   const cache = new LRUCache<string, { choice: LlmChoice | null }>({ max: 10_000, ttl: 60 * 60_000 });
 
   return {
@@ -72,7 +80,10 @@ export function createLlmClassifier(options: LlmOptions) {
             { role: "system", content: prompt(intents) },
             { role: "user", content: text },
           ],
-          response_format: { type: "json_schema", json_schema: { name: "intent_choice", strict: false, schema: schema(intents) } },
+          response_format: {
+            type: "json_schema",
+            json_schema: { name: "intent_choice", strict: false, schema: schema(intents) },
+          },
         });
         const content = completion.choices[0]?.message?.content ?? "";
         const parsed = JSON.parse(content) as { intent?: unknown; confidence?: unknown; parameters?: unknown };
@@ -81,7 +92,10 @@ export function createLlmClassifier(options: LlmOptions) {
           choice = {
             intent: parsed.intent as string,
             confidence: typeof parsed.confidence === "number" ? Math.max(0, Math.min(1, parsed.confidence)) : 0.5,
-            parameters: parsed.parameters && typeof parsed.parameters === "object" && !Array.isArray(parsed.parameters) ? (parsed.parameters as Record<string, unknown>) : {},
+            parameters:
+              parsed.parameters && typeof parsed.parameters === "object" && !Array.isArray(parsed.parameters)
+                ? (parsed.parameters as Record<string, unknown>)
+                : {},
           };
         }
         // A definite answer (even "none") is worth remembering; failures below are not.

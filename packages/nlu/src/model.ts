@@ -40,7 +40,11 @@ export interface SerializedModel {
   classifier: SerializedClassifier | null;
 }
 
-function wrap(intents: IntentDefinition[], entityTypes: EntityTypeDefinition[], classifier: IntentClassifier | null): NluModel {
+function wrap(
+  intents: IntentDefinition[],
+  entityTypes: EntityTypeDefinition[],
+  classifier: IntentClassifier | null,
+): NluModel {
   return {
     intents,
     entityTypes,
@@ -68,9 +72,15 @@ export interface TrainOptions {
 /** Trains a tenant's model from its intents' example phrases (synchronous; seconds for thousands of examples). */
 export function trainModel(intents: IntentDefinition[], options: TrainOptions = {}): NluModel {
   const examples = intents.flatMap((intent) => intent.examples.map((text) => ({ text, intent: intent.name })));
-  const wordVectors = intents.filter((i) => i.examples.length).length >= WORD_VECTORS_FROM_INTENTS ? wordVectorsFor(options.language ?? "en") : null;
+  const wordVectors =
+    intents.filter((i) => i.examples.length).length >= WORD_VECTORS_FROM_INTENTS
+      ? wordVectorsFor(options.language ?? "en")
+      : null;
   const classifier = examples.length
-    ? IntentClassifier.train(examples, { wordVectors, ...(options.threshold !== undefined ? { threshold: options.threshold } : {}) })
+    ? IntentClassifier.train(examples, {
+        wordVectors,
+        ...(options.threshold !== undefined ? { threshold: options.threshold } : {}),
+      })
     : null;
   return wrap(intents, options.entityTypes ?? [], classifier);
 }

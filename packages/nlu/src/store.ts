@@ -21,7 +21,10 @@ export interface ModelStore {
 
 const TRAINING_VERSION = `SELECT "trainingRevision"::text AS revision, language FROM "Tenant" WHERE id = $1::uuid`;
 
-async function trainingData(db: Db, tenantId: string): Promise<{ intents: IntentDefinition[]; entityTypes: EntityTypeDefinition[]; language: string }> {
+async function trainingData(
+  db: Db,
+  tenantId: string,
+): Promise<{ intents: IntentDefinition[]; entityTypes: EntityTypeDefinition[]; language: string }> {
   const [intents, types, tenant] = await Promise.all([
     db.intent.findMany({ where: { tenantId }, orderBy: { name: "asc" } }),
     db.entityType.findMany({ where: { tenantId }, orderBy: { name: "asc" } }),
@@ -53,8 +56,13 @@ function split(model: NluModel): { definition: object; weights: Buffer } {
 }
 
 function join(definition: unknown, weights: Uint8Array): NluModel {
-  const d = definition as Omit<SerializedModel, "classifier"> & { classifier: Omit<SerializedClassifier, "weights"> | null };
-  return loadModel({ ...d, classifier: d.classifier ? { ...d.classifier, weights: Buffer.from(weights).toString("base64") } : null });
+  const d = definition as Omit<SerializedModel, "classifier"> & {
+    classifier: Omit<SerializedClassifier, "weights"> | null;
+  };
+  return loadModel({
+    ...d,
+    classifier: d.classifier ? { ...d.classifier, weights: Buffer.from(weights).toString("base64") } : null,
+  });
 }
 
 /** `pool`: the training version, read on every message the caller does not hand it, goes straight to pg as a prepared statement. */
@@ -67,19 +75,38 @@ export function createModelStore(db: Db, options: { threshold?: number; pool?: P
     const stored = await db.nluModel.findFirst({ where: { tenantId, fingerprint }, orderBy: { version: "desc" } });
     if (stored) return join(stored.definition, stored.weights);
     const data = await trainingData(db, tenantId);
-    const model = trainModel(data.intents, { entityTypes: data.entityTypes, language: data.language, ...(options.threshold !== undefined ? { threshold: options.threshold } : {}) });
+    const model = trainModel(data.intents, {
+      entityTypes: data.entityTypes,
+      language: data.language,
+      ...(options.threshold !== undefined ? { threshold: options.threshold } : {}),
+    });
     const { definition, weights } = split(model);
-    const latest = await db.nluModel.findFirst({ where: { tenantId }, orderBy: { version: "desc" }, select: { version: true } });
+    const latest = await db.nluModel.findFirst({
+      where: { tenantId },
+      orderBy: { version: "desc" },
+      select: { version: true },
+    });
     // Another worker may store the same version at the same moment; either copy is right.
     await db.nluModel
-      .create({ data: { tenantId, version: (latest?.version ?? 0) + 1, fingerprint, definition: definition as object, weights: new Uint8Array(weights) } })
+      .create({
+        data: {
+          tenantId,
+          version: (latest?.version ?? 0) + 1,
+          fingerprint,
+          definition: definition as object,
+          weights: new Uint8Array(weights),
+        },
+      })
       .catch(() => {});
     return model;
   }
 
   return {
     async load(tenantId, version) {
-      const { revision, language } = version ?? (await sql.query<TrainingVersion>({ name: "nlu-training-version", text: TRAINING_VERSION, values: [tenantId] })).rows[0]!;
+      const { revision, language } =
+        version ??
+        (await sql.query<TrainingVersion>({ name: "nlu-training-version", text: TRAINING_VERSION, values: [tenantId] }))
+          .rows[0]!;
       // The NluModel column keeps its name: a stored model is found by the version it was trained at.
       const fingerprint = `${revision}:${language}`;
       const cached = cache.get(tenantId);

@@ -13,7 +13,9 @@ export function normalizeText(text: string): string {
 }
 
 export function tokenize(text: string): string[] {
-  return normalizeText(text).split(/[^\p{L}\p{N}\p{M}]+/u).filter(Boolean);
+  return normalizeText(text)
+    .split(/[^\p{L}\p{N}\p{M}]+/u)
+    .filter(Boolean);
 }
 
 /** Feature counts of tokenized text: word unigrams and bigrams, and character 3- to 5-grams within each padded word. */
@@ -23,8 +25,9 @@ export function featureCounts(words: string[]): Map<string, number> {
   words.forEach((w, i) => {
     add(`w ${w}`);
     if (i > 0) add(`b ${words[i - 1]} ${w}`);
-    const padded = [..." " + w + " "];
-    for (let n = 3; n <= 5; n++) for (let s = 0; s + n <= padded.length; s++) add(`c ${padded.slice(s, s + n).join("")}`);
+    const padded = [...` ${w} `];
+    for (let n = 3; n <= 5; n++)
+      for (let s = 0; s + n <= padded.length; s++) add(`c ${padded.slice(s, s + n).join("")}`);
   });
   return counts;
 }

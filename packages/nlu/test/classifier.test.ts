@@ -39,7 +39,8 @@ test("typos, accents and non-Latin scripts", () => {
 test("a model survives serialization unchanged", () => {
   const model = trainModel(shopIntents, { entityTypes: [orderIdType] });
   const copy = loadModel(JSON.parse(JSON.stringify(model.toJSON())));
-  for (const text of ["where is my order", "hi", "refund please"]) assert.deepEqual(copy.classify(text), model.classify(text));
+  for (const text of ["where is my order", "hi", "refund please"])
+    assert.deepEqual(copy.classify(text), model.classify(text));
   assert.deepEqual(copy.entityTypes, [orderIdType]);
   assert.throws(() => IntentClassifier.train([]), /no training examples/);
 });
@@ -52,7 +53,10 @@ test("word vectors: words never seen in training still count", () => {
   const withVectors = IntentClassifier.train(examples, { wordVectors: wordVectorsFor("en") });
   const plain = IntentClassifier.train(examples);
   // "purchase", "coat" and "discontinue" are in no example: their vectors sit near "buy", "jacket", "stop".
-  for (const [text, intent] of [["I'd like to purchase a coat", "buy"], ["discontinue my plan", "cancel"]] as const) {
+  for (const [text, intent] of [
+    ["I'd like to purchase a coat", "buy"],
+    ["discontinue my plan", "cancel"],
+  ] as const) {
     assert.equal(withVectors.classify(text).intent, intent, text);
     assert.ok(withVectors.classify(text).confidence > plain.classify(text).confidence + 0.05, text);
   }
@@ -61,10 +65,22 @@ test("word vectors: words never seen in training still count", () => {
 });
 
 test("tenant models use word vectors from 20 intents on, in English only", () => {
-  const intents = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `intent${i}`, examples: [`example ${i} number ${i * 7}`, `phrase ${i}`] }));
+  const intents = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      name: `intent${i}`,
+      examples: [`example ${i} number ${i * 7}`, `phrase ${i}`],
+    }));
   assert.equal(trainModel(intents(20), { language: "en-GB" }).toJSON().classifier?.wordVectors, "en-glove-6b-100d");
-  assert.equal(trainModel(intents(19), { language: "en" }).toJSON().classifier?.wordVectors, undefined, "too few intents");
-  assert.equal(trainModel(intents(20), { language: "fr" }).toJSON().classifier?.wordVectors, undefined, "no vectors ship for French");
+  assert.equal(
+    trainModel(intents(19), { language: "en" }).toJSON().classifier?.wordVectors,
+    undefined,
+    "too few intents",
+  );
+  assert.equal(
+    trainModel(intents(20), { language: "fr" }).toJSON().classifier?.wordVectors,
+    undefined,
+    "no vectors ship for French",
+  );
 });
 
 test("word vectors: known words only, stop words left out", () => {

@@ -23,7 +23,11 @@ test("slot filling: the missing order number is asked for, and the answer comple
 test("an answer holding the value asked for fills it, even when it resembles another intent", () => {
   const first = turn("where is my order", undefined);
   const answer = turn("send it back, it's 12345", first.state);
-  assert.equal(model.classify("send it back, it's 12345").intent, "return.followup", "on its own the text reads as the follow-up");
+  assert.equal(
+    model.classify("send it back, it's 12345").intent,
+    "return.followup",
+    "on its own the text reads as the follow-up",
+  );
   assert.equal(answer.intent, "order.status");
   assert.deepEqual(answer.parameters, { order_id: "12345" });
 });
@@ -52,15 +56,31 @@ test("changing the subject abandons the pending question", () => {
 });
 
 test("contexts: output contexts gate follow-up intents and expire after their lifespan", () => {
-  assert.notEqual(turn("return it", undefined).intent, "return.followup", "without the order context the follow-up cannot match");
+  assert.notEqual(
+    turn("return it", undefined).intent,
+    "return.followup",
+    "without the order context the follow-up cannot match",
+  );
   const status = turn("where is order 12345", undefined);
-  assert.deepEqual(status.contexts.map((c) => [c.name, c.lifespanCount]), [["order", 3]]);
+  assert.deepEqual(
+    status.contexts.map((c) => [c.name, c.lifespanCount]),
+    [["order", 3]],
+  );
   assert.equal(turn("return it", status.state).intent, "return.followup");
   let state: DialogState = status.state;
   for (let i = 0; i < 3; i++) state = turn("hello", state).state;
   assert.deepEqual(state.contexts, [], "lifespan 3 is used up after three more turns");
-  const replaced = applyOutputContexts(status.state, [{ name: "order", lifespanCount: 5, parameters: { order_id: "12345" } }, { name: "vip", lifespanCount: 2 }]);
-  assert.deepEqual(replaced.contexts?.map((c) => [c.name, c.lifespanCount]), [["order", 5], ["vip", 2]]);
+  const replaced = applyOutputContexts(status.state, [
+    { name: "order", lifespanCount: 5, parameters: { order_id: "12345" } },
+    { name: "vip", lifespanCount: 2 },
+  ]);
+  assert.deepEqual(
+    replaced.contexts?.map((c) => [c.name, c.lifespanCount]),
+    [
+      ["order", 5],
+      ["vip", 2],
+    ],
+  );
 });
 
 test("unknown text falls back", () => {

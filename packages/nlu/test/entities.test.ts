@@ -17,21 +17,35 @@ test("system entities: e-mail, URL, money, percentage, numbers", () => {
     ["@sys.unit-currency", { amount: 20, currency: "USD" }],
     ["@sys.number", 20],
   ]);
-  assert.deepEqual(values("a 15% discount"), [["@sys.percentage", 15], ["@sys.number", 15]]);
+  assert.deepEqual(values("a 15% discount"), [
+    ["@sys.percentage", 15],
+    ["@sys.number", 15],
+  ]);
 });
 
 test("phone numbers use the tenant's default region", () => {
-  const found = extractEntities("call me on 030 1234567 or +44 20 7946 0958", { timezone: "Europe/Berlin", region: "DE", now }).filter((e) => e.entity === "@sys.phone-number");
-  assert.deepEqual(found.map((e) => e.value), ["+49301234567", "+442079460958"]);
+  const found = extractEntities("call me on 030 1234567 or +44 20 7946 0958", {
+    timezone: "Europe/Berlin",
+    region: "DE",
+    now,
+  }).filter((e) => e.entity === "@sys.phone-number");
+  assert.deepEqual(
+    found.map((e) => e.value),
+    ["+49301234567", "+442079460958"],
+  );
 });
 
 test("dates and times are read in the tenant's time zone", () => {
   const utc = extractEntities("deliver tomorrow", { timezone: "UTC", now }).find((e) => e.entity === "@sys.date");
-  const tokyo = extractEntities("deliver tomorrow", { timezone: "Asia/Tokyo", now }).find((e) => e.entity === "@sys.date");
+  const tokyo = extractEntities("deliver tomorrow", { timezone: "Asia/Tokyo", now }).find(
+    (e) => e.entity === "@sys.date",
+  );
   assert.equal(utc?.value, "2026-11-25");
   assert.equal(tokyo?.value, "2026-11-26", "in Tokyo it is already the 25th, so tomorrow is the 26th");
   assert.equal(utc?.text, "tomorrow");
-  const period = extractEntities("from Dec 1 to Dec 5", { timezone: "UTC", now }).find((e) => e.entity === "@sys.date-period");
+  const period = extractEntities("from Dec 1 to Dec 5", { timezone: "UTC", now }).find(
+    (e) => e.entity === "@sys.date-period",
+  );
   assert.deepEqual(period?.value, { startDate: "2026-12-01", endDate: "2026-12-05" });
   const time = extractEntities("at 3pm", { timezone: "UTC", now }).find((e) => e.entity === "@sys.time");
   assert.equal(time?.value, "15:00:00");
@@ -39,15 +53,25 @@ test("dates and times are read in the tenant's time zone", () => {
 
 test("custom entities: lists with synonyms and typos, and patterns", () => {
   const types = [
-    { name: "size", kind: "list" as const, entries: [{ value: "large", synonyms: ["big", "XL"] }, { value: "medium", synonyms: ["regular"] }] },
+    {
+      name: "size",
+      kind: "list" as const,
+      entries: [
+        { value: "large", synonyms: ["big", "XL"] },
+        { value: "medium", synonyms: ["regular"] },
+      ],
+    },
     { name: "colour", kind: "list" as const, entries: [{ value: "turquoise" }] },
     { name: "order_id", kind: "pattern" as const, pattern: "\\b\\d{5}\\b" },
   ];
   const found = extractEntities("a big one in turqoise for order 12345", { timezone: "UTC", now, types });
   const custom = found.filter((e) => !e.entity.startsWith("@sys."));
-  assert.deepEqual(custom.map((e) => [e.entity, e.value, e.text]), [
-    ["@size", "large", "big"],
-    ["@colour", "turquoise", "turqoise"],
-    ["@order_id", "12345", "12345"],
-  ]);
+  assert.deepEqual(
+    custom.map((e) => [e.entity, e.value, e.text]),
+    [
+      ["@size", "large", "big"],
+      ["@colour", "turquoise", "turqoise"],
+      ["@order_id", "12345", "12345"],
+    ],
+  );
 });

@@ -19,31 +19,55 @@ before(async () => {
       const body = JSON.parse(raw);
       requests.push({ path: req.url, auth: req.headers.authorization, body });
       const { status = 200, content = "", delayMs = 0 } = answer(body);
-      const reply = status === 200
-        ? { id: "chatcmpl-1", object: "chat.completion", created: 1, model: body.model, choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content } }] }
-        : { error: { message: "overloaded", type: "server_error" } };
-      setTimeout(() => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(reply)), delayMs).unref();
+      const reply =
+        status === 200
+          ? {
+              id: "chatcmpl-1",
+              object: "chat.completion",
+              created: 1,
+              model: body.model,
+              choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content } }],
+            }
+          : { error: { message: "overloaded", type: "server_error" } };
+      setTimeout(
+        () => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(reply)),
+        delayMs,
+      ).unref();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
 });
-after(() => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }));
+after(
+  () =>
+    new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(resolve);
+    }),
+);
 
 const model = trainModel(shopIntents, { entityTypes: [orderIdType] });
 const tenant = { timezone: "UTC" };
 const llm = () => createLlmClassifier({ baseURL, apiKey: "sk-test", model: "small-model", timeoutMs: 300 });
 
 test("low offline confidence asks the model, with a JSON schema limited to the tenant's intents", async () => {
-  answer = () => ({ content: JSON.stringify({ intent: "order.status", confidence: 0.9, parameters: { order_id: "54321" } }) });
-  const result = await understandHybrid({ text: "yo, my thingy from last week never showed up, it's 54321", state: undefined, model, tenant }, llm());
+  answer = () => ({
+    content: JSON.stringify({ intent: "order.status", confidence: 0.9, parameters: { order_id: "54321" } }),
+  });
+  const result = await understandHybrid(
+    { text: "yo, my thingy from last week never showed up, it's 54321", state: undefined, model, tenant },
+    llm(),
+  );
   assert.equal(result.intent, "order.status");
   assert.deepEqual(result.parameters, { order_id: "54321" });
   const sent = requests.at(-1)!;
   assert.equal(sent.path, "/v1/chat/completions");
   assert.equal(sent.auth, "Bearer sk-test");
   assert.equal(sent.body.model, "small-model");
-  assert.deepEqual(sent.body.response_format.json_schema.schema.properties.intent.enum, [...shopIntents.map((i) => i.name), "none"]);
+  assert.deepEqual(sent.body.response_format.json_schema.schema.properties.intent.enum, [
+    ...shopIntents.map((i) => i.name),
+    "none",
+  ]);
 });
 
 test("confident offline answers never call the model; answers are cached per normalized text", async () => {
@@ -59,10 +83,16 @@ test("confident offline answers never call the model; answers are cached per nor
 
 test("an intent the tenant doesn't have, malformed JSON, an error or a timeout leave the offline answer", async () => {
   const cases: [string, typeof answer][] = [
-    ["unknown intent", () => ({ content: JSON.stringify({ intent: "transfer_money", confidence: 1, parameters: {} }) })],
+    [
+      "unknown intent",
+      () => ({ content: JSON.stringify({ intent: "transfer_money", confidence: 1, parameters: {} }) }),
+    ],
     ["malformed", () => ({ content: "sure! the intent is order.status" })],
     ["server error", () => ({ status: 503 })],
-    ["timeout", () => ({ content: JSON.stringify({ intent: "greeting", confidence: 1, parameters: {} }), delayMs: 2000 })],
+    [
+      "timeout",
+      () => ({ content: JSON.stringify({ intent: "greeting", confidence: 1, parameters: {} }), delayMs: 2000 }),
+    ],
   ];
   for (const [name, behaviour] of cases) {
     answer = behaviour;

@@ -37,26 +37,42 @@ test("changing the training data makes every worker retrain into a new version",
   const worker = createModelStore(t.db);
   await worker.load(tenantId);
   assert.equal((await worker.load(tenantId)).classify("I want a refund").intent === "refund", false);
-  await t.db.intent.create({ data: { tenantId, name: "refund", examples: ["I want a refund", "give me my money back", "refund my order"] } });
+  await t.db.intent.create({
+    data: { tenantId, name: "refund", examples: ["I want a refund", "give me my money back", "refund my order"] },
+  });
   const retrained = await worker.load(tenantId);
   assert.equal(retrained.classify("can I get a refund").intent, "refund");
-  const versions = await t.db.nluModel.findMany({ where: { tenantId }, orderBy: { version: "asc" }, select: { version: true } });
-  assert.deepEqual(versions.map((v) => v.version), [1, 2]);
+  const versions = await t.db.nluModel.findMany({
+    where: { tenantId },
+    orderBy: { version: "asc" },
+    select: { version: true },
+  });
+  assert.deepEqual(
+    versions.map((v) => v.version),
+    [1, 2],
+  );
 
   await t.db.entityType.create({ data: { tenantId, name: "order_id", kind: "pattern", pattern: "\\d{5}" } });
-  assert.deepEqual((await worker.load(tenantId)).entityTypes, [{ name: "order_id", kind: "pattern", pattern: "\\d{5}" }]);
+  assert.deepEqual((await worker.load(tenantId)).entityTypes, [
+    { name: "order_id", kind: "pattern", pattern: "\\d{5}" },
+  ]);
 
   // The language is training data too (it decides whether word vectors are learnt from).
   await t.db.tenant.update({ where: { id: tenantId }, data: { language: "de" } });
   await worker.load(tenantId);
-  const languages = await t.db.nluModel.findMany({ where: { tenantId }, orderBy: { version: "asc" }, select: { version: true } });
+  const languages = await t.db.nluModel.findMany({
+    where: { tenantId },
+    orderBy: { version: "asc" },
+    select: { version: true },
+  });
   assert.equal(languages.length, 4);
 });
 
 test("any writer's change moves the model on, plain SQL included; another tenant's does not", async () => {
   const worker = createModelStore(t.db);
   const models = () => t.db.nluModel.count({ where: { tenantId } });
-  await t.db.$executeRaw`INSERT INTO "Intent" (id, "tenantId", name, examples, "updatedAt") VALUES (gen_random_uuid(), ${tenantId}::uuid, 'cancel', ARRAY['cancel my order', 'I want to cancel', 'stop my order please'], now())`;
+  await t.db
+    .$executeRaw`INSERT INTO "Intent" (id, "tenantId", name, examples, "updatedAt") VALUES (gen_random_uuid(), ${tenantId}::uuid, 'cancel', ARRAY['cancel my order', 'I want to cancel', 'stop my order please'], now())`;
   assert.equal((await worker.load(tenantId)).classify("please cancel my order").intent, "cancel");
   const before = await models();
 
@@ -65,7 +81,8 @@ test("any writer's change moves the model on, plain SQL included; another tenant
   await worker.load(tenantId);
   assert.equal(await models(), before, "another tenant's intents are not this tenant's training data");
 
-  await t.db.$executeRaw`UPDATE "Intent" SET examples = ARRAY['change my address', 'new delivery address', 'ship it somewhere else'] WHERE "tenantId" = ${tenantId}::uuid AND name = 'cancel'`;
+  await t.db
+    .$executeRaw`UPDATE "Intent" SET examples = ARRAY['change my address', 'new delivery address', 'ship it somewhere else'] WHERE "tenantId" = ${tenantId}::uuid AND name = 'cancel'`;
   assert.equal((await worker.load(tenantId)).classify("I need a new delivery address").intent, "cancel");
   await t.db.$executeRaw`DELETE FROM "Intent" WHERE "tenantId" = ${tenantId}::uuid AND name = 'cancel'`;
   assert.notEqual((await worker.load(tenantId)).classify("I need a new delivery address").intent, "cancel");
@@ -85,7 +102,9 @@ test("a training version read along with the message gives the same model as the
   };
   const model = await worker.load(tenantId);
   assert.equal(await worker.load(tenantId, await version()), model);
-  await t.db.intent.create({ data: { tenantId, name: "gift", examples: ["is this a gift", "wrap it as a present", "gift wrapping please"] } });
+  await t.db.intent.create({
+    data: { tenantId, name: "gift", examples: ["is this a gift", "wrap it as a present", "gift wrapping please"] },
+  });
   const given = await worker.load(tenantId, await version());
   assert.notEqual(given, model);
   assert.equal(given.classify("can you gift wrap it").intent, "gift");

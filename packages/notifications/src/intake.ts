@@ -15,17 +15,30 @@ export interface IntakeOptions {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+// biome-ignore lint/suspicious/noExplicitAny: the event body is untyped JSON, checked field by field below
 function fromBody(tenantId: string, eventId: string, body: Record<string, any>): IncomingEvent {
   const data = body.data;
   const subject = body.subject ?? data?.orderId ?? data?.order?.id;
-  if (typeof body.type !== "string" || !body.type) throw new HttpError(400, "invalid_event", "the event needs a `type`");
-  if (!data || typeof data !== "object" || Array.isArray(data)) throw new HttpError(400, "invalid_event", "the event needs a `data` object");
-  if (subject === undefined || subject === null || subject === "") throw new HttpError(400, "invalid_event", "the event needs a `subject` (or data.orderId)");
+  if (typeof body.type !== "string" || !body.type)
+    throw new HttpError(400, "invalid_event", "the event needs a `type`");
+  if (!data || typeof data !== "object" || Array.isArray(data))
+    throw new HttpError(400, "invalid_event", "the event needs a `data` object");
+  if (subject === undefined || subject === null || subject === "")
+    throw new HttpError(400, "invalid_event", "the event needs a `subject` (or data.orderId)");
   const occurredAt = new Date(body.timestamp ?? body.time ?? Date.now());
   if (Number.isNaN(occurredAt.getTime())) throw new HttpError(400, "invalid_event", "`timestamp` is not a date");
   const sequence = body.sequence ?? data.sequence;
-  if (sequence !== undefined && !Number.isSafeInteger(Number(sequence))) throw new HttpError(400, "invalid_event", "`sequence` must be an integer");
-  return { tenantId, eventId, type: body.type, subject: String(subject), occurredAt, ...(sequence !== undefined ? { sequence: BigInt(sequence) } : {}), data };
+  if (sequence !== undefined && !Number.isSafeInteger(Number(sequence)))
+    throw new HttpError(400, "invalid_event", "`sequence` must be an integer");
+  return {
+    tenantId,
+    eventId,
+    type: body.type,
+    subject: String(subject),
+    occurredAt,
+    ...(sequence !== undefined ? { sequence: BigInt(sequence) } : {}),
+    data,
+  };
 }
 
 /**
@@ -40,26 +53,39 @@ export const notificationsIntake: FastifyPluginAsync<IntakeOptions> = async (app
 
   app.post<{ Params: { tenantId: string }; Body: Buffer }>("/v1/tenants/:tenantId/events", async (request, reply) => {
     const { tenantId } = request.params;
-    const tenant = UUID.test(tenantId) ? await options.db.tenant.findUnique({ where: { id: tenantId }, select: { id: true, eventsSecret: true } }) : null;
+    const tenant = UUID.test(tenantId)
+      ? await options.db.tenant.findUnique({ where: { id: tenantId }, select: { id: true, eventsSecret: true } })
+      : null;
     if (!tenant) throw new HttpError(404, "not_found", "no such tenant");
     const body = Buffer.isBuffer(request.body) ? request.body.toString("utf8") : "";
     const headers = request.headers as Record<string, string>;
     let event: IncomingEvent;
 
     if (headers["webhook-signature"]) {
-      if (!tenant.eventsSecret) throw new HttpError(401, "invalid_signature", "this tenant has no events secret; create one in the admin API");
+      if (!tenant.eventsSecret)
+        throw new HttpError(401, "invalid_signature", "this tenant has no events secret; create one in the admin API");
       let payload: unknown;
       try {
         payload = new Webhook(options.sealer.open(tenant.eventsSecret)).verify(body, headers);
       } catch {
-        throw new HttpError(401, "invalid_signature", "the signature does not verify or the timestamp is outside 5 minutes");
+        throw new HttpError(
+          401,
+          "invalid_signature",
+          "the signature does not verify or the timestamp is outside 5 minutes",
+        );
       }
-      event = fromBody(tenantId, headers["webhook-id"]!, payload as Record<string, any>);
+      event = fromBody(tenantId, headers["webhook-id"]!, payload as Record<string, unknown>);
     } else {
       const key = headers.authorization?.replace(/^Bearer /, "");
       const principal = key ? await options.authenticateApiKey(options.db, key) : null;
-      if (!principal || principal.tenantId !== tenantId) throw new HttpError(401, "unauthenticated", "sign the body (Standard Webhooks) or send a CloudEvent with an API key");
-      if (!principal.scopes.some((s) => s === "events" || s === "admin")) throw new HttpError(403, "forbidden", "the key needs the events scope");
+      if (!principal || principal.tenantId !== tenantId)
+        throw new HttpError(
+          401,
+          "unauthenticated",
+          "sign the body (Standard Webhooks) or send a CloudEvent with an API key",
+        );
+      if (!principal.scopes.some((s) => s === "events" || s === "admin"))
+        throw new HttpError(403, "forbidden", "the key needs the events scope");
       let ce: CloudEvent<Record<string, unknown>>;
       try {
         const parsed = HTTP.toEvent({ headers, body });
@@ -68,9 +94,20 @@ export const notificationsIntake: FastifyPluginAsync<IntakeOptions> = async (app
       } catch (err) {
         throw new HttpError(400, "invalid_event", `not a valid CloudEvent: ${(err as Error).message}`);
       }
-      event = fromBody(tenantId, ce.id, { type: ce.type, subject: ce.subject, time: ce.time, data: typeof ce.data === "string" ? JSON.parse(ce.data) : ce.data, sequence: (ce as unknown as { sequence?: unknown }).sequence });
+      event = fromBody(tenantId, ce.id, {
+        type: ce.type,
+        subject: ce.subject,
+        time: ce.time,
+        data: typeof ce.data === "string" ? JSON.parse(ce.data) : ce.data,
+        sequence: (ce as unknown as { sequence?: unknown }).sequence,
+      });
     }
     const outcome = await storeEvent(options.db, event);
-    return reply.code(202).send({ accepted: true, eventId: event.eventId, ...(outcome === "duplicate" ? { duplicate: true } : {}), ...(outcome === "stale" ? { stale: true } : {}) });
+    return reply.code(202).send({
+      accepted: true,
+      eventId: event.eventId,
+      ...(outcome === "duplicate" ? { duplicate: true } : {}),
+      ...(outcome === "stale" ? { stale: true } : {}),
+    });
   });
 };

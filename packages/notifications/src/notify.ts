@@ -37,27 +37,47 @@ export function quietUntil(settings: Settings, timezone: string, now: Date): Dat
     return day.set({ hour: h ?? 0, minute: m ?? 0, second: 0, millisecond: 0 });
   };
   const start = at(settings.quietHours.start, local);
-  let end = at(settings.quietHours.end, local);
+  const end = at(settings.quietHours.end, local);
   if (start <= end) return local >= start && local < end ? end.toJSDate() : null;
   // A window across midnight (22:00–08:00).
   if (local >= start) return end.plus({ days: 1 }).toJSDate();
   return local < end ? end.toJSDate() : null;
 }
 
-type Outcome = { status: "sent" | "failed" | "skipped"; reason?: string; contactId?: string; channelAccountId?: string; messageId?: string };
+type Outcome = {
+  status: "sent" | "failed" | "skipped";
+  reason?: string;
+  contactId?: string;
+  channelAccountId?: string;
+  messageId?: string;
+};
 
-async function deliver(deps: NotifyDeps, tenantId: string, notificationId: string, rule: { template: unknown; contactMatch: unknown; channelOrder: string[] }, event: EventDocument): Promise<Outcome> {
+async function deliver(
+  deps: NotifyDeps,
+  tenantId: string,
+  notificationId: string,
+  rule: { template: unknown; contactMatch: unknown; channelOrder: string[] },
+  event: EventDocument,
+): Promise<Outcome> {
   const { db } = deps;
   const match = rule.contactMatch as { by: "customerId" | "phone" | "email"; path: string };
   const raw = firstValue(match.path, event);
-  if (raw === undefined || raw === null || raw === "") return { status: "skipped", reason: `no ${match.by} at ${match.path}` };
-  const value = match.by === "phone" ? (parsePhoneNumberFromString(String(raw))?.number ?? String(raw)) : match.by === "email" ? String(raw).toLowerCase() : String(raw);
+  if (raw === undefined || raw === null || raw === "")
+    return { status: "skipped", reason: `no ${match.by} at ${match.path}` };
+  const value =
+    match.by === "phone"
+      ? (parsePhoneNumberFromString(String(raw))?.number ?? String(raw))
+      : match.by === "email"
+        ? String(raw).toLowerCase()
+        : String(raw);
   const contact = await db.contact.findFirst({ where: { tenantId, [match.by]: value }, include: { identities: true } });
   if (!contact) return { status: "skipped", reason: `no contact with ${match.by} ${value}` };
   if (contact.optedOutAt) return { status: "skipped", reason: "the contact opted out", contactId: contact.id };
 
   const template = rule.template as RuleTemplate;
-  const accounts = await db.channelAccount.findMany({ where: { id: { in: contact.identities.map((i) => i.channelAccountId) }, enabled: true } });
+  const accounts = await db.channelAccount.findMany({
+    where: { id: { in: contact.identities.map((i) => i.channelAccountId) }, enabled: true },
+  });
   const reasons: string[] = [];
   for (const channel of rule.channelOrder) {
     const account = accounts.find((a) => a.channel === channel);
@@ -71,7 +91,9 @@ async function deliver(deps: NotifyDeps, tenantId: string, notificationId: strin
       create: { tenantId, channelAccountId: account.id, externalId: identity.externalId },
       update: {},
     });
-    const open = conversation.lastInboundAt !== null && (deps.now?.() ?? new Date()).getTime() - conversation.lastInboundAt.getTime() < WINDOW_MS;
+    const open =
+      conversation.lastInboundAt !== null &&
+      (deps.now?.() ?? new Date()).getTime() - conversation.lastInboundAt.getTime() < WINDOW_MS;
     let reply: Reply = { type: "text", text: renderText(template.text, event) };
     let messageTag: string | undefined;
     // Platform rules: WhatsApp and Messenger allow free-form messages only within 24 hours of the
@@ -81,8 +103,16 @@ async function deliver(deps: NotifyDeps, tenantId: string, notificationId: strin
         reasons.push("whatsapp: outside the 24-hour window and the rule has no approved template");
         continue;
       }
-      const parameters = (template.whatsapp.parameters ?? []).map((path) => ({ type: "text", text: String(firstValue(path, event) ?? "") }));
-      reply = { type: "template", name: template.whatsapp.template, language: template.whatsapp.language, ...(parameters.length ? { components: [{ type: "body", parameters }] } : {}) };
+      const parameters = (template.whatsapp.parameters ?? []).map((path) => ({
+        type: "text",
+        text: String(firstValue(path, event) ?? ""),
+      }));
+      reply = {
+        type: "template",
+        name: template.whatsapp.template,
+        language: template.whatsapp.language,
+        ...(parameters.length ? { components: [{ type: "body", parameters }] } : {}),
+      };
     }
     if (channel === "messenger" && !open) {
       if (!template.messenger?.tag) {
@@ -92,10 +122,21 @@ async function deliver(deps: NotifyDeps, tenantId: string, notificationId: strin
       messageTag = template.messenger.tag;
     }
     const sender = await deps.getSender(account.id);
-    const [result] = await sendReplies(deps.pool, sender, { tenantId, channelAccountId: account.id, conversationId: conversation.id, to: { externalId: identity.externalId, type: "private" } }, [reply], {
-      key: `notification:${notificationId}`,
-      ...(messageTag ? { context: { messageTag } } : {}),
-    });
+    const [result] = await sendReplies(
+      deps.pool,
+      sender,
+      {
+        tenantId,
+        channelAccountId: account.id,
+        conversationId: conversation.id,
+        to: { externalId: identity.externalId, type: "private" },
+      },
+      [reply],
+      {
+        key: `notification:${notificationId}`,
+        ...(messageTag ? { context: { messageTag } } : {}),
+      },
+    );
     return {
       status: result?.status === "sent" ? "sent" : "failed",
       contactId: contact.id,
@@ -119,26 +160,69 @@ export function createNotificationTasks(deps: NotifyDeps): Record<string, Task> 
       const { orderEventId } = payload as { orderEventId: string };
       const row = await db.orderEvent.findUnique({ where: { id: orderEventId }, include: { tenant: true } });
       if (!row) return;
-      const event: EventDocument = { id: row.eventId, type: row.type, subject: row.subject, occurredAt: row.occurredAt.toISOString(), data: row.data as Record<string, unknown> };
-      const rules = (await db.notificationRule.findMany({ where: { tenantId: row.tenantId, eventType: row.type, enabled: true } })).filter((r) => r.conditions.every((c) => conditionHolds(c, event)));
+      const event: EventDocument = {
+        id: row.eventId,
+        type: row.type,
+        subject: row.subject,
+        occurredAt: row.occurredAt.toISOString(),
+        data: row.data as Record<string, unknown>,
+      };
+      const rules = (
+        await db.notificationRule.findMany({ where: { tenantId: row.tenantId, eventType: row.type, enabled: true } })
+      ).filter((r) => r.conditions.every((c) => conditionHolds(c, event)));
       if (!rules.length) return;
 
-      const until = quietUntil(row.tenant.notificationSettings as Settings, row.tenant.timezone, deps.now?.() ?? new Date());
+      const until = quietUntil(
+        row.tenant.notificationSettings as Settings,
+        row.tenant.timezone,
+        deps.now?.() ?? new Date(),
+      );
       if (until) {
         // Deferred, never dropped: the same job comes back when quiet hours end.
-        await db.notification.createMany({ data: rules.map((r) => ({ tenantId: row.tenantId, orderEventId, ruleId: r.id, status: "deferred", reason: `quiet hours until ${until.toISOString()}` })), skipDuplicates: true });
-        await helpers.addJob(NOTIFY_EVENT, { orderEventId }, { runAt: until, jobKey: `notify:${orderEventId}:after-quiet` });
+        await db.notification.createMany({
+          data: rules.map((r) => ({
+            tenantId: row.tenantId,
+            orderEventId,
+            ruleId: r.id,
+            status: "deferred",
+            reason: `quiet hours until ${until.toISOString()}`,
+          })),
+          skipDuplicates: true,
+        });
+        await helpers.addJob(
+          NOTIFY_EVENT,
+          { orderEventId },
+          { runAt: until, jobKey: `notify:${orderEventId}:after-quiet` },
+        );
         return;
       }
 
       for (const rule of rules) {
-        await db.notification.createMany({ data: [{ tenantId: row.tenantId, orderEventId, ruleId: rule.id }], skipDuplicates: true });
-        const notification = await db.notification.findUniqueOrThrow({ where: { orderEventId_ruleId: { orderEventId, ruleId: rule.id } } });
+        await db.notification.createMany({
+          data: [{ tenantId: row.tenantId, orderEventId, ruleId: rule.id }],
+          skipDuplicates: true,
+        });
+        const notification = await db.notification.findUniqueOrThrow({
+          where: { orderEventId_ruleId: { orderEventId, ruleId: rule.id } },
+        });
         if (["sent", "failed", "skipped"].includes(notification.status)) continue;
         const outcome = await deliver(deps, row.tenantId, notification.id, rule, event);
         await db.$transaction(async (tx: Prisma.TransactionClient) => {
-          await tx.notification.update({ where: { id: notification.id }, data: { status: outcome.status, reason: outcome.reason ?? null, contactId: outcome.contactId ?? null, channelAccountId: outcome.channelAccountId ?? null, messageId: outcome.messageId ?? null } });
-          await emitEvent(prismaSql(tx), { tenantId: row.tenantId, type: `notification.${outcome.status}`, data: { notificationId: notification.id, eventId: event.id, rule: rule.name, ...outcome } });
+          await tx.notification.update({
+            where: { id: notification.id },
+            data: {
+              status: outcome.status,
+              reason: outcome.reason ?? null,
+              contactId: outcome.contactId ?? null,
+              channelAccountId: outcome.channelAccountId ?? null,
+              messageId: outcome.messageId ?? null,
+            },
+          });
+          await emitEvent(prismaSql(tx), {
+            tenantId: row.tenantId,
+            type: `notification.${outcome.status}`,
+            data: { notificationId: notification.id, eventId: event.id, rule: rule.name, ...outcome },
+          });
         });
       }
     },

@@ -27,20 +27,49 @@ export async function storeEvent(db: Db, event: IncomingEvent): Promise<"stored"
     const state = await tx.$queryRaw<{ lastOccurredAt: Date; lastSequence: bigint | null }[]>`
       SELECT "lastOccurredAt", "lastSequence" FROM "OrderState" WHERE "tenantId" = ${event.tenantId}::uuid AND subject = ${event.subject} FOR UPDATE`;
     const last = state[0];
-    const current = !last || (event.sequence !== undefined && last.lastSequence !== null ? event.sequence > last.lastSequence : event.occurredAt >= last.lastOccurredAt);
+    const current =
+      !last ||
+      (event.sequence !== undefined && last.lastSequence !== null
+        ? event.sequence > last.lastSequence
+        : event.occurredAt >= last.lastOccurredAt);
     const { count } = await tx.orderEvent.createMany({
-      data: [{ tenantId: event.tenantId, eventId: event.eventId, type: event.type, subject: event.subject, occurredAt: event.occurredAt, sequence: event.sequence ?? null, data: event.data as Prisma.InputJsonValue, current }],
+      data: [
+        {
+          tenantId: event.tenantId,
+          eventId: event.eventId,
+          type: event.type,
+          subject: event.subject,
+          occurredAt: event.occurredAt,
+          sequence: event.sequence ?? null,
+          data: event.data as Prisma.InputJsonValue,
+          current,
+        },
+      ],
       skipDuplicates: true,
     });
     if (count === 0) return "duplicate";
     if (!current) return "stale";
-    const row = await tx.orderEvent.findUniqueOrThrow({ where: { tenantId_eventId: { tenantId: event.tenantId, eventId: event.eventId } }, select: { id: true } });
+    const row = await tx.orderEvent.findUniqueOrThrow({
+      where: { tenantId_eventId: { tenantId: event.tenantId, eventId: event.eventId } },
+      select: { id: true },
+    });
     await tx.orderState.upsert({
       where: { tenantId_subject: { tenantId: event.tenantId, subject: event.subject } },
-      create: { tenantId: event.tenantId, subject: event.subject, lastOccurredAt: event.occurredAt, lastSequence: event.sequence ?? null, lastEventId: event.eventId },
+      create: {
+        tenantId: event.tenantId,
+        subject: event.subject,
+        lastOccurredAt: event.occurredAt,
+        lastSequence: event.sequence ?? null,
+        lastEventId: event.eventId,
+      },
       update: { lastOccurredAt: event.occurredAt, lastSequence: event.sequence ?? null, lastEventId: event.eventId },
     });
-    await addJob(prismaSql(tx), NOTIFY_EVENT, { orderEventId: row.id }, { queueName: `${SUBJECT_QUEUE_PREFIX}${event.tenantId}:${event.subject}`, maxAttempts: 10 });
+    await addJob(
+      prismaSql(tx),
+      NOTIFY_EVENT,
+      { orderEventId: row.id },
+      { queueName: `${SUBJECT_QUEUE_PREFIX}${event.tenantId}:${event.subject}`, maxAttempts: 10 },
+    );
     return "stored";
   });
 }

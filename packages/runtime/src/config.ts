@@ -20,7 +20,11 @@ const schema = z.object({
   /** How often workers report they are alive, and after how long silent one counts as dead. */
   WORKER_HEARTBEAT_MS: z.coerce.number().int().positive().default(5000),
   WORKER_DEAD_AFTER_MS: z.coerce.number().int().positive().default(30000),
-  BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Deployment-wide token allowed to create tenants through the admin API. */
   ADMIN_TOKEN: z.string().min(16).optional(),

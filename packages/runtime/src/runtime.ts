@@ -1,7 +1,15 @@
 import { join } from "node:path";
 import type { ChannelDriver } from "@cb/core";
 import { createAccountDirectory, type AccountDirectory } from "@cb/conversation";
-import { createDb, createPool, migrate, startEmbeddedPostgres, type Db, type EmbeddedDatabase, type Pool } from "@cb/db";
+import {
+  createDb,
+  createPool,
+  migrate,
+  startEmbeddedPostgres,
+  type Db,
+  type EmbeddedDatabase,
+  type Pool,
+} from "@cb/db";
 import { createSealer, parseKeyRing, type Sealer } from "@cb/secrets";
 import { messengerDriver } from "@cb/channel-messenger";
 import { slackDriver } from "@cb/channel-slack";
@@ -42,7 +50,8 @@ export async function openRuntime(config: Config, log: (line: string) => void = 
 
   let keys = config.SECRETS_KEYS;
   if (!keys) {
-    if (!embedded) throw new Error("SECRETS_KEYS is required with an external DATABASE_URL (see README, Configuration)");
+    if (!embedded)
+      throw new Error("SECRETS_KEYS is required with an external DATABASE_URL (see README, Configuration)");
     keys = await localKeyRing(join(config.EMBEDDED_PG_DIR, "..", "secrets.keys"));
   }
   const sealer = createSealer(parseKeyRing(keys));

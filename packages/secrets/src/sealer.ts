@@ -47,12 +47,19 @@ export function createSealer(keys: Key[]): Sealer {
     const cipher = createCipheriv("aes-256-gcm", current!.key, iv);
     cipher.setAAD(Buffer.from(current!.id));
     const ct = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
-    return ["v1", current!.id, iv.toString("base64url"), ct.toString("base64url"), cipher.getAuthTag().toString("base64url")].join(".");
+    return [
+      "v1",
+      current!.id,
+      iv.toString("base64url"),
+      ct.toString("base64url"),
+      cipher.getAuthTag().toString("base64url"),
+    ].join(".");
   }
 
   function open(sealed: string): string {
     const [version, id, iv, ct, tag] = sealed.split(".");
-    if (version !== "v1" || !id || iv === undefined || ct === undefined || tag === undefined) throw new Error("not a sealed secret");
+    if (version !== "v1" || !id || iv === undefined || ct === undefined || tag === undefined)
+      throw new Error("not a sealed secret");
     const key = byId.get(id);
     if (!key) throw new Error(`secret sealed with unknown key "${id}"`);
     const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64url"));

@@ -5,35 +5,63 @@ import { requireScope, tenantOf, type AdminApiOptions } from "../context.ts";
 import { readAgentZip } from "../dialogflow-import.ts";
 
 export const agentImportRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (app, { db }) => {
-  app.addContentTypeParser(["application/zip", "application/octet-stream"], { parseAs: "buffer", bodyLimit: 20 * 1024 * 1024 }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser(
+    ["application/zip", "application/octet-stream"],
+    { parseAs: "buffer", bodyLimit: 20 * 1024 * 1024 },
+    (_request, body, done) => done(null, body),
+  );
 
   app.post(
     "/v1/agent-import",
     {
       schema: {
         tags: ["intents"],
-        summary: "Import a Dialogflow ES agent export (the console's zip): intents, training phrases, parameters, text / quick-reply / card responses, contexts and entities. Same-named intents and entity types are replaced.",
+        summary:
+          "Import a Dialogflow ES agent export (the console's zip): intents, training phrases, parameters, text / quick-reply / card responses, contexts and entities. Same-named intents and entity types are replaced.",
         consumes: ["application/zip"],
         querystring: Type.Object({
-          language: Type.Optional(Type.String({ description: "which language's phrases to import (default: the agent's)" })),
-          fulfillmentEndpointId: Type.Optional(Type.String({ format: "uuid", description: "the endpoint for intents that had their webhook enabled" })),
+          language: Type.Optional(
+            Type.String({ description: "which language's phrases to import (default: the agent's)" }),
+          ),
+          fulfillmentEndpointId: Type.Optional(
+            Type.String({ format: "uuid", description: "the endpoint for intents that had their webhook enabled" }),
+          ),
         }),
-        response: { 200: Type.Object({ language: Type.String(), intents: Type.Integer(), entityTypes: Type.Integer(), webhookIntentsWithoutEndpoint: Type.Array(Type.String()) }) },
+        response: {
+          200: Type.Object({
+            language: Type.String(),
+            intents: Type.Integer(),
+            entityTypes: Type.Integer(),
+            webhookIntentsWithoutEndpoint: Type.Array(Type.String()),
+          }),
+        },
       },
     },
     async (request) => {
       requireScope(request, true);
       const tenantId = tenantOf(request);
-      if (!Buffer.isBuffer(request.body)) throw new HttpError(415, "unsupported_media_type", "send the zip with Content-Type: application/zip");
+      if (!Buffer.isBuffer(request.body))
+        throw new HttpError(415, "unsupported_media_type", "send the zip with Content-Type: application/zip");
       const endpointId = request.query.fulfillmentEndpointId;
       if (endpointId && !(await db.fulfillmentEndpoint.findFirst({ where: { id: endpointId, tenantId } }))) {
-        throw new HttpError(400, "validation_failed", "fulfillmentEndpointId names no fulfillment endpoint of this tenant");
+        throw new HttpError(
+          400,
+          "validation_failed",
+          "fulfillmentEndpointId names no fulfillment endpoint of this tenant",
+        );
       }
       const agent = readAgentZip(request.body, request.query.language);
       await db.$transaction(async (tx) => {
         for (const e of agent.entityTypes) {
-          const data = e.kind === "pattern" ? { kind: "pattern", pattern: e.pattern, entries: [] } : { kind: "list", pattern: null, entries: e.entries };
-          await tx.entityType.upsert({ where: { tenantId_name: { tenantId, name: e.name } }, create: { tenantId, name: e.name, ...data }, update: data });
+          const data =
+            e.kind === "pattern"
+              ? { kind: "pattern", pattern: e.pattern, entries: [] }
+              : { kind: "list", pattern: null, entries: e.entries };
+          await tx.entityType.upsert({
+            where: { tenantId_name: { tenantId, name: e.name } },
+            create: { tenantId, name: e.name, ...data },
+            update: data,
+          });
         }
         for (const i of agent.intents) {
           const data = {
@@ -45,7 +73,11 @@ export const agentImportRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = asy
             outputContexts: i.outputContexts,
             fulfillmentEndpointId: i.webhookUsed ? (endpointId ?? null) : null,
           };
-          await tx.intent.upsert({ where: { tenantId_name: { tenantId, name: i.name } }, create: { tenantId, name: i.name, ...data }, update: data });
+          await tx.intent.upsert({
+            where: { tenantId_name: { tenantId, name: i.name } },
+            create: { tenantId, name: i.name, ...data },
+            update: data,
+          });
         }
       });
       return {

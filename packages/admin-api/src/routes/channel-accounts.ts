@@ -5,7 +5,13 @@ import { Type } from "typebox";
 import { checkRequired, generateToken, telegramClient, telegramFailure } from "../channels.ts";
 import { baseUrl, hint, notFound, requireScope, tenantOf, type AdminApiOptions } from "../context.ts";
 import { PageQuery, page, pageArgs, toPage } from "../pagination.ts";
-import { ChannelAccount, ChannelAccountCreated, ChannelAccountInput, ChannelAccountPatch, UuidParams } from "../schemas.ts";
+import {
+  ChannelAccount,
+  ChannelAccountCreated,
+  ChannelAccountInput,
+  ChannelAccountPatch,
+  UuidParams,
+} from "../schemas.ts";
 
 interface Row {
   id: string;
@@ -19,7 +25,8 @@ interface Row {
 
 export const channelAccountRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (app, options) => {
   const { db, sealer } = options;
-  const webhookUrl = (request: FastifyRequest, row: { channel: string; id: string }) => `${baseUrl(options, request)}/webhooks/${row.channel}/${row.id}`;
+  const webhookUrl = (request: FastifyRequest, row: { channel: string; id: string }) =>
+    `${baseUrl(options, request)}/webhooks/${row.channel}/${row.id}`;
   const view = (request: FastifyRequest, row: Row) => ({
     id: row.id,
     channel: row.channel,
@@ -27,7 +34,9 @@ export const channelAccountRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = 
     enabled: row.enabled,
     config: row.config as Record<string, unknown>,
     webhookUrl: webhookUrl(request, row),
-    secretHints: Object.fromEntries(Object.entries(sealer.openJson<Record<string, string>>(row.secrets)).map(([k, v]) => [k, hint(v)])),
+    secretHints: Object.fromEntries(
+      Object.entries(sealer.openJson<Record<string, string>>(row.secrets)).map(([k, v]) => [k, hint(v)]),
+    ),
     createdAt: row.createdAt.toISOString(),
   });
   const find = async (request: FastifyRequest, id: string) => {
@@ -36,24 +45,40 @@ export const channelAccountRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = 
     return row;
   };
 
-  app.get("/v1/channel-accounts", { schema: { tags: ["channel accounts"], summary: "List connected accounts", querystring: PageQuery, response: { 200: page(ChannelAccount) } } }, async (request) => {
-    requireScope(request, false);
-    const args = pageArgs(request.query);
-    const rows = await db.channelAccount.findMany({ ...args, where: { ...args.where, tenantId: tenantOf(request) } });
-    return toPage(rows, request.query, (row) => view(request, row));
-  });
+  app.get(
+    "/v1/channel-accounts",
+    {
+      schema: {
+        tags: ["channel accounts"],
+        summary: "List connected accounts",
+        querystring: PageQuery,
+        response: { 200: page(ChannelAccount) },
+      },
+    },
+    async (request) => {
+      requireScope(request, false);
+      const args = pageArgs(request.query);
+      const rows = await db.channelAccount.findMany({ ...args, where: { ...args.where, tenantId: tenantOf(request) } });
+      return toPage(rows, request.query, (row) => view(request, row));
+    },
+  );
 
-  app.get("/v1/channel-accounts/:id", { schema: { tags: ["channel accounts"], params: UuidParams, response: { 200: ChannelAccount } } }, async (request) => {
-    requireScope(request, false);
-    return view(request, await find(request, request.params.id));
-  });
+  app.get(
+    "/v1/channel-accounts/:id",
+    { schema: { tags: ["channel accounts"], params: UuidParams, response: { 200: ChannelAccount } } },
+    async (request) => {
+      requireScope(request, false);
+      return view(request, await find(request, request.params.id));
+    },
+  );
 
   app.post(
     "/v1/channel-accounts",
     {
       schema: {
         tags: ["channel accounts"],
-        summary: "Connect an account. Telegram: the bot token is checked (getMe) and the webhook registered with a generated secret token. WhatsApp / Messenger: a verify token is generated for Meta's dashboard. Slack: single-workspace bot token and signing secret.",
+        summary:
+          "Connect an account. Telegram: the bot token is checked (getMe) and the webhook registered with a generated secret token. WhatsApp / Messenger: a verify token is generated for Meta's dashboard. Slack: single-workspace bot token and signing secret.",
         body: ChannelAccountInput,
         response: { 201: ChannelAccountCreated },
       },
@@ -76,31 +101,60 @@ export const channelAccountRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = 
       }
       if (channel === "whatsapp" || channel === "messenger") secrets.verifyToken = generateToken();
 
-      const row = await db.channelAccount.create({ data: { tenantId, channel, name, config: config as object, secrets: sealer.sealJson(secrets) } });
+      const row = await db.channelAccount.create({
+        data: { tenantId, channel, name, config: config as object, secrets: sealer.sealJson(secrets) },
+      });
       const url = webhookUrl(request, row);
       let setup: Record<string, unknown> = { webhookUrl: url };
       if (telegram) {
         try {
-          await telegram.setWebhook(url, { secret_token: secrets.secretToken!, allowed_updates: ["message", "edited_message", "callback_query"] });
+          await telegram.setWebhook(url, {
+            secret_token: secrets.secretToken!,
+            allowed_updates: ["message", "edited_message", "callback_query"],
+          });
           setup = { ...setup, webhook: await telegram.getWebhookInfo() };
         } catch (err) {
           await db.channelAccount.delete({ where: { id: row.id } });
           throw telegramFailure(err, "register the webhook");
         }
       }
-      if (secrets.verifyToken) setup = { ...setup, callbackUrl: url, verifyToken: secrets.verifyToken, subscribe: channel === "whatsapp" ? ["messages"] : ["messages", "messaging_postbacks", "message_deliveries", "message_reads"] };
-      if (channel === "slack") setup = { ...setup, eventSubscriptionsUrl: url, interactivityUrl: url, botEvents: ["message.im", "app_mention"], scopes: ["chat:write", "im:history", "app_mentions:read"] };
+      if (secrets.verifyToken)
+        setup = {
+          ...setup,
+          callbackUrl: url,
+          verifyToken: secrets.verifyToken,
+          subscribe:
+            channel === "whatsapp"
+              ? ["messages"]
+              : ["messages", "messaging_postbacks", "message_deliveries", "message_reads"],
+        };
+      if (channel === "slack")
+        setup = {
+          ...setup,
+          eventSubscriptionsUrl: url,
+          interactivityUrl: url,
+          botEvents: ["message.im", "app_mention"],
+          scopes: ["chat:write", "im:history", "app_mentions:read"],
+        };
       return reply.code(201).send({ account: view(request, row), setup });
     },
   );
 
   app.get(
     "/v1/channel-accounts/:id/webhook",
-    { schema: { tags: ["channel accounts"], summary: "The platform's view of the webhook (Telegram: getWebhookInfo)", params: UuidParams, response: { 200: Type.Record(Type.String(), Type.Unknown()) } } },
+    {
+      schema: {
+        tags: ["channel accounts"],
+        summary: "The platform's view of the webhook (Telegram: getWebhookInfo)",
+        params: UuidParams,
+        response: { 200: Type.Record(Type.String(), Type.Unknown()) },
+      },
+    },
     async (request) => {
       requireScope(request, false);
       const row = await find(request, request.params.id);
-      if (row.channel !== "telegram") return { webhookUrl: webhookUrl(request, row), note: "this platform reports no webhook state through its API" };
+      if (row.channel !== "telegram")
+        return { webhookUrl: webhookUrl(request, row), note: "this platform reports no webhook state through its API" };
       const { botToken } = sealer.openJson<{ botToken: string }>(row.secrets);
       const info = await telegramClient(botToken, options.channelEnv)
         .getWebhookInfo()
@@ -111,27 +165,49 @@ export const channelAccountRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = 
     },
   );
 
-  app.patch("/v1/channel-accounts/:id", { schema: { tags: ["channel accounts"], params: UuidParams, body: ChannelAccountPatch, response: { 200: ChannelAccount } } }, async (request) => {
-    requireScope(request, true);
-    const row = await find(request, request.params.id);
-    const updated = await db.channelAccount.update({ where: { id: row.id }, data: request.body });
-    options.onAccountChanged?.(row.id);
-    return view(request, updated);
-  });
+  app.patch(
+    "/v1/channel-accounts/:id",
+    {
+      schema: {
+        tags: ["channel accounts"],
+        params: UuidParams,
+        body: ChannelAccountPatch,
+        response: { 200: ChannelAccount },
+      },
+    },
+    async (request) => {
+      requireScope(request, true);
+      const row = await find(request, request.params.id);
+      const updated = await db.channelAccount.update({ where: { id: row.id }, data: request.body });
+      options.onAccountChanged?.(row.id);
+      return view(request, updated);
+    },
+  );
 
-  app.delete("/v1/channel-accounts/:id", { schema: { tags: ["channel accounts"], summary: "Disconnect (Telegram: the webhook is removed)", params: UuidParams, response: { 204: Type.Null() } } }, async (request, reply) => {
-    requireScope(request, true);
-    const row = await find(request, request.params.id);
-    if ((row.channel as Channel) === "telegram") {
-      const { botToken } = sealer.openJson<{ botToken: string }>(row.secrets);
-      await telegramClient(botToken, options.channelEnv)
-        .deleteWebhook()
-        .catch((err) => {
-          throw telegramFailure(err, "remove the webhook");
-        });
-    }
-    await db.channelAccount.delete({ where: { id: row.id } });
-    options.onAccountChanged?.(row.id);
-    return reply.code(204).send(null);
-  });
+  app.delete(
+    "/v1/channel-accounts/:id",
+    {
+      schema: {
+        tags: ["channel accounts"],
+        summary: "Disconnect (Telegram: the webhook is removed)",
+        params: UuidParams,
+        response: { 204: Type.Null() },
+      },
+    },
+    async (request, reply) => {
+      requireScope(request, true);
+      const row = await find(request, request.params.id);
+      if ((row.channel as Channel) === "telegram") {
+        const { botToken } = sealer.openJson<{ botToken: string }>(row.secrets);
+        await telegramClient(botToken, options.channelEnv)
+          .deleteWebhook()
+          .catch((err) => {
+            throw telegramFailure(err, "remove the webhook");
+          });
+      }
+      await db.channelAccount.delete({ where: { id: row.id } });
+      options.onAccountChanged?.(row.id);
+      return reply.code(204).send(null);
+    },
+  );
 };

@@ -5,25 +5,47 @@ import { Conversation, UuidParams, Message, conversationView, messageView } from
 
 /** Conversations and their messages, read-only. */
 export const conversationRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (app, { db }) => {
-  app.get("/v1/conversations", { schema: { tags: ["conversations"], querystring: PageQuery, response: { 200: page(Conversation) } } }, async (request) => {
-    requireScope(request, false);
-    const args = pageArgs(request.query);
-    return toPage(await db.conversation.findMany({ ...args, where: { ...args.where, tenantId: tenantOf(request) } }), request.query, conversationView);
-  });
+  app.get(
+    "/v1/conversations",
+    { schema: { tags: ["conversations"], querystring: PageQuery, response: { 200: page(Conversation) } } },
+    async (request) => {
+      requireScope(request, false);
+      const args = pageArgs(request.query);
+      return toPage(
+        await db.conversation.findMany({ ...args, where: { ...args.where, tenantId: tenantOf(request) } }),
+        request.query,
+        conversationView,
+      );
+    },
+  );
 
-  app.get("/v1/conversations/:id", { schema: { tags: ["conversations"], params: UuidParams, response: { 200: Conversation } } }, async (request) => {
-    requireScope(request, false);
-    const row = await db.conversation.findFirst({ where: { id: request.params.id, tenantId: tenantOf(request) } });
-    if (!row) throw notFound("conversation");
-    return conversationView(row);
-  });
+  app.get(
+    "/v1/conversations/:id",
+    { schema: { tags: ["conversations"], params: UuidParams, response: { 200: Conversation } } },
+    async (request) => {
+      requireScope(request, false);
+      const row = await db.conversation.findFirst({ where: { id: request.params.id, tenantId: tenantOf(request) } });
+      if (!row) throw notFound("conversation");
+      return conversationView(row);
+    },
+  );
 
-  app.get("/v1/conversations/:id/messages", { schema: { tags: ["conversations"], params: UuidParams, querystring: PageQuery, response: { 200: page(Message) } } }, async (request) => {
-    requireScope(request, false);
-    const tenantId = tenantOf(request);
-    if (!(await db.conversation.findFirst({ where: { id: request.params.id, tenantId }, select: { id: true } }))) throw notFound("conversation");
-    const args = pageArgs(request.query);
-    const rows = await db.message.findMany({ ...args, where: { ...args.where, tenantId, conversationId: request.params.id } });
-    return toPage(rows, request.query, messageView);
-  });
+  app.get(
+    "/v1/conversations/:id/messages",
+    {
+      schema: { tags: ["conversations"], params: UuidParams, querystring: PageQuery, response: { 200: page(Message) } },
+    },
+    async (request) => {
+      requireScope(request, false);
+      const tenantId = tenantOf(request);
+      if (!(await db.conversation.findFirst({ where: { id: request.params.id, tenantId }, select: { id: true } })))
+        throw notFound("conversation");
+      const args = pageArgs(request.query);
+      const rows = await db.message.findMany({
+        ...args,
+        where: { ...args.where, tenantId, conversationId: request.params.id },
+      });
+      return toPage(rows, request.query, messageView);
+    },
+  );
 };

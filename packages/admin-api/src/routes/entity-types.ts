@@ -9,15 +9,22 @@ import { EntityType, EntityTypeInput, UuidParams, entityTypeView } from "../sche
 
 function data(body: Static<typeof EntityTypeInput>) {
   if (body.kind === "pattern") {
-    if (!body.pattern) throw new HttpError(400, "validation_failed", "a pattern entity type needs `pattern`", { field: "pattern" });
+    if (!body.pattern)
+      throw new HttpError(400, "validation_failed", "a pattern entity type needs `pattern`", { field: "pattern" });
     try {
       new RegExp(body.pattern, "u");
     } catch (err) {
-      throw new HttpError(400, "validation_failed", `pattern is not a valid regular expression: ${(err as Error).message}`, { field: "pattern" });
+      throw new HttpError(
+        400,
+        "validation_failed",
+        `pattern is not a valid regular expression: ${(err as Error).message}`,
+        { field: "pattern" },
+      );
     }
     return { name: body.name, kind: "pattern", pattern: body.pattern, entries: [] };
   }
-  if (!body.entries?.length) throw new HttpError(400, "validation_failed", "a list entity type needs `entries`", { field: "entries" });
+  if (!body.entries?.length)
+    throw new HttpError(400, "validation_failed", "a list entity type needs `entries`", { field: "entries" });
   return { name: body.name, kind: "list", pattern: null, entries: body.entries };
 }
 
@@ -28,32 +35,64 @@ export const entityTypeRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = asyn
     return row;
   };
 
-  app.get("/v1/entity-types", { schema: { tags: ["entity types"], querystring: PageQuery, response: { 200: page(EntityType) } } }, async (request) => {
-    requireScope(request, false);
-    const args = pageArgs(request.query);
-    return toPage(await db.entityType.findMany({ ...args, where: { ...args.where, tenantId: tenantOf(request) } }), request.query, entityTypeView);
-  });
+  app.get(
+    "/v1/entity-types",
+    { schema: { tags: ["entity types"], querystring: PageQuery, response: { 200: page(EntityType) } } },
+    async (request) => {
+      requireScope(request, false);
+      const args = pageArgs(request.query);
+      return toPage(
+        await db.entityType.findMany({ ...args, where: { ...args.where, tenantId: tenantOf(request) } }),
+        request.query,
+        entityTypeView,
+      );
+    },
+  );
 
-  app.get("/v1/entity-types/:id", { schema: { tags: ["entity types"], params: UuidParams, response: { 200: EntityType } } }, async (request) => {
-    requireScope(request, false);
-    return entityTypeView(await find(request, request.params.id));
-  });
+  app.get(
+    "/v1/entity-types/:id",
+    { schema: { tags: ["entity types"], params: UuidParams, response: { 200: EntityType } } },
+    async (request) => {
+      requireScope(request, false);
+      return entityTypeView(await find(request, request.params.id));
+    },
+  );
 
-  app.post("/v1/entity-types", { schema: { tags: ["entity types"], body: EntityTypeInput, response: { 201: EntityType } } }, async (request, reply) => {
-    requireScope(request, true);
-    const row = await unique(() => db.entityType.create({ data: { ...data(request.body), tenantId: tenantOf(request) } }), `an entity type named "${request.body.name}" exists`);
-    return reply.code(201).send(entityTypeView(row));
-  });
+  app.post(
+    "/v1/entity-types",
+    { schema: { tags: ["entity types"], body: EntityTypeInput, response: { 201: EntityType } } },
+    async (request, reply) => {
+      requireScope(request, true);
+      const row = await unique(
+        () => db.entityType.create({ data: { ...data(request.body), tenantId: tenantOf(request) } }),
+        `an entity type named "${request.body.name}" exists`,
+      );
+      return reply.code(201).send(entityTypeView(row));
+    },
+  );
 
-  app.put("/v1/entity-types/:id", { schema: { tags: ["entity types"], params: UuidParams, body: EntityTypeInput, response: { 200: EntityType } } }, async (request) => {
-    requireScope(request, true);
-    const row = await find(request, request.params.id);
-    return entityTypeView(await unique(() => db.entityType.update({ where: { id: row.id }, data: data(request.body) }), `an entity type named "${request.body.name}" exists`));
-  });
+  app.put(
+    "/v1/entity-types/:id",
+    { schema: { tags: ["entity types"], params: UuidParams, body: EntityTypeInput, response: { 200: EntityType } } },
+    async (request) => {
+      requireScope(request, true);
+      const row = await find(request, request.params.id);
+      return entityTypeView(
+        await unique(
+          () => db.entityType.update({ where: { id: row.id }, data: data(request.body) }),
+          `an entity type named "${request.body.name}" exists`,
+        ),
+      );
+    },
+  );
 
-  app.delete("/v1/entity-types/:id", { schema: { tags: ["entity types"], params: UuidParams, response: { 204: Type.Null() } } }, async (request, reply) => {
-    requireScope(request, true);
-    await db.entityType.delete({ where: { id: (await find(request, request.params.id)).id } });
-    return reply.code(204).send(null);
-  });
+  app.delete(
+    "/v1/entity-types/:id",
+    { schema: { tags: ["entity types"], params: UuidParams, response: { 204: Type.Null() } } },
+    async (request, reply) => {
+      requireScope(request, true);
+      await db.entityType.delete({ where: { id: (await find(request, request.params.id)).id } });
+      return reply.code(204).send(null);
+    },
+  );
 };

@@ -7,9 +7,18 @@ import { hint, notFound, requireScope, tenantOf, type AdminApiOptions } from "..
 import { PageQuery, page, pageArgs, toPage } from "../pagination.ts";
 import { UuidParams } from "../schemas.ts";
 
-const EventTypes = Type.Array(Type.Union([...EVENT_TYPES, "*"].map((t) => Type.Literal(t))), { minItems: 1, uniqueItems: true });
-const SubscriptionInput = Type.Object({ url: Type.String({ format: "uri", pattern: "^https?://", maxLength: 2000 }), eventTypes: EventTypes }, { additionalProperties: false });
-const SubscriptionPatch = Type.Partial(Type.Object({ url: SubscriptionInput.properties.url, eventTypes: EventTypes, enabled: Type.Boolean() }), { additionalProperties: false });
+const EventTypes = Type.Array(Type.Union([...EVENT_TYPES, "*"].map((t) => Type.Literal(t))), {
+  minItems: 1,
+  uniqueItems: true,
+});
+const SubscriptionInput = Type.Object(
+  { url: Type.String({ format: "uri", pattern: "^https?://", maxLength: 2000 }), eventTypes: EventTypes },
+  { additionalProperties: false },
+);
+const SubscriptionPatch = Type.Partial(
+  Type.Object({ url: SubscriptionInput.properties.url, eventTypes: EventTypes, enabled: Type.Boolean() }),
+  { additionalProperties: false },
+);
 const Subscription = Type.Object({
   id: Type.String(),
   url: Type.String(),
@@ -20,7 +29,10 @@ const Subscription = Type.Object({
   signingSecretHints: Type.Array(Type.String()),
   createdAt: Type.String(),
 });
-const Created = Type.Object({ subscription: Subscription, signingSecret: Type.String({ description: "whsec_…, shown once" }) });
+const Created = Type.Object({
+  subscription: Subscription,
+  signingSecret: Type.String({ description: "whsec_…, shown once" }),
+});
 const Delivery = Type.Object({
   id: Type.String(),
   eventId: Type.String(),
@@ -31,11 +43,26 @@ const Delivery = Type.Object({
   lastError: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.String(),
 });
-const Attempt = Type.Object({ at: Type.String(), httpStatus: Type.Union([Type.Integer(), Type.Null()]), latencyMs: Type.Integer(), error: Type.Union([Type.String(), Type.Null()]), responseExcerpt: Type.Union([Type.String(), Type.Null()]) });
+const Attempt = Type.Object({
+  at: Type.String(),
+  httpStatus: Type.Union([Type.Integer(), Type.Null()]),
+  latencyMs: Type.Integer(),
+  error: Type.Union([Type.String(), Type.Null()]),
+  responseExcerpt: Type.Union([Type.String(), Type.Null()]),
+});
 
 /** Event subscriptions, their deliveries and attempts, and replay. */
 export const eventSubscriptionRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (app, { db, sealer }) => {
-  type Row = { id: string; url: string; eventTypes: string[]; enabled: boolean; disabledReason: string | null; failingSince: Date | null; secrets: string; createdAt: Date };
+  type Row = {
+    id: string;
+    url: string;
+    eventTypes: string[];
+    enabled: boolean;
+    disabledReason: string | null;
+    failingSince: Date | null;
+    secrets: string;
+    createdAt: Date;
+  };
   const view = (row: Row) => ({
     id: row.id,
     url: row.url,
@@ -46,7 +73,16 @@ export const eventSubscriptionRoutes: FastifyPluginAsyncTypebox<AdminApiOptions>
     signingSecretHints: sealer.openJson<{ signingSecrets: string[] }>(row.secrets).signingSecrets.map(hint),
     createdAt: row.createdAt.toISOString(),
   });
-  const deliveryView = (d: { id: string; eventId: string; status: string; attempts: number; nextAttemptAt: Date | null; lastError: string | null; createdAt: Date; event: { type: string } }) => ({
+  const deliveryView = (d: {
+    id: string;
+    eventId: string;
+    status: string;
+    attempts: number;
+    nextAttemptAt: Date | null;
+    lastError: string | null;
+    createdAt: Date;
+    event: { type: string };
+  }) => ({
     id: d.id,
     eventId: d.eventId,
     eventType: d.event.type,
@@ -62,71 +98,193 @@ export const eventSubscriptionRoutes: FastifyPluginAsyncTypebox<AdminApiOptions>
     return row;
   };
 
-  app.get("/v1/event-subscriptions", { schema: { tags: ["event webhooks"], querystring: PageQuery, response: { 200: page(Subscription) } } }, async (request) => {
-    requireScope(request, false);
-    const args = pageArgs(request.query);
-    return toPage(await db.eventSubscription.findMany({ ...args, where: { ...args.where, tenantId: tenantOf(request) } }), request.query, view);
-  });
-  app.get("/v1/event-subscriptions/:id", { schema: { tags: ["event webhooks"], params: UuidParams, response: { 200: Subscription } } }, async (request) => {
-    requireScope(request, false);
-    return view(await find(request, request.params.id));
-  });
-  app.post("/v1/event-subscriptions", { schema: { tags: ["event webhooks"], summary: "Subscribe an endpoint; deliveries are signed (Standard Webhooks) with a secret shown only here", body: SubscriptionInput, response: { 201: Created } } }, async (request, reply) => {
-    requireScope(request, true);
-    const signingSecret = generateSigningSecret();
-    const row = await db.eventSubscription.create({ data: { tenantId: tenantOf(request), url: request.body.url, eventTypes: request.body.eventTypes, secrets: sealer.sealJson({ signingSecrets: [signingSecret] }) } });
-    return reply.code(201).send({ subscription: view(row), signingSecret });
-  });
-  app.patch("/v1/event-subscriptions/:id", { schema: { tags: ["event webhooks"], summary: "Change it, or re-enable a disabled one", params: UuidParams, body: SubscriptionPatch, response: { 200: Subscription } } }, async (request) => {
-    requireScope(request, true);
-    const row = await find(request, request.params.id);
-    const reenabled = request.body.enabled === true ? { disabledReason: null, failingSince: null } : {};
-    return view(await db.eventSubscription.update({ where: { id: row.id }, data: { ...request.body, ...reenabled } }));
-  });
+  app.get(
+    "/v1/event-subscriptions",
+    { schema: { tags: ["event webhooks"], querystring: PageQuery, response: { 200: page(Subscription) } } },
+    async (request) => {
+      requireScope(request, false);
+      const args = pageArgs(request.query);
+      return toPage(
+        await db.eventSubscription.findMany({ ...args, where: { ...args.where, tenantId: tenantOf(request) } }),
+        request.query,
+        view,
+      );
+    },
+  );
+  app.get(
+    "/v1/event-subscriptions/:id",
+    { schema: { tags: ["event webhooks"], params: UuidParams, response: { 200: Subscription } } },
+    async (request) => {
+      requireScope(request, false);
+      return view(await find(request, request.params.id));
+    },
+  );
+  app.post(
+    "/v1/event-subscriptions",
+    {
+      schema: {
+        tags: ["event webhooks"],
+        summary: "Subscribe an endpoint; deliveries are signed (Standard Webhooks) with a secret shown only here",
+        body: SubscriptionInput,
+        response: { 201: Created },
+      },
+    },
+    async (request, reply) => {
+      requireScope(request, true);
+      const signingSecret = generateSigningSecret();
+      const row = await db.eventSubscription.create({
+        data: {
+          tenantId: tenantOf(request),
+          url: request.body.url,
+          eventTypes: request.body.eventTypes,
+          secrets: sealer.sealJson({ signingSecrets: [signingSecret] }),
+        },
+      });
+      return reply.code(201).send({ subscription: view(row), signingSecret });
+    },
+  );
+  app.patch(
+    "/v1/event-subscriptions/:id",
+    {
+      schema: {
+        tags: ["event webhooks"],
+        summary: "Change it, or re-enable a disabled one",
+        params: UuidParams,
+        body: SubscriptionPatch,
+        response: { 200: Subscription },
+      },
+    },
+    async (request) => {
+      requireScope(request, true);
+      const row = await find(request, request.params.id);
+      const reenabled = request.body.enabled === true ? { disabledReason: null, failingSince: null } : {};
+      return view(
+        await db.eventSubscription.update({ where: { id: row.id }, data: { ...request.body, ...reenabled } }),
+      );
+    },
+  );
   app.post(
     "/v1/event-subscriptions/:id/rotate-secret",
-    { schema: { tags: ["event webhooks"], summary: "New signing secret; the previous one keeps signing beside it until `keepPrevious` is false", params: UuidParams, body: Type.Object({ keepPrevious: Type.Optional(Type.Boolean()) }, { additionalProperties: false }), response: { 200: Created } } },
+    {
+      schema: {
+        tags: ["event webhooks"],
+        summary: "New signing secret; the previous one keeps signing beside it until `keepPrevious` is false",
+        params: UuidParams,
+        body: Type.Object({ keepPrevious: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+        response: { 200: Created },
+      },
+    },
     async (request) => {
       requireScope(request, true);
       const row = await find(request, request.params.id);
       const current = sealer.openJson<{ signingSecrets: string[] }>(row.secrets).signingSecrets;
       const signingSecret = generateSigningSecret();
-      const updated = await db.eventSubscription.update({ where: { id: row.id }, data: { secrets: sealer.sealJson({ signingSecrets: [signingSecret, ...(request.body.keepPrevious === false ? [] : current.slice(0, 1))] }) } });
+      const updated = await db.eventSubscription.update({
+        where: { id: row.id },
+        data: {
+          secrets: sealer.sealJson({
+            signingSecrets: [signingSecret, ...(request.body.keepPrevious === false ? [] : current.slice(0, 1))],
+          }),
+        },
+      });
       return { subscription: view(updated), signingSecret };
     },
   );
-  app.delete("/v1/event-subscriptions/:id", { schema: { tags: ["event webhooks"], params: UuidParams, response: { 204: Type.Null() } } }, async (request, reply) => {
-    requireScope(request, true);
-    await db.eventSubscription.delete({ where: { id: (await find(request, request.params.id)).id } });
-    return reply.code(204).send(null);
-  });
+  app.delete(
+    "/v1/event-subscriptions/:id",
+    { schema: { tags: ["event webhooks"], params: UuidParams, response: { 204: Type.Null() } } },
+    async (request, reply) => {
+      requireScope(request, true);
+      await db.eventSubscription.delete({ where: { id: (await find(request, request.params.id)).id } });
+      return reply.code(204).send(null);
+    },
+  );
 
-  app.get("/v1/event-subscriptions/:id/deliveries", { schema: { tags: ["event webhooks"], params: UuidParams, querystring: PageQuery, response: { 200: page(Delivery) } } }, async (request) => {
-    requireScope(request, false);
-    const row = await find(request, request.params.id);
-    const args = pageArgs(request.query);
-    const rows = await db.eventDelivery.findMany({ ...args, where: { ...args.where, subscriptionId: row.id }, include: { event: { select: { type: true } } } });
-    return toPage(rows, request.query, deliveryView);
-  });
-  app.get("/v1/deliveries/:id", { schema: { tags: ["event webhooks"], params: UuidParams, response: { 200: Type.Object({ delivery: Delivery, event: Type.Unknown(), attempts: Type.Array(Attempt) }) } } }, async (request) => {
-    requireScope(request, false);
-    const d = await db.eventDelivery.findFirst({ where: { id: request.params.id, tenantId: tenantOf(request) }, include: { event: true, attemptLog: { orderBy: { at: "asc" } } } });
-    if (!d) throw notFound("delivery");
-    return {
-      delivery: deliveryView(d),
-      event: { id: d.event.id, type: d.event.type, version: d.event.version, createdAt: d.event.createdAt.toISOString(), data: d.event.data },
-      attempts: d.attemptLog.map((a) => ({ at: a.at.toISOString(), httpStatus: a.httpStatus, latencyMs: a.latencyMs, error: a.error, responseExcerpt: a.responseExcerpt })),
-    };
-  });
-  app.post("/v1/deliveries/:id/replay", { schema: { tags: ["event webhooks"], summary: "Deliver one event again", params: UuidParams, response: { 202: Type.Object({ replayed: Type.Integer() }) } } }, async (request, reply) => {
-    requireScope(request, true);
-    const replayed = await replayDelivery(db, tenantOf(request), request.params.id);
-    if (replayed === null) throw notFound("delivery");
-    return reply.code(202).send({ replayed });
-  });
+  app.get(
+    "/v1/event-subscriptions/:id/deliveries",
+    {
+      schema: {
+        tags: ["event webhooks"],
+        params: UuidParams,
+        querystring: PageQuery,
+        response: { 200: page(Delivery) },
+      },
+    },
+    async (request) => {
+      requireScope(request, false);
+      const row = await find(request, request.params.id);
+      const args = pageArgs(request.query);
+      const rows = await db.eventDelivery.findMany({
+        ...args,
+        where: { ...args.where, subscriptionId: row.id },
+        include: { event: { select: { type: true } } },
+      });
+      return toPage(rows, request.query, deliveryView);
+    },
+  );
+  app.get(
+    "/v1/deliveries/:id",
+    {
+      schema: {
+        tags: ["event webhooks"],
+        params: UuidParams,
+        response: { 200: Type.Object({ delivery: Delivery, event: Type.Unknown(), attempts: Type.Array(Attempt) }) },
+      },
+    },
+    async (request) => {
+      requireScope(request, false);
+      const d = await db.eventDelivery.findFirst({
+        where: { id: request.params.id, tenantId: tenantOf(request) },
+        include: { event: true, attemptLog: { orderBy: { at: "asc" } } },
+      });
+      if (!d) throw notFound("delivery");
+      return {
+        delivery: deliveryView(d),
+        event: {
+          id: d.event.id,
+          type: d.event.type,
+          version: d.event.version,
+          createdAt: d.event.createdAt.toISOString(),
+          data: d.event.data,
+        },
+        attempts: d.attemptLog.map((a) => ({
+          at: a.at.toISOString(),
+          httpStatus: a.httpStatus,
+          latencyMs: a.latencyMs,
+          error: a.error,
+          responseExcerpt: a.responseExcerpt,
+        })),
+      };
+    },
+  );
+  app.post(
+    "/v1/deliveries/:id/replay",
+    {
+      schema: {
+        tags: ["event webhooks"],
+        summary: "Deliver one event again",
+        params: UuidParams,
+        response: { 202: Type.Object({ replayed: Type.Integer() }) },
+      },
+    },
+    async (request, reply) => {
+      requireScope(request, true);
+      const replayed = await replayDelivery(db, tenantOf(request), request.params.id);
+      if (replayed === null) throw notFound("delivery");
+      return reply.code(202).send({ replayed });
+    },
+  );
   app.post(
     "/v1/event-subscriptions/:id/replay",
-    { schema: { tags: ["event webhooks"], summary: "Deliver again everything that failed for this endpoint since a time", params: UuidParams, body: Type.Object({ since: Type.String({ format: "date-time" }) }, { additionalProperties: false }), response: { 202: Type.Object({ replayed: Type.Integer() }) } } },
+    {
+      schema: {
+        tags: ["event webhooks"],
+        summary: "Deliver again everything that failed for this endpoint since a time",
+        params: UuidParams,
+        body: Type.Object({ since: Type.String({ format: "date-time" }) }, { additionalProperties: false }),
+        response: { 202: Type.Object({ replayed: Type.Integer() }) },
+      },
+    },
     async (request, reply) => {
       requireScope(request, true);
       const replayed = await replayFailedSince(db, tenantOf(request), request.params.id, new Date(request.body.since));

@@ -27,7 +27,11 @@ export const endpointRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async 
       name: row.name,
       url: row.url,
       timeoutMs: row.timeoutMs,
-      auth: { basicAuth: Boolean(a.basic), headers: Object.keys(a.headers ?? {}), signingSecretHints: (a.signingSecrets ?? []).map(hint) },
+      auth: {
+        basicAuth: Boolean(a.basic),
+        headers: Object.keys(a.headers ?? {}),
+        signingSecretHints: (a.signingSecrets ?? []).map(hint),
+      },
       createdAt: row.createdAt.toISOString(),
     };
   };
@@ -37,50 +41,105 @@ export const endpointRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async 
     return row;
   };
 
-  app.get("/v1/fulfillment-endpoints", { schema: { tags: ["fulfillment endpoints"], querystring: PageQuery, response: { 200: page(Endpoint) } } }, async (request) => {
-    requireScope(request, false);
-    const args = pageArgs(request.query);
-    return toPage(await db.fulfillmentEndpoint.findMany({ ...args, where: { ...args.where, tenantId: tenantOf(request) } }), request.query, view);
-  });
+  app.get(
+    "/v1/fulfillment-endpoints",
+    { schema: { tags: ["fulfillment endpoints"], querystring: PageQuery, response: { 200: page(Endpoint) } } },
+    async (request) => {
+      requireScope(request, false);
+      const args = pageArgs(request.query);
+      return toPage(
+        await db.fulfillmentEndpoint.findMany({ ...args, where: { ...args.where, tenantId: tenantOf(request) } }),
+        request.query,
+        view,
+      );
+    },
+  );
 
-  app.get("/v1/fulfillment-endpoints/:id", { schema: { tags: ["fulfillment endpoints"], params: UuidParams, response: { 200: Endpoint } } }, async (request) => {
-    requireScope(request, false);
-    return view(await find(request, request.params.id));
-  });
+  app.get(
+    "/v1/fulfillment-endpoints/:id",
+    { schema: { tags: ["fulfillment endpoints"], params: UuidParams, response: { 200: Endpoint } } },
+    async (request) => {
+      requireScope(request, false);
+      return view(await find(request, request.params.id));
+    },
+  );
 
   app.post(
     "/v1/fulfillment-endpoints",
-    { schema: { tags: ["fulfillment endpoints"], summary: "Add an endpoint; requests to it are signed (Standard Webhooks) with a secret shown only here", body: EndpointInput, response: { 201: EndpointCreated } } },
+    {
+      schema: {
+        tags: ["fulfillment endpoints"],
+        summary: "Add an endpoint; requests to it are signed (Standard Webhooks) with a secret shown only here",
+        body: EndpointInput,
+        response: { 201: EndpointCreated },
+      },
+    },
     async (request, reply) => {
       requireScope(request, true);
       const { name, url, timeoutMs, basicAuth, headers } = request.body;
       const signingSecret = generateSigningSecret();
-      const secrets: EndpointAuth = { signingSecrets: [signingSecret], ...(basicAuth ? { basic: basicAuth } : {}), ...(headers ? { headers } : {}) };
+      const secrets: EndpointAuth = {
+        signingSecrets: [signingSecret],
+        ...(basicAuth ? { basic: basicAuth } : {}),
+        ...(headers ? { headers } : {}),
+      };
       const row = await unique(
-        () => db.fulfillmentEndpoint.create({ data: { tenantId: tenantOf(request), name, url, ...(timeoutMs ? { timeoutMs } : {}), secrets: sealer.sealJson(secrets) } }),
+        () =>
+          db.fulfillmentEndpoint.create({
+            data: {
+              tenantId: tenantOf(request),
+              name,
+              url,
+              ...(timeoutMs ? { timeoutMs } : {}),
+              secrets: sealer.sealJson(secrets),
+            },
+          }),
         `an endpoint named "${name}" exists`,
       );
       return reply.code(201).send({ endpoint: view(row), signingSecret });
     },
   );
 
-  app.patch("/v1/fulfillment-endpoints/:id", { schema: { tags: ["fulfillment endpoints"], params: UuidParams, body: EndpointPatch, response: { 200: Endpoint } } }, async (request) => {
-    requireScope(request, true);
-    const row = await find(request, request.params.id);
-    const { basicAuth, headers, ...plain } = request.body;
-    const current = auth(row);
-    const secrets: EndpointAuth = { ...current, ...(basicAuth ? { basic: basicAuth } : {}), ...(headers ? { headers } : {}) };
-    return view(await unique(() => db.fulfillmentEndpoint.update({ where: { id: row.id }, data: { ...plain, secrets: sealer.sealJson(secrets) } }), `an endpoint named "${plain.name}" exists`));
-  });
+  app.patch(
+    "/v1/fulfillment-endpoints/:id",
+    {
+      schema: { tags: ["fulfillment endpoints"], params: UuidParams, body: EndpointPatch, response: { 200: Endpoint } },
+    },
+    async (request) => {
+      requireScope(request, true);
+      const row = await find(request, request.params.id);
+      const { basicAuth, headers, ...plain } = request.body;
+      const current = auth(row);
+      const secrets: EndpointAuth = {
+        ...current,
+        ...(basicAuth ? { basic: basicAuth } : {}),
+        ...(headers ? { headers } : {}),
+      };
+      return view(
+        await unique(
+          () =>
+            db.fulfillmentEndpoint.update({
+              where: { id: row.id },
+              data: { ...plain, secrets: sealer.sealJson(secrets) },
+            }),
+          `an endpoint named "${plain.name}" exists`,
+        ),
+      );
+    },
+  );
 
   app.post(
     "/v1/fulfillment-endpoints/:id/rotate-secret",
     {
       schema: {
         tags: ["fulfillment endpoints"],
-        summary: "Start a signing-secret rotation: requests are signed with the new and the previous secret until `keepPrevious` is false",
+        summary:
+          "Start a signing-secret rotation: requests are signed with the new and the previous secret until `keepPrevious` is false",
         params: UuidParams,
-        body: Type.Object({ keepPrevious: Type.Optional(Type.Boolean({ default: true })) }, { additionalProperties: false }),
+        body: Type.Object(
+          { keepPrevious: Type.Optional(Type.Boolean({ default: true })) },
+          { additionalProperties: false },
+        ),
         response: { 200: EndpointCreated },
       },
     },
@@ -90,14 +149,21 @@ export const endpointRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async 
       const current = auth(row);
       const signingSecret = generateSigningSecret();
       const keep = request.body.keepPrevious !== false ? (current.signingSecrets ?? []).slice(0, 1) : [];
-      const updated = await db.fulfillmentEndpoint.update({ where: { id: row.id }, data: { secrets: sealer.sealJson({ ...current, signingSecrets: [signingSecret, ...keep] }) } });
+      const updated = await db.fulfillmentEndpoint.update({
+        where: { id: row.id },
+        data: { secrets: sealer.sealJson({ ...current, signingSecrets: [signingSecret, ...keep] }) },
+      });
       return { endpoint: view(updated), signingSecret };
     },
   );
 
-  app.delete("/v1/fulfillment-endpoints/:id", { schema: { tags: ["fulfillment endpoints"], params: UuidParams, response: { 204: Type.Null() } } }, async (request, reply) => {
-    requireScope(request, true);
-    await db.fulfillmentEndpoint.delete({ where: { id: (await find(request, request.params.id)).id } });
-    return reply.code(204).send(null);
-  });
+  app.delete(
+    "/v1/fulfillment-endpoints/:id",
+    { schema: { tags: ["fulfillment endpoints"], params: UuidParams, response: { 204: Type.Null() } } },
+    async (request, reply) => {
+      requireScope(request, true);
+      await db.fulfillmentEndpoint.delete({ where: { id: (await find(request, request.params.id)).id } });
+      return reply.code(204).send(null);
+    },
+  );
 };

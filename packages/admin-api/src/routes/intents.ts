@@ -11,7 +11,12 @@ import { UuidParams, Intent, IntentInput, intentView } from "../schemas.ts";
 async function checkEndpoint(db: Db, tenantId: string, id: string | null | undefined): Promise<void> {
   if (!id) return;
   if (!(await db.fulfillmentEndpoint.findFirst({ where: { id, tenantId } }))) {
-    throw new HttpError(400, "validation_failed", "fulfillmentEndpointId names no fulfillment endpoint of this tenant", { field: "fulfillmentEndpointId" });
+    throw new HttpError(
+      400,
+      "validation_failed",
+      "fulfillmentEndpointId names no fulfillment endpoint of this tenant",
+      { field: "fulfillmentEndpointId" },
+    );
   }
 }
 
@@ -34,35 +39,75 @@ export const intentRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (a
     return row;
   };
 
-  app.get("/v1/intents", { schema: { tags: ["intents"], querystring: PageQuery, response: { 200: page(Intent) } } }, async (request) => {
-    requireScope(request, false);
-    const args = pageArgs(request.query);
-    return toPage(await db.intent.findMany({ ...args, where: { ...args.where, tenantId: tenantOf(request) } }), request.query, intentView);
-  });
+  app.get(
+    "/v1/intents",
+    { schema: { tags: ["intents"], querystring: PageQuery, response: { 200: page(Intent) } } },
+    async (request) => {
+      requireScope(request, false);
+      const args = pageArgs(request.query);
+      return toPage(
+        await db.intent.findMany({ ...args, where: { ...args.where, tenantId: tenantOf(request) } }),
+        request.query,
+        intentView,
+      );
+    },
+  );
 
-  app.get("/v1/intents/:id", { schema: { tags: ["intents"], params: UuidParams, response: { 200: Intent } } }, async (request) => {
-    requireScope(request, false);
-    return intentView(await find(request, request.params.id));
-  });
+  app.get(
+    "/v1/intents/:id",
+    { schema: { tags: ["intents"], params: UuidParams, response: { 200: Intent } } },
+    async (request) => {
+      requireScope(request, false);
+      return intentView(await find(request, request.params.id));
+    },
+  );
 
-  app.post("/v1/intents", { schema: { tags: ["intents"], body: IntentInput, response: { 201: Intent } } }, async (request, reply) => {
-    requireScope(request, true);
-    const tenantId = tenantOf(request);
-    await checkEndpoint(db, tenantId, request.body.fulfillmentEndpointId);
-    const row = await unique(() => db.intent.create({ data: { ...data(request.body), tenantId } }), `an intent named "${request.body.name}" exists`);
-    return reply.code(201).send(intentView(row));
-  });
+  app.post(
+    "/v1/intents",
+    { schema: { tags: ["intents"], body: IntentInput, response: { 201: Intent } } },
+    async (request, reply) => {
+      requireScope(request, true);
+      const tenantId = tenantOf(request);
+      await checkEndpoint(db, tenantId, request.body.fulfillmentEndpointId);
+      const row = await unique(
+        () => db.intent.create({ data: { ...data(request.body), tenantId } }),
+        `an intent named "${request.body.name}" exists`,
+      );
+      return reply.code(201).send(intentView(row));
+    },
+  );
 
-  app.put("/v1/intents/:id", { schema: { tags: ["intents"], summary: "Replace an intent", params: UuidParams, body: IntentInput, response: { 200: Intent } } }, async (request) => {
-    requireScope(request, true);
-    const row = await find(request, request.params.id);
-    await checkEndpoint(db, row.tenantId, request.body.fulfillmentEndpointId);
-    return intentView(await unique(() => db.intent.update({ where: { id: row.id }, data: data(request.body) }), `an intent named "${request.body.name}" exists`));
-  });
+  app.put(
+    "/v1/intents/:id",
+    {
+      schema: {
+        tags: ["intents"],
+        summary: "Replace an intent",
+        params: UuidParams,
+        body: IntentInput,
+        response: { 200: Intent },
+      },
+    },
+    async (request) => {
+      requireScope(request, true);
+      const row = await find(request, request.params.id);
+      await checkEndpoint(db, row.tenantId, request.body.fulfillmentEndpointId);
+      return intentView(
+        await unique(
+          () => db.intent.update({ where: { id: row.id }, data: data(request.body) }),
+          `an intent named "${request.body.name}" exists`,
+        ),
+      );
+    },
+  );
 
-  app.delete("/v1/intents/:id", { schema: { tags: ["intents"], params: UuidParams, response: { 204: Type.Null() } } }, async (request, reply) => {
-    requireScope(request, true);
-    await db.intent.delete({ where: { id: (await find(request, request.params.id)).id } });
-    return reply.code(204).send(null);
-  });
+  app.delete(
+    "/v1/intents/:id",
+    { schema: { tags: ["intents"], params: UuidParams, response: { 204: Type.Null() } } },
+    async (request, reply) => {
+      requireScope(request, true);
+      await db.intent.delete({ where: { id: (await find(request, request.params.id)).id } });
+      return reply.code(204).send(null);
+    },
+  );
 };

@@ -8,7 +8,10 @@ import { unique } from "../errors.ts";
 import { PageQuery, page, pageArgs, toPage } from "../pagination.ts";
 import { UuidParams } from "../schemas.ts";
 
-const Identity = Type.Object({ channelAccountId: Type.String({ format: "uuid" }), externalId: Type.String({ minLength: 1 }) });
+const Identity = Type.Object({
+  channelAccountId: Type.String({ format: "uuid" }),
+  externalId: Type.String({ minLength: 1 }),
+});
 const ContactInput = Type.Object(
   {
     customerId: Type.Optional(Type.String({ minLength: 1 })),
@@ -36,20 +39,55 @@ const RuleInput = Type.Object(
     conditions: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     template: Type.Object({
       text: Type.String({ minLength: 1 }),
-      whatsapp: Type.Optional(Type.Object({ template: Type.String(), language: Type.String(), parameters: Type.Optional(Type.Array(Type.String())) })),
-      messenger: Type.Optional(Type.Object({ tag: Type.Union(["ACCOUNT_UPDATE", "CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE", "HUMAN_AGENT"].map((t) => Type.Literal(t))) })),
+      whatsapp: Type.Optional(
+        Type.Object({
+          template: Type.String(),
+          language: Type.String(),
+          parameters: Type.Optional(Type.Array(Type.String())),
+        }),
+      ),
+      messenger: Type.Optional(
+        Type.Object({
+          tag: Type.Union(
+            ["ACCOUNT_UPDATE", "CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE", "HUMAN_AGENT"].map((t) =>
+              Type.Literal(t),
+            ),
+          ),
+        }),
+      ),
     }),
-    contactMatch: Type.Object({ by: Type.Union([Type.Literal("customerId"), Type.Literal("phone"), Type.Literal("email")]), path: Type.String({ pattern: "^\\$" }) }),
-    channelOrder: Type.Array(Type.Union(["whatsapp", "messenger", "telegram", "slack"].map((c) => Type.Literal(c))), { minItems: 1, uniqueItems: true }),
+    contactMatch: Type.Object({
+      by: Type.Union([Type.Literal("customerId"), Type.Literal("phone"), Type.Literal("email")]),
+      path: Type.String({ pattern: "^\\$" }),
+    }),
+    channelOrder: Type.Array(Type.Union(["whatsapp", "messenger", "telegram", "slack"].map((c) => Type.Literal(c))), {
+      minItems: 1,
+      uniqueItems: true,
+    }),
     enabled: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
-const Rule = Type.Object({ ...RuleInput.properties, enabled: Type.Boolean(), conditions: Type.Array(Type.String()), id: Type.String(), createdAt: Type.String() });
+const Rule = Type.Object({
+  ...RuleInput.properties,
+  enabled: Type.Boolean(),
+  conditions: Type.Array(Type.String()),
+  id: Type.String(),
+  createdAt: Type.String(),
+});
 
 /** Contacts and their channel identities, notification rules, the events secret, and notifications (read). */
 export const notificationRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (app, { db, sealer }) => {
-  type ContactRow = { id: string; customerId: string | null; phone: string | null; email: string | null; name: string | null; optedOutAt: Date | null; createdAt: Date; identities: { channelAccountId: string; externalId: string }[] };
+  type ContactRow = {
+    id: string;
+    customerId: string | null;
+    phone: string | null;
+    email: string | null;
+    name: string | null;
+    optedOutAt: Date | null;
+    createdAt: Date;
+    identities: { channelAccountId: string; externalId: string }[];
+  };
   const contactView = (c: ContactRow) => ({
     id: c.id,
     customerId: c.customerId,
@@ -61,11 +99,24 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = as
     createdAt: c.createdAt.toISOString(),
   });
   const findContact = async (request: FastifyRequest, id: string) => {
-    const row = await db.contact.findFirst({ where: { id, tenantId: tenantOf(request) }, include: { identities: true } });
+    const row = await db.contact.findFirst({
+      where: { id, tenantId: tenantOf(request) },
+      include: { identities: true },
+    });
     if (!row) throw notFound("contact");
     return row;
   };
-  const ruleView = (r: { id: string; name: string; eventType: string; conditions: string[]; template: unknown; contactMatch: unknown; channelOrder: string[]; enabled: boolean; createdAt: Date }) => ({
+  const ruleView = (r: {
+    id: string;
+    name: string;
+    eventType: string;
+    conditions: string[];
+    template: unknown;
+    contactMatch: unknown;
+    channelOrder: string[];
+    enabled: boolean;
+    createdAt: Date;
+  }) => ({
     ...r,
     template: r.template as Static<typeof RuleInput>["template"],
     contactMatch: r.contactMatch as Static<typeof RuleInput>["contactMatch"],
@@ -73,78 +124,176 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = as
     createdAt: r.createdAt.toISOString(),
   });
 
-  app.post("/v1/events-secret", { schema: { tags: ["notifications"], summary: "Create or replace the Standard Webhooks secret order systems sign events with (shown once)", response: { 201: Type.Object({ secret: Type.String(), url: Type.String() }) } } }, async (request, reply) => {
-    requireScope(request, true);
-    const tenantId = tenantOf(request);
-    const secret = generateSigningSecret();
-    await db.tenant.update({ where: { id: tenantId }, data: { eventsSecret: sealer.seal(secret) } });
-    return reply.code(201).send({ secret, url: `/v1/tenants/${tenantId}/events` });
-  });
+  app.post(
+    "/v1/events-secret",
+    {
+      schema: {
+        tags: ["notifications"],
+        summary: "Create or replace the Standard Webhooks secret order systems sign events with (shown once)",
+        response: { 201: Type.Object({ secret: Type.String(), url: Type.String() }) },
+      },
+    },
+    async (request, reply) => {
+      requireScope(request, true);
+      const tenantId = tenantOf(request);
+      const secret = generateSigningSecret();
+      await db.tenant.update({ where: { id: tenantId }, data: { eventsSecret: sealer.seal(secret) } });
+      return reply.code(201).send({ secret, url: `/v1/tenants/${tenantId}/events` });
+    },
+  );
 
-  app.get("/v1/contacts", { schema: { tags: ["notifications"], querystring: PageQuery, response: { 200: page(Contact) } } }, async (request) => {
-    requireScope(request, false);
-    const args = pageArgs(request.query);
-    return toPage(await db.contact.findMany({ ...args, where: { ...args.where, tenantId: tenantOf(request) }, include: { identities: true } }), request.query, contactView);
-  });
-  app.get("/v1/contacts/:id", { schema: { tags: ["notifications"], params: UuidParams, response: { 200: Contact } } }, async (request) => {
-    requireScope(request, false);
-    return contactView(await findContact(request, request.params.id));
-  });
-  app.post("/v1/contacts", { schema: { tags: ["notifications"], body: ContactInput, response: { 201: Contact } } }, async (request, reply) => {
-    requireScope(request, true);
-    const tenantId = tenantOf(request);
-    const { identities = [], phone, email, ...rest } = request.body;
-    const own = await db.channelAccount.count({ where: { tenantId, id: { in: identities.map((i) => i.channelAccountId) } } });
-    if (own !== new Set(identities.map((i) => i.channelAccountId)).size) throw notFound("channel account");
-    const row = await unique(
-      () =>
-        db.contact.create({
-          data: { tenantId, ...rest, ...(phone ? { phone: parsePhoneNumberFromString(phone)?.number ?? phone } : {}), ...(email ? { email: email.toLowerCase() } : {}), identities: { create: identities.map((i) => ({ tenantId, ...i })) } },
+  app.get(
+    "/v1/contacts",
+    { schema: { tags: ["notifications"], querystring: PageQuery, response: { 200: page(Contact) } } },
+    async (request) => {
+      requireScope(request, false);
+      const args = pageArgs(request.query);
+      return toPage(
+        await db.contact.findMany({
+          ...args,
+          where: { ...args.where, tenantId: tenantOf(request) },
           include: { identities: true },
         }),
-      "a contact with this customer id or identity exists",
-    );
-    return reply.code(201).send(contactView(row));
-  });
-  app.delete("/v1/contacts/:id", { schema: { tags: ["notifications"], params: UuidParams, response: { 204: Type.Null() } } }, async (request, reply) => {
-    requireScope(request, true);
-    await db.contact.delete({ where: { id: (await findContact(request, request.params.id)).id } });
-    return reply.code(204).send(null);
-  });
+        request.query,
+        contactView,
+      );
+    },
+  );
+  app.get(
+    "/v1/contacts/:id",
+    { schema: { tags: ["notifications"], params: UuidParams, response: { 200: Contact } } },
+    async (request) => {
+      requireScope(request, false);
+      return contactView(await findContact(request, request.params.id));
+    },
+  );
+  app.post(
+    "/v1/contacts",
+    { schema: { tags: ["notifications"], body: ContactInput, response: { 201: Contact } } },
+    async (request, reply) => {
+      requireScope(request, true);
+      const tenantId = tenantOf(request);
+      const { identities = [], phone, email, ...rest } = request.body;
+      const own = await db.channelAccount.count({
+        where: { tenantId, id: { in: identities.map((i) => i.channelAccountId) } },
+      });
+      if (own !== new Set(identities.map((i) => i.channelAccountId)).size) throw notFound("channel account");
+      const row = await unique(
+        () =>
+          db.contact.create({
+            data: {
+              tenantId,
+              ...rest,
+              ...(phone ? { phone: parsePhoneNumberFromString(phone)?.number ?? phone } : {}),
+              ...(email ? { email: email.toLowerCase() } : {}),
+              identities: { create: identities.map((i) => ({ tenantId, ...i })) },
+            },
+            include: { identities: true },
+          }),
+        "a contact with this customer id or identity exists",
+      );
+      return reply.code(201).send(contactView(row));
+    },
+  );
+  app.delete(
+    "/v1/contacts/:id",
+    { schema: { tags: ["notifications"], params: UuidParams, response: { 204: Type.Null() } } },
+    async (request, reply) => {
+      requireScope(request, true);
+      await db.contact.delete({ where: { id: (await findContact(request, request.params.id)).id } });
+      return reply.code(204).send(null);
+    },
+  );
 
-  app.get("/v1/notification-rules", { schema: { tags: ["notifications"], querystring: PageQuery, response: { 200: page(Rule) } } }, async (request) => {
-    requireScope(request, false);
-    const args = pageArgs(request.query);
-    return toPage(await db.notificationRule.findMany({ ...args, where: { ...args.where, tenantId: tenantOf(request) } }), request.query, ruleView);
-  });
-  app.post("/v1/notification-rules", { schema: { tags: ["notifications"], body: RuleInput, response: { 201: Rule } } }, async (request, reply) => {
-    requireScope(request, true);
-    const row = await unique(() => db.notificationRule.create({ data: { ...request.body, conditions: request.body.conditions ?? [], tenantId: tenantOf(request) } }), `a rule named "${request.body.name}" exists`);
-    return reply.code(201).send(ruleView(row));
-  });
-  app.delete("/v1/notification-rules/:id", { schema: { tags: ["notifications"], params: UuidParams, response: { 204: Type.Null() } } }, async (request, reply) => {
-    requireScope(request, true);
-    const { count } = await db.notificationRule.deleteMany({ where: { id: request.params.id, tenantId: tenantOf(request) } });
-    if (!count) throw notFound("notification rule");
-    return reply.code(204).send(null);
-  });
+  app.get(
+    "/v1/notification-rules",
+    { schema: { tags: ["notifications"], querystring: PageQuery, response: { 200: page(Rule) } } },
+    async (request) => {
+      requireScope(request, false);
+      const args = pageArgs(request.query);
+      return toPage(
+        await db.notificationRule.findMany({ ...args, where: { ...args.where, tenantId: tenantOf(request) } }),
+        request.query,
+        ruleView,
+      );
+    },
+  );
+  app.post(
+    "/v1/notification-rules",
+    { schema: { tags: ["notifications"], body: RuleInput, response: { 201: Rule } } },
+    async (request, reply) => {
+      requireScope(request, true);
+      const row = await unique(
+        () =>
+          db.notificationRule.create({
+            data: { ...request.body, conditions: request.body.conditions ?? [], tenantId: tenantOf(request) },
+          }),
+        `a rule named "${request.body.name}" exists`,
+      );
+      return reply.code(201).send(ruleView(row));
+    },
+  );
+  app.delete(
+    "/v1/notification-rules/:id",
+    { schema: { tags: ["notifications"], params: UuidParams, response: { 204: Type.Null() } } },
+    async (request, reply) => {
+      requireScope(request, true);
+      const { count } = await db.notificationRule.deleteMany({
+        where: { id: request.params.id, tenantId: tenantOf(request) },
+      });
+      if (!count) throw notFound("notification rule");
+      return reply.code(204).send(null);
+    },
+  );
 
   app.get(
     "/v1/notifications",
     {
       schema: {
         tags: ["notifications"],
-        summary: "Each notification's life: queued, deferred, sent, failed, skipped (with the reason); delivered / read from the message",
+        summary:
+          "Each notification's life: queued, deferred, sent, failed, skipped (with the reason); delivered / read from the message",
         querystring: PageQuery,
-        response: { 200: page(Type.Object({ id: Type.String(), eventId: Type.String(), ruleId: Type.String(), status: Type.String(), reason: Type.Union([Type.String(), Type.Null()]), messageStatus: Type.Union([Type.String(), Type.Null()]), createdAt: Type.String() })) },
+        response: {
+          200: page(
+            Type.Object({
+              id: Type.String(),
+              eventId: Type.String(),
+              ruleId: Type.String(),
+              status: Type.String(),
+              reason: Type.Union([Type.String(), Type.Null()]),
+              messageStatus: Type.Union([Type.String(), Type.Null()]),
+              createdAt: Type.String(),
+            }),
+          ),
+        },
       },
     },
     async (request) => {
       requireScope(request, false);
       const args = pageArgs(request.query);
-      const rows = await db.notification.findMany({ ...args, where: { ...args.where, tenantId: tenantOf(request) }, include: { orderEvent: { select: { eventId: true } } } });
-      const messages = new Map((await db.message.findMany({ where: { id: { in: rows.flatMap((r) => (r.messageId ? [r.messageId] : [])) } }, select: { id: true, status: true } })).map((m) => [m.id, m.status]));
-      return toPage(rows, request.query, (r) => ({ id: r.id, eventId: r.orderEvent.eventId, ruleId: r.ruleId, status: r.status, reason: r.reason, messageStatus: r.messageId ? (messages.get(r.messageId) ?? null) : null, createdAt: r.createdAt.toISOString() }));
+      const rows = await db.notification.findMany({
+        ...args,
+        where: { ...args.where, tenantId: tenantOf(request) },
+        include: { orderEvent: { select: { eventId: true } } },
+      });
+      const messages = new Map(
+        (
+          await db.message.findMany({
+            where: { id: { in: rows.flatMap((r) => (r.messageId ? [r.messageId] : [])) } },
+            select: { id: true, status: true },
+          })
+        ).map((m) => [m.id, m.status]),
+      );
+      return toPage(rows, request.query, (r) => ({
+        id: r.id,
+        eventId: r.orderEvent.eventId,
+        ruleId: r.ruleId,
+        status: r.status,
+        reason: r.reason,
+        messageStatus: r.messageId ? (messages.get(r.messageId) ?? null) : null,
+        createdAt: r.createdAt.toISOString(),
+      }));
     },
   );
 };

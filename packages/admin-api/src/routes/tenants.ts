@@ -20,28 +20,64 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (a
     "/v1/tenants",
     {
       config: { public: true },
-      schema: { tags: ["tenants"], summary: "Create a tenant and its first admin key (operator token)", body: TenantInput, response: { 201: Type.Object({ tenant: Tenant, apiKey: ApiKeyCreated }) } },
+      schema: {
+        tags: ["tenants"],
+        summary: "Create a tenant and its first admin key (operator token)",
+        body: TenantInput,
+        response: { 201: Type.Object({ tenant: Tenant, apiKey: ApiKeyCreated }) },
+      },
     },
     async (request, reply) => {
-      if (!isOperator(request.headers.authorization, options.operatorToken)) throw new HttpError(401, "unauthenticated", "creating tenants needs the deployment's operator token (ADMIN_TOKEN)");
+      if (!isOperator(request.headers.authorization, options.operatorToken))
+        throw new HttpError(
+          401,
+          "unauthenticated",
+          "creating tenants needs the deployment's operator token (ADMIN_TOKEN)",
+        );
       const key = newKey();
       const tenant = await db.tenant.create({
         data: {
           ...request.body,
-          apiKeys: { create: { id: key.id, name: "initial admin key", scopes: ["admin"], secretHash: key.hash, hint: key.secret.slice(-4) } },
+          apiKeys: {
+            create: {
+              id: key.id,
+              name: "initial admin key",
+              scopes: ["admin"],
+              secretHash: key.hash,
+              hint: key.secret.slice(-4),
+            },
+          },
         },
       });
-      return reply.code(201).send({ tenant: tenantView(tenant), apiKey: { id: key.id, name: "initial admin key", scopes: ["admin"], key: key.key } });
+      return reply.code(201).send({
+        tenant: tenantView(tenant),
+        apiKey: { id: key.id, name: "initial admin key", scopes: ["admin"], key: key.key },
+      });
     },
   );
 
-  app.get("/v1/tenant", { schema: { tags: ["tenants"], summary: "The tenant of the calling key", response: { 200: Tenant } } }, async (request) => {
-    requireScope(request, false);
-    return tenantView(await db.tenant.findUniqueOrThrow({ where: { id: tenantOf(request) } }));
-  });
+  app.get(
+    "/v1/tenant",
+    { schema: { tags: ["tenants"], summary: "The tenant of the calling key", response: { 200: Tenant } } },
+    async (request) => {
+      requireScope(request, false);
+      return tenantView(await db.tenant.findUniqueOrThrow({ where: { id: tenantOf(request) } }));
+    },
+  );
 
-  app.patch("/v1/tenant", { schema: { tags: ["tenants"], summary: "Change the tenant's name, language or time zone", body: TenantPatch, response: { 200: Tenant } } }, async (request) => {
-    requireScope(request, true);
-    return tenantView(await db.tenant.update({ where: { id: tenantOf(request) }, data: request.body }));
-  });
+  app.patch(
+    "/v1/tenant",
+    {
+      schema: {
+        tags: ["tenants"],
+        summary: "Change the tenant's name, language or time zone",
+        body: TenantPatch,
+        response: { 200: Tenant },
+      },
+    },
+    async (request) => {
+      requireScope(request, true);
+      return tenantView(await db.tenant.update({ where: { id: tenantOf(request) }, data: request.body }));
+    },
+  );
 };
