@@ -199,6 +199,20 @@ export const Intent = Type.Object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
+export const IntentTest = Type.Object(
+  { text: Type.String({ minLength: 1, maxLength: 2000, description: "a phrase a customer might write" }) },
+  { additionalProperties: false },
+);
+export const IntentTestResult = Type.Object({
+  intent: Type.String({ description: "the intent matched; the fallback intent's name when none matched confidently" }),
+  confidence: Type.Number({ minimum: 0, maximum: 1 }),
+  fallback: Type.Boolean({ description: "no intent matched confidently" }),
+  parameters: Type.Record(Type.String(), Json),
+  allRequiredParamsPresent: Type.Boolean(),
+  prompt: Type.Union([Type.String(), Type.Null()], {
+    description: "the question the bot would ask for a missing required parameter",
+  }),
+});
 export const intentView = (i: {
   id: string;
   name: string;
