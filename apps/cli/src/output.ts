@@ -21,14 +21,14 @@ const isPage = (value: unknown): value is Page =>
 
 const WIDEST = 60;
 // No colours: the output is read by scripts and tests as often as by people.
-const plain = { style: { head: [], border: [] } };
+const plain = { style: { head: [], border: [], compact: true } };
 
 const text = (value: unknown) =>
   value === null || value === undefined ? "" : typeof value === "string" ? value : JSON.stringify(value);
 
-/** A list's cell: long values are cut (--json shows them whole). */
+/** A list's cell: one line, long values cut (--json shows them whole). */
 export const cell = (value: unknown) => {
-  const shown = text(value);
+  const shown = text(value).replaceAll("\n", " ");
   return shown.length > WIDEST ? `${shown.slice(0, WIDEST - 1)}…` : shown;
 };
 

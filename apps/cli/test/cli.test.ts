@@ -334,11 +334,11 @@ test("a conversation's messages show what was said and, inbound, the intent the 
       direction: "out",
       dedupeKey: "1:0",
       status: "sent",
-      content: { type: "text", text: "Which order?" },
+      content: { type: "text", text: "Which order?\nIts number, please." },
     },
   });
   const [head, reply, question] = rows(await cbText({ CB_API_KEY: created.apiKey.key }, "messages", conversation.id));
   assert.deepEqual(head, ["createdAt", "direction", "status", "text", "intent"]);
-  assert.deepEqual(reply!.slice(1), ["out", "sent", "Which order?", ""]);
+  assert.deepEqual(reply!.slice(1), ["out", "sent", "Which order? Its number, please.", ""], "a row a line");
   assert.deepEqual(question!.slice(1), ["in", "processed", "where is my order", "order.status (0.91)"]);
 });
