@@ -118,9 +118,9 @@ interface ApiMessage {
   };
 }
 
-/** Says `text` in chat `chat` and returns the inbound message once its turn is recorded, read through the API. */
-async function say(text: string, chat: number): Promise<ApiMessage> {
-  assert.equal(await stack.post(textUpdate(text, chat)), 200);
+/** Posts `update` from chat `chat` and returns its inbound message once its turn is recorded, read through the API. */
+async function recorded(update: object, chat: number): Promise<ApiMessage> {
+  assert.equal(await stack.post(update), 200);
   for (let i = 0; i < 100; i++) {
     const { data: conversations } = await get(
       `/v1/conversations?externalId=${chat}&channelAccountId=${stack.accountId}`,
@@ -133,8 +133,10 @@ async function say(text: string, chat: number): Promise<ApiMessage> {
     }
     await sleep(100);
   }
-  throw new Error(`the turn for "${text}" was never recorded`);
+  throw new Error(`the turn for ${JSON.stringify(update)} was never recorded`);
 }
+
+const say = (text: string, chat: number) => recorded(textUpdate(text, chat), chat);
 
 const logged = (messageId: string) => logLines.find((l) => l.msg === "turn" && l.messageId === messageId);
 
@@ -203,6 +205,19 @@ test("when the bot says nothing, the record says why", async () => {
   await sleep(300);
   const sent = stack.telegram.calls.filter((c) => ["805", "806"].includes(String(c.params.chat_id)));
   assert.deepEqual(sent, [], "nothing was sent");
+});
+
+test("a message handled without understanding it is recorded as skipped, with why", async () => {
+  const stop = (await say("STOP", 807)).turn;
+  assert.equal(stop.skipped, "opt-out keyword");
+  assert.equal(stop.replies, 1, "the opt-out is confirmed");
+  assert.equal(stop.intent, undefined);
+
+  const sticker = textUpdate("", 808) as { message: Record<string, unknown> };
+  delete sticker.message.text;
+  sticker.message.sticker = { file_id: "s1", file_unique_id: "u1", width: 1, height: 1, is_animated: false };
+  const message = await recorded(sticker, 808);
+  assert.deepEqual({ ...message.turn, latencyMs: 0 }, { skipped: "nothing to answer", replies: 0, latencyMs: 0 });
 });
 
 test("conversations can be found by their platform id; the filters are validated", async () => {
