@@ -88,9 +88,11 @@ test("as root, a data folder only root can reach keeps its data across restarts,
   const folder = await mkdtemp(join(tmpdir(), "cb-private-data-"));
   const dataDir = join(folder, "data");
   const port = await freePort();
-  let database: EmbeddedDatabase | undefined = await startEmbeddedPostgres({ dataDir, port });
-  const moved = database.dataDir;
+  let database: EmbeddedDatabase | undefined;
+  let moved: string | undefined;
   try {
+    database = await startEmbeddedPostgres({ dataDir, port });
+    moved = database.dataDir;
     assert.notEqual(dirname(moved), folder);
     await query(database.url, "CREATE TABLE kept (n int); INSERT INTO kept VALUES (7)");
     await database.stop();
@@ -107,7 +109,7 @@ test("as root, a data folder only root can reach keeps its data across restarts,
     assert.deepEqual(tables, [{ kept: null }]);
   } finally {
     await database?.stop();
-    await rm(moved, { recursive: true, force: true });
+    if (moved) await rm(moved, { recursive: true, force: true });
     await rm(folder, { recursive: true, force: true });
   }
 });
