@@ -4,7 +4,14 @@ export interface ApiOptions {
   key?: string | undefined;
 }
 
-export class ApiFailure extends Error {}
+export class ApiFailure extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 export async function api(
   options: ApiOptions,
@@ -27,7 +34,7 @@ export async function api(
   const json = text ? JSON.parse(text) : null;
   if (!response.ok) {
     const error = (json as { error?: { code?: string; message?: string } } | null)?.error;
-    throw new ApiFailure(`${response.status} ${error?.code ?? ""}: ${error?.message ?? text}`);
+    throw new ApiFailure(response.status, `${response.status} ${error?.code ?? ""}: ${error?.message ?? text}`);
   }
   return json;
 }

@@ -3,6 +3,8 @@ import { Command } from "commander";
 import { createDb } from "@cb/db";
 import { createSealer, parseKeyRing } from "@cb/secrets";
 import { api } from "./api.ts";
+import { connection, explainRefusal } from "./credentials.ts";
+import { field, render, type Column, type Row } from "./output.ts";
 import { rotateSecrets } from "./rotate.ts";
 
 const pairs = (value: string, previous: Record<string, string> = {}) => {
@@ -10,15 +12,114 @@ const pairs = (value: string, previous: Record<string, string> = {}) => {
   if (at < 1) throw new Error(`expected key=value, got "${value}"`);
   return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
 };
+const many = (value: string, previous: string[] = []) => [...previous, value];
+const list = (value: string) => value.split(",").map((s) => s.trim());
+const count = (name: string): Column => ({ header: name, value: (row) => (row[name] as unknown[]).length });
 
-/** The `cb` command: admin API calls (CB_API_URL, CB_API_KEY) and local maintenance. */
-export function program(env: Record<string, string | undefined>, print: (value: unknown) => void): Command {
+/** `<channel account id>:<chat id>`, as a contact's identity. */
+const identity = (value: string, previous: { channelAccountId: string; externalId: string }[] = []) => {
+  const at = value.indexOf(":");
+  if (at < 1) throw new Error(`expected <channel account id>:<chat id>, got "${value}"`);
+  return [...previous, { channelAccountId: value.slice(0, at), externalId: value.slice(at + 1) }];
+};
+
+interface ContactFlags {
+  customerId?: string;
+  phone?: string;
+  email?: string;
+  name?: string;
+  identity?: { channelAccountId: string; externalId: string }[];
+}
+/** The contact fields given; an empty value clears the field (null). */
+const contactBody = (o: ContactFlags) => {
+  const body: Row = {};
+  for (const name of ["customerId", "phone", "email", "name"] as const)
+    if (o[name] !== undefined) body[name] = o[name] === "" ? null : o[name];
+  if (o.identity) body.identities = o.identity;
+  return body;
+};
+
+/** What a message said, whichever way it is shaped (inbound text, a reply's text or title). */
+const said = (row: Row) => {
+  const content = (row.content ?? {}) as Record<string, unknown>;
+  return content.text ?? content.title ?? content.caption ?? content.type;
+};
+
+const COLUMNS: Record<string, Column[]> = {
+  intents: [
+    field("name"),
+    count("examples"),
+    { header: "parameters", value: (r) => (r.parameters as { name: string }[]).map((p) => p.name).join(", ") },
+    count("responses"),
+    field("fulfillmentEndpointId", "fulfillment"),
+    field("isFallback", "fallback"),
+    field("id"),
+  ],
+  messages: [
+    field("createdAt"),
+    field("direction"),
+    field("status"),
+    { header: "text", value: said },
+    {
+      header: "intent",
+      value: (r) => {
+        const turn = r.turn as { intent?: string; confidence?: number } | null;
+        return turn?.intent ? `${turn.intent} (${turn.confidence?.toFixed(2)})` : "";
+      },
+    },
+  ],
+  contacts: [
+    field("id"),
+    field("customerId"),
+    field("name"),
+    field("phone"),
+    field("email"),
+    field("optedOut"),
+    {
+      header: "identities",
+      value: (r) => (r.identities as { externalId: string }[]).map((i) => i.externalId).join(", "),
+    },
+  ],
+  rules: [
+    field("name"),
+    field("eventType"),
+    { header: "channels", value: (r) => (r.channelOrder as string[]).join(" → ") },
+    field("enabled"),
+    field("id"),
+  ],
+};
+
+/**
+ * The `cb` command: the admin API (server and key from --url / --key, CB_API_URL / CB_API_KEY, or a running
+ * demo's .data), printed as tables or, with --json, as the API's JSON; and local maintenance.
+ */
+export function program(env: Record<string, string | undefined>, write: (text: string) => void): Command {
   const cb = new Command("cb")
     .description("Manage the chatbot backend from the command line")
-    .option("--url <url>", "the server", env.CB_API_URL ?? "http://127.0.0.1:3000")
-    .option("--key <key>", "an API key (or CB_API_KEY)", env.CB_API_KEY);
-  const options = () => ({ url: cb.opts().url as string, key: cb.opts().key as string | undefined });
-  const run = (fn: () => Promise<unknown>) => async () => print(await fn());
+    .option("--url <url>", "the server (or CB_API_URL; default: the running demo's, else http://127.0.0.1:3000)")
+    .option("--key <key>", "an API key (or CB_API_KEY; default: the demo tenant's, in .data/demo-api-key)")
+    .option("--json", "print the API's JSON instead of tables");
+  const print = (value: unknown, columns?: Column[]) =>
+    write(cb.opts().json ? JSON.stringify(value, null, 2) : render(value, columns));
+  const call = async (method: string, path: string, body?: unknown, contentType?: string) => {
+    const to = connection(env, cb.opts());
+    return api(to, method, path, body, contentType).catch((err) => {
+      throw explainRefusal(err, to.keyFrom);
+    });
+  };
+  /** A list command: one page (--limit, --cursor), as a table of `columns`. */
+  const listing = (command: Command, path: (...args: string[]) => string, columns?: Column[]) =>
+    command
+      .option("--limit <n>", "rows per page (1-200)", (v) => Number.parseInt(v, 10))
+      .option("--cursor <cursor>", "the page after the one that printed this cursor")
+      .action(async (...args: unknown[]) => {
+        const o = command.opts<{ limit?: number; cursor?: string }>();
+        const query = new URLSearchParams();
+        if (o.limit !== undefined) query.set("limit", String(o.limit));
+        if (o.cursor) query.set("cursor", o.cursor);
+        const base = path(...(args.filter((a) => typeof a === "string") as string[]));
+        print(await call("GET", `${base}${query.size ? `${base.includes("?") ? "&" : "?"}${query}` : ""}`), columns);
+      });
 
   const tenant = cb.command("tenant").description("tenants");
   tenant
@@ -26,100 +127,184 @@ export function program(env: Record<string, string | undefined>, print: (value: 
     .description("create a tenant and its first admin key (needs the operator token in CB_ADMIN_TOKEN)")
     .option("--timezone <zone>", "IANA time zone", "UTC")
     .option("--language <code>", "BCP-47 language", "en")
-    .action((name: string, o: { timezone: string; language: string }) =>
-      run(() =>
-        api({ url: options().url, key: env.CB_ADMIN_TOKEN }, "POST", "/v1/tenants", {
+    .action(async (name: string, o: { timezone: string; language: string }) => {
+      const { url } = connection(env, cb.opts());
+      print(
+        await api({ url, key: env.CB_ADMIN_TOKEN }, "POST", "/v1/tenants", {
           name,
           timezone: o.timezone,
           language: o.language,
         }),
-      )(),
-    );
+      );
+    });
 
   const key = cb.command("key").description("API keys");
   key
     .command("create <name>")
     .option("--scopes <list>", "admin, read-only, events (comma-separated)", "admin")
-    .action((name: string, o: { scopes: string }) =>
-      run(() => api(options(), "POST", "/v1/api-keys", { name, scopes: o.scopes.split(",").map((s) => s.trim()) }))(),
+    .action(async (name: string, o: { scopes: string }) =>
+      print(await call("POST", "/v1/api-keys", { name, scopes: list(o.scopes) })),
     );
-  key.command("list").action(run(() => api(options(), "GET", "/v1/api-keys")));
-  key.command("revoke <id>").action((id: string) => run(() => api(options(), "DELETE", `/v1/api-keys/${id}`))());
+  listing(key.command("list").description("API keys (hints only)"), () => "/v1/api-keys");
+  key.command("revoke <id>").action(async (id: string) => print(await call("DELETE", `/v1/api-keys/${id}`)));
 
   cb.command("connect <channel> <name>")
     .description("connect a channel account (telegram, whatsapp, messenger, slack)")
     .option("--credential <key=value>", "a credential, e.g. botToken=123:ABC (repeatable)", pairs, {})
     .option("--config <key=value>", "a setting, e.g. phoneNumberId=1065… (repeatable)", pairs, {})
     .action(
-      (channel: string, name: string, o: { credential: Record<string, string>; config: Record<string, string> }) =>
-        run(() =>
-          api(options(), "POST", "/v1/channel-accounts", {
-            channel,
-            name,
-            credentials: o.credential,
-            config: o.config,
-          }),
-        )(),
+      async (
+        channel: string,
+        name: string,
+        o: { credential: Record<string, string>; config: Record<string, string> },
+      ) =>
+        print(
+          await call("POST", "/v1/channel-accounts", { channel, name, credentials: o.credential, config: o.config }),
+        ),
     );
-  cb.command("channels")
-    .description("list connected channel accounts")
-    .action(run(() => api(options(), "GET", "/v1/channel-accounts")));
+  listing(cb.command("channels").description("connected channel accounts"), () => "/v1/channel-accounts", [
+    field("id"),
+    field("channel"),
+    field("name"),
+    field("enabled"),
+    field("webhookUrl"),
+  ]);
 
   cb.command("import <zip>")
     .description("import a Dialogflow ES agent export")
     .option("--endpoint <id>", "fulfillment endpoint for intents that used the webhook")
-    .action((zip: string, o: { endpoint?: string }) =>
-      run(async () =>
-        api(
-          options(),
+    .action(async (zip: string, o: { endpoint?: string }) =>
+      print(
+        await call(
           "POST",
           `/v1/agent-import${o.endpoint ? `?fulfillmentEndpointId=${o.endpoint}` : ""}`,
           await readFile(zip),
           "application/zip",
         ),
-      )(),
+      ),
     );
-  cb.command("intents")
-    .description("list intents")
-    .action(run(() => api(options(), "GET", "/v1/intents?limit=200")));
-  cb.command("conversations")
-    .description("list recent conversations")
-    .action(run(() => api(options(), "GET", "/v1/conversations")));
-  cb.command("messages <conversationId>")
-    .description("a conversation's messages")
-    .action((id: string) => run(() => api(options(), "GET", `/v1/conversations/${id}/messages`))());
+
+  const intents = cb.command("intents").description("intents: list (the default), create, test a phrase");
+  listing(
+    intents.command("list", { isDefault: true }).description("the intents"),
+    () => "/v1/intents",
+    COLUMNS.intents,
+  );
+  intents
+    .command("create <name>")
+    .description("create an intent (a whole definition, as the API takes it, with --file)")
+    .option("--example <phrase>", "a training phrase (repeatable)", many, [])
+    .option("--response <text>", "a text response (repeatable)", many, [])
+    .option("--endpoint <id>", "the fulfillment endpoint that answers it")
+    .option("--fallback", "the intent for what nothing else matches")
+    .option("--file <intent.json>", "the definition (parameters, contexts, …); the flags add to it")
+    .action(
+      async (
+        name: string,
+        o: { example: string[]; response: string[]; endpoint?: string; fallback?: boolean; file?: string },
+      ) => {
+        const base = o.file ? (JSON.parse(await readFile(o.file, "utf8")) as Row) : {};
+        const examples = [...((base.examples as string[] | undefined) ?? []), ...o.example];
+        const responses = [
+          ...((base.responses as Row[] | undefined) ?? []),
+          ...o.response.map((text) => ({ type: "text", text })),
+        ];
+        print(
+          await call("POST", "/v1/intents", {
+            ...base,
+            name,
+            examples,
+            ...(responses.length ? { responses } : {}),
+            ...(o.endpoint ? { fulfillmentEndpointId: o.endpoint } : {}),
+            ...(o.fallback ? { isFallback: true } : {}),
+          }),
+        );
+      },
+    );
+  intents
+    .command("test <phrase...>")
+    .description("which intent a phrase matches, with its confidence and parameters (nothing is sent)")
+    .action(async (words: string[]) => print(await call("POST", "/v1/intents/test", { text: words.join(" ") })));
+
+  listing(cb.command("conversations").description("recent conversations"), () => "/v1/conversations", [
+    field("id"),
+    field("channelAccountId"),
+    field("externalId"),
+    field("lastInboundAt"),
+  ]);
+  listing(
+    cb.command("messages <conversationId>").description("a conversation's messages, newest first"),
+    (id) => `/v1/conversations/${id}/messages`,
+    COLUMNS.messages,
+  );
+
+  const contacts = cb
+    .command("contacts")
+    .description("contacts notifications reach: list (the default), create, update, delete");
+  listing(
+    contacts.command("list", { isDefault: true }).description("the contacts"),
+    () => "/v1/contacts",
+    COLUMNS.contacts,
+  );
+  const contactFlags = (command: Command) =>
+    command
+      .option("--customer-id <id>", "the business's own id for the customer")
+      .option("--phone <number>", "a phone number (stored as E.164)")
+      .option("--email <address>", "an e-mail address")
+      .option("--name <name>", "the customer's name")
+      .option(
+        "--identity <account:chat>",
+        "a chat on a channel account, <channel account id>:<chat id> (repeatable)",
+        identity,
+      );
+  contactFlags(contacts.command("create").description("create a contact")).action(async (o: ContactFlags) =>
+    print(await call("POST", "/v1/contacts", contactBody(o))),
+  );
+  contactFlags(
+    contacts
+      .command("update <id>")
+      .description('change a contact: the fields given replace its own ("" clears one; --identity replaces all)'),
+  ).action(async (id: string, o: ContactFlags) => print(await call("PATCH", `/v1/contacts/${id}`, contactBody(o))));
+  contacts
+    .command("delete <id>")
+    .description("delete a contact")
+    .action(async (id: string) => print(await call("DELETE", `/v1/contacts/${id}`)));
+
+  const notifications = cb.command("notifications").description("notifications: the log (the default), the rules");
+  listing(
+    notifications.command("list", { isDefault: true }).description("each notification's life, newest first"),
+    () => "/v1/notifications",
+  );
+  listing(
+    notifications.command("rules").description("the notification rules"),
+    () => "/v1/notification-rules",
+    COLUMNS.rules,
+  );
 
   cb.command("subscribe <url>")
     .description("subscribe an endpoint to event webhooks (the signing secret is printed once)")
     .option("--events <list>", "event types, comma-separated, or *", "*")
-    .action((url: string, o: { events: string }) =>
-      run(() =>
-        api(options(), "POST", "/v1/event-subscriptions", {
-          url,
-          eventTypes: o.events.split(",").map((e) => e.trim()),
-        }),
-      )(),
+    .action(async (url: string, o: { events: string }) =>
+      print(await call("POST", "/v1/event-subscriptions", { url, eventTypes: list(o.events) })),
     );
-  cb.command("deliveries <subscriptionId>")
-    .description("an event subscription's deliveries")
-    .action((id: string) => run(() => api(options(), "GET", `/v1/event-subscriptions/${id}/deliveries`))());
+  listing(
+    cb.command("deliveries <subscriptionId>").description("an event subscription's deliveries"),
+    (id) => `/v1/event-subscriptions/${id}/deliveries`,
+  );
   cb.command("replay <deliveryId>")
     .description("deliver an event again")
-    .action((id: string) => run(() => api(options(), "POST", `/v1/deliveries/${id}/replay`))());
+    .action(async (id: string) => print(await call("POST", `/v1/deliveries/${id}/replay`)));
 
   cb.command("rotate-secrets")
     .description("re-seal stored credentials with the newest key in SECRETS_KEYS (talks to DATABASE_URL directly)")
-    .action(
-      run(async () => {
-        if (!env.DATABASE_URL || !env.SECRETS_KEYS)
-          throw new Error("rotate-secrets needs DATABASE_URL and SECRETS_KEYS");
-        const db = createDb(env.DATABASE_URL, { max: 2 });
-        try {
-          return await rotateSecrets(db, createSealer(parseKeyRing(env.SECRETS_KEYS)));
-        } finally {
-          await db.$disconnect();
-        }
-      }),
-    );
+    .action(async () => {
+      if (!env.DATABASE_URL || !env.SECRETS_KEYS) throw new Error("rotate-secrets needs DATABASE_URL and SECRETS_KEYS");
+      const db = createDb(env.DATABASE_URL, { max: 2 });
+      try {
+        print(await rotateSecrets(db, createSealer(parseKeyRing(env.SECRETS_KEYS))));
+      } finally {
+        await db.$disconnect();
+      }
+    });
   return cb;
 }

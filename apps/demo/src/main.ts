@@ -2,13 +2,13 @@
 // migrations, the demo tenant, the demo backends, a local stand-in for the Telegram Bot API, and
 // the server and worker roles in this one process. In a terminal it then opens a chat with the bot.
 import { mkdir, rm, writeFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { dirname } from "node:path";
 import { startDemoBackends } from "@cb/demo-backends";
 import { startFakeTelegram } from "@cb/fake-telegram";
 import { loadConfig, openRuntime } from "@cb/runtime";
 import { startWebRole } from "@cb/server";
 import { startWorkerRole } from "@cb/worker";
-import { DEMO_INFO_FILE, type DemoInfo } from "./info.ts";
+import { DEMO_API_KEY_FILE, DEMO_INFO_FILE, type DemoInfo } from "./info.ts";
 import { seedDemo, DEMO_BOT } from "./seed.ts";
 
 const log = (line: string) => console.log(`[demo] ${line}`);
@@ -28,7 +28,7 @@ env.EGRESS_ALLOW_HTTP ??= "true";
 
 const config = loadConfig(env);
 const runtime = await openRuntime(config, log);
-const demo = await seedDemo(runtime, { keyFile: resolve(dirname(DEMO_INFO_FILE), "demo-api-key") });
+const demo = await seedDemo(runtime, { keyFile: DEMO_API_KEY_FILE });
 // The backends accept only requests signed with the endpoint's Standard Webhooks secret.
 const backends = await startDemoBackends({
   port: Number(env.DEMO_BACKENDS_PORT ?? 8082),
@@ -45,6 +45,8 @@ const worker = await startWorkerRole(runtime);
 
 const info: DemoInfo = {
   botName: DEMO_BOT.name,
+  serverUrl,
+  accountId: demo.accountId,
   webhookUrl: `${serverUrl}/webhooks/telegram/${demo.accountId}`,
   secretToken: demo.secretToken,
   botApiUrl: botApi?.url ?? config.TELEGRAM_API_ROOT ?? "",

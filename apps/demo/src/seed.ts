@@ -1,14 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
-import { newKey } from "@cb/admin-api";
-import type { Prisma } from "@cb/db";
+import { authenticateApiKey, newKey } from "@cb/admin-api";
+import type { Db, Prisma } from "@cb/db";
 import { generateSigningSecret } from "@cb/fulfillment";
 import type { Runtime } from "@cb/runtime";
 
 /** The demo bot as the local Bot API stand-in knows it. */
 export const DEMO_BOT = { token: "100000001:demo-bot-token", username: "DemoShopBot", name: "Demo Shop" };
-const DEMO_TENANT_ID = "00000000-0000-4000-8000-00000000d0e0";
+export const DEMO_TENANT_ID = "00000000-0000-4000-8000-00000000d0e0";
+const DEMO_KEY_NAME = "demo";
 
 const quickReplies = (...titles: string[]) => titles.map((title) => ({ title, payload: title }));
 
@@ -138,22 +139,26 @@ function intents(endpointId: string): Omit<Prisma.IntentCreateManyInput, "tenant
 }
 
 /**
- * Creates the demo tenant on first start and refreshes its definitions on every start. Credentials
- * are generated once and kept (sealed) in the database.
+ * An admin API key for the demo tenant, kept in a local file (keys are shown only once): the stored key
+ * while the API still accepts it as the demo tenant's admin key, else a new one, and the demo keys made
+ * before it are revoked (their secrets were only ever in that file).
  */
-/** An admin API key for the demo tenant, kept in a local file (keys are shown only once). */
-async function demoApiKey(runtime: Runtime, keyFile: string): Promise<string> {
+export async function demoApiKey(db: Db, keyFile: string): Promise<string> {
   if (existsSync(keyFile)) {
     const key = (await readFile(keyFile, "utf8")).trim();
-    const id = key.split("_")[1];
-    if (id && (await runtime.db.apiKey.findFirst({ where: { id, revokedAt: null } }))) return key;
+    const principal = await authenticateApiKey(db, key);
+    if (principal?.tenantId === DEMO_TENANT_ID && principal.scopes.includes("admin")) return key;
   }
   const key = newKey();
-  await runtime.db.apiKey.create({
+  await db.apiKey.updateMany({
+    where: { tenantId: DEMO_TENANT_ID, name: DEMO_KEY_NAME, revokedAt: null },
+    data: { revokedAt: new Date() },
+  });
+  await db.apiKey.create({
     data: {
       id: key.id,
       tenantId: DEMO_TENANT_ID,
-      name: "demo",
+      name: DEMO_KEY_NAME,
       scopes: ["admin"],
       secretHash: key.hash,
       hint: key.secret.slice(-4),
@@ -163,6 +168,10 @@ async function demoApiKey(runtime: Runtime, keyFile: string): Promise<string> {
   return key.key;
 }
 
+/**
+ * Creates the demo tenant on first start and refreshes its definitions on every start. Credentials
+ * are generated once and kept (sealed) in the database.
+ */
 export async function seedDemo(
   runtime: Runtime,
   options: { keyFile: string },
@@ -233,6 +242,6 @@ export async function seedDemo(
     secretToken,
     endpointId: endpoint.id,
     signingSecret,
-    apiKey: await demoApiKey(runtime, options.keyFile),
+    apiKey: await demoApiKey(db, options.keyFile),
   };
 }

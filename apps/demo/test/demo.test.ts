@@ -71,6 +71,35 @@ test("lines piped in are each said in turn, none dropped while the bot answers",
   assert.match(out, /you> where is my order 10001\nbot> Order 10001/);
 });
 
+test("/debug shows under each answer what the turn recorded: intent, confidence, parameters, contexts, fulfillment", async () => {
+  const out = await runChat(["/debug", "where is my order 12345", "/debug", "hi"]);
+  assert.match(out, /\(debug on/);
+  assert.match(
+    out,
+    /bot> Order 12345[\s\S]*?\n {5}· intent order\.status \((?:0\.\d\d|1\.00)\) · parameters \{"order_id":"12345"\} · contexts [^·]+ · fulfillment ok 200 in \d+ ms · \d+ repl(y|ies) in \d+ ms\n/,
+  );
+  // Off again: the greeting's answer comes without it.
+  assert.match(out, /\(debug off\)\nyou> hi\nbot> Hello![^·]*$/);
+});
+
+test("an intent with no responses and no fulfillment: the chat says so, from the turn's record", async () => {
+  const tenant = await t.db.tenant.findFirstOrThrow({ where: { name: "Demo Shop" } });
+  await t.db.intent.create({
+    data: {
+      tenantId: tenant.id,
+      name: "store.hours",
+      examples: ["what are your opening hours", "when do you open", "are you open on sunday", "store hours"],
+    },
+  });
+  const out = await runChat(["/debug", "what are your opening hours"]);
+  assert.match(out, /\(no answer: the intent "store\.hours" has no responses and no fulfillment\)/);
+  assert.match(
+    out,
+    /· intent store\.hours \([\d.]+\) · parameters \{\} · contexts none · fulfillment none · 0 replies/,
+  );
+  assert.doesNotMatch(out, /worker running/);
+});
+
 test("the demo stops cleanly on SIGTERM and takes its chat address with it", async () => {
   assert.ok(existsSync(env.DEMO_INFO_FILE!));
   demo.kill("SIGTERM");

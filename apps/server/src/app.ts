@@ -37,8 +37,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
           : deps.logger,
     // Let in-flight requests finish on close; refuse new ones meanwhile.
     forceCloseConnections: "idle",
-    // Query strings need their numbers coerced; a string must never pass for a list.
-    ajv: { customOptions: { coerceTypes: true } },
+    // Query strings need their numbers coerced; a string must never pass for a list. A field a schema does
+    // not know is refused (400), not silently dropped (fastify's default), so a typo is never ignored.
+    ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
     return503OnClosing: true,
   });
   registerErrorHandling(app);

@@ -316,6 +316,7 @@ test("isolation: tenant A's key against every route for tenant B's resources is 
     ["GET", `/v1/deliveries/${delivery}`],
     ["POST", `/v1/deliveries/${delivery}/replay`],
     ["GET", `/v1/contacts/${b.contact}`],
+    ["PATCH", `/v1/contacts/${b.contact}`, { phone: "+4915100000000" }],
     ["DELETE", `/v1/contacts/${b.contact}`],
     ["DELETE", `/v1/notification-rules/${b.rule}`],
   ];
@@ -474,6 +475,113 @@ test("a Dialogflow ES agent export imports intents, phrases, parameters, respons
   assert.equal(notZip.json().error.code, "invalid_zip");
 });
 
+test("a contact is changed in place: given fields replace, null clears, identities are replaced whole", async () => {
+  const c = (await call("POST", "/v1/tenants", OPERATOR, { name: "Initech" })).json();
+  const key = c.apiKey.key;
+  const [slack, telegram] = await Promise.all(
+    ["slack", "telegram"].map((channel) =>
+      t.db.channelAccount.create({ data: { tenantId: c.tenant.id, channel, name: channel, config: {}, secrets: "x" } }),
+    ),
+  );
+  const created = await call("POST", "/v1/contacts", key, {
+    customerId: "c-1",
+    email: "Ada@Example.com",
+    identities: [{ channelAccountId: slack!.id, externalId: "U1" }],
+  });
+  assert.equal(created.statusCode, 201);
+  const id = created.json().id;
+
+  const named = await call("PATCH", `/v1/contacts/${id}`, key, { name: "Ada", phone: "+49 151 1234 5678" });
+  assert.equal(named.statusCode, 200, named.body);
+  assert.equal(named.json().id, id, "the same contact, not a new one");
+  assert.equal(named.json().name, "Ada");
+  assert.equal(named.json().phone, "+4915112345678", "normalized to E.164");
+  assert.equal(named.json().email, "ada@example.com", "what was not given stays");
+  assert.deepEqual(named.json().identities, [{ channelAccountId: slack!.id, externalId: "U1" }]);
+
+  const moved = await call("PATCH", `/v1/contacts/${id}`, key, {
+    email: null,
+    name: null,
+    identities: [{ channelAccountId: telegram!.id, externalId: "42" }],
+  });
+  assert.equal(moved.json().email, null, "null clears");
+  assert.equal(moved.json().name, null);
+  assert.deepEqual(moved.json().identities, [{ channelAccountId: telegram!.id, externalId: "42" }]);
+  assert.deepEqual(await call("GET", `/v1/contacts/${id}`, key).then((r) => r.json()), moved.json());
+  assert.equal(await t.db.contactIdentity.count({ where: { contactId: id } }), 1, "the old identity is gone");
+
+  for (const body of [{}, { colour: "red" }, { email: "not-an-email" }, { identities: "U1" }]) {
+    const refused = await call("PATCH", `/v1/contacts/${id}`, key, body);
+    assert.equal(refused.statusCode, 400, JSON.stringify(body));
+    assert.equal(refused.json().error.code, "validation_failed");
+  }
+  await call("POST", "/v1/contacts", key, { customerId: "c-2" });
+  const taken = await call("PATCH", `/v1/contacts/${id}`, key, { customerId: "c-2" });
+  assert.equal(taken.statusCode, 409);
+  const b = (await t.db.channelAccount.findFirstOrThrow({ where: { tenant: { name: "Globex" } } })).id;
+  const foreign = await call("PATCH", `/v1/contacts/${id}`, key, {
+    identities: [{ channelAccountId: b, externalId: "U9" }],
+  });
+  assert.equal(foreign.statusCode, 404, "another tenant's channel account");
+  assert.equal((await call("PATCH", `/v1/contacts/${crypto.randomUUID()}`, key, { name: "x" })).statusCode, 404);
+  const reader = (await call("POST", "/v1/api-keys", key, { name: "r", scopes: ["read-only"] })).json().key;
+  assert.equal((await call("PATCH", `/v1/contacts/${id}`, reader, { name: "Eve" })).statusCode, 403);
+  assert.equal((await call("GET", `/v1/contacts/${id}`, key)).json().name, null, "nothing refused was written");
+});
+
+test("a phrase is tested against the tenant's own intents, and nothing is sent or stored", async () => {
+  const d = (await call("POST", "/v1/tenants", OPERATOR, { name: "Hooli" })).json();
+  const key = d.apiKey.key;
+  for (const intent of [
+    { name: "greeting", examples: ["hi", "hello", "good morning", "hey there"] },
+    {
+      name: "order.status",
+      examples: ["where is my order", "track my package", "has my order shipped", "status of order 12345"],
+      parameters: [{ name: "order_id", entity: "@sys.number", required: true, prompts: ["Your order number?"] }],
+    },
+    { name: "opening.hours", examples: ["when are you open", "opening hours", "are you open on sunday"] },
+    { name: "fallback", examples: [], isFallback: true },
+  ])
+    assert.equal((await call("POST", "/v1/intents", key, intent)).statusCode, 201);
+  const before = { messages: await t.db.message.count(), conversations: await t.db.conversation.count() };
+  const test = async (text: string, as = key) => {
+    const response = await call("POST", "/v1/intents/test", as, { text });
+    assert.equal(response.statusCode, 200, response.body);
+    return response.json();
+  };
+
+  const full = await test("where is my order 12345");
+  assert.equal(full.intent, "order.status");
+  assert.ok(full.confidence > 0.25 && full.confidence <= 1);
+  assert.deepEqual(full.parameters, { order_id: 12345 });
+  assert.equal(full.allRequiredParamsPresent, true);
+  assert.equal(full.prompt, null);
+  assert.equal(full.fallback, false);
+
+  const missing = await test("track my package");
+  assert.equal(missing.intent, "order.status");
+  assert.equal(missing.allRequiredParamsPresent, false);
+  assert.equal(missing.prompt, "Your order number?");
+
+  const unmatched = await test("zebra quantum marmalade");
+  assert.equal(unmatched.intent, "fallback");
+  assert.equal(unmatched.fallback, true);
+
+  // Another tenant's intents are not its own: B's phrase finds nothing in D.
+  assert.notEqual((await test("b only")).intent, "secret-intent");
+  const reader = (await call("POST", "/v1/api-keys", key, { name: "r", scopes: ["read-only"] })).json().key;
+  assert.equal((await test("hello", reader)).intent, "greeting", "testing changes nothing: a read-only key may");
+  for (const body of [{}, { text: "" }, { text: "hi", extra: 1 }]) {
+    const refused = await call("POST", "/v1/intents/test", key, body);
+    assert.equal(refused.statusCode, 400, JSON.stringify(body));
+  }
+  assert.deepEqual(
+    { messages: await t.db.message.count(), conversations: await t.db.conversation.count() },
+    before,
+    "nothing stored",
+  );
+});
+
 test("the OpenAPI document lists every admin route; /docs serves the reference page", async () => {
   const doc = (await app.inject("/openapi.json")).json();
   assert.equal(doc.openapi, "3.1.0");
@@ -487,9 +595,15 @@ test("the OpenAPI document lists every admin route; /docs serves the reference p
     "/v1/fulfillment-endpoints/{id}/rotate-secret",
     "/v1/conversations/{id}/messages",
     "/v1/agent-import",
+    "/v1/intents/test",
   ]) {
     assert.ok(doc.paths[path], path);
   }
+  assert.ok(doc.paths["/v1/contacts/{id}"].patch, "PATCH /v1/contacts/{id}");
+  const messages = doc.paths["/v1/conversations/{id}/messages"].get.responses["200"].content["application/json"].schema;
+  const turn = messages.properties.data.items.properties.turn.anyOf[0];
+  assert.deepEqual(Object.keys(turn.properties.fulfillment.properties), ["status", "responses", "calls"]);
+  assert.ok(turn.description, "the messages' turn record is documented");
   assert.ok(!Object.keys(doc.paths).some((p) => p.startsWith("/webhooks")), "webhooks are not part of the admin API");
   const page = await app.inject("/docs/");
   assert.equal(page.statusCode, 200);

@@ -14,6 +14,7 @@ import { createNotificationTasks, SUBJECT_QUEUE_PREFIX } from "@cb/notifications
 import { EventEmitter } from "node:events";
 import { keepQueuesCollected, keepWorkersAlive, startWorker, type Runner, type WorkerEvents } from "@cb/jobs";
 import type { Sealer } from "@cb/secrets";
+import { pino, type Logger } from "pino";
 import { createTaskList } from "./tasks.ts";
 
 export interface WorkerResources {
@@ -22,7 +23,10 @@ export interface WorkerResources {
   pool: Pool;
   sealer: Sealer;
   accounts: AccountDirectory;
+  /** Where the role logs; pino on stdout at LOG_LEVEL by default. */
+  logger?: Logger;
   config: {
+    LOG_LEVEL?: string;
     WORKER_CONCURRENCY: number;
     WORKER_HEARTBEAT_MS?: number;
     WORKER_DEAD_AFTER_MS?: number;
@@ -37,6 +41,7 @@ export interface WorkerResources {
 export async function startWorkerRole(resources: WorkerResources): Promise<{ runner: Runner; stop(): Promise<void> }> {
   const egress = createEgress(parsePolicy(resources.config));
   const client = createFulfillmentClient(egress);
+  const logger = resources.logger ?? pino({ level: resources.config.LOG_LEVEL ?? "info" });
   const taskList = createTaskList(
     {
       db: resources.db,
@@ -50,6 +55,8 @@ export async function startWorkerRole(resources: WorkerResources): Promise<{ run
       }),
       fulfill: createFulfill({ sealer: resources.sealer, client }),
       applyContexts,
+      // Why the bot answered as it did (the same record the admin API shows with each inbound message).
+      onTurn: ({ record, ...ids }) => logger.debug({ ...ids, turn: record }, "turn"),
     },
     {
       [DELIVER_EVENT]: createDeliverTask({ db: resources.db, egress, sealer: resources.sealer }),

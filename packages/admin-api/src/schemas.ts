@@ -199,6 +199,20 @@ export const Intent = Type.Object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
+export const IntentTest = Type.Object(
+  { text: Type.String({ minLength: 1, maxLength: 2000, description: "a phrase a customer might write" }) },
+  { additionalProperties: false },
+);
+export const IntentTestResult = Type.Object({
+  intent: Type.String({ description: "the intent matched; the fallback intent's name when none matched confidently" }),
+  confidence: Type.Number({ minimum: 0, maximum: 1 }),
+  fallback: Type.Boolean({ description: "no intent matched confidently" }),
+  parameters: Type.Record(Type.String(), Json),
+  allRequiredParamsPresent: Type.Boolean(),
+  prompt: Type.Union([Type.String(), Type.Null()], {
+    description: "the question the bot would ask for a missing required parameter",
+  }),
+});
 export const intentView = (i: {
   id: string;
   name: string;
@@ -300,6 +314,57 @@ export const conversationView = (c: {
   lastInboundAt: c.lastInboundAt ? iso(c.lastInboundAt) : null,
   createdAt: iso(c.createdAt),
 });
+const FulfillmentCallRecord = Type.Object({
+  intent: Type.String(),
+  ok: Type.Boolean(),
+  httpStatus: Type.Optional(Type.Integer()),
+  latencyMs: Type.Integer(),
+  error: Type.Optional(Type.String()),
+});
+/** TurnRecord (packages/conversation/src/turn-record.ts): either `skipped`, or the understood fields. */
+const TurnRecord = Type.Object(
+  {
+    skipped: Type.Optional(
+      Type.Union(
+        [Type.Literal("not addressed to the bot"), Type.Literal("nothing to answer"), Type.Literal("opt-out keyword")],
+        { description: "the message was handled without understanding it" },
+      ),
+    ),
+    intent: Type.Optional(Type.String({ description: "the intent matched (the fallback's name when none was)" })),
+    confidence: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    parameters: Type.Optional(Type.Record(Type.String(), Json)),
+    contexts: Type.Optional(
+      Type.Array(Type.Object({ name: Type.String(), lifespanCount: Type.Integer() }), {
+        description: "the contexts active after the turn, with the turns each has left",
+      }),
+    ),
+    fulfillment: Type.Optional(
+      Type.Object({
+        status: Type.Union(
+          [
+            Type.Literal("prompt"),
+            Type.Literal("none"),
+            Type.Literal("ok"),
+            Type.Literal("failed"),
+            Type.Literal("no intent"),
+          ],
+          {
+            description:
+              "prompt: a required parameter was asked for; none: the intent has no fulfillment endpoint; ok / failed: " +
+              "the endpoint answered, or not (the intent's responses stood in); no intent: no intent of that name exists",
+          },
+        ),
+        responses: Type.Integer({ description: "how many responses of its own the intent has" }),
+        calls: Type.Array(FulfillmentCallRecord, {
+          description: "the endpoint calls: the intent's, then any follow-up event's",
+        }),
+      }),
+    ),
+    replies: Type.Integer({ description: "replies chosen; 0 when the bot said nothing" }),
+    latencyMs: Type.Integer({ description: "the turn's own time, from reading the message to its replies sent" }),
+  },
+  { description: "inbound messages, once processed: what the turn did, and why the bot answered as it did" },
+);
 export const Message = Type.Object({
   id: Uuid,
   direction: Type.String(),
@@ -307,6 +372,7 @@ export const Message = Type.Object({
   platformMessageId: Type.Union([Type.String(), Type.Null()]),
   content: Json,
   error: Json,
+  turn: Type.Union([TurnRecord, Type.Null()]),
   createdAt: Timestamp,
 });
 export const messageView = (m: {
@@ -316,6 +382,7 @@ export const messageView = (m: {
   platformMessageId: string | null;
   content: unknown;
   error: unknown;
+  turn: unknown;
   createdAt: Date;
 }) => ({
   id: m.id,
@@ -324,5 +391,6 @@ export const messageView = (m: {
   platformMessageId: m.platformMessageId,
   content: m.content,
   error: m.error ?? null,
+  turn: (m.turn ?? null) as Static<typeof TurnRecord> | null,
   createdAt: iso(m.createdAt),
 });

@@ -65,8 +65,10 @@ export function createUnderstand(
   };
 }
 
-export const applyContexts: ApplyContexts = (state, contexts) =>
-  applyOutputContexts((state ?? {}) as DialogState, contexts);
+export const applyContexts: ApplyContexts = (state, contexts) => {
+  const next = applyOutputContexts((state ?? {}) as DialogState, contexts);
+  return { state: next, contexts: next.contexts ?? [] };
+};
 
 /** Fulfillment through Dialogflow ES-compatible webhooks; credentials are opened only here. */
 export function createFulfill(options: { sealer: Sealer; client: FulfillmentClient }): Fulfill {

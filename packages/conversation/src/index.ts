@@ -13,4 +13,5 @@ export { sendReplies, type OutboundTarget, type OutboundResult } from "./outboun
 export { handleMessage, type TurnDeps, type TurnResult } from "./turn.ts";
 export { createUnderstand, createFulfill, applyContexts } from "./adapters.ts";
 export type * from "./ports.ts";
+export type * from "./turn-record.ts";
 export { handleOptKeywords, type OptSettings } from "./opt-out.ts";

@@ -72,5 +72,8 @@ export type FulfillmentOutcome = { latencyMs: number; httpStatus?: number } & (
 
 export type Fulfill = (input: FulfillmentInput) => Promise<FulfillmentOutcome>;
 
-/** Puts contexts a fulfillment backend set into the dialog state. */
-export type ApplyContexts = (state: unknown, contexts: DialogContext[]) => unknown;
+/** Puts contexts a fulfillment backend set into the dialog state: the new state, and the contexts now active. */
+export type ApplyContexts = (
+  state: unknown,
+  contexts: DialogContext[],
+) => { state: unknown; contexts: DialogContext[] };

@@ -1,5 +1,6 @@
 import type { Pool } from "@cb/db";
 import { eventParameters, withEvents, type NewEvent } from "@cb/event-webhooks";
+import type { TurnRecord } from "./turn-record.ts";
 
 // What a turn reads and writes, in plain SQL: a turn runs a handful of these per message, and each
 // through Prisma would cost ten times the CPU (see Sql in @cb/db). Named, so each connection
@@ -108,23 +109,30 @@ export async function recordFulfillment(pool: Pool, a: FulfillmentAttempt): Prom
 }
 
 const FINISH_TURN = withEvents([
-  `processed AS (UPDATE "Message" SET status = 'processed', "updatedAt" = now() WHERE id = $5::uuid)`,
+  `processed AS (UPDATE "Message" SET status = 'processed', turn = $8::jsonb, "updatedAt" = now() WHERE id = $5::uuid)`,
   `dialog AS (UPDATE "Conversation" SET state = $7::jsonb WHERE id = $6::uuid AND $7::jsonb IS NOT NULL)`,
 ]);
 
 /**
- * The turn's outcome and its events in one statement, so they commit together: an event exists
- * exactly when what it reports does.
+ * The turn's outcome (the message processed with its record, the dialog state) and its events in one
+ * statement, so they commit together: an event exists exactly when what it reports does.
  */
 export async function finishTurn(
   pool: Pool,
-  turn: { tenantId: string; messageId: string; conversationId: string; state?: unknown; events: NewEvent[] },
+  turn: {
+    tenantId: string;
+    messageId: string;
+    conversationId: string;
+    state?: unknown;
+    events: NewEvent[];
+    record: TurnRecord;
+  },
 ): Promise<void> {
   const { values } = eventParameters(turn.tenantId, turn.events);
   const state = turn.state === undefined ? null : JSON.stringify(turn.state);
   await pool.query({
     name: "turn-finish",
     text: FINISH_TURN,
-    values: [...values, turn.messageId, turn.conversationId, state],
+    values: [...values, turn.messageId, turn.conversationId, state, JSON.stringify(turn.record)],
   });
 }

@@ -6,6 +6,7 @@ import { handleOptKeywords, type OptSettings } from "./opt-out.ts";
 import { sendReplies } from "./outbound.ts";
 import { findIntent, finishTurn, loadInbound, recordFulfillment } from "./turn-store.ts";
 import type { ApplyContexts, DialogContext, Fulfill, TenantInfo, Understand, Understanding } from "./ports.ts";
+import type { TurnFulfillment, TurnFulfillmentCall, TurnOutcome, TurnRecord } from "./turn-record.ts";
 
 export interface TurnDeps {
   db: Db;
@@ -15,6 +16,8 @@ export interface TurnDeps {
   understand: Understand;
   fulfill: Fulfill;
   applyContexts: ApplyContexts;
+  /** Told what each turn did, once it is recorded (the worker logs it at debug). */
+  onTurn?: (turn: { tenantId: string; conversationId: string; messageId: string; record: TurnRecord }) => void;
 }
 
 export interface TurnResult {
@@ -42,6 +45,7 @@ interface Chosen {
   replies: Reply[];
   contexts?: DialogContext[];
   failures: { endpointId: string; intent: string; error: string; httpStatus?: number }[];
+  fulfillment: TurnFulfillment;
 }
 
 async function chooseReplies(
@@ -50,11 +54,19 @@ async function chooseReplies(
   understanding: Understanding,
   depth = 0,
 ): Promise<Chosen> {
-  if (understanding.prompt) return { replies: [{ type: "text", text: understanding.prompt }], failures: [] };
+  if (understanding.prompt)
+    return {
+      replies: [{ type: "text", text: understanding.prompt }],
+      failures: [],
+      fulfillment: { status: "prompt", responses: 0, calls: [] },
+    };
 
   const intent = await findIntent(deps.pool, input.tenant.id, understanding.intent);
   const staticReplies = (intent?.responses ?? []) as Reply[];
-  if (!intent?.endpoint) return { replies: staticReplies, failures: [] };
+  const responses = staticReplies.length;
+  if (!intent) return { replies: [], failures: [], fulfillment: { status: "no intent", responses, calls: [] } };
+  if (!intent.endpoint)
+    return { replies: staticReplies, failures: [], fulfillment: { status: "none", responses, calls: [] } };
 
   const { endpoint } = intent;
   const outcome = await deps.fulfill({
@@ -63,15 +75,22 @@ async function chooseReplies(
     understanding,
     endpoint,
   });
+  const call: TurnFulfillmentCall = {
+    intent: intent.name,
+    ok: outcome.ok,
+    ...(outcome.httpStatus ? { httpStatus: outcome.httpStatus } : {}),
+    latencyMs: Math.round(outcome.latencyMs),
+    ...(outcome.ok ? {} : { error: outcome.error }),
+  };
   await recordFulfillment(deps.pool, {
     tenantId: input.tenant.id,
     messageId: input.messageId,
     endpointId: endpoint.id,
     intent: intent.name,
-    ok: outcome.ok,
-    httpStatus: outcome.httpStatus ?? null,
-    latencyMs: Math.round(outcome.latencyMs),
-    error: outcome.ok ? null : outcome.error,
+    ok: call.ok,
+    httpStatus: call.httpStatus ?? null,
+    latencyMs: call.latencyMs,
+    error: call.error ?? null,
   });
   if (!outcome.ok)
     return {
@@ -84,6 +103,7 @@ async function chooseReplies(
           ...(outcome.httpStatus ? { httpStatus: outcome.httpStatus } : {}),
         },
       ],
+      fulfillment: { status: "failed", responses, calls: [call] },
     };
   if (outcome.followupEvent && depth < MAX_FOLLOWUPS) {
     const next = await chooseReplies(
@@ -100,6 +120,7 @@ async function chooseReplies(
       replies: [...outcome.replies, ...next.replies],
       failures: next.failures,
       ...((next.contexts ?? outcome.contexts) ? { contexts: next.contexts ?? outcome.contexts } : {}),
+      fulfillment: { status: "ok", responses, calls: [call, ...next.fulfillment.calls] },
     };
   }
   // A backend that answers nothing leaves the intent's own response standing.
@@ -107,6 +128,7 @@ async function chooseReplies(
     replies: outcome.replies.length ? outcome.replies : staticReplies,
     failures: [],
     ...(outcome.contexts ? { contexts: outcome.contexts } : {}),
+    fulfillment: { status: "ok", responses, calls: [call] },
   };
 }
 
@@ -116,6 +138,7 @@ async function chooseReplies(
  */
 export async function handleMessage(deps: TurnDeps, messageId: string): Promise<TurnResult> {
   const { db, pool } = deps;
+  const started = performance.now();
   const stored = await loadInbound(pool, messageId);
   if (!stored || stored.status === "processed") return { replies: 0, skipped: "already processed" };
   const message = stored.content as InboundMessage;
@@ -133,21 +156,25 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
   if (stored.first)
     events.unshift({ type: "conversation.started", data: { ...base, externalId: conversation.externalId } });
 
-  const finish = (state?: unknown) =>
-    finishTurn(pool, {
+  const finish = async (outcome: TurnOutcome, state?: unknown) => {
+    const record: TurnRecord = { ...outcome, latencyMs: Math.round(performance.now() - started) };
+    await finishTurn(pool, {
       tenantId: tenant.id,
       messageId,
       conversationId: conversation.id,
       ...(state !== undefined ? { state } : {}),
       events,
+      record,
     });
+    deps.onTurn?.({ tenantId: tenant.id, conversationId: conversation.id, messageId, record });
+  };
 
   if (message.addressedToBot === false) {
-    await finish();
+    await finish({ skipped: "not addressed to the bot", replies: 0 });
     return { replies: 0, skipped: "not addressed to the bot" };
   }
   if (!message.text && !message.postback) {
-    await finish();
+    await finish({ skipped: "nothing to answer", replies: 0 });
     return { replies: 0, skipped: "nothing to answer" };
   }
 
@@ -173,7 +200,7 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
         key: messageId,
         context: { inReplyTo: message },
       });
-      await finish();
+      await finish({ skipped: "opt-out keyword", replies: 1 });
       return { replies: 1 };
     }
   }
@@ -190,7 +217,7 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
     },
   });
   const input: TurnInput = { tenant, conversationId: conversation.id, messageId, message, raw: stored.raw };
-  const { replies, contexts, failures } = await chooseReplies(deps, input, understanding);
+  const { replies, contexts, failures, fulfillment } = await chooseReplies(deps, input, understanding);
   for (const failure of failures) events.push({ type: "fulfillment.failed", data: { ...base, messageId, ...failure } });
 
   const outbound = await sendReplies(pool, sender, target, replies, {
@@ -213,6 +240,19 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
   // Answering a button press only stops the client's spinner; failing to do so loses nothing.
   if (message.postback) await sender.acknowledge?.(message).catch(() => {});
 
-  await finish(contexts ? deps.applyContexts(understanding.state, contexts) : understanding.state);
+  const after = contexts
+    ? deps.applyContexts(understanding.state, contexts)
+    : { state: understanding.state, contexts: understanding.contexts };
+  await finish(
+    {
+      intent: understanding.intent,
+      confidence: understanding.confidence,
+      parameters: understanding.parameters,
+      contexts: after.contexts.map(({ name, lifespanCount }) => ({ name, lifespanCount })),
+      fulfillment,
+      replies: replies.length,
+    },
+    after.state,
+  );
   return { intent: understanding.intent, replies: replies.length };
 }

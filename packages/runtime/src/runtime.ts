@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { ChannelDriver } from "@cb/core";
 import { createAccountDirectory, type AccountDirectory } from "@cb/conversation";
 import {
@@ -44,6 +44,8 @@ export async function openRuntime(config: Config, log: (line: string) => void = 
   if (!databaseUrl) {
     log(`starting embedded PostgreSQL in ${config.EMBEDDED_PG_DIR} on port ${config.EMBEDDED_PG_PORT}`);
     embedded = await startEmbeddedPostgres({ dataDir: config.EMBEDDED_PG_DIR, port: config.EMBEDDED_PG_PORT });
+    if (embedded.dataDir !== resolve(config.EMBEDDED_PG_DIR))
+      log(`its data is in ${embedded.dataDir}, since the postgres user cannot enter ${config.EMBEDDED_PG_DIR}`);
     databaseUrl = embedded.url;
   }
   await migrate(databaseUrl);

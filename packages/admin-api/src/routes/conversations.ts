@@ -1,18 +1,40 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
 import { notFound, requireScope, tenantOf, type AdminApiOptions } from "../context.ts";
 import { PageQuery, page, pageArgs, toPage } from "../pagination.ts";
 import { Conversation, UuidParams, Message, conversationView, messageView } from "../schemas.ts";
+
+const ConversationQuery = Type.Object({
+  ...PageQuery.properties,
+  channelAccountId: Type.Optional(Type.String({ format: "uuid", description: "only this channel account's" })),
+  externalId: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: "only the platform's conversation of this id (a chat id)",
+    }),
+  ),
+});
 
 /** Conversations and their messages, read-only. */
 export const conversationRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (app, { db }) => {
   app.get(
     "/v1/conversations",
-    { schema: { tags: ["conversations"], querystring: PageQuery, response: { 200: page(Conversation) } } },
+    { schema: { tags: ["conversations"], querystring: ConversationQuery, response: { 200: page(Conversation) } } },
     async (request) => {
       requireScope(request, false);
       const args = pageArgs(request.query);
+      const { channelAccountId, externalId } = request.query;
       return toPage(
-        await db.conversation.findMany({ ...args, where: { ...args.where, tenantId: tenantOf(request) } }),
+        await db.conversation.findMany({
+          ...args,
+          where: {
+            ...args.where,
+            tenantId: tenantOf(request),
+            ...(channelAccountId ? { channelAccountId } : {}),
+            ...(externalId ? { externalId } : {}),
+          },
+        }),
         request.query,
         conversationView,
       );

@@ -1,12 +1,13 @@
 import { HttpError } from "@cb/core";
 import type { Db } from "@cb/db";
+import { createModelStore, DEFAULT_FALLBACK, understand } from "@cb/nlu";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
 import { Type, type Static } from "typebox";
 import { notFound, requireScope, tenantOf, type AdminApiOptions } from "../context.ts";
 import { unique } from "../errors.ts";
 import { PageQuery, page, pageArgs, toPage } from "../pagination.ts";
-import { UuidParams, Intent, IntentInput, intentView } from "../schemas.ts";
+import { UuidParams, Intent, IntentInput, IntentTest, IntentTestResult, intentView } from "../schemas.ts";
 
 async function checkEndpoint(db: Db, tenantId: string, id: string | null | undefined): Promise<void> {
   if (!id) return;
@@ -38,6 +39,8 @@ export const intentRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (a
     if (!row) throw notFound("intent");
     return row;
   };
+  // The same models the workers train and store, kept here for phrases tested through the API.
+  const models = createModelStore(db);
 
   app.get(
     "/v1/intents",
@@ -74,6 +77,35 @@ export const intentRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (a
         `an intent named "${request.body.name}" exists`,
       );
       return reply.code(201).send(intentView(row));
+    },
+  );
+
+  app.post(
+    "/v1/intents/test",
+    {
+      schema: {
+        tags: ["intents"],
+        summary:
+          "Which intent a phrase matches, as a conversation's first message would (the tenant's offline model; nothing is sent or stored)",
+        body: IntentTest,
+        response: { 200: IntentTestResult },
+      },
+    },
+    async (request) => {
+      requireScope(request, false);
+      const tenantId = tenantOf(request);
+      const { timezone } = await db.tenant.findUniqueOrThrow({ where: { id: tenantId }, select: { timezone: true } });
+      const model = await models.load(tenantId);
+      const result = understand({ text: request.body.text, state: undefined, model, tenant: { timezone } });
+      const fallback = model.intents.find((i) => i.isFallback)?.name ?? DEFAULT_FALLBACK;
+      return {
+        intent: result.intent,
+        confidence: result.confidence,
+        fallback: result.intent === fallback,
+        parameters: result.parameters,
+        allRequiredParamsPresent: result.allRequiredParamsPresent,
+        prompt: result.prompt ?? null,
+      };
     },
   );
 

@@ -22,6 +22,23 @@ const ContactInput = Type.Object(
   },
   { additionalProperties: false },
 );
+// Null first: the server coerces types, and a string branch tried first would take null as "".
+const nullable = <T extends ReturnType<typeof Type.String>>(schema: T) =>
+  Type.Optional(Type.Union([Type.Null(), schema]));
+const ContactPatch = Type.Object(
+  {
+    customerId: nullable(Type.String({ minLength: 1 })),
+    phone: nullable(Type.String({ minLength: 5, description: "normalized to E.164" })),
+    email: nullable(Type.String({ format: "email" })),
+    name: nullable(Type.String()),
+    identities: Type.Optional(Type.Array(Identity, { description: "replaces the contact's identities" })),
+  },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    description: "the fields given replace the contact's; null clears one",
+  },
+);
 const Contact = Type.Object({
   id: Type.String(),
   customerId: Type.Union([Type.String(), Type.Null()]),
@@ -98,6 +115,19 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = as
     identities: c.identities.map((i) => ({ channelAccountId: i.channelAccountId, externalId: i.externalId })),
     createdAt: c.createdAt.toISOString(),
   });
+  /** Phone numbers to E.164 and e-mail addresses to lower case; null (clear) and absent (keep) stay as they are. */
+  const normalized = (phone: string | null | undefined, email: string | null | undefined) => ({
+    ...(phone !== undefined
+      ? { phone: phone === null ? null : (parsePhoneNumberFromString(phone)?.number ?? phone) }
+      : {}),
+    ...(email !== undefined ? { email: email === null ? null : email.toLowerCase() } : {}),
+  });
+  /** Identities may name only the tenant's own channel accounts. */
+  const checkIdentities = async (tenantId: string, identities: { channelAccountId: string }[]) => {
+    const ids = new Set(identities.map((i) => i.channelAccountId));
+    const own = await db.channelAccount.count({ where: { tenantId, id: { in: [...ids] } } });
+    if (own !== ids.size) throw notFound("channel account");
+  };
   const findContact = async (request: FastifyRequest, id: string) => {
     const row = await db.contact.findFirst({
       where: { id, tenantId: tenantOf(request) },
@@ -174,18 +204,14 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = as
       requireScope(request, true);
       const tenantId = tenantOf(request);
       const { identities = [], phone, email, ...rest } = request.body;
-      const own = await db.channelAccount.count({
-        where: { tenantId, id: { in: identities.map((i) => i.channelAccountId) } },
-      });
-      if (own !== new Set(identities.map((i) => i.channelAccountId)).size) throw notFound("channel account");
+      await checkIdentities(tenantId, identities);
       const row = await unique(
         () =>
           db.contact.create({
             data: {
               tenantId,
               ...rest,
-              ...(phone ? { phone: parsePhoneNumberFromString(phone)?.number ?? phone } : {}),
-              ...(email ? { email: email.toLowerCase() } : {}),
+              ...normalized(phone, email),
               identities: { create: identities.map((i) => ({ tenantId, ...i })) },
             },
             include: { identities: true },
@@ -193,6 +219,41 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = as
         "a contact with this customer id or identity exists",
       );
       return reply.code(201).send(contactView(row));
+    },
+  );
+  app.patch(
+    "/v1/contacts/:id",
+    {
+      schema: {
+        tags: ["notifications"],
+        summary: "Change a contact: the fields given replace its own (identities as a whole); null clears a field",
+        params: UuidParams,
+        body: ContactPatch,
+        response: { 200: Contact },
+      },
+    },
+    async (request) => {
+      requireScope(request, true);
+      const { id, tenantId } = await findContact(request, request.params.id);
+      const { identities, phone, email, ...rest } = request.body;
+      if (identities) await checkIdentities(tenantId, identities);
+      const row = await unique(
+        () =>
+          db.contact.update({
+            where: { id },
+            data: {
+              ...rest,
+              ...normalized(phone, email),
+              // A nested write is one transaction: the old identities go and the new come, or neither.
+              ...(identities
+                ? { identities: { deleteMany: {}, create: identities.map((i) => ({ tenantId, ...i })) } }
+                : {}),
+            },
+            include: { identities: true },
+          }),
+        "a contact with this customer id or identity exists",
+      );
+      return contactView(row);
     },
   );
   app.delete(

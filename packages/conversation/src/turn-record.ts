@@ -1,0 +1,48 @@
+// What a turn did with an inbound message, kept on the message (Message.turn) by the turn's last statement and
+// logged at debug: why the bot answered as it did, or why it said nothing.
+
+/** One call to a fulfillment endpoint, as FulfillmentCall records it. */
+export interface TurnFulfillmentCall {
+  intent: string;
+  ok: boolean;
+  httpStatus?: number;
+  latencyMs: number;
+  error?: string;
+}
+
+export interface TurnFulfillment {
+  /**
+   * `prompt`: a required parameter was missing and asked for, so nothing was fulfilled; `none`: the intent
+   * has no fulfillment endpoint; `ok` / `failed`: its endpoint answered, or did not (the intent's own
+   * responses stood in); `no intent`: no intent of that name is defined (a fallback the tenant never made).
+   */
+  status: "prompt" | "none" | "ok" | "failed" | "no intent";
+  /** How many responses of its own the intent has. */
+  responses: number;
+  /** The calls made: the intent's, then those of follow-up events a backend asked for. */
+  calls: TurnFulfillmentCall[];
+}
+
+export interface TurnUnderstood {
+  intent: string;
+  confidence: number;
+  parameters: Record<string, unknown>;
+  /** The contexts active after the turn, with the turns each has left. */
+  contexts: { name: string; lifespanCount: number }[];
+  fulfillment: TurnFulfillment;
+}
+
+export interface TurnSkipped {
+  /** The message was handled without understanding it. */
+  skipped: "not addressed to the bot" | "nothing to answer" | "opt-out keyword";
+}
+
+export type TurnOutcome = (TurnUnderstood | TurnSkipped) & {
+  /** The replies chosen (0: the bot said nothing, and the rest of the record says why). */
+  replies: number;
+};
+
+export type TurnRecord = TurnOutcome & {
+  /** The turn's own time, from reading the message to its replies sent, in ms. */
+  latencyMs: number;
+};
