@@ -3,9 +3,11 @@ import { isValidSlackRequest, type App } from "@slack/bolt";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { createBoltApp, type SlackSecrets } from "./bolt.ts";
 
-/** The JSON a request carries: an Events API callback, or an interaction's form-encoded `payload`. */
 // biome-ignore lint/suspicious/noExplicitAny: untyped platform JSON, read field by field by Bolt and the normalizer
-function parse(request: FastifyRequest, body: string): Record<string, any> | "ignore" {
+type SlackBody = Record<string, any>;
+
+/** The JSON a request carries: an Events API callback, or an interaction's form-encoded `payload`. */
+function parse(request: FastifyRequest, body: string): SlackBody | "ignore" {
   let parsed: unknown;
   try {
     const form = request.headers["content-type"]?.startsWith("application/x-www-form-urlencoded");
@@ -18,7 +20,7 @@ function parse(request: FastifyRequest, body: string): Record<string, any> | "ig
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
     throw new HttpError(400, "invalid_payload", "the body is not a Slack event or interaction");
-  return parsed as Record<string, any>;
+  return parsed as SlackBody;
 }
 
 /** Slack's team (workspace) and enterprise ids: T… / E… and capitals and digits. */
