@@ -1,5 +1,6 @@
 import { HttpError } from "@cb/core";
-import { strFromU8, unzipSync } from "fflate";
+import { strFromU8 } from "fflate";
+import { AGENT_ZIP_LIMITS, unzipWithLimits } from "./zip.ts";
 
 /**
  * Reads a Dialogflow ES agent export (the zip the console's "Export as ZIP" makes): agent.json,
@@ -73,12 +74,7 @@ export function readAgentZip(
   zip: Uint8Array,
   languageOverride?: string,
 ): { language: string; intents: ImportedIntent[]; entityTypes: ImportedEntityType[] } {
-  let files: Record<string, Uint8Array>;
-  try {
-    files = unzipSync(zip);
-  } catch {
-    throw new HttpError(400, "invalid_zip", "the body is not a zip archive");
-  }
+  const files = unzipWithLimits(zip, AGENT_ZIP_LIMITS);
   // Exports may wrap everything in one top-level folder.
   const prefix = Object.keys(files)
     .find((f) => f.endsWith("agent.json"))
