@@ -37,9 +37,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
           : deps.logger,
     // Let in-flight requests finish on close; refuse new ones meanwhile.
     forceCloseConnections: "idle",
-    // Query strings need their numbers coerced; a string must never pass for a list.
-    ajv: { customOptions: { coerceTypes: true } },
+    // Query strings need their numbers coerced; a string must never pass for a list. A field the
+    // schema does not know is refused, not silently dropped, so a typo is caught.
+    ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
     return503OnClosing: true,
+    // A path that is not valid percent-encoded UTF-8 never reaches a route or the error handler.
+    frameworkErrors: (error, _request, reply) =>
+      reply.code(400).send({ error: { code: "bad_url", message: error.message.replace(/^'[^']*' /, "the path ") } }),
   });
   registerErrorHandling(app);
   await app.register(health, { db: deps.db });

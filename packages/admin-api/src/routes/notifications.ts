@@ -186,7 +186,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = as
               ...rest,
               ...(phone ? { phone: parsePhoneNumberFromString(phone)?.number ?? phone } : {}),
               ...(email ? { email: email.toLowerCase() } : {}),
-              identities: { create: identities.map((i) => ({ tenantId, ...i })) },
+              identities: { create: identities.map((i) => ({ ...i, tenantId })) },
             },
             include: { identities: true },
           }),
