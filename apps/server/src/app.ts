@@ -4,7 +4,7 @@ import { slackOAuth, type SlackOAuthOptions } from "@cb/channel-slack";
 import type { ChannelDriver } from "@cb/core";
 import type { AccountDirectory, Ingestor } from "@cb/conversation";
 import type { Db } from "@cb/db";
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from "fastify";
 import { registerErrorHandling } from "./errors.ts";
 import { health } from "./health.ts";
 import { redactPaths } from "./logging.ts";
@@ -43,7 +43,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     // A path that is not valid percent-encoded UTF-8 never reaches a route or the error handler.
     frameworkErrors: (error, _request, reply) =>
-      reply.code(400).send({ error: { code: "bad_url", message: error.message.replace(/^'[^']*' /, "the path ") } }),
+      (reply as FastifyReply)
+        .code(400)
+        .send({ error: { code: "bad_url", message: error.message.replace(/^'[^']*' /, "the path ") } }),
   });
   registerErrorHandling(app);
   await app.register(health, { db: deps.db });

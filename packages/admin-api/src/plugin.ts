@@ -60,7 +60,8 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
   // Request schemas refuse fields they do not list; a route that takes no query string refuses one.
   app.addHook("onRoute", (route) => {
     if (!route.url.startsWith("/v1/")) return;
-    const schema = (route.schema ??= {}) as Record<string, unknown>;
+    route.schema ??= {};
+    const schema = route.schema as Record<string, unknown>;
     schema.querystring ??= { type: "object", properties: {} };
     for (const part of ["body", "querystring", "params"]) if (schema[part]) schema[part] = closeObjects(schema[part]);
   });
