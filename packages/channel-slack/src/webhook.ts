@@ -1,4 +1,11 @@
-import { HttpError, type ChannelAccount, type InboundEvent, type WebhookPluginOptions } from "@cb/core";
+import {
+  HttpError,
+  normalizeVerified,
+  assertNotTooDeep,
+  type ChannelAccount,
+  type InboundEvent,
+  type WebhookPluginOptions,
+} from "@cb/core";
 import { isValidSlackRequest, type App } from "@slack/bolt";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { createBoltApp, type SlackSecrets } from "./bolt.ts";
@@ -20,6 +27,7 @@ function parse(request: FastifyRequest, body: string): SlackBody | "ignore" {
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
     throw new HttpError(400, "invalid_payload", "the body is not a Slack event or interaction");
+  assertNotTooDeep(parsed, "payload");
   return parsed as SlackBody;
 }
 
@@ -89,15 +97,18 @@ export function slackWebhook(now: () => number = Date.now): FastifyPluginAsync<W
         return reply.code(200).send();
       }
 
-      const events: InboundEvent[] = [];
       const retry = Number(request.headers["x-slack-retry-num"]);
-      await boltFor(account).processEvent({
-        body: payload,
-        ack: async () => {},
-        ...(Number.isFinite(retry)
-          ? { retryNum: retry, retryReason: String(request.headers["x-slack-retry-reason"] ?? "") }
-          : {}),
-        customProperties: { collect: (found: InboundEvent[]) => events.push(...found) },
+      const events = await normalizeVerified(request.log, "Slack", async () => {
+        const collected: InboundEvent[] = [];
+        await boltFor(account).processEvent({
+          body: payload,
+          ack: async () => {},
+          ...(Number.isFinite(retry)
+            ? { retryNum: retry, retryReason: String(request.headers["x-slack-retry-reason"] ?? "") }
+            : {}),
+          customProperties: { collect: (found: InboundEvent[]) => collected.push(...found) },
+        });
+        return collected;
       });
       // A redelivery carries the same event_id: the store keeps it once.
       if (events.length) await options.ingest(account, events);

@@ -1,4 +1,6 @@
 import { HttpError } from "./errors.ts";
+import { inboundEventValidator } from "./inbound-schema.ts";
+import type { InboundEvent } from "./message.ts";
 
 /**
  * What PostgreSQL can store, checked before any work: its `text` and `jsonb` refuse the NUL
@@ -59,20 +61,40 @@ export function assertStorable(value: unknown, where: string): void {
 }
 
 /**
- * A platform's payload made storable: NUL characters dropped and lone surrogates replaced (U+FFFD),
- * since a platform retries what we refuse and a customer's odd character must not lose their message.
- * Too deep a payload is no platform's: refused with a 400.
+ * Refuses a platform's payload nested past the limit (no platform's is), before a normalizer or
+ * serializer recurses into it. Its text needs no check here: the store cleans what PostgreSQL
+ * cannot hold (`storableJson` in @cb/db), so a customer's odd character never loses their message.
  */
-export function storablePayload<T>(value: T, where: string): T {
-  // Depth first, on its own: the cleaning below recurses.
+export function assertNotTooDeep(value: unknown, where: string): void {
   if (deeperThan(value, MAX_JSON_DEPTH))
     throw new HttpError(400, "invalid_text", `${where} ${DESCRIBE.too_deep}`, { location: where, problem: "too_deep" });
-  if (!findUnstorableText(value)) return value;
-  const clean = (node: unknown): unknown => {
-    if (typeof node === "string") return node.replaceAll("\u0000", "").toWellFormed();
-    if (Array.isArray(node)) return node.map(clean);
-    if (typeof node !== "object" || node === null) return node;
-    return Object.fromEntries(Object.entries(node).map(([k, v]) => [clean(k), clean(v)]));
-  };
-  return clean(value) as T;
+}
+
+/**
+ * Runs a channel's normalizer over a verified payload. A payload the platform signed but shaped
+ * unlike its documentation (a wrong type, a missing object) is refused with a 400 and logged for
+ * operators: a 5xx would have the platform send it again for hours.
+ */
+export async function normalizeVerified<T extends InboundEvent[] | undefined>(
+  log: { warn(details: object, message: string): void },
+  channel: string,
+  normalize: () => T | Promise<T>,
+): Promise<T> {
+  const refused = () =>
+    new HttpError(400, "unprocessable_payload", `the payload is not a ${channel} event this server understands`);
+  let events: T;
+  try {
+    events = await normalize();
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    log.warn({ err, channel }, "a verified payload could not be normalized");
+    throw refused();
+  }
+  const invalid = events?.find((event) => !inboundEventValidator.Check(event));
+  if (invalid) {
+    const [error] = inboundEventValidator.Errors(invalid);
+    log.warn({ channel, path: error?.instancePath, problem: error?.message }, "a verified payload normalized badly");
+    throw refused();
+  }
+  return events;
 }
