@@ -6,6 +6,7 @@ import { telegramDriver } from "@cb/channel-telegram";
 import { createAccountDirectory, createIngestor, type Ingestor } from "@cb/conversation";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
+import { Webhook } from "standardwebhooks";
 import type { FastifyInstance } from "fastify";
 import { buildServer } from "../src/index.ts";
 
@@ -230,4 +231,68 @@ test("every list route refuses bad query strings, and every id route bad ids, wi
     }
   const health = await app.inject("/healthz");
   assert.equal(health.statusCode, 200, "still healthy");
+});
+
+test("order-event intake: signed or CloudEvent bodies no order system should send get a 4xx and store nothing", async () => {
+  const secret = (
+    await app.inject({ method: "POST", url: "/v1/events-secret", headers: { authorization: `Bearer ${key}` } })
+  ).json().secret as string;
+  const tenantId = (await app.inject({ url: "/v1/tenant", headers: { authorization: `Bearer ${key}` } })).json().id;
+  const url = `/v1/tenants/${tenantId}/events`;
+  let n = 0;
+  const signed = (payload: string) => {
+    const id = `evt-${++n}`;
+    const at = new Date();
+    return app.inject({
+      method: "POST",
+      url,
+      headers: {
+        "content-type": "application/json",
+        "webhook-id": id,
+        "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
+        "webhook-signature": new Webhook(secret).sign(id, at, payload),
+      },
+      payload,
+    });
+  };
+  const cloudEvent = (payload: string) =>
+    app.inject({
+      method: "POST",
+      url,
+      headers: { "content-type": "application/cloudevents+json", authorization: `Bearer ${key}` },
+      payload,
+    });
+  const event = (fields: string) => `{"type":"order.shipped","data":{"orderId":"O-1"}${fields}}`;
+  const before = await rowCounts();
+  for (const payload of [
+    "null",
+    "",
+    "[]",
+    event(',"sequence":"1e3"'),
+    event(',"sequence":"1.0"'),
+    event(',"sequence":1.5'),
+    event(',"sequence":-1'),
+    event(',"timestamp":8.64e15'),
+    event(',"timestamp":-8.64e15'),
+    event(',"timestamp":"+275760-09-13T00:00:00.000Z"'),
+    '{"type":"order.shipped","data":{"orderId":"O-\\u0000"}}',
+    '{"type":"order.\\ud800","data":{"orderId":"O-1"}}',
+    '{"type":"order.shipped","data":"O-1"}',
+    '{"type":"order.shipped","data":{"orderId":{"nested":true}}}',
+  ]) {
+    const response = await signed(payload);
+    assertRefused(response, `signed ${payload.slice(0, 60)}`);
+  }
+  for (const payload of [
+    '{"specversion":"1.0","id":"ce-1","source":"/orders","type":"order.shipped","datacontenttype":"application/json","data":"not json {"}',
+    '{"specversion":"1.0","id":"ce-\\u0000","source":"/orders","type":"order.shipped","data":{"orderId":"O-1"}}',
+    '{"specversion":"1.0","id":"ce-\\udc00","source":"/orders","type":"order.shipped","data":{"orderId":"O-1"}}',
+    '{"specversion":"1.0","id":"ce-2","source":"/orders","type":"order.shipped","sequence":"1e3","data":{"orderId":"O-1"}}',
+  ]) {
+    const response = await cloudEvent(payload);
+    assertRefused(response, `CloudEvent ${payload.slice(0, 90)}`);
+  }
+  assert.deepEqual(await rowCounts(), before, "nothing stored");
+  const good = await signed(event(',"sequence":"12","timestamp":"2026-11-30T10:00:00Z"'));
+  assert.equal(good.statusCode, 202, `a real event is still taken: ${good.body}`);
 });
