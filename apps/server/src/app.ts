@@ -7,7 +7,7 @@ import type { Db } from "@cb/db";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from "fastify";
 import { registerErrorHandling } from "./errors.ts";
 import { health } from "./health.ts";
-import { redactPaths } from "./logging.ts";
+import { redactPaths, serializers } from "./logging.ts";
 
 export interface ServerDeps {
   db: Db;
@@ -33,7 +33,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       deps.logger === undefined
         ? false
         : deps.logger && typeof deps.logger === "object"
-          ? { ...deps.logger, redact: redactPaths }
+          ? { ...deps.logger, redact: redactPaths, serializers }
           : deps.logger,
     // Let in-flight requests finish on close; refuse new ones meanwhile.
     forceCloseConnections: "idle",
