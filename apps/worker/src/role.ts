@@ -35,7 +35,9 @@ export interface WorkerResources {
 
 /** The job role: graphile-worker running every task; stop() finishes running jobs first. */
 export async function startWorkerRole(resources: WorkerResources): Promise<{ runner: Runner; stop(): Promise<void> }> {
-  const egress = createEgress(parsePolicy(resources.config));
+  const egress = createEgress(parsePolicy(resources.config), {
+    onBlocked: (detail) => console.warn(`egress refused: ${detail}`),
+  });
   const client = createFulfillmentClient(egress);
   const taskList = createTaskList(
     {
