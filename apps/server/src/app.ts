@@ -6,6 +6,7 @@ import type { AccountDirectory, Ingestor } from "@cb/conversation";
 import type { Db } from "@cb/db";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from "fastify";
 import { registerErrorHandling } from "./errors.ts";
+import { registerForgeryLimit, type ForgeryLimitOptions } from "./forgery-limit.ts";
 import { health } from "./health.ts";
 import { redactPaths, serializers } from "./logging.ts";
 
@@ -20,6 +21,10 @@ export interface ServerDeps {
   slackApp?: { signingSecret?: string | undefined; oauth?: SlackOAuthOptions | undefined };
   bodyLimit?: number;
   logger?: FastifyServerOptions["logger"];
+  /** Refuse sources that keep failing verification (the web role always sets it). */
+  forgeryLimit?: ForgeryLimitOptions;
+  /** Whom to believe about the client's address (fastify's trustProxy): needed behind a proxy. */
+  trustProxy?: FastifyServerOptions["trustProxy"];
 }
 
 /**
@@ -41,6 +46,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // schema does not know is refused, not silently dropped, so a typo is caught.
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
     return503OnClosing: true,
+    ...(deps.trustProxy !== undefined ? { trustProxy: deps.trustProxy } : {}),
     // A path that is not valid percent-encoded UTF-8 never reaches a route or the error handler.
     frameworkErrors: (error, _request, reply) =>
       (reply as FastifyReply)
@@ -48,6 +54,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         .send({ error: { code: "bad_url", message: error.message.replace(/^'[^']*' /, "the path ") } }),
   });
   registerErrorHandling(app);
+  if (deps.forgeryLimit) registerForgeryLimit(app, deps.forgeryLimit);
   await app.register(health, { db: deps.db });
   for (const driver of deps.drivers) {
     await app.register(driver.webhook, {
