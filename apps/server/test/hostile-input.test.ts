@@ -194,6 +194,13 @@ test("text PostgreSQL cannot store is named in the refusal", async () => {
   });
   assert.equal(response.statusCode, 400);
   assert.deepEqual(response.json().error.details, { location: "body", path: "/examples/1", problem: "nul" });
+  const long = await app.inject({
+    method: "POST",
+    url: "/v1/contacts",
+    headers: { authorization: `Bearer ${key}` },
+    payload: { customerId: "c-1", name: "x".repeat(10_001) },
+  });
+  assert.equal(long.statusCode, 400, "a string without a bound of its own gets one");
   const typo = await app.inject({
     method: "POST",
     url: "/v1/intents",
