@@ -474,6 +474,25 @@ test("a Dialogflow ES agent export imports intents, phrases, parameters, respons
   assert.equal(notZip.json().error.code, "invalid_zip");
 });
 
+test("an agent export whose JSON holds text PostgreSQL cannot store is refused with 400, nothing imported", async () => {
+  const before = await t.db.intent.count();
+  const zip = zipSync({
+    "agent.json": strToU8(JSON.stringify({ language: "en" })),
+    "intents/greet.json": strToU8('{"name":"gr\\u0000eet","responses":[]}'),
+    "intents/greet_usersays_en.json": strToU8('[{"data":[{"text":"hi \\ud800"}]}]'),
+  });
+  const response = await app.inject({
+    method: "POST",
+    url: "/v1/agent-import",
+    headers: { authorization: `Bearer ${keys.a}`, "content-type": "application/zip" },
+    payload: Buffer.from(zip),
+  });
+  assert.equal(response.statusCode, 400, response.body);
+  assert.equal(response.json().error.code, "invalid_text");
+  assert.match(response.json().error.message, /intents\/greet/);
+  assert.equal(await t.db.intent.count(), before);
+});
+
 test("a zip bomb is refused with 413 once it inflates past the limits, and nothing of it is stored", async () => {
   const before = await t.db.intent.count();
   const zeros = new Uint8Array(8 * 1024 * 1024);

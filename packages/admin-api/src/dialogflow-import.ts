@@ -1,4 +1,4 @@
-import { HttpError } from "@cb/core";
+import { assertStorable, HttpError } from "@cb/core";
 import { strFromU8 } from "fflate";
 import { AGENT_ZIP_LIMITS, unzipWithLimits } from "./zip.ts";
 
@@ -84,11 +84,14 @@ export function readAgentZip(
   const json = <T>(path: string): T | undefined => {
     const file = files[prefix + path];
     if (!file) return undefined;
+    let parsed: unknown;
     try {
-      return JSON.parse(strFromU8(file)) as T;
+      parsed = JSON.parse(strFromU8(file));
     } catch {
       throw new HttpError(400, "invalid_agent", `${path} is not valid JSON`);
     }
+    assertStorable(parsed, path);
+    return parsed as T;
   };
   const agent = json<{ language?: string }>("agent.json") ?? {};
   const language = languageOverride ?? agent.language ?? "en";
