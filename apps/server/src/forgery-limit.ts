@@ -38,6 +38,8 @@ export function registerForgeryLimit(app: FastifyInstance, options: ForgeryLimit
     points: options.failures ?? 100,
     duration: options.windowS ?? 60,
     blockDuration: blockS,
+    // Rows an hour past expiry are deleted every five minutes: one row per source, never kept.
+    clearExpiredByTimeout: true,
   });
   const blocked = new LRUCache<string, true>({ max: 100_000, ttl: blockS * 1000, ttlAutopurge: false });
   const verified = (request: FastifyRequest) => VERIFIED.test(request.url);
