@@ -4,7 +4,7 @@
 import Fastify from "fastify";
 import { telegramDriver } from "@cb/channel-telegram";
 import { createAccountDirectory, createIngestor } from "@cb/conversation";
-import { createDb } from "@cb/db";
+import { createDb, createPool } from "@cb/db";
 import { createSealer, parseKeyRing } from "@cb/secrets";
 import { buildServer } from "@cb/server";
 
@@ -15,7 +15,8 @@ if (mode === "bare") {
   console.log(await app.listen({ port: 0, host: "127.0.0.1" }));
 } else {
   const url = process.env.DATABASE_URL!;
-  const db = createDb(url);
+  const pool = createPool(url, { max: 10 });
+  const db = createDb(pool);
   const sealer = createSealer(parseKeyRing(process.env.SECRETS_KEYS!));
   const ingestor = createIngestor({ connectionString: url, concurrency: Number(process.env.INGEST_CONCURRENCY ?? 2) });
   const app = await buildServer({
@@ -23,6 +24,8 @@ if (mode === "bare") {
     ingestor,
     accounts: createAccountDirectory({ db, sealer, drivers: [telegramDriver], env: {} }),
     drivers: [telegramDriver],
+    // The web role refuses sources that keep failing verification; FORGERY_LIMIT=off measures without.
+    ...(process.env.FORGERY_LIMIT === "off" ? {} : { forgeryLimit: { pool } }),
   });
   console.log(await app.listen({ port: 0, host: "127.0.0.1" }));
   process.once("SIGTERM", () => {

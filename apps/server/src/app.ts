@@ -4,10 +4,11 @@ import { slackOAuth, type SlackOAuthOptions } from "@cb/channel-slack";
 import type { ChannelDriver } from "@cb/core";
 import type { AccountDirectory, Ingestor } from "@cb/conversation";
 import type { Db } from "@cb/db";
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from "fastify";
 import { registerErrorHandling } from "./errors.ts";
+import { registerForgeryLimit, type ForgeryLimitOptions } from "./forgery-limit.ts";
 import { health } from "./health.ts";
-import { redactPaths } from "./logging.ts";
+import { redactPaths, serializers } from "./logging.ts";
 
 export interface ServerDeps {
   db: Db;
@@ -20,6 +21,10 @@ export interface ServerDeps {
   slackApp?: { signingSecret?: string | undefined; oauth?: SlackOAuthOptions | undefined };
   bodyLimit?: number;
   logger?: FastifyServerOptions["logger"];
+  /** Refuse sources that keep failing verification (the web role always sets it). */
+  forgeryLimit?: ForgeryLimitOptions;
+  /** Whom to believe about the client's address (fastify's trustProxy): needed behind a proxy. */
+  trustProxy?: FastifyServerOptions["trustProxy"];
 }
 
 /**
@@ -33,7 +38,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       deps.logger === undefined
         ? false
         : deps.logger && typeof deps.logger === "object"
-          ? { ...deps.logger, redact: redactPaths }
+          ? { ...deps.logger, redact: redactPaths, serializers }
           : deps.logger,
     // Let in-flight requests finish on close; refuse new ones meanwhile.
     forceCloseConnections: "idle",
@@ -41,8 +46,15 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // not know is refused (400), not silently dropped (fastify's default), so a typo is never ignored.
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
     return503OnClosing: true,
+    ...(deps.trustProxy !== undefined ? { trustProxy: deps.trustProxy } : {}),
+    // A path that is not valid percent-encoded UTF-8 never reaches a route or the error handler.
+    frameworkErrors: (error, _request, reply) =>
+      (reply as FastifyReply)
+        .code(400)
+        .send({ error: { code: "bad_url", message: error.message.replace(/^'[^']*' /, "the path ") } }),
   });
   registerErrorHandling(app);
+  if (deps.forgeryLimit) registerForgeryLimit(app, deps.forgeryLimit);
   await app.register(health, { db: deps.db });
   for (const driver of deps.drivers) {
     await app.register(driver.webhook, {

@@ -10,6 +10,14 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: "invalid_content_length",
 };
 
+/** Fastify's message, with the field named where ajv refused one it does not know. */
+function validationMessage(error: FastifyError): string {
+  const unknown = error.validation
+    ?.map((v) => (v.params as { additionalProperty?: string }).additionalProperty)
+    .filter((name) => name !== undefined);
+  return unknown?.length ? `${error.message}: ${unknown.map((name) => `"${name}"`).join(", ")}` : error.message;
+}
+
 /**
  * Every error leaves as `{ "error": { "code", "message", "details"? } }`. Server faults say nothing
  * of their cause (it may hold secrets or internals); they are logged instead.
@@ -28,7 +36,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (error.validation) {
       return reply
         .code(400)
-        .send({ error: { code: "validation_failed", message: error.message, details: error.validation } });
+        .send({ error: { code: "validation_failed", message: validationMessage(error), details: error.validation } });
     }
     const status = error.statusCode ?? 500;
     if (status < 500) {

@@ -28,3 +28,31 @@ export const redactPaths = [
   ...SECRET_HEADERS.flatMap((h) => [`req.headers${bracket(h)}`, `headers${bracket(h)}`, `*.headers${bracket(h)}`]),
   ...SECRET_FIELDS.flatMap((f) => [f, `*.${f}`]),
 ];
+
+/**
+ * A query string's values may be credentials (Meta's `hub.verify_token`, or a key a client put in
+ * the URL): the access log keeps each parameter's name and hides its value.
+ */
+export function redactQuery(url: string): string {
+  const at = url.indexOf("?");
+  if (at < 0) return url;
+  const names = url
+    .slice(at + 1)
+    .split("&")
+    .filter(Boolean)
+    .map((pair) => `${pair.split("=", 1)[0]}=[Redacted]`);
+  return `${url.slice(0, at)}?${names.join("&")}`;
+}
+
+/** Fastify's request serializer, with the URL's query values hidden. */
+export const serializers = {
+  req(request: { method: string; url: string; host?: string; ip?: string; socket?: { remotePort?: number } }) {
+    return {
+      method: request.method,
+      url: redactQuery(request.url),
+      host: request.host,
+      remoteAddress: request.ip,
+      remotePort: request.socket?.remotePort,
+    };
+  },
+};

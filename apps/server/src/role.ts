@@ -4,7 +4,6 @@ import type { FastifyInstance } from "fastify";
 import { buildServer } from "./app.ts";
 import { slackInstallationSaver } from "./slack-installations.ts";
 
-/** The web role over an opened runtime: the server, listening; close() also drains ingest. */
 export async function startWebRole(
   runtime: Runtime,
   options: { host?: string; port?: number; quiet?: boolean } = {},
@@ -41,6 +40,9 @@ export async function startWebRole(
     },
     slackApp: { signingSecret: config.SLACK_SIGNING_SECRET, oauth: slackOAuth },
     bodyLimit: config.BODY_LIMIT_BYTES,
+    forgeryLimit: { pool: runtime.pool },
+    // "true", or the proxies' addresses and CIDRs, comma-separated (fastify's trustProxy).
+    ...(config.TRUST_PROXY ? { trustProxy: config.TRUST_PROXY === "true" ? true : config.TRUST_PROXY } : {}),
     logger: { level: options.quiet && config.LOG_LEVEL === "info" ? "warn" : config.LOG_LEVEL },
   });
   const url = await app.listen({ host: options.host ?? config.HOST, port: options.port ?? config.PORT });

@@ -582,6 +582,45 @@ test("a phrase is tested against the tenant's own intents, and nothing is sent o
   );
 });
 
+test("an agent export whose JSON holds text PostgreSQL cannot store is refused with 400, nothing imported", async () => {
+  const before = await t.db.intent.count();
+  const zip = zipSync({
+    "agent.json": strToU8(JSON.stringify({ language: "en" })),
+    "intents/greet.json": strToU8('{"name":"gr\\u0000eet","responses":[]}'),
+    "intents/greet_usersays_en.json": strToU8('[{"data":[{"text":"hi \\ud800"}]}]'),
+  });
+  const response = await app.inject({
+    method: "POST",
+    url: "/v1/agent-import",
+    headers: { authorization: `Bearer ${keys.a}`, "content-type": "application/zip" },
+    payload: Buffer.from(zip),
+  });
+  assert.equal(response.statusCode, 400, response.body);
+  assert.equal(response.json().error.code, "invalid_text");
+  assert.match(response.json().error.message, /intents\/greet/);
+  assert.equal(await t.db.intent.count(), before);
+});
+
+test("a zip bomb is refused with 413 once it inflates past the limits, and nothing of it is stored", async () => {
+  const before = await t.db.intent.count();
+  const zeros = new Uint8Array(8 * 1024 * 1024);
+  // Nine files of 8 MiB of zeros: 72 MiB inflated from about 75 KB sent.
+  const bomb = zipSync({
+    "agent.json": strToU8(JSON.stringify({ language: "en" })),
+    ...Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`intents/i${i}_usersays_en.json`, zeros])),
+  });
+  assert.ok(bomb.length < 200_000);
+  const response = await app.inject({
+    method: "POST",
+    url: "/v1/agent-import",
+    headers: { authorization: `Bearer ${keys.a}`, "content-type": "application/zip" },
+    payload: Buffer.from(bomb),
+  });
+  assert.equal(response.statusCode, 413, response.body);
+  assert.equal(response.json().error.code, "archive_too_large");
+  assert.equal(await t.db.intent.count(), before);
+});
+
 test("the OpenAPI document lists every admin route; /docs serves the reference page", async () => {
   const doc = (await app.inject("/openapi.json")).json();
   assert.equal(doc.openapi, "3.1.0");

@@ -155,6 +155,77 @@ test("every workspace's events arrive at one URL, signed with the app's secret, 
   );
 });
 
+test("the shared URL verifies before it reads anything: unsigned, malformed or future-dated requests get a 4xx", async () => {
+  const before = await t.db.message.count();
+  const post = (payload: string, headers: Record<string, string>) =>
+    app.inject({ method: "POST", url: "/webhooks/slack", headers, payload });
+  for (const body of [
+    "null",
+    '{"team_id":"T\\u0000"}',
+    "[1]",
+    "not json",
+    `${"[".repeat(10_000)}${"]".repeat(10_000)}`,
+  ]) {
+    const unsigned = await post(body, { "content-type": "application/json" });
+    assert.equal(unsigned.statusCode, 401, `unsigned ${body.slice(0, 20)}`);
+    const signedBody = await post(body, signed(body));
+    assert.ok([400, 404].includes(signedBody.statusCode), `signed ${body.slice(0, 20)}: ${signedBody.statusCode}`);
+    assert.equal(typeof signedBody.json().error.code, "string");
+  }
+  // Bolt refuses a stale timestamp; a signed request held back must not pass for one from the future either.
+  const mention = JSON.stringify({
+    type: "event_callback",
+    team_id: "T777",
+    event_id: "EvFUTURE",
+    event: { type: "app_mention", user: "U1", text: "<@UT777BOT> hi", ts: "1700000000.000200", channel: "C1" },
+  });
+  const ts = Math.floor(Date.now() / 1000) + 6 * 60;
+  const future = {
+    "content-type": "application/json",
+    "x-slack-request-timestamp": String(ts),
+    "x-slack-signature": `v0=${createHmac("sha256", APP_SIGNING_SECRET).update(`v0:${ts}:${mention}`).digest("hex")}`,
+  };
+  assert.equal((await post(mention, future)).statusCode, 401);
+  assert.equal(await t.db.message.count(), before, "nothing stored");
+});
+
+test("another tenant cannot take a workspace's events by claiming its team id", async () => {
+  const other = await t.db.tenant.create({ data: { name: "Squatter" } });
+  const k = newKey();
+  await t.db.apiKey.create({
+    data: { id: k.id, tenantId: other.id, name: "admin", scopes: ["admin"], secretHash: k.hash, hint: "x" },
+  });
+  const connect = (config: Record<string, unknown>) =>
+    app.inject({
+      method: "POST",
+      url: "/v1/channel-accounts",
+      headers: { authorization: `Bearer ${k.key}` },
+      payload: { channel: "slack", name: "Claimed", config, credentials: { botToken: "xoxb-x", signingSecret: "s" } },
+    });
+  const claimed = await connect({ teamId: "T777", installedVia: "oauth" });
+  assert.equal(claimed.statusCode, 400, "only an OAuth installation is routed by team");
+  assert.equal((await connect({ teamId: "T777" })).statusCode, 201);
+  // The real installation's row moves behind the claim in the table, so a lookup by team alone would find the claim.
+  const installed = await t.db.channelAccount.findFirstOrThrow({ where: { tenantId } });
+  await t.db.channelAccount.update({ where: { id: installed.id }, data: { name: "Acme workspace" } });
+
+  const mention = JSON.stringify({
+    type: "event_callback",
+    team_id: "T777",
+    event_id: "EvSQUAT",
+    event: { type: "app_mention", user: "U1", text: "<@UT777BOT> still mine?", ts: "1700000000.000300", channel: "C1" },
+  });
+  const response = await app.inject({
+    method: "POST",
+    url: "/webhooks/slack",
+    headers: signed(mention),
+    payload: mention,
+  });
+  assert.equal(response.statusCode, 200);
+  const stored = await t.db.message.findFirstOrThrow({ where: { dedupeKey: "EvSQUAT" } });
+  assert.equal(stored.tenantId, tenantId, "the workspace's own tenant got its event");
+});
+
 test("app_uninstalled disables the workspace's account; its events are refused after", async () => {
   const uninstall = JSON.stringify({
     type: "event_callback",
@@ -167,7 +238,7 @@ test("app_uninstalled disables the workspace's account; its events are refused a
       .statusCode,
     200,
   );
-  assert.equal((await t.db.channelAccount.findFirstOrThrow()).enabled, false);
+  assert.equal((await t.db.channelAccount.findFirstOrThrow({ where: { tenantId } })).enabled, false);
   const mention = JSON.stringify({
     type: "event_callback",
     team_id: "T777",

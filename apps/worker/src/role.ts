@@ -39,7 +39,9 @@ export interface WorkerResources {
 
 /** The job role: graphile-worker running every task; stop() finishes running jobs first. */
 export async function startWorkerRole(resources: WorkerResources): Promise<{ runner: Runner; stop(): Promise<void> }> {
-  const egress = createEgress(parsePolicy(resources.config));
+  const egress = createEgress(parsePolicy(resources.config), {
+    onBlocked: (detail) => console.warn(`egress refused: ${detail}`),
+  });
   const client = createFulfillmentClient(egress);
   const logger = resources.logger ?? pino({ level: resources.config.LOG_LEVEL ?? "info" });
   const taskList = createTaskList(

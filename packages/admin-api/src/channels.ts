@@ -21,6 +21,12 @@ export function checkRequired(
   ];
   if (missing.length)
     throw new HttpError(400, "validation_failed", `a ${channel} account needs ${missing.join(", ")}`, { missing });
+  // Only an OAuth installation, whose team Slack itself proved, may be routed by team id (the shared
+  // Slack URL): a body that claimed it could take another tenant's workspace events.
+  if ("installedVia" in config)
+    throw new HttpError(400, "validation_failed", "config.installedVia is set by an OAuth installation, not by hand", {
+      field: "config.installedVia",
+    });
 }
 
 /** A random token for a platform to send back (Telegram secret_token, Meta verify token). */

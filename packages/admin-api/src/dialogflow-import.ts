@@ -1,5 +1,6 @@
-import { HttpError } from "@cb/core";
-import { strFromU8, unzipSync } from "fflate";
+import { assertStorable, HttpError } from "@cb/core";
+import { strFromU8 } from "fflate";
+import { AGENT_ZIP_LIMITS, unzipWithLimits } from "./zip.ts";
 
 /**
  * Reads a Dialogflow ES agent export (the zip the console's "Export as ZIP" makes): agent.json,
@@ -73,12 +74,7 @@ export function readAgentZip(
   zip: Uint8Array,
   languageOverride?: string,
 ): { language: string; intents: ImportedIntent[]; entityTypes: ImportedEntityType[] } {
-  let files: Record<string, Uint8Array>;
-  try {
-    files = unzipSync(zip);
-  } catch {
-    throw new HttpError(400, "invalid_zip", "the body is not a zip archive");
-  }
+  const files = unzipWithLimits(zip, AGENT_ZIP_LIMITS);
   // Exports may wrap everything in one top-level folder.
   const prefix = Object.keys(files)
     .find((f) => f.endsWith("agent.json"))
@@ -88,11 +84,14 @@ export function readAgentZip(
   const json = <T>(path: string): T | undefined => {
     const file = files[prefix + path];
     if (!file) return undefined;
+    let parsed: unknown;
     try {
-      return JSON.parse(strFromU8(file)) as T;
+      parsed = JSON.parse(strFromU8(file));
     } catch {
       throw new HttpError(400, "invalid_agent", `${path} is not valid JSON`);
     }
+    assertStorable(parsed, path);
+    return parsed as T;
   };
   const agent = json<{ language?: string }>("agent.json") ?? {};
   const language = languageOverride ?? agent.language ?? "en";

@@ -1,10 +1,11 @@
-import { HttpError } from "@cb/core";
+import { assertStorable, HttpError } from "@cb/core";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyPluginAsync } from "fastify";
 import type { AdminApiOptions } from "./context.ts";
 import { authenticateApiKey } from "./keys.ts";
+import { closeObjects } from "./strict-schemas.ts";
 import { agentImportRoutes } from "./routes/agent-import.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
 import { channelAccountRoutes } from "./routes/channel-accounts.ts";
@@ -54,6 +55,22 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
     const principal = await authenticateApiKey(options.db, header.slice(7).trim());
     if (!principal) throw new HttpError(401, "unauthenticated", "unknown or revoked API key");
     request.principal = principal;
+  });
+
+  // Request schemas refuse fields they do not list; a route that takes no query string refuses one.
+  app.addHook("onRoute", (route) => {
+    if (!route.url.startsWith("/v1/")) return;
+    route.schema ??= {};
+    const schema = route.schema as Record<string, unknown>;
+    schema.querystring ??= { type: "object", properties: {} };
+    for (const part of ["body", "querystring", "params"]) if (schema[part]) schema[part] = closeObjects(schema[part]);
+  });
+
+  // Before any schema or handler sees them: text PostgreSQL could not store, or absurd nesting.
+  app.addHook("preValidation", async (request) => {
+    assertStorable(request.params, "path");
+    assertStorable(request.query, "query");
+    assertStorable(request.body, "body");
   });
 
   for (const routes of [

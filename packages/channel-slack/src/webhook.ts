@@ -1,23 +1,41 @@
-import { HttpError, type ChannelAccount, type InboundEvent, type WebhookPluginOptions } from "@cb/core";
+import {
+  HttpError,
+  normalizeVerified,
+  assertNotTooDeep,
+  type ChannelAccount,
+  type InboundEvent,
+  type WebhookPluginOptions,
+} from "@cb/core";
 import { isValidSlackRequest, type App } from "@slack/bolt";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { createBoltApp, type SlackSecrets } from "./bolt.ts";
 
-/** The JSON a request carries: an Events API callback, or an interaction's form-encoded `payload`. */
 // biome-ignore lint/suspicious/noExplicitAny: untyped platform JSON, read field by field by Bolt and the normalizer
-function parse(request: FastifyRequest, body: string): Record<string, any> | "ignore" {
+type SlackBody = Record<string, any>;
+
+/** The JSON a request carries: an Events API callback, or an interaction's form-encoded `payload`. */
+function parse(request: FastifyRequest, body: string): SlackBody | "ignore" {
+  let parsed: unknown;
   try {
     const form = request.headers["content-type"]?.startsWith("application/x-www-form-urlencoded");
-    if (!form) return JSON.parse(body);
-    const interactive = new URLSearchParams(body).get("payload");
+    const interactive = form ? new URLSearchParams(body).get("payload") : body;
     // Slash commands (form posts without `payload`) are not routed here.
-    return interactive === null ? "ignore" : JSON.parse(interactive);
+    if (interactive === null) return "ignore";
+    parsed = JSON.parse(interactive);
   } catch {
-    throw new HttpError(400, "invalid_payload", "the body is not a Slack event or interaction");
+    parsed = undefined;
   }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw new HttpError(400, "invalid_payload", "the body is not a Slack event or interaction");
+  assertNotTooDeep(parsed, "payload");
+  return parsed as SlackBody;
 }
 
+/** Slack's team (workspace) and enterprise ids: T… / E… and capitals and digits. */
+const TEAM_ID = /^[TE][A-Z0-9]{1,31}$/;
+
 const UNINSTALL = new Set(["app_uninstalled", "tokens_revoked"]);
+const FIVE_MINUTES_MS = 5 * 60 * 1000;
 
 /**
  * Slack's Events API and interactivity, verified with Bolt's own verifier (v0, 5-minute window)
@@ -44,20 +62,34 @@ export function slackWebhook(now: () => number = Date.now): FastifyPluginAsync<W
     app.addContentTypeParser("application/json", { parseAs: "buffer" }, raw);
     app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "buffer" }, raw);
 
-    async function handle(request: FastifyRequest, reply: FastifyReply, account: ChannelAccount | null, body: string) {
-      if (!account) throw new HttpError(404, "unknown_account", "no Slack workspace is connected at this URL");
-      const { signingSecret } = account.secrets as unknown as SlackSecrets;
-      const valid = isValidSlackRequest({
-        signingSecret,
-        body,
-        headers: {
-          "x-slack-signature": String(request.headers["x-slack-signature"] ?? ""),
-          "x-slack-request-timestamp": Number(request.headers["x-slack-request-timestamp"]),
-        },
-        nowMilliseconds: now(),
-      });
+    /**
+     * Bolt's verifier refuses a stale timestamp but not one from the future, so a signed request could
+     * be held back and replayed later: its timestamp must also be within five minutes ahead.
+     */
+    function verify(request: FastifyRequest, body: string, signingSecret: string): void {
+      const timestamp = Number(request.headers["x-slack-request-timestamp"]);
+      const valid =
+        timestamp * 1000 - now() <= FIVE_MINUTES_MS &&
+        isValidSlackRequest({
+          signingSecret,
+          body,
+          headers: {
+            "x-slack-signature": String(request.headers["x-slack-signature"] ?? ""),
+            "x-slack-request-timestamp": timestamp,
+          },
+          nowMilliseconds: now(),
+        });
       if (!valid) throw new HttpError(401, "invalid_signature", "missing, wrong or stale X-Slack-Signature");
-      const payload = parse(request, body);
+    }
+
+    async function handle(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      account: ChannelAccount,
+      body: string,
+      parsed?: ReturnType<typeof parse>,
+    ) {
+      const payload = parsed ?? parse(request, body);
       if (payload === "ignore") return reply.code(200).send();
       if (payload.type === "url_verification") return { challenge: payload.challenge };
       if (payload.type === "event_callback" && UNINSTALL.has(payload.event?.type)) {
@@ -65,15 +97,18 @@ export function slackWebhook(now: () => number = Date.now): FastifyPluginAsync<W
         return reply.code(200).send();
       }
 
-      const events: InboundEvent[] = [];
       const retry = Number(request.headers["x-slack-retry-num"]);
-      await boltFor(account).processEvent({
-        body: payload,
-        ack: async () => {},
-        ...(Number.isFinite(retry)
-          ? { retryNum: retry, retryReason: String(request.headers["x-slack-retry-reason"] ?? "") }
-          : {}),
-        customProperties: { collect: (found: InboundEvent[]) => events.push(...found) },
+      const events = await normalizeVerified(request.log, "Slack", async () => {
+        const collected: InboundEvent[] = [];
+        await boltFor(account).processEvent({
+          body: payload,
+          ack: async () => {},
+          ...(Number.isFinite(retry)
+            ? { retryNum: retry, retryReason: String(request.headers["x-slack-retry-reason"] ?? "") }
+            : {}),
+          customProperties: { collect: (found: InboundEvent[]) => collected.push(...found) },
+        });
+        return collected;
       });
       // A redelivery carries the same event_id: the store keeps it once.
       if (events.length) await options.ingest(account, events);
@@ -82,27 +117,34 @@ export function slackWebhook(now: () => number = Date.now): FastifyPluginAsync<W
 
     const text = (request: FastifyRequest) => (Buffer.isBuffer(request.body) ? request.body.toString("utf8") : "");
 
-    app.post<{ Params: { accountId: string } }>("/:accountId", async (request, reply) =>
-      handle(request, reply, await options.loadAccount(request.params.accountId), text(request)),
-    );
-
-    app.post("/", async (request, reply) => {
+    app.post<{ Params: { accountId: string } }>("/:accountId", async (request, reply) => {
+      // The account holds the signing secret, so it is read first (from a cache, for a known id).
+      const account = await options.loadAccount(request.params.accountId);
+      if (!account) throw new HttpError(404, "unknown_account", "no Slack workspace is connected at this URL");
       const body = text(request);
+      verify(request, body, (account.secrets as unknown as SlackSecrets).signingSecret);
+      return handle(request, reply, account, body);
+    });
+
+    // The app installed through OAuth: every workspace signs with the app's one signing secret, so the
+    // request is verified before its body is parsed or the database is read. Only workspaces whose
+    // team id Slack itself proved (the OAuth installation) are routed here; an account connected by
+    // hand names its own URL, and the team id it might claim decides nothing.
+    app.post("/", async (request, reply) => {
+      const signingSecret = options.appSecrets?.signingSecret;
+      if (!signingSecret) throw new HttpError(404, "unknown_account", "no Slack app is installed through OAuth here");
+      const body = text(request);
+      verify(request, body, signingSecret);
       const payload = parse(request, body);
-      const appSecret = options.appSecrets?.signingSecret;
-      // Slack checks the app's shared Request URL before any workspace has installed the app.
-      if (payload !== "ignore" && payload.type === "url_verification" && appSecret) {
-        return handle(
-          request,
-          reply,
-          { id: "app", tenantId: "", channel: "slack", config: {}, secrets: { signingSecret: appSecret } },
-          body,
-        );
-      }
+      if (payload !== "ignore" && payload.type === "url_verification") return { challenge: payload.challenge };
       const teamId =
         payload === "ignore" ? new URLSearchParams(body).get("team_id") : (payload.team_id ?? payload.team?.id);
-      const account = teamId && options.findAccount ? await options.findAccount({ teamId }) : null;
-      return handle(request, reply, account, body);
+      const account =
+        typeof teamId === "string" && TEAM_ID.test(teamId) && options.findAccount
+          ? await options.findAccount({ teamId, installedVia: "oauth" })
+          : null;
+      if (!account) throw new HttpError(404, "unknown_account", "no Slack workspace is connected for this team");
+      return handle(request, reply, account, body, payload);
     });
   };
 }

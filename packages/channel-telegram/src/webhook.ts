@@ -1,5 +1,11 @@
 import { timingSafeEqual } from "node:crypto";
-import { HttpError, type ChannelAccount, type WebhookPluginOptions } from "@cb/core";
+import {
+  HttpError,
+  normalizeVerified,
+  assertNotTooDeep,
+  type ChannelAccount,
+  type WebhookPluginOptions,
+} from "@cb/core";
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import type { Update } from "telegraf/types";
 import { normalizeUpdate } from "./normalize.ts";
@@ -40,15 +46,18 @@ export const telegramWebhook: FastifyPluginAsync<WebhookPluginOptions> = async (
 
   app.post<{ Params: { accountId: string }; Body: Update }>("/:accountId", { onRequest: verify }, async (request) => {
     const update = request.body;
+    assertNotTooDeep(update, "update");
     if (typeof update !== "object" || update === null || typeof update.update_id !== "number") {
       throw new HttpError(400, "invalid_update", "the body is not a Telegram Update (update_id missing)");
     }
     const account = request.telegramAccount!;
     const config = account.config as { botId?: number; username?: string };
-    const events = normalizeUpdate(update, {
-      ...(config.botId ? { id: config.botId } : {}),
-      ...(config.username ? { username: config.username } : {}),
-    });
+    const events = await normalizeVerified(request.log, "Telegram", () =>
+      normalizeUpdate(update, {
+        ...(config.botId ? { id: config.botId } : {}),
+        ...(config.username ? { username: config.username } : {}),
+      }),
+    );
     if (events.length) await options.ingest(account, events);
     return { ok: true };
   });

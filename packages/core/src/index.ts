@@ -4,3 +4,4 @@ export * from "./errors.ts";
 export * from "./channel.ts";
 export * from "./text.ts";
 export * from "./rate-limit.ts";
+export * from "./stored-text.ts";

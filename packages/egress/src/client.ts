@@ -6,11 +6,16 @@ import { hostAllowed, refusal, type EgressPolicy } from "./policy.ts";
 
 export type EgressErrorCode = "blocked" | "timeout" | "too_large" | "connect_failed" | "invalid_url";
 
-/** A failed outgoing call; `message` names the cause and never a credential. */
+/**
+ * A failed outgoing call; `message` names the cause and never a credential. A refusal's message
+ * says only that the address is not public, since it reaches tenants (delivery logs, events) and
+ * what an internal name resolves to would make it a DNS oracle: `detail` says which, for operators.
+ */
 export class EgressError extends Error {
   constructor(
     readonly code: EgressErrorCode,
     message: string,
+    readonly detail?: string,
   ) {
     super(message);
     this.name = "EgressError";
@@ -54,7 +59,7 @@ function guardedLookup(policy: EgressPolicy): LookupFunction {
       if (!ok.length) {
         const reason = refusal(list[0]!.address, policy) ?? "no address";
         return callback(
-          Object.assign(new Error(`refused: ${hostname} resolves to ${reason}`), { code: "EGRESS_BLOCKED" }),
+          Object.assign(new Error(NOT_PUBLIC), { code: "EGRESS_BLOCKED", detail: `${hostname} resolves to ${reason}` }),
           "",
           0,
         );
@@ -65,13 +70,22 @@ function guardedLookup(policy: EgressPolicy): LookupFunction {
   };
 }
 
+const NOT_PUBLIC = "refused: not a public address";
+
 function causeOf(err: unknown): unknown {
   let e = err as { cause?: unknown; code?: string } | undefined;
   while (e?.cause && e.code !== "EGRESS_BLOCKED") e = e.cause as typeof e;
   return e;
 }
 
-export function createEgress(policy: EgressPolicy, options: { connectTimeoutMs?: number } = {}): Egress {
+export function createEgress(
+  policy: EgressPolicy,
+  options: { connectTimeoutMs?: number; onBlocked?: (detail: string) => void } = {},
+): Egress {
+  const blocked = (detail: string) => {
+    options.onBlocked?.(detail);
+    return new EgressError("blocked", NOT_PUBLIC, detail);
+  };
   const agent = new Agent({
     connect: { lookup: guardedLookup(policy), timeout: options.connectTimeoutMs ?? 3000 },
     // Redirects are never followed (undici's default): a 3xx is returned as it is.
@@ -92,7 +106,7 @@ export function createEgress(policy: EgressPolicy, options: { connectTimeoutMs?:
       // An IP literal skips DNS, so the lookup guard never sees it: vet it here.
       if (ipaddr.isValid(host) && !hostAllowed(host, policy)) {
         const reason = refusal(host, policy);
-        if (reason) throw new EgressError("blocked", `refused: ${reason}`);
+        if (reason) throw blocked(reason);
       }
       const started = performance.now();
       const timeoutMs = Math.max(1, Math.round(req.timeoutMs ?? 10_000));
@@ -124,8 +138,8 @@ export function createEgress(policy: EgressPolicy, options: { connectTimeoutMs?:
         };
       } catch (err) {
         if (err instanceof EgressError) throw err;
-        const cause = causeOf(err) as { code?: string; message?: string } | undefined;
-        if (cause?.code === "EGRESS_BLOCKED") throw new EgressError("blocked", cause.message ?? "refused");
+        const cause = causeOf(err) as { code?: string; message?: string; detail?: string } | undefined;
+        if (cause?.code === "EGRESS_BLOCKED") throw blocked(cause.detail ?? "refused");
         if (signal.aborted || err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError) {
           throw new EgressError("timeout", `no complete answer within ${timeoutMs} ms`);
         }

@@ -35,8 +35,13 @@ export function parsePolicy(env: {
 export function refusal(address: string, policy: EgressPolicy): string | null {
   if (!ipaddr.isValid(address)) return `not an IP address: ${address}`;
   let ip = ipaddr.parse(address);
-  // ::ffff:10.0.0.1 is 10.0.0.1: judge the IPv4 address it carries.
-  if (ip.kind() === "ipv6" && (ip as ipaddr.IPv6).isIPv4MappedAddress()) ip = (ip as ipaddr.IPv6).toIPv4Address();
+  // ::ffff:10.0.0.1 is 10.0.0.1, and so is the deprecated IPv4-compatible ::10.0.0.1 (::a00:1),
+  // which ipaddr.js calls unicast: judge the IPv4 address either carries. (:: and ::1 stay as they are.)
+  if (ip.kind() === "ipv6") {
+    const v6 = ip as ipaddr.IPv6;
+    const compatible = v6.parts.slice(0, 6).every((part) => part === 0) && v6.parts[6] !== 0;
+    if (v6.isIPv4MappedAddress() || compatible) ip = ipaddr.fromByteArray(v6.toByteArray().slice(12));
+  }
   for (const [range, bits] of policy.allowRanges) {
     if (range.kind() === ip.kind() && ip.match(range, bits)) return null;
   }

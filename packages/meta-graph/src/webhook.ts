@@ -1,5 +1,12 @@
 import { timingSafeEqual } from "node:crypto";
-import { HttpError, type ChannelAccount, type InboundEvent, type WebhookPluginOptions } from "@cb/core";
+import {
+  HttpError,
+  normalizeVerified,
+  assertNotTooDeep,
+  type ChannelAccount,
+  type InboundEvent,
+  type WebhookPluginOptions,
+} from "@cb/core";
 import type { FastifyPluginAsync } from "fastify";
 import { hubSignatureValid } from "./signature.ts";
 
@@ -62,9 +69,10 @@ export function metaWebhook(options: {
       } catch {
         throw new HttpError(400, "invalid_json", "the body is not valid JSON");
       }
+      assertNotTooDeep(body, "payload");
       if (body?.object !== options.object)
         throw new HttpError(400, "invalid_payload", `expected object "${options.object}"`);
-      const events = options.normalize(body, found);
+      const events = await normalizeVerified(request.log, options.channel, () => options.normalize(body, found));
       if (events.length) await plugin.ingest(found, events);
       return { ok: true };
     });

@@ -1,9 +1,11 @@
-import { HttpError } from "@cb/core";
+import { assertStorable, HttpError } from "@cb/core";
 import type { Db } from "@cb/db";
 import type { Sealer } from "@cb/secrets";
 import { HTTP, type CloudEvent } from "cloudevents";
 import type { FastifyPluginAsync } from "fastify";
 import { Webhook } from "standardwebhooks";
+import { Type } from "typebox";
+import { Compile } from "typebox/compile";
 import { storeEvent, type IncomingEvent } from "./store.ts";
 
 export interface IntakeOptions {
@@ -15,28 +17,53 @@ export interface IntakeOptions {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-// biome-ignore lint/suspicious/noExplicitAny: the event body is untyped JSON, checked field by field below
-function fromBody(tenantId: string, eventId: string, body: Record<string, any>): IncomingEvent {
-  const data = body.data;
-  const subject = body.subject ?? data?.orderId ?? data?.order?.id;
-  if (typeof body.type !== "string" || !body.type)
-    throw new HttpError(400, "invalid_event", "the event needs a `type`");
-  if (!data || typeof data !== "object" || Array.isArray(data))
-    throw new HttpError(400, "invalid_event", "the event needs a `data` object");
-  if (subject === undefined || subject === null || subject === "")
+/**
+ * An order event as the two ways in carry it, checked after verification and before anything is
+ * read from it. Sequences are whole numbers (a digit string for those past 2^53); times fall within
+ * what PostgreSQL stores (an ISO 8601 string, or milliseconds since 1970).
+ */
+const EventBody = Type.Object({
+  type: Type.String({ minLength: 1, maxLength: 200 }),
+  subject: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Integer()])),
+  timestamp: Type.Optional(
+    Type.Union([Type.String({ format: "date-time" }), Type.Integer({ minimum: 0, maximum: 253402300799999 })]),
+  ),
+  time: Type.Optional(Type.String({ format: "date-time" })),
+  sequence: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: "^\\d{1,19}$" })])),
+  data: Type.Record(Type.String(), Type.Unknown()),
+});
+const eventBody = Compile(EventBody);
+const EVENT_ID = /^[\x21-\x7e]{1,200}$/;
+
+function fromBody(tenantId: string, eventId: string, body: unknown): IncomingEvent {
+  if (!EVENT_ID.test(eventId))
+    throw new HttpError(400, "invalid_event", "the event id must be 1 to 200 printable ASCII characters");
+  assertStorable(body, "event");
+  if (!eventBody.Check(body)) {
+    const [error] = eventBody.Errors(body);
+    throw new HttpError(400, "invalid_event", `event${error?.instancePath ?? ""} ${error?.message ?? "is not valid"}`);
+  }
+  const { data } = body;
+  const order = data.order as { id?: unknown } | undefined;
+  const subject = body.subject ?? data.orderId ?? order?.id;
+  if (subject === undefined || subject === null || subject === "" || typeof subject === "object")
     throw new HttpError(400, "invalid_event", "the event needs a `subject` (or data.orderId)");
   const occurredAt = new Date(body.timestamp ?? body.time ?? Date.now());
-  if (Number.isNaN(occurredAt.getTime())) throw new HttpError(400, "invalid_event", "`timestamp` is not a date");
+  if (Number.isNaN(occurredAt.getTime()) || occurredAt.getUTCFullYear() > 9999)
+    throw new HttpError(400, "invalid_event", "`timestamp` is not a date");
   const sequence = body.sequence ?? data.sequence;
-  if (sequence !== undefined && !Number.isSafeInteger(Number(sequence)))
-    throw new HttpError(400, "invalid_event", "`sequence` must be an integer");
+  if (
+    sequence !== undefined &&
+    !(Number.isSafeInteger(sequence) || (typeof sequence === "string" && /^\d{1,19}$/.test(sequence)))
+  )
+    throw new HttpError(400, "invalid_event", "`sequence` must be a whole number");
   return {
     tenantId,
     eventId,
     type: body.type,
     subject: String(subject),
     occurredAt,
-    ...(sequence !== undefined ? { sequence: BigInt(sequence) } : {}),
+    ...(sequence !== undefined ? { sequence: BigInt(sequence as number | string) } : {}),
     data,
   };
 }
@@ -74,7 +101,7 @@ export const notificationsIntake: FastifyPluginAsync<IntakeOptions> = async (app
           "the signature does not verify or the timestamp is outside 5 minutes",
         );
       }
-      event = fromBody(tenantId, headers["webhook-id"]!, payload as Record<string, unknown>);
+      event = fromBody(tenantId, headers["webhook-id"]!, payload);
     } else {
       const key = headers.authorization?.replace(/^Bearer /, "");
       const principal = key ? await options.authenticateApiKey(options.db, key) : null;
@@ -94,12 +121,22 @@ export const notificationsIntake: FastifyPluginAsync<IntakeOptions> = async (app
       } catch (err) {
         throw new HttpError(400, "invalid_event", `not a valid CloudEvent: ${(err as Error).message}`);
       }
+      let data: unknown = ce.data;
+      if (typeof data === "string") {
+        try {
+          data = JSON.parse(data);
+        } catch {
+          throw new HttpError(400, "invalid_event", "the CloudEvent's data is not JSON");
+        }
+      }
       event = fromBody(tenantId, ce.id, {
         type: ce.type,
-        subject: ce.subject,
-        time: ce.time,
-        data: typeof ce.data === "string" ? JSON.parse(ce.data) : ce.data,
-        sequence: (ce as unknown as { sequence?: unknown }).sequence,
+        ...(ce.subject !== undefined ? { subject: ce.subject } : {}),
+        ...(ce.time !== undefined ? { time: ce.time } : {}),
+        data,
+        ...((ce as unknown as { sequence?: unknown }).sequence !== undefined
+          ? { sequence: (ce as unknown as { sequence?: unknown }).sequence }
+          : {}),
       });
     }
     const outcome = await storeEvent(options.db, event);

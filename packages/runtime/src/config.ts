@@ -20,6 +20,8 @@ const schema = z.object({
   /** How often workers report they are alive, and after how long silent one counts as dead. */
   WORKER_HEARTBEAT_MS: z.coerce.number().int().positive().default(5000),
   WORKER_DEAD_AFTER_MS: z.coerce.number().int().positive().default(30000),
+  /** Behind a proxy or load balancer: `true`, or the addresses / CIDRs to trust for X-Forwarded-For. */
+  TRUST_PROXY: z.string().optional(),
   BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()

@@ -26,7 +26,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (a
     },
     async (request) => {
       requireScope(request, true);
-      const args = pageArgs(request.query);
+      const args = pageArgs(request.query, "key");
       const rows = await db.apiKey.findMany({ ...args, where: { ...args.where, tenantId: tenantOf(request) } });
       return toPage(rows, request.query, apiKeyView);
     },

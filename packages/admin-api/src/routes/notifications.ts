@@ -212,7 +212,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = as
               tenantId,
               ...rest,
               ...normalized(phone, email),
-              identities: { create: identities.map((i) => ({ tenantId, ...i })) },
+              identities: { create: identities.map((i) => ({ ...i, tenantId })) },
             },
             include: { identities: true },
           }),
@@ -246,7 +246,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = as
               ...normalized(phone, email),
               // A nested write is one transaction: the old identities go and the new come, or neither.
               ...(identities
-                ? { identities: { deleteMany: {}, create: identities.map((i) => ({ tenantId, ...i })) } }
+                ? { identities: { deleteMany: {}, create: identities.map((i) => ({ ...i, tenantId })) } }
                 : {}),
             },
             include: { identities: true },
