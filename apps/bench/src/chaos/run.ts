@@ -13,7 +13,8 @@ import { freePort, startCluster } from "./cluster.ts";
 import { answeredBy, plan, type Planned } from "./load.ts";
 import { createPlatform } from "./platform.ts";
 import type { Scenario } from "./scenarios.ts";
-import { seedTenant } from "./seed.ts";
+import { STATIC_PREFIX, seedTenant } from "./seed.ts";
+import { jobsIdle, stateAfter } from "./state.ts";
 import { createSupervisor } from "./supervisor.ts";
 import { tally, type Answer } from "./tally.ts";
 
@@ -46,17 +47,22 @@ async function until(what: string, timeoutMs: number, check: () => boolean | Pro
   }
 }
 
-/** Replies accepted by the Bot API, in order, attributed to the update each answers. */
-function answersFrom(telegram: FakeTelegram): { answers: Answer[]; unattributed: number } {
+/**
+ * Replies accepted by the Bot API, in order, attributed to the update each answers; how many could
+ * not be, and how many were an intent's own response rather than the backend's (which failed).
+ */
+function answersFrom(telegram: FakeTelegram): { answers: Answer[]; unattributed: number; staticReplies: number } {
   const answers: Answer[] = [];
   let unattributed = 0;
+  let staticReplies = 0;
   for (const call of telegram.calls) {
     if (!call.method.startsWith("send")) continue;
     const by = answeredBy(call.params);
     if (by) answers.push({ ...by, at: call.at });
     else unattributed++;
+    if (String(call.params.text).startsWith(STATIC_PREFIX)) staticReplies++;
   }
-  return { answers, unattributed };
+  return { answers, unattributed, staticReplies };
 }
 
 export async function runScenario(scenario: Scenario, options: RunOptions) {
@@ -159,32 +165,27 @@ export async function runScenario(scenario: Scenario, options: RunOptions) {
     await Promise.all(events);
     const loadEnded = Date.now();
 
-    // Drain: until every acknowledged update has its reply and no job is left to run (one that
-    // used up its attempts stays behind and is not waited for), or the drain time is over.
+    // Drain: until every acknowledged update has its reply and no job is left to run, or the drain time is over.
     const acknowledged = new Set(
       deliveries.filter((d) => d.acknowledged).map((d) => `${d.update.chat}:${d.update.seq}`),
     );
-    const jobs = new pg.Pool({ connectionString: database.url, max: 1, connectionTimeoutMillis: 2000 });
-    jobs.on("error", () => {});
-    const idle = () =>
-      jobs
-        .query<{ n: number }>(`SELECT count(*)::int AS n FROM graphile_worker.jobs WHERE attempts < max_attempts`)
-        .then(
-          ({ rows }) => rows[0]!.n === 0,
-          () => false,
-        );
+    const state = new pg.Pool({ connectionString: database.url, max: 1, connectionTimeoutMillis: 2000 });
+    state.on("error", () => {});
     const allAnswered = () => {
       const answered = new Set(answersFrom(telegram).answers.map((a) => `${a.chat}:${a.seq}`));
       return [...acknowledged].every((k) => answered.has(k));
     };
-    await until("the drain", options.drainS * 1000, async () => allAnswered() && (await idle())).catch((err: Error) =>
-      log(`${scenario.name}: ${err.message}: counting what arrived`),
+    await until("the drain", options.drainS * 1000, async () => allAnswered() && (await jobsIdle(state))).catch(
+      (err: Error) => log(`${scenario.name}: ${err.message}: counting what arrived`),
     );
     await sleep(SETTLE_MS);
-    await jobs.end();
     log(`${scenario.name}: drained ${((Date.now() - loadEnded) / 1000).toFixed(1)} s after the load`);
+    log(
+      `${scenario.name}: database after the drain ${JSON.stringify(await stateAfter(state).catch((err: Error) => err.message))}`,
+    );
+    await state.end();
 
-    const { answers, unattributed } = answersFrom(telegram);
+    const { answers, unattributed, staticReplies } = answersFrom(telegram);
     const counted = tally(
       deliveries.map((d) => ({
         chat: d.update.chat,
@@ -198,7 +199,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions) {
     log(
       `${scenario.name}: posts ${deliveries.reduce((n, d) => n + d.posts, 0)}, Bot API refusals injected ${JSON.stringify(telegram.injected)}, backend calls ${backend.stats.calls} (${backend.stats.hung} hung), deaths ${JSON.stringify(supervisor.deaths)}`,
     );
-    return { scenario: scenario.name, updates: load.length, ...counted, crashes: supervisor.crashes(), unattributed };
+    return {
+      scenario: scenario.name,
+      updates: load.length,
+      ...counted,
+      crashes: supervisor.crashes(),
+      unattributed,
+      staticReplies,
+    };
   } finally {
     for (const step of cleanup) await step();
   }

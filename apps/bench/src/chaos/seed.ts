@@ -4,6 +4,9 @@
 import pg from "pg";
 import { createSealer, parseKeyRing } from "@cb/secrets";
 
+/** How an intent's own response (sent when the backend failed) begins. */
+export const STATIC_PREFIX = "static ";
+
 export async function seedTenant(options: {
   databaseUrl: string;
   keys: string;
@@ -45,7 +48,7 @@ export async function seedTenant(options: {
           examples,
           fallback,
           endpoint!.id,
-          JSON.stringify([{ type: "text", text: `static ${name}` }]),
+          JSON.stringify([{ type: "text", text: `${STATIC_PREFIX}${name}` }]),
         ],
       );
     await intent("order.status", ["where is my order", "track my order", "has my parcel shipped"], false);
