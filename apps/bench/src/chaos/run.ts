@@ -2,6 +2,7 @@
 // fulfillment backend, one server and two workers under a supervisor; a warm-up; the load with the
 // scenario's trouble; a bounded drain; the figures; then every process stopped and the cluster removed.
 import { mkdirSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
@@ -141,7 +142,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions) {
       bots: options.bots,
       ...(scenario.spikes ? { spikes: scenario.spikes(options.spikeSize) } : {}),
     });
-    log(`${scenario.name}: ${load.length} updates over ${options.durationS} s`);
+    log(
+      `${scenario.name}: ${load.length} updates over ${options.durationS} s; machine load average ${loadavg()[0]!.toFixed(1)}`,
+    );
     const startedAt = Date.now() + 100;
     const events: Promise<unknown>[] = [];
     scenario.start({
@@ -179,7 +182,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions) {
       (err: Error) => log(`${scenario.name}: ${err.message}: counting what arrived`),
     );
     await sleep(SETTLE_MS);
-    log(`${scenario.name}: drained ${((Date.now() - loadEnded) / 1000).toFixed(1)} s after the load`);
+    log(
+      `${scenario.name}: drained ${((Date.now() - loadEnded) / 1000).toFixed(1)} s after the load; machine load average ${loadavg()[0]!.toFixed(1)}`,
+    );
     log(
       `${scenario.name}: database after the drain ${JSON.stringify(await stateAfter(state).catch((err: Error) => err.message))}`,
     );
