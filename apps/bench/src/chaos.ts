@@ -75,9 +75,16 @@ for (const name of names) {
     console.error(`[chaos] ${name} did not end within ${boundMs / 1000} s: giving up`);
     process.exit(2);
   }, boundMs);
-  const figures = await runScenario(scenarios.find((s) => s.name === name)!, options);
-  clearTimeout(watchdog);
-  console.log(JSON.stringify(figures));
-  if (figures.lost || figures.duplicated || figures.outOfOrder) failed = true;
+  try {
+    const figures = await runScenario(scenarios.find((s) => s.name === name)!, options);
+    console.log(JSON.stringify(figures));
+    if (figures.lost || figures.duplicated || figures.outOfOrder) failed = true;
+  } catch (err) {
+    // The harness itself failed (a cluster that would not start, roles that never came up): said, and on to the next.
+    console.log(JSON.stringify({ scenario: name, error: (err as Error).message }));
+    failed = true;
+  } finally {
+    clearTimeout(watchdog);
+  }
 }
 process.exit(failed ? 1 : 0);

@@ -66,21 +66,28 @@ export async function startCluster(options: { binDir?: string } = {}): Promise<C
   // Whatever ends this process, the cluster goes with it.
   process.once("exit", removeNow);
 
-  await run(
-    join(binDir, "initdb"),
-    ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"],
-    {
-      ...user,
-      cwd: dir,
-    },
-  );
-  const port = await freePort();
-  // In the configuration rather than on pg_ctl's command line, so that restarts keep them.
-  appendFileSync(
-    join(data, "postgresql.conf"),
-    `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${dir}'\nmax_connections = 200\n`,
-  );
-  await pgCtl(["start"]);
+  let port: number;
+  try {
+    await run(
+      join(binDir, "initdb"),
+      ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"],
+      {
+        ...user,
+        cwd: dir,
+      },
+    );
+    port = await freePort();
+    // In the configuration rather than on pg_ctl's command line, so that restarts keep them.
+    appendFileSync(
+      join(data, "postgresql.conf"),
+      `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${dir}'\nmax_connections = 200\n`,
+    );
+    await pgCtl(["start"]);
+  } catch (err) {
+    removeNow();
+    process.removeListener("exit", removeNow);
+    throw err;
+  }
 
   return {
     url: `postgresql://postgres@127.0.0.1:${port}/postgres`,

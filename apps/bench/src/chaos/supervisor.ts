@@ -31,9 +31,11 @@ export function createSupervisor(logDir: string) {
   const deaths: Death[] = [];
   const live = new Set<ChildProcess>();
   let stopping = false;
-  process.once("exit", () => {
+  const killAll = () => {
     for (const child of live) child.kill("SIGKILL");
-  });
+  };
+  // Whatever ends the benchmark, the roles go with it.
+  process.once("exit", killAll);
 
   function supervise(name: string, entry: string, env: Record<string, string>): Role {
     let child: ChildProcess;
@@ -86,6 +88,7 @@ export function createSupervisor(logDir: string) {
         }),
       );
       for (const log of logs) closeSync(log);
+      process.removeListener("exit", killAll);
     },
   };
 }
