@@ -33,7 +33,8 @@ Scenarios:
 ${scenarios.map((s) => `  ${s.name.padEnd(18)} ${s.description}`).join("\n")}
 
 One JSON line per scenario: { scenario, updates, acknowledged, answered, lost, duplicated, killedMidSend,
-outOfOrder, p50Ms, p99Ms, crashes, unattributed, staticReplies }. acknowledged: updates whose webhook got a 2xx (the
+outOfOrder, p50Ms, p99Ms, crashes, unattributed, staticReplies }, or { scenario, error } when the harness
+itself failed. acknowledged: updates whose webhook got a 2xx (the
 platform posts again after anything else, for up to 30 s); answered / lost: acknowledged updates with /
 without a reply at the end of the drain; duplicated: extra replies to an update, apart from killedMidSend,
 those whose previous copy was accepted within 1 s before a worker was killed or died; outOfOrder: times a
