@@ -32,16 +32,16 @@ conversation carries k; the fulfillment backend echoes it), then up to --drain s
 Scenarios:
 ${scenarios.map((s) => `  ${s.name.padEnd(18)} ${s.description}`).join("\n")}
 
-One JSON line per scenario: { scenario, updates, acknowledged, answered, lost, duplicated, killedMidSend,
-outOfOrder, p50Ms, p99Ms, crashes, unattributed, staticReplies }, or { scenario, error } when the harness
-itself failed. acknowledged: updates whose webhook got a 2xx (the
-platform posts again after anything else, for up to 30 s); answered / lost: acknowledged updates with /
-without a reply at the end of the drain; duplicated: extra replies to an update, apart from killedMidSend,
-those whose previous copy was accepted within 1 s before a worker was killed or died; outOfOrder: times a
+One JSON line per scenario: { scenario, updates, acknowledged, answered, lost, duplicated,
+killedMidSend, outOfOrder, p50Ms, p99Ms, crashes, unattributed, staticReplies }, or { scenario, error }
+when the harness itself failed. acknowledged: updates whose webhook got a 2xx (the platform posts again
+after anything else, for up to 30 s); answered / lost: acknowledged updates with / without a reply at
+the end of the drain; duplicated: extra replies to an update, apart from killedMidSend, those whose
+previous copy was accepted within 1 s before a worker was killed or died; outOfOrder: times a
 conversation's first replies went backwards; p50Ms / p99Ms: first post to first reply; crashes: roles
 that exited without being told to (each started again); unattributed: replies naming no update (none
-expected); staticReplies: replies that were an intent's own response, the backend having failed. Exits 1 when anything was lost, duplicated
-(killedMidSend aside) or out of order.`);
+expected); staticReplies: replies that were an intent's own response, the backend having failed. Exits 1
+when anything was lost, duplicated (killedMidSend aside) or out of order.`);
   process.exit(0);
 }
 
