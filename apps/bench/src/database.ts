@@ -3,15 +3,15 @@ import pg from "pg";
 import { migrate, startEmbeddedPostgres } from "@cb/db";
 
 /**
- * A fresh, migrated database for one benchmark run, dropped afterwards: on the server of
- * DATABASE_URL when set, else in an embedded PostgreSQL (whose data folder outlives the run, so the
- * run's own database keeps one benchmark's rows and jobs out of the next).
+ * A fresh, migrated database for one benchmark run, dropped afterwards: on `on` (a server's URL)
+ * or the server of DATABASE_URL when set, else in an embedded PostgreSQL (whose data folder outlives
+ * the run, so the run's own database keeps one benchmark's rows and jobs out of the next).
  */
-export async function benchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const embedded = process.env.DATABASE_URL
-    ? undefined
-    : await startEmbeddedPostgres({ dataDir: ".data/bench-postgres", port: 54331 });
-  const server = process.env.DATABASE_URL ?? embedded!.url;
+export async function benchDatabase(
+  on: string | undefined = process.env.DATABASE_URL,
+): Promise<{ url: string; drop(): Promise<void> }> {
+  const embedded = on ? undefined : await startEmbeddedPostgres({ dataDir: ".data/bench-postgres", port: 54331 });
+  const server = on ?? embedded!.url;
   const name = `cb_bench_${randomBytes(4).toString("hex")}`;
   const admin = new pg.Client({ connectionString: server });
   await admin.connect();

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 
 /** Node's flags for the server and worker roles, as docker/Dockerfile runs them. */
-const NODE_FLAGS = ["--max-semi-space-size=4", "--import", "tsx"];
+export const NODE_FLAGS = ["--max-semi-space-size=4", "--import", "tsx"];
 
 /** Roles the benchmark itself is stopping: any other role that exits ends the run. */
 const stopping = new WeakSet<ChildProcess>();

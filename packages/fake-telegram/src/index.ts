@@ -1,1 +1,1 @@
-export { startFakeTelegram, type FakeTelegram, type SentCall } from "./server.ts";
+export { startFakeTelegram, type FakeTelegram, type Faults, type SentCall } from "./server.ts";

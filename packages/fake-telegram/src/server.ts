@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import Fastify, { type FastifyInstance } from "fastify";
 import { checkHtml } from "./html.ts";
 
@@ -16,6 +17,31 @@ export interface SentCall {
   result: unknown;
 }
 
+/**
+ * Platform trouble to inject, as a chaos benchmark needs: a share of the send* calls answered 429
+ * (with `retry_after`) or 500 instead of being accepted, and every call's answer held back.
+ */
+export interface Faults {
+  /** Share (0–1) of send* calls answered 429 Too Many Requests. */
+  rate429?: number;
+  /** Seconds the 429 answers ask to wait (`parameters.retry_after`); default 1. */
+  retryAfter?: number;
+  /** Share (0–1) of send* calls answered 500 Internal Server Error. */
+  rate500?: number;
+  /** Milliseconds every answer waits; an accepted call is recorded first, as the real API delivers before it answers. */
+  delayMs?: number;
+}
+
+function checkFaults(faults: Faults): Faults {
+  const { rate429 = 0, rate500 = 0, retryAfter = 1, delayMs = 0 } = faults;
+  const share = (x: number) => Number.isFinite(x) && x >= 0 && x <= 1;
+  if (!share(rate429) || !share(rate500) || rate429 + rate500 > 1)
+    throw new Error("fault rates are shares between 0 and 1, and together at most 1");
+  if (!Number.isInteger(retryAfter) || retryAfter < 1) throw new Error("retryAfter is a whole number of seconds, ≥ 1");
+  if (!Number.isFinite(delayMs) || delayMs < 0) throw new Error("delayMs is a number of milliseconds, ≥ 0");
+  return { rate429, rate500, retryAfter, delayMs };
+}
+
 export interface FakeTelegram {
   url: string;
   /** Every accepted method call, in order. */
@@ -24,6 +50,10 @@ export interface FakeTelegram {
   addBot(token: string, info?: { username?: string; firstName?: string }): void;
   /** The next call of `method` fails with this Telegram error (e.g. 429 with retry_after). */
   failNext(method: string, error: { status: number; description: string; retryAfter?: number }): void;
+  /** Replaces the injected faults (`{}`: none). */
+  setFaults(faults: Faults): void;
+  /** How many send* calls were refused by injected faults so far. */
+  injected: { tooManyRequests: number; serverErrors: number };
   /** Resolves when a call matching `predicate` has been made (or rejects after timeoutMs). */
   waitFor(predicate: (call: SentCall) => boolean, timeoutMs?: number): Promise<SentCall>;
   webhookOf(token: string): { url: string; secretToken?: string } | undefined;
@@ -103,7 +133,11 @@ function checkReplyMarkup(markup: unknown): void {
   }
 }
 
-export async function startFakeTelegram(options: { port?: number; host?: string } = {}): Promise<FakeTelegram> {
+export async function startFakeTelegram(
+  options: { port?: number; host?: string; faults?: Faults } = {},
+): Promise<FakeTelegram> {
+  let faults = checkFaults(options.faults ?? {});
+  const injected = { tooManyRequests: 0, serverErrors: 0 };
   const bots = new Map<string, Bot>();
   const failures = new Map<string, { status: number; description: string; retryAfter?: number }[]>();
   const calls: SentCall[] = [];
@@ -184,6 +218,24 @@ export async function startFakeTelegram(options: { port?: number; host?: string 
     }
   }
 
+  function injectedFault(method: string): { status: number; description: string; retryAfter?: number } | undefined {
+    if (!method.startsWith("send")) return undefined;
+    const draw = Math.random();
+    if (draw < faults.rate429!) {
+      injected.tooManyRequests++;
+      return {
+        status: 429,
+        description: `Too Many Requests: retry after ${faults.retryAfter}`,
+        retryAfter: faults.retryAfter!,
+      };
+    }
+    if (draw < faults.rate429! + faults.rate500!) {
+      injected.serverErrors++;
+      return { status: 500, description: "Internal Server Error" };
+    }
+    return undefined;
+  }
+
   const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 50 * 1024 * 1024 });
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(String(body))));
@@ -198,13 +250,15 @@ export async function startFakeTelegram(options: { port?: number; host?: string 
       ...((request.body as Record<string, unknown> | undefined) ?? {}),
     };
     try {
-      const failure = failures.get(method)?.shift();
+      const failure = failures.get(method)?.shift() ?? injectedFault(method);
       if (failure) throw new BadRequest(failure.status, failure.description, failure.retryAfter);
       const result = handle(bot, method, params);
       record({ token, method, params, at: Date.now(), result });
+      if (faults.delayMs) await sleep(faults.delayMs);
       return { ok: true, result };
     } catch (err) {
       if (!(err instanceof BadRequest)) throw err;
+      if (faults.delayMs) await sleep(faults.delayMs);
       return reply.code(err.status).send({
         ok: false,
         error_code: err.status,
@@ -253,6 +307,10 @@ export async function startFakeTelegram(options: { port?: number; host?: string 
         nextMessageId: 1,
       });
     },
+    setFaults(next) {
+      faults = checkFaults(next);
+    },
+    injected,
     failNext(method, error) {
       const list = failures.get(method) ?? [];
       list.push(error);
