@@ -86,6 +86,7 @@ test("one image for every role, built once, with generate run once (npm ci's pos
     [{ context: "..", dockerfile: "docker/Dockerfile" }],
     "one service builds it",
   );
+  assert.equal(builders[0]![1].pull_policy, "build", "from the sources, not a registry's image of that name");
   for (const [name, service] of appServices.filter(([, s]) => !s.build)) {
     assert.equal(service.pull_policy, "never", `${name} uses the image built here, never a registry's`);
     assert.ok(service.depends_on?.[builders[0]![0]], `${name} starts after the service that builds the image`);
