@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { globSync } from "node:fs";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "@cb/db";
 
-const files = globSync(["packages/*/test/**/*.test.ts", "apps/*/test/**/*.test.ts"]).sort();
+const files = globSync(["packages/*/test/**/*.test.ts", "apps/*/test/**/*.test.ts", "docker/test/**/*.test.ts"]).sort();
 const filter = process.argv.slice(2);
 const selected = filter.length ? files.filter((f) => filter.some((part) => f.includes(part))) : files;
 

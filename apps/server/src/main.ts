@@ -1,8 +1,8 @@
 // The HTTP role on its own (production: one or more behind a load balancer; workers run apart).
-import { loadConfig, openRuntime } from "@cb/runtime";
+import { loadRoleConfig, openRuntime } from "@cb/runtime";
 import { startWebRole } from "./role.ts";
 
-const runtime = await openRuntime(loadConfig(), (line) => console.log(line));
+const runtime = await openRuntime(loadRoleConfig("web"), (line) => console.log(line));
 const web = await startWebRole(runtime);
 
 async function shutdown(signal: string) {

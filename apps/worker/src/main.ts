@@ -1,13 +1,26 @@
 // The job role on its own (production: as many as the load needs, on one database).
-import { loadConfig, openRuntime } from "@cb/runtime";
+import { loadRoleConfig, openRuntime } from "@cb/runtime";
+import { startWorkerHealth } from "./health.ts";
 import { startWorkerRole } from "./role.ts";
 
-const runtime = await openRuntime(loadConfig(), (line) => console.log(line));
+const config = loadRoleConfig("worker");
+const runtime = await openRuntime(config, (line) => console.log(line));
 const worker = await startWorkerRole(runtime);
+const health =
+  config.WORKER_HEALTH_PORT === undefined
+    ? undefined
+    : await startWorkerHealth({
+        runner: worker.runner,
+        pool: runtime.pool,
+        host: config.HOST,
+        port: config.WORKER_HEALTH_PORT,
+      });
+if (health) console.log(`worker health on ${health.url} (/healthz, /readyz)`);
 
 async function shutdown(signal: string) {
   console.log(`${signal}: finishing running jobs`);
   await worker.stop();
+  await health?.close();
   await runtime.close();
   process.exit(0);
 }

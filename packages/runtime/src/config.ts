@@ -22,6 +22,8 @@ const schema = z.object({
   WORKER_DEAD_AFTER_MS: z.coerce.number().int().positive().default(30000),
   /** Behind a proxy or load balancer: `true`, or the addresses / CIDRs to trust for X-Forwarded-For. */
   TRUST_PROXY: z.string().optional(),
+  /** Where a worker started on its own answers /healthz and /readyz (0: a free port); unset: no health server. */
+  WORKER_HEALTH_PORT: z.coerce.number().int().nonnegative().optional(),
   BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()
@@ -48,14 +50,48 @@ const schema = z.object({
 });
 
 export type Config = z.infer<typeof schema>;
+export type Role = "web" | "worker";
 
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new Error(`invalid configuration: ${problems}`);
+/**
+ * What a role started on its own cannot work without in a deployment. The web role builds webhook
+ * URLs from PUBLIC_BASE_URL and creates tenants only with ADMIN_TOKEN; both roles open sealed
+ * credentials with SECRETS_KEYS.
+ */
+export const REQUIRED_SETTINGS: Record<Role, (keyof Config)[]> = {
+  web: ["DATABASE_URL", "SECRETS_KEYS", "PUBLIC_BASE_URL", "ADMIN_TOKEN"],
+  worker: ["DATABASE_URL", "SECRETS_KEYS"],
+};
+
+/** Names what is wrong with the configuration, never the values (some are secrets). */
+export class ConfigError extends Error {}
+
+/**
+ * The settings from `env`. With `role`, that role's required settings must be set too, unless the
+ * role runs on the embedded database of a developer's machine (DATABASE_URL unset, NODE_ENV not
+ * production). An empty variable counts as unset. Every problem is listed in one ConfigError.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env, role?: Role): Config {
+  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ""));
+  const parsed = schema.safeParse(set);
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+  if (role && (env.NODE_ENV === "production" || set.DATABASE_URL)) {
+    const missing = REQUIRED_SETTINGS[role].filter((name) => set[name] === undefined);
+    if (missing.length) problems.unshift(`missing required settings for the ${role} role: ${missing.join(", ")}`);
   }
+  if (!parsed.success || problems.length)
+    throw new ConfigError(`invalid configuration: ${problems.join("; ")} (see README, Configuration)`);
   return parsed.data;
+}
+
+/** loadConfig for a role's main: a configuration error ends the process with its message and status 78 (EX_CONFIG). */
+export function loadRoleConfig(role: Role, env: Record<string, string | undefined> = process.env): Config {
+  try {
+    return loadConfig(env, role);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    process.exit(78);
+  }
 }
 
 /** What channel drivers read: platform API base URLs (fakes or local servers in tests and demos). */

@@ -1,2 +1,10 @@
-export { loadConfig, channelEnvironment, type Config } from "./config.ts";
+export {
+  loadConfig,
+  loadRoleConfig,
+  channelEnvironment,
+  ConfigError,
+  REQUIRED_SETTINGS,
+  type Config,
+  type Role,
+} from "./config.ts";
 export { openRuntime, channelDrivers, type Runtime } from "./runtime.ts";

@@ -1,0 +1,43 @@
+import { pendingMigrations, type Pool } from "@cb/db";
+import type { Runner } from "@cb/jobs";
+import Fastify, { type FastifyInstance } from "fastify";
+
+export interface WorkerHealthOptions {
+  /** The role's runner: readiness ends when it stops or fails. */
+  runner: Runner;
+  /** The role's pool, so readiness fails when the role itself cannot reach the database. */
+  pool: Pool;
+  host: string;
+  /** 0: a free port (see url). */
+  port: number;
+}
+
+/**
+ * The worker role's health server (it has no other port): /healthz, the process answers; /readyz,
+ * the job runner runs and the database answers with this build's schema. Fastify, so metrics can
+ * join it. Probes come every few seconds: they are not logged.
+ */
+export async function startWorkerHealth(
+  options: WorkerHealthOptions,
+): Promise<{ app: FastifyInstance; url: string; close(): Promise<void> }> {
+  let running = true;
+  const stopped = () => {
+    running = false;
+  };
+  options.runner.promise.then(stopped, stopped);
+
+  const app = Fastify({ logger: false });
+  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/readyz", async (_request, reply) => {
+    if (!running) return reply.code(503).send({ status: "unavailable", reason: "job runner stopped" });
+    try {
+      const pending = await pendingMigrations(async (sql) => (await options.pool.query(sql)).rows);
+      if (pending.length) return reply.code(503).send({ status: "unavailable", reason: "migrations pending", pending });
+      return { status: "ready" };
+    } catch {
+      return reply.code(503).send({ status: "unavailable", reason: "database unreachable" });
+    }
+  });
+  const url = await app.listen({ host: options.host, port: options.port });
+  return { app, url, close: () => app.close() };
+}
