@@ -361,17 +361,20 @@ test("the circuit breaker's options: volume, error percentage and reset time", a
     breaker: { volumeThreshold: 3, errorThresholdPercentage: 75, resetTimeoutMs: 300 },
   });
   const endpoint = { id: "tuned", url: backend.url, timeoutMs: 1000 };
+  const closed = async (why: string) => {
+    const result = await client.call(endpoint, request);
+    assert.ok(!result.ok && !result.circuitOpen, why);
+  };
   fail = false;
   assert.ok((await client.call(endpoint, request)).ok);
   fail = true;
-  assert.ok(!(await client.call(endpoint, request)).circuitOpen);
-  assert.ok(!(await client.call(endpoint, request)).circuitOpen);
-  const third = await client.call(endpoint, request);
-  assert.ok(!third.ok && !third.circuitOpen, "2 of 3 failed (67%): below 75%, still closed");
+  await closed("1 of 2 failed: fewer calls than volumeThreshold");
+  await closed("2 of 3 failed (67%): not over 75%");
+  await closed("3 of 4 failed (75%): not over 75%");
   assert.equal(backend.requests, 4);
-  const fourth = await client.call(endpoint, request);
-  assert.ok(!fourth.ok && !fourth.circuitOpen, "3 of 4 (75%) reached: this failure opens it");
-  assert.ok((await client.call(endpoint, request)).circuitOpen);
+  await closed("4 of 5 failed (80%): called, and this failure opens it");
+  const open = await client.call(endpoint, request);
+  assert.ok(!open.ok && open.circuitOpen);
   assert.equal(backend.requests, 5);
   await new Promise((resolve) => setTimeout(resolve, 400));
   fail = false;
@@ -385,7 +388,8 @@ test("after shutdown the breakers refuse calls", async () => {
   const client = createFulfillmentClient(egress, { breaker: { volumeThreshold: 1, resetTimeoutMs: 60_000 } });
   const endpoint = { id: "stopping", url: backend.url, timeoutMs: 1000 };
   await client.call(endpoint, request);
-  assert.ok((await client.call(endpoint, request)).circuitOpen);
+  const open = await client.call(endpoint, request);
+  assert.ok(!open.ok && open.circuitOpen);
   client.shutdown();
   const after = await client.call(endpoint, request);
   assert.ok(!after.ok);
