@@ -57,7 +57,8 @@ function guardedLookup(policy: EgressPolicy): LookupFunction {
       const allowedByName = hostAllowed(hostname, policy);
       const ok = list.filter((a) => allowedByName || refusal(a.address, policy) === null);
       if (!ok.length) {
-        const reason = refusal(list[0]!.address, policy) ?? "no address";
+        // Every address was refused (a lookup that succeeds has at least one): the first says why.
+        const reason = refusal(list[0]!.address, policy);
         return callback(
           Object.assign(new Error(NOT_PUBLIC), { code: "EGRESS_BLOCKED", detail: `${hostname} resolves to ${reason}` }),
           "",
@@ -71,12 +72,6 @@ function guardedLookup(policy: EgressPolicy): LookupFunction {
 }
 
 const NOT_PUBLIC = "refused: not a public address";
-
-function causeOf(err: unknown): unknown {
-  let e = err as { cause?: unknown; code?: string } | undefined;
-  while (e?.cause && e.code !== "EGRESS_BLOCKED") e = e.cause as typeof e;
-  return e;
-}
 
 export function createEgress(
   policy: EgressPolicy,
@@ -104,7 +99,7 @@ export function createEgress(
       }
       const host = target.hostname.replace(/^\[|\]$/g, "");
       // An IP literal skips DNS, so the lookup guard never sees it: vet it here.
-      if (ipaddr.isValid(host) && !hostAllowed(host, policy)) {
+      if (ipaddr.isValid(host)) {
         const reason = refusal(host, policy);
         if (reason) throw blocked(reason);
       }
@@ -124,10 +119,8 @@ export function createEgress(
         let size = 0;
         for await (const chunk of response.body) {
           size += chunk.length;
-          if (size > maxBytes) {
-            response.body.destroy();
-            throw new EgressError("too_large", `response larger than ${maxBytes} bytes`);
-          }
+          // Throwing out of the loop destroys the body, and its connection with it.
+          if (size > maxBytes) throw new EgressError("too_large", `response larger than ${maxBytes} bytes`);
           chunks.push(chunk as Buffer);
         }
         return {
@@ -138,13 +131,14 @@ export function createEgress(
         };
       } catch (err) {
         if (err instanceof EgressError) throw err;
-        const cause = causeOf(err) as { code?: string; message?: string; detail?: string } | undefined;
-        if (cause?.code === "EGRESS_BLOCKED") throw blocked(cause.detail ?? "refused");
+        // undici rejects with the socket's own error (the guarded lookup's refusal included), not a wrapper.
+        const failure = err as { code?: string; message: string; detail?: string };
+        if (failure.code === "EGRESS_BLOCKED") throw blocked(failure.detail ?? "refused");
         if (signal.aborted || err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError) {
           throw new EgressError("timeout", `no complete answer within ${timeoutMs} ms`);
         }
         if (err instanceof errors.ConnectTimeoutError) throw new EgressError("connect_failed", "connection timed out");
-        throw new EgressError("connect_failed", `connection failed: ${cause?.code ?? (err as Error).message}`);
+        throw new EgressError("connect_failed", `connection failed: ${failure.code ?? failure.message}`);
       }
     },
     close: () => agent.close(),

@@ -25,7 +25,10 @@ before(async () => {
     res.end(JSON.stringify({ fulfillmentText: "done" }));
   });
 });
+/** Backends a test started: closed at the end even when the test failed half way. */
+const opened: { close(): Promise<void> }[] = [];
 after(async () => {
+  await Promise.all(opened.map((b) => b.close()));
   await backend.close();
   await egress.close();
 });
@@ -96,7 +99,7 @@ test("timeouts, errors, non-JSON and oversized answers fail fast and say why", a
     ["slow", /within 300 ms/],
     ["error", /HTTP 500/],
     ["html", /not JSON/],
-    ["huge", /larger than 65536 bytes/],
+    ["huge", /^the response is larger than 65536 bytes$/],
   ];
   for (const [m, pattern] of expectations) {
     mode = m;
@@ -122,10 +125,274 @@ test("a dead endpoint trips its circuit breaker: later calls fail at once withou
   client.shutdown();
 });
 
-test("an unreachable endpoint is retried once, quickly, within the budget", async () => {
+/**
+ * A backend that counts TCP connections and requests; `onRequest` decides each request's fate,
+ * `dropFirst` connections are closed as soon as they are accepted (the connection itself fails).
+ */
+async function countingBackend(onRequest: (n: number, res: import("node:http").ServerResponse) => void, dropFirst = 0) {
+  let requests = 0;
+  let connections = 0;
+  const backend = await startReceiver((_req, res) => onRequest(++requests, res));
+  opened.push(backend);
+  backend.server.on("connection", (socket) => {
+    if (++connections <= dropFirst) socket.destroy();
+  });
+  return {
+    url: backend.url,
+    get connections() {
+      return connections;
+    },
+    get requests() {
+      return requests;
+    },
+    close: backend.close,
+  };
+}
+
+const answer = (
+  res: import("node:http").ServerResponse,
+  status = 200,
+  body = JSON.stringify({ fulfillmentText: "done" }),
+) => res.writeHead(status, { "content-type": "application/json" }).end(body);
+
+test("a connection that failed is retried once, and the second attempt's answer is used", async () => {
+  const backend = await countingBackend((_n, res) => answer(res), 1);
   const client = createFulfillmentClient(egress);
-  const result = await client.call({ id: "gone", url: "http://127.0.0.1:1/", timeoutMs: 2000 }, request);
-  assert.ok(!result.ok);
-  assert.match(result.error, /connection failed/);
+  const result = await client.call({ id: "flap", url: backend.url, timeoutMs: 2000 }, request);
+  assert.ok(result.ok, JSON.stringify(result));
+  assert.equal(result.response.fulfillmentText, "done");
+  assert.equal(backend.connections, 2, "two attempts");
+  assert.equal(backend.requests, 1, "the first never got through");
   client.shutdown();
+  await backend.close();
+});
+
+test("a connection that keeps failing is tried exactly twice, then fails saying so", async () => {
+  const backend = await countingBackend((_n, res) => answer(res), Number.POSITIVE_INFINITY);
+  const client = createFulfillmentClient(egress, { breaker: { volumeThreshold: 100 } });
+  const result = await client.call({ id: "down", url: backend.url, timeoutMs: 2000 }, request);
+  assert.ok(!result.ok);
+  assert.match(result.error, /^connection failed: /);
+  assert.equal(result.httpStatus, undefined);
+  assert.equal(backend.connections, 2);
+  assert.ok(result.latencyMs < 1000, `${result.latencyMs} ms: quick, not the whole budget`);
+  const refused = await client.call({ id: "gone", url: "http://127.0.0.1:1/", timeoutMs: 2000 }, request);
+  assert.ok(!refused.ok);
+  assert.equal(refused.error, "connection failed: ECONNREFUSED");
+  client.shutdown();
+  await backend.close();
+});
+
+test("only connection failures are retried: an HTTP error, a timeout, an oversized or invalid answer, a refused address are not", async () => {
+  const outcomes: Record<string, (res: import("node:http").ServerResponse) => void> = {
+    "HTTP 503": (res) => answer(res, 503, "busy"),
+    timeout: (res) => setTimeout(() => answer(res), 1000),
+    oversized: (res) => answer(res, 200, JSON.stringify({ fulfillmentText: "x".repeat(70 * 1024) })),
+    "not JSON": (res) => answer(res, 200, "<html>"),
+  };
+  const client = createFulfillmentClient(egress, { breaker: { volumeThreshold: 100 } });
+  for (const [name, outcome] of Object.entries(outcomes)) {
+    const backend = await countingBackend((_n, res) => outcome(res));
+    const result = await client.call({ id: name, url: backend.url, timeoutMs: 300 }, request);
+    assert.ok(!result.ok, name);
+    assert.equal(backend.requests, 1, `${name}: one attempt`);
+    await backend.close();
+  }
+  const strict = createFulfillmentClient(createEgress(parsePolicy({ EGRESS_ALLOW_HTTP: "true" })));
+  const blocked = await strict.call({ id: "internal", url: "http://10.0.0.1/", timeoutMs: 300 }, request);
+  assert.ok(!blocked.ok);
+  assert.equal(blocked.error, "refused: 10.0.0.1 is a private address");
+  client.shutdown();
+  strict.shutdown();
+});
+
+test("the retry happens only in the first half of the budget, and gets what is left of it", async () => {
+  // Every connection is accepted, holds the request 400 ms, then closes without an answer.
+  const hangUp = () => countingBackend((_n, res) => setTimeout(() => res.socket?.destroy(), 400));
+  const client = createFulfillmentClient(egress, { breaker: { volumeThreshold: 100 } });
+
+  let backend = await hangUp();
+  let result = await client.call({ id: "late", url: backend.url, timeoutMs: 700 }, request);
+  assert.ok(!result.ok);
+  assert.match(result.error, /^connection failed/);
+  assert.equal(backend.requests, 1, "400 ms of a 700 ms budget is past half: no retry");
+  await backend.close();
+
+  backend = await hangUp();
+  result = await client.call({ id: "early", url: backend.url, timeoutMs: 3000 }, request);
+  assert.ok(!result.ok);
+  assert.equal(backend.requests, 2, "400 ms of 3 s: retried");
+  await backend.close();
+
+  // The first attempt fails after 400 ms; the second hangs, and gives up when the budget is spent.
+  backend = await countingBackend((n, res) => (n === 1 ? setTimeout(() => res.socket?.destroy(), 400) : undefined));
+  result = await client.call({ id: "budget", url: backend.url, timeoutMs: 1500 }, request);
+  assert.ok(!result.ok);
+  const [, given] = /within (\d+) ms/.exec(result.error) ?? [];
+  assert.ok(Number(given) <= 1150 && Number(given) >= 900, `the retry got ${given} ms of the 1500 left after ~400`);
+  assert.ok(result.latencyMs < 1900, `the call took ${result.latencyMs} ms`);
+  assert.equal(backend.requests, 2);
+  client.shutdown();
+  await backend.close();
+});
+
+test("any 2xx is an answer (an empty body is an empty response); other statuses are failures that name the status", async () => {
+  const bodies: Record<number, string> = { 200: "", 201: '{"fulfillmentText":"b"}', 299: '{"fulfillmentText":"c"}' };
+  let status = 200;
+  let delayMs = 0;
+  const backend = await countingBackend((_n, res) =>
+    setTimeout(() => answer(res, status, bodies[status] ?? "{}"), delayMs),
+  );
+  const client = createFulfillmentClient(egress, { breaker: { volumeThreshold: 100 } });
+  const endpoint = { id: "statuses", url: backend.url, timeoutMs: 1000 };
+  for (const [code, text] of [
+    [200, undefined],
+    [201, "b"],
+    [299, "c"],
+  ] as const) {
+    status = code;
+    const result = await client.call(endpoint, request);
+    assert.ok(result.ok, `${code}: ${JSON.stringify(result)}`);
+    assert.equal(result.httpStatus, code);
+    assert.deepEqual(result.response, text ? { fulfillmentText: text } : {});
+    assert.ok(result.latencyMs > 0 && result.latencyMs < 1000, `latency ${result.latencyMs}`);
+  }
+  for (const code of [300, 404, 500]) {
+    status = code;
+    const result = await client.call(endpoint, request);
+    assert.ok(!result.ok);
+    assert.equal(result.error, `the endpoint answered HTTP ${code}`);
+    assert.equal(result.httpStatus, code);
+  }
+  delayMs = 500;
+  const timeout = await client.call(endpoint, request, 100);
+  assert.ok(!timeout.ok);
+  assert.equal(timeout.error, "no complete answer within 100 ms", "the budget given wins over the endpoint's timeout");
+  assert.ok(!("httpStatus" in timeout), "no status without an answer");
+  client.shutdown();
+  await backend.close();
+});
+
+test("an answer that is not a WebhookResponse object is a failure that says what is wrong", async () => {
+  let body = "";
+  const backend = await countingBackend((_n, res) => answer(res, 200, body));
+  const client = createFulfillmentClient(egress, { breaker: { volumeThreshold: 100 } });
+  const endpoint = { id: "shapes", url: backend.url, timeoutMs: 1000 };
+  const cases: [string, string][] = [
+    ["[1]", "the response is not a JSON object"],
+    ["null", "the response is not a JSON object"],
+    ["42", "the response is not a JSON object"],
+    ['"text"', "the response is not a JSON object"],
+    ["{oops", "the response is not JSON"],
+    ['{"fulfillmentMessages":{}}', "fulfillmentMessages must be an array"],
+    ['{"outputContexts":"order"}', "outputContexts must be an array"],
+    ['{"fulfillmentText":5}', "fulfillmentText must be a string"],
+  ];
+  for (const [given, error] of cases) {
+    body = given;
+    const result = await client.call(endpoint, request);
+    assert.ok(!result.ok, given);
+    assert.equal(result.error, error, given);
+    assert.equal(result.httpStatus, undefined, "a 200 with a bad body has no failing status");
+  }
+  body = '{"fulfillmentMessages":[],"outputContexts":[],"fulfillmentText":"ok"}';
+  const result = await client.call(endpoint, request);
+  assert.ok(result.ok);
+  assert.deepEqual(result.response, { fulfillmentMessages: [], outputContexts: [], fulfillmentText: "ok" });
+  client.shutdown();
+  await backend.close();
+});
+
+test("requests are JSON POSTs; without signing secrets or credentials they carry no signature and no authorization", async () => {
+  mode = "ok";
+  const client = createFulfillmentClient(egress);
+  for (const auth of [undefined, {}, { signingSecrets: [] }]) {
+    const result = await client.call(
+      { id: "plain", url: backend.url, timeoutMs: 2000, ...(auth ? { auth } : {}) },
+      request,
+    );
+    assert.ok(result.ok);
+    const headers = backend.received.at(-1)!.headers;
+    assert.equal(backend.received.at(-1)!.method, "POST");
+    assert.equal(headers["content-type"], "application/json");
+    for (const name of ["webhook-id", "webhook-signature", "webhook-timestamp", "authorization"])
+      assert.equal(headers[name], undefined, `${JSON.stringify(auth)}: ${name}`);
+    assert.deepEqual(JSON.parse(backend.received.at(-1)!.body), request);
+  }
+  client.shutdown();
+});
+
+test("the circuit breaker by default: opens after 3 failures in a row, for 15 s, then lets one call through", async (t) => {
+  let status = 500;
+  const backend = await countingBackend((_n, res) => answer(res, status));
+  t.mock.timers.enable({ apis: ["setTimeout"] }); // the breaker's 15 s, without waiting for them
+  const client = createFulfillmentClient(egress);
+  const endpoint = { id: "defaults", url: backend.url, timeoutMs: 1000 };
+  try {
+    for (let i = 1; i <= 3; i++) {
+      const result = await client.call(endpoint, request);
+      assert.ok(!result.ok && !result.circuitOpen, `failure ${i} still calls`);
+      assert.equal(backend.requests, i);
+    }
+    const open = await client.call(endpoint, request);
+    assert.ok(!open.ok);
+    assert.equal(open.circuitOpen, true);
+    assert.equal(open.error, "circuit open: the endpoint failed repeatedly; not called");
+    assert.equal(backend.requests, 3);
+    t.mock.timers.tick(14_900);
+    assert.ok(!(await client.call(endpoint, request)).ok);
+    assert.equal(backend.requests, 3, "still open before 15 s");
+    t.mock.timers.tick(100);
+    status = 200;
+    assert.ok((await client.call(endpoint, request)).ok, "half open after 15 s: a trial call, which succeeds");
+    assert.equal(backend.requests, 4);
+    assert.ok((await client.call(endpoint, request)).ok, "closed again");
+  } finally {
+    t.mock.timers.reset();
+    client.shutdown();
+    await backend.close();
+  }
+});
+
+test("the circuit breaker's options: volume, error percentage and reset time", async () => {
+  let fail = true;
+  const backend = await countingBackend((_n, res) => answer(res, fail ? 500 : 200));
+  const client = createFulfillmentClient(egress, {
+    breaker: { volumeThreshold: 3, errorThresholdPercentage: 75, resetTimeoutMs: 300 },
+  });
+  const endpoint = { id: "tuned", url: backend.url, timeoutMs: 1000 };
+  const closed = async (why: string) => {
+    const result = await client.call(endpoint, request);
+    assert.ok(!result.ok && !result.circuitOpen, why);
+  };
+  fail = false;
+  assert.ok((await client.call(endpoint, request)).ok);
+  fail = true;
+  await closed("1 of 2 failed: fewer calls than volumeThreshold");
+  await closed("2 of 3 failed (67%): not over 75%");
+  await closed("3 of 4 failed (75%): not over 75%");
+  assert.equal(backend.requests, 4);
+  await closed("4 of 5 failed (80%): called, and this failure opens it");
+  const open = await client.call(endpoint, request);
+  assert.ok(!open.ok && open.circuitOpen);
+  assert.equal(backend.requests, 5);
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  fail = false;
+  assert.ok((await client.call(endpoint, request)).ok, "after 300 ms a trial call goes through");
+  client.shutdown();
+  await backend.close();
+});
+
+test("after shutdown the breakers refuse calls", async () => {
+  const backend = await countingBackend((_n, res) => answer(res, 500));
+  const client = createFulfillmentClient(egress, { breaker: { volumeThreshold: 1, resetTimeoutMs: 60_000 } });
+  const endpoint = { id: "stopping", url: backend.url, timeoutMs: 1000 };
+  await client.call(endpoint, request);
+  const open = await client.call(endpoint, request);
+  assert.ok(!open.ok && open.circuitOpen);
+  client.shutdown();
+  const after = await client.call(endpoint, request);
+  assert.ok(!after.ok);
+  assert.match(after.error, /shut ?down/i, "a shut-down breaker refuses calls");
+  await backend.close();
 });

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 
 export interface Received {
+  method: string | undefined;
   headers: IncomingMessage["headers"];
   body: string;
 }
@@ -15,7 +16,7 @@ export async function startReceiver(
     let body = "";
     req.on("data", (c) => (body += c));
     req.on("end", () => {
-      received.push({ headers: req.headers, body });
+      received.push({ method: req.method, headers: req.headers, body });
       handler(Object.assign(req, { rawBody: body }), res);
     });
   });

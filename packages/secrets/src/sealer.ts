@@ -57,9 +57,10 @@ export function createSealer(keys: Key[]): Sealer {
   }
 
   function open(sealed: string): string {
-    const [version, id, iv, ct, tag] = sealed.split(".");
-    if (version !== "v1" || !id || iv === undefined || ct === undefined || tag === undefined)
-      throw new Error("not a sealed secret");
+    const parts = sealed.split(".");
+    // Exactly five parts (the tuple type holds once the length is checked); a sixth is not ignored.
+    const [version, id, iv, ct, tag] = parts as [string, string, string, string, string];
+    if (parts.length !== 5 || version !== "v1" || !id) throw new Error("not a sealed secret");
     const key = byId.get(id);
     if (!key) throw new Error(`secret sealed with unknown key "${id}"`);
     const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64url"));
