@@ -17,7 +17,13 @@ function parse(request: FastifyRequest, body: string): Record<string, any> | "ig
   }
 }
 
-const UNINSTALL = new Set(["app_uninstalled", "tokens_revoked"]);
+/**
+ * Whether Slack says the account's bot can no longer act: the app was uninstalled, or the bot's
+ * token revoked (tokens_revoked also reports revoked user tokens, which this app never uses).
+ */
+// biome-ignore lint/suspicious/noExplicitAny: untyped platform JSON
+const botGone = (event: Record<string, any> | undefined) =>
+  event?.type === "app_uninstalled" || (event?.type === "tokens_revoked" && event.tokens?.bot?.length > 0);
 
 /**
  * Slack's Events API and interactivity, verified with Bolt's own verifier (v0, 5-minute window)
@@ -60,7 +66,7 @@ export function slackWebhook(now: () => number = Date.now): FastifyPluginAsync<W
       const payload = parse(request, body);
       if (payload === "ignore") return reply.code(200).send();
       if (payload.type === "url_verification") return { challenge: payload.challenge };
-      if (payload.type === "event_callback" && UNINSTALL.has(payload.event?.type)) {
+      if (payload.type === "event_callback" && botGone(payload.event)) {
         await options.disableAccount?.(account, `Slack: ${payload.event.type}`);
         return reply.code(200).send();
       }

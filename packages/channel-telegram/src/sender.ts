@@ -46,7 +46,7 @@ function toPlatformError(err: unknown): PlatformError {
 /** Sends through telegraf's Bot API client, within Telegram's rate limits. */
 export function createTelegramSender(account: ChannelAccount, env: ChannelEnvironment): ChannelSender {
   const secrets = account.secrets as unknown as TelegramSecrets;
-  const telegram = new Telegram(secrets.botToken, { apiRoot: apiRoot(env), webhookReply: false });
+  const telegram = new Telegram(secrets.botToken, { apiRoot: apiRoot(env) });
   const botId = secrets.botToken.split(":")[0]!;
   const bot = perBot(botId);
 

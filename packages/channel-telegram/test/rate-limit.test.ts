@@ -1,9 +1,9 @@
-import { subscribe } from "node:diagnostics_channel";
-import { after, before, test, type TestContext } from "node:test";
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { ChannelAccount } from "@cb/core";
 import { startFakeTelegram, type FakeTelegram } from "@cb/fake-telegram";
 import { createTelegramSender } from "../src/index.ts";
+import { simulatedClock } from "./clock.ts";
 
 // Every test has a bot of its own: the limits are per bot, shared by every sender of it in the process.
 let fake: FakeTelegram;
@@ -20,7 +20,7 @@ const arrivals = (id: number, chat?: string) =>
 
 before(async () => {
   fake = await startFakeTelegram();
-  for (const id of [801, 802, 803, 804]) fake.addBot(`${id}:rate-token`);
+  for (const id of [801, 802, 803, 804, 805, 806]) fake.addBot(`${id}:rate-token`);
 });
 after(() => fake.close());
 
@@ -62,8 +62,7 @@ test("in a group, no more than 20 messages a minute (on a simulated clock)", asy
   const s = sender(803);
   const group = { externalId: "-100200300", type: "group" as const };
   const sends = Array.from({ length: 22 }, (_, i) => s.send(group, { type: "text", text: `m${i}` }));
-  await clock.runUntil(() => arrivals(803, group.externalId).length === sends.length);
-  await Promise.all(sends);
+  await clock.run(Promise.all(sends));
   const calls = arrivals(803, group.externalId);
   assert.deepEqual(
     calls.map((c) => c.params.text),
@@ -82,34 +81,25 @@ test("private chats have no minute budget (on a simulated clock)", async (t) => 
   const s = sender(804);
   const chat = { externalId: "4242", type: "private" as const };
   const sends = Array.from({ length: 22 }, (_, i) => s.send(chat, { type: "text", text: `m${i}` }));
-  await clock.runUntil(() => arrivals(804, chat.externalId).length === sends.length);
-  await Promise.all(sends);
+  await clock.run(Promise.all(sends));
   const at = arrivals(804, chat.externalId).map((c) => c.at);
   assert.ok(at[21]! - at[0]! < 30_000, `22 messages took ${at[21]! - at[0]!} ms`);
 });
 
-// Outgoing HTTP requests not yet answered, seen through Node's own diagnostics channels.
-let inFlight = 0;
-subscribe("http.client.request.start", () => inFlight++);
-subscribe("http.client.response.finish", () => inFlight--);
-subscribe("http.client.request.error", () => inFlight--);
-
-/**
- * A minute of Telegram's limits without a real minute: Date and setTimeout (which the limiter and
- * the fake read) are simulated, and moved on in 100 ms steps only while no call is on its way to
- * the fake, so every call arrives at the simulated instant it started. Sockets stay real.
- */
-function simulatedClock(t: TestContext) {
-  t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: Date.now() });
-  const turn = () => new Promise((resolve) => setImmediate(resolve));
-  return {
-    async runUntil(done: () => boolean, maxMs = 120_000) {
-      for (let elapsed = 0; !done(); elapsed += 100) {
-        if (elapsed > maxMs) throw new Error(`not done after ${maxMs} simulated ms`);
-        // Let started calls reach the fake and whatever they set in motion run.
-        for (let i = 0; i < 5 || inFlight > 0; i++) await turn();
-        t.mock.timers.tick(100);
-      }
-    },
-  };
-}
+test("bots do not share limits, even when their ids begin alike (on a simulated clock)", async (t) => {
+  const clock = simulatedClock(t);
+  const start = Date.now();
+  // Two bots, 30 chats each: each within its own 30 a second, so all at once.
+  await clock.run(
+    Promise.all(
+      [805, 806].flatMap((id) =>
+        Array.from({ length: 30 }, (_, i) =>
+          sender(id).send({ externalId: String(8000 + i), type: "private" }, { type: "text", text: "hi" }),
+        ),
+      ),
+    ),
+  );
+  const at = [...arrivals(805), ...arrivals(806)].map((c) => c.at - start);
+  assert.equal(at.length, 60);
+  assert.ok(Math.max(...at) < 1000, `the last after ${Math.max(...at)} ms`);
+});
