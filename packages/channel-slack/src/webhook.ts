@@ -1,7 +1,7 @@
 import { HttpError, type ChannelAccount, type InboundEvent, type WebhookPluginOptions } from "@cb/core";
 import { isValidSlackRequest, type App } from "@slack/bolt";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
-import { createBoltApp, type SlackSecrets } from "./bolt.ts";
+import { createBoltApp, type SlackConfig, type SlackSecrets } from "./bolt.ts";
 
 /** The JSON a request carries: an Events API callback, or an interaction's form-encoded `payload`. */
 // biome-ignore lint/suspicious/noExplicitAny: untyped platform JSON, read field by field by Bolt and the normalizer
@@ -36,13 +36,14 @@ const botGone = (event: Record<string, any> | undefined) =>
  */
 export function slackWebhook(now: () => number = Date.now): FastifyPluginAsync<WebhookPluginOptions> {
   return async (app, options) => {
-    const bolts = new Map<string, { token: string; bolt: App }>();
+    // A workspace's App depends only on its bot's user id, which a reinstall may change.
+    const bolts = new Map<string, { botUserId: string | undefined; bolt: App }>();
     const boltFor = (account: ChannelAccount) => {
+      const { botUserId } = account.config as SlackConfig;
       const cached = bolts.get(account.id);
-      if (cached && cached.token === account.secrets.botToken) return cached.bolt;
-      // Listeners only normalize, so the App's Web API client is never used here.
-      const bolt = createBoltApp(account, {});
-      bolts.set(account.id, { token: account.secrets.botToken!, bolt });
+      if (cached && cached.botUserId === botUserId) return cached.bolt;
+      const bolt = createBoltApp(account);
+      bolts.set(account.id, { botUserId, bolt });
       return bolt;
     };
 
@@ -72,13 +73,9 @@ export function slackWebhook(now: () => number = Date.now): FastifyPluginAsync<W
       }
 
       const events: InboundEvent[] = [];
-      const retry = Number(request.headers["x-slack-retry-num"]);
       await boltFor(account).processEvent({
         body: payload,
         ack: async () => {},
-        ...(Number.isFinite(retry)
-          ? { retryNum: retry, retryReason: String(request.headers["x-slack-retry-reason"] ?? "") }
-          : {}),
         customProperties: { collect: (found: InboundEvent[]) => events.push(...found) },
       });
       // A redelivery carries the same event_id: the store keeps it once.

@@ -10,6 +10,8 @@ export interface SlackCall {
   method: string;
   args: Record<string, any>;
   ts: string;
+  /** When the call arrived (Date.now()), to check rate limits. */
+  at: number;
 }
 
 export interface FakeSlack {
@@ -104,7 +106,7 @@ export async function startFakeSlack(options: { port?: number } = {}): Promise<F
         const invalid = args.blocks ? blocksError(args.blocks) : null;
         if (invalid) return { ok: false, error: invalid };
         const ts = `${++clock}.000100`;
-        const call = { method, args, ts };
+        const call = { method, args, ts, at: Date.now() };
         calls.push(call);
         for (const w of [...waiters]) {
           if (!w.predicate(call)) continue;
