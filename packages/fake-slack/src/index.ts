@@ -41,7 +41,16 @@ function blocksError(blocks: any[]): string | null {
       }
       if (new Set(b.elements.map((e: any) => e.action_id)).size !== b.elements.length) return "invalid_blocks";
     }
-    if (b.type === "image" && (!/^https?:\/\//.test(b.image_url ?? "") || !b.alt_text)) return "invalid_blocks";
+    if (
+      b.type === "image" &&
+      (!/^https?:\/\//.test(b.image_url ?? "") ||
+        !b.alt_text ||
+        [...b.alt_text].length > 2000 ||
+        (b.title !== undefined && [...b.title.text].length > 2000))
+    )
+      return "invalid_blocks";
+    if (b.accessory?.type === "image" && (!b.accessory.alt_text || [...b.accessory.alt_text].length > 2000))
+      return "invalid_blocks";
   }
   return null;
 }
