@@ -35,8 +35,9 @@ function keyboard(buttons: Button[] | undefined): InlineKeyboardMarkup | undefin
 }
 
 function textMessages(text: string, buttons?: Button[]): BotApiCall[] {
-  const chunks = splitText(text, TEXT_LIMIT);
   const markup = keyboard(buttons);
+  // A keyboard needs a message to hang on.
+  const chunks = splitText(markup ? text.trim() || "Choose one:" : text, TEXT_LIMIT);
   return chunks.map((chunk, i) => ({
     method: "sendMessage",
     params: {

@@ -93,6 +93,21 @@ test("callback data may use all 64 bytes, counted in bytes, not characters", () 
   assert.deepEqual(renderReply({ type: "text", text: "plain" }), [
     { method: "sendMessage", params: { text: "plain", parse_mode: "HTML" } },
   ]);
+  assert.deepEqual(
+    renderReply({ type: "buttons", text: " ", buttons: [{ type: "postback", title: "Yes", payload: "y" }] }),
+    [
+      {
+        method: "sendMessage",
+        params: {
+          text: "Choose one:",
+          parse_mode: "HTML",
+          reply_markup: { inline_keyboard: [[{ text: "Yes", callback_data: "y" }]] },
+        },
+      },
+    ],
+    "buttons with no text still go out",
+  );
+  assert.deepEqual(renderReply({ type: "text", text: "" }), [], "nothing to say, nothing sent");
   assert.deepEqual(renderReply({ type: "buttons", text: "no buttons", buttons: [] }), [
     { method: "sendMessage", params: { text: "no buttons", parse_mode: "HTML" } },
   ]);
