@@ -136,6 +136,16 @@ test("a refused code or a failed save is a failure page, and nothing is kept", a
   });
   assert.equal(badCode.statusCode, 400);
   assert.match(badCode.body, /Installation failed/);
+  assert.match(String(badCode.headers["content-type"]), /^text\/html/);
+
+  // Slack failing is reported at once, not retried while the browser waits.
+  ({ cookie, state } = await start());
+  slack.failNext("oauth.v2.access", { status: 500, error: "fatal_error" });
+  const failed = await app.inject({
+    url: `/slack/oauth_redirect?code=code-T779&state=${encodeURIComponent(state)}`,
+    headers: { cookie },
+  });
+  assert.equal(failed.statusCode, 400);
 
   ({ cookie, state } = await start());
   refuse = true;

@@ -154,6 +154,10 @@ test("the webhook: 404, 401, url_verification, events ingested through Bolt, ret
   const reaction = fixture("event_callback_reaction_added.json");
   assert.equal((await post(reaction, sign(reaction))).statusCode, 200);
   assert.equal(ingested.length, 3, "reactions are acknowledged and ignored");
+  // A server that cannot disable accounts still acknowledges an uninstall.
+  const uninstalled = fixture("event_callback_app_uninstalled.json");
+  assert.equal((await post(uninstalled, sign(uninstalled))).statusCode, 200);
+  assert.equal(ingested.length, 3);
 });
 
 test("Block Kit rendering within Slack's limits", () => {
@@ -417,6 +421,13 @@ test("button presses and menu choices: every action a postback, in its channel a
   );
   assert.deepEqual(inThread.conversation, { externalId: "C111", type: "group", threadId: "8.8" });
   assert.deepEqual(normalizeBlockActions({ ...payload, channel: undefined, container: {} }), [], "nowhere to answer");
+  const { container: _, ...bare } = payload;
+  assert.deepEqual(normalizeBlockActions({ ...bare, channel: undefined }), []);
+  const noContainer = one(normalizeBlockActions(bare));
+  assert.deepEqual(
+    [noContainer.platformEventId, noContainer.conversation, noContainer.replyTo],
+    [":a:1596530385.194939", { externalId: "C111", type: "group" }, undefined],
+  );
 });
 
 test("limits at their edges: a full section, a full card, 2000-character values, 50 blocks a message", () => {
@@ -478,6 +489,16 @@ test("limits at their edges: a full section, a full card, 2000-character values,
   assert.deepEqual(renderReply({ type: "custom", channel: "slack", payload: { blocks: [] } }), [
     { text: "", blocks: [] },
   ]);
+  const [bare] = renderReply({
+    type: "buttons",
+    text: "",
+    buttons: [{ type: "postback", title: "Go", payload: "go" }],
+  });
+  assert.equal(bare!.text, " ", "a notification text even when there are only buttons");
+  assert.deepEqual(
+    bare!.blocks!.map((b) => b.type),
+    ["actions"],
+  );
 });
 
 test("every kind of reply is accepted by the strict fake", async () => {

@@ -26,6 +26,7 @@ const installed: ChannelAccount = {
 };
 let accounts: ChannelAccount[];
 let ingests: InboundEvent[][] = [];
+let disabled: [string, string][] = [];
 
 async function server(options: { appSecret?: string; findAccount?: boolean } = {}) {
   const app = Fastify();
@@ -33,6 +34,7 @@ async function server(options: { appSecret?: string; findAccount?: boolean } = {
     prefix: "/webhooks/slack",
     loadAccount: async (id) => accounts.find((a) => a.id === id) ?? null,
     ingest: async (_a, events) => void ingests.push(events),
+    disableAccount: async (account, reason) => void disabled.push([account.id, reason]),
     ...(options.findAccount === false
       ? {}
       : { findAccount: async ({ teamId }) => accounts.find((a) => a.config.teamId === teamId) ?? null }),
@@ -48,6 +50,7 @@ after(() => app.close());
 beforeEach(() => {
   accounts = [own, installed];
   ingests = [];
+  disabled = [];
 });
 
 const sign = (body: string, secret: string, contentType = "application/json") => {
@@ -94,10 +97,12 @@ test("the shared URL answers Slack's URL check with the app's secret only, befor
   const answered = await post(app, "", check, sign(check, APP_SECRET));
   assert.deepEqual(answered.json(), { challenge: JSON.parse(check).challenge });
   assert.equal((await post(app, "", check, sign(check, SECRET))).statusCode, 401);
-  // A deployment without an OAuth app has no shared URL to check.
-  const plain = await server();
+  // A deployment without an OAuth app has no shared URL to check, nor accounts to find there.
+  const plain = await server({ findAccount: false });
   try {
     assert.equal((await post(plain, "", check, sign(check, APP_SECRET))).statusCode, 404);
+    const event = mention("T777", "UBOT");
+    assert.equal((await post(plain, "", event, sign(event, APP_SECRET))).statusCode, 404);
   } finally {
     await plain.close();
   }
@@ -145,4 +150,57 @@ test("events with nothing to answer are acknowledged without a store; a reinstal
   const after_ = mention("T111", "W999", "and now?");
   assert.equal((await post(app, `/${own.id}`, after_, sign(after_, SECRET))).statusCode, 200);
   assert.deepEqual(texts(), ["where is my order?", "and now?"]);
+});
+
+test("through the webhook, channel chatter is stored as not addressed; direct messages and mentions are", async () => {
+  const message = (event: Record<string, unknown>) =>
+    JSON.stringify({
+      type: "event_callback",
+      team_id: "T111",
+      event_id: `Ev-${event.channel}`,
+      event: { type: "message", user: "U5", ts: "1700000000.000200", ...event },
+    });
+  for (const body of [
+    message({ channel: "C5", channel_type: "channel", text: "lunch anyone?" }),
+    message({ channel: "D5", channel_type: "im", text: "where is my order?" }),
+    mention("T111", "W111", "and mine?"),
+  ])
+    assert.equal((await post(app, `/${own.id}`, body, sign(body, SECRET))).statusCode, 200);
+  assert.deepEqual(
+    ingests
+      .flat()
+      .map((e) => e.type === "message" && [e.message.text, e.message.conversation.type, e.message.addressedToBot]),
+    [
+      ["lunch anyone?", "group", false],
+      ["where is my order?", "private", true],
+      ["and mine?", "group", true],
+    ],
+  );
+});
+
+test("Slack saying the bot is gone disables its account, with the reason; anything less does not", async () => {
+  const revoked = (tokens?: unknown) =>
+    JSON.stringify({
+      type: "event_callback",
+      team_id: "T111",
+      event_id: "EvR",
+      event: { type: "tokens_revoked", tokens },
+    });
+  for (const body of [
+    revoked(),
+    revoked({ oauth: ["U1"] }),
+    revoked({ oauth: ["U1"], bot: [] }),
+    JSON.stringify({ type: "event_callback", team_id: "T111", event_id: "EvX" }),
+  ])
+    assert.equal((await post(app, `/${own.id}`, body, sign(body, SECRET))).statusCode, 200, body);
+  assert.deepEqual(disabled, []);
+  const bot = revoked({ bot: ["W111"] });
+  assert.equal((await post(app, `/${own.id}`, bot, sign(bot, SECRET))).statusCode, 200);
+  const uninstalled = fixture("event_callback_app_uninstalled.json");
+  assert.equal((await post(app, `/${own.id}`, uninstalled, sign(uninstalled, SECRET))).statusCode, 200);
+  assert.deepEqual(disabled, [
+    [own.id, "Slack: tokens_revoked"],
+    [own.id, "Slack: app_uninstalled"],
+  ]);
+  assert.equal(ingests.length, 0);
 });
