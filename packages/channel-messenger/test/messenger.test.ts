@@ -177,6 +177,7 @@ test("the Send API: RESPONSE inside the window, MESSAGE_TAG with a tag, errors a
   graph.failNext({ status: 400, code: 10, message: "(#10) This message is sent outside of allowed window." });
   const outside = await sender.send(to, { type: "text", text: "late" }).catch((e: unknown) => e);
   assert.ok(outside instanceof PlatformError && !outside.retryable && outside.code === "10");
+  assert.equal(outside.platform, "messenger");
   graph.failNext({ status: 500, code: 2, message: "Service temporarily unavailable" });
   const down = await sender.send(to, { type: "text", text: "x" }).catch((e: unknown) => e);
   assert.ok(down instanceof PlatformError && down.retryable);
@@ -247,6 +248,7 @@ test("postbacks without a mid get a stable id; a sender known only by user_ref, 
   assert.deepEqual(normalizeEvent(fixture("docs_messaging_postbacks_test_notification.json").value), []);
   assert.deepEqual(normalizeEvent({ ...user, delivery: { watermark: 1 } }), [], "a delivery naming no message");
   assert.deepEqual(normalizeEvent(user), []);
+  assert.deepEqual(normalizeEvent({ recipient: user.recipient, message: { mid: "m_anon", text: "?" } } as never), []);
   assert.deepEqual(normalizeWebhook({ object: "page", entry: [{ id: "1" }] }), []);
   assert.deepEqual(normalizeWebhook({}), []);
   const twoEntries = normalizeWebhook({
@@ -320,6 +322,11 @@ test("buttons at Messenger's edges: 3 in a template of up to 640 characters; bey
     { text: "Pick" },
     ...[0, 3, 6, 9, 12].map((from) => template("More options:", asButtons(postbacks(14).slice(from, from + 3)))),
   ]);
+  assert.deepEqual(
+    renderReply({ type: "buttons", text: "Go", buttons: links(6) }).map((m) => m.text ?? "template"),
+    ["Go", "template", "template"],
+    "six links: two templates, none empty",
+  );
   const mixed = renderReply({ type: "buttons", text: "Go", buttons: [...links(4), ...postbacks(1)] });
   assert.deepEqual(
     mixed.map((m) => (m.attachment as { payload: { buttons: unknown[] } } | undefined)?.payload.buttons.length ?? 0),
@@ -336,6 +343,9 @@ test("buttons at Messenger's edges: 3 in a template of up to 640 characters; bey
     template("Go", [{ type: "web_url", url: "https://x.example", title: `${"x".repeat(19)}…` }]),
   );
   // Buttons and quick replies always have words beside them; no buttons is plain text.
+  assert.deepEqual(renderReply({ type: "buttons", text: " ", buttons: postbacks(1) }), [
+    template("Choose one:", asButtons(postbacks(1))),
+  ]);
   assert.deepEqual(renderReply({ type: "buttons", text: "", buttons: postbacks(1) }), [
     template("Choose one:", asButtons(postbacks(1))),
   ]);

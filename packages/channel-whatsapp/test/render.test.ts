@@ -114,8 +114,15 @@ test("choices at the edges: 3 buttons of 20 characters; 4, or one of 21, make a 
       buttons: [0, 1, 2].map((i) => ({ type: "reply", reply: { id: `p${i}`, title: `${i}`.repeat(20) } })),
     },
   });
-  const long = renderReply({ type: "text", text: "Pick", quickReplies: [{ title: "x".repeat(21), payload: "p" }] });
-  assert.equal(interactive(long[0]).type, "list");
+  const long = renderReply({
+    type: "text",
+    text: "Pick",
+    quickReplies: [
+      { title: "short", payload: "s" },
+      { title: "x".repeat(21), payload: "p" },
+    ],
+  });
+  assert.equal(interactive(long[0]).type, "list", "one title too long for a button makes them all rows");
   const ten = renderReply({ type: "text", text: "Pick", quickReplies: choices(10) });
   assert.deepEqual(interactive(ten[0]), {
     type: "list",

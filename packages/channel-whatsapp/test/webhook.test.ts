@@ -248,6 +248,9 @@ test("5xx is retryable; an unreachable Graph API is a retryable network error", 
   const down = await sender.send(to, { type: "text", text: "x" }).catch((e: unknown) => e);
   assert.ok(down instanceof PlatformError);
   assert.deepEqual([down.platform, down.code, down.retryable, down.retryAfterMs], ["whatsapp", "2", true, undefined]);
+  // A send with context but no message to answer (a notification) quotes nothing.
+  await sender.send(to, { type: "text", text: "Your order shipped" }, { messageTag: "POST_PURCHASE_UPDATE" });
+  assert.equal(graph.calls.at(-1)!.body.context, undefined);
   const closed = await startFakeGraph();
   const url = closed.url;
   await closed.close();
