@@ -204,3 +204,31 @@ test("Slack saying the bot is gone disables its account, with the reason; anythi
   ]);
   assert.equal(ingests.length, 0);
 });
+
+test("only block_actions are button presses: a legacy attachment action or a dialog submission is acknowledged, not stored", async () => {
+  for (const interaction of [
+    {
+      type: "interactive_message",
+      callback_id: "legacy",
+      team: { id: "T111" },
+      channel: { id: "C1" },
+      user: { id: "U1" },
+      action_ts: "1700000000.1",
+      actions: [{ name: "choice", type: "button", value: "yes" }],
+    },
+    {
+      type: "dialog_submission",
+      callback_id: "form",
+      team: { id: "T111" },
+      channel: { id: "C1" },
+      user: { id: "U1" },
+      action_ts: "1700000000.2",
+      submission: { name: "Ann" },
+    },
+  ]) {
+    const form = `payload=${encodeURIComponent(JSON.stringify(interaction))}`;
+    const response = await post(app, `/${own.id}`, form, sign(form, SECRET, "application/x-www-form-urlencoded"));
+    assert.equal(response.statusCode, 200, interaction.type);
+  }
+  assert.equal(ingests.length, 0);
+});
