@@ -35,8 +35,9 @@ function message(e: MessagingEvent, id: string): InboundMessage {
 }
 
 function normalizeEvent(e: MessagingEvent): InboundEvent[] {
-  // The page's own messages come back as echoes: not the customer talking.
-  if (e.message?.is_echo) return [];
+  // The page's own messages come back as echoes: not the customer talking. A sender known only by a
+  // plugin's user_ref has no conversation to answer in (and would be stored without an id).
+  if (e.message?.is_echo || !e.sender?.id) return [];
   if (e.message) {
     const m = message(e, e.message.mid);
     if (e.message.text !== undefined) m.text = e.message.text;

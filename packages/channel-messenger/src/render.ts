@@ -24,11 +24,14 @@ const button = (b: Button) =>
     ? { type: "web_url", url: b.url, title: truncate(b.title, LIMITS.buttonTitle) }
     : { type: "postback", title: truncate(b.title, LIMITS.buttonTitle), payload: b.payload };
 
+// Quick replies and button templates need words beside them.
+const CHOOSE = "Choose one:";
+
 function texts(text: string, quickReplies?: { title: string; payload: string }[]): MessengerMessage[] {
-  const chunks = splitText(text, LIMITS.text);
   const quick = quickReplies
     ?.slice(0, LIMITS.quickReplies)
     .map((q) => ({ content_type: "text", title: truncate(q.title, LIMITS.quickReplyTitle), payload: q.payload }));
+  const chunks = splitText(quick?.length ? text.trim() || CHOOSE : text, LIMITS.text);
   return chunks.map((chunk, i) => ({
     text: chunk,
     ...(quick?.length && i === chunks.length - 1 ? { quick_replies: quick } : {}),
@@ -37,9 +40,16 @@ function texts(text: string, quickReplies?: { title: string; payload: string }[]
 
 /** Buttons: a button template (3 at most, text 640); more than 3 become quick replies when they are all postbacks. */
 function withButtons(text: string, buttons: Button[]): MessengerMessage[] {
-  if (buttons.length <= LIMITS.buttons && [...text].length <= LIMITS.buttonText) {
+  if (!buttons.length) return texts(text);
+  const shown = text.trim() ? text : CHOOSE;
+  if (buttons.length <= LIMITS.buttons && [...shown].length <= LIMITS.buttonText) {
     return [
-      { attachment: { type: "template", payload: { template_type: "button", text, buttons: buttons.map(button) } } },
+      {
+        attachment: {
+          type: "template",
+          payload: { template_type: "button", text: shown, buttons: buttons.map(button) },
+        },
+      },
     ];
   }
   if (buttons.every((b) => b.type === "postback") && buttons.length <= LIMITS.quickReplies) {

@@ -1,5 +1,5 @@
 import { App, LogLevel, type Receiver } from "@slack/bolt";
-import type { ChannelAccount, ChannelEnvironment, InboundEvent } from "@cb/core";
+import type { ChannelAccount, InboundEvent } from "@cb/core";
 import {
   normalizeBlockActions,
   normalizeMessageEvent,
@@ -31,15 +31,14 @@ const routeReceiver = (): Receiver => ({ init: () => {}, start: async () => {}, 
  * they normalize and hand the events to the request's collector (passed in as a custom context
  * property), which the route stores durably before acknowledging Slack.
  */
-export function createBoltApp(account: ChannelAccount, env: ChannelEnvironment): App {
-  const { botToken } = account.secrets as unknown as SlackSecrets;
+export function createBoltApp(account: ChannelAccount): App {
   const { botUserId } = account.config as SlackConfig;
   const app = new App({
     receiver: routeReceiver(),
-    // The account already knows its token and bot user: no auth.test round trip per event.
-    authorize: async () => ({ botToken, ...(botUserId ? { botUserId } : {}) }),
+    // The listeners never call Slack (the sender does), and the normalizer drops the bot's own
+    // messages: no token is needed, so no auth.test round trip is made per event.
+    authorize: async () => ({}),
     logLevel: LogLevel.ERROR,
-    clientOptions: { ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}), retryConfig: { retries: 0 } },
   });
   app.event("message", async ({ event, body, context }) => {
     (context.collect as Collect)(

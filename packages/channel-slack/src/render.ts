@@ -8,7 +8,8 @@ export interface SlackMessage {
 }
 
 // Block Kit limits (docs.slack.dev/reference/block-kit): 50 blocks per message, section text 3000
-// characters, 25 elements per actions block, button text 75, button value 2000; image alt text 2000.
+// characters, 25 elements per actions block, button text 75, button value 2000; image alt text
+// and title 2000.
 export const LIMITS = {
   blocks: 50,
   sectionText: 3000,
@@ -16,6 +17,7 @@ export const LIMITS = {
   buttonText: 75,
   buttonValue: 2000,
   fallbackText: 3000,
+  imageText: 2000,
 };
 
 /** mrkdwn needs exactly &, < and > escaped (docs.slack.dev/messaging/formatting-message-text). */
@@ -87,7 +89,9 @@ function card(c: Card) {
   return [
     {
       ...section(truncateMrkdwn(text, LIMITS.sectionText)),
-      ...(c.imageUrl ? { accessory: { type: "image", image_url: c.imageUrl, alt_text: c.title } } : {}),
+      ...(c.imageUrl
+        ? { accessory: { type: "image", image_url: c.imageUrl, alt_text: truncate(c.title, LIMITS.imageText) } }
+        : {}),
     },
     ...actions(c.buttons ?? []),
   ];
@@ -114,8 +118,10 @@ export function renderReply(reply: Reply): SlackMessage[] {
           {
             type: "image",
             image_url: reply.url,
-            alt_text: reply.caption ?? "image",
-            ...(reply.caption ? { title: { type: "plain_text", text: truncate(reply.caption, 2000) } } : {}),
+            alt_text: truncate(reply.caption ?? "image", LIMITS.imageText),
+            ...(reply.caption
+              ? { title: { type: "plain_text", text: truncate(reply.caption, LIMITS.imageText) } }
+              : {}),
           },
         ],
         reply.caption ?? reply.url,

@@ -5,7 +5,7 @@ import {
   type ChannelEnvironment,
   type ChannelSender,
 } from "@cb/core";
-import { ErrorCode, WebClient } from "@slack/web-api";
+import { WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebClient } from "@slack/web-api";
 import type { SlackSecrets } from "./bolt.ts";
 import { renderReply } from "./render.ts";
 
@@ -14,30 +14,19 @@ import { renderReply } from "./render.ts";
 const perChannel = keyedRateLimiter({ cap: 1, intervalMs: 1000, concurrency: 1 });
 
 function toPlatformError(err: unknown): PlatformError {
-  const e = err as {
-    code?: string;
-    data?: { error?: string };
-    retryAfter?: number;
-    statusCode?: number;
-    message?: string;
-  };
-  if (e.code === ErrorCode.RateLimitedError)
-    return new PlatformError("slack", "rate_limited", "Slack rate limit", true, (e.retryAfter ?? 1) * 1000);
-  if (e.code === ErrorCode.PlatformError)
+  if (err instanceof WebAPIRateLimitedError)
+    return new PlatformError("slack", "rate_limited", "Slack rate limit", true, err.retryAfter * 1000);
+  if (err instanceof WebAPIPlatformError)
+    return new PlatformError("slack", err.data.error, `Slack refused: ${err.data.error}`, false);
+  if (err instanceof WebAPIHTTPError)
     return new PlatformError(
       "slack",
-      e.data?.error ?? "unknown_error",
-      `Slack refused: ${e.data?.error ?? "unknown error"}`,
-      false,
+      String(err.statusCode),
+      `Slack answered HTTP ${err.statusCode}`,
+      err.statusCode >= 500,
     );
-  if (e.code === ErrorCode.HTTPError)
-    return new PlatformError(
-      "slack",
-      String(e.statusCode ?? "http_error"),
-      `Slack answered HTTP ${e.statusCode}`,
-      (e.statusCode ?? 500) >= 500,
-    );
-  return new PlatformError("slack", "network", `Slack unreachable: ${e.message}`, true);
+  // Refused or reset connections, timeouts, a 429 without Retry-After: worth another try later.
+  return new PlatformError("slack", "network", `Slack unreachable: ${(err as Error).message}`, true);
 }
 
 /** Sends through Bolt's WebClient (chat.postMessage), in the user's thread when they wrote in one. */

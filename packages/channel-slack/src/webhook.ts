@@ -8,7 +8,7 @@ import {
 } from "@cb/core";
 import { isValidSlackRequest, type App } from "@slack/bolt";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
-import { createBoltApp, type SlackSecrets } from "./bolt.ts";
+import { createBoltApp, type SlackConfig, type SlackSecrets } from "./bolt.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: untyped platform JSON, read field by field by Bolt and the normalizer
 type SlackBody = Record<string, any>;
@@ -33,9 +33,15 @@ function parse(request: FastifyRequest, body: string): SlackBody | "ignore" {
 
 /** Slack's team (workspace) and enterprise ids: T… / E… and capitals and digits. */
 const TEAM_ID = /^[TE][A-Z0-9]{1,31}$/;
-
-const UNINSTALL = new Set(["app_uninstalled", "tokens_revoked"]);
 const FIVE_MINUTES_MS = 5 * 60 * 1000;
+
+/**
+ * Whether Slack says the account's bot can no longer act: the app was uninstalled, or the bot's
+ * token revoked (tokens_revoked also reports revoked user tokens, which this app never uses).
+ */
+// biome-ignore lint/suspicious/noExplicitAny: untyped platform JSON
+const botGone = (event: Record<string, any> | undefined) =>
+  event?.type === "app_uninstalled" || (event?.type === "tokens_revoked" && event.tokens?.bot?.length > 0);
 
 /**
  * Slack's Events API and interactivity, verified with Bolt's own verifier (v0, 5-minute window)
@@ -48,13 +54,14 @@ const FIVE_MINUTES_MS = 5 * 60 * 1000;
  */
 export function slackWebhook(now: () => number = Date.now): FastifyPluginAsync<WebhookPluginOptions> {
   return async (app, options) => {
-    const bolts = new Map<string, { token: string; bolt: App }>();
+    // A workspace's App depends only on its bot's user id, which a reinstall may change.
+    const bolts = new Map<string, { botUserId: string | undefined; bolt: App }>();
     const boltFor = (account: ChannelAccount) => {
+      const { botUserId } = account.config as SlackConfig;
       const cached = bolts.get(account.id);
-      if (cached && cached.token === account.secrets.botToken) return cached.bolt;
-      // Listeners only normalize, so the App's Web API client is never used here.
-      const bolt = createBoltApp(account, {});
-      bolts.set(account.id, { token: account.secrets.botToken!, bolt });
+      if (cached && cached.botUserId === botUserId) return cached.bolt;
+      const bolt = createBoltApp(account);
+      bolts.set(account.id, { botUserId, bolt });
       return bolt;
     };
 
@@ -92,20 +99,16 @@ export function slackWebhook(now: () => number = Date.now): FastifyPluginAsync<W
       const payload = parsed ?? parse(request, body);
       if (payload === "ignore") return reply.code(200).send();
       if (payload.type === "url_verification") return { challenge: payload.challenge };
-      if (payload.type === "event_callback" && UNINSTALL.has(payload.event?.type)) {
+      if (payload.type === "event_callback" && botGone(payload.event)) {
         await options.disableAccount?.(account, `Slack: ${payload.event.type}`);
         return reply.code(200).send();
       }
 
-      const retry = Number(request.headers["x-slack-retry-num"]);
       const events = await normalizeVerified(request.log, "Slack", async () => {
         const collected: InboundEvent[] = [];
         await boltFor(account).processEvent({
           body: payload,
           ack: async () => {},
-          ...(Number.isFinite(retry)
-            ? { retryNum: retry, retryReason: String(request.headers["x-slack-retry-reason"] ?? "") }
-            : {}),
           customProperties: { collect: (found: InboundEvent[]) => collected.push(...found) },
         });
         return collected;

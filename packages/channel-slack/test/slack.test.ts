@@ -2,7 +2,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { PlatformError, type ChannelAccount, type InboundEvent } from "@cb/core";
+import { PlatformError, type ChannelAccount, type InboundEvent, type Reply } from "@cb/core";
 import { startFakeSlack, type FakeSlack } from "@cb/fake-slack";
 import { isValidSlackRequest } from "@slack/bolt";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -11,7 +11,10 @@ import {
   normalizeBlockActions,
   normalizeMessageEvent,
   renderReply,
+  slackDriver,
   slackWebhook,
+  type BlockActionsPayload,
+  type SlackMessageEvent,
 } from "../src/index.ts";
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
@@ -151,6 +154,10 @@ test("the webhook: 404, 401, url_verification, events ingested through Bolt, ret
   const reaction = fixture("event_callback_reaction_added.json");
   assert.equal((await post(reaction, sign(reaction))).statusCode, 200);
   assert.equal(ingested.length, 3, "reactions are acknowledged and ignored");
+  // A server that cannot disable accounts still acknowledges an uninstall.
+  const uninstalled = fixture("event_callback_app_uninstalled.json");
+  assert.equal((await post(uninstalled, sign(uninstalled))).statusCode, 200);
+  assert.equal(ingested.length, 3);
 });
 
 test("Block Kit rendering within Slack's limits", () => {
@@ -313,4 +320,251 @@ test("the sender posts through the WebClient to the strict fake; in threads; err
     .send({ externalId: "C4", type: "group" }, { type: "text", text: "x" })
     .catch((e: unknown) => e);
   assert.ok(bad instanceof PlatformError && bad.code === "invalid_auth");
+});
+
+const messageEvent = (extra: Partial<SlackMessageEvent> = {}): SlackMessageEvent => ({
+  type: "message",
+  user: "U222",
+  text: "hello",
+  ts: "1700000000.000100",
+  channel: "C777",
+  channel_type: "channel",
+  ...extra,
+});
+const one = (events: InboundEvent[]) => {
+  assert.equal(events.length, 1);
+  assert.ok(events[0]!.type === "message");
+  return events[0]!.message;
+};
+
+test("channels: only mentions address the bot; direct messages always do; group DMs are groups", () => {
+  assert.deepEqual(one(normalizeMessageEvent("Ev1", messageEvent(), "UBOT")), {
+    channel: "slack",
+    platformEventId: "Ev1",
+    platformMessageId: "1700000000.000100",
+    conversation: { externalId: "C777", type: "group" },
+    sender: { externalId: "U222" },
+    sentAt: new Date(1700000000000).toISOString(),
+    text: "hello",
+    addressedToBot: false,
+  });
+  const mentioned = one(
+    normalizeMessageEvent(
+      "Ev2",
+      messageEvent({ type: "app_mention", text: "<@UBOT> where is <@U333>'s order? <@UBOT>" }),
+      "UBOT",
+    ),
+  );
+  assert.equal(mentioned.addressedToBot, true);
+  assert.equal(mentioned.text, "where is <@U333>'s order?", "the bot's mentions go, other people's stay");
+  const group = one(normalizeMessageEvent("Ev3", messageEvent({ channel: "G1", channel_type: "mpim" }), "UBOT"));
+  assert.deepEqual([group.conversation.type, group.addressedToBot], ["group", false]);
+  const dm = one(normalizeMessageEvent("Ev4", messageEvent({ channel: "D1", channel_type: "im" }), "UBOT"));
+  assert.deepEqual([dm.conversation.type, dm.addressedToBot], ["private", true]);
+  // Without the bot's id, a leading mention is taken for the bot's; one further on is kept.
+  assert.equal(one(normalizeMessageEvent("Ev5", messageEvent({ text: "<@U0LAN0Z89> hi <@U1>" }))).text, "hi <@U1>");
+  assert.equal(one(normalizeMessageEvent("Ev6", messageEvent({ text: "hi <@U0LAN0Z89>" }))).text, "hi <@U0LAN0Z89>");
+  assert.equal(one(normalizeMessageEvent("Ev7", messageEvent({ text: undefined }))).text, "", "a files-only post");
+});
+
+test("what counts as someone talking: files and thread broadcasts yes; edits, joins, bots and the bot itself no", () => {
+  for (const subtype of ["file_share", "thread_broadcast"])
+    assert.equal(normalizeMessageEvent("Ev", messageEvent({ subtype }), "UBOT").length, 1, subtype);
+  for (const subtype of ["message_changed", "message_deleted", "channel_join", "bot_message"])
+    assert.deepEqual(normalizeMessageEvent("Ev", messageEvent({ subtype }), "UBOT"), [], subtype);
+  assert.deepEqual(normalizeMessageEvent("Ev", messageEvent({ bot_id: "B1" }), "UBOT"), []);
+  assert.deepEqual(normalizeMessageEvent("Ev", messageEvent({ user: "UBOT" }), "UBOT"), []);
+  assert.deepEqual(normalizeMessageEvent("Ev", messageEvent({ user: undefined }), "UBOT"), []);
+  // The schema samples (every field, values blanked) name no one: nothing to answer, nothing thrown.
+  for (const name of ["schema_all_fields_message.json", "schema_all_fields_app_mention.json"]) {
+    const body = JSON.parse(fixture(name));
+    assert.deepEqual(normalizeMessageEvent(body.event_id, body.event, "UBOT"), [], name);
+  }
+  assert.deepEqual(normalizeBlockActions(JSON.parse(fixture("schema_all_fields_block_actions.json"))), []);
+});
+
+test("button presses and menu choices: every action a postback, in its channel and thread", () => {
+  const payload = JSON.parse(fixture("block_actions_payload.json")) as BlockActionsPayload;
+  assert.deepEqual(one(normalizeBlockActions(payload)), {
+    channel: "slack",
+    platformEventId: "111.222:a:1596530385.194939",
+    conversation: { externalId: "C111", type: "group" },
+    sender: { externalId: "W111", name: "primary-owner" },
+    sentAt: new Date(1596530385195).toISOString(),
+    postback: { payload: "click_me_123", title: "Button" },
+    addressedToBot: true,
+    replyTo: "111.222",
+  });
+  const dm = normalizeBlockActions({
+    type: "block_actions",
+    user: { id: "U1" },
+    container: { channel_id: "D42", thread_ts: "1.5" },
+    actions: [
+      { action_id: "menu", action_ts: "2.0", selected_option: { value: "blue", text: { text: "Blue" } } },
+      { action_id: "menu2", action_ts: "2.1", selected_option: { value: "red" } },
+      { action_id: "bare", action_ts: "2.2" },
+    ],
+  });
+  assert.deepEqual(
+    dm.map((e) => e.type === "message" && [e.message.platformEventId, e.message.postback, e.message.conversation]),
+    [
+      [":menu:2.0", { payload: "blue", title: "Blue" }, { externalId: "D42", type: "private", threadId: "1.5" }],
+      [":menu2:2.1", { payload: "red" }, { externalId: "D42", type: "private", threadId: "1.5" }],
+      [":bare:2.2", { payload: "" }, { externalId: "D42", type: "private", threadId: "1.5" }],
+    ],
+  );
+  assert.ok(
+    dm.every((e) => e.type === "message" && e.message.replyTo === undefined && e.message.sender.name === undefined),
+  );
+  const inThread = one(
+    normalizeBlockActions({ ...payload, container: { message_ts: "9.9" }, message: { thread_ts: "8.8" } }),
+  );
+  assert.deepEqual(inThread.conversation, { externalId: "C111", type: "group", threadId: "8.8" });
+  assert.deepEqual(normalizeBlockActions({ ...payload, channel: undefined, container: {} }), [], "nowhere to answer");
+  const { container: _, ...bare } = payload;
+  assert.deepEqual(normalizeBlockActions({ ...bare, channel: undefined }), []);
+  const noContainer = one(normalizeBlockActions(bare));
+  assert.deepEqual(
+    [noContainer.platformEventId, noContainer.conversation, noContainer.replyTo],
+    [":a:1596530385.194939", { externalId: "C111", type: "group" }, undefined],
+  );
+});
+
+test("limits at their edges: a full section, a full card, 2000-character values, 50 blocks a message", () => {
+  const full = renderReply({ type: "text", text: "a".repeat(3000) });
+  assert.deepEqual(
+    full.map((m) => m.blocks!.map((b) => (b.text as { text: string }).text.length)),
+    [[3000]],
+  );
+  // "*TT*\n" and 599 "&amp;": 3000 characters once escaped.
+  const [card] = renderReply({ type: "cards", cards: [{ title: "TT", subtitle: "&".repeat(599) }] });
+  const cardText = (card!.blocks![0]!.text as { text: string }).text;
+  assert.equal(cardText.length, 3000);
+  assert.ok(!cardText.endsWith("…"), "exactly at the limit, nothing is cut");
+  const value = "v".repeat(2000);
+  assert.equal(
+    (
+      renderReply({ type: "buttons", text: "x", buttons: [{ type: "postback", title: "V", payload: value }] })[0]!
+        .blocks![1]!.elements as { value: string }[]
+    )[0]!.value,
+    value,
+  );
+  assert.throws(
+    () =>
+      renderReply({ type: "buttons", text: "x", buttons: [{ type: "postback", title: "V", payload: `${value}v` }] }),
+    /2000 characters/,
+  );
+  // 25 cards: 25 sections, 24 dividers and one actions block, exactly 50.
+  const cards = Array.from({ length: 25 }, (_, i) => ({
+    title: `Card ${i}`,
+    ...(i === 0 ? { buttons: [{ type: "postback" as const, title: "Buy", payload: "buy" }] } : {}),
+  }));
+  assert.deepEqual(
+    renderReply({ type: "cards", cards }).map((m) => m.blocks!.length),
+    [50],
+  );
+  const more = renderReply({ type: "cards", cards: [...cards, { title: "Card 25" }, { title: "Card 26" }] });
+  assert.deepEqual(
+    more.map((m) => m.blocks!.length),
+    [50, 4],
+  );
+  assert.deepEqual(more[1]!.blocks!.at(-1), { type: "section", text: { type: "mrkdwn", text: "*Card 26*" } });
+  assert.equal(more[1]!.text, more[0]!.text, "each message carries the fallback text");
+  const long = "b".repeat(80);
+  const [button] = renderReply({
+    type: "buttons",
+    text: "x",
+    buttons: [{ type: "url", title: long, url: "https://x.example" }],
+  })[0]!.blocks![1]!.elements as { text: { text: string } }[];
+  assert.equal([...button!.text.text].length, 75);
+  const [image] = renderReply({ type: "image", url: "https://img.example/a.png", caption: "c".repeat(2500) });
+  const block = image!.blocks![0] as { alt_text: string; title: { text: string } };
+  assert.deepEqual([block.alt_text.length, block.title.text.length, image!.text.length], [2000, 2000, 2500]);
+  assert.deepEqual(renderReply({ type: "image", url: "https://img.example/a.png" }), [
+    {
+      text: "https://img.example/a.png",
+      blocks: [{ type: "image", image_url: "https://img.example/a.png", alt_text: "image" }],
+    },
+  ]);
+  assert.deepEqual(renderReply({ type: "custom", channel: "slack", payload: { blocks: [] } }), [
+    { text: "", blocks: [] },
+  ]);
+  const [bare] = renderReply({
+    type: "buttons",
+    text: "",
+    buttons: [{ type: "postback", title: "Go", payload: "go" }],
+  });
+  assert.equal(bare!.text, " ", "a notification text even when there are only buttons");
+  assert.deepEqual(
+    bare!.blocks!.map((b) => b.type),
+    ["actions"],
+  );
+});
+
+test("every kind of reply is accepted by the strict fake", async () => {
+  const sender = createSlackSender(account, { SLACK_API_URL: slack.url });
+  assert.equal(sender.reportsDelivery, false, "Slack never reports delivery by message id");
+  const replies: Reply[] = [
+    {
+      type: "text",
+      text: "<word> & ".repeat(2000),
+      quickReplies: Array.from({ length: 30 }, (_, i) => ({ title: `Option ${i} `.repeat(10), payload: `o${i}` })),
+    },
+    { type: "buttons", text: "Go", buttons: [{ type: "url", title: "Site", url: "https://shop.example" }] },
+    {
+      type: "cards",
+      cards: Array.from({ length: 30 }, (_, i) => ({
+        title: `Shoe ${i}`.repeat(i === 0 ? 400 : 1),
+        subtitle: "<&>".repeat(1500),
+        imageUrl: "https://img.example/s.png",
+        buttons: [{ type: "postback" as const, title: "Buy", payload: `buy${i}` }],
+      })),
+    },
+    { type: "image", url: "https://img.example/a.png", caption: "c".repeat(2500) },
+    { type: "custom", channel: "slack", payload: { text: "raw" } },
+  ];
+  const from = slack.calls.length;
+  const sent = await Promise.all(
+    replies.map((reply, i) => sender.send({ externalId: `C9${i}`, type: "group" }, reply)),
+  );
+  assert.deepEqual(
+    sent.map((s) => s.length),
+    [1, 1, 2, 1, 1],
+  );
+  const calls = slack.calls.slice(from);
+  assert.equal(calls.length, 6);
+  assert.deepEqual(
+    sent
+      .flat()
+      .map((s) => s.platformMessageId)
+      .sort(),
+    calls.map((c) => c.ts).sort(),
+  );
+});
+
+test("errors: 5xx retryable, other HTTP errors and refusals permanent, an unreachable API a retryable network error", async () => {
+  const sender = createSlackSender(account, { SLACK_API_URL: slack.url });
+  const fail = async (failure: { status?: number; error?: string; retryAfter?: number }, channel: string) => {
+    slack.failNext("chat.postMessage", failure);
+    const err = await sender
+      .send({ externalId: channel, type: "group" }, { type: "text", text: "x" })
+      .catch((e: unknown) => e);
+    assert.ok(err instanceof PlatformError);
+    return [err.platform, err.code, err.retryable, err.retryAfterMs];
+  };
+  assert.deepEqual(await fail({ status: 429, retryAfter: 30 }, "E1"), ["slack", "rate_limited", true, 30_000]);
+  assert.deepEqual(await fail({ status: 500, error: "fatal_error" }, "E2"), ["slack", "500", true, undefined]);
+  assert.deepEqual(await fail({ status: 503, error: "service_unavailable" }, "E3"), ["slack", "503", true, undefined]);
+  assert.deepEqual(await fail({ status: 404, error: "x" }, "E4"), ["slack", "404", false, undefined]);
+  assert.deepEqual(await fail({ error: "not_in_channel" }, "E5"), ["slack", "not_in_channel", false, undefined]);
+  const closed = await startFakeSlack();
+  const url = closed.url;
+  await closed.close();
+  const err = await createSlackSender(account, { SLACK_API_URL: url })
+    .send({ externalId: "E6", type: "group" }, { type: "text", text: "x" })
+    .catch((e: unknown) => e);
+  assert.ok(err instanceof PlatformError);
+  assert.deepEqual([err.platform, err.code, err.retryable], ["slack", "network", true]);
+  assert.equal(slackDriver.channel, "slack");
+  assert.equal(slackDriver.createSender, createSlackSender);
 });

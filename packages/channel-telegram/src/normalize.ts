@@ -55,7 +55,8 @@ function normalizeMessage(updateId: number, m: Message, bot: BotIdentity, edited
   const command = text !== undefined ? COMMAND.exec(text) : null;
   const commandForOtherBot =
     command?.[2] !== undefined && bot.username !== undefined && command[2].toLowerCase() !== bot.username.toLowerCase();
-  const mentioned = bot.username && text?.toLowerCase().includes(`@${bot.username.toLowerCase()}`);
+  // "@ShopBot" as a whole word: "@ShopBotHelper" names another bot (usernames are letters, digits, "_").
+  const mentioned = bot.username !== undefined && new RegExp(`@${bot.username}\\b`, "i").test(text ?? "");
   const repliedTo = "reply_to_message" in m ? m.reply_to_message : undefined;
   const replyToBot = repliedTo?.from?.id !== undefined && repliedTo.from.id === bot.id;
   const threadId =

@@ -1,4 +1,4 @@
-import { splitText, type Button, type Card, type Reply } from "@cb/core";
+import { splitText, truncate, type Button, type Card, type Reply } from "@cb/core";
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from "telegraf/types";
 
 /** One Bot API call a reply becomes (sendMessage, sendPhoto, or a custom payload's method). */
@@ -35,8 +35,9 @@ function keyboard(buttons: Button[] | undefined): InlineKeyboardMarkup | undefin
 }
 
 function textMessages(text: string, buttons?: Button[]): BotApiCall[] {
-  const chunks = splitText(text, TEXT_LIMIT);
   const markup = keyboard(buttons);
+  // A keyboard needs a message to hang on.
+  const chunks = splitText(markup ? text.trim() || "Choose one:" : text, TEXT_LIMIT);
   return chunks.map((chunk, i) => ({
     method: "sendMessage",
     params: {
@@ -48,9 +49,11 @@ function textMessages(text: string, buttons?: Button[]): BotApiCall[] {
 }
 
 function card(c: Card): BotApiCall[] {
-  const body = [`<b>${escapeHtml(c.title)}</b>`, c.subtitle ? escapeHtml(c.subtitle) : ""].filter(Boolean).join("\n");
+  // Telegram counts text after entity parsing: the title, a line break and the subtitle, as written.
+  const subtitle = c.subtitle ? truncate(c.subtitle, TEXT_LIMIT - [...c.title].length - 1) : "";
+  const body = [`<b>${escapeHtml(c.title)}</b>`, escapeHtml(subtitle)].filter(Boolean).join("\n");
   const markup = keyboard(c.buttons);
-  const fitsCaption = [...`${c.title}\n${c.subtitle ?? ""}`].length <= CAPTION_LIMIT;
+  const fitsCaption = [...`${c.title}\n${subtitle}`].length <= CAPTION_LIMIT;
   if (c.imageUrl && fitsCaption) {
     return [
       {
@@ -59,9 +62,7 @@ function card(c: Card): BotApiCall[] {
       },
     ];
   }
-  const calls: BotApiCall[] = c.imageUrl
-    ? [{ method: "sendPhoto", params: { photo: c.imageUrl, parse_mode: "HTML" } }]
-    : [];
+  const calls: BotApiCall[] = c.imageUrl ? [{ method: "sendPhoto", params: { photo: c.imageUrl } }] : [];
   return [
     ...calls,
     { method: "sendMessage", params: { text: body, parse_mode: "HTML", ...(markup ? { reply_markup: markup } : {}) } },
@@ -87,7 +88,7 @@ export function renderReply(reply: Reply): BotApiCall[] {
           params: {
             photo: reply.url,
             parse_mode: "HTML",
-            ...(reply.caption ? { caption: escapeHtml(reply.caption.slice(0, CAPTION_LIMIT)) } : {}),
+            ...(reply.caption ? { caption: escapeHtml(truncate(reply.caption, CAPTION_LIMIT)) } : {}),
           },
         },
       ];

@@ -4,6 +4,7 @@ import {
   type ChannelAccount,
   type ChannelEnvironment,
   type ChannelSender,
+  type ConversationRef,
   type SentMessage,
 } from "@cb/core";
 import { Telegram, TelegramError } from "telegraf";
@@ -19,11 +20,13 @@ export function apiRoot(env: ChannelEnvironment): string {
   return env.TELEGRAM_API_ROOT ?? "https://api.telegram.org";
 }
 
-// Telegram's published limits: about 30 messages a second per bot, about one a second per chat
+// Telegram's published limits: about 30 messages a second per bot, about one a second per chat,
+// and no more than 20 a minute in a group
 // (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this). Shared by
 // every sender of the same bot in this process.
 const perBot = keyedRateLimiter({ cap: 30, intervalMs: 1000 });
 const perChat = keyedRateLimiter({ cap: 1, intervalMs: 1000, concurrency: 1 });
+const perGroup = keyedRateLimiter({ cap: 20, intervalMs: 60_000 });
 
 function toPlatformError(err: unknown): PlatformError {
   if (err instanceof TelegramError) {
@@ -43,15 +46,18 @@ function toPlatformError(err: unknown): PlatformError {
 /** Sends through telegraf's Bot API client, within Telegram's rate limits. */
 export function createTelegramSender(account: ChannelAccount, env: ChannelEnvironment): ChannelSender {
   const secrets = account.secrets as unknown as TelegramSecrets;
-  const telegram = new Telegram(secrets.botToken, { apiRoot: apiRoot(env), webhookReply: false });
+  const telegram = new Telegram(secrets.botToken, { apiRoot: apiRoot(env) });
   const botId = secrets.botToken.split(":")[0]!;
   const bot = perBot(botId);
 
-  async function call(method: string, params: Record<string, unknown>, chatId?: string): Promise<unknown> {
+  async function call(method: string, params: Record<string, unknown>, to?: ConversationRef): Promise<unknown> {
     const run = () => (telegram.callApi as (m: string, p: unknown) => Promise<unknown>)(method, params);
     try {
-      // A message takes its chat's turn, then the bot's.
-      return await (chatId ? perChat(`${botId}:${chatId}`)(() => bot(run)) : bot(run));
+      if (!to) return await bot(run);
+      // A message takes its chat's turn (and in a group the group's minute budget), then the bot's.
+      const chat = `${botId}:${to.externalId}`;
+      const group = to.type === "group" ? perGroup(chat) : undefined;
+      return await perChat(chat)(() => (group ? group(() => bot(run)) : bot(run)));
     } catch (err) {
       throw toPlatformError(err);
     }
@@ -75,7 +81,7 @@ export function createTelegramSender(account: ChannelAccount, env: ChannelEnviro
               : {}),
             ...params,
           },
-          to.externalId,
+          to,
         )) as { message_id?: number };
         sent.push({ platformMessageId: String(result?.message_id ?? ""), raw: result });
       }

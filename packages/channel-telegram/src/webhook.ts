@@ -47,7 +47,8 @@ export const telegramWebhook: FastifyPluginAsync<WebhookPluginOptions> = async (
   app.post<{ Params: { accountId: string }; Body: Update }>("/:accountId", { onRequest: verify }, async (request) => {
     const update = request.body;
     assertNotTooDeep(update, "update");
-    if (typeof update !== "object" || update === null || typeof update.update_id !== "number") {
+    // null, a string, an array…: none has a numeric update_id.
+    if (typeof update?.update_id !== "number") {
       throw new HttpError(400, "invalid_update", "the body is not a Telegram Update (update_id missing)");
     }
     const account = request.telegramAccount!;

@@ -1,8 +1,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { PlatformError, type ChannelAccount } from "@cb/core";
+import { PlatformError, type ChannelAccount, type InboundMessage, type Reply } from "@cb/core";
 import { startFakeTelegram, type FakeTelegram } from "@cb/fake-telegram";
-import { createTelegramSender } from "../src/index.ts";
+import { apiRoot, createTelegramSender, telegramDriver } from "../src/index.ts";
+import { simulatedClock } from "./clock.ts";
 
 let fake: FakeTelegram;
 const token = "123456:TEST-token";
@@ -88,18 +89,123 @@ test("button presses are acknowledged with answerCallbackQuery", async () => {
   });
 });
 
-test("messages to one chat go out a second apart, as Telegram allows; other chats are not held up", async () => {
-  const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url });
-  const to = (chat: string) => ({ externalId: chat, type: "private" as const });
+const inbound = (extra: Partial<InboundMessage> = {}): InboundMessage => ({
+  channel: "telegram",
+  platformEventId: "1",
+  platformMessageId: "321",
+  conversation: { externalId: "-100555", type: "group" },
+  sender: { externalId: "42" },
+  sentAt: new Date().toISOString(),
+  text: "/order 1",
+  ...extra,
+});
+
+test("every kind of reply is accepted by the strict fake, in order", async (t) => {
+  const clock = simulatedClock(t);
+  const sender = telegramDriver.createSender(account, { TELEGRAM_API_ROOT: fake.url });
+  assert.equal(sender.reportsDelivery, false, "Telegram never reports delivery by message id");
+  const to = { externalId: "6001", type: "private" as const };
   const from = fake.calls.length;
-  await Promise.all([
-    sender.send(to("7001"), { type: "text", text: "one" }),
-    sender.send(to("7001"), { type: "text", text: "two" }),
-    sender.send(to("7002"), { type: "text", text: "other" }),
-  ]);
-  const at = (text: string) => fake.calls.slice(from).find((c) => c.params.text === text)!.at;
-  // The limiter spaces the calls' starts; the fake times their arrival, and the first may arrive a
-  // little late while its connection opens (CI once saw 989 ms). A broken limit shows as ~0 ms.
-  assert.ok(at("two") - at("one") >= 950, `same chat ${at("two") - at("one")} ms apart`);
-  assert.ok(at("other") - at("one") < 500, "another chat went out at once");
+  const replies: Reply[] = [
+    { type: "text", text: "word ".repeat(2000), quickReplies: [{ title: "OK", payload: "ok" }] },
+    { type: "buttons", text: "<Pick> & go", buttons: [{ type: "url", title: "Site", url: "https://shop.example" }] },
+    {
+      type: "cards",
+      cards: [
+        { title: "Shoe", subtitle: "€49", imageUrl: "https://img.example/s.jpg" },
+        { title: "Terms", subtitle: "x ".repeat(3000), imageUrl: "https://img.example/t.jpg" },
+      ],
+    },
+    { type: "image", url: "https://img.example/a.jpg", caption: "😀".repeat(1500) },
+    { type: "custom", channel: "telegram", payload: { method: "sendLocation", latitude: 52.5, longitude: 13.4 } },
+    { type: "template", name: "order_update", language: "en" },
+  ];
+  const sent = [];
+  for (const reply of replies) sent.push(...(await clock.run(sender.send(to, reply))));
+  const calls = fake.calls.slice(from);
+  assert.deepEqual(
+    calls.map((c) => c.method),
+    [
+      "sendMessage",
+      "sendMessage",
+      "sendMessage",
+      "sendMessage",
+      "sendPhoto",
+      "sendPhoto",
+      "sendMessage",
+      "sendPhoto",
+      "sendLocation",
+    ],
+  );
+  assert.ok(calls.every((c) => c.params.chat_id === "6001" && c.params.reply_parameters === undefined));
+  assert.deepEqual(
+    sent.map((m) => m.platformMessageId),
+    calls.map((c) => String((c.result as { message_id: number }).message_id)),
+  );
+});
+
+test("in groups the answer quotes the message it answers (not a button press), in its forum topic", async (t) => {
+  const clock = simulatedClock(t);
+  const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url });
+  const group = { externalId: "-100555", type: "group" as const };
+  await clock.run(sender.send(group, { type: "text", text: "shipped" }, { inReplyTo: inbound() }));
+  assert.deepEqual(fake.calls.at(-1)!.params, {
+    chat_id: "-100555",
+    reply_parameters: { message_id: 321, allow_sending_without_reply: true },
+    text: "shipped",
+    parse_mode: "HTML",
+  });
+  await clock.run(
+    sender.send({ ...group, threadId: "77" }, { type: "text", text: "in topic" }, { inReplyTo: inbound() }),
+  );
+  assert.equal(fake.calls.at(-1)!.params.message_thread_id, 77);
+  await clock.run(
+    sender.send(group, { type: "text", text: "pressed" }, { inReplyTo: inbound({ postback: { payload: "p" } }) }),
+  );
+  assert.equal(fake.calls.at(-1)!.params.reply_parameters, undefined, "a button press is no message to quote");
+  await clock.run(sender.send(group, { type: "text", text: "unprompted" }));
+  assert.equal(fake.calls.at(-1)!.params.reply_parameters, undefined);
+  await clock.run(
+    sender.send({ externalId: "6002", type: "private" }, { type: "text", text: "dm" }, { inReplyTo: inbound() }),
+  );
+  assert.equal(fake.calls.at(-1)!.params.reply_parameters, undefined, "a private chat needs no quoting");
+});
+
+test("5xx is retryable without a delay; an unreachable API is a retryable network error", async () => {
+  const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url });
+  fake.failNext("sendMessage", { status: 500, description: "Internal Server Error" });
+  const down = await sender
+    .send({ externalId: "6003", type: "private" }, { type: "text", text: "x" })
+    .catch((e: unknown) => e);
+  assert.ok(down instanceof PlatformError);
+  assert.deepEqual([down.platform, down.code, down.retryable, down.retryAfterMs], ["telegram", "500", true, undefined]);
+  fake.failNext("sendMessage", { status: 403, description: "Forbidden: bot was blocked by the user" });
+  const blocked = await sender
+    .send({ externalId: "6004", type: "private" }, { type: "text", text: "x" })
+    .catch((e: unknown) => e);
+  assert.ok(blocked instanceof PlatformError);
+  assert.deepEqual([blocked.code, blocked.retryable, blocked.retryAfterMs], ["403", false, undefined]);
+
+  const closed = await startFakeTelegram();
+  const url = closed.url;
+  await closed.close();
+  const unreachable = await createTelegramSender(account, { TELEGRAM_API_ROOT: url })
+    .send({ externalId: "6005", type: "private" }, { type: "text", text: "x" })
+    .catch((e: unknown) => e);
+  assert.ok(unreachable instanceof PlatformError);
+  assert.deepEqual([unreachable.platform, unreachable.code, unreachable.retryable], ["telegram", "network", true]);
+});
+
+test("only button presses are acknowledged, and only with their query id", async () => {
+  const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url });
+  const from = fake.calls.length;
+  await sender.acknowledge!(inbound());
+  await sender.acknowledge!(inbound({ postback: { payload: "p" }, platformMessageId: "" }));
+  assert.equal(fake.calls.length, from, "nothing to answer");
+});
+
+test("the Bot API is Telegram's unless configured otherwise", () => {
+  assert.equal(apiRoot({}), "https://api.telegram.org");
+  assert.equal(apiRoot({ TELEGRAM_API_ROOT: "http://127.0.0.1:8081" }), "http://127.0.0.1:8081");
+  assert.equal(telegramDriver.channel, "telegram");
 });

@@ -33,10 +33,11 @@ function textMessages(text: string): WaMessage[] {
  * rows; a long title is shortened and kept whole in the row's description), else numbered text.
  */
 function withChoices(text: string, choices: Choice[], header?: Record<string, unknown>): WaMessage[] {
-  const chunks = splitText(text || " ", LIMITS.text);
-  const last = chunks.at(-1)!;
+  const chunks = splitText(text, LIMITS.text);
+  const last = chunks.at(-1) ?? "";
   const lead = chunks.slice(0, -1).flatMap(textMessages);
-  const body = [...last].length <= LIMITS.body ? last : "Choose one:";
+  // Interactive messages need a body of 1 to 1024 characters.
+  const body = last && [...last].length <= LIMITS.body ? last : "Choose one:";
   const before = body === last ? lead : [...lead, ...textMessages(last)];
   if (choices.length <= LIMITS.buttons && choices.every((c) => [...c.title].length <= LIMITS.buttonTitle)) {
     return [

@@ -1,7 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { PlatformError, type ChannelAccount, type InboundEvent } from "@cb/core";
+import { PlatformError, type ChannelAccount, type InboundEvent, type Reply } from "@cb/core";
 import { startFakeGraph, type FakeGraph } from "@cb/fake-graph";
 import { hubSignature, hubSignatureValid } from "@cb/meta-graph";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -159,4 +159,104 @@ test("media a customer sent is downloaded on demand through the Graph API", asyn
   const media = await downloadMedia(account, env(), "65463453");
   assert.equal(media.mimeType, "image/jpeg");
   assert.equal(media.data.toString(), "jpeg-bytes");
+});
+
+test("every kind of reply is accepted by the strict fake; button presses are answered without quoting them", async () => {
+  const sender = whatsappDriver.createSender(account, env());
+  assert.equal(whatsappDriver.channel, "whatsapp");
+  assert.notEqual(sender.reportsDelivery, false, "WhatsApp reports delivery by message id");
+  const to = { externalId: "972987654321", type: "private" as const };
+  const link = (title: string) => ({ type: "url" as const, title, url: `https://shop.example/${title}` });
+  const replies: Reply[] = [
+    { type: "text", text: "word ".repeat(2000) },
+    { type: "text", text: "", quickReplies: [{ title: "Yes", payload: "yes" }] },
+    {
+      type: "text",
+      text: "x".repeat(1500),
+      quickReplies: Array.from({ length: 10 }, (_, i) => ({
+        title: `A long option title number ${i}`,
+        payload: `p${i}`,
+      })),
+    },
+    {
+      type: "text",
+      text: "Pick",
+      quickReplies: Array.from({ length: 12 }, (_, i) => ({ title: `O${i}`, payload: `p${i}` })),
+    },
+    { type: "buttons", text: "", buttons: [link("Track")] },
+    {
+      type: "buttons",
+      text: "Links",
+      buttons: [link("A"), link("B"), { type: "postback", title: "Cancel", payload: "c" }],
+    },
+    {
+      type: "cards",
+      cards: [
+        { title: "Shoe", subtitle: "€49", imageUrl: "https://img.example/s.jpg", buttons: [link("Buy")] },
+        { title: "Hat", subtitle: "s".repeat(2000), imageUrl: "https://img.example/h.jpg" },
+        { title: "Scarf", imageUrl: "https://img.example/c.jpg", buttons: [link("One"), link("Two")] },
+        {
+          title: "Bag",
+          imageUrl: "https://img.example/b.jpg",
+          buttons: [{ type: "postback", title: "Buy", payload: "b" }],
+        },
+      ],
+    },
+    { type: "image", url: "https://img.example/a.jpg", caption: "😀".repeat(1100) },
+    { type: "template", name: "order_update", language: "en" },
+    { type: "custom", channel: "whatsapp", payload: { type: "text", text: { body: "raw" } } },
+  ];
+  const from = graph.calls.length;
+  const pressed = {
+    channel: "whatsapp" as const,
+    platformEventId: "wamid.press",
+    platformMessageId: "wamid.press",
+    conversation: to,
+    sender: { externalId: to.externalId },
+    sentAt: new Date().toISOString(),
+    postback: { payload: "yes" },
+  };
+  const sent = [];
+  for (const reply of replies) sent.push(...(await sender.send(to, reply, { inReplyTo: pressed })));
+  const calls = graph.calls.slice(from);
+  assert.deepEqual(
+    calls.map((c) => c.body.type),
+    [
+      ...["text", "text", "text"], // 10,000 characters
+      "interactive", // no text: "Choose one:"
+      ...["text", "interactive"], // text too long for a body, then the list
+      "text", // twelve choices, numbered
+      "interactive", // one link: a CTA button
+      "interactive", // links in the body, the postback a button
+      ...["interactive", "image", "image", "interactive"], // the four cards
+      "image",
+      "template",
+      "text",
+    ],
+  );
+  assert.ok(calls.every((c) => c.body.context === undefined && c.body.recipient_type === "individual"));
+  assert.deepEqual(
+    sent.map((s) => s.platformMessageId),
+    calls.map((c) => c.id),
+  );
+});
+
+test("5xx is retryable; an unreachable Graph API is a retryable network error", async () => {
+  const sender = createWhatsAppSender(account, env());
+  const to = { externalId: "972987654321", type: "private" as const };
+  graph.failNext({ status: 503, code: 2, message: "Service temporarily unavailable" });
+  const down = await sender.send(to, { type: "text", text: "x" }).catch((e: unknown) => e);
+  assert.ok(down instanceof PlatformError);
+  assert.deepEqual([down.platform, down.code, down.retryable, down.retryAfterMs], ["whatsapp", "2", true, undefined]);
+  // A send with context but no message to answer (a notification) quotes nothing.
+  await sender.send(to, { type: "text", text: "Your order shipped" }, { messageTag: "POST_PURCHASE_UPDATE" });
+  assert.equal(graph.calls.at(-1)!.body.context, undefined);
+  const closed = await startFakeGraph();
+  const url = closed.url;
+  await closed.close();
+  const unreachable = await createWhatsAppSender(account, { GRAPH_API_BASE_URL: url })
+    .send(to, { type: "text", text: "x" })
+    .catch((e: unknown) => e);
+  assert.ok(unreachable instanceof PlatformError);
+  assert.deepEqual([unreachable.platform, unreachable.code, unreachable.retryable], ["whatsapp", "network", true]);
 });

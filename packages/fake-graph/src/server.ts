@@ -7,6 +7,8 @@ export interface GraphCall {
   body: Record<string, any>;
   /** The message id the fake answered with. */
   id: string;
+  /** When the call arrived (Date.now()), to check rate limits. */
+  at: number;
 }
 
 export interface FakeGraph {
@@ -62,7 +64,7 @@ export async function startFakeGraph(options: { port?: number } = {}): Promise<F
           return reply.code(401).send(graphError(190, "Error validating access token: invalid page access token"));
         validateMessenger(body);
         const mid = `m_fake${++counter}`;
-        record({ platform: "messenger", path: request.url.split("?")[0]!, body, id: mid });
+        record({ platform: "messenger", path: request.url.split("?")[0]!, body, id: mid, at: Date.now() });
         return { recipient_id: body.recipient.id, message_id: mid };
       }
       const token = request.headers.authorization?.replace(/^Bearer /, "");
@@ -76,7 +78,7 @@ export async function startFakeGraph(options: { port?: number } = {}): Promise<F
         return reply.code(401).send(graphError(190, "Error validating access token: Session has expired"));
       validateWhatsApp(body);
       const wamid = `wamid.fake${++counter}`;
-      record({ platform: "whatsapp", path: request.url, body, id: wamid });
+      record({ platform: "whatsapp", path: request.url, body, id: wamid, at: Date.now() });
       return {
         messaging_product: "whatsapp",
         contacts: [{ input: body.to, wa_id: String(body.to).replace(/^\+/, "") }],

@@ -10,6 +10,8 @@ export interface SlackCall {
   method: string;
   args: Record<string, any>;
   ts: string;
+  /** When the call arrived (Date.now()), to check rate limits. */
+  at: number;
 }
 
 export interface FakeSlack {
@@ -39,7 +41,16 @@ function blocksError(blocks: any[]): string | null {
       }
       if (new Set(b.elements.map((e: any) => e.action_id)).size !== b.elements.length) return "invalid_blocks";
     }
-    if (b.type === "image" && (!/^https?:\/\//.test(b.image_url ?? "") || !b.alt_text)) return "invalid_blocks";
+    if (
+      b.type === "image" &&
+      (!/^https?:\/\//.test(b.image_url ?? "") ||
+        !b.alt_text ||
+        [...b.alt_text].length > 2000 ||
+        (b.title !== undefined && [...b.title.text].length > 2000))
+    )
+      return "invalid_blocks";
+    if (b.accessory?.type === "image" && (!b.accessory.alt_text || [...b.accessory.alt_text].length > 2000))
+      return "invalid_blocks";
   }
   return null;
 }
@@ -104,7 +115,7 @@ export async function startFakeSlack(options: { port?: number } = {}): Promise<F
         const invalid = args.blocks ? blocksError(args.blocks) : null;
         if (invalid) return { ok: false, error: invalid };
         const ts = `${++clock}.000100`;
-        const call = { method, args, ts };
+        const call = { method, args, ts, at: Date.now() };
         calls.push(call);
         for (const w of [...waiters]) {
           if (!w.predicate(call)) continue;

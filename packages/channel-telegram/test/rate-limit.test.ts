@@ -1,0 +1,105 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import type { ChannelAccount } from "@cb/core";
+import { startFakeTelegram, type FakeTelegram } from "@cb/fake-telegram";
+import { createTelegramSender } from "../src/index.ts";
+import { simulatedClock } from "./clock.ts";
+
+// Every test has a bot of its own: the limits are per bot, shared by every sender of it in the process.
+let fake: FakeTelegram;
+const bot = (id: number): ChannelAccount => ({
+  id: `a${id}`,
+  tenantId: "t1",
+  channel: "telegram",
+  config: {},
+  secrets: { botToken: `${id}:rate-token`, secretToken: "s" },
+});
+const sender = (id: number) => createTelegramSender(bot(id), { TELEGRAM_API_ROOT: fake.url });
+const arrivals = (id: number, chat?: string) =>
+  fake.calls.filter((c) => c.token === `${id}:rate-token` && (chat === undefined || c.params.chat_id === chat));
+
+before(async () => {
+  fake = await startFakeTelegram();
+  for (const id of [801, 802, 803, 804, 805, 806]) fake.addBot(`${id}:rate-token`);
+});
+after(() => fake.close());
+
+test("messages to one chat go out a second apart, as Telegram allows; other chats are not held up", async () => {
+  const s = sender(801);
+  const to = (chat: string) => ({ externalId: chat, type: "private" as const });
+  // A first call opens the connection, so that the measured ones are not slowed by it.
+  await s.send(to("7000"), { type: "text", text: "warm" });
+  await Promise.all([
+    ...["one", "two", "three"].map((text) => s.send(to("7001"), { type: "text", text })),
+    s.send(to("7002"), { type: "text", text: "other" }),
+  ]);
+  const at = (text: string) => arrivals(801).find((c) => c.params.text === text)!.at;
+  // The limiter spaces the calls' starts 1 s apart (2 s for three); the fake times their arrival,
+  // which a loaded machine delays unevenly. Unlimited, all three arrive within a few ms.
+  assert.ok(at("three") - at("one") >= 1500, `same chat: the third ${at("three") - at("one")} ms after the first`);
+  assert.ok(at("other") - at("one") < 700, "another chat went out at once");
+});
+
+test("a bot sends at most 30 messages a second, whatever the chats", async () => {
+  const s = sender(802);
+  // 61 private chats, one message each: no chat limit applies, only the bot's, so three windows.
+  await Promise.all(
+    Array.from({ length: 61 }, (_, i) =>
+      s.send({ externalId: String(9000 + i), type: "private" }, { type: "text", text: "hi" }),
+    ),
+  );
+  const at = arrivals(802)
+    .map((c) => c.at)
+    .sort((a, b) => a - b);
+  assert.equal(at.length, 61);
+  // Ideally 1000 and 2000 ms; generous for a loaded machine. Unlimited, all 61 arrive within a few hundred ms.
+  assert.ok(at[30]! - at[0]! >= 800, `the 31st ${at[30]! - at[0]!} ms after the first`);
+  assert.ok(at[60]! - at[0]! >= 1700, `the 61st ${at[60]! - at[0]!} ms after the first`);
+});
+
+test("in a group, no more than 20 messages a minute (on a simulated clock)", async (t) => {
+  const clock = simulatedClock(t);
+  const s = sender(803);
+  const group = { externalId: "-100200300", type: "group" as const };
+  const sends = Array.from({ length: 22 }, (_, i) => s.send(group, { type: "text", text: `m${i}` }));
+  await clock.run(Promise.all(sends));
+  const calls = arrivals(803, group.externalId);
+  assert.deepEqual(
+    calls.map((c) => c.params.text),
+    sends.map((_, i) => `m${i}`),
+    "in order",
+  );
+  const at = calls.map((c) => c.at - calls[0]!.at);
+  for (let i = 1; i < 20; i++) assert.ok(at[i]! - at[i - 1]! >= 1000, `message ${i} ${at[i]! - at[i - 1]!} ms after`);
+  // One a second would let the 21st go at 20 s; the group's budget holds it to a minute after the first.
+  assert.ok(at[20]! >= 60_000, `the 21st ${at[20]} ms after the first`);
+  assert.ok(at[21]! - at[20]! < 2_000, "then one a second again");
+});
+
+test("private chats have no minute budget (on a simulated clock)", async (t) => {
+  const clock = simulatedClock(t);
+  const s = sender(804);
+  const chat = { externalId: "4242", type: "private" as const };
+  const sends = Array.from({ length: 22 }, (_, i) => s.send(chat, { type: "text", text: `m${i}` }));
+  await clock.run(Promise.all(sends));
+  const at = arrivals(804, chat.externalId).map((c) => c.at);
+  assert.ok(at[21]! - at[0]! < 30_000, `22 messages took ${at[21]! - at[0]!} ms`);
+});
+
+test("bots do not share limits, even when their ids begin alike (on a simulated clock)", async (t) => {
+  const clock = simulatedClock(t);
+  const start = Date.now();
+  // Two bots, 30 chats each: each within its own 30 a second, so all at once.
+  await clock.run(
+    Promise.all(
+      [805, 806].flatMap((id) =>
+        Array.from({ length: 30 }, (_, i) =>
+          sender(id).send({ externalId: String(8000 + i), type: "private" }, { type: "text", text: "hi" }),
+        ),
+      ),
+    ),
+  );
+  const at = [...arrivals(805), ...arrivals(806)].map((c) => c.at - start);
+  assert.equal(at.length, 60);
+  assert.ok(Math.max(...at) < 1000, `the last after ${Math.max(...at)} ms`);
+});
