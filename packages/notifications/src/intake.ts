@@ -16,7 +16,8 @@ export interface IntakeOptions {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // biome-ignore lint/suspicious/noExplicitAny: the event body is untyped JSON, checked field by field below
-function fromBody(tenantId: string, eventId: string, body: Record<string, any>): IncomingEvent {
+function fromBody(tenantId: string, eventId: string, body: Record<string, any> | null): IncomingEvent {
+  if (body === null) throw new HttpError(400, "invalid_event", "the event must be a JSON object");
   const data = body.data;
   const subject = body.subject ?? data?.orderId ?? data?.order?.id;
   if (typeof body.type !== "string" || !body.type)
@@ -27,18 +28,24 @@ function fromBody(tenantId: string, eventId: string, body: Record<string, any>):
     throw new HttpError(400, "invalid_event", "the event needs a `subject` (or data.orderId)");
   const occurredAt = new Date(body.timestamp ?? body.time ?? Date.now());
   if (Number.isNaN(occurredAt.getTime())) throw new HttpError(400, "invalid_event", "`timestamp` is not a date");
-  const sequence = body.sequence ?? data.sequence;
-  if (sequence !== undefined && !Number.isSafeInteger(Number(sequence)))
-    throw new HttpError(400, "invalid_event", "`sequence` must be an integer");
+  const sequence = parseSequence(body.sequence ?? data.sequence);
   return {
     tenantId,
     eventId,
     type: body.type,
     subject: String(subject),
     occurredAt,
-    ...(sequence !== undefined ? { sequence: BigInt(sequence) } : {}),
+    ...(sequence !== undefined ? { sequence } : {}),
     data,
   };
+}
+
+/** An integer, or its digits as a string (within PostgreSQL's bigint); none when absent or null. */
+function parseSequence(value: unknown): bigint | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (Number.isSafeInteger(value) || (typeof value === "string" && /^-?\d{1,18}$/.test(value)))
+    return BigInt(value as number | string);
+  throw new HttpError(400, "invalid_event", "`sequence` must be an integer");
 }
 
 /**
@@ -74,7 +81,7 @@ export const notificationsIntake: FastifyPluginAsync<IntakeOptions> = async (app
           "the signature does not verify or the timestamp is outside 5 minutes",
         );
       }
-      event = fromBody(tenantId, headers["webhook-id"]!, payload as Record<string, unknown>);
+      event = fromBody(tenantId, headers["webhook-id"]!, payload as Record<string, unknown> | null);
     } else {
       const key = headers.authorization?.replace(/^Bearer /, "");
       const principal = key ? await options.authenticateApiKey(options.db, key) : null;
@@ -86,11 +93,13 @@ export const notificationsIntake: FastifyPluginAsync<IntakeOptions> = async (app
         );
       if (!principal.scopes.some((s) => s === "events" || s === "admin"))
         throw new HttpError(403, "forbidden", "the key needs the events scope");
-      let ce: CloudEvent<Record<string, unknown>>;
+      let ce: CloudEvent<unknown>;
+      let data: unknown;
       try {
-        const parsed = HTTP.toEvent({ headers, body });
-        ce = (Array.isArray(parsed) ? parsed[0] : parsed) as CloudEvent<Record<string, unknown>>;
+        // One event: a batch's content type (application/cloudevents-batch+json) is not accepted.
+        ce = HTTP.toEvent({ headers, body }) as CloudEvent<unknown>;
         ce.validate();
+        data = typeof ce.data === "string" ? JSON.parse(ce.data) : ce.data;
       } catch (err) {
         throw new HttpError(400, "invalid_event", `not a valid CloudEvent: ${(err as Error).message}`);
       }
@@ -98,7 +107,7 @@ export const notificationsIntake: FastifyPluginAsync<IntakeOptions> = async (app
         type: ce.type,
         subject: ce.subject,
         time: ce.time,
-        data: typeof ce.data === "string" ? JSON.parse(ce.data) : ce.data,
+        data,
         sequence: (ce as unknown as { sequence?: unknown }).sequence,
       });
     }
