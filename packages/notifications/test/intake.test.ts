@@ -260,6 +260,7 @@ test("without a valid key for this tenant with the events scope, or with an inva
       "invalid_event",
     ],
     [structured("cbk_events"), ce("k-7", { data: "not json" }), 400, "invalid_event"],
+    [{ authorization: "Bearer cbk_events" }, "", 400, "invalid_event"],
     [structured("cbk_events"), ce("k-8", { subject: undefined, data: { total: 1 } }), 400, "invalid_event"],
   ];
   for (const [headers, body, status, code] of cases) {

@@ -20,6 +20,8 @@ test("conditions are JSONPath filter expressions over the event, with $ or $[...
     ["$['data'].carrier == 'DHL'", true],
     ["$.data.items[1].sku == 'x-2'", true],
     ["$.data.missing > 1", false],
+    // Surrounding white space, a trailing newline included, is no part of the expression.
+    ["\n $.data.total > 10\n", true],
     // A $ that is not a path (inside a string) is left alone.
     ["$.data.price == 'US$'", true],
   ];
