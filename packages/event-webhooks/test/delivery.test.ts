@@ -15,13 +15,15 @@ import {
   DELIVER_EVENT,
   emitEvent,
   emitEvents,
+  eventParameters,
   RETRY_SCHEDULE_MS,
   replayDelivery,
   replayFailedSince,
+  withEvents,
   type EventType,
 } from "../src/index.ts";
 
-type Received = { path: string; headers: Record<string, string>; body: string; at: number };
+type Received = { method: string; path: string; headers: Record<string, string>; body: string; at: number };
 type Behaviour = { status: number; headers?: Record<string, string>; body?: string; delayMs?: number };
 let t: TestDatabase;
 let server: Server;
@@ -42,7 +44,13 @@ before(async () => {
     let body = "";
     req.on("data", (c) => (body += c));
     req.on("end", () => {
-      received.push({ path: req.url!, headers: req.headers as Record<string, string>, body, at: Date.now() });
+      received.push({
+        method: req.method!,
+        path: req.url!,
+        headers: req.headers as Record<string, string>,
+        body,
+        at: Date.now(),
+      });
       const n = received.filter((r) => r.path === req.url).length;
       const answer = behaviour.get(req.url!)?.(n) ?? { status: 200 };
       setTimeout(() => {
@@ -122,7 +130,7 @@ test("events reach subscribers signed (verifiable with standardwebhooks), with a
     tenantId,
     data: { text: "hi" },
   });
-  assert.equal(got.headers["content-type"], "application/json");
+  assert.deepEqual([got.method, got.headers["content-type"]], ["POST", "application/json"]);
   await deliveryIn(id!, all.id, "succeeded");
   assert.ok(!received.some((r) => r.path === "/intents-only" && r.headers["webhook-id"] === id));
   const quiet = (await t.db.tenant.create({ data: { name: "No subscribers" } })).id;
@@ -173,6 +181,19 @@ test("emitEvents stores each event some enabled subscription wants, one delivery
   );
   assert.equal(await t.db.event.count({ where: { tenantId: shop } }), 2);
   assert.equal(await t.db.eventDelivery.count({ where: { tenantId: shop } }), 3);
+
+  // withEvents: the caller's own statements ($5 on) and the events in one statement.
+  const { ids: more, values } = eventParameters(shop, [{ type: "intent.matched", data: { e: 5 } }]);
+  await t.pool.query(
+    withEvents([
+      `renamed AS (UPDATE "Tenant" SET name = $5 WHERE id = $1::uuid RETURNING id)`,
+      `other AS (UPDATE "Tenant" SET language = $6 WHERE id = $7::uuid RETURNING id)`,
+    ]),
+    [...values, "Emitter, renamed", "de", other],
+  );
+  assert.equal((await t.db.tenant.findUniqueOrThrow({ where: { id: shop } })).name, "Emitter, renamed");
+  assert.equal((await t.db.tenant.findUniqueOrThrow({ where: { id: other } })).language, "de");
+  assert.deepEqual((await t.db.event.findUniqueOrThrow({ where: { id: more[0]! } })).data, { e: 5 });
 });
 
 test("while a secret is rotated both the new and the previous one sign each delivery", async () => {
@@ -246,11 +267,16 @@ test("429 with Retry-After waits that long (signed afresh); redirects are failur
   for (const r of tries) new Webhook(s.secret).verify(r.body, r.headers);
 
   const all = await subscribe("/all-for-redirects", ["message.received"]);
-  behaviour.set("/moved", () => ({ status: 302, headers: { location: `${base}/all-for-redirects` } }));
+  behaviour.set("/moved", (n) => ({ status: n === 1 ? 300 : 302, headers: { location: `${base}/all-for-redirects` } }));
   const moved = await subscribe("/moved", ["message.received"]);
   const movedId = await emit("message.received", {});
   const dead = await deliveryIn(movedId!, moved.id, "dead");
   assert.equal(dead.lastError, "HTTP 302");
+  assert.deepEqual(
+    (await attemptsOf(dead.id)).map((a) => a.httpStatus),
+    [300, 302, 302, 302],
+    "any 3xx, 300 included, is a failure",
+  );
   assert.equal(requestsTo("/moved").length, SCHEDULE.length, "every attempt of the schedule, each a failure");
   await deliveryIn(movedId!, all.id, "succeeded");
   assert.equal(requestsTo("/all-for-redirects").length, 1, "only its own delivery reached the redirect's target");
@@ -316,9 +342,12 @@ test("410 Gone disables the endpoint at once and other subscriptions hear endpoi
   assert.equal(requestsTo("/gone").length, 1);
 
   // The endpoint is fixed and re-enabled; everything it missed is replayed.
-  behaviour.set("/gone", () => ({ status: 200 }));
+  behaviour.set("/gone", () => ({ status: 200, delayMs: 500 }));
   await t.db.eventSubscription.update({ where: { id: gone.id }, data: { enabled: true, disabledReason: null } });
   assert.equal(await replayFailedSince(t.db, tenantId, gone.id, new Date(Date.now() - 60_000)), 1);
+  const replayed = await t.db.eventDelivery.findUniqueOrThrow({ where: { id: single.id } });
+  assert.equal(replayed.status, "pending", "pending again at once (its attempt takes half a second)");
+  assert.ok(Math.abs(replayed.nextAttemptAt!.getTime() - Date.now()) < 1000);
   await deliveryIn(id!, gone.id, "succeeded");
   assert.equal(requestsTo("/gone").at(-1)?.headers["webhook-id"], id, "the same event id");
   assert.equal(await replayDelivery(t.db, tenantId, single.id), 1, "a delivered one can be sent again too");
@@ -344,9 +373,11 @@ test("replaying a subscription sends again what failed or died since the given t
   const recent = new Date(Date.now() - 60_000);
   const failed = await stored(s.id, "failed", recent);
   const dead = await stored(s.id, "dead", recent);
-  await stored(s.id, "succeeded", recent);
-  await stored(s.id, "dead", new Date(since.getTime() - 1000));
-  await stored(other.id, "dead", recent);
+  const untouched = [
+    await stored(s.id, "succeeded", recent),
+    await stored(s.id, "dead", new Date(since.getTime() - 1000)),
+    await stored(other.id, "dead", recent),
+  ];
 
   assert.equal(await replayFailedSince(t.db, tenantId, s.id, since), 2);
   for (const d of [failed, dead]) await deliveryIn(d.eventId, s.id, "succeeded");
@@ -358,6 +389,8 @@ test("replaying a subscription sends again what failed or died since the given t
     [failed.eventId, dead.eventId].sort(),
   );
   assert.equal(requestsTo("/replay-other").length, 0);
+  for (const d of untouched)
+    assert.equal((await t.db.eventDelivery.findUniqueOrThrow({ where: { id: d.id } })).status, d.status);
   assert.equal(await replayFailedSince(t.db, tenantId, s.id, since), 0, "nothing failed any more");
   const stranger = (await t.db.tenant.create({ data: { name: "Stranger" } })).id;
   assert.equal(await replayFailedSince(t.db, stranger, s.id, since), null, "not another tenant's subscription");
@@ -453,6 +486,11 @@ test("an endpoint failing without a success for 5 days is disabled (not a moment
   const waiting = await t.db.eventDelivery.create({
     data: { tenantId, eventId: delivery.eventId, subscriptionId: sub.id, status: "failed", attempts: 1 },
   });
+  const delivered = await t.db.eventDelivery.create({
+    data: { tenantId, eventId: delivery.eventId, subscriptionId: sub.id, status: "succeeded", attempts: 1 },
+  });
+  const elsewhere = await storedDelivery("/healthy");
+  await t.db.eventDelivery.update({ where: { id: elsewhere.delivery.id }, data: { status: "failed", attempts: 1 } });
   // Clocks ahead of the real one, so that the next attempts' jobs are not due while the test looks at them.
   const since = new Date(Date.now() + 30 * 24 * 3600_000);
   const period = 5 * 24 * 3600_000;
@@ -483,7 +521,12 @@ test("an endpoint failing without a success for 5 days is disabled (not a moment
   assert.deepEqual([s.enabled, s.disabledReason], [false, reason]);
   const given = await t.db.eventDelivery.findUniqueOrThrow({ where: { id: delivery.id } });
   assert.deepEqual([given.status, given.attempts, given.lastError, given.nextAttemptAt], ["dead", 3, "HTTP 500", null]);
-  assert.equal((await t.db.eventDelivery.findUniqueOrThrow({ where: { id: waiting.id } })).status, "dead");
+  const statusOf = async (id: string) => (await t.db.eventDelivery.findUniqueOrThrow({ where: { id } })).status;
+  assert.deepEqual(
+    [await statusOf(waiting.id), await statusOf(delivered.id), await statusOf(elsewhere.delivery.id)],
+    ["dead", "succeeded", "failed"],
+    "the endpoint's waiting deliveries are given up, not its delivered ones nor another endpoint's",
+  );
   assert.equal(await takeNextJob(delivery.id), undefined, "no further attempt");
   assert.equal(requestsTo("/failing").length, 3);
 
@@ -524,4 +567,26 @@ test("a success ends the failing streak; a delivery already done or gone is left
   await runAt(new Date())({ deliveryId: delivery.id }, helpers);
   await runAt(new Date())({ deliveryId: randomUUID() }, helpers);
   assert.equal(requestsTo("/recovering").length, 3, "a succeeded delivery is not sent again by a stray job");
+  await t.db.eventDelivery.update({ where: { id: delivery.id }, data: { status: "dead" } });
+  await runAt(new Date())({ deliveryId: delivery.id }, helpers);
+  assert.equal(requestsTo("/recovering").length, 3, "nor a dead one (only a replay revives it)");
+});
+
+test("an unexpected error of the HTTP client fails the attempt, recorded, and is retried", async () => {
+  const broken = {
+    request: async () => {
+      throw new Error("socket hang up");
+    },
+    close: async () => {},
+  };
+  const { sub, delivery } = await storedDelivery("/never-reached");
+  await createDeliverTask({ db: t.db, egress: broken, sealer })({ deliveryId: delivery.id }, helpers);
+  const after = await t.db.eventDelivery.findUniqueOrThrow({ where: { id: delivery.id } });
+  assert.deepEqual([after.status, after.lastError], ["failed", "failed: socket hang up"]);
+  assert.deepEqual(
+    (await attemptsOf(delivery.id)).map((a) => [a.httpStatus, a.error]),
+    [[null, "failed: socket hang up"]],
+  );
+  assert.ok((await takeNextJob(delivery.id))?.key, "the next attempt is queued");
+  assert.ok((await t.db.eventSubscription.findUniqueOrThrow({ where: { id: sub.id } })).failingSince);
 });
