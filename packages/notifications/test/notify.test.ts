@@ -6,7 +6,7 @@ import { PlatformError, type ChannelSender, type ConversationRef, type Reply, ty
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { startWorker, type Runner, type Task } from "@cb/jobs";
 import { createNotificationTasks, type NotifyDeps } from "../src/notify.ts";
-import { NOTIFY_EVENT, storeEvent } from "../src/store.ts";
+import { NOTIFY_EVENT, storeEvent, subjectQueue } from "../src/store.ts";
 import { notifyJobs } from "./jobs.ts";
 
 let t: TestDatabase;
@@ -542,6 +542,11 @@ test("quiet hours defer notifications (recorded as deferred) to their end, when 
   assert.deepEqual(await eventsOf(s.tenantId), [], "nothing announced yet");
   const jobs = async () => (await notifyJobs(t.pool, orderEventId)).map((j) => j.run_at.toISOString());
   assert.deepEqual(await jobs(), [until.toISOString()], "queued again for the end of quiet hours");
+  assert.equal(
+    (await notifyJobs(t.pool, orderEventId))[0]?.queue_name,
+    subjectQueue(s.tenantId, "Q-1"),
+    "in the order's queue, so its events still notify in order",
+  );
 
   // Run again during quiet hours (a retry, a second job): still one deferral, one job.
   await runAgain(orderEventId);
