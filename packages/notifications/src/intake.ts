@@ -61,7 +61,7 @@ export const notificationsIntake: FastifyPluginAsync<IntakeOptions> = async (app
   app.post<{ Params: { tenantId: string }; Body: Buffer }>("/v1/tenants/:tenantId/events", async (request, reply) => {
     const { tenantId } = request.params;
     const tenant = UUID.test(tenantId)
-      ? await options.db.tenant.findUnique({ where: { id: tenantId }, select: { id: true, eventsSecret: true } })
+      ? await options.db.tenant.findUnique({ where: { id: tenantId }, select: { eventsSecret: true } })
       : null;
     if (!tenant) throw new HttpError(404, "not_found", "no such tenant");
     const body = Buffer.isBuffer(request.body) ? request.body.toString("utf8") : "";

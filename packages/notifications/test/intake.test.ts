@@ -99,15 +99,23 @@ test("the subject defaults to data.orderId, then data.order.id; the time to now;
   const body = {
     type: "order.paid",
     time: "2026-11-24T10:00:00Z",
-    sequence: "7",
+    sequence: "17",
     data: { order: { id: 55 }, sequence: 1 },
   };
   assert.equal((await post(body, { id: b })).statusCode, 202);
   const rowB = await stored(b);
   assert.deepEqual(
     [rowB?.subject, rowB?.sequence, rowB?.occurredAt.toISOString()],
-    ["55", 7n, "2026-11-24T10:00:00.000Z"],
+    ["55", 17n, "2026-11-24T10:00:00.000Z"],
   );
+
+  // A null sequence is no sequence.
+  const c = nextId();
+  assert.equal(
+    (await post({ type: "order.paid", data: { orderId: "O-3", sequence: null } }, { id: c })).statusCode,
+    202,
+  );
+  assert.equal((await stored(c))?.sequence, null);
 });
 
 test("a repeated id is accepted and ignored; an older event of the order is stored as stale", async () => {
@@ -127,32 +135,36 @@ test("a repeated id is accepted and ignored; an older event of the order is stor
   assert.equal((await stored(older))?.current, false);
 });
 
-test("an invalid event is a 400 invalid_event and nothing is stored", async () => {
-  const bodies: unknown[] = [
-    { data: { orderId: "X" } },
-    { type: 5, data: { orderId: "X" } },
-    { type: "", data: { orderId: "X" } },
-    { type: "order.shipped", subject: "X" },
-    { type: "order.shipped", subject: "X", data: "text" },
-    { type: "order.shipped", subject: "X", data: ["X"] },
-    { type: "order.shipped", data: { customerId: "c-1" } },
-    { type: "order.shipped", subject: null, data: { total: 1 } },
-    { type: "order.shipped", subject: "", data: { total: 1 } },
-    { type: "order.shipped", timestamp: "yesterday", data: { orderId: "X" } },
-    { type: "order.shipped", data: { orderId: "X", sequence: "three" } },
-    { type: "order.shipped", data: { orderId: "X", sequence: 1.5 } },
-    { type: "order.shipped", data: { orderId: "X", sequence: "1e3" } },
-    { type: "order.shipped", data: { orderId: "X", sequence: "99999999999999999999" } },
-    { type: "order.shipped", data: { orderId: "X", sequence: true } },
-    null,
-    42,
-    ["order.shipped"],
+test("an invalid event is a 400 invalid_event naming what is wrong, and nothing is stored", async () => {
+  // Each body, and the word its error message must contain.
+  const bodies: [unknown, string][] = [
+    [{ data: { orderId: "X" } }, "type"],
+    [{ type: 5, data: { orderId: "X" } }, "type"],
+    [{ type: "", data: { orderId: "X" } }, "type"],
+    [{ type: "order.shipped", subject: "X" }, "data"],
+    [{ type: "order.shipped", subject: "X", data: "text" }, "data"],
+    [{ type: "order.shipped", subject: "X", data: ["X"] }, "data"],
+    [{ type: "order.shipped", data: { customerId: "c-1" } }, "subject"],
+    [{ type: "order.shipped", subject: null, data: { total: 1 } }, "subject"],
+    [{ type: "order.shipped", subject: "", data: { total: 1 } }, "subject"],
+    [{ type: "order.shipped", data: { order: { id: null } } }, "subject"],
+    [{ type: "order.shipped", timestamp: "yesterday", data: { orderId: "X" } }, "timestamp"],
+    [{ type: "order.shipped", data: { orderId: "X", sequence: "three" } }, "sequence"],
+    [{ type: "order.shipped", data: { orderId: "X", sequence: 1.5 } }, "sequence"],
+    [{ type: "order.shipped", data: { orderId: "X", sequence: "1e3" } }, "sequence"],
+    [{ type: "order.shipped", data: { orderId: "X", sequence: "99999999999999999999" } }, "sequence"],
+    [{ type: "order.shipped", data: { orderId: "X", sequence: true } }, "sequence"],
+    [{ type: "order.shipped", data: { orderId: "X", sequence: [5] } }, "sequence"],
+    [null, "object"],
+    [42, "type"],
+    [["order.shipped"], "type"],
   ];
   const before = await storedCount();
-  for (const body of bodies) {
+  for (const [body, word] of bodies) {
     const res = await post(body);
     assert.equal(res.statusCode, 400, `${JSON.stringify(body)}: ${res.body}`);
     assert.equal(res.json().code, "invalid_event", JSON.stringify(body));
+    assert.ok(res.json().message.includes(word), `${JSON.stringify(body)}: ${res.json().message}`);
   }
   assert.equal(await storedCount(), before);
 });
@@ -176,6 +188,7 @@ test("a forged, tampered or stale signature, or a tenant without an events secre
   assert.equal(tampered.statusCode, 401);
   const noSecret = await post(body, { tenant: unsignedTenantId });
   assert.equal(noSecret.statusCode, 401);
+  assert.equal(noSecret.json().code, "invalid_signature");
   assert.match(noSecret.json().message, /no events secret/);
   assert.equal(await storedCount(), before);
 });
@@ -261,6 +274,7 @@ test("without a valid key for this tenant with the events scope, or with an inva
     ],
     [structured("cbk_events"), ce("k-7", { data: "not json" }), 400, "invalid_event"],
     [{ authorization: "Bearer cbk_events" }, "", 400, "invalid_event"],
+    [structured("cbk_events"), ce("k-9", { source: undefined }), 400, "invalid_event"],
     [structured("cbk_events"), ce("k-8", { subject: undefined, data: { total: 1 } }), 400, "invalid_event"],
   ];
   for (const [headers, body, status, code] of cases) {

@@ -171,11 +171,11 @@ test("a notification goes out once on the first reachable channel, recorded and 
   clock = new Date("2026-11-24T12:00:00Z");
   const s = await shop();
   const r = await rule(s.tenantId, { channelOrder: ["whatsapp", "telegram", "slack"] });
-  const c = await contact(s.tenantId, { customerId: "c-1" }, [
+  const c = await contact(s.tenantId, { customerId: "C-1" }, [
     { channelAccountId: s.telegram, externalId: "9001" },
     { channelAccountId: s.slack, externalId: "D-1" },
   ]);
-  const orderEventId = await fire(s.tenantId, { orderId: "A-1", customerId: "c-1", carrier: "DHL" });
+  const orderEventId = await fire(s.tenantId, { orderId: "A-1", customerId: "C-1", carrier: "DHL" });
 
   assert.deepEqual(sentTo(s.telegram), [
     {
