@@ -29,7 +29,7 @@ const EventBody = Type.Object({
     Type.Union([Type.String({ format: "date-time" }), Type.Integer({ minimum: 0, maximum: 253402300799999 })]),
   ),
   time: Type.Optional(Type.String({ format: "date-time" })),
-  sequence: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: "^\\d{1,19}$" })])),
+  sequence: Type.Optional(Type.Union([Type.Integer(), Type.String({ pattern: "^-?\\d{1,18}$" }), Type.Null()])),
   data: Type.Record(Type.String(), Type.Unknown()),
 });
 const eventBody = Compile(EventBody);
@@ -51,21 +51,24 @@ function fromBody(tenantId: string, eventId: string, body: unknown): IncomingEve
   const occurredAt = new Date(body.timestamp ?? body.time ?? Date.now());
   if (Number.isNaN(occurredAt.getTime()) || occurredAt.getUTCFullYear() > 9999)
     throw new HttpError(400, "invalid_event", "`timestamp` is not a date");
-  const sequence = body.sequence ?? data.sequence;
-  if (
-    sequence !== undefined &&
-    !(Number.isSafeInteger(sequence) || (typeof sequence === "string" && /^\d{1,19}$/.test(sequence)))
-  )
-    throw new HttpError(400, "invalid_event", "`sequence` must be a whole number");
+  const sequence = parseSequence(body.sequence ?? data.sequence);
   return {
     tenantId,
     eventId,
     type: body.type,
     subject: String(subject),
     occurredAt,
-    ...(sequence !== undefined ? { sequence: BigInt(sequence as number | string) } : {}),
+    ...(sequence !== undefined ? { sequence } : {}),
     data,
   };
+}
+
+/** An integer, or its digits as a string (within PostgreSQL's bigint); none when absent or null. */
+function parseSequence(value: unknown): bigint | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (Number.isSafeInteger(value) || (typeof value === "string" && /^-?\d{1,18}$/.test(value)))
+    return BigInt(value as number | string);
+  throw new HttpError(400, "invalid_event", "`sequence` must be an integer");
 }
 
 /**
@@ -81,7 +84,7 @@ export const notificationsIntake: FastifyPluginAsync<IntakeOptions> = async (app
   app.post<{ Params: { tenantId: string }; Body: Buffer }>("/v1/tenants/:tenantId/events", async (request, reply) => {
     const { tenantId } = request.params;
     const tenant = UUID.test(tenantId)
-      ? await options.db.tenant.findUnique({ where: { id: tenantId }, select: { id: true, eventsSecret: true } })
+      ? await options.db.tenant.findUnique({ where: { id: tenantId }, select: { eventsSecret: true } })
       : null;
     if (!tenant) throw new HttpError(404, "not_found", "no such tenant");
     const body = Buffer.isBuffer(request.body) ? request.body.toString("utf8") : "";
@@ -113,21 +116,15 @@ export const notificationsIntake: FastifyPluginAsync<IntakeOptions> = async (app
         );
       if (!principal.scopes.some((s) => s === "events" || s === "admin"))
         throw new HttpError(403, "forbidden", "the key needs the events scope");
-      let ce: CloudEvent<Record<string, unknown>>;
+      let ce: CloudEvent<unknown>;
+      let data: unknown;
       try {
-        const parsed = HTTP.toEvent({ headers, body });
-        ce = (Array.isArray(parsed) ? parsed[0] : parsed) as CloudEvent<Record<string, unknown>>;
+        // One event: a batch's content type (application/cloudevents-batch+json) is not accepted.
+        ce = HTTP.toEvent({ headers, body }) as CloudEvent<unknown>;
         ce.validate();
+        data = typeof ce.data === "string" ? JSON.parse(ce.data) : ce.data;
       } catch (err) {
         throw new HttpError(400, "invalid_event", `not a valid CloudEvent: ${(err as Error).message}`);
-      }
-      let data: unknown = ce.data;
-      if (typeof data === "string") {
-        try {
-          data = JSON.parse(data);
-        } catch {
-          throw new HttpError(400, "invalid_event", "the CloudEvent's data is not JSON");
-        }
       }
       event = fromBody(tenantId, ce.id, {
         type: ce.type,

@@ -6,7 +6,7 @@ import type { Task } from "@cb/jobs";
 import { parsePhoneNumberFromString } from "libphonenumber-js";
 import { DateTime } from "luxon";
 import { conditionHolds, firstValue, renderText, type EventDocument } from "./rules.ts";
-import { NOTIFY_EVENT } from "./store.ts";
+import { NOTIFY_EVENT, subjectQueue } from "./store.ts";
 
 export interface NotifyDeps {
   db: Db;
@@ -178,7 +178,8 @@ export function createNotificationTasks(deps: NotifyDeps): Record<string, Task> 
         deps.now?.() ?? new Date(),
       );
       if (until) {
-        // Deferred, never dropped: the same job comes back when quiet hours end.
+        // Deferred, never dropped: the same job comes back when quiet hours end, in the order's
+        // queue so that the order's events still notify one at a time, in order.
         await db.notification.createMany({
           data: rules.map((r) => ({
             tenantId: row.tenantId,
@@ -192,7 +193,11 @@ export function createNotificationTasks(deps: NotifyDeps): Record<string, Task> 
         await helpers.addJob(
           NOTIFY_EVENT,
           { orderEventId },
-          { runAt: until, jobKey: `notify:${orderEventId}:after-quiet` },
+          {
+            runAt: until,
+            jobKey: `notify:${orderEventId}:after-quiet`,
+            queueName: subjectQueue(row.tenantId, row.subject),
+          },
         );
         return;
       }

@@ -6,6 +6,9 @@ export const SUBJECT_QUEUE_PREFIX = "subject:";
 
 export const NOTIFY_EVENT = "notify-event";
 
+/** The queue of one order's notify jobs. */
+export const subjectQueue = (tenantId: string, subject: string) => `${SUBJECT_QUEUE_PREFIX}${tenantId}:${subject}`;
+
 export interface IncomingEvent {
   tenantId: string;
   eventId: string;
@@ -68,7 +71,7 @@ export async function storeEvent(db: Db, event: IncomingEvent): Promise<"stored"
       prismaSql(tx),
       NOTIFY_EVENT,
       { orderEventId: row.id },
-      { queueName: `${SUBJECT_QUEUE_PREFIX}${event.tenantId}:${event.subject}`, maxAttempts: 10 },
+      { queueName: subjectQueue(event.tenantId, event.subject), maxAttempts: 10 },
     );
     return "stored";
   });
