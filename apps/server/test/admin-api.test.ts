@@ -243,6 +243,16 @@ test("intents: validation, conflicts, a tenant's own endpoints only, and cursor 
   assert.equal(pages, 3);
   assert.deepEqual([...names].sort(), ["intent-0", "intent-1", "intent-2", "intent-3", "intent-4"]);
   assert.equal((await call("GET", "/v1/intents?cursor=garbage", keys.a)).json().error.code, "invalid_cursor");
+  // Well-formed but forged: a 400 too, not the database's error as a 500.
+  for (const forged of [
+    ["yesterday", "00000000-0000-4000-8000-000000000000"],
+    ["2026-01-01T00:00:00.000Z", "x"],
+  ]) {
+    const cursor = Buffer.from(JSON.stringify(forged)).toString("base64url");
+    const response = await call("GET", `/v1/intents?cursor=${cursor}`, keys.a);
+    assert.equal(response.statusCode, 400);
+    assert.equal(response.json().error.code, "invalid_cursor");
+  }
 });
 
 test("isolation: tenant A's key against every route for tenant B's resources is 404, never data", async () => {

@@ -10,24 +10,37 @@ export type PageQuery = Static<typeof PageQuery>;
 export const page = <T extends ReturnType<typeof Type.Object>>(item: T) =>
   Type.Object({ data: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** The (createdAt, id) a cursor names; a forged one is refused here, not by the database as a 500. */
+function readCursor(cursor: string, id: RegExp): [Date, string] {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, "base64url").toString());
+  } catch {
+    value = undefined;
+  }
+  const [createdAt, lastId] = Array.isArray(value) && value.length === 2 ? value : [];
+  const at = typeof createdAt === "string" && ISO_TIME.test(createdAt) ? new Date(createdAt) : undefined;
+  if (!at || Number.isNaN(at.getTime()) || typeof lastId !== "string" || !id.test(lastId))
+    throw new HttpError(400, "invalid_cursor", "cursor is not one this API issued");
+  return [at, lastId];
+}
+
 /**
  * Cursor pagination, newest first, stable under inserts: the cursor names the last row seen by
- * (createdAt, id) and the next page starts strictly after it.
+ * (createdAt, id) and the next page starts strictly after it. `id` is the form of the table's ids
+ * (UUIDs unless said).
  */
-export function pageArgs(query: PageQuery) {
+export function pageArgs(query: PageQuery, id: RegExp = UUID) {
   const take = query.limit ?? 50;
   if (!query.cursor)
     return { take: take + 1, where: {}, orderBy: [{ createdAt: "desc" as const }, { id: "desc" as const }] };
-  let createdAt: string, id: string;
-  try {
-    [createdAt, id] = JSON.parse(Buffer.from(query.cursor, "base64url").toString());
-  } catch {
-    throw new HttpError(400, "invalid_cursor", "cursor is not one this API issued");
-  }
-  const at = new Date(createdAt);
+  const [at, lastId] = readCursor(query.cursor, id);
   return {
     take: take + 1,
-    where: { OR: [{ createdAt: { lt: at } }, { createdAt: at, id: { lt: id } }] },
+    where: { OR: [{ createdAt: { lt: at } }, { createdAt: at, id: { lt: lastId } }] },
     orderBy: [{ createdAt: "desc" as const }, { id: "desc" as const }],
   };
 }
