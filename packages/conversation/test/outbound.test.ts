@@ -214,18 +214,30 @@ test("delivery reports that came before the id was recorded: the furthest state 
   await report("wamid.b", "failed", { code: "131047" });
   await report("wamid.b", "delivered");
   await report("wamid.c", "read");
-  const ids = ["wamid.a", "wamid.b", "wamid.c"];
+  await report("wamid.d", "delivered");
+  await report("wamid.d", "sent");
+  await report("wamid.e", "sent");
+  const ids = ["wamid.a", "wamid.b", "wamid.d", "wamid.e", "wamid.c"];
   const reporting: ChannelSender = {
     reportsDelivery: true,
     send: async () => [{ platformMessageId: ids.shift()!, raw: {} }],
   };
-  await sendReplies(s.t.pool, reporting, target("210"), [text("a"), text("b")], { key: "job-13" });
-  const [a, b] = [await row("job-13:0"), await row("job-13:1")];
-  assert.equal(a.status, "read");
-  assert.equal(a.error, null);
-  assert.equal(b.status, "failed");
-  assert.deepEqual(b.error, { code: "131047" });
-  assert.equal(await s.t.db.deliveryReport.count({ where: { platformMessageId: { in: ["wamid.a", "wamid.b"] } } }), 0);
+  await sendReplies(s.t.pool, reporting, target("210"), [text("a"), text("b"), text("d"), text("e")], {
+    key: "job-13",
+  });
+  const [a, b, d, e] = await Promise.all([0, 1, 2, 3].map((n) => row(`job-13:${n}`)));
+  assert.equal(a!.status, "read");
+  assert.equal(a!.error, null);
+  assert.equal(b!.status, "failed");
+  assert.deepEqual(b!.error, { code: "131047" });
+  assert.equal(d!.status, "delivered", "delivered is further than sent, whichever came first");
+  assert.equal(e!.status, "sent");
+  assert.equal(
+    await s.t.db.deliveryReport.count({
+      where: { platformMessageId: { in: ["wamid.a", "wamid.b", "wamid.d", "wamid.e"] } },
+    }),
+    0,
+  );
 
   // A platform that sends no delivery reports: its sends are recorded as sent, nothing else read.
   const silent: ChannelSender = {
@@ -234,4 +246,27 @@ test("delivery reports that came before the id was recorded: the furthest state 
   };
   await sendReplies(s.t.pool, silent, target("210"), [text("c")], { key: "job-14" });
   assert.equal((await row("job-14:0")).status, "sent");
+});
+
+test("the message a reply answers goes to the platform with it: in a Telegram group, the reply quotes it", async () => {
+  const sender = await s.accounts.sender(s.account.id);
+  const inGroup = { externalId: "-211", type: "group" as const };
+  const asked = {
+    channel: "telegram" as const,
+    platformEventId: "u-211",
+    platformMessageId: "5511",
+    conversation: inGroup,
+    sender: { externalId: "7" },
+    sentAt: new Date().toISOString(),
+    text: "@ShopBot hi",
+  };
+  await sendReplies(s.t.pool, sender, { ...target("-211"), to: inGroup }, [text("hello")], {
+    key: "job-15",
+    context: { inReplyTo: asked },
+  });
+  const [call] = s.telegram.calls.filter((c) => c.method === "sendMessage" && String(c.params.chat_id) === "-211");
+  assert.deepEqual(JSON.parse(JSON.stringify(call!.params.reply_parameters)), {
+    message_id: 5511,
+    allow_sending_without_reply: true,
+  });
 });

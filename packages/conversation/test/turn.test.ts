@@ -381,6 +381,50 @@ test("a missing parameter is asked for instead of fulfilling", async () => {
   assert.deepEqual(await handleMessage(deps, id), { intent: "order.track", replies: 1 });
   assert.deepEqual(sentTo("311"), ["What is your order number?"]);
   assert.equal((await fulfillmentCalls(id)).length, 0);
+  assert.deepEqual(await typesOf("311"), [
+    "conversation.started",
+    "intent.matched",
+    "message.received",
+    "message.sent",
+  ]);
+});
+
+test("an intent the tenant never defined (a fallback nobody wrote): nothing to say, and the turn is done", async () => {
+  understanding = understood("Default Fallback Intent", { confidence: 0 });
+  const id = await receive({ chat: "321", text: "qwxz" });
+  assert.deepEqual(await handleMessage(deps, id), { intent: "Default Fallback Intent", replies: 0 });
+  assert.deepEqual(sentTo("321"), []);
+  assert.equal((await s.t.db.message.findUniqueOrThrow({ where: { id } })).status, "processed");
+  assert.deepEqual(await typesOf("321"), ["conversation.started", "intent.matched", "message.received"]);
+});
+
+test("in a Telegram group, answers quote the message they answer, the opt-out confirmation too", async () => {
+  await intent("group.hello", [{ type: "text", text: "Hello, group!" }]);
+  understanding = understood("group.hello");
+  const group = (chat: string) => ({ chat, conversation: { externalId: chat, type: "group" as const } });
+  const id = await s.receive({ ...group("-322"), platformMessageId: "901", text: "@ShopBot hi" });
+  await handleMessage(deps, id);
+  const stop = await s.receive({ ...group("-323"), platformMessageId: "902", text: "stop" });
+  await handleMessage(deps, stop);
+  const quoted = (chat: string) =>
+    s.telegram.calls
+      .filter((c) => c.method === "sendMessage" && String(c.params.chat_id) === chat)
+      .map((c) => [c.params.text, (c.params.reply_parameters as { message_id?: number } | undefined)?.message_id]);
+  assert.deepEqual(quoted("-322"), [["Hello, group!", 901]]);
+  assert.deepEqual(quoted("-323"), [
+    ["You won't get notifications from us anymore. Send START to get them again.", 902],
+  ]);
+});
+
+test("a button whose payload reads like STOP is a button press, not an opt-out; on Messenger nothing needs acknowledging", async () => {
+  await intent("stop.order", [{ type: "text", text: "Stopping the order." }]);
+  understanding = understood("stop.order");
+  const asks = asked.length;
+  const id = await receive({ chat: "324", text: "STOP", postback: { payload: "STOP" } });
+  assert.deepEqual(await handleMessage(deps, id), { intent: "stop.order", replies: 1 });
+  assert.equal(asked.length, asks + 1);
+  assert.deepEqual(sentTo("324"), ["Stopping the order."]);
+  assert.equal(await s.t.db.contactIdentity.count({ where: { externalId: "324" } }), 0);
 });
 
 test("a group message not addressed to the bot: no understanding, no reply; the message is processed and reported received", async () => {
