@@ -53,6 +53,15 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         .code(400)
         .send({ error: { code: "bad_url", message: error.message.replace(/^'[^']*' /, "the path ") } }),
   });
+  // A keep-alive connection whose request is in flight at close would hold the shutdown up until
+  // its client drops it (keepAliveTimeout, 72 s): a response sent while closing ends its connection.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onSend", async (_request, reply) => {
+    if (closing) reply.header("connection", "close");
+  });
   registerErrorHandling(app);
   if (deps.forgeryLimit) registerForgeryLimit(app, deps.forgeryLimit);
   await app.register(health, { db: deps.db });

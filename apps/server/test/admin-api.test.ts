@@ -1,5 +1,6 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { Writable } from "node:stream";
 import { strToU8, zipSync } from "fflate";
 import { telegramDriver } from "@cb/channel-telegram";
@@ -242,6 +243,16 @@ test("intents: validation, conflicts, a tenant's own endpoints only, and cursor 
   assert.equal(pages, 3);
   assert.deepEqual([...names].sort(), ["intent-0", "intent-1", "intent-2", "intent-3", "intent-4"]);
   assert.equal((await call("GET", "/v1/intents?cursor=garbage", keys.a)).json().error.code, "invalid_cursor");
+  // Well-formed but forged: a 400 too, not the database's error as a 500.
+  for (const forged of [
+    ["yesterday", "00000000-0000-4000-8000-000000000000"],
+    ["2026-01-01T00:00:00.000Z", "x"],
+  ]) {
+    const cursor = Buffer.from(JSON.stringify(forged)).toString("base64url");
+    const response = await call("GET", `/v1/intents?cursor=${cursor}`, keys.a);
+    assert.equal(response.statusCode, 400);
+    assert.equal(response.json().error.code, "invalid_cursor");
+  }
 });
 
 test("isolation: tenant A's key against every route for tenant B's resources is 404, never data", async () => {
@@ -667,10 +678,25 @@ test("no secret ever appears in a response body or a log line", async () => {
     assert.ok(!logs.some((l) => l.includes(secret)), `log leaks ${secret.slice(0, 4)}…`);
   }
   for (const key of [keys.a, keys.b]) assert.ok(!logs.some((l) => l.includes(key)), "API keys are redacted from logs");
-  assert.ok(
-    keyRows.every((k) => !k.secretHash.includes(k.id)),
-    "only hashes are stored",
-  );
+  // Only hashes are stored: each key's row holds the SHA-256 of its secret, and no column of any
+  // table holds the key or its secret.
+  for (const key of [keys.a, keys.b]) {
+    const [, id, secret] = /^cbk_(.{12})_(.{43})$/.exec(key)!;
+    const row = keyRows.find((k) => k.id === id);
+    assert.equal(row?.secretHash, createHash("sha256").update(secret!).digest("hex"));
+    const tables = await t.db.$queryRawUnsafe<{ schema: string; name: string }[]>(
+      `SELECT table_schema AS schema, table_name AS name FROM information_schema.tables
+       WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')`,
+    );
+    assert.ok(tables.some((table) => table.name === "ApiKey"));
+    for (const { schema, name } of tables) {
+      const [found] = await t.db.$queryRawUnsafe<{ n: number }[]>(
+        `SELECT count(*)::int AS n FROM "${schema}"."${name}" AS r WHERE strpos(r::text, $1) > 0`,
+        secret,
+      );
+      assert.equal(found!.n, 0, `${schema}.${name} holds an API key's secret`);
+    }
+  }
   // Whatever code logs a request's headers or an account's secrets, the logger redacts them.
   app.log.info(
     {

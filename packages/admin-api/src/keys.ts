@@ -26,6 +26,8 @@ export function hashSecret(secret: string): string {
 }
 
 const KEY = /^cbk_([A-Za-z0-9_-]{12})_([A-Za-z0-9_-]{43})$/;
+/** The form of a key's id (the table's primary key). */
+export const KEY_ID = /^[A-Za-z0-9_-]{12}$/;
 
 /** The tenant and scopes of a raw key, or null for an unknown, revoked or malformed one. */
 export async function authenticateApiKey(db: Db, rawKey: string): Promise<ApiPrincipal | null> {

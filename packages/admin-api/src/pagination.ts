@@ -10,46 +10,40 @@ export type PageQuery = Static<typeof PageQuery>;
 export const page = <T extends ReturnType<typeof Type.Object>>(item: T) =>
   Type.Object({ data: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 
-/** Row ids as the tables hold them: UUIDs, but for API keys' short random ids. */
-const IDS = {
-  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
-  key: /^[A-Za-z0-9_-]{1,64}$/,
-};
-export type IdKind = keyof typeof IDS;
-const LATEST = Date.UTC(10_000, 0, 1);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-/** The (createdAt, id) a cursor names; anything but a cursor this API issued is a 400. */
-function parseCursor(cursor: string, idKind: IdKind): [string, string] {
-  let parsed: unknown;
+/** The (createdAt, id) a cursor names; a forged one is refused here, not by the database as a 500. */
+function readCursor(cursor: string, id: RegExp): [Date, string] {
+  let value: unknown;
   try {
-    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString());
+    value = JSON.parse(Buffer.from(cursor, "base64url").toString());
   } catch {
-    parsed = undefined;
+    value = undefined;
   }
-  const [createdAt, id] = Array.isArray(parsed) ? parsed : [];
-  const at = typeof createdAt === "string" ? Date.parse(createdAt) : Number.NaN;
-  // Rows are stamped by this century's clocks; PostgreSQL's range is narrower than JavaScript's.
-  if (!(at >= 0 && at < LATEST) || typeof id !== "string" || !IDS[idKind].test(id))
+  const [createdAt, lastId] = Array.isArray(value) && value.length === 2 ? value : [];
+  const at = typeof createdAt === "string" && ISO_TIME.test(createdAt) ? new Date(createdAt) : undefined;
+  if (!at || Number.isNaN(at.getTime()) || typeof lastId !== "string" || !id.test(lastId))
     throw new HttpError(400, "invalid_cursor", "cursor is not one this API issued");
-  return [createdAt, id];
+  return [at, lastId];
 }
 
 /**
  * Cursor pagination, newest first, stable under inserts: the cursor names the last row seen by
- * (createdAt, id) and the next page starts strictly after it.
+ * (createdAt, id) and the next page starts strictly after it. `id` is the form of the table's ids
+ * (UUIDs unless said).
  */
-export function pageArgs(query: PageQuery, idKind: IdKind = "uuid") {
+export function pageArgs(query: PageQuery, id: RegExp = UUID) {
   const take = query.limit ?? 50;
   // ajv coerces "1e309" to Infinity and lets it through `maximum`.
   if (!Number.isSafeInteger(take))
     throw new HttpError(400, "validation_failed", "querystring/limit must be an integer");
   if (!query.cursor)
     return { take: take + 1, where: {}, orderBy: [{ createdAt: "desc" as const }, { id: "desc" as const }] };
-  const [createdAt, id] = parseCursor(query.cursor, idKind);
-  const at = new Date(createdAt);
+  const [at, lastId] = readCursor(query.cursor, id);
   return {
     take: take + 1,
-    where: { OR: [{ createdAt: { lt: at } }, { createdAt: at, id: { lt: id } }] },
+    where: { OR: [{ createdAt: { lt: at } }, { createdAt: at, id: { lt: lastId } }] },
     orderBy: [{ createdAt: "desc" as const }, { id: "desc" as const }],
   };
 }

@@ -9,7 +9,6 @@ export interface OptSettings {
 
 const normalize = (text: string) =>
   text
-    .trim()
     .toLowerCase()
     .replace(/[^\p{L}\p{N} ]/gu, "")
     .trim();

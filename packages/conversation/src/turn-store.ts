@@ -129,7 +129,8 @@ export async function finishTurn(
   },
 ): Promise<void> {
   const { values } = eventParameters(turn.tenantId, turn.events);
-  const state = turn.state === undefined ? null : JSON.stringify(turn.state);
+  // No state (undefined) leaves the conversation's as it is.
+  const state = JSON.stringify(turn.state) ?? null;
   await pool.query({
     name: "turn-finish",
     text: FINISH_TURN,

@@ -1,7 +1,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { ChannelAccount, InboundEvent } from "@cb/core";
+import { createPool } from "@cb/db";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
+import { statusLockKey } from "../src/expand.ts";
 import { createIngestor, expandInbound, EXPAND_INBOUND, sendReplies, type Ingestor } from "../src/index.ts";
 
 let t: TestDatabase;
@@ -356,4 +358,254 @@ test("a delivery report that arrives before the sender recorded the message's id
   const message = await t.db.message.findFirstOrThrow({ where: { platformMessageId: "wamid.early" } });
   assert.equal(message.status, "read");
   assert.equal(await t.db.deliveryReport.count(), 0);
+});
+
+test("a message is stored as it came: its platform ids, its normalized content and the platform's payload, either way", async () => {
+  for (const [n, ingestor] of [
+    [1100, direct],
+    [1101, inbox],
+  ] as const) {
+    const event = message(n, "chat-stored");
+    await ingestor.ingest(account, [event]);
+    await expandInbound(t.pool);
+    const stored = await t.db.message.findFirstOrThrow({ where: { dedupeKey: String(n) } });
+    assert.equal(stored.platformMessageId, String(n));
+    assert.deepEqual(stored.raw, { update_id: n });
+    assert.deepEqual(stored.content, event.type === "message" ? event.message : null);
+    assert.deepEqual([stored.direction, stored.status, stored.tenantId], ["in", "received", account.tenantId]);
+  }
+  const bare = message(1102, "chat-stored");
+  if (bare.type === "message") delete bare.message.platformMessageId;
+  await direct.ingest(account, [{ ...bare, raw: undefined }]);
+  const stored = await t.db.message.findFirstOrThrow({ where: { dedupeKey: "1102" } });
+  assert.equal(stored.platformMessageId, null);
+  assert.equal(stored.raw, null);
+});
+
+test("a read watermark marks what was sent to that chat up to then as read, either way; nothing later, pending or failed", async () => {
+  await direct.ingest(account, [message(1200, "chat-read"), message(1201, "chat-other")]);
+  const conversation = await t.db.conversation.findFirstOrThrow({ where: { externalId: "chat-read" } });
+  const other = await t.db.conversation.findFirstOrThrow({ where: { externalId: "chat-other" } });
+  const upTo = new Date(Date.now() - 60_000);
+  const out = (conversationId: string, key: string, status: string, createdAt: Date) =>
+    t.db.message.create({
+      data: {
+        tenantId: account.tenantId,
+        channelAccountId: account.id,
+        conversationId,
+        direction: "out",
+        dedupeKey: key,
+        content: {},
+        status,
+        createdAt,
+      },
+    });
+  const before = new Date(upTo.getTime() - 1000);
+  const rows = [
+    await out(conversation.id, "r:sent", "sent", before),
+    await out(conversation.id, "r:delivered", "delivered", upTo),
+    await out(conversation.id, "r:pending", "pending", before),
+    await out(conversation.id, "r:failed", "failed", before),
+    await out(conversation.id, "r:later", "sent", new Date(upTo.getTime() + 1000)),
+    await out(other.id, "r:other", "sent", before),
+  ];
+  const read = (chat: string, at: Date): InboundEvent => ({
+    type: "read",
+    raw: {},
+    read: { channel: "messenger", conversationExternalId: chat, upTo: at.toISOString() },
+  });
+  await direct.ingest(account, [read("chat-read", upTo)]);
+  const statuses = async () =>
+    (await Promise.all(rows.map((r) => t.db.message.findUniqueOrThrow({ where: { id: r.id } })))).map((m) => m.status);
+  assert.deepEqual(await statuses(), ["read", "read", "pending", "failed", "sent", "sent"]);
+  await inbox.ingest(account, [read("chat-other", upTo)]);
+  assert.equal((await statuses())[5], "sent", "applied when expanded");
+  await expandInbound(t.pool);
+  assert.deepEqual(await statuses(), ["read", "read", "pending", "failed", "sent", "read"]);
+});
+
+const report = (id: string | null, state: "sent" | "delivered" | "read" | "failed"): InboundEvent => ({
+  type: "status",
+  raw: {},
+  status: { channel: "whatsapp", platformMessageId: id as string, state, at: new Date().toISOString() },
+});
+
+test("a request is stored whole or not at all, whatever it holds and whoever shares its write", async () => {
+  const conversation = await t.db.conversation.findFirstOrThrow({ where: { externalId: "chat-read" } });
+  const sent = await t.db.message.create({
+    data: {
+      tenantId: account.tenantId,
+      channelAccountId: account.id,
+      conversationId: conversation.id,
+      direction: "out",
+      dedupeKey: "whole:0",
+      platformMessageId: "wamid.whole",
+      content: {},
+      status: "sent",
+    },
+  });
+  // A report without the message id it is about cannot be kept (a driver bug): its request fails.
+  const results = await Promise.allSettled([
+    direct.ingest(account, [message(1300, "chat-whole")]),
+    direct.ingest(account, [report("wamid.whole", "read"), report(null, "delivered")]),
+    direct.ingest(account, [message(1301, "chat-whole"), report(null, "read")]),
+  ]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ["fulfilled", "rejected", "rejected"],
+  );
+  assert.equal(await t.db.message.count({ where: { dedupeKey: "1300" } }), 1);
+  assert.equal((await t.db.message.findUniqueOrThrow({ where: { id: sent.id } })).status, "sent", "no part of it");
+  assert.equal(await t.db.message.count({ where: { dedupeKey: "1301" } }), 0, "nor of this one");
+});
+
+/** Holds an advisory lock in a transaction of its own until `release` is called. */
+async function holding(key: string) {
+  const client = await t.pool.connect();
+  await client.query("BEGIN");
+  await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [key]);
+  return async () => {
+    await client.query("COMMIT");
+    client.release();
+  };
+}
+const stillWaiting = (work: Promise<unknown>) =>
+  Promise.race([work.then(() => "done"), new Promise((resolve) => setTimeout(resolve, 300, "waiting"))]);
+
+test("a delivery report and the sender's record of that message's id take turns under one lock", async () => {
+  const conversation = await t.db.conversation.findFirstOrThrow({ where: { externalId: "chat-read" } });
+  const release = await holding(statusLockKey(account.id, "wamid.turns"));
+  let reported: Promise<void>;
+  let recorded: Promise<unknown>;
+  try {
+    reported = direct.ingest(account, [report("wamid.turns", "delivered")]);
+    assert.equal(await stillWaiting(reported), "waiting", "the report waits for the lock");
+    const sender = { send: async () => [{ platformMessageId: "wamid.turns", raw: {} }] };
+    recorded = sendReplies(
+      t.pool,
+      sender,
+      {
+        tenantId: account.tenantId,
+        channelAccountId: account.id,
+        conversationId: conversation.id,
+        to: { externalId: "chat-read", type: "private" },
+      },
+      [{ type: "text", text: "hi" }],
+      { key: "turns" },
+    );
+    assert.equal(await stillWaiting(recorded), "waiting", "so does the sender's record of the id");
+  } finally {
+    await release();
+  }
+  await Promise.all([reported!, recorded!]);
+  const sent = await t.db.message.findFirstOrThrow({ where: { platformMessageId: "wamid.turns" } });
+  assert.equal(sent.status, "delivered", "the report is applied, whichever came first");
+  assert.equal(await t.db.deliveryReport.count({ where: { platformMessageId: "wamid.turns" } }), 0);
+});
+
+test("expansions take turns: one waits while another holds the inbox", async () => {
+  await inbox.ingest(account, [message(1400, "chat-turns")]);
+  const release = await holding(EXPAND_INBOUND);
+  let expanding: Promise<unknown>;
+  try {
+    expanding = expandInbound(t.pool);
+    assert.equal(await stillWaiting(expanding), "waiting");
+  } finally {
+    await release();
+  }
+  assert.equal(((await expanding!) as { rows: number }).rows, 1);
+});
+
+test("a failure that is not the row's (here a lock wait timing out) fails the expansion for a retry and sets nothing aside", async () => {
+  await inbox.ingest(account, [message(1500, "chat-timeout")]);
+  const impatient = createPool(`${t.url}?options=${encodeURIComponent("-c lock_timeout=200")}`, { max: 1 });
+  const release = await holding(EXPAND_INBOUND);
+  try {
+    await assert.rejects(expandInbound(impatient), (err: { code?: string }) => err.code === "55P03");
+  } finally {
+    await release();
+    await impatient.end();
+  }
+  assert.equal(await t.db.inboundBatch.count({ where: { error: { not: null } } }), 0);
+  assert.deepEqual(await expandInbound(t.pool), { rows: 1, setAside: [], more: false });
+});
+
+test("while an expansion job waits, a web process only looks: it does not enqueue it again", async () => {
+  await t.db.$executeRawUnsafe(`DELETE FROM graphile_worker._private_jobs`);
+  await inbox.ingest(account, [message(1600, "chat-wait")]);
+  await inbox.settled();
+  await inbox.ingest(account, [message(1601, "chat-wait")]);
+  await inbox.settled();
+  const [job, ...more] = await t.db.$queryRawUnsafe<{ revision: number }[]>(
+    `SELECT j.revision FROM graphile_worker._private_jobs j JOIN graphile_worker._private_tasks k ON k.id = j.task_id WHERE k.identifier = $1`,
+    EXPAND_INBOUND,
+  );
+  assert.equal(more.length, 0);
+  assert.equal(job!.revision, 0, "never updated by a second enqueue");
+  await expandInbound(t.pool);
+});
+
+test("a wake-up that fails is logged and the request still acknowledged: the rows are stored, the sweep expands them", async () => {
+  const errors: string[] = [];
+  const logged = createIngestor({
+    connectionString: t.url,
+    inboxAbove: 0,
+    log: { error: (line) => errors.push(line) },
+  });
+  await t.db.$executeRawUnsafe(`ALTER VIEW graphile_worker.jobs RENAME TO jobs_away`);
+  try {
+    await logged.ingest(account, [message(1700, "chat-wake")]);
+    await logged.settled();
+  } finally {
+    await t.db.$executeRawUnsafe(`ALTER VIEW graphile_worker.jobs_away RENAME TO jobs`);
+    await logged.close();
+  }
+  assert.equal(errors.length, 1);
+  assert.match(errors[0]!, /^could not enqueue the inbox's expansion, the worker's sweep will: .*jobs/);
+  assert.equal(await waiting(), 1);
+  await expandInbound(t.pool);
+  assert.equal(await t.db.message.count({ where: { dedupeKey: "1700" } }), 1);
+});
+
+test("group commit: two writes in flight at most; requests arriving meanwhile share the next; settled and close wait for them", async () => {
+  const ingestor = createIngestor({ connectionString: t.url, inboxAbove: Infinity });
+  const before = ingestor.stats();
+  const release = await holding("graphile-worker:queues");
+  const requests: Promise<void>[] = [];
+  let settled: Promise<void>;
+  try {
+    const tick = () => new Promise((resolve) => setTimeout(resolve, 20));
+    for (let n = 0; n < 10; n++) {
+      requests.push(ingestor.ingest(account, [message(1800 + n, "chat-group")]));
+      await tick();
+    }
+    const { rows } = await t.pool.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+    );
+    assert.equal(rows[0].n, 2, "two writes wait on the database; the other eight wait in line");
+    settled = ingestor.settled();
+    assert.equal(await stillWaiting(settled), "waiting", "settled waits for the writes in flight");
+  } finally {
+    await release();
+  }
+  await Promise.all(requests);
+  await settled!;
+  const after = ingestor.stats();
+  assert.equal(after.transactions - before.transactions, 3, "the eight that waited went in one write");
+  assert.equal(after.requests - before.requests, 10);
+  assert.ok(after.writeMs - before.writeMs >= 300, "the time the writes took, waiting included");
+  assert.equal(after.inboxAppends, 0);
+
+  // close() lets what was accepted finish, then lets go of its connections.
+  const last = ingestor.ingest(account, [message(1810, "chat-group")]);
+  await ingestor.close();
+  assert.equal(await t.db.message.count({ where: { dedupeKey: "1810" } }), 1);
+  await last;
+  await assert.rejects(ingestor.ingest(account, [message(1811, "chat-group")]));
+});
+
+test("an empty request is acknowledged without a write", async () => {
+  const before = direct.stats().transactions;
+  await direct.ingest(account, []);
+  assert.equal(direct.stats().transactions, before);
 });

@@ -35,11 +35,20 @@ test("a tenant's model is trained once, persisted, and shared by every worker", 
 
 test("changing the training data makes every worker retrain into a new version", async () => {
   const worker = createModelStore(t.db);
+  const version = async () => {
+    const tenant = await t.db.tenant.findUniqueOrThrow({ where: { id: tenantId } });
+    return { revision: String(tenant.trainingRevision), language: tenant.language };
+  };
+  const before = await version();
   await worker.load(tenantId);
-  assert.equal((await worker.load(tenantId)).classify("I want a refund").intent === "refund", false);
   await t.db.intent.create({
     data: { tenantId, name: "refund", examples: ["I want a refund", "give me my money back", "refund my order"] },
   });
+  const after = await version();
+  assert.notEqual(after.revision, before.revision, "adding an intent moved the training revision");
+  // The model is the revision's: the one before the change cannot match the new intent, the new one does.
+  assert.notEqual((await worker.load(tenantId, before)).classify("can I get a refund").intent, "refund");
+  assert.equal((await worker.load(tenantId, after)).classify("can I get a refund").intent, "refund");
   const retrained = await worker.load(tenantId);
   assert.equal(retrained.classify("can I get a refund").intent, "refund");
   const versions = await t.db.nluModel.findMany({

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { notFound, requireScope, tenantOf, type AdminApiOptions } from "../context.ts";
-import { newKey, type Scope } from "../keys.ts";
+import { KEY_ID, newKey, type Scope } from "../keys.ts";
 import { PageQuery, page, pageArgs, toPage } from "../pagination.ts";
 import { ApiKey, ApiKeyCreated, ApiKeyInput, IdParams, apiKeyView } from "../schemas.ts";
 
@@ -26,7 +26,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (a
     },
     async (request) => {
       requireScope(request, true);
-      const args = pageArgs(request.query, "key");
+      const args = pageArgs(request.query, KEY_ID);
       const rows = await db.apiKey.findMany({ ...args, where: { ...args.where, tenantId: tenantOf(request) } });
       return toPage(rows, request.query, apiKeyView);
     },

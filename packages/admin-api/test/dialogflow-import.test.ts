@@ -1,0 +1,210 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { HttpError } from "@cb/core";
+import { strToU8, zipSync } from "fflate";
+import { readAgentZip } from "../src/dialogflow-import.ts";
+
+/** A Dialogflow ES export as the console zips it: file name → JSON (or raw text). */
+const zip = (files: Record<string, unknown>) =>
+  zipSync(
+    Object.fromEntries(
+      Object.entries(files).map(([name, value]) => [
+        name,
+        strToU8(typeof value === "string" ? value : JSON.stringify(value)),
+      ]),
+    ),
+  );
+const says = (...texts: string[][]) => texts.map((parts) => ({ data: parts.map((text) => ({ text })) }));
+
+const orderStatus = {
+  name: "order.status",
+  contexts: ["shop"],
+  webhookUsed: true,
+  responses: [
+    {
+      affectedContexts: [{ name: "order", lifespan: 3 }, { name: "brief" }],
+      parameters: [
+        {
+          name: "order_id",
+          dataType: "@order_id",
+          required: true,
+          isList: false,
+          prompts: [
+            { lang: "en", value: "What is your order number?" },
+            { lang: "de", value: "Wie lautet Ihre Bestellnummer?" },
+          ],
+        },
+        { name: "when", dataType: "@sys.date" },
+      ],
+      messages: [
+        { type: 0, lang: "en", speech: ["Let me check.", "One moment."] },
+        { type: 0, lang: "de", speech: "Ich sehe nach." },
+        { type: "0", speech: "" },
+        {
+          type: 1,
+          title: "Your order",
+          subtitle: "shipped",
+          imageUrl: "https://shop.example/p.png",
+          buttons: [
+            { text: "Track it", postback: "https://track.example/1" },
+            { text: "Return it", postback: "return it" },
+            { text: "Help" },
+            {},
+          ],
+        },
+        { type: 1, buttons: [] },
+        { type: 2, title: "More?", replies: ["Yes", "No"] },
+        { type: 2 },
+        { type: 3, imageUrl: "https://shop.example/map.png" },
+        { type: 3 },
+        { type: 4, payload: { telegram: {} } },
+      ],
+    },
+  ],
+};
+
+test("an agent's intents: phrases, parameters with their prompts, responses, contexts and webhook use", () => {
+  const agent = readAgentZip(
+    zip({
+      "agent.json": { language: "en" },
+      "intents/order.status.json": orderStatus,
+      "intents/order.status_usersays_en.json": says(["where is order ", "12345"], ["  track my parcel "], [""]),
+      "intents/order.status_usersays_de.json": says(["wo ist meine Bestellung"]),
+      "intents/Default Fallback Intent.json": { name: "Default Fallback Intent", fallbackIntent: true },
+    }),
+  );
+  assert.equal(agent.language, "en");
+  assert.deepEqual(agent.entityTypes, []);
+  const status = agent.intents.find((i) => i.name === "order.status");
+  assert.deepEqual(status, {
+    name: "order.status",
+    examples: ["where is order 12345", "track my parcel"],
+    parameters: [
+      {
+        name: "order_id",
+        entity: "@order_id",
+        required: true,
+        prompts: ["What is your order number?"],
+        isList: false,
+      },
+      { name: "when", entity: "@sys.date", required: false, prompts: [], isList: false },
+    ],
+    responses: [
+      { type: "text", text: "Let me check." },
+      {
+        type: "cards",
+        cards: [
+          {
+            title: "Your order",
+            subtitle: "shipped",
+            imageUrl: "https://shop.example/p.png",
+            buttons: [
+              { type: "url", title: "Track it", url: "https://track.example/1" },
+              { type: "postback", title: "Return it", payload: "return it" },
+              { type: "postback", title: "Help", payload: "Help" },
+              { type: "postback", title: "", payload: "" },
+            ],
+          },
+        ],
+      },
+      { type: "cards", cards: [{ title: "", buttons: [] }] },
+      {
+        type: "text",
+        text: "More?",
+        quickReplies: [
+          { title: "Yes", payload: "Yes" },
+          { title: "No", payload: "No" },
+        ],
+      },
+      { type: "text", text: "", quickReplies: [] },
+      { type: "image", url: "https://shop.example/map.png" },
+    ],
+    isFallback: false,
+    inputContexts: ["shop"],
+    outputContexts: [
+      { name: "order", lifespan: 3 },
+      { name: "brief", lifespan: 5 },
+    ],
+    webhookUsed: true,
+  });
+  const fallback = agent.intents.find((i) => i.name === "Default Fallback Intent");
+  assert.deepEqual(fallback, {
+    name: "Default Fallback Intent",
+    examples: [],
+    parameters: [],
+    responses: [],
+    isFallback: true,
+    inputContexts: [],
+    outputContexts: [],
+    webhookUsed: false,
+  });
+  assert.equal(agent.intents.length, 2, "training phrase files are not intents");
+});
+
+test("another language: chosen by the agent or by the caller, for phrases, prompts and responses", () => {
+  const files = {
+    "agent.json": { language: "de" },
+    "intents/order.status.json": orderStatus,
+    "intents/order.status_usersays_en.json": says(["where is my order"]),
+    "intents/order.status_usersays_de.json": says(["wo ist meine Bestellung"]),
+  };
+  const de = readAgentZip(zip(files)).intents[0]!;
+  assert.deepEqual(de.examples, ["wo ist meine Bestellung"]);
+  assert.deepEqual(de.parameters[0]!.prompts, ["Wie lautet Ihre Bestellnummer?"]);
+  assert.deepEqual(de.responses[0], { type: "text", text: "Ich sehe nach." });
+  const en = readAgentZip(zip(files), "en");
+  assert.equal(en.language, "en");
+  assert.deepEqual(en.intents[0]!.examples, ["where is my order"]);
+  const none = readAgentZip(zip({ ...files, "agent.json": {} }));
+  assert.equal(none.language, "en", "English when the agent names none");
+  assert.deepEqual(readAgentZip(zip(files), "fr").intents[0]!.examples, [], "no phrases in that language");
+});
+
+test("entities: lists with their synonyms, and regular expressions", () => {
+  const agent = readAgentZip(
+    zip({
+      "shop-agent/agent.json": { language: "en" },
+      "shop-agent/entities/size.json": { name: "size" },
+      "shop-agent/entities/size_entries_en.json": [
+        { value: "large", synonyms: ["large", "big", "XL"] },
+        { value: "small" },
+      ],
+      "shop-agent/entities/size_entries_de.json": [{ value: "groß", synonyms: ["gross"] }],
+      "shop-agent/entities/order_id.json": { name: "order_id", isRegexp: true },
+      "shop-agent/entities/order_id_entries_en.json": [{ value: "\\d{5}" }, { value: "A-\\d{4}" }],
+      "shop-agent/entities/empty.json": { name: "empty" },
+    }),
+  );
+  assert.deepEqual(
+    agent.entityTypes.sort((a, b) => a.name.localeCompare(b.name)),
+    [
+      { name: "empty", kind: "list", entries: [] },
+      { name: "order_id", kind: "pattern", pattern: "(?:\\d{5})|(?:A-\\d{4})" },
+      {
+        name: "size",
+        kind: "list",
+        entries: [
+          { value: "large", synonyms: ["big", "XL"] },
+          { value: "small", synonyms: [] },
+        ],
+      },
+    ],
+  );
+});
+
+test("what is not a Dialogflow ES export is a 400 that says why", () => {
+  const refused = (body: Uint8Array, code: string, message: RegExp) =>
+    assert.throws(
+      () => readAgentZip(body),
+      (err: unknown) =>
+        err instanceof HttpError && err.statusCode === 400 && err.code === code && message.test(err.message),
+    );
+  refused(strToU8("not a zip"), "invalid_zip", /not a zip archive/);
+  refused(zip({ "intents/a.json": { name: "a" } }), "invalid_agent", /no agent\.json/);
+  refused(zip({ "agent.json": "{ nope" }), "invalid_agent", /^agent\.json is not valid JSON$/);
+  refused(
+    zip({ "agent.json": {}, "intents/a.json": "[", "intents/a_usersays_en.json": [] }),
+    "invalid_agent",
+    /^intents\/a\.json is not valid JSON$/,
+  );
+});

@@ -1,0 +1,121 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { HttpError } from "@cb/core";
+import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
+import { startFakeTelegram, type FakeTelegram } from "@cb/fake-telegram";
+import type { FastifyRequest } from "fastify";
+import { checkRequired, generateToken, telegramClient, telegramFailure } from "../src/channels.ts";
+import { baseUrl, hint, notFound, requireScope, tenantOf } from "../src/context.ts";
+import { unique } from "../src/errors.ts";
+import type { Scope } from "../src/keys.ts";
+
+let t: TestDatabase;
+let telegram: FakeTelegram;
+const TOKEN = "123456:admin-api-test-token";
+
+before(async () => {
+  t = await createTestDatabase();
+  telegram = await startFakeTelegram();
+  telegram.addBot(TOKEN, { username: "AcmeBot" });
+});
+after(async () => {
+  await telegram.close();
+  await t.drop();
+});
+
+const isHttp = (status: number, code: string, message?: RegExp) => (err: unknown) =>
+  err instanceof HttpError && err.statusCode === status && err.code === code && (!message || message.test(err.message));
+
+test("a write that breaks a unique constraint is a 409 with the caller's message; other failures pass through", async () => {
+  const tenantId = (await t.db.tenant.create({ data: { name: "Acme" } })).id;
+  const create = () => t.db.intent.create({ data: { tenantId, name: "greeting", examples: [] } });
+  const first = await unique(create, "an intent of that name exists");
+  assert.equal(first.name, "greeting", "the write's result");
+  await assert.rejects(
+    unique(create, "an intent of that name exists"),
+    isHttp(409, "conflict", /^an intent of that name exists$/),
+  );
+  const other = new Error("connection lost");
+  await assert.rejects(
+    unique(() => Promise.reject(other), "x"),
+    (err) => err === other,
+  );
+  await assert.rejects(
+    unique(
+      () => t.db.intent.create({ data: { tenantId: "00000000-0000-4000-8000-000000000000", name: "x", examples: [] } }),
+      "x",
+    ),
+    (err: unknown) => !(err instanceof HttpError) && (err as { code?: string }).code === "P2003",
+    "a foreign key violation is not a conflict",
+  );
+});
+
+test("scopes: admin may do anything, read-only may read, events neither", () => {
+  const as = (scopes?: Scope[]) =>
+    ({ principal: scopes ? { tenantId: "t1", keyId: "k", scopes } : undefined }) as unknown as FastifyRequest;
+  for (const write of [false, true]) requireScope(as(["admin"]), write);
+  requireScope(as(["read-only"]), false);
+  requireScope(as(["events", "read-only"]), false);
+  assert.throws(() => requireScope(as(["read-only"]), true), isHttp(403, "forbidden", /admin scope needed/));
+  assert.throws(() => requireScope(as(["events"]), false), isHttp(403, "forbidden", /may not read the admin API/));
+  assert.throws(() => requireScope(as(["events"]), true), isHttp(403, "forbidden", /admin scope needed/));
+  assert.throws(() => requireScope(as(), false), isHttp(403, "forbidden"));
+  assert.equal(tenantOf(as(["events"])), "t1");
+  assert.throws(() => tenantOf(as()), isHttp(401, "unauthenticated", /an API key is required/));
+  assert.ok(isHttp(404, "not_found", /^no such intent$/)(notFound("intent")));
+});
+
+test("webhook URLs are built on the public base URL when set, else on the request's own", () => {
+  const request = { protocol: "http", host: "127.0.0.1:3000" } as FastifyRequest;
+  const options = { db: t.db, sealer: {} as never, channelEnv: {} };
+  assert.equal(baseUrl({ ...options, publicBaseUrl: "https://bot.example.com/" }, request), "https://bot.example.com");
+  assert.equal(baseUrl({ ...options, publicBaseUrl: "https://bot.example.com" }, request), "https://bot.example.com");
+  assert.equal(baseUrl(options, request), "http://127.0.0.1:3000");
+  assert.equal(hint("EAAG-very-secret-a1b2"), "…a1b2");
+});
+
+test("each channel's required credentials and config, all missing ones named", () => {
+  checkRequired("telegram", { botToken: "1:x" }, {});
+  checkRequired("whatsapp", { accessToken: "a", appSecret: "s" }, { phoneNumberId: "1" });
+  assert.throws(
+    () => checkRequired("whatsapp", { accessToken: "a", appSecret: "" }, { phoneNumberId: "" }),
+    (err: unknown) =>
+      isHttp(400, "validation_failed")(err) &&
+      (err as HttpError).message === "a whatsapp account needs credentials.appSecret, config.phoneNumberId" &&
+      JSON.stringify((err as HttpError).details) ===
+        JSON.stringify({ missing: ["credentials.appSecret", "config.phoneNumberId"] }),
+  );
+  assert.throws(() => checkRequired("messenger", { pageAccessToken: "p", appSecret: "s" }, {}), /config\.pageId/);
+  checkRequired("messenger", { pageAccessToken: "p", appSecret: "s" }, { pageId: 0 });
+  assert.throws(() => checkRequired("slack", { botToken: "xoxb" }, {}), /needs credentials\.signingSecret$/);
+  assert.throws(() => checkRequired("telegram", {}, {}), /needs credentials\.botToken$/);
+});
+
+test("generated tokens are long, random, and of the characters platforms accept", () => {
+  const tokens = Array.from({ length: 20 }, generateToken);
+  for (const token of tokens) assert.match(token, /^[A-Za-z0-9_-]{32}$/);
+  assert.equal(new Set(tokens).size, 20);
+});
+
+test("Telegram's refusals become answers for our caller, never with the token", async () => {
+  const ok = telegramClient(TOKEN, { TELEGRAM_API_ROOT: telegram.url });
+  assert.equal((await ok.getMe()).username, "AcmeBot");
+  const unknown = await telegramClient("999:unknown", { TELEGRAM_API_ROOT: telegram.url })
+    .getMe()
+    .catch((err: unknown) => err);
+  const mapped = telegramFailure(unknown, "check the bot");
+  assert.ok(isHttp(400, "invalid_bot_token", /^Telegram does not accept this bot token$/)(mapped));
+
+  const refused = await ok.setWebhook("http://insecure.example/hook").catch((err: unknown) => err);
+  const platform = telegramFailure(refused, "register the webhook");
+  assert.ok(
+    isHttp(502, "platform_error", /^Telegram refused to register the webhook: Bad Request: bad webhook/)(platform),
+  );
+
+  telegram.failNext("getMe", { status: 404, description: "Not Found" });
+  assert.ok(isHttp(400, "invalid_bot_token")(telegramFailure(await ok.getMe().catch((e: unknown) => e), "check")));
+
+  const unreachable = telegramFailure(new Error(`connect ECONNREFUSED ${TOKEN}`), "report the webhook");
+  assert.ok(isHttp(502, "platform_unreachable", /^could not reach Telegram to report the webhook$/)(unreachable));
+  for (const err of [mapped, platform, unreachable]) assert.ok(!(err as Error).message.includes(TOKEN));
+});

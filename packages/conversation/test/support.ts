@@ -1,0 +1,142 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { messengerDriver } from "@cb/channel-messenger";
+import { telegramDriver } from "@cb/channel-telegram";
+import type { ChannelAccount, InboundMessage } from "@cb/core";
+import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
+import { startFakeGraph, type FakeGraph } from "@cb/fake-graph";
+import { startFakeTelegram, type FakeTelegram } from "@cb/fake-telegram";
+import { createSealer, generateKey, parseKeyRing, type Sealer } from "@cb/secrets";
+import { createAccountDirectory, createIngestor, type AccountDirectory, type Ingestor } from "../src/index.ts";
+
+export const BOT_TOKEN = "424242:conversation-test-token";
+export const PAGE_TOKEN = "EAA-conversation-test-page";
+
+/**
+ * A fresh database with a tenant, a Telegram bot and a Messenger page, their platform APIs strict
+ * local fakes. (Telegram allows a bot one message a second per chat; Messenger has no such limit,
+ * so tests that send several replies to one chat go through Messenger to stay quick.)
+ */
+export interface Setup {
+  t: TestDatabase;
+  sealer: Sealer;
+  telegram: FakeTelegram;
+  graph: FakeGraph;
+  accounts: AccountDirectory;
+  ingestor: Ingestor;
+  tenantId: string;
+  account: ChannelAccount;
+  messenger: ChannelAccount;
+  /** Stores an inbound message (Telegram unless said) as the web role does and returns its row id. */
+  receive(message: Partial<InboundMessage> & { chat: string }): Promise<string>;
+  close(): Promise<void>;
+}
+
+let nextEvent = 1;
+
+export async function setUp(): Promise<Setup> {
+  const t = await createTestDatabase();
+  const sealer = createSealer(parseKeyRing(generateKey("test")));
+  const telegram = await startFakeTelegram();
+  telegram.addBot(BOT_TOKEN, { username: "ShopBot" });
+  const tenant = await t.db.tenant.create({ data: { name: "Acme", timezone: "Europe/Berlin" } });
+  const row = await t.db.channelAccount.create({
+    data: {
+      tenantId: tenant.id,
+      channel: "telegram",
+      name: "Shop bot",
+      config: { username: "ShopBot" },
+      secrets: sealer.sealJson({ botToken: BOT_TOKEN, secretToken: "s" }),
+    },
+  });
+  const graph = await startFakeGraph();
+  graph.addPageToken(PAGE_TOKEN);
+  const page = await t.db.channelAccount.create({
+    data: {
+      tenantId: tenant.id,
+      channel: "messenger",
+      name: "Shop page",
+      config: { pageId: "1895382890692545" },
+      secrets: sealer.sealJson({ pageAccessToken: PAGE_TOKEN, appSecret: "a", verifyToken: "v" }),
+    },
+  });
+  const accounts = createAccountDirectory({
+    db: t.db,
+    sealer,
+    drivers: [telegramDriver, messengerDriver],
+    env: { TELEGRAM_API_ROOT: telegram.url, GRAPH_API_BASE_URL: graph.url },
+  });
+  const ingestor = createIngestor({ connectionString: t.url, inboxAbove: Infinity });
+  const account: ChannelAccount = {
+    id: row.id,
+    tenantId: tenant.id,
+    channel: "telegram",
+    config: {},
+    secrets: {},
+  };
+  const messenger: ChannelAccount = { ...account, id: page.id, channel: "messenger" };
+  return {
+    t,
+    sealer,
+    telegram,
+    graph,
+    accounts,
+    ingestor,
+    tenantId: tenant.id,
+    account,
+    messenger,
+    async receive({ chat, ...fields }) {
+      const n = nextEvent++;
+      const to = fields.channel === "messenger" ? messenger : account;
+      const message: InboundMessage = {
+        channel: to.channel,
+        platformEventId: `u${n}`,
+        platformMessageId: String(n),
+        conversation: { externalId: chat, type: "private" },
+        sender: { externalId: chat },
+        sentAt: new Date(Date.now() + n).toISOString(),
+        addressedToBot: true,
+        ...fields,
+      };
+      await ingestor.ingest(to, [{ type: "message", message, raw: { update_id: n } }]);
+      const stored = await t.db.message.findFirstOrThrow({
+        where: { channelAccountId: to.id, direction: "in", dedupeKey: `u${n}` },
+      });
+      return stored.id;
+    },
+    async close() {
+      await ingestor.close();
+      await telegram.close();
+      await graph.close();
+      await t.drop();
+    },
+  };
+}
+
+/** A stand-in business backend: `answer` decides each response; `received` keeps the parsed requests. */
+export async function startBackend(answer: (request: any) => { status?: number; body: unknown }) {
+  const received: any[] = [];
+  const headers: Record<string, string | string[] | undefined>[] = [];
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      const request = JSON.parse(body);
+      received.push(request);
+      headers.push(req.headers);
+      const { status = 200, body: out } = answer(request);
+      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(out));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/fulfillment`,
+    received,
+    headers,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

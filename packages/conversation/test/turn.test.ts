@@ -1,0 +1,542 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import type { Reply } from "@cb/core";
+import { createEgress, parsePolicy } from "@cb/egress";
+import { createFulfillmentClient } from "@cb/fulfillment";
+import {
+  applyContexts,
+  createFulfill,
+  handleMessage,
+  type TurnDeps,
+  type Understand,
+  type Understanding,
+} from "../src/index.ts";
+import { setUp, startBackend, type Setup } from "./support.ts";
+
+let s: Setup;
+let deps: TurnDeps;
+let backend: Awaited<ReturnType<typeof startBackend>>;
+let endpointId: string;
+/** What the backend answers, by intent. */
+const answers = new Map<string, (request: any) => { status?: number; body: unknown }>();
+/** What understanding says next, and what it was asked. */
+let understanding: Understanding;
+const asked: Parameters<Understand>[0][] = [];
+const egress = createEgress(parsePolicy({ EGRESS_ALLOW: "127.0.0.1", EGRESS_ALLOW_HTTP: "true" }));
+const client = createFulfillmentClient(egress, { breaker: { volumeThreshold: 1000 } });
+
+before(async () => {
+  s = await setUp();
+  backend = await startBackend((request) => {
+    const answer = answers.get(request.queryResult.intent.displayName);
+    return answer ? answer(request) : { status: 404, body: {} };
+  });
+  endpointId = (
+    await s.t.db.fulfillmentEndpoint.create({
+      data: { tenantId: s.tenantId, name: "shop", url: backend.url, timeoutMs: 2000 },
+    })
+  ).id;
+  await s.t.db.eventSubscription.create({
+    data: { tenantId: s.tenantId, url: "https://example.com/events", eventTypes: ["*"], secrets: "sealed" },
+  });
+  deps = {
+    db: s.t.db,
+    pool: s.t.pool,
+    accounts: s.accounts,
+    understand: async (input) => {
+      asked.push(input);
+      return understanding;
+    },
+    fulfill: createFulfill({ sealer: s.sealer, client }),
+    applyContexts,
+  };
+});
+after(async () => {
+  client.shutdown();
+  await egress.close();
+  await backend.close();
+  await s.close();
+});
+
+const understood = (intent: string, extra: Partial<Understanding> = {}): Understanding => ({
+  intent,
+  confidence: 0.9,
+  parameters: {},
+  allRequiredParamsPresent: true,
+  contexts: [],
+  state: { contexts: [{ name: "turn", lifespanCount: 1 }] },
+  ...extra,
+});
+async function intent(name: string, responses: Reply[], options: { fulfilled?: boolean } = {}) {
+  await s.t.db.intent.create({
+    data: {
+      tenantId: s.tenantId,
+      name,
+      examples: [],
+      responses: responses as object[],
+      ...(options.fulfilled ? { fulfillmentEndpointId: endpointId } : {}),
+    },
+  });
+}
+/** A Messenger message: the flows go through Messenger, which has no per-chat rate limit to wait on. */
+const receive = (fields: Parameters<Setup["receive"]>[0]) => s.receive({ channel: "messenger", ...fields });
+const sentTo = (chat: string) =>
+  s.graph.calls.filter((c) => c.body.recipient?.id === chat).map((c) => c.body.message.text);
+const sentOnTelegram = (chat: string) =>
+  s.telegram.calls
+    .filter((c) => c.method === "sendMessage" && String(c.params.chat_id) === chat)
+    .map((c) => c.params.text);
+const conversationOf = (chat: string) => s.t.db.conversation.findFirstOrThrow({ where: { externalId: chat } });
+async function eventsOf(chat: string) {
+  const { id } = await conversationOf(chat);
+  const events = await s.t.db.event.findMany({ where: { data: { path: ["conversationId"], equals: id } } });
+  return events.map((e) => ({ type: e.type, data: e.data as Record<string, any> }));
+}
+const typesOf = async (chat: string) => (await eventsOf(chat)).map((e) => e.type).sort();
+const fulfillmentCalls = (messageId: string) =>
+  s.t.db.fulfillmentCall.findMany({ where: { messageId }, orderBy: { createdAt: "asc" } });
+
+test("an intent without a backend: its own responses are sent, the dialog state kept, the message processed with its events", async () => {
+  await intent("greeting", [
+    { type: "text", text: "Hello!" },
+    { type: "text", text: "How can I help?" },
+  ]);
+  understanding = understood("greeting", { confidence: 0.8, parameters: { name: "Ada" } });
+  const id = await receive({ chat: "301", text: "hi" });
+  assert.deepEqual(await handleMessage(deps, id), { intent: "greeting", replies: 2 });
+  assert.deepEqual(sentTo("301"), ["Hello!", "How can I help?"]);
+
+  const input = asked.at(-1)!;
+  const tenant = await s.t.db.tenant.findUniqueOrThrow({ where: { id: s.tenantId } });
+  assert.deepEqual(input.tenant, {
+    id: s.tenantId,
+    language: "en",
+    timezone: "Europe/Berlin",
+    nluSettings: {},
+    trainingRevision: String(tenant.trainingRevision),
+  });
+  assert.equal(input.message.text, "hi");
+  assert.deepEqual(input.state, {}, "a new conversation's state");
+
+  const conversation = await conversationOf("301");
+  assert.deepEqual(conversation.state, understanding.state);
+  const inbound = await s.t.db.message.findUniqueOrThrow({ where: { id } });
+  assert.equal(inbound.status, "processed");
+
+  const events = await eventsOf("301");
+  const base = { conversationId: conversation.id, channelAccountId: s.messenger.id, channel: "messenger" };
+  const of = (type: string) => events.filter((e) => e.type === type).map((e) => e.data);
+  assert.deepEqual(of("conversation.started"), [{ ...base, externalId: "301" }]);
+  assert.deepEqual(of("message.received"), [{ ...base, messageId: id, message: inbound.content }]);
+  assert.deepEqual(of("intent.matched"), [
+    { ...base, messageId: id, intent: "greeting", confidence: 0.8, parameters: { name: "Ada" } },
+  ]);
+  const outbound = await s.t.db.message.findMany({
+    where: { conversationId: conversation.id, direction: "out" },
+    orderBy: { dedupeKey: "asc" },
+  });
+  assert.deepEqual(
+    of("message.sent").sort((a, b) => String(a.reply.text).localeCompare(String(b.reply.text))),
+    outbound
+      .map((m) => ({
+        ...base,
+        messageId: m.id,
+        inReplyTo: id,
+        reply: m.content,
+        platformMessageId: m.platformMessageId,
+      }))
+      .sort((a, b) => String((a.reply as Reply & { text: string }).text).localeCompare((b.reply as any).text)),
+  );
+  assert.equal(events.length, 5);
+
+  // The job run again (a retry after a crash): nothing is done twice.
+  assert.deepEqual(await handleMessage(deps, id), { replies: 0, skipped: "already processed" });
+  assert.equal(sentTo("301").length, 2);
+  assert.equal((await eventsOf("301")).length, 5);
+});
+
+test("a later message: no conversation.started; understanding gets the state the last turn kept", async () => {
+  understanding = understood("greeting", { state: { contexts: [{ name: "second", lifespanCount: 2 }] } });
+  const first = await receive({ chat: "302", text: "hi" });
+  await handleMessage(deps, first);
+  const second = await receive({ chat: "302", text: "hello again" });
+  understanding = understood("greeting", { state: { contexts: [] } });
+  await handleMessage(deps, second);
+  assert.deepEqual(asked.at(-1)!.state, { contexts: [{ name: "second", lifespanCount: 2 }] });
+  assert.deepEqual((await conversationOf("302")).state, { contexts: [] });
+  assert.equal((await typesOf("302")).filter((t) => t === "conversation.started").length, 1);
+  assert.equal((await typesOf("302")).filter((t) => t === "message.received").length, 2);
+});
+
+test("an unknown message is not a turn", async () => {
+  assert.deepEqual(await handleMessage(deps, "00000000-0000-4000-8000-000000000000"), {
+    replies: 0,
+    skipped: "already processed",
+  });
+});
+
+test("an intent with a backend: the backend's replies, its output contexts kept, and the attempt recorded", async () => {
+  await intent("order.status", [{ type: "text", text: "The order system is down." }], { fulfilled: true });
+  answers.set("order.status", (request) => ({
+    body: {
+      fulfillmentText: `Order ${request.queryResult.parameters.order_id} has shipped.`,
+      outputContexts: [
+        { name: `${request.session}/contexts/order`, lifespanCount: 2, parameters: { order_id: "12345" } },
+      ],
+    },
+  }));
+  understanding = understood("order.status", {
+    parameters: { order_id: "12345" },
+    state: { contexts: [{ name: "earlier", lifespanCount: 1 }] },
+  });
+  const id = await receive({ chat: "303", text: "where is 12345" });
+  assert.deepEqual(await handleMessage(deps, id), { intent: "order.status", replies: 1 });
+  assert.deepEqual(sentTo("303"), ["Order 12345 has shipped."]);
+  assert.deepEqual((await conversationOf("303")).state, {
+    contexts: [
+      { name: "earlier", lifespanCount: 1 },
+      { name: "order", lifespanCount: 2, parameters: { order_id: "12345" } },
+    ],
+  });
+  const [call, ...more] = await fulfillmentCalls(id);
+  assert.equal(more.length, 0);
+  assert.deepEqual(
+    { ...call!, id: undefined, createdAt: undefined, latencyMs: undefined },
+    {
+      id: undefined,
+      createdAt: undefined,
+      latencyMs: undefined,
+      tenantId: s.tenantId,
+      messageId: id,
+      endpointId,
+      intent: "order.status",
+      ok: true,
+      httpStatus: 200,
+      error: null,
+    },
+  );
+  assert.ok(Number.isInteger(call!.latencyMs) && call!.latencyMs >= 0 && call!.latencyMs < 2000);
+  assert.ok(!(await typesOf("303")).includes("fulfillment.failed"));
+});
+
+test("a failing backend: the intent's own responses, the failure recorded and reported", async () => {
+  await intent("order.return", [{ type: "text", text: "Returns are down; try later." }], { fulfilled: true });
+  answers.set("order.return", () => ({ status: 503, body: { error: "down" } }));
+  understanding = understood("order.return");
+  const id = await receive({ chat: "304", text: "return it" });
+  assert.deepEqual(await handleMessage(deps, id), { intent: "order.return", replies: 1 });
+  assert.deepEqual(sentTo("304"), ["Returns are down; try later."]);
+  const [call] = await fulfillmentCalls(id);
+  assert.deepEqual([call!.ok, call!.httpStatus, call!.error], [false, 503, "the endpoint answered HTTP 503"]);
+  const conversation = await conversationOf("304");
+  const failed = (await eventsOf("304")).filter((e) => e.type === "fulfillment.failed").map((e) => e.data);
+  assert.deepEqual(failed, [
+    {
+      conversationId: conversation.id,
+      channelAccountId: s.messenger.id,
+      channel: "messenger",
+      messageId: id,
+      endpointId,
+      intent: "order.return",
+      error: "the endpoint answered HTTP 503",
+      httpStatus: 503,
+    },
+  ]);
+  assert.deepEqual(conversation.state, understanding.state, "no backend contexts");
+});
+
+test("a backend that cannot be reached: the failure is reported without an HTTP status", async () => {
+  const closed = await startBackend(() => ({ body: {} }));
+  await closed.close();
+  const gone = await s.t.db.fulfillmentEndpoint.create({
+    data: { tenantId: s.tenantId, name: "gone", url: closed.url, timeoutMs: 500 },
+  });
+  await s.t.db.intent.create({
+    data: {
+      tenantId: s.tenantId,
+      name: "crm.lookup",
+      examples: [],
+      responses: [{ type: "text", text: "The CRM is away." }],
+      fulfillmentEndpointId: gone.id,
+    },
+  });
+  understanding = understood("crm.lookup");
+  const id = await receive({ chat: "305", text: "look me up" });
+  await handleMessage(deps, id);
+  assert.deepEqual(sentTo("305"), ["The CRM is away."]);
+  const [call] = await fulfillmentCalls(id);
+  assert.equal(call!.ok, false);
+  assert.equal(call!.httpStatus, null);
+  const [failed] = (await eventsOf("305")).filter((e) => e.type === "fulfillment.failed");
+  assert.equal(failed!.data.endpointId, gone.id);
+  assert.equal(failed!.data.error, call!.error);
+  assert.ok(!("httpStatus" in failed!.data));
+});
+
+test("a backend that answers nothing leaves the intent's own responses standing", async () => {
+  await intent("store.hours", [{ type: "text", text: "We open at nine." }], { fulfilled: true });
+  answers.set("store.hours", () => ({ body: {} }));
+  understanding = understood("store.hours");
+  const id = await receive({ chat: "306", text: "when do you open" });
+  assert.deepEqual(await handleMessage(deps, id), { intent: "store.hours", replies: 1 });
+  assert.deepEqual(sentTo("306"), ["We open at nine."]);
+  assert.equal((await fulfillmentCalls(id))[0]!.ok, true);
+});
+
+test("followupEventInput hands the turn to the intent it names: that intent's backend gets the event's parameters, and both answers are sent in order", async () => {
+  await intent("order.cancel", [{ type: "text", text: "static cancel" }], { fulfilled: true });
+  await intent("order.cancelled", [{ type: "text", text: "static cancelled" }], { fulfilled: true });
+  answers.set("order.cancel", () => ({
+    body: {
+      fulfillmentText: "Cancelling your order…",
+      outputContexts: [{ name: "projects/p/agent/sessions/s/contexts/cancelling", lifespanCount: 1 }],
+      followupEventInput: { name: "order.cancelled", parameters: { reason: "late" } },
+    },
+  }));
+  answers.set("order.cancelled", (request) => ({
+    body: {
+      fulfillmentText: `Order ${request.queryResult.parameters.order_id} is cancelled (${request.queryResult.parameters.reason}).`,
+      outputContexts: [{ name: "projects/p/agent/sessions/s/contexts/refund", lifespanCount: 3 }],
+    },
+  }));
+  understanding = understood("order.cancel", { parameters: { order_id: "12345" }, state: {} });
+  const id = await receive({ chat: "307", text: "cancel order 12345" });
+  const before = backend.received.length;
+  assert.deepEqual(await handleMessage(deps, id), { intent: "order.cancel", replies: 2 });
+  assert.deepEqual(sentTo("307"), ["Cancelling your order…", "Order 12345 is cancelled (late)."]);
+  const requests = backend.received.slice(before);
+  assert.deepEqual(
+    requests.map((r) => [r.queryResult.intent.displayName, r.queryResult.parameters]),
+    [
+      ["order.cancel", { order_id: "12345" }],
+      ["order.cancelled", { order_id: "12345", reason: "late" }],
+    ],
+  );
+  assert.deepEqual(
+    (await fulfillmentCalls(id)).map((c) => [c.intent, c.ok]),
+    [
+      ["order.cancel", true],
+      ["order.cancelled", true],
+    ],
+  );
+  assert.deepEqual(
+    (await conversationOf("307")).state,
+    { contexts: [{ name: "refund", lifespanCount: 3, parameters: {} }] },
+    "the contexts of the intent that answered last",
+  );
+});
+
+test("a follow-up to an intent without a backend sends its own responses; the first backend's contexts stay", async () => {
+  await intent("order.help", [{ type: "text", text: "Call us on 555-0100." }]);
+  await intent("order.problem", [], { fulfilled: true });
+  answers.set("order.problem", () => ({
+    body: {
+      fulfillmentText: "Sorry to hear that.",
+      outputContexts: [{ name: "projects/p/agent/sessions/s/contexts/problem", lifespanCount: 2 }],
+      followupEventInput: { name: "order.help" },
+    },
+  }));
+  understanding = understood("order.problem", { state: {} });
+  const id = await receive({ chat: "308", text: "my order is broken" });
+  assert.deepEqual(await handleMessage(deps, id), { intent: "order.problem", replies: 2 });
+  assert.deepEqual(sentTo("308"), ["Sorry to hear that.", "Call us on 555-0100."]);
+  assert.deepEqual((await conversationOf("308")).state, {
+    contexts: [{ name: "problem", lifespanCount: 2, parameters: {} }],
+  });
+});
+
+test("a follow-up whose backend fails: its intent's own responses, and the failure reported", async () => {
+  await intent("payment.retry", [{ type: "text", text: "Payments are down." }], { fulfilled: true });
+  await intent("payment.start", [], { fulfilled: true });
+  answers.set("payment.start", () => ({
+    body: { fulfillmentText: "One moment.", followupEventInput: { name: "payment.retry" } },
+  }));
+  answers.set("payment.retry", () => ({ status: 500, body: {} }));
+  understanding = understood("payment.start");
+  const id = await receive({ chat: "309", text: "pay" });
+  await handleMessage(deps, id);
+  assert.deepEqual(sentTo("309"), ["One moment.", "Payments are down."]);
+  const failed = (await eventsOf("309")).filter((e) => e.type === "fulfillment.failed");
+  assert.deepEqual(
+    failed.map((e) => [e.data.intent, e.data.httpStatus]),
+    [["payment.retry", 500]],
+  );
+});
+
+test("follow-ups are bounded: a backend that keeps asking for one is followed three times", async () => {
+  await intent("loop", [], { fulfilled: true });
+  let n = 0;
+  answers.set("loop", () => ({ body: { fulfillmentText: `round ${++n}`, followupEventInput: { name: "loop" } } }));
+  understanding = understood("loop");
+  const id = await receive({ chat: "310", text: "loop" });
+  assert.deepEqual(await handleMessage(deps, id), { intent: "loop", replies: 4 });
+  assert.equal((await fulfillmentCalls(id)).length, 4);
+  assert.deepEqual(sentTo("310"), ["round 1", "round 2", "round 3", "round 4"]);
+});
+
+test("a missing parameter is asked for instead of fulfilling", async () => {
+  await intent("order.track", [{ type: "text", text: "static" }], { fulfilled: true });
+  understanding = understood("order.track", { prompt: "What is your order number?", allRequiredParamsPresent: false });
+  const id = await receive({ chat: "311", text: "track my order" });
+  assert.deepEqual(await handleMessage(deps, id), { intent: "order.track", replies: 1 });
+  assert.deepEqual(sentTo("311"), ["What is your order number?"]);
+  assert.equal((await fulfillmentCalls(id)).length, 0);
+  assert.deepEqual(await typesOf("311"), [
+    "conversation.started",
+    "intent.matched",
+    "message.received",
+    "message.sent",
+  ]);
+});
+
+test("an intent the tenant never defined (a fallback nobody wrote): nothing to say, and the turn is done", async () => {
+  understanding = understood("Default Fallback Intent", { confidence: 0 });
+  const id = await receive({ chat: "321", text: "qwxz" });
+  assert.deepEqual(await handleMessage(deps, id), { intent: "Default Fallback Intent", replies: 0 });
+  assert.deepEqual(sentTo("321"), []);
+  assert.equal((await s.t.db.message.findUniqueOrThrow({ where: { id } })).status, "processed");
+  assert.deepEqual(await typesOf("321"), ["conversation.started", "intent.matched", "message.received"]);
+});
+
+test("in a Telegram group, answers quote the message they answer, the opt-out confirmation too", async () => {
+  await intent("group.hello", [{ type: "text", text: "Hello, group!" }]);
+  understanding = understood("group.hello");
+  const group = (chat: string) => ({ chat, conversation: { externalId: chat, type: "group" as const } });
+  const id = await s.receive({ ...group("-322"), platformMessageId: "901", text: "@ShopBot hi" });
+  await handleMessage(deps, id);
+  const stop = await s.receive({ ...group("-323"), platformMessageId: "902", text: "stop" });
+  await handleMessage(deps, stop);
+  const quoted = (chat: string) =>
+    s.telegram.calls
+      .filter((c) => c.method === "sendMessage" && String(c.params.chat_id) === chat)
+      .map((c) => [c.params.text, (c.params.reply_parameters as { message_id?: number } | undefined)?.message_id]);
+  assert.deepEqual(quoted("-322"), [["Hello, group!", 901]]);
+  assert.deepEqual(quoted("-323"), [
+    ["You won't get notifications from us anymore. Send START to get them again.", 902],
+  ]);
+});
+
+test("a button whose payload reads like STOP is a button press, not an opt-out; on Messenger nothing needs acknowledging", async () => {
+  await intent("stop.order", [{ type: "text", text: "Stopping the order." }]);
+  understanding = understood("stop.order");
+  const asks = asked.length;
+  const id = await receive({ chat: "324", text: "STOP", postback: { payload: "STOP" } });
+  assert.deepEqual(await handleMessage(deps, id), { intent: "stop.order", replies: 1 });
+  assert.equal(asked.length, asks + 1);
+  assert.deepEqual(sentTo("324"), ["Stopping the order."]);
+  assert.equal(await s.t.db.contactIdentity.count({ where: { externalId: "324" } }), 0);
+});
+
+test("a group message not addressed to the bot: no understanding, no reply; the message is processed and reported received", async () => {
+  const asks = asked.length;
+  const id = await s.receive({
+    chat: "-312",
+    conversation: { externalId: "-312", type: "group" },
+    text: "hi everyone",
+    addressedToBot: false,
+  });
+  assert.deepEqual(await handleMessage(deps, id), { replies: 0, skipped: "not addressed to the bot" });
+  assert.equal(asked.length, asks);
+  assert.deepEqual(sentOnTelegram("-312"), []);
+  assert.equal((await s.t.db.message.findUniqueOrThrow({ where: { id } })).status, "processed");
+  assert.deepEqual(await typesOf("-312"), ["conversation.started", "message.received"]);
+});
+
+test("a message with nothing to answer (a location, a sticker) is processed without a turn", async () => {
+  const asks = asked.length;
+  const id = await receive({ chat: "313", location: { latitude: 52.5, longitude: 13.4 } });
+  assert.deepEqual(await handleMessage(deps, id), { replies: 0, skipped: "nothing to answer" });
+  assert.equal(asked.length, asks);
+  assert.equal((await s.t.db.message.findUniqueOrThrow({ where: { id } })).status, "processed");
+  assert.deepEqual(await typesOf("313"), ["conversation.started", "message.received"]);
+});
+
+test("a button press is understood from its payload, answered, and acknowledged to the platform", async () => {
+  await intent("order.return.confirm", [{ type: "text", text: "Return started." }]);
+  understanding = understood("order.return.confirm");
+  const id = await s.receive({ chat: "314", platformMessageId: "cbq-314", postback: { payload: "stop" } });
+  assert.deepEqual(await handleMessage(deps, id), { intent: "order.return.confirm", replies: 1 });
+  assert.deepEqual(asked.at(-1)!.message.postback, { payload: "stop" }, "a payload is never an opt-out word");
+  assert.deepEqual(sentOnTelegram("314"), ["Return started."]);
+  const ack = s.telegram.calls.filter((c) => c.method === "answerCallbackQuery");
+  assert.deepEqual(
+    ack.map((c) => c.params.callback_query_id),
+    ["cbq-314"],
+  );
+});
+
+test("a button press whose acknowledgement fails is still answered and processed", async () => {
+  understanding = understood("order.return.confirm");
+  s.telegram.failNext("answerCallbackQuery", { status: 400, description: "Bad Request: query is too old" });
+  const id = await s.receive({ chat: "315", platformMessageId: "cbq-315", postback: { payload: "yes" } });
+  assert.deepEqual(await handleMessage(deps, id), { intent: "order.return.confirm", replies: 1 });
+  assert.deepEqual(sentOnTelegram("315"), ["Return started."]);
+  assert.equal((await s.t.db.message.findUniqueOrThrow({ where: { id } })).status, "processed");
+});
+
+test("STOP opts the customer out of notifications with a confirmation, and is not a turn; a command of that name is", async () => {
+  const asks = asked.length;
+  const id = await receive({ chat: "316", text: "STOP" });
+  assert.deepEqual(await handleMessage(deps, id), { replies: 1 });
+  assert.equal(asked.length, asks);
+  assert.deepEqual(sentTo("316"), ["You won't get notifications from us anymore. Send START to get them again."]);
+  const identity = await s.t.db.contactIdentity.findFirstOrThrow({
+    where: { channelAccountId: s.messenger.id, externalId: "316" },
+    include: { contact: true },
+  });
+  assert.ok(identity.contact.optedOutAt);
+  assert.equal((await s.t.db.message.findUniqueOrThrow({ where: { id } })).status, "processed");
+  assert.ok(!(await typesOf("316")).includes("intent.matched"));
+
+  await intent("stop.command", [{ type: "text", text: "Stopped the bot." }]);
+  understanding = understood("stop.command");
+  const command = await receive({ chat: "317", text: "stop", command: { name: "stop", args: "" } });
+  assert.deepEqual(await handleMessage(deps, command), { intent: "stop.command", replies: 1 });
+  assert.equal(await s.t.db.contactIdentity.count({ where: { externalId: "317" } }), 0);
+});
+
+test("the tenant's own opt-out words and confirmation", async () => {
+  await s.t.db.tenant.update({
+    where: { id: s.tenantId },
+    data: { notificationSettings: { optOutWords: ["abmelden"], optOutReply: "Abgemeldet." } },
+  });
+  try {
+    const id = await receive({ chat: "318", text: "Abmelden" });
+    assert.deepEqual(await handleMessage(deps, id), { replies: 1 });
+    assert.deepEqual(sentTo("318"), ["Abgemeldet."]);
+  } finally {
+    await s.t.db.tenant.update({ where: { id: s.tenantId }, data: { notificationSettings: {} } });
+  }
+});
+
+test("a reply the platform refuses is reported as message.failed with the platform's error", async () => {
+  await intent("refused", [{ type: "text", text: "You blocked me." }]);
+  understanding = understood("refused");
+  s.graph.failNext({ status: 400, code: 551, message: "This person isn't available right now." });
+  const id = await receive({ chat: "319", text: "hi" });
+  assert.deepEqual(await handleMessage(deps, id), { intent: "refused", replies: 1 });
+  const [failed, ...more] = (await eventsOf("319")).filter(
+    (e) => e.type.startsWith("message.") && e.type !== "message.received",
+  );
+  assert.equal(more.length, 0);
+  assert.equal(failed!.type, "message.failed");
+  assert.deepEqual(failed!.data.error, {
+    platform: "messenger",
+    code: "551",
+    message: "This person isn't available right now.",
+  });
+  assert.equal(failed!.data.platformMessageId, null);
+  assert.equal(failed!.data.inReplyTo, id);
+});
+
+test("a retryable send failure fails the turn, so that its job is retried: the message stays unprocessed", async () => {
+  await intent("busy", [{ type: "text", text: "Busy." }]);
+  understanding = understood("busy");
+  s.graph.failNext({ status: 429, code: 4, message: "Application request limit reached", retryAfter: 60 });
+  const id = await receive({ chat: "320", text: "hi" });
+  await assert.rejects(handleMessage(deps, id), /request limit reached/);
+  assert.equal((await s.t.db.message.findUniqueOrThrow({ where: { id } })).status, "received");
+  assert.deepEqual(await typesOf("320"), [], "no event for a turn that did not commit");
+  await handleMessage(deps, id);
+  assert.deepEqual(sentTo("320"), ["Busy."]);
+});
