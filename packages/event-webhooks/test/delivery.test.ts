@@ -81,11 +81,16 @@ test("events reach subscribers signed (verifiable with standardwebhooks), with a
     type: string;
     data: unknown;
     version: number;
+    timestamp: string;
+    createdAt: string;
   };
   assert.deepEqual(
     [payload.id, payload.type, payload.version, payload.data],
     [id, "message.received", 1, { text: "hi" }],
   );
+  const stored = await t.db.event.findUniqueOrThrow({ where: { id: id! } });
+  assert.equal(payload.timestamp, stored.createdAt.toISOString(), "Standard Webhooks' `timestamp`");
+  assert.equal(payload.createdAt, payload.timestamp, "createdAt kept for existing receivers");
   await until(
     async () =>
       (await t.db.eventDelivery.findFirst({ where: { eventId: id!, subscriptionId: all.id, status: "succeeded" } })) ??
