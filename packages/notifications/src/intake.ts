@@ -6,6 +6,7 @@ import type { FastifyPluginAsync } from "fastify";
 import { Webhook } from "standardwebhooks";
 import { Type } from "typebox";
 import { Compile } from "typebox/compile";
+import { intakeBody, intakeSchema } from "./intake-schema.ts";
 import { storeEvent, type IncomingEvent } from "./store.ts";
 
 export interface IntakeOptions {
@@ -154,45 +155,55 @@ export const notificationsIntake: FastifyPluginAsync<IntakeOptions> = async (app
   const raw = (_r: unknown, body: Buffer, done: (e: null, b: Buffer) => void) => done(null, body);
   app.addContentTypeParser(["application/json", "application/cloudevents+json", BATCH], { parseAs: "buffer" }, raw);
 
-  app.post<{ Params: { tenantId: string }; Body: Buffer }>("/v1/tenants/:tenantId/events", async (request, reply) => {
-    const { tenantId } = request.params;
-    const tenant = UUID.test(tenantId)
-      ? await options.db.tenant.findUnique({ where: { id: tenantId }, select: { id: true, eventsSecret: true } })
-      : null;
-    if (!tenant) throw new HttpError(404, "not_found", "no such tenant");
-    const body = Buffer.isBuffer(request.body) ? request.body.toString("utf8") : "";
-    const headers = request.headers as Record<string, string>;
-    let event: IncomingEvent;
+  // It authenticates on its own; 429: sources that keep failing verification (apps/server's forgery limit).
+  const config = { public: true, openapiBody: intakeBody, errorStatuses: [403, 429] };
+  app.post<{ Params: { tenantId: string }; Body: Buffer }>(
+    "/v1/tenants/:tenantId/events",
+    { schema: intakeSchema, config },
+    async (request, reply) => {
+      const { tenantId } = request.params;
+      const tenant = UUID.test(tenantId)
+        ? await options.db.tenant.findUnique({ where: { id: tenantId }, select: { id: true, eventsSecret: true } })
+        : null;
+      if (!tenant) throw new HttpError(404, "not_found", "no such tenant");
+      const body = Buffer.isBuffer(request.body) ? request.body.toString("utf8") : "";
+      const headers = request.headers as Record<string, string>;
+      let event: IncomingEvent;
 
-    if (headers["webhook-signature"]) {
-      if (!tenant.eventsSecret)
-        throw new HttpError(401, "invalid_signature", "this tenant has no events secret; create one in the admin API");
-      let payload: unknown;
-      try {
-        payload = new Webhook(options.sealer.open(tenant.eventsSecret)).verify(body, headers);
-      } catch {
-        throw new HttpError(
-          401,
-          "invalid_signature",
-          "the signature does not verify or the timestamp is outside 5 minutes",
-        );
+      if (headers["webhook-signature"]) {
+        if (!tenant.eventsSecret)
+          throw new HttpError(
+            401,
+            "invalid_signature",
+            "this tenant has no events secret; create one in the admin API",
+          );
+        let payload: unknown;
+        try {
+          payload = new Webhook(options.sealer.open(tenant.eventsSecret)).verify(body, headers);
+        } catch {
+          throw new HttpError(
+            401,
+            "invalid_signature",
+            "the signature does not verify or the timestamp is outside 5 minutes",
+          );
+        }
+        event = fromBody(tenantId, WEBHOOK_SOURCE, headers["webhook-id"]!, payload);
+      } else {
+        const key = headers.authorization?.replace(/^Bearer /, "");
+        const principal = key ? await options.authenticateApiKey(options.db, key) : null;
+        if (!principal || principal.tenantId !== tenantId)
+          throw new HttpError(
+            401,
+            "unauthenticated",
+            "sign the body (Standard Webhooks) or send a CloudEvent with an API key",
+          );
+        if (!principal.scopes.some((s) => s === "events" || s === "admin"))
+          throw new HttpError(403, "forbidden", "the key needs the events scope");
+        if (headers["content-type"]?.startsWith(BATCH))
+          return reply.code(202).send(await storeBatch(options.db, tenantId, body));
+        event = fromCloudEvent(tenantId, headers, body);
       }
-      event = fromBody(tenantId, WEBHOOK_SOURCE, headers["webhook-id"]!, payload);
-    } else {
-      const key = headers.authorization?.replace(/^Bearer /, "");
-      const principal = key ? await options.authenticateApiKey(options.db, key) : null;
-      if (!principal || principal.tenantId !== tenantId)
-        throw new HttpError(
-          401,
-          "unauthenticated",
-          "sign the body (Standard Webhooks) or send a CloudEvent with an API key",
-        );
-      if (!principal.scopes.some((s) => s === "events" || s === "admin"))
-        throw new HttpError(403, "forbidden", "the key needs the events scope");
-      if (headers["content-type"]?.startsWith(BATCH))
-        return reply.code(202).send(await storeBatch(options.db, tenantId, body));
-      event = fromCloudEvent(tenantId, headers, body);
-    }
-    return reply.code(202).send({ accepted: true, ...outcomeOf(event, await storeEvent(options.db, event)) });
-  });
+      return reply.code(202).send({ accepted: true, ...outcomeOf(event, await storeEvent(options.db, event)) });
+    },
+  );
 };
