@@ -129,6 +129,8 @@ test("a batch past 100 events is a 413, anything not an array of events a 400; n
   assert.equal(tooMany.json().error.code, "batch_too_large");
   const full = await batch(Array.from({ length: 100 }, (_, i) => ce(`full-${i}`, "/shop", `F-${i}`)));
   assert.equal(full.json().accepted, 100, "100 is allowed");
+  const arrayAsOne = await send(JSON.stringify([ce("x-0", "/shop", "X-0")]), "application/cloudevents+json");
+  assert.equal(arrayAsOne.statusCode, 400, "a batch needs the batch content type");
   for (const payload of ["{}", "[]", "not json"]) {
     const refused = await send(payload, "application/cloudevents-batch+json");
     assert.equal(refused.statusCode, 400, payload);
