@@ -77,9 +77,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   }
   if (deps.slackApp?.oauth) await app.register(slackOAuth, deps.slackApp.oauth);
   if (deps.admin) {
-    await app.register(adminApi, deps.admin);
-    // Order systems post events here (signed, or CloudEvents with an API key).
-    await app.register(notificationsIntake, { db: deps.admin.db, sealer: deps.admin.sealer, authenticateApiKey });
+    const { db, sealer } = deps.admin;
+    await app.register(adminApi, {
+      ...deps.admin,
+      // Order systems post events here (signed, or CloudEvents with an API key), documented with the admin API.
+      routes: [async (api) => api.register(notificationsIntake, { db, sealer, authenticateApiKey })],
+    });
   }
   return app;
 }

@@ -1,7 +1,7 @@
 import { HttpError } from "@cb/core";
 import type { Db } from "@cb/db";
 import type { Sealer } from "@cb/secrets";
-import type { FastifyRequest } from "fastify";
+import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import type { ApiPrincipal, Scope } from "./keys.ts";
 
 export interface AdminApiOptions {
@@ -15,6 +15,11 @@ export interface AdminApiOptions {
   operatorToken?: string | undefined;
   /** The Slack OAuth app's install flow, when configured: install links are signed with this secret. */
   slackInstall?: { stateSecret: string } | undefined;
+  /**
+   * Further /v1 routes served in the admin API's context (the order-event intake), so one OpenAPI
+   * document describes them and their errors; they authenticate on their own (`config.public`).
+   */
+  routes?: FastifyPluginAsync[];
   /** Called when an account's credentials or state changed, so caches drop it. */
   onAccountChanged?: (accountId: string) => void;
 }

@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyPluginAsync } from "fastify";
 import type { AdminApiOptions } from "./context.ts";
 import { authenticateApiKey } from "./keys.ts";
+import { addErrorResponses, ErrorSchema, swaggerOptions } from "./openapi.ts";
 import { closeObjects } from "./strict-schemas.ts";
 import { agentImportRoutes } from "./routes/agent-import.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
@@ -27,22 +28,13 @@ declare module "fastify" {
 
 /**
  * The admin API, in its own encapsulated context: its key check, its OpenAPI document
- * (/openapi.json) and reference page (/docs) cover its routes and nothing else of the server.
+ * (/openapi.json) and reference page (/docs) cover its routes (and `options.routes`) and nothing
+ * else of the server. Every /v1 route documents the error responses it can give.
  */
 export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, options) => {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
-  await app.register(swagger, {
-    openapi: {
-      openapi: "3.1.0",
-      info: {
-        title: "Chatbot backend admin API",
-        version: "1",
-        description: "Every request is scoped to the tenant of its API key (`Authorization: Bearer cbk_…`).",
-      },
-      components: { securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "An API key, cbk_…" } } },
-      security: [{ apiKey: [] }],
-    },
-  });
+  app.addSchema(ErrorSchema);
+  await app.register(swagger, swaggerOptions(options.publicBaseUrl));
   await app.register(swaggerUi, { routePrefix: "/docs" });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
@@ -64,13 +56,15 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
     const schema = route.schema as Record<string, unknown>;
     schema.querystring ??= { type: "object", properties: {} };
     for (const part of ["body", "querystring", "params"]) if (schema[part]) schema[part] = closeObjects(schema[part]);
+    addErrorResponses(route);
   });
 
   // Before any schema or handler sees them: text PostgreSQL could not store, or absurd nesting.
   app.addHook("preValidation", async (request) => {
     assertStorable(request.params, "path");
     assertStorable(request.query, "query");
-    assertStorable(request.body, "body");
+    // Raw bytes (a zip, a signed body) are checked by their route once they are read.
+    if (!Buffer.isBuffer(request.body)) assertStorable(request.body, "body");
   });
 
   for (const routes of [
@@ -88,4 +82,5 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
   ]) {
     await app.register(routes, options);
   }
+  for (const routes of options.routes ?? []) await app.register(routes);
 };

@@ -93,6 +93,8 @@ export function createDeliverTask(options: DeliveryOptions): Task {
       id: event.id,
       type: event.type,
       version: event.version,
+      // Standard Webhooks' name for when it happened; createdAt (the same time) stays for existing receivers.
+      timestamp: event.createdAt.toISOString(),
       createdAt: event.createdAt.toISOString(),
       tenantId: event.tenantId,
       data: event.data,

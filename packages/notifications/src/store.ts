@@ -11,6 +11,8 @@ export const subjectQueue = (tenantId: string, subject: string) => `${SUBJECT_QU
 
 export interface IncomingEvent {
   tenantId: string;
+  /** With eventId, what identifies the event (a CloudEvent's source; "webhook" for signed events). */
+  source: string;
   eventId: string;
   type: string;
   subject: string;
@@ -21,7 +23,7 @@ export interface IncomingEvent {
 
 /**
  * Stores an order event and, when it is the newest its subject has seen, queues its notifications,
- * in one transaction. A duplicate (same event id) changes nothing; an older event (by sequence when
+ * in one transaction. A duplicate (same source and event id) changes nothing; an older event (by sequence when
  * both have one, else by its own time) is kept for the record but never notified, so an older status
  * never overwrites a newer one.
  */
@@ -39,6 +41,7 @@ export async function storeEvent(db: Db, event: IncomingEvent): Promise<"stored"
       data: [
         {
           tenantId: event.tenantId,
+          source: event.source,
           eventId: event.eventId,
           type: event.type,
           subject: event.subject,
@@ -53,7 +56,9 @@ export async function storeEvent(db: Db, event: IncomingEvent): Promise<"stored"
     if (count === 0) return "duplicate";
     if (!current) return "stale";
     const row = await tx.orderEvent.findUniqueOrThrow({
-      where: { tenantId_eventId: { tenantId: event.tenantId, eventId: event.eventId } },
+      where: {
+        tenantId_source_eventId: { tenantId: event.tenantId, source: event.source, eventId: event.eventId },
+      },
       select: { id: true },
     });
     await tx.orderState.upsert({

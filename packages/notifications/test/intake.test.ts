@@ -62,7 +62,7 @@ function postCloudEvent(headers: Record<string, string>, payload: unknown, tenan
   });
 }
 const stored = (eventId: string, tenant = tenantId) =>
-  t.db.orderEvent.findUnique({ where: { tenantId_eventId: { tenantId: tenant, eventId } } });
+  t.db.orderEvent.findUnique({ where: { tenantId_source_eventId: { tenantId: tenant, source: "webhook", eventId } } });
 const storedCount = () => t.db.orderEvent.count();
 
 test("a signed event is stored (type, subject, time, sequence, data), its notification queued; 202", async () => {

@@ -142,6 +142,7 @@ async function fire(tenantId: string, data: Record<string, unknown>, type = "ord
   const eventId = `evt-${randomUUID()}`;
   await storeEvent(t.db, {
     tenantId,
+    source: "webhook",
     eventId,
     type,
     subject: String(data.orderId ?? randomUUID()),
@@ -149,7 +150,11 @@ async function fire(tenantId: string, data: Record<string, unknown>, type = "ord
     data,
   });
   await settle();
-  return (await t.db.orderEvent.findUniqueOrThrow({ where: { tenantId_eventId: { tenantId, eventId } } })).id;
+  return (
+    await t.db.orderEvent.findUniqueOrThrow({
+      where: { tenantId_source_eventId: { tenantId, source: "webhook", eventId } },
+    })
+  ).id;
 }
 
 /** Runs an event's notify job once more, as a retry or a second worker would. */

@@ -18,6 +18,7 @@ after(() => t.drop());
 let n = 0;
 const event = (subject: string, at: string, extra: Partial<IncomingEvent> = {}): IncomingEvent => ({
   tenantId,
+  source: "webhook",
   eventId: `evt-${++n}`,
   type: "order.shipped",
   subject,
@@ -29,7 +30,7 @@ const event = (subject: string, at: string, extra: Partial<IncomingEvent> = {}):
 /** The notify jobs queued for an event (by its eventId), with their queue. */
 async function jobsOf(e: IncomingEvent) {
   const row = await t.db.orderEvent.findUnique({
-    where: { tenantId_eventId: { tenantId: e.tenantId, eventId: e.eventId } },
+    where: { tenantId_source_eventId: { tenantId: e.tenantId, source: "webhook", eventId: e.eventId } },
   });
   return row ? notifyJobs(t.pool, row.id) : [];
 }
@@ -40,7 +41,7 @@ test("a new order's event is stored as current, becomes the order's state and qu
   const e = event("A-1", "2026-11-24T10:00:00Z", { sequence: 1n });
   assert.equal(await storeEvent(t.db, e), "stored");
   const row = await t.db.orderEvent.findUniqueOrThrow({
-    where: { tenantId_eventId: { tenantId, eventId: e.eventId } },
+    where: { tenantId_source_eventId: { tenantId, source: "webhook", eventId: e.eventId } },
   });
   assert.deepEqual(
     [row.type, row.subject, row.occurredAt.toISOString(), row.sequence, row.data, row.current],
@@ -77,7 +78,7 @@ test("with sequences on both sides the sequence orders events, whatever their ti
   assert.equal(await storeEvent(t.db, same), "stale", "the same sequence again is not newer");
   for (const e of [older, same]) {
     const row = await t.db.orderEvent.findUniqueOrThrow({
-      where: { tenantId_eventId: { tenantId, eventId: e.eventId } },
+      where: { tenantId_source_eventId: { tenantId, source: "webhook", eventId: e.eventId } },
     });
     assert.equal(row.current, false, "kept for the record, not current");
     assert.deepEqual(await jobsOf(e), [], "never notified");

@@ -14,6 +14,9 @@ export const agentImportRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = asy
   app.post(
     "/v1/agent-import",
     {
+      config: {
+        openapiBody: { content: { "application/zip": { schema: { type: "string", format: "binary" } } } },
+      },
       schema: {
         tags: ["intents"],
         summary:

@@ -5,6 +5,7 @@ import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { hint, notFound, requireScope, tenantOf, type AdminApiOptions } from "../context.ts";
 import { PageQuery, page, pageArgs, toPage } from "../pagination.ts";
+import { concurrentChange, finishRotation, RotateBody, RotationFinished, startRotation } from "../rotation.ts";
 import { UuidParams } from "../schemas.ts";
 
 const EventTypes = Type.Array(Type.Union([...EVENT_TYPES, "*"].map((t) => Type.Literal(t))), {
@@ -163,31 +164,51 @@ export const eventSubscriptionRoutes: FastifyPluginAsyncTypebox<AdminApiOptions>
       );
     },
   );
+  const secretsOf = (row: Row) => sealer.openJson<{ signingSecrets: string[] }>(row.secrets).signingSecrets;
+  // Compare-and-set on the sealed value, so two concurrent rotations cannot both win.
+  const saveSecrets = async (row: Row, signingSecrets: string[]) => {
+    const { count } = await db.eventSubscription.updateMany({
+      where: { id: row.id, secrets: row.secrets },
+      data: { secrets: sealer.sealJson({ signingSecrets }) },
+    });
+    if (count === 0) throw concurrentChange();
+    return db.eventSubscription.findUniqueOrThrow({ where: { id: row.id } });
+  };
   app.post(
     "/v1/event-subscriptions/:id/rotate-secret",
     {
       schema: {
         tags: ["event webhooks"],
-        summary: "New signing secret; the previous one keeps signing beside it until `keepPrevious` is false",
+        summary: "Start a signing-secret rotation: a new secret signs beside the current one until it is finished",
         params: UuidParams,
-        body: Type.Object({ keepPrevious: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+        body: RotateBody,
         response: { 200: Created },
       },
     },
     async (request) => {
       requireScope(request, true);
       const row = await find(request, request.params.id);
-      const current = sealer.openJson<{ signingSecrets: string[] }>(row.secrets).signingSecrets;
-      const signingSecret = generateSigningSecret();
-      const updated = await db.eventSubscription.update({
-        where: { id: row.id },
-        data: {
-          secrets: sealer.sealJson({
-            signingSecrets: [signingSecret, ...(request.body.keepPrevious === false ? [] : current.slice(0, 1))],
-          }),
-        },
-      });
-      return { subscription: view(updated), signingSecret };
+      const { secrets, signingSecret } = startRotation(secretsOf(row), request.body.keepPrevious !== false);
+      return { subscription: view(await saveSecrets(row, secrets)), signingSecret };
+    },
+  );
+  app.post(
+    "/v1/event-subscriptions/:id/rotate-secret/finish",
+    {
+      schema: {
+        tags: ["event webhooks"],
+        summary: "Finish a rotation: only the newest secret signs from now on (with nothing to finish, a no-op)",
+        params: UuidParams,
+        response: { 200: RotationFinished(Subscription, "subscription") },
+      },
+    },
+    async (request) => {
+      requireScope(request, true);
+      const row = await find(request, request.params.id);
+      const before = secretsOf(row);
+      const kept = finishRotation(before);
+      const updated = kept.length === before.length ? row : await saveSecrets(row, kept);
+      return { subscription: view(updated), removedSecrets: before.length - kept.length };
     },
   );
   app.delete(

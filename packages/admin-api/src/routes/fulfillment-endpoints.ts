@@ -6,6 +6,7 @@ import { Type } from "typebox";
 import { hint, notFound, requireScope, tenantOf, type AdminApiOptions } from "../context.ts";
 import { unique } from "../errors.ts";
 import { PageQuery, page, pageArgs, toPage } from "../pagination.ts";
+import { concurrentChange, finishRotation, RotateBody, RotationFinished, startRotation } from "../rotation.ts";
 import { Endpoint, EndpointCreated, EndpointInput, EndpointPatch, UuidParams } from "../schemas.ts";
 
 interface Row {
@@ -128,18 +129,25 @@ export const endpointRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async 
     },
   );
 
+  // Compare-and-set on the sealed value, so two concurrent rotations cannot both win.
+  const saveSecrets = async (row: Row, secrets: EndpointAuth) => {
+    const { count } = await db.fulfillmentEndpoint.updateMany({
+      where: { id: row.id, secrets: row.secrets },
+      data: { secrets: sealer.sealJson(secrets) },
+    });
+    if (count === 0) throw concurrentChange();
+    return db.fulfillmentEndpoint.findUniqueOrThrow({ where: { id: row.id } });
+  };
+
   app.post(
     "/v1/fulfillment-endpoints/:id/rotate-secret",
     {
       schema: {
         tags: ["fulfillment endpoints"],
         summary:
-          "Start a signing-secret rotation: requests are signed with the new and the previous secret until `keepPrevious` is false",
+          "Start a signing-secret rotation: a new secret signs beside the current one until the rotation is finished",
         params: UuidParams,
-        body: Type.Object(
-          { keepPrevious: Type.Optional(Type.Boolean({ default: true })) },
-          { additionalProperties: false },
-        ),
+        body: RotateBody,
         response: { 200: EndpointCreated },
       },
     },
@@ -147,13 +155,34 @@ export const endpointRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async 
       requireScope(request, true);
       const row = await find(request, request.params.id);
       const current = auth(row);
-      const signingSecret = generateSigningSecret();
-      const keep = request.body.keepPrevious !== false ? (current.signingSecrets ?? []).slice(0, 1) : [];
-      const updated = await db.fulfillmentEndpoint.update({
-        where: { id: row.id },
-        data: { secrets: sealer.sealJson({ ...current, signingSecrets: [signingSecret, ...keep] }) },
-      });
+      const { secrets, signingSecret } = startRotation(
+        current.signingSecrets ?? [],
+        request.body.keepPrevious !== false,
+      );
+      const updated = await saveSecrets(row, { ...current, signingSecrets: secrets });
       return { endpoint: view(updated), signingSecret };
+    },
+  );
+
+  app.post(
+    "/v1/fulfillment-endpoints/:id/rotate-secret/finish",
+    {
+      schema: {
+        tags: ["fulfillment endpoints"],
+        summary: "Finish a rotation: only the newest secret signs from now on (with nothing to finish, a no-op)",
+        params: UuidParams,
+        response: { 200: RotationFinished(Endpoint, "endpoint") },
+      },
+    },
+    async (request) => {
+      requireScope(request, true);
+      const row = await find(request, request.params.id);
+      const current = auth(row);
+      const before = current.signingSecrets ?? [];
+      const kept = finishRotation(before);
+      const updated =
+        kept.length === before.length ? row : await saveSecrets(row, { ...current, signingSecrets: kept });
+      return { endpoint: view(updated), removedSecrets: before.length - kept.length };
     },
   );
 
