@@ -32,7 +32,16 @@ after(() => t.drop());
 /** The web role in a process of its own (`apps/server/src/main.ts`), on a port of its choosing; resolves with its URL. */
 async function spawnServer(): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ["--import", "tsx", new URL("../src/main.ts", import.meta.url).pathname], {
-    env: { ...process.env, DATABASE_URL: t.url, SECRETS_KEYS: keys, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info" },
+    env: {
+      ...process.env,
+      DATABASE_URL: t.url,
+      SECRETS_KEYS: keys,
+      PUBLIC_BASE_URL: "https://bot.example.com",
+      ADMIN_TOKEN: "operator-token-for-tests",
+      HOST: "127.0.0.1",
+      PORT: "0",
+      LOG_LEVEL: "info",
+    },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const lines = createInterface({ input: child.stdout! });

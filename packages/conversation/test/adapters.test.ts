@@ -180,20 +180,19 @@ test("backend contexts replace the NLU's of the same name; expired ones go", () 
     ],
     pending: 1,
   };
+  const contexts = [
+    { name: "kept", lifespanCount: 2 },
+    { name: "order", lifespanCount: 3, parameters: { id: 1 } },
+  ];
   assert.deepEqual(
     applyContexts(state, [
       { name: "order", lifespanCount: 3, parameters: { id: 1 } },
       { name: "gone", lifespanCount: 0 },
     ]),
-    {
-      contexts: [
-        { name: "kept", lifespanCount: 2 },
-        { name: "order", lifespanCount: 3, parameters: { id: 1 } },
-      ],
-      pending: 1,
-    },
+    { state: { contexts, pending: 1 }, contexts },
   );
   assert.deepEqual(applyContexts(undefined, [{ name: "a", lifespanCount: 1 }]), {
+    state: { contexts: [{ name: "a", lifespanCount: 1 }] },
     contexts: [{ name: "a", lifespanCount: 1 }],
   });
 });

@@ -27,7 +27,7 @@ before(async () => {
         normalized.push({ body, account: found });
         return ((body as { entry?: { id: string }[] }).entry ?? []).map((e) => ({
           type: "read",
-          read: { channel: "messenger", conversationExternalId: e.id, upTo: "0" },
+          read: { channel: "messenger", conversationExternalId: e.id, upTo: "2026-11-30T00:00:00.000Z" },
           raw: e,
         }));
       },
