@@ -6,7 +6,7 @@ import { prismaSql } from "@cb/db";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { createEgress, parsePolicy } from "@cb/egress";
 import { generateSigningSecret } from "@cb/fulfillment";
-import { startWorker, type Runner } from "@cb/jobs";
+import { startWorker, type JobRunner } from "@cb/jobs";
 import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
 import { Webhook } from "standardwebhooks";
 import { createDeliverTask, DELIVER_EVENT, emitEvent, replayDelivery, replayFailedSince } from "../src/index.ts";
@@ -15,7 +15,7 @@ type Received = { path: string; headers: Record<string, string>; body: string; a
 let t: TestDatabase;
 let server: Server;
 let base: string;
-let runner: Runner;
+let runner: JobRunner;
 let tenantId: string;
 const received: Received[] = [];
 const behaviour = new Map<string, (n: number) => { status: number; headers?: Record<string, string> }>();
