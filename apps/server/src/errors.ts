@@ -1,4 +1,5 @@
 import { HttpError } from "@cb/core";
+import { isDatabaseUnavailable } from "@cb/db";
 import type { FastifyError, FastifyInstance } from "fastify";
 
 /** Fastify's own failures, named for API users. */
@@ -37,6 +38,14 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return reply
         .code(400)
         .send({ error: { code: "validation_failed", message: validationMessage(error), details: error.validation } });
+    }
+    // The database restarting or failing over: platforms redeliver a 503, and the role recovers by itself.
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: error }, "database unavailable");
+      return reply
+        .code(503)
+        .header("retry-after", "5")
+        .send({ error: { code: "unavailable", message: "the service is briefly unavailable; try again shortly" } });
     }
     const status = error.statusCode ?? 500;
     if (status < 500) {

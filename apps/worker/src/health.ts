@@ -1,10 +1,10 @@
 import { pendingMigrations, type Pool } from "@cb/db";
-import type { Runner } from "@cb/jobs";
+import type { JobRunner } from "@cb/jobs";
 import Fastify, { type FastifyInstance } from "fastify";
 
 export interface WorkerHealthOptions {
-  /** The role's runner: readiness ends when it stops or fails. */
-  runner: Runner;
+  /** The role's runner: not ready while it is stopped, or failed and not yet started again. */
+  runner: JobRunner;
   /** The role's pool, so readiness fails when the role itself cannot reach the database. */
   pool: Pool;
   host: string;
@@ -20,16 +20,10 @@ export interface WorkerHealthOptions {
 export async function startWorkerHealth(
   options: WorkerHealthOptions,
 ): Promise<{ app: FastifyInstance; url: string; close(): Promise<void> }> {
-  let running = true;
-  const stopped = () => {
-    running = false;
-  };
-  options.runner.promise.then(stopped, stopped);
-
   const app = Fastify({ logger: false });
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => {
-    if (!running) return reply.code(503).send({ status: "unavailable", reason: "job runner stopped" });
+    if (!options.runner.running) return reply.code(503).send({ status: "unavailable", reason: "job runner stopped" });
     try {
       const pending = await pendingMigrations(async (sql) => (await options.pool.query(sql)).rows);
       if (pending.length) return reply.code(503).send({ status: "unavailable", reason: "migrations pending", pending });

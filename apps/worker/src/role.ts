@@ -12,7 +12,7 @@ import { createDeliverTask, DELIVER_EVENT } from "@cb/event-webhooks";
 import { createFulfillmentClient } from "@cb/fulfillment";
 import { createNotificationTasks, SUBJECT_QUEUE_PREFIX } from "@cb/notifications";
 import { EventEmitter } from "node:events";
-import { keepQueuesCollected, keepWorkersAlive, startWorker, type Runner, type WorkerEvents } from "@cb/jobs";
+import { keepQueuesCollected, keepWorkersAlive, startWorker, type JobRunner, type WorkerEvents } from "@cb/jobs";
 import type { Sealer } from "@cb/secrets";
 import { pino, type Logger } from "pino";
 import { createTaskList } from "./tasks.ts";
@@ -38,7 +38,9 @@ export interface WorkerResources {
 }
 
 /** The job role: graphile-worker running every task; stop() finishes running jobs first. */
-export async function startWorkerRole(resources: WorkerResources): Promise<{ runner: Runner; stop(): Promise<void> }> {
+export async function startWorkerRole(
+  resources: WorkerResources,
+): Promise<{ runner: JobRunner; stop(): Promise<void> }> {
   const egress = createEgress(parsePolicy(resources.config), {
     onBlocked: (detail) => console.warn(`egress refused: ${detail}`),
   });

@@ -20,10 +20,25 @@ export interface Sql {
   }): Promise<{ rows: R[] }>;
 }
 
+/**
+ * Every query has a time limit: the server ends a statement after `statementTimeoutMs`, and the
+ * client gives up on one whose connection went silent (a database that vanished mid-query) a little
+ * later, so a job or request never waits forever on a dead connection: it fails and is retried.
+ */
+export const POOL_TIMEOUTS = { statementTimeoutMs: 30_000, queryTimeoutMs: 35_000, connectMs: 5_000 };
+
 export function createPool(connectionString: string, options: { max?: number } = {}): Pool {
-  const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
-  // An idle connection dropped by a database restart is replaced on next use, never thrown.
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.max ?? 10,
+    statement_timeout: POOL_TIMEOUTS.statementTimeoutMs,
+    query_timeout: POOL_TIMEOUTS.queryTimeoutMs,
+    connectionTimeoutMillis: POOL_TIMEOUTS.connectMs,
+  });
+  // A connection dropped by a database restart is replaced on next use, never thrown: an idle one
+  // reports to the pool, one checked out between queries to itself (and its next query fails).
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   return pool;
 }
 

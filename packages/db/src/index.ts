@@ -1,5 +1,6 @@
-export { createDb, createPool, prismaSql, transaction, type Db, type Pool, type Sql } from "./client.ts";
+export { POOL_TIMEOUTS, createDb, createPool, prismaSql, transaction, type Db, type Pool, type Sql } from "./client.ts";
 export { storableJson } from "./json.ts";
 export { migrate, pendingMigrations } from "./migrate.ts";
 export { startEmbeddedPostgres, type EmbeddedDatabase } from "./embedded.ts";
 export * from "./generated/prisma/client.ts";
+export { isDatabaseUnavailable } from "./unavailable.ts";

@@ -7,7 +7,7 @@ import { prismaSql } from "@cb/db";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { createEgress, parsePolicy } from "@cb/egress";
 import { generateSigningSecret } from "@cb/fulfillment";
-import { startWorker, type JobHelpers, type Runner } from "@cb/jobs";
+import { startWorker, type JobHelpers, type JobRunner } from "@cb/jobs";
 import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
 import { Webhook } from "standardwebhooks";
 import {
@@ -28,7 +28,7 @@ type Behaviour = { status: number; headers?: Record<string, string>; body?: stri
 let t: TestDatabase;
 let server: Server;
 let base: string;
-let runner: Runner;
+let runner: JobRunner;
 let tenantId: string;
 const received: Received[] = [];
 const behaviour = new Map<string, (n: number) => Behaviour>();

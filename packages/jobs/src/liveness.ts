@@ -27,6 +27,15 @@ export async function keepWorkersAlive(options: LivenessOptions): Promise<{ stop
   options.events.on("pool:create", ({ workerPool }) => workerIds.add(workerPool.id));
   options.events.on("worker:create", ({ worker }) => workerIds.add(worker.workerId));
   options.events.on("worker:stop", ({ worker }) => workerIds.delete(worker.workerId));
+  // A pool that ended is no longer beaten for. One that ended on a fatal error (it could not record
+  // a job's outcome) still holds the jobs it had fetched: they are unlocked at the next beat, once
+  // the database answers, rather than after deadAfterMs.
+  const orphaned = new Set<string>();
+  options.events.on("pool:release", ({ workerPool }) => workerIds.delete(workerPool.id));
+  options.events.on("pool:fatalError", ({ workerPool }) => {
+    workerIds.delete(workerPool.id);
+    orphaned.add(workerPool.id);
+  });
 
   const onError =
     options.onError ?? ((err: unknown) => console.error(`worker liveness check failed: ${(err as Error).message}`));
@@ -37,6 +46,11 @@ export async function keepWorkersAlive(options: LivenessOptions): Promise<{ stop
   const utils: WorkerUtils = await makeWorkerUtils({ pgPool: pool });
 
   async function beat(): Promise<void> {
+    if (orphaned.size) {
+      const ids = [...orphaned];
+      await utils.forceUnlockWorkers(ids);
+      for (const id of ids) orphaned.delete(id);
+    }
     if (workerIds.size) {
       await pool.query(
         `INSERT INTO "WorkerHeartbeat" ("workerId", "seenAt") SELECT unnest($1::text[]), now()

@@ -27,42 +27,101 @@ const quietLogger = new Logger((scope) => {
   };
 });
 
+/** A graphile-worker runner kept running: `stop()` finishes running jobs; `restarts` counts recoveries. */
+export interface JobRunner {
+  stop(): Promise<void>;
+  readonly restarts: number;
+  /** False once stopped, and while a runner that ended on its own is not yet started again. */
+  readonly running: boolean;
+}
+
+const RESTART_DELAY_MS = 1_000;
+
 /**
- * Starts a graphile-worker runner. Many runners on one database share the work; jobs of one
- * queue never run concurrently. The caller owns shutdown (`runner.stop()` finishes running jobs).
+ * Starts a graphile-worker runner, and starts it again whenever it stops on its own. graphile-worker
+ * ends its worker pool for good when it cannot record a job's outcome (a database restart at the
+ * wrong moment: "Failed to fail jobs"), while the process lives on; unwatched, such a worker would
+ * hold its jobs and do nothing until restarted by hand. Many runners on one database share the
+ * work; jobs of one queue never run concurrently. The caller owns shutdown.
  */
-export async function startWorker(options: WorkerOptions): Promise<Runner> {
+export async function startWorker(options: WorkerOptions): Promise<JobRunner> {
   // Our own pool, so a dropped connection (database restart) is reported and replaced, never thrown.
-  const pool = new pg.Pool({ connectionString: options.connectionString, max: (options.concurrency ?? 10) + 2 });
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: (options.concurrency ?? 10) + 2,
+    connectionTimeoutMillis: 5_000,
+  });
   let reported = false;
   pool.on("error", (err) => {
     if (!reported) console.error(`job database connection lost (${err.message}); reconnecting as needed`);
     reported = true;
   });
   pool.on("connect", (client) => client.on("error", () => {}));
-  const runner = await run({
-    pgPool: pool,
-    taskList: options.taskList,
-    concurrency: options.concurrency ?? 10,
-    pollInterval: options.pollIntervalMs ?? 2000,
-    logger: quietLogger,
-    // Under load a turn is a few milliseconds of work, so a round trip to fetch each job and another
-    // to complete it would cost as much as the turn: jobs are fetched a batch at a time (one per
-    // slot, as graphile-worker advises: a batch is milliseconds of work, so other workers of a
-    // scaled-out deployment are not left idle behind it) and completions written together,
-    // waiting no longer than a tick.
-    preset: {
-      worker: {
-        localQueue: { size: options.localQueueSize ?? options.concurrency ?? 10 },
-        completeJobBatchDelay: 0,
-        failJobBatchDelay: 0,
+  const start = () =>
+    run({
+      pgPool: pool,
+      taskList: options.taskList,
+      concurrency: options.concurrency ?? 10,
+      pollInterval: options.pollIntervalMs ?? 2000,
+      logger: quietLogger,
+      // Under load a turn is a few milliseconds of work, so a round trip to fetch each job and another
+      // to complete it would cost as much as the turn: jobs are fetched a batch at a time (one per
+      // slot, as graphile-worker advises: a batch is milliseconds of work, so other workers of a
+      // scaled-out deployment are not left idle behind it) and completions written together,
+      // waiting no longer than a tick.
+      preset: {
+        worker: {
+          localQueue: { size: options.localQueueSize ?? options.concurrency ?? 10 },
+          completeJobBatchDelay: 0,
+          failJobBatchDelay: 0,
+        },
       },
+      // The app decides when to stop (graceful shutdown finishes running jobs first).
+      noHandleSignals: true,
+      ...(options.events ? { events: options.events } : {}),
+      ...(options.crontab ? { crontab: options.crontab } : {}),
+    });
+
+  let stopping = false;
+  let current: Runner = await start();
+  let restarts = 0;
+  let running = true;
+  // graphile-worker's runner.promise resolves even when its worker pool ended on an error: any end
+  // this process did not ask for is a failure.
+  const watch = (runner: Runner): void => {
+    const ended = async (err?: unknown) => {
+      if (stopping) return;
+      running = false;
+      console.error(`job runner stopped (${err ? (err as Error).message : "on its own"}); starting it again`);
+      while (!stopping) {
+        await new Promise((resolve) => setTimeout(resolve, RESTART_DELAY_MS));
+        if (stopping) return;
+        try {
+          current = await start();
+          running = true;
+          restarts++;
+          watch(current);
+          return;
+        } catch (retryErr) {
+          console.error(`job runner could not start (${(retryErr as Error).message}); trying again`);
+        }
+      }
+    };
+    runner.promise.then(() => ended(), ended);
+  };
+  watch(current);
+  return {
+    get restarts() {
+      return restarts;
     },
-    // The app decides when to stop (graceful shutdown finishes running jobs first).
-    noHandleSignals: true,
-    ...(options.events ? { events: options.events } : {}),
-    ...(options.crontab ? { crontab: options.crontab } : {}),
-  });
-  void runner.promise.finally(() => pool.end()).catch(() => {});
-  return runner;
+    get running() {
+      return running;
+    },
+    async stop() {
+      stopping = true;
+      running = false;
+      await current.stop().catch(() => {});
+      await pool.end();
+    },
+  };
 }

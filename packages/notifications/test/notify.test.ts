@@ -4,13 +4,13 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PlatformError, type ChannelSender, type ConversationRef, type Reply, type SendContext } from "@cb/core";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
-import { startWorker, type Runner, type Task } from "@cb/jobs";
+import { startWorker, type JobRunner, type Task } from "@cb/jobs";
 import { createNotificationTasks, type NotifyDeps } from "../src/notify.ts";
 import { NOTIFY_EVENT, storeEvent, subjectQueue } from "../src/store.ts";
 import { notifyJobs } from "./jobs.ts";
 
 let t: TestDatabase;
-let runner: Runner;
+let runner: JobRunner;
 
 // The clock the tasks read (quiet hours, the 24-hour window); each test sets it.
 let clock = new Date("2026-11-24T12:00:00Z");

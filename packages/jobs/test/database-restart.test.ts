@@ -1,0 +1,82 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createPool, migrate, startEmbeddedPostgres, type EmbeddedDatabase } from "@cb/db";
+import { addJob, keepWorkersAlive, startWorker, type WorkerEvents } from "../src/index.ts";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// A server of its own (embedded PostgreSQL), since stopping the shared one would cut off every
+// other test file running beside this one.
+test("a runner that dies because the database went away while it finished a job starts again, and the job still runs", async () => {
+  const root = await mkdtemp(join(tmpdir(), "cb-jobs-restart-"));
+  await chmod(root, 0o755); // PostgreSQL runs as its own user when the tests run as root
+  const dataDir = join(root, "pg");
+  const port = 55_000 + Math.floor(Math.random() * 5_000);
+  let database: EmbeddedDatabase = await startEmbeddedPostgres({ dataDir, port });
+  await migrate(database.url);
+  const pool = createPool(database.url, { max: 2 });
+
+  const runs: number[] = [];
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const events: WorkerEvents = new EventEmitter();
+  const fatal: unknown[] = [];
+  events.on("pool:fatalError", ({ error }) => fatal.push(error));
+  const liveness = await keepWorkersAlive({
+    connectionString: database.url,
+    events,
+    intervalMs: 200,
+    deadAfterMs: 60_000,
+    onError: () => {},
+  });
+  const runner = await startWorker({
+    connectionString: database.url,
+    events,
+    concurrency: 2,
+    pollIntervalMs: 200,
+    taskList: {
+      // The first run is held until the database is gone, so its outcome cannot be recorded.
+      work: async () => {
+        runs.push(Date.now());
+        if (runs.length === 1) await held;
+      },
+    },
+  });
+  try {
+    await addJob(pool, "work", {}, { queueName: "conversation-1" });
+    for (let i = 0; i < 100 && runs.length === 0; i++) await sleep(100);
+    assert.equal(runs.length, 1, "the job is running");
+
+    await database.stop();
+    release(); // done, but "Failed to complete jobs": graphile-worker ends its worker pool
+    for (let i = 0; i < 100 && fatal.length === 0; i++) await sleep(100);
+    assert.ok(fatal.length > 0, "the worker pool hit its fatal error");
+    database = await startEmbeddedPostgres({ dataDir, port });
+
+    // Restarted by itself, the orphaned job unlocked at once (not after deadAfterMs, a minute here).
+    const backAt = Date.now();
+    for (let i = 0; i < 200 && runs.length < 2; i++) await sleep(100);
+    assert.equal(runs.length, 2, "the job ran again once the database was back");
+    assert.ok(runner.restarts >= 1, "the runner was started again");
+    assert.ok(Date.now() - backAt < 10_000, "within ten seconds of the database's return");
+    for (let i = 0; i < 100; i++) {
+      const { rows } = await pool.query("SELECT count(*)::int AS n FROM graphile_worker.jobs").catch(() => ({
+        rows: [{ n: -1 }],
+      }));
+      if (rows[0].n === 0) break;
+      await sleep(100);
+    }
+    const { rows } = await pool.query("SELECT count(*)::int AS n FROM graphile_worker.jobs");
+    assert.equal(rows[0].n, 0, "and its completion was recorded");
+  } finally {
+    await runner.stop().catch(() => {});
+    await liveness.stop().catch(() => {});
+    await pool.end();
+    await database.stop();
+    await rm(root, { recursive: true, force: true });
+  }
+});
