@@ -20,6 +20,7 @@ export const GUARDED = [
   "conversation",
   "egress",
   "secrets",
+  "meta-graph",
   "channel-telegram",
   "channel-whatsapp",
   "channel-messenger",
