@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { Db, Pool } from "@cb/db";
 import {
   buildWebhookRequest,
@@ -72,10 +71,10 @@ export const applyContexts: ApplyContexts = (state, contexts) => {
 
 /** Fulfillment through Dialogflow ES-compatible webhooks; credentials are opened only here. */
 export function createFulfill(options: { sealer: Sealer; client: FulfillmentClient }): Fulfill {
-  return async ({ tenant, conversationId, message, raw, intent, understanding, endpoint }) => {
+  return async ({ responseId, tenant, conversationId, message, raw, intent, understanding, endpoint }) => {
     const auth = endpoint.secrets ? options.sealer.openJson<EndpointAuth>(endpoint.secrets) : undefined;
     const request = buildWebhookRequest({
-      responseId: randomUUID(),
+      responseId,
       projectId: tenant.id,
       sessionId: conversationId,
       queryText: message.text ?? message.postback?.payload ?? "",

@@ -49,6 +49,8 @@ export interface FulfillmentEndpointRef {
 }
 
 export interface FulfillmentInput {
+  /** The same for every attempt of one call (retries of the turn), so a backend can deduplicate. */
+  responseId: string;
   tenant: TenantInfo;
   conversationId: string;
   message: InboundMessage;

@@ -1,6 +1,8 @@
-import type { Pool } from "@cb/db";
+import type { Reply } from "@cb/core";
+import { transaction, type Pool } from "@cb/db";
 import { eventParameters, withEvents, type NewEvent } from "@cb/event-webhooks";
-import type { TurnRecord } from "./turn-record.ts";
+import { storeReplies, type OutboundTarget } from "./outbound.ts";
+import type { TurnOutcome, TurnRecord } from "./turn-record.ts";
 
 // What a turn reads and writes, in plain SQL: a turn runs a handful of these per message, and each
 // through Prisma would cost ten times the CPU (see Sql in @cb/db). Named, so each connection
@@ -23,10 +25,25 @@ export interface StoredInbound {
   };
   /** No earlier inbound message in its conversation (ties broken by id, so exactly one is first). */
   first: boolean;
+  /** What an earlier run of the turn decided, when one got that far. */
+  plan: TurnPlan | null;
+}
+
+/**
+ * What a turn decided once its replies were chosen, stored with those replies (outbound rows
+ * `<message id>:<n>`) in one transaction before any is sent: a retried job sends what is pending of
+ * it and keeps the state decided then, without understanding or calling a backend again.
+ */
+export interface TurnPlan {
+  outcome: TurnOutcome;
+  /** The dialog state to keep (undefined: the conversation's stays as it is). */
+  state?: unknown;
+  /** The turn's events so far; message.sent / message.failed are added as replies go out. */
+  events: NewEvent[];
 }
 
 const LOAD_INBOUND = `
-SELECT m.id, m."channelAccountId", m.status, m.content, m.raw,
+SELECT m.id, m."channelAccountId", m.status, m.content, m.raw, m.plan,
   c.id AS "conversationId", c."externalId", c.state,
   t.id AS "tenantId", t.language, t.timezone, t."nluSettings", t."notificationSettings", t."trainingRevision"::text AS "trainingRevision",
   NOT EXISTS (
@@ -57,7 +74,36 @@ export async function loadInbound(pool: Pool, messageId: string): Promise<Stored
       trainingRevision: row.trainingRevision,
     },
     first: row.first,
+    plan: row.plan,
   };
+}
+
+/**
+ * Stores a turn's plan and its replies' outbound rows in one transaction. When another run of the
+ * same job stored one first, that one stands (its rows too) and is returned instead.
+ */
+export async function savePlan(
+  pool: Pool,
+  turn: { messageId: string; plan: TurnPlan; target: OutboundTarget; replies: Reply[] },
+): Promise<TurnPlan> {
+  return transaction(pool, async (sql) => {
+    // Locked, so that of two runs of one job (a worker declared dead while still running), one plans.
+    const {
+      rows: [row],
+    } = await sql.query<{ plan: TurnPlan | null }>({
+      name: "turn-lock-plan",
+      text: `SELECT plan FROM "Message" WHERE id = $1::uuid FOR UPDATE`,
+      values: [turn.messageId],
+    });
+    if (row?.plan) return row.plan;
+    await sql.query({
+      name: "turn-save-plan",
+      text: `UPDATE "Message" SET plan = $2::jsonb WHERE id = $1::uuid`,
+      values: [turn.messageId, JSON.stringify(turn.plan)],
+    });
+    await storeReplies(sql, turn.target, turn.replies, turn.messageId);
+    return turn.plan;
+  });
 }
 
 export interface IntentToFulfill {
@@ -109,7 +155,7 @@ export async function recordFulfillment(pool: Pool, a: FulfillmentAttempt): Prom
 }
 
 const FINISH_TURN = withEvents([
-  `processed AS (UPDATE "Message" SET status = 'processed', turn = $8::jsonb, "updatedAt" = now() WHERE id = $5::uuid)`,
+  `processed AS (UPDATE "Message" SET status = 'processed', turn = $8::jsonb, plan = NULL, "updatedAt" = now() WHERE id = $5::uuid)`,
   `dialog AS (UPDATE "Conversation" SET state = $7::jsonb WHERE id = $6::uuid AND $7::jsonb IS NOT NULL)`,
 ]);
 

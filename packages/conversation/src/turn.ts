@@ -3,8 +3,8 @@ import type { Db, Pool } from "@cb/db";
 import type { NewEvent } from "@cb/event-webhooks";
 import type { AccountDirectory } from "./accounts.ts";
 import { handleOptKeywords, type OptSettings } from "./opt-out.ts";
-import { sendReplies } from "./outbound.ts";
-import { findIntent, finishTurn, loadInbound, recordFulfillment } from "./turn-store.ts";
+import { sendReplies, sendStoredReplies } from "./outbound.ts";
+import { findIntent, finishTurn, loadInbound, recordFulfillment, savePlan } from "./turn-store.ts";
 import type { ApplyContexts, DialogContext, Fulfill, TenantInfo, Understand, Understanding } from "./ports.ts";
 import type { TurnFulfillment, TurnFulfillmentCall, TurnOutcome, TurnRecord } from "./turn-record.ts";
 
@@ -36,6 +36,12 @@ interface TurnInput {
 
 // A backend's followupEventInput may name another intent, whose backend may do the same: bounded.
 const MAX_FOLLOWUPS = 3;
+
+/**
+ * The `responseId` (and so the `webhook-id`) of a turn's fulfillment call: the same on every retry of
+ * the message's job, so a backend can tell a retry from a new request; one per follow-up depth.
+ */
+export const responseIdFor = (messageId: string, depth: number) => `${messageId}-${depth}`;
 
 /**
  * The replies for an understood message: the intent's fulfillment backend when it has one (its
@@ -71,6 +77,7 @@ async function chooseReplies(
   const { endpoint } = intent;
   const outcome = await deps.fulfill({
     ...input,
+    responseId: responseIdFor(input.messageId, depth),
     intent: { id: intent.id, name: intent.name },
     understanding,
     endpoint,
@@ -134,7 +141,9 @@ async function chooseReplies(
 
 /**
  * One turn: understand the stored inbound message, fulfill it, send the replies, and keep the
- * dialog state. Idempotent: a job run again after a crash skips what is already done.
+ * dialog state. Idempotent: the replies chosen are stored with the turn's plan (its record, state and
+ * events) before any is sent, so a job run again after a failure sends only what is still pending of
+ * that plan, without understanding or calling a backend again; a processed message is skipped.
  */
 export async function handleMessage(deps: TurnDeps, messageId: string): Promise<TurnResult> {
   const { db, pool } = deps;
@@ -156,14 +165,14 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
   if (stored.first)
     events.unshift({ type: "conversation.started", data: { ...base, externalId: conversation.externalId } });
 
-  const finish = async (outcome: TurnOutcome, state?: unknown) => {
+  const finish = async (outcome: TurnOutcome, state?: unknown, turnEvents = events) => {
     const record: TurnRecord = { ...outcome, latencyMs: Math.round(performance.now() - started) };
     await finishTurn(pool, {
       tenantId: tenant.id,
       messageId,
       conversationId: conversation.id,
       ...(state !== undefined ? { state } : {}),
-      events,
+      events: turnEvents,
       record,
     });
     deps.onTurn?.({ tenantId: tenant.id, conversationId: conversation.id, messageId, record });
@@ -186,52 +195,77 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
     to: message.conversation,
   };
 
-  // Keywords are plain words; commands such as Telegram's /start are not opt-outs or opt-ins.
-  if (message.text && !message.postback && !message.command) {
-    const confirmation = await handleOptKeywords(db, {
-      tenantId: tenant.id,
-      channelAccountId: stored.channelAccountId,
-      externalId: message.conversation.externalId,
-      text: message.text,
-      settings: stored.tenant.notificationSettings as OptSettings,
-    });
-    if (confirmation) {
-      await sendReplies(pool, sender, target, [{ type: "text", text: confirmation }], {
-        key: messageId,
-        context: { inReplyTo: message },
+  let plan = stored.plan;
+  if (!plan) {
+    // Keywords are plain words; commands such as Telegram's /start are not opt-outs or opt-ins.
+    if (message.text && !message.postback && !message.command) {
+      const confirmation = await handleOptKeywords(db, {
+        tenantId: tenant.id,
+        channelAccountId: stored.channelAccountId,
+        externalId: message.conversation.externalId,
+        text: message.text,
+        settings: stored.tenant.notificationSettings as OptSettings,
       });
-      await finish({ skipped: "opt-out keyword", replies: 1 });
-      return { replies: 1 };
+      if (confirmation) {
+        await sendReplies(pool, sender, target, [{ type: "text", text: confirmation }], {
+          key: messageId,
+          context: { inReplyTo: message },
+        });
+        await finish({ skipped: "opt-out keyword", replies: 1 });
+        return { replies: 1 };
+      }
     }
-  }
 
-  const understanding = await deps.understand({ tenant, message, state: conversation.state });
-  events.push({
-    type: "intent.matched",
-    data: {
-      ...base,
+    const understanding = await deps.understand({ tenant, message, state: conversation.state });
+    events.push({
+      type: "intent.matched",
+      data: {
+        ...base,
+        messageId,
+        intent: understanding.intent,
+        confidence: understanding.confidence,
+        parameters: understanding.parameters,
+      },
+    });
+    const input: TurnInput = { tenant, conversationId: conversation.id, messageId, message, raw: stored.raw };
+    const { replies, contexts, failures, fulfillment } = await chooseReplies(deps, input, understanding);
+    for (const failure of failures)
+      events.push({ type: "fulfillment.failed", data: { ...base, messageId, ...failure } });
+    const after = contexts
+      ? deps.applyContexts(understanding.state, contexts)
+      : { state: understanding.state, contexts: understanding.contexts };
+    plan = await savePlan(pool, {
       messageId,
-      intent: understanding.intent,
-      confidence: understanding.confidence,
-      parameters: understanding.parameters,
-    },
-  });
-  const input: TurnInput = { tenant, conversationId: conversation.id, messageId, message, raw: stored.raw };
-  const { replies, contexts, failures, fulfillment } = await chooseReplies(deps, input, understanding);
-  for (const failure of failures) events.push({ type: "fulfillment.failed", data: { ...base, messageId, ...failure } });
-
-  const outbound = await sendReplies(pool, sender, target, replies, {
+      target,
+      replies,
+      plan: {
+        outcome: {
+          intent: understanding.intent,
+          confidence: understanding.confidence,
+          parameters: understanding.parameters,
+          contexts: after.contexts.map(({ name, lifespanCount }) => ({ name, lifespanCount })),
+          fulfillment,
+          replies: replies.length,
+        },
+        state: after.state,
+        events,
+      },
+    });
+  }
+  const outbound = await sendStoredReplies(pool, sender, target, {
     key: messageId,
+    count: plan.outcome.replies,
     context: { inReplyTo: message },
   });
-  for (const [n, result] of outbound.entries()) {
-    events.push({
+  const turnEvents = [...plan.events];
+  for (const result of outbound) {
+    turnEvents.push({
       type: result.status === "sent" ? "message.sent" : "message.failed",
       data: {
         ...base,
         messageId: result.id,
         inReplyTo: messageId,
-        reply: replies[n],
+        reply: result.reply,
         platformMessageId: result.platformMessageId,
         ...(result.error ? { error: result.error } : {}),
       },
@@ -239,20 +273,7 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
   }
   // Answering a button press only stops the client's spinner; failing to do so loses nothing.
   if (message.postback) await sender.acknowledge?.(message).catch(() => {});
-
-  const after = contexts
-    ? deps.applyContexts(understanding.state, contexts)
-    : { state: understanding.state, contexts: understanding.contexts };
-  await finish(
-    {
-      intent: understanding.intent,
-      confidence: understanding.confidence,
-      parameters: understanding.parameters,
-      contexts: after.contexts.map(({ name, lifespanCount }) => ({ name, lifespanCount })),
-      fulfillment,
-      replies: replies.length,
-    },
-    after.state,
-  );
-  return { intent: understanding.intent, replies: replies.length };
+  await finish(plan.outcome, plan.state, turnEvents);
+  const { outcome } = plan;
+  return { ...("intent" in outcome ? { intent: outcome.intent } : {}), replies: outcome.replies };
 }

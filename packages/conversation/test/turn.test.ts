@@ -1,8 +1,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import type { Reply } from "@cb/core";
+import { PlatformError, type Reply } from "@cb/core";
 import { createEgress, parsePolicy } from "@cb/egress";
-import { createFulfillmentClient } from "@cb/fulfillment";
+import { createFulfillmentClient, generateSigningSecret } from "@cb/fulfillment";
 import {
   applyContexts,
   createFulfill,
@@ -539,4 +539,188 @@ test("a retryable send failure fails the turn, so that its job is retried: the m
   assert.deepEqual(await typesOf("320"), [], "no event for a turn that did not commit");
   await handleMessage(deps, id);
   assert.deepEqual(sentTo("320"), ["Busy."]);
+});
+
+test("a malformed answer, at any depth, is an invalid answer: the intent's own responses are sent, the call recorded with why, the job does not fail", async () => {
+  await intent("malformed", [{ type: "text", text: "Our shop is busy; here is the usual answer." }], {
+    fulfilled: true,
+  });
+  const cases: [unknown, string][] = [
+    [{ fulfillmentMessages: [{ text: { text: "hello" } }] }, "/fulfillmentMessages/0/text/text must be array"],
+    [{ fulfillmentMessages: [null] }, "/fulfillmentMessages/0 must be object"],
+    [
+      { fulfillmentMessages: [{ card: { title: "T", buttons: { text: "Buy" } } }] },
+      "/fulfillmentMessages/0/card/buttons must be array",
+    ],
+    [{ outputContexts: [{ lifespanCount: 2 }] }, "/outputContexts/0 must have required properties name"],
+    [
+      { fulfillmentMessages: [{ quickReplies: { quickReplies: [1] } }] },
+      "/fulfillmentMessages/0/quickReplies/quickReplies/0 must be string",
+    ],
+    [
+      { fulfillmentMessages: [{ payload: { facebook: "hi" } }] },
+      "/fulfillmentMessages/0/payload/facebook must be object",
+    ],
+    [{ fulfillmentText: "ok", payload: { facebook: [1] } }, "/payload/facebook must be object"],
+    [
+      { fulfillmentText: "ok", followupEventInput: { parameters: {} } },
+      "/followupEventInput must have required properties name",
+    ],
+    [{ fulfillmentMessages: [{ image: { imageUri: 1 } }] }, "/fulfillmentMessages/0/image/imageUri must be string"],
+  ];
+  for (const [n, [body, why]] of cases.entries()) {
+    answers.set("malformed", () => ({ body }));
+    understanding = understood("malformed", { state: { contexts: [{ name: "nlu", lifespanCount: 1 }] } });
+    const chat = `33${n}`;
+    const id = await receive({ chat, text: "hi" });
+    const before = backend.received.length;
+    assert.deepEqual(await handleMessage(deps, id), { intent: "malformed", replies: 1 }, why);
+    assert.equal(backend.received.length, before + 1, `${why}: the backend asked once`);
+    assert.deepEqual(sentTo(chat), ["Our shop is busy; here is the usual answer."], why);
+    const calls = await fulfillmentCalls(id);
+    assert.deepEqual(
+      calls.map((c) => [c.ok, c.httpStatus, c.error]),
+      [[false, null, `invalid answer: ${why}`]],
+    );
+    const failed = (await eventsOf(chat)).filter((e) => e.type === "fulfillment.failed");
+    assert.deepEqual(
+      failed.map((e) => e.data.error),
+      [`invalid answer: ${why}`],
+    );
+    assert.equal((await s.t.db.message.findUniqueOrThrow({ where: { id } })).status, "processed");
+    assert.deepEqual((await conversationOf(chat)).state, understanding.state, `${why}: no contexts from it`);
+  }
+});
+
+test("a retried turn keeps its fulfillment ids: the same responseId and webhook-id reach the backend, one per follow-up", async () => {
+  const signed = await s.t.db.fulfillmentEndpoint.create({
+    data: {
+      tenantId: s.tenantId,
+      name: "signed",
+      url: backend.url,
+      timeoutMs: 2000,
+      secrets: s.sealer.sealJson({ signingSecrets: [generateSigningSecret()] }),
+    },
+  });
+  for (const name of ["ticket.open", "ticket.opened"])
+    await s.t.db.intent.create({
+      data: { tenantId: s.tenantId, name, examples: [], responses: [], fulfillmentEndpointId: signed.id },
+    });
+  answers.set("ticket.open", () => ({
+    body: { fulfillmentText: "Opening a ticket.", followupEventInput: { name: "ticket.opened" } },
+  }));
+  answers.set("ticket.opened", () => ({
+    body: { outputContexts: [{ name: "ticket", lifespanCount: 2 }], fulfillmentText: "Ticket opened." },
+  }));
+  understanding = understood("ticket.open");
+  // The turn fails after the backends answered and before its replies are stored (a crash there).
+  let crash = true;
+  const crashing: TurnDeps = {
+    ...deps,
+    applyContexts: (state, contexts) => {
+      if (crash) throw new Error("the worker died");
+      return applyContexts(state, contexts);
+    },
+  };
+  const id = await receive({ chat: "340", text: "open a ticket" });
+  const before = backend.received.length;
+  await assert.rejects(handleMessage(crashing, id), /the worker died/);
+  crash = false;
+  assert.deepEqual(await handleMessage(crashing, id), { intent: "ticket.open", replies: 2 });
+  const calls = backend.received.slice(before).map((r, n) => ({
+    intent: r.queryResult.intent.displayName,
+    responseId: r.responseId,
+    webhookId: backend.headers[before + n]!["webhook-id"],
+  }));
+  const first = [
+    { intent: "ticket.open", responseId: `${id}-0`, webhookId: `msg_${id}-0` },
+    { intent: "ticket.opened", responseId: `${id}-1`, webhookId: `msg_${id}-1` },
+  ];
+  assert.deepEqual(calls, [...first, ...first], "the retry's calls carry the first run's ids");
+  assert.deepEqual(sentTo("340"), ["Opening a ticket.", "Ticket opened."]);
+  assert.equal((await fulfillmentCalls(id)).length, 4, "every attempt is recorded");
+});
+
+test("once its replies are chosen a turn is not done again: a retry after a failed send sends what is pending, with the state decided the first time", async () => {
+  await intent("order.refund", [{ type: "text", text: "static refund" }], { fulfilled: true });
+  let n = 0;
+  answers.set("order.refund", () => {
+    n++;
+    return {
+      body: {
+        fulfillmentMessages: [{ text: { text: [`Refund ${n} started.`] } }, { text: { text: [`Reference R-${n}.`] } }],
+        outputContexts: [{ name: "refund", lifespanCount: 2, parameters: { attempt: n } }],
+      },
+    };
+  });
+  understanding = understood("order.refund", { state: {} });
+  const asks = asked.length;
+  s.graph.failNext({ status: 429, code: 4, message: "Application request limit reached", retryAfter: 60 });
+  const id = await receive({ chat: "341", text: "refund please" });
+  await assert.rejects(handleMessage(deps, id), /request limit reached/);
+  // Every reply was stored before the first was sent.
+  const conversation = await conversationOf("341");
+  const rows = () =>
+    s.t.db.message.findMany({
+      where: { conversationId: conversation.id, direction: "out" },
+      orderBy: { dedupeKey: "asc" },
+    });
+  assert.deepEqual(
+    (await rows()).map((r) => [r.dedupeKey, r.status, (r.content as { text: string }).text]),
+    [
+      [`${id}:0`, "pending", "Refund 1 started."],
+      [`${id}:1`, "pending", "Reference R-1."],
+    ],
+  );
+  assert.deepEqual(conversation.state, {}, "the state is kept when the turn finishes");
+
+  // The job's retry: no understanding, no backend call; the stored replies go, in order.
+  understanding = understood("order.refund", { state: { contexts: [{ name: "other", lifespanCount: 5 }] } });
+  assert.deepEqual(await handleMessage(deps, id), { intent: "order.refund", replies: 2 });
+  assert.equal(n, 1, "the backend was called once");
+  assert.equal(asked.length, asks + 1, "understood once");
+  assert.deepEqual(sentTo("341"), ["Refund 1 started.", "Reference R-1."]);
+  assert.deepEqual(
+    (await rows()).map((r) => r.status),
+    ["sent", "sent"],
+  );
+  assert.deepEqual((await conversationOf("341")).state, {
+    contexts: [{ name: "refund", lifespanCount: 2, parameters: { attempt: 1 } }],
+  });
+  const inbound = await s.t.db.message.findUniqueOrThrow({ where: { id } });
+  assert.equal(inbound.status, "processed");
+  assert.equal(inbound.plan, null, "the plan is done with");
+  assert.deepEqual((inbound.turn as { contexts: unknown }).contexts, [{ name: "refund", lifespanCount: 2 }]);
+  assert.deepEqual(
+    (await eventsOf("341")).map((e) => e.type).sort(),
+    ["conversation.started", "intent.matched", "message.received", "message.sent", "message.sent"],
+    "each event once",
+  );
+  assert.equal((await fulfillmentCalls(id)).length, 1);
+
+  // A retry after the first of two replies went out sends only the second.
+  let sends = 0;
+  const flaky: TurnDeps = {
+    ...deps,
+    accounts: {
+      ...s.accounts,
+      async sender(accountId) {
+        const real = await s.accounts.sender(accountId);
+        return {
+          ...real,
+          send: (to, reply, context) => {
+            if (++sends === 2)
+              throw new PlatformError("messenger", "2", "Service temporarily unavailable", true, 60_000);
+            return real.send(to, reply, context);
+          },
+        };
+      },
+    },
+  };
+  const second = await receive({ chat: "342", text: "another refund" });
+  await assert.rejects(handleMessage(flaky, second), /temporarily unavailable/);
+  assert.deepEqual(sentTo("342"), ["Refund 2 started."]);
+  assert.deepEqual(await handleMessage(flaky, second), { intent: "order.refund", replies: 2 });
+  assert.equal(n, 2);
+  assert.deepEqual(sentTo("342"), ["Refund 2 started.", "Reference R-2."], "the first not again");
 });
