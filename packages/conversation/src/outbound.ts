@@ -94,7 +94,6 @@ ON CONFLICT ("channelAccountId", direction, "dedupeKey") DO NOTHING`;
 
 /** Stores replies as pending outbound rows keyed `<key>:<n>`, inside the caller's transaction if it has one. */
 export async function storeReplies(sql: Sql, target: OutboundTarget, replies: Reply[], key: string): Promise<void> {
-  if (!replies.length) return;
   await sql.query({
     name: "store-replies",
     text: INSERT_REPLIES,
@@ -176,12 +175,10 @@ async function sendStored(
       err instanceof PlatformError
         ? { platform: err.platform, code: err.code, message: err.message }
         : { code: "render_failed", message: (err as Error).message };
-    await untilRecorded(async () => {
-      await pool.query(
-        `UPDATE "Message" SET status = 'failed', error = $2::jsonb, "updatedAt" = now() WHERE id = $1::uuid`,
-        [row.id, JSON.stringify(error)],
-      );
-    });
+    await pool.query(
+      `UPDATE "Message" SET status = 'failed', error = $2::jsonb, "updatedAt" = now() WHERE id = $1::uuid`,
+      [row.id, JSON.stringify(error)],
+    );
     return { id: row.id, reply: row.content, status: "failed", platformMessageId: null, error };
   }
   const platformMessageId = sent[0]?.platformMessageId || null;

@@ -80,21 +80,23 @@ export async function loadInbound(pool: Pool, messageId: string): Promise<Stored
 
 /**
  * Stores a turn's plan and its replies' outbound rows in one transaction. When another run of the
- * same job stored one first, that one stands (its rows too) and is returned instead.
+ * same job stored one first, that one stands (its rows too) and is returned instead; null when that
+ * run has finished the turn.
  */
 export async function savePlan(
   pool: Pool,
   turn: { messageId: string; plan: TurnPlan; target: OutboundTarget; replies: Reply[] },
-): Promise<TurnPlan> {
+): Promise<TurnPlan | null> {
   return transaction(pool, async (sql) => {
     // Locked, so that of two runs of one job (a worker declared dead while still running), one plans.
     const {
       rows: [row],
-    } = await sql.query<{ plan: TurnPlan | null }>({
+    } = await sql.query<{ plan: TurnPlan | null; status: string }>({
       name: "turn-lock-plan",
-      text: `SELECT plan FROM "Message" WHERE id = $1::uuid FOR UPDATE`,
+      text: `SELECT plan, status FROM "Message" WHERE id = $1::uuid FOR UPDATE`,
       values: [turn.messageId],
     });
+    if (row?.status === "processed") return null;
     if (row?.plan) return row.plan;
     await sql.query({
       name: "turn-save-plan",

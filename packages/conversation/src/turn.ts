@@ -234,7 +234,7 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
     const after = contexts
       ? deps.applyContexts(understanding.state, contexts)
       : { state: understanding.state, contexts: understanding.contexts };
-    plan = await savePlan(pool, {
+    const saved = await savePlan(pool, {
       messageId,
       target,
       replies,
@@ -251,6 +251,8 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
         events,
       },
     });
+    if (!saved) return { replies: 0, skipped: "already processed" };
+    plan = saved;
   }
   const outbound = await sendStoredReplies(pool, sender, target, {
     key: messageId,

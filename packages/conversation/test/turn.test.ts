@@ -724,3 +724,52 @@ test("once its replies are chosen a turn is not done again: a retry after a fail
   assert.equal(n, 2);
   assert.deepEqual(sentTo("342"), ["Refund 2 started.", "Reference R-2."], "the first not again");
 });
+
+test("two runs of one turn at once (a worker declared dead while still running): the plan stored first is the one sent, and a finished turn is not finished again", async () => {
+  await intent("order.gift", [], { fulfilled: true });
+  let n = 0;
+  answers.set("order.gift", () => {
+    n++;
+    return {
+      body: {
+        fulfillmentText: `Gift wrap ${n}.`,
+        outputContexts: [{ name: "gift", lifespanCount: 1, parameters: { n } }],
+      },
+    };
+  });
+  understanding = understood("order.gift", { state: {} });
+  // This run is overtaken while it understands: `other` runs the same turn meanwhile.
+  const overtaken = (other: () => Promise<unknown>): TurnDeps => ({
+    ...deps,
+    understand: async (input) => {
+      await other();
+      return deps.understand(input);
+    },
+  });
+
+  const id = await receive({ chat: "343", text: "gift wrap it" });
+  s.graph.failNext({ status: 429, code: 4, message: "Application request limit reached", retryAfter: 60 });
+  const late = await handleMessage(
+    overtaken(() => assert.rejects(handleMessage(deps, id), /request limit reached/)),
+    id,
+  );
+  assert.deepEqual(late, { intent: "order.gift", replies: 1 });
+  assert.equal(n, 2, "both runs called the backend");
+  assert.deepEqual(sentTo("343"), ["Gift wrap 1."], "the other run's plan, stored first, is the one sent");
+  assert.deepEqual((await conversationOf("343")).state, {
+    contexts: [{ name: "gift", lifespanCount: 1, parameters: { n: 1 } }],
+  });
+  assert.deepEqual(
+    (await typesOf("343")).filter((t) => t !== "conversation.started"),
+    ["intent.matched", "message.received", "message.sent"],
+  );
+
+  const second = await receive({ chat: "344", text: "gift wrap again" });
+  const stopped = await handleMessage(
+    overtaken(() => handleMessage(deps, second)),
+    second,
+  );
+  assert.deepEqual(stopped, { replies: 0, skipped: "already processed" });
+  assert.deepEqual(sentTo("344"), ["Gift wrap 3."]);
+  assert.equal((await typesOf("344")).filter((t) => t === "message.sent").length, 1, "finished once");
+});
