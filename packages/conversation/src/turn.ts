@@ -4,7 +4,7 @@ import type { NewEvent } from "@cb/event-webhooks";
 import type { AccountDirectory } from "./accounts.ts";
 import { handleOptKeywords, type OptSettings } from "./opt-out.ts";
 import { sendReplies, sendStoredReplies } from "./outbound.ts";
-import { findIntent, finishTurn, loadInbound, recordFulfillment, savePlan } from "./turn-store.ts";
+import { findIntent, finishTurn, loadInbound, recordFulfillment, savePlan, type TurnPlan } from "./turn-store.ts";
 import type { ApplyContexts, DialogContext, Fulfill, TenantInfo, Understand, Understanding } from "./ports.ts";
 import type { TurnFulfillment, TurnFulfillmentCall, TurnOutcome, TurnRecord } from "./turn-record.ts";
 
@@ -195,87 +195,88 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
     to: message.conversation,
   };
 
-  let plan = stored.plan;
-  if (!plan) {
-    // Keywords are plain words; commands such as Telegram's /start are not opt-outs or opt-ins.
-    if (message.text && !message.postback && !message.command) {
-      const confirmation = await handleOptKeywords(db, {
-        tenantId: tenant.id,
-        channelAccountId: stored.channelAccountId,
-        externalId: message.conversation.externalId,
-        text: message.text,
-        settings: stored.tenant.notificationSettings as OptSettings,
+  // Sends what is pending of the turn's plan, then finishes the turn with the state it decided.
+  const sendPlan = async (plan: TurnPlan): Promise<TurnResult> => {
+    const outbound = await sendStoredReplies(pool, sender, target, {
+      key: messageId,
+      count: plan.outcome.replies,
+      context: { inReplyTo: message },
+    });
+    const turnEvents = [...plan.events];
+    for (const result of outbound) {
+      turnEvents.push({
+        type: result.status === "sent" ? "message.sent" : "message.failed",
+        data: {
+          ...base,
+          messageId: result.id,
+          inReplyTo: messageId,
+          reply: result.reply,
+          platformMessageId: result.platformMessageId,
+          ...(result.error ? { error: result.error } : {}),
+        },
       });
-      if (confirmation) {
-        await sendReplies(pool, sender, target, [{ type: "text", text: confirmation }], {
-          key: messageId,
-          context: { inReplyTo: message },
-        });
-        await finish({ skipped: "opt-out keyword", replies: 1 });
-        return { replies: 1 };
-      }
     }
+    // Answering a button press only stops the client's spinner; failing to do so loses nothing.
+    if (message.postback) await sender.acknowledge?.(message).catch(() => {});
+    await finish(plan.outcome, plan.state, turnEvents);
+    const { outcome } = plan;
+    return { ...("intent" in outcome ? { intent: outcome.intent } : {}), replies: outcome.replies };
+  };
+  if (stored.plan) return sendPlan(stored.plan);
 
-    const understanding = await deps.understand({ tenant, message, state: conversation.state });
-    events.push({
-      type: "intent.matched",
-      data: {
-        ...base,
-        messageId,
+  // Keywords are plain words; commands such as Telegram's /start are not opt-outs or opt-ins.
+  if (message.text && !message.postback && !message.command) {
+    const confirmation = await handleOptKeywords(db, {
+      tenantId: tenant.id,
+      channelAccountId: stored.channelAccountId,
+      externalId: message.conversation.externalId,
+      text: message.text,
+      settings: stored.tenant.notificationSettings as OptSettings,
+    });
+    if (confirmation) {
+      await sendReplies(pool, sender, target, [{ type: "text", text: confirmation }], {
+        key: messageId,
+        context: { inReplyTo: message },
+      });
+      await finish({ skipped: "opt-out keyword", replies: 1 });
+      return { replies: 1 };
+    }
+  }
+
+  const understanding = await deps.understand({ tenant, message, state: conversation.state });
+  events.push({
+    type: "intent.matched",
+    data: {
+      ...base,
+      messageId,
+      intent: understanding.intent,
+      confidence: understanding.confidence,
+      parameters: understanding.parameters,
+    },
+  });
+  const input: TurnInput = { tenant, conversationId: conversation.id, messageId, message, raw: stored.raw };
+  const { replies, contexts, failures, fulfillment } = await chooseReplies(deps, input, understanding);
+  for (const failure of failures) events.push({ type: "fulfillment.failed", data: { ...base, messageId, ...failure } });
+  const after = contexts
+    ? deps.applyContexts(understanding.state, contexts)
+    : { state: understanding.state, contexts: understanding.contexts };
+  const saved = await savePlan(pool, {
+    messageId,
+    target,
+    replies,
+    plan: {
+      outcome: {
         intent: understanding.intent,
         confidence: understanding.confidence,
         parameters: understanding.parameters,
+        contexts: after.contexts.map(({ name, lifespanCount }) => ({ name, lifespanCount })),
+        fulfillment,
+        replies: replies.length,
       },
-    });
-    const input: TurnInput = { tenant, conversationId: conversation.id, messageId, message, raw: stored.raw };
-    const { replies, contexts, failures, fulfillment } = await chooseReplies(deps, input, understanding);
-    for (const failure of failures)
-      events.push({ type: "fulfillment.failed", data: { ...base, messageId, ...failure } });
-    const after = contexts
-      ? deps.applyContexts(understanding.state, contexts)
-      : { state: understanding.state, contexts: understanding.contexts };
-    const saved = await savePlan(pool, {
-      messageId,
-      target,
-      replies,
-      plan: {
-        outcome: {
-          intent: understanding.intent,
-          confidence: understanding.confidence,
-          parameters: understanding.parameters,
-          contexts: after.contexts.map(({ name, lifespanCount }) => ({ name, lifespanCount })),
-          fulfillment,
-          replies: replies.length,
-        },
-        state: after.state,
-        events,
-      },
-    });
-    if (!saved) return { replies: 0, skipped: "already processed" };
-    plan = saved;
-  }
-  const outbound = await sendStoredReplies(pool, sender, target, {
-    key: messageId,
-    count: plan.outcome.replies,
-    context: { inReplyTo: message },
+      state: after.state,
+      events,
+    },
   });
-  const turnEvents = [...plan.events];
-  for (const result of outbound) {
-    turnEvents.push({
-      type: result.status === "sent" ? "message.sent" : "message.failed",
-      data: {
-        ...base,
-        messageId: result.id,
-        inReplyTo: messageId,
-        reply: result.reply,
-        platformMessageId: result.platformMessageId,
-        ...(result.error ? { error: result.error } : {}),
-      },
-    });
-  }
-  // Answering a button press only stops the client's spinner; failing to do so loses nothing.
-  if (message.postback) await sender.acknowledge?.(message).catch(() => {});
-  await finish(plan.outcome, plan.state, turnEvents);
-  const { outcome } = plan;
-  return { ...("intent" in outcome ? { intent: outcome.intent } : {}), replies: outcome.replies };
+  if (!saved) return { replies: 0, skipped: "already processed" };
+  return sendPlan(saved);
 }
