@@ -88,3 +88,26 @@ test("unknown text falls back", () => {
   assert.equal(result.intent, "fallback");
   assert.ok(result.confidence < model.threshold);
 });
+
+test("slot filling: the intent's output contexts are set when it completes, with its parameters and full lifespan, not while prompting", () => {
+  const first = turn("where is my order", undefined);
+  assert.equal(first.allRequiredParamsPresent, false);
+  assert.deepEqual(first.contexts, [], "nothing set on the prompting turn");
+  assert.deepEqual(first.state.contexts, []);
+  const again = turn("I don't know", first.state);
+  assert.deepEqual(again.contexts, [], "nor on the next prompt");
+  const done = turn("it's 12345", again.state);
+  assert.equal(done.allRequiredParamsPresent, true);
+  assert.deepEqual(done.contexts, [
+    { name: "order", lifespanCount: 3, parameters: { order_id: "12345", "order_id.original": "12345" } },
+  ]);
+  assert.deepEqual(done.state.contexts, done.contexts);
+  assert.equal(turn("return it", done.state).intent, "return.followup", "the follow-up matches after prompting");
+});
+
+test("an intent matched with all its parameters sets its output contexts with them and their original text", () => {
+  const status = turn("where is order 12345", undefined);
+  assert.deepEqual(status.contexts, [
+    { name: "order", lifespanCount: 3, parameters: { order_id: "12345", "order_id.original": "12345" } },
+  ]);
+});
