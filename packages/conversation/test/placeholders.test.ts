@@ -71,6 +71,7 @@ test("replies: text variants, quick replies, card and caption texts are resolved
         ],
       },
       { type: "image", url: "https://img.example/$size.png", caption: "A $size one" },
+      { type: "buttons", text: "Size $size?", buttons: [{ type: "postback", title: "Keep $size", payload: "$size" }] },
       { type: "custom", channel: "telegram", payload: { text: "$size" } },
     ],
     scope,
@@ -89,6 +90,7 @@ test("replies: text variants, quick replies, card and caption texts are resolved
       ],
     },
     { type: "image", url: "https://img.example/$size.png", caption: "A large one" },
+    { type: "buttons", text: "Size large?", buttons: [{ type: "postback", title: "Keep large", payload: "$size" }] },
     { type: "custom", channel: "telegram", payload: { text: "$size" } },
   ]);
 });

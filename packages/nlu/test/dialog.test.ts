@@ -111,3 +111,23 @@ test("an intent matched with all its parameters sets its output contexts with th
     { name: "order", lifespanCount: 3, parameters: { order_id: "12345", "order_id.original": "12345" } },
   ]);
 });
+
+test("an output context of lifespan 0 ends the active context of that name", () => {
+  const intents = [
+    { name: "start", examples: ["start the order", "begin my order"], outputContexts: [{ name: "cart", lifespan: 4 }] },
+    {
+      name: "finish",
+      examples: ["finish the order", "done with my order"],
+      outputContexts: [{ name: "cart", lifespan: 0 }],
+    },
+  ];
+  const small = trainModel(intents);
+  const started = understand({ text: "start the order", state: undefined, model: small, tenant });
+  assert.deepEqual(
+    started.contexts.map((c) => c.name),
+    ["cart"],
+  );
+  const finished = understand({ text: "finish the order", state: started.state, model: small, tenant });
+  assert.equal(finished.intent, "finish");
+  assert.deepEqual(finished.contexts, []);
+});
