@@ -16,6 +16,9 @@ export interface ImportedIntent {
   inputContexts: string[];
   outputContexts: { name: string; lifespan: number }[];
   webhookUsed: boolean;
+  action: string;
+  events: string[];
+  webhookForSlotFilling: boolean;
 }
 
 export type ImportedEntityType =
@@ -37,9 +40,10 @@ interface DfMessage {
 function toReply(m: DfMessage): Record<string, unknown> | undefined {
   switch (Number(m.type)) {
     case 0: {
-      // Several speech variants: Dialogflow picks one at random; the first is kept.
-      const text = Array.isArray(m.speech) ? m.speech[0] : m.speech;
-      return text ? { type: "text", text } : undefined;
+      // Several speech variants: all are kept, and one is chosen per turn as Dialogflow does.
+      const variants = (Array.isArray(m.speech) ? m.speech : [m.speech]).filter((v): v is string => !!v);
+      if (!variants.length) return undefined;
+      return variants.length > 1 ? { type: "text", text: variants[0], variants } : { type: "text", text: variants[0] };
     }
     case 1:
       return {
@@ -106,7 +110,10 @@ export function readAgentZip(
       contexts?: string[];
       fallbackIntent?: boolean;
       webhookUsed?: boolean;
+      webhookForSlotFilling?: boolean;
+      events?: { name: string }[];
       responses?: {
+        action?: string;
         affectedContexts?: { name: string; lifespan?: number }[];
         parameters?: {
           name: string;
@@ -145,6 +152,9 @@ export function readAgentZip(
       inputContexts: intent.contexts ?? [],
       outputContexts: (response.affectedContexts ?? []).map((c) => ({ name: c.name, lifespan: c.lifespan ?? 5 })),
       webhookUsed: intent.webhookUsed ?? false,
+      action: response.action ?? "",
+      events: (intent.events ?? []).map((e) => e.name).filter(Boolean),
+      webhookForSlotFilling: intent.webhookForSlotFilling ?? false,
     };
   });
 

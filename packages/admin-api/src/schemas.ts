@@ -183,6 +183,21 @@ export const IntentInput = Type.Object(
       Type.Array(Type.Object({ name: Type.String(), lifespan: Type.Integer({ minimum: 0 }) })),
     ),
     fulfillmentEndpointId: Type.Optional(Type.Union([Uuid, Type.Null()])),
+    action: Type.Optional(
+      Type.String({ maxLength: 200, description: "Dialogflow's action: sent to fulfillment as queryResult.action" }),
+    ),
+    events: Type.Optional(
+      Type.Array(Type.String({ pattern: "^[A-Za-z0-9_.-]{1,150}$" }), {
+        maxItems: 100,
+        description: "events that trigger the intent: a fulfillment answer's followupEventInput names one",
+      }),
+    ),
+    webhookForSlotFilling: Type.Optional(
+      Type.Boolean({
+        description:
+          "call the fulfillment endpoint while required parameters are prompted for; its answer replaces the prompt",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -196,6 +211,9 @@ export const Intent = Type.Object({
   inputContexts: Type.Array(Type.String()),
   outputContexts: Json,
   fulfillmentEndpointId: Type.Union([Uuid, Type.Null()]),
+  action: Type.String(),
+  events: Type.Array(Type.String()),
+  webhookForSlotFilling: Type.Boolean(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -223,6 +241,9 @@ export const intentView = (i: {
   inputContexts: string[];
   outputContexts: unknown;
   fulfillmentEndpointId: string | null;
+  action: string;
+  events: string[];
+  webhookForSlotFilling: boolean;
   createdAt: Date;
   updatedAt: Date;
 }) => ({ ...i, createdAt: iso(i.createdAt), updatedAt: iso(i.updatedAt) });

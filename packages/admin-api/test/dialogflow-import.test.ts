@@ -20,8 +20,11 @@ const orderStatus = {
   name: "order.status",
   contexts: ["shop"],
   webhookUsed: true,
+  webhookForSlotFilling: true,
+  events: [{ name: "ORDER_STATUS" }, { name: "TELEGRAM_WELCOME" }],
   responses: [
     {
+      action: "order.status.check",
       affectedContexts: [{ name: "order", lifespan: 3 }, { name: "brief" }],
       parameters: [
         {
@@ -90,7 +93,7 @@ test("an agent's intents: phrases, parameters with their prompts, responses, con
       { name: "when", entity: "@sys.date", required: false, prompts: [], isList: false },
     ],
     responses: [
-      { type: "text", text: "Let me check." },
+      { type: "text", text: "Let me check.", variants: ["Let me check.", "One moment."] },
       {
         type: "cards",
         cards: [
@@ -126,6 +129,9 @@ test("an agent's intents: phrases, parameters with their prompts, responses, con
       { name: "brief", lifespan: 5 },
     ],
     webhookUsed: true,
+    action: "order.status.check",
+    events: ["ORDER_STATUS", "TELEGRAM_WELCOME"],
+    webhookForSlotFilling: true,
   });
   const fallback = agent.intents.find((i) => i.name === "Default Fallback Intent");
   assert.deepEqual(fallback, {
@@ -137,6 +143,9 @@ test("an agent's intents: phrases, parameters with their prompts, responses, con
     inputContexts: [],
     outputContexts: [],
     webhookUsed: false,
+    action: "",
+    events: [],
+    webhookForSlotFilling: false,
   });
   assert.equal(agent.intents.length, 2, "training phrase files are not intents");
 });

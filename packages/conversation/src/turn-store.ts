@@ -112,27 +112,73 @@ export interface IntentToFulfill {
   id: string;
   name: string;
   responses: unknown;
+  action: string;
+  parameters: { name: string; isList?: boolean }[];
+  outputContexts: { name: string; lifespan: number }[];
+  webhookForSlotFilling: boolean;
   endpoint: { id: string; url: string; timeoutMs: number; secrets: string | null } | null;
 }
 
-const FIND_INTENT = `
-SELECT i.id, i.name, i.responses, e.id AS "endpointId", e.url, e."timeoutMs", e.secrets
-FROM "Intent" i LEFT JOIN "FulfillmentEndpoint" e ON e.id = i."fulfillmentEndpointId"
-WHERE i."tenantId" = $1::uuid AND i.name = $2`;
+const INTENT_COLUMNS = `i.id, i.name, i.responses, i.action, i.parameters, i."outputContexts", i."webhookForSlotFilling",
+  e.id AS "endpointId", e.url, e."timeoutMs", e.secrets`;
+const INTENT_FROM = `"Intent" i LEFT JOIN "FulfillmentEndpoint" e ON e.id = i."fulfillmentEndpointId"`;
+
+const FIND_INTENT = `SELECT ${INTENT_COLUMNS} FROM ${INTENT_FROM} WHERE i."tenantId" = $1::uuid AND i.name = $2`;
+
+// Dialogflow: the intent that lists the event (names compared case-insensitively) and whose input
+// contexts are all active, the one with the most of them first; none, and the fallback intent.
+const FIND_INTENT_BY_EVENT = `
+(SELECT ${INTENT_COLUMNS}, 0 AS rank, cardinality(i."inputContexts") AS specific FROM ${INTENT_FROM}
+  WHERE i."tenantId" = $1::uuid AND i."inputContexts" <@ $3::text[]
+    AND EXISTS (SELECT 1 FROM unnest(i.events) ev WHERE lower(ev) = lower($2)))
+UNION ALL
+(SELECT ${INTENT_COLUMNS}, 1, 0 FROM ${INTENT_FROM} WHERE i."tenantId" = $1::uuid AND i."isFallback")
+ORDER BY rank, specific DESC, name LIMIT 1`;
+
+interface IntentRow extends Omit<IntentToFulfill, "endpoint"> {
+  endpointId: string | null;
+  url: string;
+  timeoutMs: number;
+  secrets: string | null;
+}
+
+function toIntent(row: IntentRow): IntentToFulfill {
+  return {
+    id: row.id,
+    name: row.name,
+    responses: row.responses,
+    action: row.action,
+    parameters: row.parameters,
+    outputContexts: row.outputContexts,
+    webhookForSlotFilling: row.webhookForSlotFilling,
+    endpoint: row.endpointId
+      ? { id: row.endpointId, url: row.url, timeoutMs: row.timeoutMs, secrets: row.secrets }
+      : null,
+  };
+}
 
 export async function findIntent(pool: Pool, tenantId: string, name: string): Promise<IntentToFulfill | null> {
   const {
     rows: [row],
   } = await pool.query({ name: "turn-find-intent", text: FIND_INTENT, values: [tenantId, name] });
-  if (!row) return null;
-  return {
-    id: row.id,
-    name: row.name,
-    responses: row.responses,
-    endpoint: row.endpointId
-      ? { id: row.endpointId, url: row.url, timeoutMs: row.timeoutMs, secrets: row.secrets }
-      : null,
-  };
+  return row ? toIntent(row) : null;
+}
+
+/** The intent an event triggers among those whose input contexts are `active`, else the fallback intent. */
+export async function findIntentByEvent(
+  pool: Pool,
+  tenantId: string,
+  event: string,
+  active: string[],
+): Promise<IntentToFulfill | null> {
+  const {
+    rows: [row],
+  } = await pool.query({
+    name: "turn-find-intent-by-event",
+    text: FIND_INTENT_BY_EVENT,
+    values: [tenantId, event, active],
+  });
+  return row ? toIntent(row) : null;
 }
 
 export interface FulfillmentAttempt {

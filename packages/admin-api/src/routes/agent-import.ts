@@ -75,6 +75,9 @@ export const agentImportRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = asy
             inputContexts: i.inputContexts,
             outputContexts: i.outputContexts,
             fulfillmentEndpointId: i.webhookUsed ? (endpointId ?? null) : null,
+            action: i.action,
+            events: i.events,
+            webhookForSlotFilling: i.webhookForSlotFilling,
           };
           await tx.intent.upsert({
             where: { tenantId_name: { tenantId, name: i.name } },

@@ -30,6 +30,9 @@ const data = (body: Static<typeof IntentInput>) => ({
   inputContexts: body.inputContexts ?? [],
   outputContexts: (body.outputContexts ?? []) as object[],
   fulfillmentEndpointId: body.fulfillmentEndpointId ?? null,
+  action: body.action ?? "",
+  events: body.events ?? [],
+  webhookForSlotFilling: body.webhookForSlotFilling ?? false,
 });
 
 /** Intents. Any change here makes every worker retrain the tenant's model on its next message. */
