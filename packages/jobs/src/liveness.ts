@@ -1,7 +1,7 @@
 import { makeWorkerUtils, type WorkerEvents, type WorkerUtils } from "graphile-worker";
 import pg from "pg";
 import { every } from "./every.ts";
-import { DEFAULT_MAX_RUN_MS, LOCAL_QUEUE_TTL_MS } from "./worker.ts";
+import { stuckAfterMs } from "./worker.ts";
 
 export interface LivenessOptions {
   connectionString: string;
@@ -13,8 +13,8 @@ export interface LivenessOptions {
   deadAfterMs?: number;
   /**
    * A job locked this long is stuck, whoever holds it: it and its queue are unlocked. Longer than a
-   * job can wait fetched ahead plus its time limit (startWorker's maxRunMs), so only a worker that is
-   * alive but no longer finishing its jobs is caught.
+   * job can wait fetched ahead plus its time limit (stuckAfterMs(maxRunMs) from startWorker's
+   * maxRunMs), so only a worker that is alive but no longer finishing its jobs is caught.
    */
   stuckAfterMs?: number;
   onError?: (err: unknown) => void;
@@ -29,7 +29,7 @@ export interface LivenessOptions {
 export async function keepWorkersAlive(options: LivenessOptions): Promise<{ stop(): Promise<void> }> {
   const interval = options.intervalMs ?? 5_000;
   const deadAfter = options.deadAfterMs ?? 30_000;
-  const stuckAfter = options.stuckAfterMs ?? LOCAL_QUEUE_TTL_MS + DEFAULT_MAX_RUN_MS + 60_000;
+  const stuckAfter = options.stuckAfterMs ?? stuckAfterMs();
   // Jobs are locked by a worker's id or, when fetched in batches, by its pool's id: both count.
   const workerIds = new Set<string>();
   options.events.on("pool:create", ({ workerPool }) => workerIds.add(workerPool.id));

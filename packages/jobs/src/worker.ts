@@ -45,6 +45,8 @@ const RESTART_DELAY_MS = 1_000;
 
 export const DEFAULT_CONCURRENCY = 300;
 export const DEFAULT_MAX_RUN_MS = 5 * 60_000;
+/** How long a job can stay locked by a healthy worker (fetched ahead, run, wound up); longer, it is stuck. */
+export const stuckAfterMs = (maxRunMs = DEFAULT_MAX_RUN_MS) => LOCAL_QUEUE_TTL_MS + maxRunMs + 60_000;
 const LOCAL_QUEUE_SIZE = 50;
 /** Jobs fetched ahead but not started go back to the database after this long. */
 export const LOCAL_QUEUE_TTL_MS = 60_000;
