@@ -104,7 +104,6 @@ export async function runScenario(scenario: Scenario, options: RunOptions) {
       // Required by the web role started on its own; the bench creates no tenant through the API.
       PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
       ADMIN_TOKEN: randomBytes(24).toString("hex"),
-      WORKER_CONCURRENCY: "20",
     };
     const supervisor = createSupervisor(logDir);
     cleanup.unshift(() => supervisor.stopAll());
