@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import {
   answerConversation,
   applyContexts,
+  handleMessage,
   type AnswerOptions,
   type TurnDeps,
   type Understand,
@@ -147,8 +148,10 @@ test("after its last attempt a message is marked failed with its error and a mes
     error: "the model store is unreachable (doomed B)",
   });
   assert.deepEqual(await answeredIn("B"), ["next B"]);
-  // A failed message is not answered later by a job of its own.
+  // A failed message is not answered later, by a job of its own or a turn run on it.
   assert.deepEqual(await answerConversation(deps, doomed, options), { answered: [], failed: [] });
+  assert.deepEqual(await handleMessage(deps, doomed), { replies: 0, skipped: "already processed" });
+  assert.deepEqual(await answeredIn("B"), ["next B"]);
 });
 
 test("a turn cut short by the job's signal counts as an attempt and is retried; one whose attempts ran out without a record is failed", async () => {
