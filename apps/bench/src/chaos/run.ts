@@ -100,6 +100,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions) {
       LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
       HOST: "127.0.0.1",
       PORT: String(port),
+      // Required of the web role; the benchmark neither registers webhooks nor uses the admin API.
+      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+      ADMIN_TOKEN: "chaos-bench-admin-token",
       WORKER_CONCURRENCY: "20",
     };
     const supervisor = createSupervisor(logDir);
