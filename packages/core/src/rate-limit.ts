@@ -22,20 +22,8 @@ export interface LimitsStore {
   query(query: { name?: string; text: string; values?: unknown[] }): Promise<{ rows: Record<string, unknown>[] }>;
 }
 
-/**
- * Limits kept in PostgreSQL (table "SendBudget", function reserve_send_slot), which every role
- * already has: one statement per call. Hand-written rather than rate-limiter-flexible's PostgreSQL
- * store, which counts fixed windows (twice the cap gets through across a window's end) and has a
- * caller over budget ask again after msBeforeNext (a query per retry, hundreds of waiting sends
- * waking together, no order among them). Here the statement reserves the earliest start that keeps
- * a sliding window of every budget, and the caller just sleeps until then; waiting callers are
- * served in the order they asked, and only callers sharing a key wait for each other.
- *
- * Times are the callers' clocks (Date.now), as rate-limiter-flexible's are: keep the workers' hosts
- * NTP-synchronised. A call may start a little after its reserved time (a busy event loop): each
- * interval is kept LATE_MS longer, so that calls let out late do not bunch up at the platform.
- */
-export const LATE_MS = 100;
+// A call may start this much after its reserved time (a busy event loop) without bunching up.
+const LATE_MS = 100;
 
 /** The earliest start that keeps every budget, reserved: one statement. */
 async function reserveSlot(store: LimitsStore, budgets: Budget[]): Promise<number> {
@@ -52,6 +40,19 @@ async function reserveSlot(store: LimitsStore, budgets: Budget[]): Promise<numbe
   return Number(rows[0]!.start);
 }
 
+/**
+ * Limits kept in PostgreSQL (table "SendBudget", function reserve_send_slot), which every role
+ * already has: one statement per call. Hand-written rather than rate-limiter-flexible's PostgreSQL
+ * store, which counts fixed windows (twice the cap gets through across a window's end) and has a
+ * caller over budget ask again after msBeforeNext (a query per retry, hundreds of waiting sends
+ * waking together, no order among them). Here the statement reserves the earliest start that keeps
+ * a sliding window of every budget, and the caller just sleeps until then; waiting callers are
+ * served in the order they asked, and only callers sharing a key wait for each other.
+ *
+ * Times are the callers' clocks (Date.now), as rate-limiter-flexible's are: keep the workers' hosts
+ * NTP-synchronised. A call may start a little after its reserved time (a busy event loop): each
+ * interval is kept LATE_MS longer, so that calls let out late do not bunch up at the platform.
+ */
 export function postgresSendLimits(store: LimitsStore): SendLimits {
   return {
     async reserve(budgets) {

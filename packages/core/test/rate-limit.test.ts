@@ -79,6 +79,24 @@ test("a call within budget costs one statement, and so does one that waits its t
   assert.ok(statements - waiting <= 8, `${statements - waiting} statements for 4 calls`);
 });
 
+test("a call woken far too late asks for its place again, and is counted when it really goes", async () => {
+  const budget = { key: "bot:late", cap: 1, intervalMs: 200 };
+  await workers[0]!.reserve([budget]);
+  const before = statements;
+  const late = workers[0]!.reserve([budget]);
+  // Its place is 300 ms on; the event loop is held up well past it, as an overloaded process is.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const busyUntil = Date.now() + 600;
+  while (Date.now() < busyUntil);
+  const resumed = Date.now();
+  await late;
+  assert.equal(statements - before, 2, "asked again");
+  // Counted when it really went, so that the calls after it keep their distance from it.
+  const { rows } = await t.pool.query(`SELECT starts FROM "SendBudget" WHERE key = 'bot:late'`);
+  const last = Number((rows[0].starts as string[]).at(-1));
+  assert.ok(last >= resumed - 5, `its start is counted ${resumed - last} ms before it went`);
+});
+
 test("a key over budget holds only its own calls: other keys, and other chats of the same bot, go at once", async () => {
   const fake = platform();
   const bot = { key: "bot:b", cap: 30, intervalMs: 1000 };
