@@ -1,6 +1,7 @@
 // `npm run bench:notify [-- --events 10000]`: a burst of signed order events posted to the server
 // (the real intake), notifications sent by a worker to a local Telegram Bot API stand-in. Prints
 // throughput and the time from event to message (p50, p99) as one JSON line, then a summary.
+import { postgresSendLimits } from "@cb/core";
 import { parseArgs } from "node:util";
 import { telegramDriver } from "@cb/channel-telegram";
 import { createAccountDirectory, createIngestor } from "@cb/conversation";
@@ -80,6 +81,7 @@ const accounts = createAccountDirectory({
   sealer,
   drivers: [telegramDriver],
   env: { TELEGRAM_API_ROOT: telegram.url },
+  limits: postgresSendLimits(pool),
 });
 const ingestor = createIngestor({ connectionString: database.url });
 const app = await buildServer({

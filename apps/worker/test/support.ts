@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { postgresSendLimits } from "@cb/core";
 import { createHmac } from "node:crypto";
 import { messengerDriver } from "@cb/channel-messenger";
 import { slackDriver } from "@cb/channel-slack";
@@ -105,6 +106,7 @@ export async function startStack(
     sealer,
     drivers,
     env: { TELEGRAM_API_ROOT: telegram.url, GRAPH_API_BASE_URL: graph.url, SLACK_API_URL: slackApi.url },
+    limits: postgresSendLimits(t.pool),
   });
   const ingestor = createIngestor({ connectionString: t.url, ...options.ingest });
   const app = await buildServer({

@@ -1,4 +1,5 @@
 import { after, before, test } from "node:test";
+import { postgresSendLimits } from "@cb/core";
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { newKey } from "@cb/admin-api";
@@ -40,6 +41,7 @@ before(async () => {
       sealer: stack.sealer,
       drivers: [telegramDriver],
       env: { TELEGRAM_API_ROOT: stack.telegram.url },
+      limits: postgresSendLimits(stack.t.pool),
     }),
     logger: pino(
       { level: "debug" },

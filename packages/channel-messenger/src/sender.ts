@@ -1,4 +1,10 @@
-import type { ChannelAccount, ChannelEnvironment, ChannelSender } from "@cb/core";
+import {
+  platformLimiter,
+  type ChannelAccount,
+  type ChannelEnvironment,
+  type ChannelSender,
+  type SendLimits,
+} from "@cb/core";
 import { graphClient } from "@cb/meta-graph";
 import { renderReply } from "./render.ts";
 
@@ -8,13 +14,30 @@ export interface MessengerSecrets {
   verifyToken: string;
 }
 
+export interface MessengerConfig {
+  pageId: string;
+}
+
+// The Send API takes 300 calls a second per Page for text, links and stickers, but a Page sending
+// more than 40 messages a second has its inbox stop sending until the volume decreases
+// (developers.facebook.com/docs/messenger-platform/overview/rate-limiting): 40, shared by every
+// process sending for the Page. (No reply here is audio or video, which has 10 a second.)
+const PER_PAGE = { cap: 40, intervalMs: 1000 };
+
 /**
  * Sends through the Send API (POST /me/messages). Inside the 24-hour window messages go as
  * RESPONSE; with a message tag (SendContext.messageTag) as MESSAGE_TAG, the only way outside it.
  */
-export function createMessengerSender(account: ChannelAccount, env: ChannelEnvironment): ChannelSender {
+export function createMessengerSender(
+  account: ChannelAccount,
+  env: ChannelEnvironment,
+  limits: SendLimits,
+): ChannelSender {
   const { pageAccessToken } = account.secrets as unknown as MessengerSecrets;
+  const { pageId } = account.config as unknown as MessengerConfig;
   const graph = graphClient({ platform: "messenger", baseUrl: env.GRAPH_API_BASE_URL, version: env.GRAPH_API_VERSION });
+  const limited = platformLimiter(limits, "messenger");
+  const page = `messenger:${pageId}`;
   return {
     async send(to, reply, context) {
       const sent = [];
@@ -26,7 +49,10 @@ export function createMessengerSender(account: ChannelAccount, env: ChannelEnvir
             : { messaging_type: "RESPONSE" }),
           message,
         };
-        const result = await graph.post<{ message_id?: string }>("/me/messages", pageAccessToken, body, true);
+        // Meta's throttling codes for the Send API are the Page's.
+        const result = await limited([{ key: page, ...PER_PAGE }], page, () =>
+          graph.post<{ message_id?: string }>("/me/messages", pageAccessToken, body, true),
+        );
         sent.push({ platformMessageId: result.message_id ?? "", raw: result });
       }
       return sent;

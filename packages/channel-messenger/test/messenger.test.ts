@@ -1,11 +1,36 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { PlatformError, type ChannelAccount, type InboundEvent, type Reply } from "@cb/core";
+import {
+  PlatformError,
+  postgresSendLimits,
+  type ChannelAccount,
+  type InboundEvent,
+  type Reply,
+  type SendLimits,
+} from "@cb/core";
 import { startFakeGraph, type FakeGraph } from "@cb/fake-graph";
 import { hubSignature } from "@cb/meta-graph";
 import Fastify, { type FastifyInstance } from "fastify";
 import { createMessengerSender, messengerDriver, normalizeEvent, normalizeWebhook, renderReply } from "../src/index.ts";
+import { createPool, type Pool } from "@cb/db";
+import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
+
+// The platforms' limits live in PostgreSQL; a second pool with limits of its own is a second worker.
+let limitsDb: TestDatabase;
+let limits: SendLimits;
+let otherPool: Pool;
+let otherWorker: SendLimits;
+before(async () => {
+  limitsDb = await createTestDatabase();
+  limits = postgresSendLimits(limitsDb.pool);
+  otherPool = createPool(limitsDb.url);
+  otherWorker = postgresSendLimits(otherPool);
+});
+after(async () => {
+  await otherPool.end();
+  await limitsDb.drop();
+});
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8"));
 const account: ChannelAccount = {
@@ -154,7 +179,7 @@ test("a signed webhook reaches ingest; a wrong signature is refused", async () =
 });
 
 test("the Send API: RESPONSE inside the window, MESSAGE_TAG with a tag, errors as PlatformErrors", async () => {
-  const sender = createMessengerSender(account, { GRAPH_API_BASE_URL: graph.url });
+  const sender = createMessengerSender(account, { GRAPH_API_BASE_URL: graph.url }, limits);
   const to = { externalId: "1412611362105802", type: "private" as const };
   const [sent] = await sender.send(to, {
     type: "cards",
@@ -421,7 +446,7 @@ test("cards, images, custom payloads and templates", () => {
 });
 
 test("every kind of reply is accepted by the strict fake", async () => {
-  const sender = messengerDriver.createSender(account, { GRAPH_API_BASE_URL: graph.url });
+  const sender = messengerDriver.createSender(account, { GRAPH_API_BASE_URL: graph.url }, limits);
   assert.equal(messengerDriver.channel, "messenger");
   const to = { externalId: "1412611362105802", type: "private" as const };
   const postbacks = (n: number) =>
@@ -457,4 +482,45 @@ test("every kind of reply is accepted by the strict fake", async () => {
     calls.map((c) => c.id),
   );
   assert.ok(calls.every((c) => c.body.recipient.id === to.externalId && c.body.messaging_type === "RESPONSE"));
+});
+
+test("a Page sends at most 40 messages a second, from every worker together", async () => {
+  const page = { ...account, config: { pageId: "1000000000000040" } };
+  const workers = [limits, otherWorker].map((l) => createMessengerSender(page, { GRAPH_API_BASE_URL: graph.url }, l));
+  const from = graph.calls.length;
+  await Promise.all(
+    workers.flatMap((sender, w) =>
+      Array.from({ length: 21 }, (_, i) =>
+        sender.send({ externalId: `psid-${w}-${i}`, type: "private" }, { type: "text", text: "hi" }),
+      ),
+    ),
+  );
+  const at = graph.calls
+    .slice(from)
+    .map((c) => c.at)
+    .sort((a, b) => a - b);
+  assert.equal(at.length, 42);
+  // Ideally 1100 ms (each second kept 100 ms longer); unlimited, all 42 arrive within a few hundred.
+  assert.ok(at[40]! - at[0]! >= 700, `the 41st ${at[40]! - at[0]!} ms after the first`);
+});
+
+test("Meta's throttling answer holds the Page for its Retry-After in every worker; other Pages go on", async () => {
+  const page = { ...account, config: { pageId: "1000000000000613" } };
+  const otherPage = { ...account, config: { pageId: "1000000000000614" } };
+  const first = createMessengerSender(page, { GRAPH_API_BASE_URL: graph.url }, limits);
+  const second = createMessengerSender(page, { GRAPH_API_BASE_URL: graph.url }, otherWorker);
+  const other = createMessengerSender(otherPage, { GRAPH_API_BASE_URL: graph.url }, otherWorker);
+  graph.failNext({ status: 400, code: 613, message: "Calls to this api have exceeded the rate limit.", retryAfter: 2 });
+  const refused = Date.now();
+  await assert.rejects(
+    first.send({ externalId: "psid-held", type: "private" }, { type: "text", text: "refused" }),
+    (err) => err instanceof PlatformError && err.retryable && err.retryAfterMs === 2000,
+  );
+  await Promise.all([
+    second.send({ externalId: "psid-held", type: "private" }, { type: "text", text: "held" }),
+    other.send({ externalId: "psid-other", type: "private" }, { type: "text", text: "not held" }),
+  ]);
+  const at = (text: string) => graph.calls.find((c) => c.body.message?.text === text)!.at - refused;
+  assert.ok(at("held") >= 1950, `the same Page after ${at("held")} ms`);
+  assert.ok(at("not held") < 1000, `another Page after ${at("not held")} ms`);
 });

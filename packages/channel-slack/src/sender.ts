@@ -1,17 +1,18 @@
 import {
-  keyedRateLimiter,
   PlatformError,
+  platformLimiter,
   type ChannelAccount,
   type ChannelEnvironment,
   type ChannelSender,
+  type SendLimits,
 } from "@cb/core";
 import { WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebClient } from "@slack/web-api";
 import type { SlackSecrets } from "./bolt.ts";
 import { renderReply } from "./render.ts";
 
 // Slack allows about one message a second per channel (docs.slack.dev/apis/web-api/rate-limits);
-// shared by every sender of the same workspace in this process.
-const perChannel = keyedRateLimiter({ cap: 1, intervalMs: 1000, concurrency: 1 });
+// shared by every process sending to the same workspace.
+const PER_CHANNEL = { cap: 1, intervalMs: 1000 };
 
 function toPlatformError(err: unknown): PlatformError {
   if (err instanceof WebAPIRateLimitedError)
@@ -30,8 +31,9 @@ function toPlatformError(err: unknown): PlatformError {
 }
 
 /** Sends through Bolt's WebClient (chat.postMessage), in the user's thread when they wrote in one. */
-export function createSlackSender(account: ChannelAccount, env: ChannelEnvironment): ChannelSender {
+export function createSlackSender(account: ChannelAccount, env: ChannelEnvironment, limits: SendLimits): ChannelSender {
   const { botToken } = account.secrets as unknown as SlackSecrets;
+  const limited = platformLimiter(limits, "slack");
   // Retries are the job queue's business (it honours Retry-After); the client only reports.
   const client = new WebClient(botToken, {
     ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
@@ -43,15 +45,19 @@ export function createSlackSender(account: ChannelAccount, env: ChannelEnvironme
     async send(to, reply) {
       const sent = [];
       for (const message of renderReply(reply)) {
-        const result = await perChannel(`${account.id}:${to.externalId}`)(() =>
-          client.chat.postMessage({
-            ...message,
-            channel: to.externalId,
-            ...(to.threadId ? { thread_ts: to.threadId } : {}),
-          } as Parameters<WebClient["chat"]["postMessage"]>[0]),
-        ).catch((err: unknown) => {
-          throw toPlatformError(err);
-        });
+        // chat.postMessage's limit is the channel's, and so is its Retry-After.
+        const channel = `slack:${account.id}:${to.externalId}`;
+        const result = await limited([{ key: channel, ...PER_CHANNEL }], channel, () =>
+          client.chat
+            .postMessage({
+              ...message,
+              channel: to.externalId,
+              ...(to.threadId ? { thread_ts: to.threadId } : {}),
+            } as Parameters<WebClient["chat"]["postMessage"]>[0])
+            .catch((err: unknown) => {
+              throw toPlatformError(err);
+            }),
+        );
         sent.push({ platformMessageId: result.ts ?? "", raw: result });
       }
       return sent;

@@ -2,7 +2,14 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { PlatformError, type ChannelAccount, type InboundEvent, type Reply } from "@cb/core";
+import {
+  PlatformError,
+  postgresSendLimits,
+  type ChannelAccount,
+  type InboundEvent,
+  type Reply,
+  type SendLimits,
+} from "@cb/core";
 import { startFakeSlack, type FakeSlack } from "@cb/fake-slack";
 import { isValidSlackRequest } from "@slack/bolt";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -16,6 +23,16 @@ import {
   type BlockActionsPayload,
   type SlackMessageEvent,
 } from "../src/index.ts";
+import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
+
+// The platforms' limits live in PostgreSQL, shared as between worker processes.
+let limitsDb: TestDatabase;
+let limits: SendLimits;
+before(async () => {
+  limitsDb = await createTestDatabase();
+  limits = postgresSendLimits(limitsDb.pool);
+});
+after(() => limitsDb.drop());
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
 const SIGNING_SECRET = "slack-signing-secret";
@@ -292,7 +309,7 @@ test("cards, images, custom payloads and templates", () => {
 });
 
 test("the sender posts through the WebClient to the strict fake; in threads; errors classified", async () => {
-  const sender = createSlackSender(account, { SLACK_API_URL: slack.url });
+  const sender = createSlackSender(account, { SLACK_API_URL: slack.url }, limits);
   const [sent] = await sender.send(
     { externalId: "C111", type: "group", threadId: "1595926230.009600" },
     { type: "buttons", text: "Hi", buttons: [{ type: "postback", title: "Yes", payload: "yes" }] },
@@ -316,6 +333,7 @@ test("the sender posts through the WebClient to the strict fake; in threads; err
   const bad = await createSlackSender(
     { ...account, secrets: { botToken: "xoxb-revoked", signingSecret: "s" } },
     { SLACK_API_URL: slack.url },
+    limits,
   )
     .send({ externalId: "C4", type: "group" }, { type: "text", text: "x" })
     .catch((e: unknown) => e);
@@ -502,7 +520,7 @@ test("limits at their edges: a full section, a full card, 2000-character values,
 });
 
 test("every kind of reply is accepted by the strict fake", async () => {
-  const sender = createSlackSender(account, { SLACK_API_URL: slack.url });
+  const sender = createSlackSender(account, { SLACK_API_URL: slack.url }, limits);
   assert.equal(sender.reportsDelivery, false, "Slack never reports delivery by message id");
   const replies: Reply[] = [
     {
@@ -543,7 +561,7 @@ test("every kind of reply is accepted by the strict fake", async () => {
 });
 
 test("errors: 5xx retryable, other HTTP errors and refusals permanent, an unreachable API a retryable network error", async () => {
-  const sender = createSlackSender(account, { SLACK_API_URL: slack.url });
+  const sender = createSlackSender(account, { SLACK_API_URL: slack.url }, limits);
   const fail = async (failure: { status?: number; error?: string; retryAfter?: number }, channel: string) => {
     slack.failNext("chat.postMessage", failure);
     const err = await sender
@@ -560,7 +578,7 @@ test("errors: 5xx retryable, other HTTP errors and refusals permanent, an unreac
   const closed = await startFakeSlack();
   const url = closed.url;
   await closed.close();
-  const err = await createSlackSender(account, { SLACK_API_URL: url })
+  const err = await createSlackSender(account, { SLACK_API_URL: url }, limits)
     .send({ externalId: "E6", type: "group" }, { type: "text", text: "x" })
     .catch((e: unknown) => e);
   assert.ok(err instanceof PlatformError);

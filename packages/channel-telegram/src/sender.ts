@@ -1,10 +1,12 @@
 import {
-  keyedRateLimiter,
   PlatformError,
+  platformLimiter,
+  type Budget,
   type ChannelAccount,
   type ChannelEnvironment,
   type ChannelSender,
   type ConversationRef,
+  type SendLimits,
   type SentMessage,
 } from "@cb/core";
 import { Telegram, TelegramError } from "telegraf";
@@ -23,10 +25,10 @@ export function apiRoot(env: ChannelEnvironment): string {
 // Telegram's published limits: about 30 messages a second per bot, about one a second per chat,
 // and no more than 20 a minute in a group
 // (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this). Shared by
-// every sender of the same bot in this process.
-const perBot = keyedRateLimiter({ cap: 30, intervalMs: 1000 });
-const perChat = keyedRateLimiter({ cap: 1, intervalMs: 1000, concurrency: 1 });
-const perGroup = keyedRateLimiter({ cap: 20, intervalMs: 60_000 });
+// every process sending as the same bot.
+const PER_BOT = { cap: 30, intervalMs: 1000 };
+const PER_CHAT = { cap: 1, intervalMs: 1000 };
+const PER_GROUP = { cap: 20, intervalMs: 60_000 };
 
 function toPlatformError(err: unknown): PlatformError {
   if (err instanceof TelegramError) {
@@ -44,23 +46,30 @@ function toPlatformError(err: unknown): PlatformError {
 }
 
 /** Sends through telegraf's Bot API client, within Telegram's rate limits. */
-export function createTelegramSender(account: ChannelAccount, env: ChannelEnvironment): ChannelSender {
+export function createTelegramSender(
+  account: ChannelAccount,
+  env: ChannelEnvironment,
+  limits: SendLimits,
+): ChannelSender {
   const secrets = account.secrets as unknown as TelegramSecrets;
   const telegram = new Telegram(secrets.botToken, { apiRoot: apiRoot(env) });
-  const botId = secrets.botToken.split(":")[0]!;
-  const bot = perBot(botId);
+  const bot = `telegram:${secrets.botToken.split(":")[0]!}`;
+  const limited = platformLimiter(limits, "telegram");
 
-  async function call(method: string, params: Record<string, unknown>, to?: ConversationRef): Promise<unknown> {
-    const run = () => (telegram.callApi as (m: string, p: unknown) => Promise<unknown>)(method, params);
-    try {
-      if (!to) return await bot(run);
-      // A message takes its chat's turn (and in a group the group's minute budget), then the bot's.
-      const chat = `${botId}:${to.externalId}`;
-      const group = to.type === "group" ? perGroup(chat) : undefined;
-      return await perChat(chat)(() => (group ? group(() => bot(run)) : bot(run)));
-    } catch (err) {
-      throw toPlatformError(err);
-    }
+  function call(method: string, params: Record<string, unknown>, to?: ConversationRef): Promise<unknown> {
+    const budgets: Budget[] = [{ key: bot, ...PER_BOT }];
+    const chat = to && `${bot}:${to.externalId}`;
+    if (chat) budgets.push({ key: chat, ...PER_CHAT });
+    if (chat && to.type === "group") budgets.push({ key: `${chat}:minute`, ...PER_GROUP });
+    // A 429 answering a message is the chat's flood control (the bot's own pace is kept above):
+    // that chat waits retry_after, the bot's other chats go on. Other calls' 429s hold the bot.
+    return limited(budgets, chat ?? bot, async () => {
+      try {
+        return await (telegram.callApi as (m: string, p: unknown) => Promise<unknown>)(method, params);
+      } catch (err) {
+        throw toPlatformError(err);
+      }
+    });
   }
 
   return {

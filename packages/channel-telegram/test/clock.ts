@@ -1,5 +1,6 @@
 import { subscribe } from "node:diagnostics_channel";
 import type { TestContext } from "node:test";
+import type { Pool } from "@cb/db";
 
 // Outgoing HTTP requests not yet answered, seen through Node's own diagnostics channels.
 let inFlight = 0;
@@ -12,9 +13,12 @@ const turn = () => new Promise((resolve) => setImmediate(resolve));
 /**
  * Telegram's limits without waiting for them: Date and setTimeout (which the limiters and the fake
  * read) are simulated for the test, and moved on in 100 ms steps only while no call is on its way to
- * the fake, so every call arrives at the simulated instant it started. Sockets stay real.
+ * the fake, so every call arrives at the simulated instant it started. Sockets stay real, and so do
+ * the limits' queries to PostgreSQL (which are given the simulated time).
  */
-export function simulatedClock(t: TestContext) {
+export function simulatedClock(t: TestContext, database: Pool) {
+  // The limits' queries are on their way too while the pool has a connection out.
+  const querying = () => database.totalCount > database.idleCount || database.waitingCount > 0;
   t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: Date.now() });
   return {
     /** Moves the clock on until `work` settles, and returns its result. */
@@ -26,7 +30,7 @@ export function simulatedClock(t: TestContext) {
       );
       for (let elapsed = 0; ; elapsed += 100) {
         // Let started calls reach the fake, and whatever they set in motion run.
-        for (let i = 0; i < 5 || inFlight > 0; i++) await turn();
+        for (let i = 0; i < 5 || inFlight > 0 || querying(); i++) await turn();
         if (settled) return work;
         if (elapsed > maxMs) throw new Error(`not done after ${maxMs} simulated ms`);
         t.mock.timers.tick(100);

@@ -1,9 +1,26 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { PlatformError, type ChannelAccount, type InboundMessage, type Reply } from "@cb/core";
+import {
+  PlatformError,
+  postgresSendLimits,
+  type ChannelAccount,
+  type InboundMessage,
+  type Reply,
+  type SendLimits,
+} from "@cb/core";
 import { startFakeTelegram, type FakeTelegram } from "@cb/fake-telegram";
 import { apiRoot, createTelegramSender, telegramDriver } from "../src/index.ts";
 import { simulatedClock } from "./clock.ts";
+import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
+
+// The platforms' limits live in PostgreSQL, shared as between worker processes.
+let limitsDb: TestDatabase;
+let limits: SendLimits;
+before(async () => {
+  limitsDb = await createTestDatabase();
+  limits = postgresSendLimits(limitsDb.pool);
+});
+after(() => limitsDb.drop());
 
 let fake: FakeTelegram;
 const token = "123456:TEST-token";
@@ -22,7 +39,7 @@ before(async () => {
 after(() => fake.close());
 
 test("replies go out through telegraf as the Bot API expects them", async () => {
-  const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url });
+  const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url }, limits);
   const sent = await sender.send(
     { externalId: "1111111", type: "private" },
     { type: "buttons", text: "Pick one", buttons: [{ type: "postback", title: "Yes", payload: "yes" }] },
@@ -41,7 +58,7 @@ test("replies go out through telegraf as the Bot API expects them", async () => 
 });
 
 test("429 is retryable with the platform's retry_after; 400 is permanent with its description", async () => {
-  const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url });
+  const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url }, limits);
   fake.failNext("sendMessage", { status: 429, description: "Too Many Requests: retry after 7", retryAfter: 7 });
   const limited = await sender
     .send({ externalId: "2", type: "private" }, { type: "text", text: "hi" })
@@ -64,6 +81,7 @@ test("a wrong token is refused by the fake and surfaces as a permanent error", a
   const sender = createTelegramSender(
     { ...account, secrets: { botToken: "999:wrong", secretToken: "s" } },
     { TELEGRAM_API_ROOT: fake.url },
+    limits,
   );
   const err = await sender
     .send({ externalId: "4", type: "private" }, { type: "text", text: "hi" })
@@ -72,7 +90,7 @@ test("a wrong token is refused by the fake and surfaces as a permanent error", a
 });
 
 test("button presses are acknowledged with answerCallbackQuery", async () => {
-  const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url });
+  const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url }, limits);
   await sender.acknowledge!({
     channel: "telegram",
     platformEventId: "1",
@@ -101,8 +119,8 @@ const inbound = (extra: Partial<InboundMessage> = {}): InboundMessage => ({
 });
 
 test("every kind of reply is accepted by the strict fake, in order", async (t) => {
-  const clock = simulatedClock(t);
-  const sender = telegramDriver.createSender(account, { TELEGRAM_API_ROOT: fake.url });
+  const clock = simulatedClock(t, limitsDb.pool);
+  const sender = telegramDriver.createSender(account, { TELEGRAM_API_ROOT: fake.url }, limits);
   assert.equal(sender.reportsDelivery, false, "Telegram never reports delivery by message id");
   const to = { externalId: "6001", type: "private" as const };
   const from = fake.calls.length;
@@ -145,8 +163,8 @@ test("every kind of reply is accepted by the strict fake, in order", async (t) =
 });
 
 test("in groups the answer quotes the message it answers (not a button press), in its forum topic", async (t) => {
-  const clock = simulatedClock(t);
-  const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url });
+  const clock = simulatedClock(t, limitsDb.pool);
+  const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url }, limits);
   const group = { externalId: "-100555", type: "group" as const };
   await clock.run(sender.send(group, { type: "text", text: "shipped" }, { inReplyTo: inbound() }));
   assert.deepEqual(fake.calls.at(-1)!.params, {
@@ -172,7 +190,7 @@ test("in groups the answer quotes the message it answers (not a button press), i
 });
 
 test("5xx is retryable without a delay; an unreachable API is a retryable network error", async () => {
-  const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url });
+  const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url }, limits);
   fake.failNext("sendMessage", { status: 500, description: "Internal Server Error" });
   const down = await sender
     .send({ externalId: "6003", type: "private" }, { type: "text", text: "x" })
@@ -189,7 +207,7 @@ test("5xx is retryable without a delay; an unreachable API is a retryable networ
   const closed = await startFakeTelegram();
   const url = closed.url;
   await closed.close();
-  const unreachable = await createTelegramSender(account, { TELEGRAM_API_ROOT: url })
+  const unreachable = await createTelegramSender(account, { TELEGRAM_API_ROOT: url }, limits)
     .send({ externalId: "6005", type: "private" }, { type: "text", text: "x" })
     .catch((e: unknown) => e);
   assert.ok(unreachable instanceof PlatformError);
@@ -197,7 +215,7 @@ test("5xx is retryable without a delay; an unreachable API is a retryable networ
 });
 
 test("only button presses are acknowledged, and only with their query id", async () => {
-  const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url });
+  const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url }, limits);
   const from = fake.calls.length;
   await sender.acknowledge!(inbound());
   await sender.acknowledge!(inbound({ postback: { payload: "p" }, platformMessageId: "" }));

@@ -1,4 +1,10 @@
-import { keyedRateLimiter, type ChannelAccount, type ChannelEnvironment, type ChannelSender } from "@cb/core";
+import {
+  platformLimiter,
+  type ChannelAccount,
+  type ChannelEnvironment,
+  type ChannelSender,
+  type SendLimits,
+} from "@cb/core";
 import { graphClient } from "@cb/meta-graph";
 import { renderReply } from "./render.ts";
 
@@ -14,22 +20,30 @@ export interface WhatsAppConfig {
 }
 
 // The Cloud API's default throughput is 80 messages a second per business phone number
-// (developers.facebook.com/docs/whatsapp/throughput); shared by every sender of that number here.
-const perNumber = keyedRateLimiter({ cap: 80, intervalMs: 1000 });
+// (developers.facebook.com/docs/whatsapp/throughput); shared by every process sending from it.
+const PER_NUMBER = { cap: 80, intervalMs: 1000 };
+// Error 131056 (pair rate limit) is about one customer; the other throttling codes the number's.
+const PAIR_RATE_LIMITED = "131056";
 
 export function whatsappGraph(env: ChannelEnvironment) {
   return graphClient({ platform: "whatsapp", baseUrl: env.GRAPH_API_BASE_URL, version: env.GRAPH_API_VERSION });
 }
 
 /** Sends through POST /{phone-number-id}/messages with the account's access token. */
-export function createWhatsAppSender(account: ChannelAccount, env: ChannelEnvironment): ChannelSender {
+export function createWhatsAppSender(
+  account: ChannelAccount,
+  env: ChannelEnvironment,
+  limits: SendLimits,
+): ChannelSender {
   const { accessToken } = account.secrets as unknown as WhatsAppSecrets;
   const { phoneNumberId } = account.config as unknown as WhatsAppConfig;
   const graph = whatsappGraph(env);
-  const limiter = perNumber(phoneNumberId);
+  const limited = platformLimiter(limits, "whatsapp");
+  const number = `whatsapp:${phoneNumberId}`;
   return {
     async send(to, reply, context) {
       const sent = [];
+      const pair = `${number}:${to.externalId}`;
       for (const message of renderReply(reply)) {
         const body = {
           messaging_product: "whatsapp",
@@ -41,8 +55,10 @@ export function createWhatsAppSender(account: ChannelAccount, env: ChannelEnviro
             ? { context: { message_id: context.inReplyTo.platformMessageId } }
             : {}),
         };
-        const result = await limiter(() =>
-          graph.post<{ messages?: { id: string }[] }>(`/${phoneNumberId}/messages`, accessToken, body),
+        const result = await limited(
+          [{ key: number, ...PER_NUMBER }, { key: pair }],
+          (err) => (err.code === PAIR_RATE_LIMITED ? pair : number),
+          () => graph.post<{ messages?: { id: string }[] }>(`/${phoneNumberId}/messages`, accessToken, body),
         );
         sent.push({ platformMessageId: result.messages?.[0]?.id ?? "", raw: result });
       }

@@ -1,11 +1,28 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { PlatformError, type ChannelAccount, type InboundEvent, type Reply } from "@cb/core";
+import {
+  PlatformError,
+  postgresSendLimits,
+  type ChannelAccount,
+  type InboundEvent,
+  type Reply,
+  type SendLimits,
+} from "@cb/core";
 import { startFakeGraph, type FakeGraph } from "@cb/fake-graph";
 import { hubSignature, hubSignatureValid } from "@cb/meta-graph";
 import Fastify, { type FastifyInstance } from "fastify";
 import { createWhatsAppSender, downloadMedia, whatsappDriver } from "../src/index.ts";
+import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
+
+// The platforms' limits live in PostgreSQL, shared as between worker processes.
+let limitsDb: TestDatabase;
+let limits: SendLimits;
+before(async () => {
+  limitsDb = await createTestDatabase();
+  limits = postgresSendLimits(limitsDb.pool);
+});
+after(() => limitsDb.drop());
 
 const raw = readFileSync(new URL("./fixtures/inbound_text.json", import.meta.url));
 const vector = JSON.parse(readFileSync(new URL("./fixtures/signature_test_vector.json", import.meta.url), "utf8"));
@@ -88,7 +105,7 @@ test("a signed webhook is normalized and ingested; unsigned or tampered ones are
 });
 
 test("the sender posts Cloud API messages the (strict) fake accepts, quoting the message answered", async () => {
-  const sender = createWhatsAppSender(account, env());
+  const sender = createWhatsAppSender(account, env(), limits);
   const sent = await sender.send(
     { externalId: "972987654321", type: "private" },
     {
@@ -120,7 +137,7 @@ test("the sender posts Cloud API messages the (strict) fake accepts, quoting the
 });
 
 test("errors: 429 and rate-limit codes are retryable with Retry-After; 131047 and expired tokens are permanent", async () => {
-  const sender = createWhatsAppSender(account, env());
+  const sender = createWhatsAppSender(account, env(), limits);
   const to = { externalId: "972987654321", type: "private" as const };
   graph.failNext({ status: 429, code: 130429, message: "Rate limit hit", retryAfter: 3 });
   const limited = await sender.send(to, { type: "text", text: "x" }).catch((e: unknown) => e);
@@ -130,7 +147,11 @@ test("errors: 429 and rate-limit codes are retryable with Retry-After; 131047 an
   graph.failNext({ status: 400, code: 131047, message: "Re-engagement message" });
   const window = await sender.send(to, { type: "text", text: "x" }).catch((e: unknown) => e);
   assert.ok(window instanceof PlatformError && !window.retryable && window.code === "131047");
-  const expired = await createWhatsAppSender({ ...account, secrets: { ...account.secrets, accessToken: "old" } }, env())
+  const expired = await createWhatsAppSender(
+    { ...account, secrets: { ...account.secrets, accessToken: "old" } },
+    env(),
+    limits,
+  )
     .send(to, { type: "text", text: "x" })
     .catch((e: unknown) => e);
   assert.ok(expired instanceof PlatformError && expired.code === "190" && !expired.retryable);
@@ -162,7 +183,7 @@ test("media a customer sent is downloaded on demand through the Graph API", asyn
 });
 
 test("every kind of reply is accepted by the strict fake; button presses are answered without quoting them", async () => {
-  const sender = whatsappDriver.createSender(account, env());
+  const sender = whatsappDriver.createSender(account, env(), limits);
   assert.equal(whatsappDriver.channel, "whatsapp");
   assert.notEqual(sender.reportsDelivery, false, "WhatsApp reports delivery by message id");
   const to = { externalId: "972987654321", type: "private" as const };
@@ -242,7 +263,7 @@ test("every kind of reply is accepted by the strict fake; button presses are ans
 });
 
 test("5xx is retryable; an unreachable Graph API is a retryable network error", async () => {
-  const sender = createWhatsAppSender(account, env());
+  const sender = createWhatsAppSender(account, env(), limits);
   const to = { externalId: "972987654321", type: "private" as const };
   graph.failNext({ status: 503, code: 2, message: "Service temporarily unavailable" });
   const down = await sender.send(to, { type: "text", text: "x" }).catch((e: unknown) => e);
@@ -254,7 +275,7 @@ test("5xx is retryable; an unreachable Graph API is a retryable network error", 
   const closed = await startFakeGraph();
   const url = closed.url;
   await closed.close();
-  const unreachable = await createWhatsAppSender(account, { GRAPH_API_BASE_URL: url })
+  const unreachable = await createWhatsAppSender(account, { GRAPH_API_BASE_URL: url }, limits)
     .send(to, { type: "text", text: "x" })
     .catch((e: unknown) => e);
   assert.ok(unreachable instanceof PlatformError);

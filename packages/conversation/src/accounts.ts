@@ -1,4 +1,4 @@
-import type { Channel, ChannelAccount, ChannelDriver, ChannelEnvironment, ChannelSender } from "@cb/core";
+import type { Channel, ChannelAccount, ChannelDriver, ChannelEnvironment, ChannelSender, SendLimits } from "@cb/core";
 import type { Db } from "@cb/db";
 import type { Sealer } from "@cb/secrets";
 import { LRUCache } from "lru-cache";
@@ -8,7 +8,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export interface AccountDirectory {
   /** The enabled account with that id on that channel, secrets opened; null when there is none. */
   load(channel: Channel, accountId: string): Promise<ChannelAccount | null>;
-  /** A sender for the account (cached, so per-account rate limiters are shared). */
+  /** A sender for the account (cached), within the platform's limits shared by every process. */
   sender(accountId: string): Promise<ChannelSender>;
   /** The enabled account of a channel whose config has all these values (e.g. a Slack team id). */
   find(channel: Channel, match: Record<string, string>): Promise<ChannelAccount | null>;
@@ -27,6 +27,8 @@ export function createAccountDirectory(options: {
   sealer: Sealer;
   drivers: ChannelDriver[];
   env: ChannelEnvironment;
+  /** The platforms' sending limits (postgresSendLimits); only roles that send need them. */
+  limits?: SendLimits;
   ttlMs?: number;
 }): AccountDirectory {
   const drivers = new Map(options.drivers.map((d) => [d.channel, d]));
@@ -66,7 +68,8 @@ export function createAccountDirectory(options: {
       if (!account) throw new Error(`channel account ${accountId} is missing or disabled`);
       const driver = drivers.get(account.channel);
       if (!driver) throw new Error(`no driver for channel ${account.channel}`);
-      const sender = driver.createSender(account, options.env);
+      if (!options.limits) throw new Error("sending needs the platforms' limits: createAccountDirectory({ limits })");
+      const sender = driver.createSender(account, options.env, options.limits);
       senders.set(accountId, sender);
       return sender;
     },

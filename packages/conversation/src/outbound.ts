@@ -1,30 +1,14 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { PlatformError, type ChannelSender, type ConversationRef, type Reply, type SendContext } from "@cb/core";
 import { transaction, type Pool, type Sql } from "@cb/db";
 import pRetry from "p-retry";
 import { statusLockKey } from "./expand.ts";
+import { sendWithRetry } from "./send-retry.ts";
 
 export interface OutboundTarget {
   tenantId: string;
   channelAccountId: string;
   conversationId: string;
   to: ConversationRef;
-}
-
-// A platform's Retry-After is honoured in place when short; longer waits go back to the job queue.
-const MAX_INLINE_WAIT_MS = 30_000;
-const INLINE_ATTEMPTS = 3;
-
-async function sendWithRetry(sender: ChannelSender, to: ConversationRef, reply: Reply, context: SendContext) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await sender.send(to, reply, context);
-    } catch (err) {
-      const wait = err instanceof PlatformError && err.retryable ? (err.retryAfterMs ?? 500 * 2 ** attempt) : undefined;
-      if (wait === undefined || wait > MAX_INLINE_WAIT_MS || attempt >= INLINE_ATTEMPTS) throw err;
-      await sleep(wait);
-    }
-  }
 }
 
 export interface OutboundResult {

@@ -1,7 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { telegramDriver } from "@cb/channel-telegram";
-import type { ChannelDriver } from "@cb/core";
+import { postgresSendLimits, type ChannelDriver } from "@cb/core";
 import { createAccountDirectory } from "../src/index.ts";
 import { BOT_TOKEN, setUp, type Setup } from "./support.ts";
 
@@ -30,6 +30,7 @@ const directory = (ttlMs?: number, drivers: ChannelDriver[] = [telegramDriver]) 
     sealer: s.sealer,
     drivers,
     env: { TELEGRAM_API_ROOT: s.telegram.url },
+    limits: postgresSendLimits(s.t.pool),
     ...(ttlMs !== undefined ? { ttlMs } : {}),
   });
 const setConfig = (id: string, config: object) => s.t.db.channelAccount.update({ where: { id }, data: { config } });

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { PlatformError, type ChannelSender, type Reply } from "@cb/core";
 import pg from "pg";
 import { sendReplies, type OutboundTarget } from "../src/index.ts";
+import { sendWithRetry } from "../src/send-retry.ts";
 import { setUp, type Setup } from "./support.ts";
 
 let s: Setup;
@@ -147,30 +148,49 @@ test("a Retry-After beyond the in-place bound (30 s) goes back to the job at onc
   assert.equal(err.retryAfterMs, 31_000);
   assert.equal((await row("job-5:0")).status, "pending");
 
-  // The job's retry sends it, once.
+  // Every process's next send to that chat waits the platform's 31 s too.
+  const { rows } = await s.t.pool.query(`SELECT "blockedUntil" FROM "SendBudget" WHERE key LIKE 'telegram:%:205'`);
+  assert.ok(Number(rows[0]?.blockedUntil) - Date.now() > 29_000, "the chat is blocked for the 31 s, shared");
+  // The job's retry, once they have passed, sends it once.
+  await s.t.pool.query(`UPDATE "SendBudget" SET "blockedUntil" = 0`);
   const [result] = await sendReplies(s.t.pool, sender, target("205"), [text("later")], { key: "job-5" });
   assert.equal(result!.status, "sent");
   assert.equal(sentTo("205").length, 1);
 });
 
-test("in place, a send is tried three times at most, each after the platform's Retry-After", async () => {
-  const twice = scripted([retryable(50), retryable(50)]);
-  const [ok] = await sendReplies(s.t.pool, twice, target("206"), [text("third time")], { key: "job-6" });
+test("in place, a send is tried five times at most, each after the platform's Retry-After", async () => {
+  const fourTimes = scripted([retryable(50), retryable(50), retryable(50), retryable(50)]);
+  const [ok] = await sendReplies(s.t.pool, fourTimes, target("206"), [text("fifth time")], { key: "job-6" });
   assert.equal(ok!.status, "sent");
-  assert.equal(ok!.platformMessageId, "m3");
-  assert.equal(twice.attempts.length, 3);
-  for (let n = 1; n < 3; n++) {
-    const gap = twice.attempts[n]! - twice.attempts[n - 1]!;
+  assert.equal(ok!.platformMessageId, "m5");
+  assert.equal(fourTimes.attempts.length, 5);
+  for (let n = 1; n < 5; n++) {
+    const gap = fourTimes.attempts[n]! - fourTimes.attempts[n - 1]!;
     assert.ok(gap >= 49 && gap < 500, `attempt ${n + 1} after the 50 ms asked for, not ${Math.round(gap)} ms`);
   }
 
-  const always = scripted([retryable(10), retryable(10), retryable(10), retryable(10)]);
+  const always = scripted(Array.from({ length: 6 }, () => retryable(10)));
   await assert.rejects(
     sendReplies(s.t.pool, always, target("206"), [text("never")], { key: "job-7" }),
     (e: unknown) => e instanceof PlatformError && e.retryable,
   );
-  assert.equal(always.attempts.length, 3);
+  assert.equal(always.attempts.length, 5);
   assert.equal((await row("job-7:0")).status, "pending", "left for the job's own retry");
+});
+
+test("waits in place add up to 30 s at most: the one that would pass it goes back to the job at once", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const long = scripted([retryable(20_000), retryable(20_000)]);
+  const outcome = sendWithRetry(long, { externalId: "212", type: "private" }, text("much later"), {}).then(
+    () => assert.fail("the second 20 s would make 40 s of waiting"),
+    (e: unknown) => e,
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(long.attempts.length, 1);
+  t.mock.timers.tick(20_000);
+  const err = await outcome;
+  assert.ok(err instanceof PlatformError && err.retryAfterMs === 20_000);
+  assert.equal(long.attempts.length, 2, "tried again after the first 20 s, not after the second");
 });
 
 test("without a Retry-After, a retryable failure waits a second before the next attempt", async () => {

@@ -2,7 +2,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { messengerDriver } from "@cb/channel-messenger";
 import { telegramDriver } from "@cb/channel-telegram";
-import type { ChannelAccount, InboundMessage } from "@cb/core";
+import { postgresSendLimits, type ChannelAccount, type InboundMessage } from "@cb/core";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { startFakeGraph, type FakeGraph } from "@cb/fake-graph";
 import { startFakeTelegram, type FakeTelegram } from "@cb/fake-telegram";
@@ -65,6 +65,7 @@ export async function setUp(): Promise<Setup> {
     sealer,
     drivers: [telegramDriver, messengerDriver],
     env: { TELEGRAM_API_ROOT: telegram.url, GRAPH_API_BASE_URL: graph.url },
+    limits: postgresSendLimits(t.pool),
   });
   const ingestor = createIngestor({ connectionString: t.url, inboxAbove: Infinity });
   const account: ChannelAccount = {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { Channel, ConversationRef, InboundEvent, InboundMessage } from "./message.ts";
+import type { SendLimits } from "./rate-limit.ts";
 import type { Reply, SentMessage } from "./reply.ts";
 
 /** A connected account as channel code sees it: secrets already decrypted. */
@@ -59,5 +60,6 @@ export interface ChannelDriver {
   channel: Channel;
   /** Mounted at /webhooks/<channel>; registers its own `/:accountId` routes. */
   webhook: FastifyPluginAsync<WebhookPluginOptions>;
-  createSender(account: ChannelAccount, env: ChannelEnvironment): ChannelSender;
+  /** Its calls keep the platform's limits, shared with every other process through `limits`. */
+  createSender(account: ChannelAccount, env: ChannelEnvironment, limits: SendLimits): ChannelSender;
 }

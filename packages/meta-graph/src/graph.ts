@@ -10,8 +10,19 @@ export interface GraphOptions {
 export const DEFAULT_GRAPH_VERSION = "v21.0";
 
 // Graph error codes that mean "slow down" (https://developers.facebook.com/docs/graph-api/overview/rate-limiting,
-// WhatsApp Cloud API error codes 130429 throughput and 131056 pair rate).
-const RATE_LIMITED = new Set([4, 17, 32, 613, 80007, 130429, 131056]);
+// WhatsApp Cloud API error codes 130429 throughput and 131056 pair rate), and how long to wait
+// when no Retry-After says: a second for a number's per-second throughput, six for the pair rate
+// (about one message in 6 s to one customer), a minute for the app, page and account limits
+// counted over hours.
+const THROTTLED_WAIT_MS = new Map([
+  [130429, 1000],
+  [131056, 6000],
+  [4, 60_000],
+  [17, 60_000],
+  [32, 60_000],
+  [613, 60_000],
+  [80007, 60_000],
+]);
 
 interface GraphErrorBody {
   error?: { message?: string; code?: number; error_subcode?: number };
@@ -52,13 +63,17 @@ export function graphClient(options: GraphOptions) {
     const error = (json as GraphErrorBody).error ?? {};
     const code = error.code ?? response.status;
     const retryAfter = Number(response.headers.get("retry-after"));
-    const retryable = response.status === 429 || response.status >= 500 || RATE_LIMITED.has(code);
+    const throttled = response.status === 429 || THROTTLED_WAIT_MS.has(code);
     throw new PlatformError(
       options.platform,
       String(code),
       error.message ?? `Graph API answered HTTP ${response.status}`,
-      retryable,
-      Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
+      throttled || response.status >= 500,
+      Number.isFinite(retryAfter) && retryAfter > 0
+        ? retryAfter * 1000
+        : throttled
+          ? (THROTTLED_WAIT_MS.get(code) ?? 1000)
+          : undefined,
     );
   }
 

@@ -85,28 +85,33 @@ async function failure(call: Promise<unknown>): Promise<PlatformError> {
 test("Graph errors become PlatformErrors with Meta's code and message, retryable when Meta asks to slow down or fails", async () => {
   const graph = graphClient({ platform: "whatsapp", baseUrl });
   const graphError = (code: number, message = "m") => JSON.stringify({ error: { message, code, error_subcode: 1 } });
-  const cases: [number, string, string, boolean][] = [
-    [400, graphError(100, "Invalid parameter"), "100", false],
-    [400, graphError(131047), "131047", false],
-    [401, graphError(190), "190", false],
-    ...[4, 17, 32, 613, 80007, 130429, 131056].map((code): [number, string, string, boolean] => [
+  // A throttled call without Retry-After waits what its code's limit suggests: a second for the
+  // number's throughput, six for the pair rate, a minute for limits counted over hours.
+  const cases: [number, string, string, boolean, number | undefined][] = [
+    [400, graphError(100, "Invalid parameter"), "100", false, undefined],
+    [400, graphError(131047), "131047", false, undefined],
+    [401, graphError(190), "190", false, undefined],
+    ...[4, 17, 32, 613, 80007].map((code): [number, string, string, boolean, number] => [
       400,
       graphError(code),
       String(code),
       true,
+      60_000,
     ]),
-    [429, "{}", "429", true],
-    [500, graphError(1), "1", true],
-    [503, "<html>", "503", true],
-    [499, "{}", "499", false],
+    [400, graphError(130429), "130429", true, 1000],
+    [400, graphError(131056), "131056", true, 6000],
+    [429, "{}", "429", true, 1000],
+    [500, graphError(1), "1", true, undefined],
+    [503, "<html>", "503", true, undefined],
+    [499, "{}", "499", false, undefined],
   ];
-  for (const [status, body, code, retryable] of cases) {
+  for (const [status, body, code, retryable, retryAfterMs] of cases) {
     reply = { status, body };
     const error = await failure(graph.post("/1/messages", "t", {}));
     assert.equal(error.platform, "whatsapp");
     assert.equal(error.code, code, body);
     assert.equal(error.retryable, retryable, `${status} ${body}`);
-    assert.equal(error.retryAfterMs, undefined);
+    assert.equal(error.retryAfterMs, retryAfterMs, `${status} ${body}`);
   }
   reply = { status: 400, body: graphError(100, "Invalid parameter") };
   assert.equal((await failure(graph.get("/1", "t"))).message, "Invalid parameter");
@@ -118,13 +123,13 @@ test("Graph errors become PlatformErrors with Meta's code and message, retryable
   assert.equal(bare.message, "Graph API answered HTTP 400");
 });
 
-test("Retry-After (seconds) is passed on in milliseconds; a missing or unusable one is not", async () => {
+test("Retry-After (seconds) is passed on in milliseconds; a missing or unusable one gives way to a second", async () => {
   const graph = graphClient({ platform: "messenger", baseUrl });
   for (const [value, expected] of [
     ["30", 30_000],
-    ["0", undefined],
-    ["-5", undefined],
-    ["soon", undefined],
+    ["0", 1000],
+    ["-5", 1000],
+    ["soon", 1000],
   ] as const) {
     reply = { status: 429, body: "{}", headers: { "retry-after": value } };
     const error = await failure(graph.post("/me/messages", "t", {}));

@@ -1,5 +1,5 @@
 import { join, resolve } from "node:path";
-import type { ChannelDriver } from "@cb/core";
+import { postgresSendLimits, type ChannelDriver } from "@cb/core";
 import { createAccountDirectory, type AccountDirectory } from "@cb/conversation";
 import {
   createDb,
@@ -60,7 +60,13 @@ export async function openRuntime(config: Config, log: (line: string) => void = 
   const pool = createPool(databaseUrl, { max: 20 });
   const db = createDb(pool);
   const channelEnv = channelEnvironment(config);
-  const accounts = createAccountDirectory({ db, sealer, drivers: channelDrivers, env: channelEnv });
+  const accounts = createAccountDirectory({
+    db,
+    sealer,
+    drivers: channelDrivers,
+    env: channelEnv,
+    limits: postgresSendLimits(pool),
+  });
 
   return {
     config,
