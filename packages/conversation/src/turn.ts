@@ -238,6 +238,8 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
     });
   }
   // Answering a button press only stops the client's spinner; failing to do so loses nothing.
+  // Unacknowledged, a button only spins a little longer; what failed (credentials, the platform)
+  // fails the replies below too, and is recorded and retried there.
   if (message.postback) await sender.acknowledge?.(message).catch(() => {});
 
   const after = contexts

@@ -3,9 +3,10 @@ import { sendReplies } from "@cb/conversation";
 import { prismaSql, type Db, type Pool, type Prisma } from "@cb/db";
 import { emitEvent } from "@cb/event-webhooks";
 import type { Task } from "@cb/jobs";
+import { defaultLogger, type Logger } from "@cb/logging";
 import { parsePhoneNumberFromString } from "libphonenumber-js";
 import { DateTime } from "luxon";
-import { conditionHolds, firstValue, renderText, type EventDocument } from "./rules.ts";
+import { conditionHolds, firstValue, INVALID_CONDITION, renderText, type EventDocument } from "./rules.ts";
 import { NOTIFY_EVENT, subjectQueue } from "./store.ts";
 
 export interface NotifyDeps {
@@ -14,6 +15,8 @@ export interface NotifyDeps {
   pool: Pool;
   getSender(channelAccountId: string): Promise<ChannelSender>;
   now?: () => Date;
+  /** Where a rule whose condition cannot be evaluated is reported. */
+  logger?: Logger;
 }
 
 interface RuleTemplate {
@@ -155,6 +158,7 @@ async function deliver(
  */
 export function createNotificationTasks(deps: NotifyDeps): Record<string, Task> {
   const { db } = deps;
+  const logger = deps.logger ?? defaultLogger();
   return {
     [NOTIFY_EVENT]: async (payload, helpers) => {
       const { orderEventId } = payload as { orderEventId: string };
@@ -169,7 +173,13 @@ export function createNotificationTasks(deps: NotifyDeps): Record<string, Task> 
       };
       const rules = (
         await db.notificationRule.findMany({ where: { tenantId: row.tenantId, eventType: row.type, enabled: true } })
-      ).filter((r) => r.conditions.every((c) => conditionHolds(c, event)));
+      ).filter((r) =>
+        r.conditions.every((condition) =>
+          conditionHolds(condition, event, (err) =>
+            logger.warn({ err, tenantId: row.tenantId, ruleId: r.id, orderEventId, condition }, INVALID_CONDITION),
+          ),
+        ),
+      );
       if (!rules.length) return;
 
       const until = quietUntil(
