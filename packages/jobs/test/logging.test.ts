@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { captureLogs, LEVEL } from "@cb/logging/testing";
-import { addJob, startWorker } from "../src/index.ts";
+import { EventEmitter } from "node:events";
+import { createPool } from "@cb/db";
+import { addJob, keepQueuesCollected, keepWorkersAlive, startWorker, type WorkerEvents } from "../src/index.ts";
 
 let t: TestDatabase;
 before(async () => {
@@ -79,15 +81,53 @@ test("a job database connection dropped by the server is logged as a warning, an
     },
   });
   try {
-    await t.pool.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [
-      "jobs-under-test",
-    ]);
     const lost = () => lines.find((l) => l.msg === "job database connection lost; a new one is opened on next use");
-    await until(() => lost() !== undefined, "the loss to be logged");
-    assert.equal(lost()!.level, LEVEL.warn);
+    // Again until seen: under load the runner may not have opened its connections yet.
+    for (let i = 0; i < 100 && !lost(); i++) {
+      await t.pool.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [
+        "jobs-under-test",
+      ]);
+      await sleep(200);
+    }
+    assert.equal(lost()?.level, LEVEL.warn, "the loss is logged");
     await addJob(t.pool, "fine", {});
     await until(() => ran === 1, "a job after the loss");
   } finally {
     await runner.stop();
+  }
+});
+
+test("a queue collection round that fails is logged as an error", async () => {
+  const { logger, lines } = captureLogs();
+  const pool = createPool(t.url, { max: 1 });
+  await pool.end(); // every query now fails
+  const collecting = keepQueuesCollected({ pool, prefixes: ["conversation:"], intervalMs: 20, logger });
+  try {
+    await until(() => lines.length > 0, "the failure to be logged");
+    assert.equal(lines[0]!.level, LEVEL.error);
+    assert.equal(lines[0]!.msg, "job queue collection failed");
+    assert.ok(lines[0]!.err, "with the error");
+  } finally {
+    await collecting.stop();
+  }
+});
+
+test("a liveness connection dropped by the server is logged as an error", async () => {
+  const { logger, lines } = captureLogs();
+  const url = new URL(t.url);
+  url.searchParams.set("application_name", "liveness-under-test");
+  const events: WorkerEvents = new EventEmitter();
+  const liveness = await keepWorkersAlive({ connectionString: url.href, events, intervalMs: 50, logger });
+  try {
+    const failed = () => lines.find((l) => l.msg === "worker liveness check failed");
+    for (let i = 0; i < 100 && !failed(); i++) {
+      await t.pool.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [
+        "liveness-under-test",
+      ]);
+      await sleep(100);
+    }
+    assert.equal(failed()?.level, LEVEL.error, "the failure is logged");
+  } finally {
+    await liveness.stop();
   }
 });
