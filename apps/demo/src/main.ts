@@ -5,12 +5,14 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { startDemoBackends } from "@cb/demo-backends";
 import { startFakeTelegram } from "@cb/fake-telegram";
+import { createLogger } from "@cb/logging";
 import { loadConfig, openRuntime } from "@cb/runtime";
 import { startWebRole } from "@cb/server";
 import { startWorkerRole } from "@cb/worker";
 import { DEMO_API_KEY_FILE, DEMO_INFO_FILE, type DemoInfo } from "./info.ts";
 import { seedDemo, DEMO_BOT } from "./seed.ts";
 
+// What the demo tells its user (addresses, the demo key) is its output, not a log.
 const log = (line: string) => console.log(`[demo] ${line}`);
 const env = { ...process.env };
 const port = Number(env.PORT ?? 3000);
@@ -27,7 +29,8 @@ env.EGRESS_ALLOW ??= "127.0.0.1,localhost";
 env.EGRESS_ALLOW_HTTP ??= "true";
 
 const config = loadConfig(env);
-const runtime = await openRuntime(config, log);
+// The terminal is a chat: the roles log only warnings and errors there unless LOG_LEVEL asks for more.
+const runtime = await openRuntime(config, createLogger({ level: env.LOG_LEVEL ? config.LOG_LEVEL : "warn" }));
 const demo = await seedDemo(runtime, { keyFile: DEMO_API_KEY_FILE });
 // The backends accept only requests signed with the endpoint's Standard Webhooks secret.
 const backends = await startDemoBackends({
@@ -39,7 +42,7 @@ await runtime.db.fulfillmentEndpoint.update({
   data: { url: `${backends.url}/fulfillment` },
 });
 
-const web = await startWebRole(runtime, { port, quiet: true });
+const web = await startWebRole(runtime, { port });
 const serverUrl = web.url;
 const worker = await startWorkerRole(runtime);
 

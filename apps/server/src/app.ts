@@ -4,11 +4,16 @@ import { slackOAuth, type SlackOAuthOptions } from "@cb/channel-slack";
 import type { ChannelDriver } from "@cb/core";
 import type { AccountDirectory, Ingestor } from "@cb/conversation";
 import type { Db } from "@cb/db";
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from "fastify";
+import type { Logger } from "@cb/logging";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyServerOptions,
+} from "fastify";
 import { registerErrorHandling } from "./errors.ts";
 import { registerForgeryLimit, type ForgeryLimitOptions } from "./forgery-limit.ts";
 import { health } from "./health.ts";
-import { redactPaths, serializers } from "./logging.ts";
 
 export interface ServerDeps {
   db: Db;
@@ -20,7 +25,8 @@ export interface ServerDeps {
   /** A Slack app installed through OAuth in many workspaces (its signing secret, and the install flow). */
   slackApp?: { signingSecret?: string | undefined; oauth?: SlackOAuthOptions | undefined };
   bodyLimit?: number;
-  logger?: FastifyServerOptions["logger"];
+  /** The process logger (@cb/logging: redaction included); without it the server logs nothing. */
+  logger?: Logger;
   /** Refuse sources that keep failing verification (the web role always sets it). */
   forgeryLimit?: ForgeryLimitOptions;
   /** Whom to believe about the client's address (fastify's trustProxy): needed behind a proxy. */
@@ -34,12 +40,8 @@ export interface ServerDeps {
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: deps.bodyLimit ?? 1024 * 1024,
-    logger:
-      deps.logger === undefined
-        ? false
-        : deps.logger && typeof deps.logger === "object"
-          ? { ...deps.logger, redact: redactPaths, serializers }
-          : deps.logger,
+    // pino's Logger, as Fastify's own base type, so the instance keeps the type every plugin expects.
+    ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : { logger: false }),
     // Let in-flight requests finish on close; refuse new ones meanwhile.
     forceCloseConnections: "idle",
     // Query strings need their numbers coerced; a string must never pass for a list. A field a schema does

@@ -2,7 +2,7 @@
 import { loadRoleConfig, openRuntime } from "@cb/runtime";
 import { startWebRole } from "./role.ts";
 
-const runtime = await openRuntime(loadRoleConfig("web"), (line) => console.log(line));
+const runtime = await openRuntime(loadRoleConfig("web"));
 const web = await startWebRole(runtime);
 
 async function shutdown(signal: string) {

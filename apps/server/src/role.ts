@@ -6,10 +6,10 @@ import { slackInstallationSaver } from "./slack-installations.ts";
 
 export async function startWebRole(
   runtime: Runtime,
-  options: { host?: string; port?: number; quiet?: boolean } = {},
+  options: { host?: string; port?: number } = {},
 ): Promise<{ app: FastifyInstance; url: string; close(): Promise<void> }> {
   const { config } = runtime;
-  const ingestor = createIngestor({ connectionString: runtime.databaseUrl });
+  const ingestor = createIngestor({ connectionString: runtime.databaseUrl, logger: runtime.logger });
   const slackOAuth =
     config.SLACK_CLIENT_ID && config.SLACK_CLIENT_SECRET && config.SLACK_SIGNING_SECRET && config.SLACK_STATE_SECRET
       ? {
@@ -43,7 +43,7 @@ export async function startWebRole(
     forgeryLimit: { pool: runtime.pool },
     // "true", or the proxies' addresses and CIDRs, comma-separated (fastify's trustProxy).
     ...(config.TRUST_PROXY ? { trustProxy: config.TRUST_PROXY === "true" ? true : config.TRUST_PROXY } : {}),
-    logger: { level: options.quiet && config.LOG_LEVEL === "info" ? "warn" : config.LOG_LEVEL },
+    logger: runtime.logger,
   });
   const url = await app.listen({ host: options.host ?? config.HOST, port: options.port ?? config.PORT });
   return {

@@ -2,6 +2,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { Writable } from "node:stream";
+import { createLogger } from "@cb/logging";
 import { strToU8, zipSync } from "fflate";
 import { telegramDriver } from "@cb/channel-telegram";
 import { createAccountDirectory, createIngestor, type Ingestor } from "@cb/conversation";
@@ -42,15 +43,15 @@ before(async () => {
       onAccountChanged: (id) => accounts.invalidate(id),
     },
     // Every log line is kept, to prove no secret reaches the logs.
-    logger: {
+    logger: createLogger({
       level: "trace",
-      stream: new Writable({
+      destination: new Writable({
         write: (chunk, _enc, done) => {
           logs.push(String(chunk));
           done();
         },
       }),
-    },
+    }),
   });
   app.addHook("onSend", async (_request, _reply, payload) => {
     if (typeof payload === "string") bodies.push(payload);

@@ -4,7 +4,7 @@ import { startWorkerHealth } from "./health.ts";
 import { startWorkerRole } from "./role.ts";
 
 const config = loadRoleConfig("worker");
-const runtime = await openRuntime(config, (line) => console.log(line));
+const runtime = await openRuntime(config);
 const worker = await startWorkerRole(runtime);
 const health =
   config.WORKER_HEALTH_PORT === undefined
@@ -15,10 +15,10 @@ const health =
         host: config.HOST,
         port: config.WORKER_HEALTH_PORT,
       });
-if (health) console.log(`worker health on ${health.url} (/healthz, /readyz)`);
+if (health) runtime.logger.info({ url: health.url }, "worker health on /healthz and /readyz");
 
 async function shutdown(signal: string) {
-  console.log(`${signal}: finishing running jobs`);
+  runtime.logger.info({ signal }, "shutting down: finishing running jobs");
   await worker.stop();
   await health?.close();
   await runtime.close();

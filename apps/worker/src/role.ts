@@ -22,7 +22,7 @@ import {
   type WorkerEvents,
 } from "@cb/jobs";
 import type { Sealer } from "@cb/secrets";
-import { pino, type Logger } from "pino";
+import { createLogger, type Logger, type LogLevel } from "@cb/logging";
 import { createTaskList } from "./tasks.ts";
 
 export interface WorkerResources {
@@ -31,12 +31,12 @@ export interface WorkerResources {
   pool: Pool;
   sealer: Sealer;
   accounts: AccountDirectory;
-  /** Where the role logs; pino on stdout at LOG_LEVEL by default. */
+  /** Where the role logs (the runtime's logger); stdout at LOG_LEVEL by default. */
   logger?: Logger;
   /** How a conversation's failed turns are retried (drain.ts's defaults unless given). */
   answering?: Omit<AnswerOptions, "signal">;
   config: {
-    LOG_LEVEL?: string;
+    LOG_LEVEL?: LogLevel;
     WORKER_CONCURRENCY: number;
     WORKER_MAX_RUN_MS?: number;
     WORKER_HEARTBEAT_MS?: number;
@@ -52,11 +52,11 @@ export interface WorkerResources {
 export async function startWorkerRole(
   resources: WorkerResources,
 ): Promise<{ runner: JobRunner; stop(): Promise<void> }> {
+  const logger = resources.logger ?? createLogger({ level: resources.config.LOG_LEVEL });
   const egress = createEgress(parsePolicy(resources.config), {
-    onBlocked: (detail) => console.warn(`egress refused: ${detail}`),
+    onBlocked: (detail) => logger.warn({ detail }, "egress refused: not a public address"),
   });
   const client = createFulfillmentClient(egress);
-  const logger = resources.logger ?? pino({ level: resources.config.LOG_LEVEL ?? "info" });
   const taskList = createTaskList(
     {
       db: resources.db,
@@ -64,6 +64,7 @@ export async function startWorkerRole(
       accounts: resources.accounts,
       understand: createUnderstand(resources.db, {
         pool: resources.pool,
+        logger,
         ...(resources.config.OPENAI_BASE_URL || resources.config.OPENAI_API_KEY
           ? { llm: { baseURL: resources.config.OPENAI_BASE_URL, apiKey: resources.config.OPENAI_API_KEY } }
           : {}),
@@ -79,6 +80,7 @@ export async function startWorkerRole(
         db: resources.db,
         pool: resources.pool,
         getSender: (id) => resources.accounts.sender(id),
+        logger,
       }),
     },
     resources.answering,
@@ -87,6 +89,7 @@ export async function startWorkerRole(
   const liveness = await keepWorkersAlive({
     connectionString: resources.databaseUrl,
     events,
+    logger,
     ...(resources.config.WORKER_HEARTBEAT_MS ? { intervalMs: resources.config.WORKER_HEARTBEAT_MS } : {}),
     ...(resources.config.WORKER_DEAD_AFTER_MS ? { deadAfterMs: resources.config.WORKER_DEAD_AFTER_MS } : {}),
     stuckAfterMs: stuckAfterMs(resources.config.WORKER_MAX_RUN_MS),
@@ -98,11 +101,13 @@ export async function startWorkerRole(
     ...(resources.config.WORKER_MAX_RUN_MS ? { maxRunMs: resources.config.WORKER_MAX_RUN_MS } : {}),
     events,
     crontab: INBOUND_SWEEP,
+    logger,
   });
   // A queue per conversation and per order: empty ones are collected, or every job fetch slows down.
   const queues = keepQueuesCollected({
     pool: resources.pool,
     prefixes: [CONVERSATION_QUEUE_PREFIX, SUBJECT_QUEUE_PREFIX],
+    logger,
   });
   return {
     runner,

@@ -1,11 +1,10 @@
 import { after, before, test } from "node:test";
 import { postgresSendLimits } from "@cb/core";
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { newKey } from "@cb/admin-api";
 import { telegramDriver } from "@cb/channel-telegram";
 import { createAccountDirectory } from "@cb/conversation";
-import { pino } from "pino";
+import { captureLogs } from "@cb/logging/testing";
 import { startWorkerRole } from "../src/index.ts";
 import { startReceiverForTests } from "./receiver.ts";
 import { sleep, startStack, textUpdate, type Stack } from "./support.ts";
@@ -16,7 +15,7 @@ let stack: Stack;
 let backend: Awaited<ReturnType<typeof startReceiverForTests>>;
 let backendDown = false;
 let apiKey: string;
-const logLines: Record<string, unknown>[] = [];
+const { logger, lines: logLines } = captureLogs("debug");
 
 before(async () => {
   backend = await startReceiverForTests((body) => {
@@ -43,15 +42,7 @@ before(async () => {
       env: { TELEGRAM_API_ROOT: stack.telegram.url },
       limits: postgresSendLimits(stack.t.pool),
     }),
-    logger: pino(
-      { level: "debug" },
-      new Writable({
-        write: (chunk, _encoding, done) => {
-          logLines.push(JSON.parse(String(chunk)));
-          done();
-        },
-      }),
-    ),
+    logger,
     config: { WORKER_CONCURRENCY: 2, EGRESS_ALLOW: "127.0.0.1", EGRESS_ALLOW_HTTP: "true" },
   });
   const endpoint = await stack.t.db.fulfillmentEndpoint.create({

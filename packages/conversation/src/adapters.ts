@@ -1,4 +1,5 @@
 import type { Db, Pool } from "@cb/db";
+import type { Logger } from "@cb/logging";
 import {
   buildWebhookRequest,
   contextShortName,
@@ -31,14 +32,17 @@ export interface LlmEndpoint {
  */
 export function createUnderstand(
   db: Db,
-  options: { store?: ModelStore; llm?: LlmEndpoint; pool?: Pool } = {},
+  options: { store?: ModelStore; llm?: LlmEndpoint; pool?: Pool; logger?: Logger } = {},
 ): Understand {
-  const store = options.store ?? createModelStore(db, options.pool ? { pool: options.pool } : {});
+  const { logger } = options;
+  const store =
+    options.store ??
+    createModelStore(db, { ...(options.pool ? { pool: options.pool } : {}), ...(logger ? { logger } : {}) });
   const llms = new Map<string, LlmClassifier>();
   const llmFor = (model: string) => {
     let llm = llms.get(model);
     if (!llm) {
-      llm = createLlmClassifier({ ...options.llm, model });
+      llm = createLlmClassifier({ ...options.llm, model, ...(logger ? { logger } : {}) });
       llms.set(model, llm);
     }
     return llm;

@@ -1,5 +1,6 @@
 import type { ChannelAccount, InboundEvent } from "@cb/core";
 import { createPool } from "@cb/db";
+import { defaultLogger, type Logger } from "@cb/logging";
 import { inboxWaiting, storeEvents, wakeExpansion, type InboundGroup } from "./expand.ts";
 
 export interface Ingestor {
@@ -46,7 +47,7 @@ export interface IngestorOptions {
    * second, ten and more near the limit of the machine.
    */
   inboxAbove?: number;
-  log?: Pick<Console, "error">;
+  logger?: Logger;
 }
 
 export function createIngestor(options: IngestorOptions): Ingestor {
@@ -55,10 +56,10 @@ export function createIngestor(options: IngestorOptions): Ingestor {
   const concurrency = options.concurrency ?? 2;
   // A write in flight on a connection the server dropped (restart, failover) fails and is answered
   // as failed; createPool replaces idle ones. One more connection is the wake-up's.
-  const pool = createPool(options.connectionString, { max: concurrency + 1 });
+  const logger = options.logger ?? defaultLogger();
+  const pool = createPool(options.connectionString, { max: concurrency + 1, logger });
   const maxBatch = options.maxBatch ?? 500;
   const inboxAbove = options.inboxAbove ?? 4;
-  const log = options.log ?? console;
   const queue: Pending[] = [];
   let running = 0;
   let scheduled = false;
@@ -76,9 +77,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
       return;
     }
     waking = wakeExpansion(pool)
-      .catch((err: Error) =>
-        log.error(`could not enqueue the inbox's expansion, the worker's sweep will: ${err.message}`),
-      )
+      .catch((err: Error) => logger.error({ err }, "could not enqueue the inbox's expansion; the worker's sweep will"))
       .finally(() => {
         waking = undefined;
         if (wakeAgain) {

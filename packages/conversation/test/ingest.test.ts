@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import type { ChannelAccount, InboundEvent } from "@cb/core";
 import { createPool } from "@cb/db";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
+import { captureLogs, LEVEL } from "@cb/logging/testing";
 import { statusLockKey } from "../src/expand.ts";
 import { createIngestor, expandInbound, EXPAND_INBOUND, sendReplies, type Ingestor } from "../src/index.ts";
 
@@ -584,12 +585,8 @@ test("while an expansion job waits, a web process only looks: it does not enqueu
 });
 
 test("a wake-up that fails is logged and the request still acknowledged: the rows are stored, the sweep expands them", async () => {
-  const errors: string[] = [];
-  const logged = createIngestor({
-    connectionString: t.url,
-    inboxAbove: 0,
-    log: { error: (line) => errors.push(line) },
-  });
+  const { logger, lines } = captureLogs();
+  const logged = createIngestor({ connectionString: t.url, inboxAbove: 0, logger });
   await t.db.$executeRawUnsafe(`ALTER VIEW graphile_worker.jobs RENAME TO jobs_away`);
   try {
     await logged.ingest(account, [message(1700, "chat-wake")]);
@@ -598,8 +595,10 @@ test("a wake-up that fails is logged and the request still acknowledged: the row
     await t.db.$executeRawUnsafe(`ALTER VIEW graphile_worker.jobs_away RENAME TO jobs`);
     await logged.close();
   }
-  assert.equal(errors.length, 1);
-  assert.match(errors[0]!, /^could not enqueue the inbox's expansion, the worker's sweep will: .*jobs/);
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0]!.level, LEVEL.error);
+  assert.equal(lines[0]!.msg, "could not enqueue the inbox's expansion; the worker's sweep will");
+  assert.match((lines[0]!.err as { message: string }).message, /jobs/);
   assert.equal(await waiting(), 1);
   await expandInbound(t.pool);
   assert.equal(await t.db.message.count({ where: { dedupeKey: "1700" } }), 1);

@@ -1,4 +1,5 @@
 import { PrismaPg } from "@prisma/adapter-pg";
+import { defaultLogger, type Logger } from "@cb/logging";
 import pg from "pg";
 import { PrismaClient, type Prisma } from "./generated/prisma/client.ts";
 
@@ -27,7 +28,8 @@ export interface Sql {
  */
 export const POOL_TIMEOUTS = { statementTimeoutMs: 30_000, queryTimeoutMs: 35_000, connectMs: 5_000 };
 
-export function createPool(connectionString: string, options: { max?: number } = {}): Pool {
+export function createPool(connectionString: string, options: { max?: number; logger?: Logger } = {}): Pool {
+  const logger = options.logger ?? defaultLogger();
   const pool = new pg.Pool({
     connectionString,
     max: options.max ?? 10,
@@ -37,8 +39,9 @@ export function createPool(connectionString: string, options: { max?: number } =
   });
   // A connection dropped by a database restart is replaced on next use, never thrown: an idle one
   // reports to the pool, one checked out between queries to itself (and its next query fails).
-  pool.on("error", () => {});
-  pool.on("connect", (client) => client.on("error", () => {}));
+  const lost = (err: Error) => logger.warn({ err }, "database connection lost; a new one is opened on next use");
+  pool.on("error", lost);
+  pool.on("connect", (client) => client.on("error", lost));
   return pool;
 }
 
@@ -68,6 +71,8 @@ export async function transaction<T>(pool: Pool, work: (client: pg.PoolClient) =
     await client.query("COMMIT");
     return result;
   } catch (err) {
+    // A rollback fails only on a broken connection (which the pool then drops): that adds nothing
+    // to `err`, which is thrown.
     await client.query("ROLLBACK").catch(() => {});
     throw err;
   } finally {

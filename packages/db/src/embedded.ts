@@ -28,6 +28,7 @@ export async function startEmbeddedPostgres(
     execArgv: ["--import", "tsx"],
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
+  // Only waits for the helper's end; an 'error' from it fails the start below, or the app's next query.
   const exited = once(host, "exit").catch(() => {});
   host.on("message", (message: HostMessage) => {
     if ("log" in message) options.log?.(message.log);

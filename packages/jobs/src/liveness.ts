@@ -1,3 +1,4 @@
+import { defaultLogger, type Logger } from "@cb/logging";
 import { makeWorkerUtils, type WorkerEvents, type WorkerUtils } from "graphile-worker";
 import pg from "pg";
 import { every } from "./every.ts";
@@ -18,6 +19,8 @@ export interface LivenessOptions {
    */
   stuckAfterMs?: number;
   onError?: (err: unknown) => void;
+  /** Where failures go when there is no onError. */
+  logger?: Logger;
 }
 
 /**
@@ -45,8 +48,8 @@ export async function keepWorkersAlive(options: LivenessOptions): Promise<{ stop
     orphaned.add(workerPool.id);
   });
 
-  const onError =
-    options.onError ?? ((err: unknown) => console.error(`worker liveness check failed: ${(err as Error).message}`));
+  const logger = options.logger ?? defaultLogger();
+  const onError = options.onError ?? ((err: unknown) => logger.error({ err }, "worker liveness check failed"));
   const pool = new pg.Pool({ connectionString: options.connectionString, max: 1 });
   // Connections can drop (database restart); errors on idle ones are reported, never thrown.
   pool.on("error", onError);
@@ -104,6 +107,7 @@ export async function keepWorkersAlive(options: LivenessOptions): Promise<{ stop
   return {
     async stop() {
       await beating.stop();
+      // Best effort on the way out: a heartbeat left behind only ages until the daily clean-up.
       if (workerIds.size)
         await pool
           .query(`DELETE FROM "WorkerHeartbeat" WHERE "workerId" = ANY($1::text[])`, [[...workerIds]])

@@ -1,4 +1,5 @@
 import { transaction, type Pool } from "@cb/db";
+import { defaultLogger, type Logger } from "@cb/logging";
 import { every } from "./every.ts";
 
 // graphile-worker keeps a row per named queue, and every job fetch locks all the available ones
@@ -37,8 +38,9 @@ export function keepQueuesCollected(options: {
   prefixes: string[];
   intervalMs?: number;
   onError?: (err: unknown) => void;
+  logger?: Logger;
 }): { stop(): Promise<void> } {
-  const onError =
-    options.onError ?? ((err: unknown) => console.error(`job queue collection failed: ${(err as Error).message}`));
+  const logger = options.logger ?? defaultLogger();
+  const onError = options.onError ?? ((err: unknown) => logger.error({ err }, "job queue collection failed"));
   return every(options.intervalMs ?? 1_000, () => collectEmptyQueues(options.pool, options.prefixes), onError);
 }

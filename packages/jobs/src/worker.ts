@@ -1,4 +1,12 @@
-import { consoleLogFactory, Logger, run, type Runner, type TaskList, type WorkerEvents } from "graphile-worker";
+import { defaultLogger, type Logger } from "@cb/logging";
+import {
+  Logger as GraphileLogger,
+  run,
+  type Job,
+  type Runner,
+  type TaskList,
+  type WorkerEvents,
+} from "graphile-worker";
 import pg from "pg";
 import { limitTaskList } from "./time-limit.ts";
 
@@ -22,16 +30,28 @@ export interface WorkerOptions {
   localQueueSize?: number;
   /** Recurring jobs, in graphile-worker's crontab format (one line per job). */
   crontab?: string;
+  /** Where the runner and the tasks' `helpers.logger` log. */
+  logger?: Logger;
 }
 
 // graphile-worker logs every completed job at info: at hundreds of jobs a second that is noise and
-// CPU. Warnings and errors (failed jobs, lost connections) still reach the console.
-const quietLogger = new Logger((scope) => {
-  const log = consoleLogFactory(scope);
-  return (level, message, meta) => {
-    if (level === "error" || level === "warning") log(level, message, meta);
-  };
-});
+// CPU. Its warnings and errors (failed jobs, lost connections) go to the process logger, with the
+// scope it names (worker, task, job); of a failed job, its id, task and attempt (not its payload);
+// its `error` as `err`, which pino serializes with its message and stack.
+function graphileLogger(logger: Logger): GraphileLogger {
+  return new GraphileLogger((scope) => (level, message, meta) => {
+    if (level !== "error" && level !== "warning") return;
+    const { error, job, ...rest } = (meta ?? {}) as { error?: unknown; job?: Job };
+    const fields = {
+      ...scope,
+      ...rest,
+      ...(job ? { jobId: job.id, taskIdentifier: job.task_identifier, attempts: job.attempts } : {}),
+      ...(error === undefined ? {} : { err: error }),
+    };
+    if (level === "error") logger.error(fields, message);
+    else logger.warn(fields, message);
+  });
+}
 
 /** A graphile-worker runner kept running: `stop()` finishes running jobs; `restarts` counts recoveries. */
 export interface JobRunner {
@@ -69,12 +89,10 @@ export async function startWorker(options: WorkerOptions): Promise<JobRunner> {
     max: JOB_POOL_SIZE,
     connectionTimeoutMillis: 5_000,
   });
-  let reported = false;
-  pool.on("error", (err) => {
-    if (!reported) console.error(`job database connection lost (${err.message}); reconnecting as needed`);
-    reported = true;
-  });
-  pool.on("connect", (client) => client.on("error", () => {}));
+  const logger = options.logger ?? defaultLogger();
+  const lost = (err: Error) => logger.warn({ err }, "job database connection lost; a new one is opened on next use");
+  pool.on("error", lost);
+  pool.on("connect", (client) => client.on("error", lost));
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const taskList = limitTaskList(options.taskList, { maxRunMs: options.maxRunMs ?? DEFAULT_MAX_RUN_MS });
   const start = () =>
@@ -83,7 +101,7 @@ export async function startWorker(options: WorkerOptions): Promise<JobRunner> {
       taskList,
       concurrency,
       pollInterval: options.pollIntervalMs ?? 2000,
-      logger: quietLogger,
+      logger: graphileLogger(logger),
       // Under load a turn is a few milliseconds of work, so a round trip to fetch each job and another
       // to complete it would cost as much as the turn: jobs are fetched a batch at a time (at most
       // LOCAL_QUEUE_SIZE, however many slots, so that a burst is shared with the other workers of a
@@ -115,7 +133,7 @@ export async function startWorker(options: WorkerOptions): Promise<JobRunner> {
     const ended = async (err?: unknown) => {
       if (stopping) return;
       running = false;
-      console.error(`job runner stopped (${err ? (err as Error).message : "on its own"}); starting it again`);
+      logger.error({ err }, "job runner stopped without being told to; starting it again");
       while (!stopping) {
         await new Promise((resolve) => setTimeout(resolve, RESTART_DELAY_MS));
         if (stopping) return;
@@ -126,7 +144,7 @@ export async function startWorker(options: WorkerOptions): Promise<JobRunner> {
           watch(current);
           return;
         } catch (retryErr) {
-          console.error(`job runner could not start (${(retryErr as Error).message}); trying again`);
+          logger.error({ err: retryErr }, "job runner could not start; trying again");
         }
       }
     };
@@ -143,6 +161,7 @@ export async function startWorker(options: WorkerOptions): Promise<JobRunner> {
     async stop() {
       stopping = true;
       running = false;
+      // A runner that already ended on an error rejects again here: that error was logged when it ended.
       await current.stop().catch(() => {});
       await pool.end();
     },

@@ -1,3 +1,4 @@
+import { defaultLogger, type Logger } from "@cb/logging";
 import { LRUCache } from "lru-cache";
 import OpenAI from "openai";
 import type { IntentDefinition } from "./model.ts";
@@ -10,6 +11,8 @@ export interface LlmOptions {
   model: string;
   /** The whole call; past it the offline answer stands. */
   timeoutMs?: number;
+  /** Where failed calls are reported. */
+  logger?: Logger;
 }
 
 export interface LlmChoice {
@@ -54,8 +57,8 @@ function prompt(intents: IntentDefinition[]): string {
 /**
  * Intent choice by an OpenAI-compatible model with structured output (a JSON schema whose intent
  * is an enum of the tenant's intents). Anything else the model says (an intent the tenant does not
- * have, malformed JSON, a timeout, an error) yields null, and the caller keeps its offline answer.
- * Answers are cached per normalized text.
+ * have, malformed JSON, a timeout, an error) yields null, and the caller keeps its offline answer;
+ * failures are logged. Answers are cached per normalized text.
  */
 export function createLlmClassifier(options: LlmOptions) {
   const client = new OpenAI({
@@ -64,6 +67,7 @@ export function createLlmClassifier(options: LlmOptions) {
     timeout: options.timeoutMs ?? 3000,
     maxRetries: 0,
   });
+  const logger = options.logger ?? defaultLogger();
   const cache = new LRUCache<string, { choice: LlmChoice | null }>({ max: 10_000, ttl: 60 * 60_000 });
 
   return {
@@ -101,7 +105,9 @@ export function createLlmClassifier(options: LlmOptions) {
         // A definite answer (even "none") is worth remembering; failures below are not.
         cache.set(key, { choice });
         return choice;
-      } catch {
+      } catch (err) {
+        // The message text stays out of the log: it is the customer's.
+        logger.warn({ err, model: options.model }, "LLM classification failed; the offline answer stands");
         return null;
       }
     },

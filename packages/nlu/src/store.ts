@@ -1,4 +1,5 @@
 import { prismaSql, type Db, type Pool, type Sql } from "@cb/db";
+import { defaultLogger, type Logger } from "@cb/logging";
 import type { SerializedClassifier } from "./classifier.ts";
 import type { EntityTypeDefinition } from "./entities.ts";
 import { loadModel, trainModel, type IntentDefinition, type NluModel, type SerializedModel } from "./model.ts";
@@ -65,9 +66,16 @@ function join(definition: unknown, weights: Uint8Array): NluModel {
   });
 }
 
+/** Prisma's code for a unique constraint's refusal: here, the same version stored by another worker first. */
+const isUniqueViolation = (err: unknown) => (err as { code?: unknown }).code === "P2002";
+
 /** `pool`: the training version, read on every message the caller does not hand it, goes straight to pg as a prepared statement. */
-export function createModelStore(db: Db, options: { threshold?: number; pool?: Pool } = {}): ModelStore {
+export function createModelStore(
+  db: Db,
+  options: { threshold?: number; pool?: Pool; logger?: Logger } = {},
+): ModelStore {
   const sql: Sql = options.pool ?? prismaSql(db);
+  const logger = options.logger ?? defaultLogger();
   const cache = new Map<string, { fingerprint: string; model: NluModel }>();
   const training = new Map<string, Promise<NluModel>>();
 
@@ -86,7 +94,8 @@ export function createModelStore(db: Db, options: { threshold?: number; pool?: P
       orderBy: { version: "desc" },
       select: { version: true },
     });
-    // Another worker may store the same version at the same moment; either copy is right.
+    // Another worker may store the same version at the same moment; either copy is right. Any other
+    // failure still leaves the model in use (from memory), but every process retrains it: logged.
     await db.nluModel
       .create({
         data: {
@@ -97,7 +106,10 @@ export function createModelStore(db: Db, options: { threshold?: number; pool?: P
           weights: new Uint8Array(weights),
         },
       })
-      .catch(() => {});
+      .catch((err: unknown) => {
+        if (!isUniqueViolation(err))
+          logger.error({ err, tenantId, fingerprint }, "could not store the trained NLU model; it is used unstored");
+      });
     return model;
   }
 

@@ -2,6 +2,8 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Logger } from "@cb/logging";
+import { captureLogs, LEVEL } from "@cb/logging/testing";
 import { createLlmClassifier, trainModel, understandHybrid } from "../src/index.ts";
 import { orderIdType, shopIntents } from "./fixtures.ts";
 
@@ -48,7 +50,15 @@ after(
 
 const model = trainModel(shopIntents, { entityTypes: [orderIdType] });
 const tenant = { timezone: "UTC" };
-const llm = () => createLlmClassifier({ baseURL, apiKey: "sk-test", model: "small-model", timeoutMs: 300 });
+// What failures log is the last test's subject; here it would only be noise.
+const llm = () =>
+  createLlmClassifier({
+    baseURL,
+    apiKey: "sk-test",
+    model: "small-model",
+    timeoutMs: 300,
+    logger: captureLogs("silent").logger,
+  });
 
 test("low offline confidence asks the model, with a JSON schema limited to the tenant's intents", async () => {
   answer = () => ({
@@ -101,4 +111,37 @@ test("an intent the tenant doesn't have, malformed JSON, an error or a timeout l
     assert.equal(result.intent, "fallback", name);
     assert.ok(Date.now() - started < 1500, `${name} took too long`);
   }
+});
+
+test("a failed call is logged as a warning with the model and the reason, never the customer's text", async () => {
+  // Generous time limits but the timeout's own: a loaded machine must not turn every case into a timeout.
+  const cases: [string, typeof answer, number, RegExp][] = [
+    ["malformed", () => ({ content: "sure! the intent is order.status" }), 10_000, /JSON/],
+    ["server error", () => ({ status: 503 }), 10_000, /503/],
+    [
+      "timeout",
+      () => ({ content: JSON.stringify({ intent: "greeting", confidence: 1, parameters: {} }), delayMs: 5000 }),
+      300,
+      /timed out/i,
+    ],
+  ];
+  const classifier = (timeoutMs: number, logger: Logger) =>
+    createLlmClassifier({ baseURL, apiKey: "sk-test", model: "small-model", timeoutMs, logger });
+  for (const [name, behaviour, timeoutMs, reason] of cases) {
+    answer = behaviour;
+    const { logger, lines, text } = captureLogs();
+    assert.equal(await classifier(timeoutMs, logger).classify(`private words ${name}`, shopIntents), null, name);
+    assert.equal(lines.length, 1, name);
+    assert.equal(lines[0]!.level, LEVEL.warn, name);
+    assert.equal(lines[0]!.msg, "LLM classification failed; the offline answer stands", name);
+    assert.equal(lines[0]!.model, "small-model", name);
+    assert.match((lines[0]!.err as { message: string }).message, reason, name);
+    assert.ok(!text().includes("private words"), `${name}: the message text is not logged`);
+    assert.ok(!text().includes("sk-test"), `${name}: the API key is not logged`);
+  }
+  // A definite answer, even one naming no intent of the tenant's, is no failure.
+  answer = () => ({ content: JSON.stringify({ intent: "transfer_money", confidence: 1, parameters: {} }) });
+  const { logger, lines } = captureLogs();
+  assert.equal(await classifier(10_000, logger).classify("something else entirely", shopIntents), null);
+  assert.equal(lines.length, 0);
 });

@@ -1,6 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
+import { captureLogs, LEVEL } from "@cb/logging/testing";
 import { createModelStore } from "../src/index.ts";
 
 let t: TestDatabase;
@@ -118,4 +119,58 @@ test("a training version read along with the message gives the same model as the
   assert.notEqual(given, model);
   assert.equal(given.classify("can you gift wrap it").intent, "gift");
   assert.equal(await worker.load(tenantId), given);
+});
+
+/** A tenant whose model inserts the database refuses with `error` (a PL/pgSQL condition name). */
+async function refusedTenant(name: string, error: string): Promise<{ tenantId: string; restore(): Promise<void> }> {
+  const id = (await t.db.tenant.create({ data: { name } })).id;
+  await t.db.intent.createMany({
+    data: [
+      { tenantId: id, name: "greeting", examples: ["hi", "hello"] },
+      { tenantId: id, name: "bye", examples: ["bye", "see you"] },
+    ],
+  });
+  const fn = `refuse_${id.replaceAll("-", "")}`;
+  await t.db.$executeRawUnsafe(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'refused: ${error}' USING ERRCODE = '${error}'; END $$`);
+  await t.db.$executeRawUnsafe(
+    `CREATE TRIGGER ${fn} BEFORE INSERT ON "NluModel" FOR EACH ROW WHEN (NEW."tenantId" = '${id}') EXECUTE FUNCTION ${fn}()`,
+  );
+  return {
+    tenantId: id,
+    async restore() {
+      await t.db.$executeRawUnsafe(`DROP TRIGGER ${fn} ON "NluModel"`);
+      await t.db.$executeRawUnsafe(`DROP FUNCTION ${fn}()`);
+    },
+  };
+}
+
+test("a trained model that cannot be stored is still used, and the failure is logged with its tenant", async () => {
+  // As a full disk or a lost connection would.
+  const refused = await refusedTenant("Unstored", "disk_full");
+  try {
+    const { logger, lines } = captureLogs();
+    const model = await createModelStore(t.db, { logger }).load(refused.tenantId);
+    assert.equal(model.classify("hello there").intent, "greeting");
+    assert.equal(await t.db.nluModel.count({ where: { tenantId: refused.tenantId } }), 0);
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0]!.level, LEVEL.error);
+    assert.equal(lines[0]!.tenantId, refused.tenantId);
+    assert.match(JSON.stringify(lines[0]!.err), /refused: disk_full/);
+  } finally {
+    await refused.restore();
+  }
+});
+
+test("the same version stored first by another worker is no failure: nothing is logged", async () => {
+  // What the unique (tenant, version) key answers the slower of two workers.
+  const refused = await refusedTenant("Raced", "unique_violation");
+  try {
+    const { logger, lines } = captureLogs();
+    const model = await createModelStore(t.db, { logger }).load(refused.tenantId);
+    assert.equal(model.classify("see you later").intent, "bye");
+    assert.deepEqual(lines, []);
+  } finally {
+    await refused.restore();
+  }
 });

@@ -5,7 +5,8 @@ import { emitEvent } from "@cb/event-webhooks";
 import type { JobHelpers, Task } from "@cb/jobs";
 import { parsePhoneNumberFromString } from "libphonenumber-js";
 import { DateTime } from "luxon";
-import { conditionHolds, firstValue, renderText, type EventDocument } from "./rules.ts";
+import { defaultLogger, type Logger } from "@cb/logging";
+import { conditionHolds, firstValue, INVALID_CONDITION, renderText, type EventDocument } from "./rules.ts";
 import { notifyInOrder, type InOrderOptions } from "./in-order.ts";
 import { NOTIFY_EVENT, subjectQueue } from "./store.ts";
 
@@ -15,6 +16,8 @@ export interface NotifyDeps {
   pool: Pool;
   getSender(channelAccountId: string): Promise<ChannelSender>;
   now?: () => Date;
+  /** Where a rule whose condition cannot be evaluated is reported. */
+  logger?: Logger;
 }
 
 interface RuleTemplate {
@@ -176,6 +179,7 @@ export function createNotificationTasks(deps: NotifyDeps, options: InOrderOption
 /** Notifies one event; "deferred" when quiet hours hold it (its job comes back when they end). */
 async function notifyEvent(deps: NotifyDeps, orderEventId: string, helpers: JobHelpers): Promise<"done" | "deferred"> {
   const { db } = deps;
+  const logger = deps.logger ?? defaultLogger();
   const row = await db.orderEvent.findUnique({ where: { id: orderEventId }, include: { tenant: true } });
   if (!row) return "done";
   const event: EventDocument = {
@@ -187,7 +191,13 @@ async function notifyEvent(deps: NotifyDeps, orderEventId: string, helpers: JobH
   };
   const rules = (
     await db.notificationRule.findMany({ where: { tenantId: row.tenantId, eventType: row.type, enabled: true } })
-  ).filter((r) => r.conditions.every((c) => conditionHolds(c, event)));
+  ).filter((r) =>
+    r.conditions.every((condition) =>
+      conditionHolds(condition, event, (err) =>
+        logger.warn({ err, tenantId: row.tenantId, ruleId: r.id, orderEventId, condition }, INVALID_CONDITION),
+      ),
+    ),
+  );
   if (!rules.length) return "done";
 
   const until = quietUntil(

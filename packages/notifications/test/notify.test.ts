@@ -4,8 +4,10 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PlatformError, type ChannelSender, type ConversationRef, type Reply, type SendContext } from "@cb/core";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
+import { captureLogs, LEVEL } from "@cb/logging/testing";
 import { startWorker, type JobRunner, type Task } from "@cb/jobs";
 import { createNotificationTasks, type NotifyDeps } from "../src/notify.ts";
+import { INVALID_CONDITION } from "../src/rules.ts";
 import { NOTIFY_EVENT, storeEvent, subjectQueue } from "../src/store.ts";
 import { notifyJobs } from "./jobs.ts";
 
@@ -520,6 +522,37 @@ test("a platform's permanent refusal: failed with its error, announced as notifi
     assert.equal(sentTo(s.slack).length + sentTo(s.telegram).length, 0);
   } finally {
     refuse = undefined;
+  }
+});
+
+test("a rule whose condition cannot be evaluated does not notify, and says so in the log; the others still do", async () => {
+  clock = new Date("2026-11-24T12:00:00Z");
+  const { logger, lines } = captureLogs();
+  tasks = createNotificationTasks({ ...depsWithClock(), logger });
+  try {
+    const s = await shop();
+    const broken = await rule(s.tenantId, { name: "broken", conditions: ["$.data.total >"] });
+    await rule(s.tenantId, {
+      name: "fine",
+      conditions: ["$.data.total > 1"],
+      template: { text: "fine {{data.orderId}}" },
+    });
+    await contact(s.tenantId, { customerId: "c-bad" }, [{ channelAccountId: s.telegram, externalId: "9077" }]);
+
+    const orderEventId = await fire(s.tenantId, { orderId: "X-1", customerId: "c-bad", total: 5 });
+    assert.deepEqual(
+      sentTo(s.telegram).map((m) => (m.reply as { text: string }).text),
+      ["fine X-1"],
+    );
+    const invalid = lines.filter((l) => l.msg === INVALID_CONDITION);
+    assert.equal(invalid.length, 1);
+    assert.equal(invalid[0]!.level, LEVEL.warn);
+    assert.equal(invalid[0]!.ruleId, broken.id);
+    assert.equal(invalid[0]!.tenantId, s.tenantId);
+    assert.equal(invalid[0]!.orderEventId, orderEventId);
+    assert.equal(invalid[0]!.condition, "$.data.total >");
+  } finally {
+    tasks = createNotificationTasks(depsWithClock());
   }
 });
 

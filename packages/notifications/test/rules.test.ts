@@ -28,9 +28,17 @@ test("conditions are JSONPath filter expressions over the event, with $ or $[...
   for (const [condition, holds] of cases) assert.equal(conditionHolds(condition, event), holds, condition);
 });
 
-test("a condition that is not a valid expression never holds (and never throws)", () => {
-  assert.equal(conditionHolds("$.data.total >", event), false);
-  assert.equal(conditionHolds("$.data.total > (", event), false);
+test("a condition that is not a valid expression never holds (and never throws), and is reported", () => {
+  const reported: Error[] = [];
+  const report = (err: Error) => reported.push(err);
+  assert.equal(conditionHolds("$.data.total >", event, report), false);
+  assert.equal(conditionHolds("$.data.total > (", event, report), false);
+  assert.equal(reported.length, 2);
+  assert.ok(reported.every((err) => err instanceof Error));
+  // Valid conditions are not, whether they hold or not.
+  assert.equal(conditionHolds("$.data.total > 1000000", event, report), false);
+  assert.equal(conditionHolds("$.data.total > 0", event, report), true);
+  assert.equal(reported.length, 2);
 });
 
 test("firstValue is the first match of a JSONPath, undefined for none", () => {

@@ -1,3 +1,4 @@
+import { createLogger } from "@cb/logging";
 import { z } from "zod";
 
 /**
@@ -92,7 +93,8 @@ export function loadRoleConfig(role: Role, env: Record<string, string | undefine
     return loadConfig(env, role);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    console.error(err.message);
+    // LOG_LEVEL itself may be what is wrong: this one line is written at the default level.
+    createLogger().fatal(err.message);
     process.exit(78);
   }
 }

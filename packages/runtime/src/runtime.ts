@@ -10,6 +10,7 @@ import {
   type EmbeddedDatabase,
   type Pool,
 } from "@cb/db";
+import { createLogger, type Logger } from "@cb/logging";
 import { createSealer, parseKeyRing, type Sealer } from "@cb/secrets";
 import { messengerDriver } from "@cb/channel-messenger";
 import { slackDriver } from "@cb/channel-slack";
@@ -31,21 +32,34 @@ export interface Runtime {
   drivers: ChannelDriver[];
   accounts: AccountDirectory;
   channelEnv: Record<string, string | undefined>;
+  /** The process logger, at LOG_LEVEL; every part of every role logs through it (or a child). */
+  logger: Logger;
   close(): Promise<void>;
 }
 
 /**
- * Opens what every role needs: the database (an embedded PostgreSQL when DATABASE_URL is unset),
- * migrated; the secrets sealer; the channel drivers and the account directory.
+ * Opens what every role needs: the logger (at LOG_LEVEL unless one is given), the database (an
+ * embedded PostgreSQL when DATABASE_URL is unset), migrated; the secrets sealer; the channel
+ * drivers and the account directory.
  */
-export async function openRuntime(config: Config, log: (line: string) => void = () => {}): Promise<Runtime> {
+export async function openRuntime(
+  config: Config,
+  logger: Logger = createLogger({ level: config.LOG_LEVEL }),
+): Promise<Runtime> {
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = config.DATABASE_URL;
   if (!databaseUrl) {
-    log(`starting embedded PostgreSQL in ${config.EMBEDDED_PG_DIR} on port ${config.EMBEDDED_PG_PORT}`);
-    embedded = await startEmbeddedPostgres({ dataDir: config.EMBEDDED_PG_DIR, port: config.EMBEDDED_PG_PORT });
+    logger.info({ dataDir: config.EMBEDDED_PG_DIR, port: config.EMBEDDED_PG_PORT }, "starting the embedded PostgreSQL");
+    embedded = await startEmbeddedPostgres({
+      dataDir: config.EMBEDDED_PG_DIR,
+      port: config.EMBEDDED_PG_PORT,
+      log: (line) => logger.debug({ postgres: line }, "embedded PostgreSQL"),
+    });
     if (embedded.dataDir !== resolve(config.EMBEDDED_PG_DIR))
-      log(`its data is in ${embedded.dataDir}, since the postgres user cannot enter ${config.EMBEDDED_PG_DIR}`);
+      logger.warn(
+        { dataDir: embedded.dataDir, configured: config.EMBEDDED_PG_DIR },
+        "the embedded PostgreSQL keeps its data elsewhere: the postgres user cannot enter the configured directory",
+      );
     databaseUrl = embedded.url;
   }
   await migrate(databaseUrl);
@@ -57,7 +71,7 @@ export async function openRuntime(config: Config, log: (line: string) => void = 
     keys = await localKeyRing(join(config.EMBEDDED_PG_DIR, "..", "secrets.keys"));
   }
   const sealer = createSealer(parseKeyRing(keys));
-  const pool = createPool(databaseUrl, { max: 20 });
+  const pool = createPool(databaseUrl, { max: 20, logger });
   const db = createDb(pool);
   const channelEnv = channelEnvironment(config);
   const accounts = createAccountDirectory({
@@ -77,6 +91,7 @@ export async function openRuntime(config: Config, log: (line: string) => void = 
     drivers: channelDrivers,
     accounts,
     channelEnv,
+    logger,
     async close() {
       await db.$disconnect();
       await pool.end();

@@ -20,6 +20,18 @@ const SECRET_FIELDS = [
   "secretToken",
   "verifyToken",
   "password",
+  "apiKey",
+  "token",
+  "clientSecret",
+  "stateSecret",
+  // The settings that hold credentials, should a configuration object be logged.
+  "SECRETS_KEYS",
+  "ADMIN_TOKEN",
+  "OPENAI_API_KEY",
+  "SLACK_CLIENT_SECRET",
+  "SLACK_SIGNING_SECRET",
+  "SLACK_STATE_SECRET",
+  "DATABASE_URL",
 ];
 
 const bracket = (name: string) => (name.startsWith('"') ? `[${name}]` : `.${name}`);
@@ -44,7 +56,7 @@ export function redactQuery(url: string): string {
   return `${url.slice(0, at)}?${names.join("&")}`;
 }
 
-/** Fastify's request serializer, with the URL's query values hidden. */
+/** A logged HTTP request (Fastify's, under `req`), with the URL's query values hidden. */
 export const serializers = {
   req(request: { method: string; url: string; host?: string; ip?: string; socket?: { remotePort?: number } }) {
     return {

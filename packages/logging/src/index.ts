@@ -1,0 +1,2 @@
+export { createLogger, defaultLogger, type Logger, type LoggerOptions, type LogLevel } from "./logger.ts";
+export { redactPaths, redactQuery, serializers } from "./redaction.ts";
