@@ -144,6 +144,7 @@ export function understand(input: UnderstandInput): Understanding {
         ...(input.tenant.region ? { region: input.tenant.region } : {}),
         ...(input.now ? { now: input.now } : {}),
         types: model.entityTypes,
+        wanted: new Set(model.intents.flatMap((i) => (i.parameters ?? []).map((p) => p.entity))),
       })
     : [];
   const fallback = model.intents.find((i) => i.isFallback)?.name ?? DEFAULT_FALLBACK;

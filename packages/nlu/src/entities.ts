@@ -1,6 +1,7 @@
 import * as chrono from "chrono-node";
 import { distance } from "fastest-levenshtein";
 import { findPhoneNumbersInText, type CountryCode } from "libphonenumber-js";
+import { anything, durations, integers, listed, numberWords, ordinals } from "./system-entities.ts";
 import { normalizeText, tokenize } from "./text.ts";
 
 /** A custom entity type: a list of values with synonyms, or a regular expression. */
@@ -24,6 +25,11 @@ export interface EntityContext {
   region?: string;
   now?: Date;
   types?: EntityTypeDefinition[];
+  /**
+   * The system entities some parameter asks for. Names, places, ordinals, durations and @sys.any
+   * are read only when asked for: "Ada" is a name and a city, and @sys.any is every message.
+   */
+  wanted?: ReadonlySet<string>;
 }
 
 const EMAIL = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}.-]+\.[\p{L}]{2,}/gu;
@@ -138,6 +144,7 @@ export function extractEntities(text: string, ctx: EntityContext): EntityMatch[]
       ? regexMatches(text, new RegExp(type.pattern, "gu"), `@${type.name}`, (m) => m[0])
       : listMatches(text, type),
   );
+  const numbers = [...regexMatches(text, NUMBER, "@sys.number", (m) => toNumber(m[0])), ...numberWords(text)];
   const all = [
     ...custom,
     ...regexMatches(text, EMAIL, "@sys.email", (m) => m[0].toLowerCase()),
@@ -149,11 +156,19 @@ export function extractEntities(text: string, ctx: EntityContext): EntityMatch[]
     ...regexMatches(text, PERCENT, "@sys.percentage", (m) => toNumber(m[1]!)),
     ...phones(text, ctx),
     ...dates(text, ctx),
-    ...regexMatches(text, NUMBER, "@sys.number", (m) => toNumber(m[0])),
+    ...numbers,
+    ...(ctx.wanted?.size
+      ? [...integers(numbers), ...ordinals(text), ...durations(text), ...listed(text, ctx.wanted), ...anything(text)]
+      : []
+    ).filter((e) => ctx.wanted?.has(e.entity)),
   ];
-  // Digits inside an address are not numbers the user meant.
-  const addresses = all.filter((e) => e.entity === "@sys.url" || e.entity === "@sys.email");
+  // Digits or names inside an address are not what the user meant.
+  const isAddress = (e: EntityMatch) => e.entity === "@sys.url" || e.entity === "@sys.email";
+  const addresses = all.filter(isAddress);
   const inAddress = (e: EntityMatch) =>
-    e.entity === "@sys.number" && addresses.some((a) => e.start >= a.start && e.end <= a.end);
+    e.entity.startsWith("@sys.") &&
+    !isAddress(e) &&
+    e.entity !== "@sys.any" &&
+    addresses.some((a) => e.start >= a.start && e.end <= a.end);
   return all.filter((e) => !inAddress(e)).sort((a, b) => a.start - b.start);
 }
