@@ -1,5 +1,6 @@
 export * from "./dialogflow.ts";
 export { toReplies } from "./replies.ts";
+export { platformPayload } from "./payloads.ts";
 export {
   createFulfillmentClient,
   MAX_RESPONSE_BYTES,
