@@ -462,6 +462,7 @@ test("a Dialogflow ES agent export imports intents, phrases, parameters, respons
     intents: 2,
     entityTypes: 2,
     webhookIntentsWithoutEndpoint: ["order.status"],
+    unmapped: [],
   });
   const intents = (await call("GET", "/v1/intents?limit=200", keys.a)).json().data as { name: string }[];
   const status = intents.find((i) => i.name === "order.status") as unknown as Record<string, unknown>;

@@ -183,6 +183,18 @@ export const IntentInput = Type.Object(
       Type.Array(Type.Object({ name: Type.String(), lifespan: Type.Integer({ minimum: 0 }) })),
     ),
     fulfillmentEndpointId: Type.Optional(Type.Union([Uuid, Type.Null()])),
+    events: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
+        description: "events that trigger the intent without text (WELCOME, TELEGRAM_WELCOME, FACEBOOK_WELCOME, …)",
+      }),
+    ),
+    action: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
+    priority: Type.Optional(
+      Type.Integer({ description: "Dialogflow's priority: 500000 normal; negative: never matched" }),
+    ),
+    resetContexts: Type.Optional(Type.Boolean({ description: "matching it clears the active contexts" })),
+    webhookForSlotFilling: Type.Optional(Type.Boolean()),
+    endInteraction: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -195,6 +207,12 @@ export const Intent = Type.Object({
   isFallback: Type.Boolean(),
   inputContexts: Type.Array(Type.String()),
   outputContexts: Json,
+  events: Type.Array(Type.String()),
+  action: Type.Union([Type.String(), Type.Null()]),
+  priority: Type.Integer(),
+  resetContexts: Type.Boolean(),
+  webhookForSlotFilling: Type.Boolean(),
+  endInteraction: Type.Boolean(),
   fulfillmentEndpointId: Type.Union([Uuid, Type.Null()]),
   createdAt: Timestamp,
   updatedAt: Timestamp,
@@ -222,6 +240,12 @@ export const intentView = (i: {
   isFallback: boolean;
   inputContexts: string[];
   outputContexts: unknown;
+  events: string[];
+  action: string | null;
+  priority: number;
+  resetContexts: boolean;
+  webhookForSlotFilling: boolean;
+  endInteraction: boolean;
   fulfillmentEndpointId: string | null;
   createdAt: Date;
   updatedAt: Date;

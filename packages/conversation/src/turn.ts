@@ -1,4 +1,4 @@
-import type { InboundMessage, Reply } from "@cb/core";
+import { responsesFor, type InboundMessage, type IntentResponse, type Reply } from "@cb/core";
 import type { Db, Pool } from "@cb/db";
 import type { NewEvent } from "@cb/event-webhooks";
 import type { AccountDirectory } from "./accounts.ts";
@@ -62,7 +62,7 @@ async function chooseReplies(
     };
 
   const intent = await findIntent(deps.pool, input.tenant.id, understanding.intent);
-  const staticReplies = (intent?.responses ?? []) as Reply[];
+  const staticReplies = responsesFor((intent?.responses ?? []) as IntentResponse[], input.message.channel);
   const responses = staticReplies.length;
   if (!intent) return { replies: [], failures: [], fulfillment: { status: "no intent", responses, calls: [] } };
   if (!intent.endpoint)

@@ -29,6 +29,11 @@ export interface UnderstandInput {
   model: NluModel;
   tenant: { timezone: string; region?: string };
   now?: Date;
+  /**
+   * Events the message fires, most specific first (Telegram's /start: TELEGRAM_WELCOME, WELCOME):
+   * the first one an intent lists selects that intent; when none does, the text is understood.
+   */
+  events?: string[];
   /** An intent already chosen elsewhere (the LLM in hybrid mode), with parameters it read. */
   chosen?: { intent: string; confidence: number; parameters?: Record<string, unknown> };
 }
@@ -98,7 +103,7 @@ function matched(
     ({ parameters, spans, missing } = fill(intent, [], { ...extra, ...parameters }, spans));
   }
   const active = [
-    ...contexts.filter((c) => !intent.outputContexts?.some((o) => o.name === c.name)),
+    ...(intent.resetContexts ? [] : contexts).filter((c) => !intent.outputContexts?.some((o) => o.name === c.name)),
     ...(intent.outputContexts ?? []).map((o) => ({ name: o.name, lifespanCount: o.lifespan, parameters })),
   ];
   if (missing) {
@@ -149,6 +154,11 @@ export function understand(input: UnderstandInput): Understanding {
     : [];
   const fallback = model.intents.find((i) => i.isFallback)?.name ?? DEFAULT_FALLBACK;
   const byName = new Map(model.intents.map((i) => [i.name, i]));
+
+  const byEvent = input.events
+    ?.map((e) => model.intents.find((i) => i.events?.includes(e)))
+    .find((i) => i !== undefined);
+  if (byEvent) return matched(byEvent, 1, [], contexts);
 
   // An exact intent name as a button payload selects that intent directly.
   const direct = input.postbackPayload ? byName.get(input.postbackPayload) : undefined;
@@ -251,7 +261,14 @@ export function applyOutputContexts(state: DialogState, contexts: DialogContext[
  */
 export async function understandHybrid(input: UnderstandInput, llm: LlmClassifier | undefined): Promise<Understanding> {
   const text = input.text?.trim();
-  if (!llm || !text || input.state?.pending || input.postbackPayload || input.model.classify(text).intent !== null)
+  if (
+    !llm ||
+    !text ||
+    input.events?.length ||
+    input.state?.pending ||
+    input.postbackPayload ||
+    input.model.classify(text).intent !== null
+  )
     return understand(input);
   const choice = await llm.classify(text, input.model.intents);
   return understand(choice ? { ...input, chosen: choice } : input);

@@ -4,6 +4,31 @@ import { findPhoneNumbersInText, type CountryCode } from "libphonenumber-js";
 import { anything, durations, integers, listed, numberWords, ordinals } from "./system-entities.ts";
 import { normalizeText, tokenize } from "./text.ts";
 
+/** The Dialogflow system entities read here; a parameter of another one is never filled. */
+export const SYSTEM_ENTITIES = [
+  "@sys.number",
+  "@sys.number-integer",
+  "@sys.ordinal",
+  "@sys.unit-currency",
+  "@sys.percentage",
+  "@sys.email",
+  "@sys.url",
+  "@sys.phone-number",
+  "@sys.date",
+  "@sys.time",
+  "@sys.date-time",
+  "@sys.date-period",
+  "@sys.duration",
+  "@sys.age",
+  "@sys.any",
+  "@sys.given-name",
+  "@sys.last-name",
+  "@sys.geo-country",
+  "@sys.geo-city",
+  "@sys.color",
+  "@sys.language",
+] as const;
+
 /** A custom entity type: a list of values with synonyms, or a regular expression. */
 export type EntityTypeDefinition =
   | { name: string; kind: "list"; entries: { value: string; synonyms?: string[] }[] }

