@@ -105,20 +105,28 @@ function partsIn(date: Date, timeZone: string) {
 
 function dates(text: string, ctx: EntityContext): EntityMatch[] {
   const results = chrono.parse(text, { instant: ctx.now ?? new Date(), timezone: ctx.timezone }, { forwardDate: true });
-  return results.map((r) => {
+  return results.flatMap((r): EntityMatch[] => {
     const start = partsIn(r.start.date(), ctx.timezone);
     const base = { text: r.text, start: r.index, end: r.index + r.text.length };
     if (r.end)
-      return {
-        ...base,
-        entity: "@sys.date-period",
-        value: { startDate: start.date, endDate: partsIn(r.end.date(), ctx.timezone).date },
-      };
+      return [
+        {
+          ...base,
+          entity: "@sys.date-period",
+          value: { startDate: start.date, endDate: partsIn(r.end.date(), ctx.timezone).date },
+        },
+      ];
     const hasDate = r.start.isCertain("day") || r.start.isCertain("weekday");
     const hasTime = r.start.isCertain("hour");
-    if (hasDate && hasTime) return { ...base, entity: "@sys.date-time", value: `${start.date}T${start.time}` };
-    if (hasTime) return { ...base, entity: "@sys.time", value: start.time };
-    return { ...base, entity: "@sys.date", value: start.date };
+    // "tomorrow at 3pm" also fills a @sys.date and a @sys.time parameter, as in Dialogflow.
+    if (hasDate && hasTime)
+      return [
+        { ...base, entity: "@sys.date-time", value: `${start.date}T${start.time}` },
+        ...(ctx.wanted?.has("@sys.date") ? [{ ...base, entity: "@sys.date", value: start.date }] : []),
+        ...(ctx.wanted?.has("@sys.time") ? [{ ...base, entity: "@sys.time", value: start.time }] : []),
+      ];
+    if (hasTime) return [{ ...base, entity: "@sys.time", value: start.time }];
+    return [{ ...base, entity: "@sys.date", value: start.date }];
   });
 }
 

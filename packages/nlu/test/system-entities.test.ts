@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { extractEntities, trainModel, understand } from "../src/index.ts";
+import { extractEntities, SYSTEM_ENTITIES, trainModel, understand } from "../src/index.ts";
 
 const ALL = new Set([
   "@sys.any",
@@ -79,4 +79,92 @@ test("a parameter of a list system entity is filled through slot filling", () =>
   assert.equal(first.prompt, "Which city?");
   const second = understand({ text: "Lisbon", state: first.state, model, tenant });
   assert.deepEqual(second.parameters, { city: "Lisbon" });
+});
+
+test("a date with a time also fills @sys.date and @sys.time parameters", () => {
+  const wanted = new Set(["@sys.date", "@sys.time"]);
+  const now = new Date("2026-11-24T10:00:00Z");
+  const read = extractEntities("tomorrow at 3pm", { timezone: "UTC", now, wanted }).map((e) => [e.entity, e.value]);
+  assert.deepEqual(read, [
+    ["@sys.date-time", "2026-11-25T15:00:00"],
+    ["@sys.date", "2026-11-25"],
+    ["@sys.time", "15:00:00"],
+  ]);
+  assert.deepEqual(
+    extractEntities("tomorrow at 3pm", { timezone: "UTC", now }).map((e) => e.entity),
+    ["@sys.date-time"],
+    "only when a parameter asks for them",
+  );
+});
+
+test("every system entity listed as supported is read", () => {
+  const samples: Record<(typeof SYSTEM_ENTITIES)[number], string> = {
+    "@sys.number": "two",
+    "@sys.number-integer": "7",
+    "@sys.ordinal": "the fifth",
+    "@sys.unit-currency": "$5",
+    "@sys.percentage": "10%",
+    "@sys.email": "a@b.example",
+    "@sys.url": "https://a.example",
+    "@sys.phone-number": "+44 20 7946 0958",
+    "@sys.date": "next Monday",
+    "@sys.time": "at 5pm",
+    "@sys.date-time": "tomorrow at 5pm",
+    "@sys.date-period": "from Monday to Friday",
+    "@sys.duration": "3 weeks",
+    "@sys.age": "40 years old",
+    "@sys.any": "whatever",
+    "@sys.given-name": "Maria",
+    "@sys.last-name": "Smith",
+    "@sys.geo-country": "Japan",
+    "@sys.geo-city": "Tokyo",
+    "@sys.color": "green",
+    "@sys.language": "Spanish",
+  };
+  for (const entity of SYSTEM_ENTITIES) {
+    const found = extractEntities(samples[entity], { timezone: "UTC", wanted: new Set([entity]) });
+    assert.ok(
+      found.some((e) => e.entity === entity),
+      `${entity} in "${samples[entity]}"`,
+    );
+  }
+});
+
+test("events select the intent listing them, most specific first; resetContexts clears the active contexts", () => {
+  const model = trainModel(
+    [
+      { name: "welcome", examples: ["hello", "hi"], events: ["WELCOME"] },
+      { name: "telegram welcome", examples: [], events: ["TELEGRAM_WELCOME"] },
+      {
+        name: "start over",
+        examples: ["start over", "restart", "from the beginning"],
+        resetContexts: true,
+        outputContexts: [{ name: "fresh", lifespan: 2 }],
+      },
+      {
+        name: "order",
+        examples: ["order a pizza", "I want pizza"],
+        outputContexts: [{ name: "ordering", lifespan: 5 }],
+      },
+    ],
+    {},
+  );
+  const tenant = { timezone: "UTC" };
+  const say = (text: string, events?: string[], state?: Parameters<typeof understand>[0]["state"]) =>
+    understand({ text, ...(events ? { events } : {}), state, model, tenant });
+  assert.equal(say("/start", ["TELEGRAM_WELCOME", "WELCOME"]).intent, "telegram welcome");
+  assert.equal(say("/start", ["FACEBOOK_WELCOME", "WELCOME"]).intent, "welcome");
+  assert.equal(say("order a pizza", ["NO_SUCH_EVENT"]).intent, "order", "an event no intent lists leaves the text");
+  const ordering = say("order a pizza");
+  assert.deepEqual(
+    ordering.contexts.map((c) => c.name),
+    ["ordering"],
+  );
+  const reset = say("start over", undefined, ordering.state);
+  assert.equal(reset.intent, "start over");
+  assert.deepEqual(
+    reset.contexts.map((c) => c.name),
+    ["fresh"],
+    "the ordering context is gone",
+  );
 });
