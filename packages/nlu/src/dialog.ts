@@ -141,8 +141,9 @@ function matched(
 export function understand(input: UnderstandInput): Understanding {
   const { model } = input;
   const text = (input.text ?? input.postbackPayload ?? "").trim();
+  // A context set with lifespan N gates the next N messages (Dialogflow's count); it ages after this one.
+  const activeNames = new Set((input.state?.contexts ?? []).filter((c) => c.lifespanCount > 0).map((c) => c.name));
   const contexts = age(input.state?.contexts ?? []);
-  const activeNames = new Set(contexts.map((c) => c.name));
   const entities = text
     ? extractEntities(text, {
         timezone: input.tenant.timezone,
