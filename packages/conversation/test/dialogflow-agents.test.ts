@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { adminApi } from "@cb/admin-api";
+import type { InboundMessage } from "@cb/core";
 import { newKey } from "@cb/admin-api";
 import { createEgress, parsePolicy } from "@cb/egress";
 import { createFulfillmentClient } from "@cb/fulfillment";
@@ -36,7 +37,7 @@ interface Agent {
   s: Setup;
   imported: Record<string, any>;
   /** One turn: the message in, the replies' texts out (Messenger unless the fields say otherwise). */
-  say(chat: string, fields: Parameters<Setup["receive"]>[0] | string): Promise<{ intent?: string; said: unknown[] }>;
+  say(chat: string, fields: Partial<InboundMessage> | string): Promise<{ intent?: string; said: unknown[] }>;
   close(): Promise<void>;
 }
 
