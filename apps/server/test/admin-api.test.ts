@@ -233,6 +233,10 @@ test("intents carry Dialogflow's events, action, priority and flags; defaults wh
     endInteraction: false,
   });
   assert.equal((await call("POST", "/v1/intents", keys.a, { name: "e", examples: [], events: [""] })).statusCode, 400);
+  assert.equal(
+    (await call("POST", "/v1/intents", keys.a, { name: "p", examples: [], priority: 1e10 })).statusCode,
+    400,
+  );
   for (const id of [created.json().id, plain.id]) await call("DELETE", `/v1/intents/${id}`, keys.a);
 });
 

@@ -52,7 +52,11 @@ interface DfMessage {
 }
 
 /** Dialogflow's message platforms that are channels here. */
-const PLATFORMS: Record<string, Channel> = { telegram: "telegram", facebook: "messenger", slack: "slack" };
+const PLATFORMS = new Map<unknown, Channel>([
+  ["telegram", "telegram"],
+  ["facebook", "messenger"],
+  ["slack", "slack"],
+]);
 const TYPE_NAMES: Record<number, string> = {
   0: "text",
   1: "card",
@@ -99,7 +103,7 @@ function toReplies(m: DfMessage, channel: Channel | undefined): IntentResponse[]
     case 3:
       return m.imageUrl ? [{ type: "image", url: m.imageUrl }] : [];
     case 4: {
-      const payload = m.payload ?? {};
+      const payload = typeof m.payload === "object" && m.payload !== null ? m.payload : {};
       if (!channel) return CHANNELS.flatMap((c) => platformPayload(payload, c) ?? []);
       // In a platform's own tab the payload may be keyed by the platform or be its body itself.
       const key = PAYLOAD_KEY[channel];
@@ -113,7 +117,7 @@ function toReplies(m: DfMessage, channel: Channel | undefined): IntentResponse[]
 /** An imported message's replies, kept to its platform's channel, or why it cannot be used here. */
 function messageReplies(m: DfMessage): { replies: IntentResponse[] } | { unmapped: string } {
   const platform = m.platform ?? "";
-  const channel = PLATFORMS[platform];
+  const channel = PLATFORMS.get(platform);
   const kind = TYPE_NAMES[Number(m.type)] ?? `"${m.type}"`;
   if (platform && !channel)
     return { unmapped: `a ${kind} message for ${platform}: no such channel here, so it is not imported` };
@@ -185,7 +189,7 @@ export function readAgentZip(
       webhookUsed?: boolean;
       webhookForSlotFilling?: boolean;
       priority?: number;
-      events?: { name?: string }[];
+      events?: ({ name?: unknown } | null)[];
       conditionalResponses?: unknown[];
       conditionalFollowupEvents?: unknown[];
       responses?: {
@@ -251,12 +255,15 @@ export function readAgentZip(
       inputContexts: intent.contexts ?? [],
       outputContexts: (response.affectedContexts ?? []).map((c) => ({ name: c.name, lifespan: c.lifespan ?? 5 })),
       webhookUsed: intent.webhookUsed ?? false,
-      events: (intent.events ?? []).map((e) => e.name ?? "").filter(Boolean),
-      action: response.action || null,
-      priority: intent.priority ?? 500000,
-      resetContexts: response.resetContexts ?? false,
-      webhookForSlotFilling: intent.webhookForSlotFilling ?? false,
-      endInteraction: response.endInteraction ?? false,
+      events: (Array.isArray(intent.events) ? intent.events : [])
+        .map((e) => e?.name)
+        .filter((name): name is string => typeof name === "string" && name !== ""),
+      action: typeof response.action === "string" && response.action ? response.action : null,
+      // Dialogflow's range: -1 (Ignore) to 1,000,000 (Highest).
+      priority: Number.isInteger(intent.priority) ? Math.max(-1, Math.min(1_000_000, intent.priority!)) : 500000,
+      resetContexts: response.resetContexts === true,
+      webhookForSlotFilling: intent.webhookForSlotFilling === true,
+      endInteraction: response.endInteraction === true,
       unmapped,
     };
   });

@@ -190,7 +190,11 @@ export const IntentInput = Type.Object(
     ),
     action: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
     priority: Type.Optional(
-      Type.Integer({ description: "Dialogflow's priority: 500000 normal; negative: never matched" }),
+      Type.Integer({
+        minimum: -1,
+        maximum: 1_000_000,
+        description: "Dialogflow's priority: 500000 normal, 1000000 highest; -1 (Ignore): never matched",
+      }),
     ),
     resetContexts: Type.Optional(Type.Boolean({ description: "matching it clears the active contexts" })),
     webhookForSlotFilling: Type.Optional(Type.Boolean()),

@@ -248,6 +248,36 @@ test("messages for a platform are kept to its channel; other platforms' and unkn
   assert.deepEqual(agent.entityTypes, [], "the composite entity is left out");
 });
 
+test("odd values in the new fields are read safely, never thrown on", () => {
+  const agent = readAgentZip(
+    zip({
+      "agent.json": {},
+      "intents/odd.json": {
+        name: "odd",
+        priority: 1e12,
+        events: "WELCOME",
+        responses: [
+          {
+            action: 7,
+            resetContexts: "yes",
+            messages: [
+              { type: 4, platform: "constructor" },
+              { type: 4, payload: "x" },
+            ],
+          },
+        ],
+      },
+      "intents/odd2.json": { name: "odd2", priority: -50, events: [null, { name: 3 }, { name: "E" }] },
+    }),
+  );
+  const [odd, odd2] = agent.intents.sort((a, b) => a.name.localeCompare(b.name));
+  assert.deepEqual(
+    [odd!.priority, odd!.events, odd!.action, odd!.resetContexts, odd!.responses],
+    [1_000_000, [], null, false, []],
+  );
+  assert.deepEqual([odd2!.priority, odd2!.events], [-1, ["E"]]);
+});
+
 test("another language: chosen by the agent or by the caller, for phrases, prompts and responses", () => {
   const files = {
     "agent.json": { language: "de" },
