@@ -285,6 +285,29 @@ test("intents: validation, conflicts, a tenant's own endpoints only, and cursor 
   }
 });
 
+test("intents keep Dialogflow's action, events and webhookForSlotFilling; defaults when not given", async () => {
+  const created = await call("POST", "/v1/intents", keys.a, {
+    name: "order.cancelled",
+    examples: [],
+    action: "order.cancel",
+    events: ["ORDER_CANCELLED", "cancel-done"],
+    webhookForSlotFilling: true,
+  });
+  assert.equal(created.statusCode, 201, created.body);
+  const { id } = created.json();
+  const fetched = (await call("GET", `/v1/intents/${id}`, keys.a)).json();
+  assert.deepEqual(
+    [fetched.action, fetched.events, fetched.webhookForSlotFilling],
+    ["order.cancel", ["ORDER_CANCELLED", "cancel-done"], true],
+  );
+  const replaced = (await call("PUT", `/v1/intents/${id}`, keys.a, { name: "order.cancelled", examples: [] })).json();
+  assert.deepEqual([replaced.action, replaced.events, replaced.webhookForSlotFilling], ["", [], false]);
+  for (const bad of [{ events: ["has space"] }, { events: "ORDER" }, { webhookForSlotFilling: "yes" }]) {
+    const refused = await call("POST", "/v1/intents", keys.a, { name: "bad", examples: [], ...bad });
+    assert.equal(refused.statusCode, 400, JSON.stringify(bad));
+  }
+});
+
 test("isolation: tenant A's key against every route for tenant B's resources is 404, never data", async () => {
   const b = {
     intent: (await call("POST", "/v1/intents", keys.b, { name: "secret-intent", examples: ["b only"] })).json().id,

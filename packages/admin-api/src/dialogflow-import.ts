@@ -18,11 +18,11 @@ export interface ImportedIntent {
   inputContexts: string[];
   outputContexts: { name: string; lifespan: number }[];
   webhookUsed: boolean;
+  action: string;
   events: string[];
-  action: string | null;
+  webhookForSlotFilling: boolean;
   priority: number;
   resetContexts: boolean;
-  webhookForSlotFilling: boolean;
   endInteraction: boolean;
   /** What the intent holds that is not imported, and why. */
   unmapped: string[];
@@ -70,9 +70,12 @@ const SUPPORTED_SYSTEM = new Set<string>(SYSTEM_ENTITIES);
 function toReplies(m: DfMessage, channel: Channel | undefined): IntentResponse[] {
   switch (Number(m.type)) {
     case 0: {
-      // Several speech variants: Dialogflow picks one at random; the first is kept.
-      const text = Array.isArray(m.speech) ? m.speech[0] : m.speech;
-      return text ? [{ type: "text", text }] : [];
+      // Several speech variants: all are kept, and one is chosen per turn as Dialogflow does.
+      const variants = (Array.isArray(m.speech) ? m.speech : [m.speech]).filter((v): v is string => !!v);
+      if (!variants.length) return [];
+      return [
+        variants.length > 1 ? { type: "text", text: variants[0]!, variants } : { type: "text", text: variants[0]! },
+      ];
     }
     case 1:
       return [
@@ -255,14 +258,14 @@ export function readAgentZip(
       inputContexts: intent.contexts ?? [],
       outputContexts: (response.affectedContexts ?? []).map((c) => ({ name: c.name, lifespan: c.lifespan ?? 5 })),
       webhookUsed: intent.webhookUsed ?? false,
+      action: typeof response.action === "string" ? response.action : "",
       events: (Array.isArray(intent.events) ? intent.events : [])
         .map((e) => e?.name)
         .filter((name): name is string => typeof name === "string" && name !== ""),
-      action: typeof response.action === "string" && response.action ? response.action : null,
+      webhookForSlotFilling: intent.webhookForSlotFilling === true,
       // Dialogflow's range: -1 (Ignore) to 1,000,000 (Highest).
       priority: Number.isInteger(intent.priority) ? Math.max(-1, Math.min(1_000_000, intent.priority!)) : 500000,
       resetContexts: response.resetContexts === true,
-      webhookForSlotFilling: intent.webhookForSlotFilling === true,
       endInteraction: response.endInteraction === true,
       unmapped,
     };

@@ -183,12 +183,21 @@ export const IntentInput = Type.Object(
       Type.Array(Type.Object({ name: Type.String(), lifespan: Type.Integer({ minimum: 0 }) })),
     ),
     fulfillmentEndpointId: Type.Optional(Type.Union([Uuid, Type.Null()])),
+    action: Type.Optional(
+      Type.String({ maxLength: 200, description: "Dialogflow's action: sent to fulfillment as queryResult.action" }),
+    ),
     events: Type.Optional(
-      Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
-        description: "events that trigger the intent without text (WELCOME, TELEGRAM_WELCOME, FACEBOOK_WELCOME, …)",
+      Type.Array(Type.String({ pattern: "^[A-Za-z0-9_.-]{1,150}$" }), {
+        maxItems: 100,
+        description: "events that trigger the intent: a fulfillment answer's followupEventInput names one",
       }),
     ),
-    action: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
+    webhookForSlotFilling: Type.Optional(
+      Type.Boolean({
+        description:
+          "call the fulfillment endpoint while required parameters are prompted for; its answer replaces the prompt",
+      }),
+    ),
     priority: Type.Optional(
       Type.Integer({
         minimum: -1,
@@ -197,8 +206,7 @@ export const IntentInput = Type.Object(
       }),
     ),
     resetContexts: Type.Optional(Type.Boolean({ description: "matching it clears the active contexts" })),
-    webhookForSlotFilling: Type.Optional(Type.Boolean()),
-    endInteraction: Type.Optional(Type.Boolean()),
+    endInteraction: Type.Optional(Type.Boolean({ description: "Dialogflow's end of conversation flag" })),
   },
   { additionalProperties: false },
 );
@@ -211,13 +219,13 @@ export const Intent = Type.Object({
   isFallback: Type.Boolean(),
   inputContexts: Type.Array(Type.String()),
   outputContexts: Json,
-  events: Type.Array(Type.String()),
-  action: Type.Union([Type.String(), Type.Null()]),
   priority: Type.Integer(),
   resetContexts: Type.Boolean(),
-  webhookForSlotFilling: Type.Boolean(),
   endInteraction: Type.Boolean(),
   fulfillmentEndpointId: Type.Union([Uuid, Type.Null()]),
+  action: Type.String(),
+  events: Type.Array(Type.String()),
+  webhookForSlotFilling: Type.Boolean(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -244,13 +252,13 @@ export const intentView = (i: {
   isFallback: boolean;
   inputContexts: string[];
   outputContexts: unknown;
-  events: string[];
-  action: string | null;
   priority: number;
   resetContexts: boolean;
-  webhookForSlotFilling: boolean;
   endInteraction: boolean;
   fulfillmentEndpointId: string | null;
+  action: string;
+  events: string[];
+  webhookForSlotFilling: boolean;
   createdAt: Date;
   updatedAt: Date;
 }) => ({ ...i, createdAt: iso(i.createdAt), updatedAt: iso(i.updatedAt) });

@@ -20,8 +20,11 @@ const orderStatus = {
   name: "order.status",
   contexts: ["shop"],
   webhookUsed: true,
+  webhookForSlotFilling: true,
+  events: [{ name: "ORDER_STATUS" }, { name: "TELEGRAM_WELCOME" }],
   responses: [
     {
+      action: "order.status.check",
       affectedContexts: [{ name: "order", lifespan: 3 }, { name: "brief" }],
       parameters: [
         {
@@ -90,7 +93,7 @@ test("an agent's intents: phrases, parameters with their prompts, responses, con
       { name: "when", entity: "@sys.date", required: false, prompts: [], isList: false },
     ],
     responses: [
-      { type: "text", text: "Let me check." },
+      { type: "text", text: "Let me check.", variants: ["Let me check.", "One moment."] },
       {
         type: "cards",
         cards: [
@@ -126,11 +129,11 @@ test("an agent's intents: phrases, parameters with their prompts, responses, con
       { name: "brief", lifespan: 5 },
     ],
     webhookUsed: true,
-    events: [],
-    action: null,
+    action: "order.status.check",
+    events: ["ORDER_STATUS", "TELEGRAM_WELCOME"],
+    webhookForSlotFilling: true,
     priority: 500000,
     resetContexts: false,
-    webhookForSlotFilling: false,
     endInteraction: false,
     unmapped: ["parameter order_id: the agent has no entity type @order_id, so it is never filled"],
   });
@@ -144,11 +147,11 @@ test("an agent's intents: phrases, parameters with their prompts, responses, con
     inputContexts: [],
     outputContexts: [],
     webhookUsed: false,
+    action: "",
     events: [],
-    action: null,
+    webhookForSlotFilling: false,
     priority: 500000,
     resetContexts: false,
-    webhookForSlotFilling: false,
     endInteraction: false,
     unmapped: [],
   });
@@ -175,7 +178,7 @@ test("events, action, priority, context reset, slot-filling webhook and end of c
     [["WELCOME", "TELEGRAM_WELCOME"], "input.welcome", 750000, true, true],
   );
   assert.equal(welcome!.endInteraction, true);
-  assert.deepEqual([ignored!.priority, ignored!.action], [-1, null], "an empty action is none");
+  assert.deepEqual([ignored!.priority, ignored!.action], [-1, ""], "an empty action is none");
 });
 
 test("messages for a platform are kept to its channel; other platforms' and unknown types are listed as unmapped", () => {
@@ -273,7 +276,7 @@ test("odd values in the new fields are read safely, never thrown on", () => {
   const [odd, odd2] = agent.intents.sort((a, b) => a.name.localeCompare(b.name));
   assert.deepEqual(
     [odd!.priority, odd!.events, odd!.action, odd!.resetContexts, odd!.responses],
-    [1_000_000, [], null, false, []],
+    [1_000_000, [], "", false, []],
   );
   assert.deepEqual([odd2!.priority, odd2!.events], [-1, ["E"]]);
 });

@@ -1,8 +1,8 @@
-import { randomUUID } from "node:crypto";
 import type { Db, Pool } from "@cb/db";
 import {
   buildWebhookRequest,
   contextShortName,
+  toMessages,
   toReplies,
   type EndpointAuth,
   type FulfillmentClient,
@@ -74,18 +74,23 @@ export const applyContexts: ApplyContexts = (state, contexts) => {
 
 /** Fulfillment through Dialogflow ES-compatible webhooks; credentials are opened only here. */
 export function createFulfill(options: { sealer: Sealer; client: FulfillmentClient }): Fulfill {
-  return async ({ tenant, conversationId, message, raw, intent, understanding, endpoint }) => {
+  return async ({ responseId, tenant, conversationId, message, raw, intent, understanding, responses, endpoint }) => {
     const auth = endpoint.secrets ? options.sealer.openJson<EndpointAuth>(endpoint.secrets) : undefined;
     const request = buildWebhookRequest({
-      responseId: randomUUID(),
+      responseId,
       projectId: tenant.id,
       sessionId: conversationId,
       queryText: message.text ?? message.postback?.payload ?? "",
       languageCode: tenant.language,
       intent: { id: intent.id, displayName: intent.name },
+      action: intent.action,
       confidence: understanding.confidence,
       parameters: understanding.parameters,
+      declared: intent.parameters,
       allRequiredParamsPresent: understanding.allRequiredParamsPresent,
+      // Dialogflow's fulfillmentText is the first text response; the messages are all of them.
+      fulfillmentText: responses.find((r) => r.type === "text")?.text ?? "",
+      fulfillmentMessages: toMessages(responses),
       contexts: understanding.contexts,
       channel: message.channel,
       // As Dialogflow's integrations pass it: the platform's own payload under `data`; ours beside it.

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { PlatformError, type ChannelSender, type ConversationRef, type Reply, type SendContext } from "@cb/core";
-import { transaction, type Pool } from "@cb/db";
+import { transaction, type Pool, type Sql } from "@cb/db";
+import pRetry from "p-retry";
 import { statusLockKey } from "./expand.ts";
 
 export interface OutboundTarget {
@@ -28,6 +29,8 @@ async function sendWithRetry(sender: ChannelSender, to: ConversationRef, reply: 
 
 export interface OutboundResult {
   id: string;
+  /** The reply as stored (and sent). */
+  reply: Reply;
   status: "sent" | "failed";
   platformMessageId: string | null;
   error: unknown;
@@ -81,25 +84,122 @@ async function recordSent(
   });
 }
 
-// The outbound row for a reply: created pending, or the one an earlier run of the job created.
-const CLAIM_REPLY = `
-WITH created AS (
-  INSERT INTO "Message" (id, "tenantId", "channelAccountId", "conversationId", direction, "dedupeKey", content, status, "updatedAt")
-  VALUES (gen_random_uuid(), $1::uuid, $2::uuid, $3::uuid, 'out', $4, $5::jsonb, 'pending', now())
-  ON CONFLICT ("channelAccountId", direction, "dedupeKey") DO NOTHING
-  RETURNING id, status, "platformMessageId", error
-)
-SELECT * FROM created
-UNION ALL
-SELECT id, status, "platformMessageId", error FROM "Message"
-WHERE "channelAccountId" = $2::uuid AND direction = 'out' AND "dedupeKey" = $4 AND NOT EXISTS (SELECT 1 FROM created)`;
+// The outbound rows of a list of replies, `<key>:<n>`, created pending in one statement; rows an
+// earlier run created are left as they are (a concurrent run's insert is waited for by the unique key).
+const INSERT_REPLIES = `
+INSERT INTO "Message" (id, "tenantId", "channelAccountId", "conversationId", direction, "dedupeKey", content, status, "updatedAt")
+SELECT gen_random_uuid(), $1::uuid, $2::uuid, $3::uuid, 'out', $4 || ':' || (n - 1), content, 'pending', now()
+FROM unnest($5::jsonb[]) WITH ORDINALITY AS r(content, n)
+ON CONFLICT ("channelAccountId", direction, "dedupeKey") DO NOTHING`;
+
+/** Stores replies as pending outbound rows keyed `<key>:<n>`, inside the caller's transaction if it has one. */
+export async function storeReplies(sql: Sql, target: OutboundTarget, replies: Reply[], key: string): Promise<void> {
+  await sql.query({
+    name: "store-replies",
+    text: INSERT_REPLIES,
+    values: [
+      target.tenantId,
+      target.channelAccountId,
+      target.conversationId,
+      key,
+      replies.map((r) => JSON.stringify(r)),
+    ],
+  });
+}
+
+interface StoredReply {
+  id: string;
+  status: string;
+  content: Reply;
+  platformMessageId: string | null;
+  error: unknown;
+}
+
+// A send the platform answered is recorded whatever the database is going through: retried (the
+// record, never the send) until it answers, within about a job's time limit; past that the job
+// fails and its retry may send once more, the only way a reply goes out twice.
+const RECORD_RETRY = { retries: Number.POSITIVE_INFINITY, minTimeout: 100, maxTimeout: 5_000, maxRetryTime: 60_000 };
+const untilRecorded = (record: () => Promise<void>) => pRetry(record, RECORD_RETRY);
 
 /**
- * Sends replies once each, even when the job that sends them runs again: every reply gets an
- * outbound row keyed `<key>:<n>` before it goes out, and a row already sent or failed is skipped.
- * (A crash between the platform's acceptance and our update can still resend one message: at
- * least once, never silently lost.) Permanent platform errors are recorded on the row; retryable
- * ones propagate so the job is retried.
+ * Sends the pending ones of the `count` outbound rows keyed `<key>:<n>` (stored by storeReplies), in
+ * order, and records each; rows already sent or failed are reported as they are. Permanent platform
+ * errors are recorded on the row; retryable ones propagate so the job is retried, and its retry sends
+ * what is still pending.
+ */
+export async function sendStoredReplies(
+  pool: Pool,
+  sender: ChannelSender,
+  target: OutboundTarget,
+  options: { key: string; count: number; context?: SendContext },
+): Promise<OutboundResult[]> {
+  const keys = Array.from({ length: options.count }, (_, n) => `${options.key}:${n}`);
+  const { rows } = await pool.query<StoredReply & { dedupeKey: string }>({
+    name: "stored-replies",
+    text: `SELECT id, status, content, "platformMessageId", error, "dedupeKey" FROM "Message"
+           WHERE "channelAccountId" = $1::uuid AND direction = 'out' AND "dedupeKey" = ANY($2::text[])`,
+    values: [target.channelAccountId, keys],
+  });
+  const byKey = new Map(rows.map((r) => [r.dedupeKey, r]));
+  const results: OutboundResult[] = [];
+  for (const key of keys) {
+    const row = byKey.get(key);
+    if (!row) throw new Error(`outbound message ${key} is not stored`);
+    results.push(await sendStored(pool, sender, target, row, options.context ?? {}));
+  }
+  return results;
+}
+
+async function sendStored(
+  pool: Pool,
+  sender: ChannelSender,
+  target: OutboundTarget,
+  row: StoredReply,
+  context: SendContext,
+): Promise<OutboundResult> {
+  if (row.status !== "pending")
+    return {
+      id: row.id,
+      reply: row.content,
+      status: row.status === "failed" ? "failed" : "sent",
+      platformMessageId: row.platformMessageId,
+      error: row.error,
+    };
+  let sent: Awaited<ReturnType<typeof sendWithRetry>>;
+  try {
+    sent = await sendWithRetry(sender, target.to, row.content, context);
+  } catch (err) {
+    if (err instanceof PlatformError && err.retryable) throw err;
+    // Permanent: the platform refused (4xx), or the reply cannot be rendered for this channel.
+    const error =
+      err instanceof PlatformError
+        ? { platform: err.platform, code: err.code, message: err.message }
+        : { code: "render_failed", message: (err as Error).message };
+    await pool.query(
+      `UPDATE "Message" SET status = 'failed', error = $2::jsonb, "updatedAt" = now() WHERE id = $1::uuid`,
+      [row.id, JSON.stringify(error)],
+    );
+    return { id: row.id, reply: row.content, status: "failed", platformMessageId: null, error };
+  }
+  const platformMessageId = sent[0]?.platformMessageId || null;
+  await untilRecorded(() =>
+    recordSent(
+      pool,
+      sender,
+      row.id,
+      target.channelAccountId,
+      platformMessageId,
+      sent.map((r) => r.raw),
+    ),
+  );
+  return { id: row.id, reply: row.content, status: "sent", platformMessageId, error: null };
+}
+
+/**
+ * Sends replies once each, even when the job that sends them runs again: all of them are stored as
+ * outbound rows keyed `<key>:<n>` in one statement before the first goes out, and a row already sent
+ * or failed is skipped. (A process killed between the platform's acceptance and our record can still
+ * resend one message: the platforms take no idempotency key.)
  */
 export async function sendReplies(
   pool: Pool,
@@ -108,59 +208,6 @@ export async function sendReplies(
   replies: Reply[],
   options: { key: string; context?: SendContext },
 ): Promise<OutboundResult[]> {
-  const results: OutboundResult[] = [];
-  for (const [n, reply] of replies.entries()) {
-    const {
-      rows: [row],
-    } = await pool.query<{ id: string; status: string; platformMessageId: string | null; error: unknown }>({
-      name: "claim-reply",
-      text: CLAIM_REPLY,
-      values: [
-        target.tenantId,
-        target.channelAccountId,
-        target.conversationId,
-        `${options.key}:${n}`,
-        JSON.stringify(reply),
-      ],
-    });
-    // Only a concurrent run of the same job, committing between our insert and read, leaves none.
-    if (!row) throw new Error(`outbound message ${options.key}:${n} is being written by another run; retrying`);
-    if (row.status !== "pending") {
-      results.push({
-        id: row.id,
-        status: row.status === "failed" ? "failed" : "sent",
-        platformMessageId: row.platformMessageId,
-        error: row.error,
-      });
-      continue;
-    }
-    let sent: Awaited<ReturnType<typeof sendWithRetry>>;
-    try {
-      sent = await sendWithRetry(sender, target.to, reply, options.context ?? {});
-    } catch (err) {
-      if (err instanceof PlatformError && err.retryable) throw err;
-      // Permanent: the platform refused (4xx), or the reply cannot be rendered for this channel.
-      const error =
-        err instanceof PlatformError
-          ? { platform: err.platform, code: err.code, message: err.message }
-          : { code: "render_failed", message: (err as Error).message };
-      await pool.query(
-        `UPDATE "Message" SET status = 'failed', error = $2::jsonb, "updatedAt" = now() WHERE id = $1::uuid`,
-        [row.id, JSON.stringify(error)],
-      );
-      results.push({ id: row.id, status: "failed", platformMessageId: null, error });
-      continue;
-    }
-    const platformMessageId = sent[0]?.platformMessageId || null;
-    await recordSent(
-      pool,
-      sender,
-      row.id,
-      target.channelAccountId,
-      platformMessageId,
-      sent.map((r) => r.raw),
-    );
-    results.push({ id: row.id, status: "sent", platformMessageId, error: null });
-  }
-  return results;
+  await storeReplies(pool, target, replies, options.key);
+  return sendStoredReplies(pool, sender, target, { ...options, count: replies.length });
 }

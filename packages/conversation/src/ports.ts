@@ -25,6 +25,8 @@ export interface Understanding {
   intent: string;
   confidence: number;
   parameters: Record<string, unknown>;
+  /** The text each parameter was read from (`$param.original`). */
+  parameterSpans?: Record<string, string>;
   allRequiredParamsPresent: boolean;
   /** A question to ask instead of fulfilling (a required parameter is missing). */
   prompt?: string;
@@ -49,12 +51,17 @@ export interface FulfillmentEndpointRef {
 }
 
 export interface FulfillmentInput {
+  /** The same for every attempt of one call (retries of the turn), so a backend can deduplicate. */
+  responseId: string;
   tenant: TenantInfo;
   conversationId: string;
   message: InboundMessage;
   raw: unknown;
-  intent: { id: string; name: string };
+  /** The intent, its action and its declared parameters. */
+  intent: { id: string; name: string; action: string; parameters: { name: string; isList?: boolean }[] };
   understanding: Understanding;
+  /** The intent's own responses, placeholders resolved; while a parameter is prompted for, the prompt. */
+  responses: Reply[];
   endpoint: FulfillmentEndpointRef;
 }
 

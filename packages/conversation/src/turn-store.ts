@@ -1,6 +1,8 @@
-import type { Pool } from "@cb/db";
+import type { Reply } from "@cb/core";
+import { transaction, type Pool } from "@cb/db";
 import { eventParameters, withEvents, type NewEvent } from "@cb/event-webhooks";
-import type { TurnRecord } from "./turn-record.ts";
+import { storeReplies, type OutboundTarget } from "./outbound.ts";
+import type { TurnOutcome, TurnRecord } from "./turn-record.ts";
 
 // What a turn reads and writes, in plain SQL: a turn runs a handful of these per message, and each
 // through Prisma would cost ten times the CPU (see Sql in @cb/db). Named, so each connection
@@ -23,10 +25,25 @@ export interface StoredInbound {
   };
   /** No earlier inbound message in its conversation (ties broken by id, so exactly one is first). */
   first: boolean;
+  /** What an earlier run of the turn decided, when one got that far. */
+  plan: TurnPlan | null;
+}
+
+/**
+ * What a turn decided once its replies were chosen, stored with those replies (outbound rows
+ * `<message id>:<n>`) in one transaction before any is sent: a retried job sends what is pending of
+ * it and keeps the state decided then, without understanding or calling a backend again.
+ */
+export interface TurnPlan {
+  outcome: TurnOutcome;
+  /** The dialog state to keep (undefined: the conversation's stays as it is). */
+  state?: unknown;
+  /** The turn's events so far; message.sent / message.failed are added as replies go out. */
+  events: NewEvent[];
 }
 
 const LOAD_INBOUND = `
-SELECT m.id, m."channelAccountId", m.status, m.content, m.raw,
+SELECT m.id, m."channelAccountId", m.status, m.content, m.raw, m.plan,
   c.id AS "conversationId", c."externalId", c.state,
   t.id AS "tenantId", t.language, t.timezone, t."nluSettings", t."notificationSettings", t."trainingRevision"::text AS "trainingRevision",
   NOT EXISTS (
@@ -57,34 +74,111 @@ export async function loadInbound(pool: Pool, messageId: string): Promise<Stored
       trainingRevision: row.trainingRevision,
     },
     first: row.first,
+    plan: row.plan,
   };
+}
+
+/**
+ * Stores a turn's plan and its replies' outbound rows in one transaction. When another run of the
+ * same job stored one first, that one stands (its rows too) and is returned instead; null when that
+ * run has finished the turn.
+ */
+export async function savePlan(
+  pool: Pool,
+  turn: { messageId: string; plan: TurnPlan; target: OutboundTarget; replies: Reply[] },
+): Promise<TurnPlan | null> {
+  return transaction(pool, async (sql) => {
+    // Locked, so that of two runs of one job (a worker declared dead while still running), one plans.
+    const {
+      rows: [row],
+    } = await sql.query<{ plan: TurnPlan | null; status: string }>({
+      name: "turn-lock-plan",
+      text: `SELECT plan, status FROM "Message" WHERE id = $1::uuid FOR UPDATE`,
+      values: [turn.messageId],
+    });
+    if (row?.status === "processed") return null;
+    if (row?.plan) return row.plan;
+    await sql.query({
+      name: "turn-save-plan",
+      text: `UPDATE "Message" SET plan = $2::jsonb WHERE id = $1::uuid`,
+      values: [turn.messageId, JSON.stringify(turn.plan)],
+    });
+    await storeReplies(sql, turn.target, turn.replies, turn.messageId);
+    return turn.plan;
+  });
 }
 
 export interface IntentToFulfill {
   id: string;
   name: string;
   responses: unknown;
+  action: string;
+  parameters: { name: string; isList?: boolean }[];
+  outputContexts: { name: string; lifespan: number }[];
+  webhookForSlotFilling: boolean;
   endpoint: { id: string; url: string; timeoutMs: number; secrets: string | null } | null;
 }
 
-const FIND_INTENT = `
-SELECT i.id, i.name, i.responses, e.id AS "endpointId", e.url, e."timeoutMs", e.secrets
-FROM "Intent" i LEFT JOIN "FulfillmentEndpoint" e ON e.id = i."fulfillmentEndpointId"
-WHERE i."tenantId" = $1::uuid AND i.name = $2`;
+const INTENT_COLUMNS = `i.id, i.name, i.responses, i.action, i.parameters, i."outputContexts", i."webhookForSlotFilling",
+  e.id AS "endpointId", e.url, e."timeoutMs", e.secrets`;
+const INTENT_FROM = `"Intent" i LEFT JOIN "FulfillmentEndpoint" e ON e.id = i."fulfillmentEndpointId"`;
+
+const FIND_INTENT = `SELECT ${INTENT_COLUMNS} FROM ${INTENT_FROM} WHERE i."tenantId" = $1::uuid AND i.name = $2`;
+
+// Dialogflow: the intent that lists the event (names compared case-insensitively) and whose input
+// contexts are all active, the one with the most of them first; none, and the fallback intent.
+const FIND_INTENT_BY_EVENT = `
+(SELECT ${INTENT_COLUMNS}, 0 AS rank, cardinality(i."inputContexts") AS specific FROM ${INTENT_FROM}
+  WHERE i."tenantId" = $1::uuid AND i."inputContexts" <@ $3::text[]
+    AND EXISTS (SELECT 1 FROM unnest(i.events) ev WHERE lower(ev) = lower($2)))
+UNION ALL
+(SELECT ${INTENT_COLUMNS}, 1, 0 FROM ${INTENT_FROM} WHERE i."tenantId" = $1::uuid AND i."isFallback")
+ORDER BY rank, specific DESC, name LIMIT 1`;
+
+interface IntentRow extends Omit<IntentToFulfill, "endpoint"> {
+  endpointId: string | null;
+  url: string;
+  timeoutMs: number;
+  secrets: string | null;
+}
+
+function toIntent(row: IntentRow): IntentToFulfill {
+  return {
+    id: row.id,
+    name: row.name,
+    responses: row.responses,
+    action: row.action,
+    parameters: row.parameters,
+    outputContexts: row.outputContexts,
+    webhookForSlotFilling: row.webhookForSlotFilling,
+    endpoint: row.endpointId
+      ? { id: row.endpointId, url: row.url, timeoutMs: row.timeoutMs, secrets: row.secrets }
+      : null,
+  };
+}
 
 export async function findIntent(pool: Pool, tenantId: string, name: string): Promise<IntentToFulfill | null> {
   const {
     rows: [row],
   } = await pool.query({ name: "turn-find-intent", text: FIND_INTENT, values: [tenantId, name] });
-  if (!row) return null;
-  return {
-    id: row.id,
-    name: row.name,
-    responses: row.responses,
-    endpoint: row.endpointId
-      ? { id: row.endpointId, url: row.url, timeoutMs: row.timeoutMs, secrets: row.secrets }
-      : null,
-  };
+  return row ? toIntent(row) : null;
+}
+
+/** The intent an event triggers among those whose input contexts are `active`, else the fallback intent. */
+export async function findIntentByEvent(
+  pool: Pool,
+  tenantId: string,
+  event: string,
+  active: string[],
+): Promise<IntentToFulfill | null> {
+  const {
+    rows: [row],
+  } = await pool.query({
+    name: "turn-find-intent-by-event",
+    text: FIND_INTENT_BY_EVENT,
+    values: [tenantId, event, active],
+  });
+  return row ? toIntent(row) : null;
 }
 
 export interface FulfillmentAttempt {
@@ -109,7 +203,7 @@ export async function recordFulfillment(pool: Pool, a: FulfillmentAttempt): Prom
 }
 
 const FINISH_TURN = withEvents([
-  `processed AS (UPDATE "Message" SET status = 'processed', turn = $8::jsonb, "updatedAt" = now() WHERE id = $5::uuid)`,
+  `processed AS (UPDATE "Message" SET status = 'processed', turn = $8::jsonb, plan = NULL, "updatedAt" = now() WHERE id = $5::uuid)`,
   `dialog AS (UPDATE "Conversation" SET state = $7::jsonb WHERE id = $6::uuid AND $7::jsonb IS NOT NULL)`,
 ]);
 

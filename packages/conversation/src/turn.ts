@@ -3,8 +3,18 @@ import type { Db, Pool } from "@cb/db";
 import type { NewEvent } from "@cb/event-webhooks";
 import type { AccountDirectory } from "./accounts.ts";
 import { handleOptKeywords, type OptSettings } from "./opt-out.ts";
-import { sendReplies } from "./outbound.ts";
-import { findIntent, finishTurn, loadInbound, recordFulfillment } from "./turn-store.ts";
+import { sendReplies, sendStoredReplies } from "./outbound.ts";
+import { renderReplies, type PlaceholderScope } from "./placeholders.ts";
+import {
+  findIntent,
+  findIntentByEvent,
+  finishTurn,
+  loadInbound,
+  recordFulfillment,
+  savePlan,
+  type IntentToFulfill,
+  type TurnPlan,
+} from "./turn-store.ts";
 import type { ApplyContexts, DialogContext, Fulfill, TenantInfo, Understand, Understanding } from "./ports.ts";
 import type { TurnFulfillment, TurnFulfillmentCall, TurnOutcome, TurnRecord } from "./turn-record.ts";
 
@@ -34,45 +44,83 @@ interface TurnInput {
   raw: unknown;
 }
 
-// A backend's followupEventInput may name another intent, whose backend may do the same: bounded.
+// A backend's followupEventInput may trigger an intent whose backend does the same: bounded.
 const MAX_FOLLOWUPS = 3;
 
 /**
+ * The `responseId` (and so the `webhook-id`) of a turn's fulfillment call: the same on every retry of
+ * the message's job, so a backend can tell a retry from a new request; one per follow-up depth.
+ */
+export const responseIdFor = (messageId: string, depth: number) => `${messageId}-${depth}`;
+
+/**
  * The replies for an understood message: the intent's fulfillment backend when it has one (its
- * attempt recorded), else, or when it fails, the intent's own static responses.
+ * attempt recorded), else, or when it fails, the intent's own static responses (or, while a required
+ * parameter is missing, its prompt); and the dialog state after them.
  */
 interface Chosen {
   replies: Reply[];
-  contexts?: DialogContext[];
+  after: { state: unknown; contexts: DialogContext[] };
   failures: { endpointId: string; intent: string; error: string; httpStatus?: number }[];
   fulfillment: TurnFulfillment;
+}
+
+/** An intent's output contexts as set when it completes: full lifespan, its parameters and their text. */
+function outputContexts(intent: IntentToFulfill, understanding: Understanding): DialogContext[] {
+  const originals = Object.fromEntries(
+    Object.entries(understanding.parameterSpans ?? {}).map(([k, v]) => [`${k}.original`, v]),
+  );
+  return intent.outputContexts.map((o) => ({
+    name: o.name,
+    lifespanCount: o.lifespan,
+    parameters: { ...understanding.parameters, ...originals },
+  }));
 }
 
 async function chooseReplies(
   deps: TurnDeps,
   input: TurnInput,
   understanding: Understanding,
+  event?: { name: string; parameters: Record<string, unknown> },
   depth = 0,
 ): Promise<Chosen> {
-  if (understanding.prompt)
-    return {
-      replies: [{ type: "text", text: understanding.prompt }],
-      failures: [],
-      fulfillment: { status: "prompt", responses: 0, calls: [] },
-    };
-
   const intent = await findIntent(deps.pool, input.tenant.id, understanding.intent);
-  const staticReplies = responsesFor((intent?.responses ?? []) as IntentResponse[], input.message.channel);
-  const responses = staticReplies.length;
-  if (!intent) return { replies: [], failures: [], fulfillment: { status: "no intent", responses, calls: [] } };
-  if (!intent.endpoint)
-    return { replies: staticReplies, failures: [], fulfillment: { status: "none", responses, calls: [] } };
+  const stored = responsesFor((intent?.responses ?? []) as IntentResponse[], input.message.channel);
+  const prompting = understanding.prompt !== undefined;
+  const responses = prompting ? 0 : stored.length;
+  const scope: PlaceholderScope = {
+    parameters: understanding.parameters,
+    ...(understanding.parameterSpans ? { originals: understanding.parameterSpans } : {}),
+    contexts: [
+      ...understanding.contexts,
+      ...(event ? [{ name: event.name, lifespanCount: 1, parameters: event.parameters }] : []),
+    ],
+  };
+  const own = renderReplies(
+    prompting ? [{ type: "text", text: understanding.prompt! }] : stored,
+    scope,
+    `${input.messageId}:${depth}`,
+  );
+  const before = { state: understanding.state, contexts: understanding.contexts };
+  const status = prompting ? "prompt" : "none";
+  if (!intent)
+    return {
+      replies: own,
+      after: before,
+      failures: [],
+      fulfillment: { status: prompting ? "prompt" : "no intent", responses, calls: [] },
+    };
+  // While slot filling, the backend is called only for intents that ask for it (Dialogflow's webhookForSlotFilling).
+  if (!intent.endpoint || (prompting && !intent.webhookForSlotFilling))
+    return { replies: own, after: before, failures: [], fulfillment: { status, responses, calls: [] } };
 
   const { endpoint } = intent;
   const outcome = await deps.fulfill({
     ...input,
-    intent: { id: intent.id, name: intent.name },
+    responseId: responseIdFor(input.messageId, depth),
+    intent: { id: intent.id, name: intent.name, action: intent.action, parameters: intent.parameters },
     understanding,
+    responses: own,
     endpoint,
   });
   const call: TurnFulfillmentCall = {
@@ -94,7 +142,8 @@ async function chooseReplies(
   });
   if (!outcome.ok)
     return {
-      replies: staticReplies,
+      replies: own,
+      after: before,
       failures: [
         {
           endpointId: endpoint.id,
@@ -103,38 +152,57 @@ async function chooseReplies(
           ...(outcome.httpStatus ? { httpStatus: outcome.httpStatus } : {}),
         },
       ],
-      fulfillment: { status: "failed", responses, calls: [call] },
+      fulfillment: { status: prompting ? "prompt" : "failed", responses, calls: [call] },
     };
+  const after = outcome.contexts ? deps.applyContexts(understanding.state, outcome.contexts) : before;
+  const done = prompting ? "prompt" : "ok";
   if (outcome.followupEvent && depth < MAX_FOLLOWUPS) {
-    const next = await chooseReplies(
-      deps,
-      input,
-      {
-        ...understanding,
-        intent: outcome.followupEvent.name,
-        parameters: { ...understanding.parameters, ...outcome.followupEvent.parameters },
-      },
-      depth + 1,
+    // As Dialogflow: the backend's messages are dropped; the event triggers the intent that lists it.
+    const next = await findIntentByEvent(
+      deps.pool,
+      input.tenant.id,
+      outcome.followupEvent.name,
+      after.contexts.map((c) => c.name),
     );
-    return {
-      replies: [...outcome.replies, ...next.replies],
-      failures: next.failures,
-      ...((next.contexts ?? outcome.contexts) ? { contexts: next.contexts ?? outcome.contexts } : {}),
-      fulfillment: { status: "ok", responses, calls: [call, ...next.fulfillment.calls] },
-    };
+    if (next) {
+      const parameters = { ...understanding.parameters, ...outcome.followupEvent.parameters };
+      const triggered: Understanding = {
+        intent: next.name,
+        confidence: 1,
+        parameters,
+        allRequiredParamsPresent: true,
+        contexts: after.contexts,
+        state: after.state,
+      };
+      const outputs = outputContexts(next, triggered);
+      const entered = outputs.length ? deps.applyContexts(after.state, outputs) : after;
+      const chosen = await chooseReplies(
+        deps,
+        input,
+        { ...triggered, ...entered },
+        { name: outcome.followupEvent.name, parameters: outcome.followupEvent.parameters ?? {} },
+        depth + 1,
+      );
+      return {
+        ...chosen,
+        fulfillment: { status: done, responses, calls: [call, ...chosen.fulfillment.calls] },
+      };
+    }
   }
   // A backend that answers nothing leaves the intent's own response standing.
   return {
-    replies: outcome.replies.length ? outcome.replies : staticReplies,
+    replies: outcome.replies.length ? outcome.replies : own,
+    after,
     failures: [],
-    ...(outcome.contexts ? { contexts: outcome.contexts } : {}),
-    fulfillment: { status: "ok", responses, calls: [call] },
+    fulfillment: { status: done, responses, calls: [call] },
   };
 }
 
 /**
  * One turn: understand the stored inbound message, fulfill it, send the replies, and keep the
- * dialog state. Idempotent: a job run again after a crash skips what is already done.
+ * dialog state. Idempotent: the replies chosen are stored with the turn's plan (its record, state and
+ * events) before any is sent, so a job run again after a failure sends only what is still pending of
+ * that plan, without understanding or calling a backend again; a processed message is skipped.
  */
 export async function handleMessage(deps: TurnDeps, messageId: string): Promise<TurnResult> {
   const { db, pool } = deps;
@@ -156,14 +224,14 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
   if (stored.first)
     events.unshift({ type: "conversation.started", data: { ...base, externalId: conversation.externalId } });
 
-  const finish = async (outcome: TurnOutcome, state?: unknown) => {
+  const finish = async (outcome: TurnOutcome, state?: unknown, turnEvents = events) => {
     const record: TurnRecord = { ...outcome, latencyMs: Math.round(performance.now() - started) };
     await finishTurn(pool, {
       tenantId: tenant.id,
       messageId,
       conversationId: conversation.id,
       ...(state !== undefined ? { state } : {}),
-      events,
+      events: turnEvents,
       record,
     });
     deps.onTurn?.({ tenantId: tenant.id, conversationId: conversation.id, messageId, record });
@@ -185,6 +253,35 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
     conversationId: conversation.id,
     to: message.conversation,
   };
+
+  // Sends what is pending of the turn's plan, then finishes the turn with the state it decided.
+  const sendPlan = async (plan: TurnPlan): Promise<TurnResult> => {
+    const outbound = await sendStoredReplies(pool, sender, target, {
+      key: messageId,
+      count: plan.outcome.replies,
+      context: { inReplyTo: message },
+    });
+    const turnEvents = [...plan.events];
+    for (const result of outbound) {
+      turnEvents.push({
+        type: result.status === "sent" ? "message.sent" : "message.failed",
+        data: {
+          ...base,
+          messageId: result.id,
+          inReplyTo: messageId,
+          reply: result.reply,
+          platformMessageId: result.platformMessageId,
+          ...(result.error ? { error: result.error } : {}),
+        },
+      });
+    }
+    // Answering a button press only stops the client's spinner; failing to do so loses nothing.
+    if (message.postback) await sender.acknowledge?.(message).catch(() => {});
+    await finish(plan.outcome, plan.state, turnEvents);
+    const { outcome } = plan;
+    return { ...("intent" in outcome ? { intent: outcome.intent } : {}), replies: outcome.replies };
+  };
+  if (stored.plan) return sendPlan(stored.plan);
 
   // Keywords are plain words; commands such as Telegram's /start are not opt-outs or opt-ins.
   if (message.text && !message.postback && !message.command) {
@@ -217,42 +314,27 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
     },
   });
   const input: TurnInput = { tenant, conversationId: conversation.id, messageId, message, raw: stored.raw };
-  const { replies, contexts, failures, fulfillment } = await chooseReplies(deps, input, understanding);
+  // The intent's output contexts are set when it completes (understanding sets them), so they are
+  // active for its responses, its fulfillment and the turns after.
+  const { replies, after, failures, fulfillment } = await chooseReplies(deps, input, understanding);
   for (const failure of failures) events.push({ type: "fulfillment.failed", data: { ...base, messageId, ...failure } });
-
-  const outbound = await sendReplies(pool, sender, target, replies, {
-    key: messageId,
-    context: { inReplyTo: message },
-  });
-  for (const [n, result] of outbound.entries()) {
-    events.push({
-      type: result.status === "sent" ? "message.sent" : "message.failed",
-      data: {
-        ...base,
-        messageId: result.id,
-        inReplyTo: messageId,
-        reply: replies[n],
-        platformMessageId: result.platformMessageId,
-        ...(result.error ? { error: result.error } : {}),
+  const saved = await savePlan(pool, {
+    messageId,
+    target,
+    replies,
+    plan: {
+      outcome: {
+        intent: understanding.intent,
+        confidence: understanding.confidence,
+        parameters: understanding.parameters,
+        contexts: after.contexts.map(({ name, lifespanCount }) => ({ name, lifespanCount })),
+        fulfillment,
+        replies: replies.length,
       },
-    });
-  }
-  // Answering a button press only stops the client's spinner; failing to do so loses nothing.
-  if (message.postback) await sender.acknowledge?.(message).catch(() => {});
-
-  const after = contexts
-    ? deps.applyContexts(understanding.state, contexts)
-    : { state: understanding.state, contexts: understanding.contexts };
-  await finish(
-    {
-      intent: understanding.intent,
-      confidence: understanding.confidence,
-      parameters: understanding.parameters,
-      contexts: after.contexts.map(({ name, lifespanCount }) => ({ name, lifespanCount })),
-      fulfillment,
-      replies: replies.length,
+      state: after.state,
+      events,
     },
-    after.state,
-  );
-  return { intent: understanding.intent, replies: replies.length };
+  });
+  if (!saved) return { replies: 0, skipped: "already processed" };
+  return sendPlan(saved);
 }

@@ -214,12 +214,23 @@ test("fulfillment: a Dialogflow WebhookRequest with the endpoint's credentials; 
       state: {},
     };
     const input = (fields: Partial<FulfillmentInput> = {}): FulfillmentInput => ({
+      responseId: "m-1-0",
       tenant,
       conversationId: "c0ffee00-0000-4000-8000-000000000001",
       message: message({ text: "where is 12345" }),
       raw: { update_id: 99 },
-      intent: { id: "i-1", name: "order.status" },
+      intent: {
+        id: "i-1",
+        name: "order.status",
+        action: "order.track",
+        parameters: [{ name: "order_id" }, { name: "carrier" }, { name: "items", isList: true }],
+      },
       understanding,
+      responses: [
+        { type: "image", url: "https://img.example/box.png" },
+        { type: "text", text: "Checking 12345." },
+        { type: "text", text: "One moment." },
+      ],
       endpoint: {
         id: "e-1",
         url: backend.url,
@@ -254,8 +265,16 @@ test("fulfillment: a Dialogflow WebhookRequest with the endpoint's credentials; 
     assert.equal(request.session, `projects/${tenant.id}/agent/sessions/c0ffee00-0000-4000-8000-000000000001`);
     assert.deepEqual(request.queryResult, {
       queryText: "where is 12345",
-      parameters: { order_id: "12345" },
+      action: "order.track",
+      parameters: { order_id: "12345", carrier: "", items: [] },
       allRequiredParamsPresent: true,
+      fulfillmentText: "Checking 12345.",
+      fulfillmentMessages: [
+        { image: { imageUri: "https://img.example/box.png" } },
+        { text: { text: ["Checking 12345."] } },
+        { text: { text: ["One moment."] } },
+      ],
+      diagnosticInfo: {},
       outputContexts: [
         {
           name: `projects/${tenant.id}/agent/sessions/c0ffee00-0000-4000-8000-000000000001/contexts/order`,
@@ -272,7 +291,7 @@ test("fulfillment: a Dialogflow WebhookRequest with the endpoint's credentials; 
       data: { update_id: 99 },
       message: JSON.parse(JSON.stringify(input().message)),
     });
-    assert.match(request.responseId, /^[0-9a-f-]{36}$/);
+    assert.equal(request.responseId, "m-1-0", "the turn's id for the call, as given");
     const headers = backend.headers.at(-1)!;
     assert.equal(headers.authorization, `Basic ${Buffer.from("shop:p4ss").toString("base64")}`);
     assert.equal(headers["x-api-key"], "k-1");

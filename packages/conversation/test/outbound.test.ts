@@ -1,6 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { PlatformError, type ChannelSender, type Reply } from "@cb/core";
+import pg from "pg";
 import { sendReplies, type OutboundTarget } from "../src/index.ts";
 import { setUp, type Setup } from "./support.ts";
 
@@ -73,7 +74,7 @@ test("a permanent refusal (4xx) is recorded on the message as failed with the pl
   s.telegram.failNext("sendMessage", { status: 403, description: "Forbidden: bot was blocked by the user" });
   const [result] = await sendReplies(s.t.pool, sender, target("202"), [text("hello")], { key: "job-2" });
   const error = { platform: "telegram", code: "403", message: "Forbidden: bot was blocked by the user" };
-  assert.deepEqual(result, { id: result!.id, status: "failed", platformMessageId: null, error });
+  assert.deepEqual(result, { id: result!.id, reply: text("hello"), status: "failed", platformMessageId: null, error });
   const stored = await row("job-2:0");
   assert.equal(stored.id, result!.id);
   assert.equal(stored.status, "failed");
@@ -269,4 +270,47 @@ test("the message a reply answers goes to the platform with it: in a Telegram gr
     message_id: 5511,
     allow_sending_without_reply: true,
   });
+});
+
+test("a send the platform accepted is recorded even when the database drops the connection recording it: retried, never resent", async () => {
+  const sender = await s.accounts.sender(s.account.id);
+  // While the platform answers, another session locks the reply's row; the record then waits on the
+  // lock, and its connection is terminated (as by a database restart) before the lock goes.
+  const locker = new pg.Client({ connectionString: s.t.url });
+  await locker.connect();
+  let terminated = 0;
+  const terminateRecord = async () => {
+    for (let tries = 0; tries < 200 && !terminated; tries++) {
+      const { rows } = await locker.query(
+        `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity
+         WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%SET status = ''sent''%'`,
+      );
+      terminated += rows.filter((r) => r.done).length;
+      if (!terminated) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await locker.query("ROLLBACK");
+  };
+  let terminating: Promise<void> | undefined;
+  const interrupted: ChannelSender = {
+    ...sender,
+    async send(to, reply, context) {
+      const sent = await sender.send(to, reply, context);
+      await locker.query("BEGIN");
+      await locker.query(`SELECT 1 FROM "Message" WHERE "dedupeKey" = 'job-16:0' FOR UPDATE`);
+      terminating = terminateRecord();
+      return sent;
+    },
+  };
+  try {
+    const [result] = await sendReplies(s.t.pool, interrupted, target("212"), [text("once")], { key: "job-16" });
+    await terminating;
+    assert.equal(terminated, 1, "the record's connection was terminated");
+    assert.equal(result!.status, "sent");
+    assert.equal(sentTo("212").length, 1, "sent once");
+    const stored = await row("job-16:0");
+    assert.equal(stored.status, "sent");
+    assert.equal(stored.platformMessageId, String((sentTo("212")[0]!.result as { message_id: number }).message_id));
+  } finally {
+    await locker.end();
+  }
 });

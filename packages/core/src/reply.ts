@@ -37,8 +37,11 @@ export interface SentMessage {
   raw: unknown;
 }
 
-/** An intent's own response; `platform` keeps it to one channel (Dialogflow's message platform). */
-export type IntentResponse = Reply & { platform?: Channel };
+/**
+ * An intent's own response; `platform` keeps it to one channel (Dialogflow's message platform), and a
+ * text may carry Dialogflow's several `variants`.
+ */
+export type IntentResponse = Reply & { platform?: Channel; variants?: string[] };
 
 /**
  * Dialogflow's rule for an intent's responses: a channel's own responses are used on it when it has

@@ -1,6 +1,7 @@
 import { EgressError, type Egress } from "@cb/egress";
 import CircuitBreaker from "opossum";
 import type { WebhookRequest, WebhookResponse } from "./dialogflow.ts";
+import { whyInvalid, type CheckedWebhookResponse } from "./response-schema.ts";
 import { signatureHeaders } from "./signing.ts";
 
 export interface EndpointAuth {
@@ -41,13 +42,9 @@ function parseResponse(body: Buffer): WebhookResponse {
   }
   if (typeof value !== "object" || value === null || Array.isArray(value))
     throw new CallFailure("the response is not a JSON object");
-  const r = value as Record<string, unknown>;
-  for (const key of ["fulfillmentMessages", "outputContexts"] as const) {
-    if (r[key] !== undefined && !Array.isArray(r[key])) throw new CallFailure(`${key} must be an array`);
-  }
-  if (r.fulfillmentText !== undefined && typeof r.fulfillmentText !== "string")
-    throw new CallFailure("fulfillmentText must be a string");
-  return r as WebhookResponse;
+  const invalid = whyInvalid(value);
+  if (invalid) throw new CallFailure(`invalid answer: ${invalid}`);
+  return value as CheckedWebhookResponse;
 }
 
 /**
@@ -108,7 +105,9 @@ export function createFulfillmentClient(
         timeout: false, // the budget is enforced by the call itself
         volumeThreshold: options.breaker?.volumeThreshold ?? 3,
         errorThresholdPercentage: options.breaker?.errorThresholdPercentage ?? 50,
-        resetTimeout: options.breaker?.resetTimeoutMs ?? 15_000,
+        // Probe soon after an outage (half-open: one trial call), so that users get the backend back
+        // within a second or two of it recovering rather than the fallback for a long while.
+        resetTimeout: options.breaker?.resetTimeoutMs ?? 1500,
         rollingCountTimeout: 30_000,
       });
       breakers.set(endpointId, breaker);

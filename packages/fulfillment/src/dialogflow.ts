@@ -27,13 +27,15 @@ export interface WebhookRequest {
   session: string;
   queryResult: {
     queryText: string;
+    action: string;
     parameters: Record<string, unknown>;
     allRequiredParamsPresent: boolean;
-    fulfillmentText?: string;
-    fulfillmentMessages?: Message[];
+    fulfillmentText: string;
+    fulfillmentMessages: Message[];
     outputContexts: Context[];
     intent: { name: string; displayName: string };
     intentDetectionConfidence: number;
+    diagnosticInfo: Record<string, unknown>;
     languageCode: string;
   };
   originalDetectIntentRequest: { source?: string; version?: string; payload: Record<string, unknown> };
@@ -81,11 +83,17 @@ export interface RequestInput {
   queryText: string;
   languageCode: string;
   intent: { id: string; displayName: string };
+  /** The intent's action ("" when it has none). */
+  action?: string;
   confidence: number;
   parameters: Record<string, unknown>;
+  /** The intent's declared parameters: those not filled are sent as "" ([] for lists), as Dialogflow does. */
+  declared?: { name: string; isList?: boolean }[];
   allRequiredParamsPresent: boolean;
+  /** The intent's own responses, placeholders resolved (or the prompt while slot filling). */
   fulfillmentText?: string;
   fulfillmentMessages?: Message[];
+  diagnosticInfo?: Record<string, unknown>;
   contexts: { name: string; lifespanCount: number; parameters?: Record<string, unknown> }[];
   channel: Channel;
   /** The platform's own payload, as Dialogflow integrations pass it, plus our normalized message. */
@@ -103,10 +111,14 @@ export function buildWebhookRequest(input: RequestInput): WebhookRequest {
     session,
     queryResult: {
       queryText: input.queryText,
-      parameters: input.parameters,
+      action: input.action ?? "",
+      parameters: {
+        ...Object.fromEntries((input.declared ?? []).map((p) => [p.name, p.isList ? [] : ""])),
+        ...input.parameters,
+      },
       allRequiredParamsPresent: input.allRequiredParamsPresent,
-      ...(input.fulfillmentText !== undefined ? { fulfillmentText: input.fulfillmentText } : {}),
-      ...(input.fulfillmentMessages ? { fulfillmentMessages: input.fulfillmentMessages } : {}),
+      fulfillmentText: input.fulfillmentText ?? "",
+      fulfillmentMessages: input.fulfillmentMessages ?? [],
       outputContexts: input.contexts.map((c) => ({
         name: `${session}/contexts/${c.name}`,
         lifespanCount: c.lifespanCount,
@@ -117,6 +129,7 @@ export function buildWebhookRequest(input: RequestInput): WebhookRequest {
         displayName: input.intent.displayName,
       },
       intentDetectionConfidence: input.confidence,
+      diagnosticInfo: input.diagnosticInfo ?? {},
       languageCode: input.languageCode,
     },
     originalDetectIntentRequest: {

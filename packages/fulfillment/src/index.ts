@@ -1,4 +1,5 @@
 export * from "./dialogflow.ts";
+export { toMessages } from "./messages.ts";
 export { toReplies } from "./replies.ts";
 export { platformPayload } from "./payloads.ts";
 export {

@@ -284,9 +284,99 @@ test("an answer that is not a WebhookResponse object is a failure that says what
     ["42", "the response is not a JSON object"],
     ['"text"', "the response is not a JSON object"],
     ["{oops", "the response is not JSON"],
-    ['{"fulfillmentMessages":{}}', "fulfillmentMessages must be an array"],
-    ['{"outputContexts":"order"}', "outputContexts must be an array"],
-    ['{"fulfillmentText":5}', "fulfillmentText must be a string"],
+    ['{"fulfillmentMessages":{}}', "invalid answer: /fulfillmentMessages must be array"],
+    ['{"outputContexts":"order"}', "invalid answer: /outputContexts must be array"],
+    ['{"fulfillmentText":5}', "invalid answer: /fulfillmentText must be string"],
+    // At any depth: what would otherwise have been read (and thrown on) while making replies.
+    [
+      '{"fulfillmentMessages":[{"text":{"text":"hello"}}]}',
+      "invalid answer: /fulfillmentMessages/0/text/text must be array",
+    ],
+    [
+      '{"fulfillmentMessages":[{"text":{"text":["a",2]}}]}',
+      "invalid answer: /fulfillmentMessages/0/text/text/1 must be string",
+    ],
+    ['{"fulfillmentMessages":[{"text":{"text":["a"]}},null]}', "invalid answer: /fulfillmentMessages/1 must be object"],
+    ['{"fulfillmentMessages":["hello"]}', "invalid answer: /fulfillmentMessages/0 must be object"],
+    [
+      '{"fulfillmentMessages":[{"platform":7,"text":{}}]}',
+      "invalid answer: /fulfillmentMessages/0/platform must be string",
+    ],
+    [
+      '{"fulfillmentMessages":[{"card":{"buttons":{"text":"Buy"}}}]}',
+      "invalid answer: /fulfillmentMessages/0/card/buttons must be array",
+    ],
+    [
+      '{"fulfillmentMessages":[{"card":{"buttons":[{"text":1}]}}]}',
+      "invalid answer: /fulfillmentMessages/0/card/buttons/0/text must be string",
+    ],
+    [
+      '{"fulfillmentMessages":[{"card":{"buttons":[null]}}]}',
+      "invalid answer: /fulfillmentMessages/0/card/buttons/0 must be object",
+    ],
+    [
+      '{"fulfillmentMessages":[{"card":{"title":["T"]}}]}',
+      "invalid answer: /fulfillmentMessages/0/card/title must be string",
+    ],
+    [
+      '{"fulfillmentMessages":[{"image":{"imageUri":{}}}]}',
+      "invalid answer: /fulfillmentMessages/0/image/imageUri must be string",
+    ],
+    [
+      '{"fulfillmentMessages":[{"image":"https://x/y.png"}]}',
+      "invalid answer: /fulfillmentMessages/0/image must be object",
+    ],
+    [
+      '{"fulfillmentMessages":[{"quickReplies":{"quickReplies":"yes"}}]}',
+      "invalid answer: /fulfillmentMessages/0/quickReplies/quickReplies must be array",
+    ],
+    [
+      '{"fulfillmentMessages":[{"quickReplies":{"title":1}}]}',
+      "invalid answer: /fulfillmentMessages/0/quickReplies/title must be string",
+    ],
+    [
+      '{"fulfillmentMessages":[{"basicCard":{"buttons":[{"openUriAction":{"uri":5}}]}}]}',
+      "invalid answer: /fulfillmentMessages/0/basicCard/buttons/0/openUriAction/uri must be string",
+    ],
+    [
+      '{"fulfillmentMessages":[{"payload":{"telegram":"hi"}}]}',
+      "invalid answer: /fulfillmentMessages/0/payload/telegram must be object",
+    ],
+    ['{"fulfillmentMessages":[{"payload":[1]}]}', "invalid answer: /fulfillmentMessages/0/payload must be object"],
+    ['{"payload":{"facebook":[{"text":"hi"}]}}', "invalid answer: /payload/facebook must be object"],
+    ['{"payload":"telegram"}', "invalid answer: /payload must be object"],
+    [
+      '{"outputContexts":[{"lifespanCount":2}]}',
+      "invalid answer: /outputContexts/0 must have required properties name",
+    ],
+    [
+      '{"outputContexts":[{"name":""}]}',
+      "invalid answer: /outputContexts/0/name must not have fewer than 1 characters",
+    ],
+    ['{"outputContexts":[{"name":5}]}', "invalid answer: /outputContexts/0/name must be string"],
+    [
+      '{"outputContexts":[{"name":"a","lifespanCount":"2"}]}',
+      "invalid answer: /outputContexts/0/lifespanCount must be integer",
+    ],
+    [
+      '{"outputContexts":[{"name":"a","lifespanCount":-1}]}',
+      "invalid answer: /outputContexts/0/lifespanCount must be >= 0",
+    ],
+    [
+      '{"outputContexts":[{"name":"a","parameters":[]}]}',
+      "invalid answer: /outputContexts/0/parameters must be object",
+    ],
+    ['{"outputContexts":[null]}', "invalid answer: /outputContexts/0 must be object"],
+    ['{"followupEventInput":"next"}', "invalid answer: /followupEventInput must be object"],
+    [
+      '{"followupEventInput":{"parameters":{}}}',
+      "invalid answer: /followupEventInput must have required properties name",
+    ],
+    [
+      '{"followupEventInput":{"name":"next","parameters":"x"}}',
+      "invalid answer: /followupEventInput/parameters must be object",
+    ],
+    ['{"source":1}', "invalid answer: /source must be string"],
   ];
   for (const [given, error] of cases) {
     body = given;
@@ -295,10 +385,29 @@ test("an answer that is not a WebhookResponse object is a failure that says what
     assert.equal(result.error, error, given);
     assert.equal(result.httpStatus, undefined, "a 200 with a bad body has no failing status");
   }
+  assert.equal(backend.requests, cases.length, "a bad answer is not asked for again");
   body = '{"fulfillmentMessages":[],"outputContexts":[],"fulfillmentText":"ok"}';
   const result = await client.call(endpoint, request);
   assert.ok(result.ok);
   assert.deepEqual(result.response, { fulfillmentMessages: [], outputContexts: [], fulfillmentText: "ok" });
+  // What is not read is not checked: Dialogflow backends send many more fields (Actions on Google's).
+  const tolerated = {
+    fulfillmentText: "ok",
+    webhookPayload: { google: { expectUserResponse: true } },
+    fulfillmentMessages: [
+      { platform: "ACTIONS_ON_GOOGLE", simpleResponses: { simpleResponses: [{ textToSpeech: "hi" }] } },
+      { text: { text: ["hi"] }, extra: 1 },
+      { card: { title: "T", buttons: [{ text: "B", postback: "p", style: 1 }] } },
+      { payload: { google: [1], telegram: { text: "t" } } },
+    ],
+    outputContexts: [{ name: "c", lifespanCount: 0, parameters: { a: [1] }, note: null }],
+    followupEventInput: { name: "next", languageCode: "en", extra: true },
+    payload: { google: "anything" },
+  };
+  body = JSON.stringify(tolerated);
+  const extra = await client.call(endpoint, request);
+  assert.ok(extra.ok, JSON.stringify(extra));
+  assert.deepEqual(extra.response, tolerated);
   client.shutdown();
   await backend.close();
 });
@@ -322,10 +431,10 @@ test("requests are JSON POSTs; without signing secrets or credentials they carry
   client.shutdown();
 });
 
-test("the circuit breaker by default: opens after 3 failures in a row, for 15 s, then lets one call through", async (t) => {
+test("the circuit breaker by default: opens after 3 failures in a row, for 1.5 s, then lets one call through", async (t) => {
   let status = 500;
   const backend = await countingBackend((_n, res) => answer(res, status));
-  t.mock.timers.enable({ apis: ["setTimeout"] }); // the breaker's 15 s, without waiting for them
+  t.mock.timers.enable({ apis: ["setTimeout"] }); // the breaker's 1.5 s, exactly
   const client = createFulfillmentClient(egress);
   const endpoint = { id: "defaults", url: backend.url, timeoutMs: 1000 };
   try {
@@ -339,18 +448,51 @@ test("the circuit breaker by default: opens after 3 failures in a row, for 15 s,
     assert.equal(open.circuitOpen, true);
     assert.equal(open.error, "circuit open: the endpoint failed repeatedly; not called");
     assert.equal(backend.requests, 3);
-    t.mock.timers.tick(14_900);
+    t.mock.timers.tick(1_400);
     assert.ok(!(await client.call(endpoint, request)).ok);
-    assert.equal(backend.requests, 3, "still open before 15 s");
+    assert.equal(backend.requests, 3, "still open before 1.5 s");
     t.mock.timers.tick(100);
     status = 200;
-    assert.ok((await client.call(endpoint, request)).ok, "half open after 15 s: a trial call, which succeeds");
+    assert.ok((await client.call(endpoint, request)).ok, "half open after 1.5 s: a trial call, which succeeds");
     assert.equal(backend.requests, 4);
     assert.ok((await client.call(endpoint, request)).ok, "closed again");
   } finally {
     t.mock.timers.reset();
     client.shutdown();
     await backend.close();
+  }
+});
+
+test("after an outage the breaker probes by itself and closes on success: the backend is used again within 2 s of coming back", async () => {
+  let down = true;
+  const backend = await startReceiver((_req, res) => answer(res));
+  opened.push(backend);
+  backend.server.on("connection", (socket) => {
+    if (down) socket.destroy(); // down: every connection fails
+  });
+  const client = createFulfillmentClient(egress);
+  const endpoint = { id: "outage", url: backend.url, timeoutMs: 1000 };
+  try {
+    for (let i = 0; i < 3; i++) assert.ok(!(await client.call(endpoint, request)).ok);
+    let result = await client.call(endpoint, request);
+    assert.ok(!result.ok && result.circuitOpen, "open after the outage's failures");
+    down = false;
+    const back = performance.now();
+    let calls = 0;
+    while (!result.ok && performance.now() - back < 5000) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      result = await client.call(endpoint, request);
+      calls++;
+    }
+    const after = performance.now() - back;
+    assert.ok(result.ok, "a call went through");
+    assert.ok(after < 2000, `within 2 s of the backend coming back, not ${Math.round(after)} ms`);
+    assert.ok(after > 1000 && calls > 10, "and not before: meanwhile the open breaker answered at once");
+    assert.equal(backend.received.length, 1, "one trial call reached the backend");
+    assert.ok((await client.call(endpoint, request)).ok, "closed again: the next call goes through too");
+    assert.equal(backend.received.length, 2);
+  } finally {
+    client.shutdown();
   }
 });
 

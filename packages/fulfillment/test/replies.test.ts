@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Channel } from "@cb/core";
-import { buildWebhookRequest, contextShortName, toReplies, type RequestInput } from "../src/index.ts";
+import { buildWebhookRequest, contextShortName, toMessages, toReplies, type RequestInput } from "../src/index.ts";
 
 test("each Dialogflow message type becomes its reply", () => {
   const replies = toReplies(
@@ -211,9 +211,10 @@ const input = (over: Partial<RequestInput> = {}): RequestInput => ({
   ...over,
 });
 
-test("a WebhookRequest carries the intent's own responses when it has them, and each channel's source", () => {
+test("a WebhookRequest carries the intent's own responses (empty when it has none), and each channel's source", () => {
   const plain = buildWebhookRequest(input());
-  assert.ok(!("fulfillmentText" in plain.queryResult) && !("fulfillmentMessages" in plain.queryResult));
+  assert.equal(plain.queryResult.fulfillmentText, "", "present, as Dialogflow sends it, even when empty");
+  assert.deepEqual(plain.queryResult.fulfillmentMessages, []);
   assert.deepEqual(plain.queryResult.outputContexts, [
     { name: "projects/p/agent/sessions/s/contexts/bare", lifespanCount: 3, parameters: {} },
   ]);
@@ -233,6 +234,65 @@ test("a WebhookRequest carries the intent's own responses when it has them, and 
     slack: { source: "slack", version: "2", payload: {} },
     whatsapp: { version: "2", payload: {} },
   });
+});
+
+test('a WebhookRequest has the intent\'s action, every declared parameter (unfilled ones as "" or []) and diagnosticInfo', () => {
+  const r = buildWebhookRequest(
+    input({
+      action: "order.add",
+      parameters: { size: "large" },
+      declared: [{ name: "size" }, { name: "food-items", isList: true }, { name: "address" }],
+      allRequiredParamsPresent: false,
+    }),
+  );
+  assert.equal(r.queryResult.action, "order.add");
+  assert.deepEqual(r.queryResult.parameters, { size: "large", "food-items": [], address: "" });
+  assert.deepEqual(r.queryResult.diagnosticInfo, {});
+  assert.equal(buildWebhookRequest(input()).queryResult.action, "", "no action is an empty string, as in Dialogflow");
+});
+
+test("replies become Dialogflow messages: text, quick replies, card, image, custom payloads by platform", () => {
+  assert.deepEqual(
+    toMessages([
+      { type: "text", text: "Hello" },
+      { type: "text", text: "Pick", quickReplies: [{ title: "Yes", payload: "yes" }] },
+      {
+        type: "cards",
+        cards: [
+          {
+            title: "Pizza",
+            subtitle: "Large",
+            imageUrl: "https://img.example/p.png",
+            buttons: [
+              { type: "url", title: "Menu", url: "https://shop.example/menu" },
+              { type: "postback", title: "Order", payload: "order pizza" },
+            ],
+          },
+        ],
+      },
+      { type: "buttons", text: "Next?", buttons: [{ type: "postback", title: "Track", payload: "track" }] },
+      { type: "image", url: "https://img.example/q.png", caption: "Our shop" },
+      { type: "custom", channel: "messenger", payload: { text: "raw" } },
+    ]),
+    [
+      { text: { text: ["Hello"] } },
+      { quickReplies: { title: "Pick", quickReplies: ["Yes"] } },
+      {
+        card: {
+          title: "Pizza",
+          subtitle: "Large",
+          imageUri: "https://img.example/p.png",
+          buttons: [
+            { text: "Menu", postback: "https://shop.example/menu" },
+            { text: "Order", postback: "order pizza" },
+          ],
+        },
+      },
+      { card: { title: "Next?", buttons: [{ text: "Track", postback: "track" }] } },
+      { image: { imageUri: "https://img.example/q.png", accessibilityText: "Our shop" } },
+      { payload: { facebook: { text: "raw" } } },
+    ],
+  );
 });
 
 test("a context's short name comes from its resource name", () => {

@@ -84,6 +84,30 @@ function fill(
   return { parameters, spans, missing };
 }
 
+/**
+ * The contexts after an intent completes: its output contexts, at their full lifespan, replace the
+ * active ones of the same name and carry its parameters, each with its `.original` text as
+ * Dialogflow keeps them (so `#context.param.original` reads it later).
+ */
+export function withOutputContexts(
+  intent: Pick<IntentDefinition, "outputContexts" | "resetContexts">,
+  active: DialogContext[],
+  parameters: Record<string, unknown>,
+  spans: Record<string, string>,
+): DialogContext[] {
+  // An intent with resetContexts clears the active contexts first.
+  const contexts = intent.resetContexts ? [] : active;
+  const outputs = intent.outputContexts ?? [];
+  if (!outputs.length) return contexts;
+  const originals = Object.fromEntries(Object.entries(spans).map(([k, v]) => [`${k}.original`, v]));
+  return [
+    ...contexts.filter((c) => !outputs.some((o) => o.name === c.name)),
+    ...outputs
+      .filter((o) => o.lifespan > 0)
+      .map((o) => ({ name: o.name, lifespanCount: o.lifespan, parameters: { ...parameters, ...originals } })),
+  ];
+}
+
 function matched(
   intent: IntentDefinition,
   confidence: number,
@@ -102,11 +126,8 @@ function matched(
     );
     ({ parameters, spans, missing } = fill(intent, [], { ...extra, ...parameters }, spans));
   }
-  const active = [
-    ...(intent.resetContexts ? [] : contexts).filter((c) => !intent.outputContexts?.some((o) => o.name === c.name)),
-    ...(intent.outputContexts ?? []).map((o) => ({ name: o.name, lifespanCount: o.lifespan, parameters })),
-  ];
   if (missing) {
+    // As in Dialogflow, the output contexts wait for the intent to complete.
     return {
       intent: intent.name,
       confidence,
@@ -114,13 +135,14 @@ function matched(
       parameterSpans: spans,
       allRequiredParamsPresent: false,
       prompt: missing.prompts?.[0] ?? `What is the ${missing.name.replaceAll("_", " ")}?`,
-      contexts: active,
+      contexts,
       state: {
-        contexts: active,
+        contexts,
         pending: { intent: intent.name, parameters, spans, missing: missing.name, attempts: 1 },
       },
     };
   }
+  const active = withOutputContexts(intent, contexts, parameters, spans);
   return {
     intent: intent.name,
     confidence,
@@ -192,16 +214,18 @@ export function understand(input: UnderstandInput): Understanding {
     if (intent && filled && !movedOn) {
       const slot = intent.parameters?.find((p) => p.name === pending.missing);
       const { parameters, spans, missing } = filled;
-      if (!missing)
+      if (!missing) {
+        const active = withOutputContexts(intent, contexts, parameters, spans);
         return {
           intent: intent.name,
           confidence: 1,
           parameters,
           parameterSpans: spans,
           allRequiredParamsPresent: true,
-          contexts,
-          state: { contexts },
+          contexts: active,
+          state: { contexts: active },
         };
+      }
       const attempts = missing.name === pending.missing ? pending.attempts + 1 : 1;
       if (attempts <= MAX_PROMPTS) {
         const prompts = (missing.name === slot?.name ? slot.prompts : missing.prompts) ?? [];

@@ -147,13 +147,16 @@ function listMatches(text: string, type: Extract<EntityTypeDefinition, { kind: "
   const words = tokenize(text);
   const found: EntityMatch[] = [];
   for (const entry of type.entries) {
+    // One match per entry and position: "pizza" is not also its synonym "pizzas" one edit away.
+    const taken = new Set<number>();
     for (const synonym of [entry.value, ...(entry.synonyms ?? [])]) {
       const target = tokenize(synonym);
       if (!target.length) continue;
       for (let i = 0; i + target.length <= words.length; i++) {
         const window = words.slice(i, i + target.length);
         const ok = window.every((w, k) => w === target[k] || (target[k]!.length >= 5 && distance(w, target[k]!) <= 1));
-        if (ok) {
+        if (ok && !taken.has(i)) {
+          taken.add(i);
           const phrase = window.join(" ");
           const at = normalizeText(text).indexOf(window[0]!);
           found.push({

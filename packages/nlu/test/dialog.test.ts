@@ -108,3 +108,46 @@ test("a context of lifespan 1 gates the next message only, as in Dialogflow", ()
   const later = say("hello", converted.state);
   assert.notEqual(say("kelvin", later.state).intent, "kelvin", "one message later it is gone");
 });
+
+test("slot filling: the intent's output contexts are set when it completes, with its parameters and full lifespan, not while prompting", () => {
+  const first = turn("where is my order", undefined);
+  assert.equal(first.allRequiredParamsPresent, false);
+  assert.deepEqual(first.contexts, [], "nothing set on the prompting turn");
+  assert.deepEqual(first.state.contexts, []);
+  const again = turn("I don't know", first.state);
+  assert.deepEqual(again.contexts, [], "nor on the next prompt");
+  const done = turn("it's 12345", again.state);
+  assert.equal(done.allRequiredParamsPresent, true);
+  assert.deepEqual(done.contexts, [
+    { name: "order", lifespanCount: 3, parameters: { order_id: "12345", "order_id.original": "12345" } },
+  ]);
+  assert.deepEqual(done.state.contexts, done.contexts);
+  assert.equal(turn("return it", done.state).intent, "return.followup", "the follow-up matches after prompting");
+});
+
+test("an intent matched with all its parameters sets its output contexts with them and their original text", () => {
+  const status = turn("where is order 12345", undefined);
+  assert.deepEqual(status.contexts, [
+    { name: "order", lifespanCount: 3, parameters: { order_id: "12345", "order_id.original": "12345" } },
+  ]);
+});
+
+test("an output context of lifespan 0 ends the active context of that name", () => {
+  const intents = [
+    { name: "start", examples: ["start the order", "begin my order"], outputContexts: [{ name: "cart", lifespan: 4 }] },
+    {
+      name: "finish",
+      examples: ["finish the order", "done with my order"],
+      outputContexts: [{ name: "cart", lifespan: 0 }],
+    },
+  ];
+  const small = trainModel(intents);
+  const started = understand({ text: "start the order", state: undefined, model: small, tenant });
+  assert.deepEqual(
+    started.contexts.map((c) => c.name),
+    ["cart"],
+  );
+  const finished = understand({ text: "finish the order", state: started.state, model: small, tenant });
+  assert.equal(finished.intent, "finish");
+  assert.deepEqual(finished.contexts, []);
+});

@@ -75,3 +75,17 @@ test("custom entities: lists with synonyms and typos, and patterns", () => {
     ],
   );
 });
+
+test("a word that is an entry's value and, one edit away, its synonym is found once", () => {
+  const types = [
+    { name: "food", kind: "list" as const, entries: [{ value: "pizza", synonyms: ["pizzas"] }, { value: "fries" }] },
+  ];
+  const found = extractEntities("pizza and fries", { timezone: "UTC", now, types });
+  assert.deepEqual(
+    found.map((e) => [e.value, e.text]),
+    [
+      ["pizza", "pizza"],
+      ["fries", "fries"],
+    ],
+  );
+});

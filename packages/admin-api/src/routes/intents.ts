@@ -30,11 +30,11 @@ const data = (body: Static<typeof IntentInput>) => ({
   inputContexts: body.inputContexts ?? [],
   outputContexts: (body.outputContexts ?? []) as object[],
   fulfillmentEndpointId: body.fulfillmentEndpointId ?? null,
+  action: body.action ?? "",
   events: body.events ?? [],
-  action: body.action ?? null,
+  webhookForSlotFilling: body.webhookForSlotFilling ?? false,
   priority: body.priority ?? 500000,
   resetContexts: body.resetContexts ?? false,
-  webhookForSlotFilling: body.webhookForSlotFilling ?? false,
   endInteraction: body.endInteraction ?? false,
 });
 
