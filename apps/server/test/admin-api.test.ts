@@ -226,7 +226,7 @@ test("intents carry Dialogflow's events, action, priority and flags; defaults wh
   const plain = (await call("POST", "/v1/intents", keys.a, { name: "plain", examples: ["x"] })).json();
   assert.deepEqual(Object.fromEntries(Object.keys(fields).map((k) => [k, plain[k]])), {
     events: [],
-    action: null,
+    action: "",
     priority: 500000,
     resetContexts: false,
     webhookForSlotFilling: false,
