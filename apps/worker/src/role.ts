@@ -1,4 +1,5 @@
 import {
+  type AnswerOptions,
   applyContexts,
   CONVERSATION_QUEUE_PREFIX,
   createFulfill,
@@ -12,7 +13,14 @@ import { createDeliverTask, DELIVER_EVENT } from "@cb/event-webhooks";
 import { createFulfillmentClient } from "@cb/fulfillment";
 import { createNotificationTasks, SUBJECT_QUEUE_PREFIX } from "@cb/notifications";
 import { EventEmitter } from "node:events";
-import { keepQueuesCollected, keepWorkersAlive, startWorker, type JobRunner, type WorkerEvents } from "@cb/jobs";
+import {
+  keepQueuesCollected,
+  keepWorkersAlive,
+  startWorker,
+  stuckAfterMs,
+  type JobRunner,
+  type WorkerEvents,
+} from "@cb/jobs";
 import type { Sealer } from "@cb/secrets";
 import { pino, type Logger } from "pino";
 import { createTaskList } from "./tasks.ts";
@@ -25,9 +33,12 @@ export interface WorkerResources {
   accounts: AccountDirectory;
   /** Where the role logs; pino on stdout at LOG_LEVEL by default. */
   logger?: Logger;
+  /** How a conversation's failed turns are retried (drain.ts's defaults unless given). */
+  answering?: Omit<AnswerOptions, "signal">;
   config: {
     LOG_LEVEL?: string;
     WORKER_CONCURRENCY: number;
+    WORKER_MAX_RUN_MS?: number;
     WORKER_HEARTBEAT_MS?: number;
     WORKER_DEAD_AFTER_MS?: number;
     EGRESS_ALLOW?: string | undefined;
@@ -70,6 +81,7 @@ export async function startWorkerRole(
         getSender: (id) => resources.accounts.sender(id),
       }),
     },
+    resources.answering,
   );
   const events: WorkerEvents = new EventEmitter();
   const liveness = await keepWorkersAlive({
@@ -77,11 +89,13 @@ export async function startWorkerRole(
     events,
     ...(resources.config.WORKER_HEARTBEAT_MS ? { intervalMs: resources.config.WORKER_HEARTBEAT_MS } : {}),
     ...(resources.config.WORKER_DEAD_AFTER_MS ? { deadAfterMs: resources.config.WORKER_DEAD_AFTER_MS } : {}),
+    stuckAfterMs: stuckAfterMs(resources.config.WORKER_MAX_RUN_MS),
   });
   const runner = await startWorker({
     connectionString: resources.databaseUrl,
     taskList,
     concurrency: resources.config.WORKER_CONCURRENCY,
+    ...(resources.config.WORKER_MAX_RUN_MS ? { maxRunMs: resources.config.WORKER_MAX_RUN_MS } : {}),
     events,
     crontab: INBOUND_SWEEP,
   });

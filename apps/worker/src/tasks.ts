@@ -1,15 +1,20 @@
 import {
+  answerConversation,
   enqueueExpansion,
   expandInbound,
   EXPAND_INBOUND,
   HANDLE_MESSAGE,
-  handleMessage,
+  type AnswerOptions,
   type TurnDeps,
 } from "@cb/conversation";
 import type { Task, TaskList } from "@cb/jobs";
 
 /** Every job this system runs, by graphile-worker identifier. */
-export function createTaskList(deps: TurnDeps, more: Record<string, Task> = {}): TaskList {
+export function createTaskList(
+  deps: TurnDeps,
+  more: Record<string, Task> = {},
+  answering: Omit<AnswerOptions, "signal"> = {},
+): TaskList {
   return {
     [EXPAND_INBOUND]: async (_payload, helpers) => {
       const { setAside, more } = await expandInbound(deps.pool);
@@ -18,8 +23,17 @@ export function createTaskList(deps: TurnDeps, more: Record<string, Task> = {}):
       // Rows left when the time budget ran out: another round, queued behind this one.
       if (more) await enqueueExpansion(deps.pool);
     },
-    [HANDLE_MESSAGE]: async (payload) => {
-      await handleMessage(deps, (payload as { messageId: string }).messageId);
+    // A message's job answers its conversation's waiting messages, earliest first (drain.ts).
+    [HANDLE_MESSAGE]: async (payload, helpers) => {
+      const { failed, retrying } = await answerConversation(deps, (payload as { messageId: string }).messageId, {
+        ...answering,
+        signal: helpers.abortSignal,
+      });
+      for (const f of failed) helpers.logger.error(`message ${f.messageId} failed after its last attempt: ${f.error}`);
+      if (retrying)
+        helpers.logger.warn(
+          `message ${retrying.messageId} failed (attempt ${retrying.attempts}), tried again at ${retrying.retryAt.toISOString()}; its conversation waits: ${retrying.error}`,
+        );
     },
     ...more,
   };

@@ -46,7 +46,11 @@ export interface Stack {
 }
 
 export async function startStack(
-  options: { worker?: boolean; ingest?: Omit<IngestorOptions, "connectionString"> } = {},
+  options: {
+    worker?: boolean;
+    ingest?: Omit<IngestorOptions, "connectionString">;
+    answering?: Parameters<typeof startWorkerRole>[0]["answering"];
+  } = {},
 ): Promise<Stack> {
   const t = await createTestDatabase();
   const keys = generateKey("test");
@@ -131,6 +135,7 @@ export async function startStack(
         pool: t.pool,
         sealer,
         accounts,
+        ...(options.answering ? { answering: options.answering } : {}),
         config: {
           WORKER_CONCURRENCY: 4,
           WORKER_HEARTBEAT_MS: 300,

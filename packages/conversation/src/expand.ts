@@ -29,6 +29,19 @@ export async function wakeExpansion(sql: Sql): Promise<void> {
   if (!rows.length) await enqueueExpansion(sql);
 }
 
+/**
+ * Whether stored inbound batches wait for their expansion. While they do, new messages go behind
+ * them (to the inbox too): a message written straight away could otherwise be answered before an
+ * earlier one of its conversation still in the inbox.
+ */
+export async function inboxWaiting(sql: Sql): Promise<boolean> {
+  const { rows } = await sql.query({
+    name: "inbox-waiting",
+    text: `SELECT 1 FROM "InboundBatch" WHERE error IS NULL LIMIT 1`,
+  });
+  return rows.length > 0;
+}
+
 /** The advisory lock key that serializes delivery reports with the sender's write of a message id. */
 export const statusLockKey = (channelAccountId: string, platformMessageId: string) =>
   `delivery:${channelAccountId}:${platformMessageId}`;
@@ -45,6 +58,11 @@ export interface InboundGroup {
 
 /** A stored row's groups, and when the row was acknowledged (its messages' createdAt; null: now). */
 type StoredBatch = { groups: InboundGroup[]; receivedAt: Date | null };
+
+// A message's arrival: its write's number (one per statement, in the order writes are made) times
+// this, plus its place in the write. More messages than this never share a write (the ingestor's
+// writes hold at most 500 requests, an expansion 20 inbox rows of them).
+const ARRIVAL_SPAN = 1_048_576;
 
 // Hot statements are prepared once per connection (named), sparing PostgreSQL a parse and plan per
 // batch. One statement stores a batch of messages: conversations upserted (one row per conversation;
@@ -69,10 +87,12 @@ WITH input AS (
   RETURNING id, "channelAccountId", "externalId"
 ), gate AS MATERIALIZED (
   SELECT ${QUEUE_GATE_SHARED}
+), write AS MATERIALIZED (
+  SELECT nextval('"Message_arrival_seq"') * ${ARRIVAL_SPAN} AS base
 ), msg AS (
-  INSERT INTO "Message" (id, "tenantId", "channelAccountId", "conversationId", direction, "dedupeKey", "platformMessageId", content, raw, status, "createdAt", "updatedAt")
-  SELECT i.id, i.tenant_id, i.account_id, c.id, 'in', i.dedupe_key, i.platform_message_id, i.content, i.raw, 'received', COALESCE(i.received_at, now()), now()
-  FROM input i JOIN conv c ON c."channelAccountId" = i.account_id AND c."externalId" = i.external_id
+  INSERT INTO "Message" (id, "tenantId", "channelAccountId", "conversationId", direction, "dedupeKey", "platformMessageId", content, raw, status, arrival, "createdAt", "updatedAt")
+  SELECT i.id, i.tenant_id, i.account_id, c.id, 'in', i.dedupe_key, i.platform_message_id, i.content, i.raw, 'received', w.base + i.n, COALESCE(i.received_at, now()), now()
+  FROM input i CROSS JOIN write w JOIN conv c ON c."channelAccountId" = i.account_id AND c."externalId" = i.external_id
   ON CONFLICT ("channelAccountId", direction, "dedupeKey") DO NOTHING
   RETURNING id, "conversationId"
 )

@@ -11,6 +11,7 @@ export {
 export { createAccountDirectory, type AccountDirectory } from "./accounts.ts";
 export { sendReplies, type OutboundTarget, type OutboundResult } from "./outbound.ts";
 export { handleMessage, type TurnDeps, type TurnResult } from "./turn.ts";
+export { answerConversation, type AnswerOptions, type AnswerResult } from "./drain.ts";
 export { createUnderstand, createFulfill, applyContexts } from "./adapters.ts";
 export type * from "./ports.ts";
 export type * from "./turn-record.ts";

@@ -1,6 +1,6 @@
 import type { ChannelAccount, InboundEvent } from "@cb/core";
 import { createPool } from "@cb/db";
-import { storeEvents, wakeExpansion, type InboundGroup } from "./expand.ts";
+import { inboxWaiting, storeEvents, wakeExpansion, type InboundGroup } from "./expand.ts";
 
 export interface Ingestor {
   /**
@@ -31,7 +31,8 @@ interface Pending {
  * notification (PostgreSQL serializes the commits of transactions that NOTIFY, which capped
  * ingest at a few thousand messages a second), and the worker's expand-inbound job turns rows into
  * the same messages and jobs, in order, at the pace the database allows. Acknowledgements stay
- * fast through a peak, and what arrived is never in doubt: it is committed either way.
+ * fast through a peak, and what arrived is never in doubt: it is committed either way. Messages
+ * that arrive while the inbox still holds rows go to the inbox too, behind them, whatever the load.
  */
 export interface IngestorOptions {
   connectionString: string;
@@ -91,7 +92,10 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     const started = performance.now();
     batchSize += (batch.length - batchSize) / 8;
     const groups = batch.map((p) => p.group);
-    if (batchSize > inboxAbove) {
+    const messages = groups.some((g) => g.events.some((e) => e.type === "message"));
+    // Messages queue behind the inbox's, even when written by another server process: what arrives
+    // after a message was acknowledged is stored after it, and answered after it.
+    if (batchSize > inboxAbove || (messages && (await inboxWaiting(pool)))) {
       await pool.query({
         name: "store-inbound",
         text: `INSERT INTO "InboundBatch" (events) VALUES ($1::json)`,

@@ -208,7 +208,8 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
   const { db, pool } = deps;
   const started = performance.now();
   const stored = await loadInbound(pool, messageId);
-  if (!stored || stored.status === "processed") return { replies: 0, skipped: "already processed" };
+  // Processed, or failed for good after its last attempt (drain.ts).
+  if (stored?.status !== "received") return { replies: 0, skipped: "already processed" };
   const message = stored.content as InboundMessage;
   const conversation = stored.conversation;
   const tenant: TenantInfo = {

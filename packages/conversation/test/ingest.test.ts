@@ -53,6 +53,7 @@ const waiting = () => t.db.inboundBatch.count({ where: { error: null } });
 const clear = async () => {
   await t.db.message.deleteMany();
   await t.db.conversation.deleteMany();
+  await t.db.inboundBatch.deleteMany();
   await t.db.$executeRawUnsafe(`DELETE FROM graphile_worker._private_jobs`);
 };
 
@@ -69,6 +70,16 @@ async function assertQueuedInOrder(chats: number, perChat: number) {
     assert.equal(order.length, perChat);
     assert.deepEqual(
       order,
+      [...order].sort((a, b) => a - b),
+    );
+    // And they are answered in that order (arrival).
+    const answered = await t.db.message.findMany({
+      where: { conversationId: conversation.id },
+      orderBy: { arrival: "asc" },
+      select: { dedupeKey: true },
+    });
+    assert.deepEqual(
+      answered.map((m) => Number(m.dedupeKey)),
       [...order].sort((a, b) => a - b),
     );
     assert.equal(
@@ -138,7 +149,14 @@ test("the ingestor switches to the inbox under load and back when it passes", as
     );
     const underLoad = adaptive.stats().inboxAppends;
     assert.ok(underLoad > 0, "hundreds at once: appended to the inbox");
-    for (let n = 0; n < 40; n++) await adaptive.ingest(account, [message(900 + n)]);
+    // A worker expands the inbox (until it has, new messages would queue behind its rows).
+    await adaptive.settled();
+    await expandInbound(t.pool);
+    for (let n = 0; n < 40; n++) {
+      await adaptive.ingest(account, [message(900 + n)]);
+      await adaptive.settled();
+      await expandInbound(t.pool);
+    }
     const { inboxAppends, transactions } = adaptive.stats();
     assert.ok(inboxAppends < underLoad + 40, "back to messages at once as the load passes");
     assert.ok(transactions > inboxAppends);
@@ -147,6 +165,26 @@ test("the ingestor switches to the inbox under load and back when it passes", as
   }
   await expandInbound(t.pool);
   assert.equal(await t.db.message.count({ where: { dedupeKey: { in: ["200", "1299", "939"] } } }), 3);
+});
+
+test("while the inbox holds rows, a message written by any ingestor goes behind them, and is answered after them", async () => {
+  await clear();
+  await inbox.ingest(account, [message(600, "chat-order"), message(601, "chat-order")]);
+  // The next message of the conversation reaches a server process under light load.
+  await direct.ingest(account, [message(602, "chat-order")]);
+  await inbox.settled();
+  await direct.settled();
+  assert.equal(await t.db.message.count(), 0, "not written ahead of the inbox");
+  await expandInbound(t.pool);
+  const stored = await t.db.message.findMany({ orderBy: { arrival: "asc" }, select: { dedupeKey: true } });
+  assert.deepEqual(
+    stored.map((m) => m.dedupeKey),
+    ["600", "601", "602"],
+  );
+  // With the inbox empty again, messages are written at once, after those.
+  await direct.ingest(account, [message(603, "chat-order")]);
+  const last = await t.db.message.findFirstOrThrow({ orderBy: { arrival: "desc" }, select: { dedupeKey: true } });
+  assert.equal(last.dedupeKey, "603");
 });
 
 test("redelivery is stored once and queued once, even inside one batch, either way", async () => {

@@ -1,6 +1,7 @@
 import { makeWorkerUtils, type WorkerEvents, type WorkerUtils } from "graphile-worker";
 import pg from "pg";
 import { every } from "./every.ts";
+import { stuckAfterMs } from "./worker.ts";
 
 export interface LivenessOptions {
   connectionString: string;
@@ -10,6 +11,12 @@ export interface LivenessOptions {
   intervalMs?: number;
   /** A worker silent this long is dead: its jobs and queues are unlocked for others. */
   deadAfterMs?: number;
+  /**
+   * A job locked this long is stuck, whoever holds it: it and its queue are unlocked. Longer than a
+   * job can wait fetched ahead plus its time limit (stuckAfterMs(maxRunMs) from startWorker's
+   * maxRunMs), so only a worker that is alive but no longer finishing its jobs is caught.
+   */
+  stuckAfterMs?: number;
   onError?: (err: unknown) => void;
 }
 
@@ -22,6 +29,7 @@ export interface LivenessOptions {
 export async function keepWorkersAlive(options: LivenessOptions): Promise<{ stop(): Promise<void> }> {
   const interval = options.intervalMs ?? 5_000;
   const deadAfter = options.deadAfterMs ?? 30_000;
+  const stuckAfter = options.stuckAfterMs ?? stuckAfterMs();
   // Jobs are locked by a worker's id or, when fetched in batches, by its pool's id: both count.
   const workerIds = new Set<string>();
   options.events.on("pool:create", ({ workerPool }) => workerIds.add(workerPool.id));
@@ -66,6 +74,28 @@ export async function keepWorkersAlive(options: LivenessOptions): Promise<{ stop
     );
     const dead = rows.map((r) => r.locked_by).filter((id) => !workerIds.has(id));
     if (dead.length) await utils.forceUnlockWorkers(dead);
+    // Only the stuck job and its queue: the worker's other jobs are running fine. graphile-worker has
+    // no call for one job, so its tables are updated as forceUnlockWorkers does.
+    const { rows: stuck } = await pool.query<{ id: string; locked_by: string }>(
+      `WITH stuck AS (
+         UPDATE graphile_worker._private_jobs j SET locked_at = NULL, locked_by = NULL
+         FROM (SELECT id, locked_by FROM graphile_worker._private_jobs
+               WHERE locked_at < now() - $1 * interval '1 millisecond' FOR UPDATE) held
+         WHERE j.id = held.id
+         RETURNING j.id, j.job_queue_id, held.locked_by
+       ), queues AS (
+         UPDATE graphile_worker._private_job_queues q SET locked_at = NULL, locked_by = NULL
+         FROM stuck WHERE q.id = stuck.job_queue_id AND q.locked_by = stuck.locked_by
+       )
+       SELECT id, locked_by FROM stuck`,
+      [stuckAfter],
+    );
+    if (stuck.length)
+      onError(
+        new Error(
+          `unlocked ${stuck.length} job(s) held longer than ${stuckAfter} ms by a stuck worker (${[...new Set(stuck.map((s) => s.locked_by))].join(", ")})`,
+        ),
+      );
     await pool.query(`DELETE FROM "WorkerHeartbeat" WHERE "seenAt" < now() - interval '1 day'`);
   }
 

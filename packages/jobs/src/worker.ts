@@ -1,18 +1,24 @@
 import { consoleLogFactory, Logger, run, type Runner, type TaskList, type WorkerEvents } from "graphile-worker";
 import pg from "pg";
+import { limitTaskList } from "./time-limit.ts";
 
 export type { Runner, TaskList, Task, JobHelpers, WorkerEvents } from "graphile-worker";
 
 export interface WorkerOptions {
   connectionString: string;
   taskList: TaskList;
-  /** Jobs run at once in this process. */
+  /**
+   * Jobs in flight at once in this process (DEFAULT_CONCURRENCY). A job waiting on HTTP costs a
+   * promise, not a thread or a connection, so this can be in the hundreds.
+   */
   concurrency?: number;
+  /** How long a job may run before it is aborted, failed and retried (DEFAULT_MAX_RUN_MS). */
+  maxRunMs?: number;
   /** Fallback poll interval; new jobs normally arrive at once through LISTEN/NOTIFY. */
   pollIntervalMs?: number;
   /** graphile-worker's event emitter, for observers that must see the runner's first events. */
   events?: WorkerEvents;
-  /** Jobs fetched (and locked) per round trip; `concurrency` by default (see startWorker). */
+  /** Jobs fetched (and locked) per round trip; `concurrency`, at most 50, by default (see startWorker). */
   localQueueSize?: number;
   /** Recurring jobs, in graphile-worker's crontab format (one line per job). */
   crontab?: string;
@@ -37,6 +43,18 @@ export interface JobRunner {
 
 const RESTART_DELAY_MS = 1_000;
 
+export const DEFAULT_CONCURRENCY = 300;
+export const DEFAULT_MAX_RUN_MS = 5 * 60_000;
+/** How long a job can stay locked by a healthy worker (fetched ahead, run, wound up); longer, it is stuck. */
+export const stuckAfterMs = (maxRunMs = DEFAULT_MAX_RUN_MS) => LOCAL_QUEUE_TTL_MS + maxRunMs + 60_000;
+const LOCAL_QUEUE_SIZE = 50;
+/** Jobs fetched ahead but not started go back to the database after this long. */
+export const LOCAL_QUEUE_TTL_MS = 60_000;
+// The runner's own use of the database: fetching batches of jobs, completing and failing them in
+// batches, LISTEN, the crontab, and the odd addJob from a task. Not one per job: a job's own queries
+// go through the app's pool.
+const JOB_POOL_SIZE = 8;
+
 /**
  * Starts a graphile-worker runner, and starts it again whenever it stops on its own. graphile-worker
  * ends its worker pool for good when it cannot record a job's outcome (a database restart at the
@@ -48,7 +66,7 @@ export async function startWorker(options: WorkerOptions): Promise<JobRunner> {
   // Our own pool, so a dropped connection (database restart) is reported and replaced, never thrown.
   const pool = new pg.Pool({
     connectionString: options.connectionString,
-    max: (options.concurrency ?? 10) + 2,
+    max: JOB_POOL_SIZE,
     connectionTimeoutMillis: 5_000,
   });
   let reported = false;
@@ -57,21 +75,26 @@ export async function startWorker(options: WorkerOptions): Promise<JobRunner> {
     reported = true;
   });
   pool.on("connect", (client) => client.on("error", () => {}));
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const taskList = limitTaskList(options.taskList, { maxRunMs: options.maxRunMs ?? DEFAULT_MAX_RUN_MS });
   const start = () =>
     run({
       pgPool: pool,
-      taskList: options.taskList,
-      concurrency: options.concurrency ?? 10,
+      taskList,
+      concurrency,
       pollInterval: options.pollIntervalMs ?? 2000,
       logger: quietLogger,
       // Under load a turn is a few milliseconds of work, so a round trip to fetch each job and another
-      // to complete it would cost as much as the turn: jobs are fetched a batch at a time (one per
-      // slot, as graphile-worker advises: a batch is milliseconds of work, so other workers of a
-      // scaled-out deployment are not left idle behind it) and completions written together,
+      // to complete it would cost as much as the turn: jobs are fetched a batch at a time (at most
+      // LOCAL_QUEUE_SIZE, however many slots, so that a burst is shared with the other workers of a
+      // scaled-out deployment rather than fetched whole by one) and completions written together,
       // waiting no longer than a tick.
       preset: {
         worker: {
-          localQueue: { size: options.localQueueSize ?? options.concurrency ?? 10 },
+          localQueue: {
+            size: options.localQueueSize ?? Math.min(concurrency, LOCAL_QUEUE_SIZE),
+            ttl: LOCAL_QUEUE_TTL_MS,
+          },
           completeJobBatchDelay: 0,
           failJobBatchDelay: 0,
         },

@@ -2,10 +2,11 @@ import type { ChannelSender, Reply } from "@cb/core";
 import { sendReplies } from "@cb/conversation";
 import { prismaSql, type Db, type Pool, type Prisma } from "@cb/db";
 import { emitEvent } from "@cb/event-webhooks";
-import type { Task } from "@cb/jobs";
+import type { JobHelpers, Task } from "@cb/jobs";
 import { parsePhoneNumberFromString } from "libphonenumber-js";
 import { DateTime } from "luxon";
 import { conditionHolds, firstValue, renderText, type EventDocument } from "./rules.ts";
+import { notifyInOrder, type InOrderOptions } from "./in-order.ts";
 import { NOTIFY_EVENT, subjectQueue } from "./store.ts";
 
 export interface NotifyDeps {
@@ -149,87 +150,103 @@ async function deliver(
 }
 
 /**
- * The `notify-event` task: every enabled rule for the event's type whose conditions hold sends its
- * message (once: one notification per event and rule), deferred through quiet hours, recorded, and
- * announced as notification.* events.
+ * The `notify-event` task: the subject's events notify in order (in-order.ts), each thus: every
+ * enabled rule for the event's type whose conditions hold sends its message (once: one
+ * notification per event and rule), deferred through quiet hours, recorded, and announced as
+ * notification.* events.
  */
-export function createNotificationTasks(deps: NotifyDeps): Record<string, Task> {
-  const { db } = deps;
+export function createNotificationTasks(deps: NotifyDeps, options: InOrderOptions = {}): Record<string, Task> {
   return {
     [NOTIFY_EVENT]: async (payload, helpers) => {
-      const { orderEventId } = payload as { orderEventId: string };
-      const row = await db.orderEvent.findUnique({ where: { id: orderEventId }, include: { tenant: true } });
-      if (!row) return;
-      const event: EventDocument = {
-        id: row.eventId,
-        type: row.type,
-        subject: row.subject,
-        occurredAt: row.occurredAt.toISOString(),
-        data: row.data as Record<string, unknown>,
-      };
-      const rules = (
-        await db.notificationRule.findMany({ where: { tenantId: row.tenantId, eventType: row.type, enabled: true } })
-      ).filter((r) => r.conditions.every((c) => conditionHolds(c, event)));
-      if (!rules.length) return;
-
-      const until = quietUntil(
-        row.tenant.notificationSettings as Settings,
-        row.tenant.timezone,
-        deps.now?.() ?? new Date(),
+      const { failed, retrying } = await notifyInOrder(
+        deps.pool,
+        (payload as { orderEventId: string }).orderEventId,
+        (orderEventId) => notifyEvent(deps, orderEventId, helpers),
+        options,
       );
-      if (until) {
-        // Deferred, never dropped: the same job comes back when quiet hours end, in the order's
-        // queue so that the order's events still notify one at a time, in order.
-        await db.notification.createMany({
-          data: rules.map((r) => ({
-            tenantId: row.tenantId,
-            orderEventId,
-            ruleId: r.id,
-            status: "deferred",
-            reason: `quiet hours until ${until.toISOString()}`,
-          })),
-          skipDuplicates: true,
-        });
-        await helpers.addJob(
-          NOTIFY_EVENT,
-          { orderEventId },
-          {
-            runAt: until,
-            jobKey: `notify:${orderEventId}:after-quiet`,
-            queueName: subjectQueue(row.tenantId, row.subject),
-          },
+      for (const f of failed) helpers.logger.error(`order event ${f.orderEventId} given up on: ${f.error}`);
+      if (retrying)
+        helpers.logger.warn(
+          `order event ${retrying.orderEventId} failed (attempt ${retrying.attempts}), tried again at ${retrying.retryAt.toISOString()}: ${retrying.error}`,
         );
-        return;
-      }
-
-      for (const rule of rules) {
-        await db.notification.createMany({
-          data: [{ tenantId: row.tenantId, orderEventId, ruleId: rule.id }],
-          skipDuplicates: true,
-        });
-        const notification = await db.notification.findUniqueOrThrow({
-          where: { orderEventId_ruleId: { orderEventId, ruleId: rule.id } },
-        });
-        if (["sent", "failed", "skipped"].includes(notification.status)) continue;
-        const outcome = await deliver(deps, row.tenantId, notification.id, rule, event);
-        await db.$transaction(async (tx: Prisma.TransactionClient) => {
-          await tx.notification.update({
-            where: { id: notification.id },
-            data: {
-              status: outcome.status,
-              reason: outcome.reason ?? null,
-              contactId: outcome.contactId ?? null,
-              channelAccountId: outcome.channelAccountId ?? null,
-              messageId: outcome.messageId ?? null,
-            },
-          });
-          await emitEvent(prismaSql(tx), {
-            tenantId: row.tenantId,
-            type: `notification.${outcome.status}`,
-            data: { notificationId: notification.id, eventId: event.id, rule: rule.name, ...outcome },
-          });
-        });
-      }
     },
   };
+}
+
+/** Notifies one event; "deferred" when quiet hours hold it (its job comes back when they end). */
+async function notifyEvent(deps: NotifyDeps, orderEventId: string, helpers: JobHelpers): Promise<"done" | "deferred"> {
+  const { db } = deps;
+  const row = await db.orderEvent.findUnique({ where: { id: orderEventId }, include: { tenant: true } });
+  if (!row) return "done";
+  const event: EventDocument = {
+    id: row.eventId,
+    type: row.type,
+    subject: row.subject,
+    occurredAt: row.occurredAt.toISOString(),
+    data: row.data as Record<string, unknown>,
+  };
+  const rules = (
+    await db.notificationRule.findMany({ where: { tenantId: row.tenantId, eventType: row.type, enabled: true } })
+  ).filter((r) => r.conditions.every((c) => conditionHolds(c, event)));
+  if (!rules.length) return "done";
+
+  const until = quietUntil(
+    row.tenant.notificationSettings as Settings,
+    row.tenant.timezone,
+    deps.now?.() ?? new Date(),
+  );
+  if (until) {
+    // Deferred, never dropped: the same job comes back when quiet hours end, in the order's
+    // queue so that the order's events still notify one at a time, in order.
+    await db.notification.createMany({
+      data: rules.map((r) => ({
+        tenantId: row.tenantId,
+        orderEventId,
+        ruleId: r.id,
+        status: "deferred",
+        reason: `quiet hours until ${until.toISOString()}`,
+      })),
+      skipDuplicates: true,
+    });
+    await helpers.addJob(
+      NOTIFY_EVENT,
+      { orderEventId },
+      {
+        runAt: until,
+        jobKey: `notify:${orderEventId}:after-quiet`,
+        queueName: subjectQueue(row.tenantId, row.subject),
+      },
+    );
+    return "deferred";
+  }
+
+  for (const rule of rules) {
+    await db.notification.createMany({
+      data: [{ tenantId: row.tenantId, orderEventId, ruleId: rule.id }],
+      skipDuplicates: true,
+    });
+    const notification = await db.notification.findUniqueOrThrow({
+      where: { orderEventId_ruleId: { orderEventId, ruleId: rule.id } },
+    });
+    if (["sent", "failed", "skipped"].includes(notification.status)) continue;
+    const outcome = await deliver(deps, row.tenantId, notification.id, rule, event);
+    await db.$transaction(async (tx: Prisma.TransactionClient) => {
+      await tx.notification.update({
+        where: { id: notification.id },
+        data: {
+          status: outcome.status,
+          reason: outcome.reason ?? null,
+          contactId: outcome.contactId ?? null,
+          channelAccountId: outcome.channelAccountId ?? null,
+          messageId: outcome.messageId ?? null,
+        },
+      });
+      await emitEvent(prismaSql(tx), {
+        tenantId: row.tenantId,
+        type: `notification.${outcome.status}`,
+        data: { notificationId: notification.id, eventId: event.id, rule: rule.name, ...outcome },
+      });
+    });
+  }
+  return "done";
 }

@@ -636,3 +636,103 @@ test("without a clock of their own, the tasks use the real time (quiet hours, th
 test("a job for an event that no longer exists ends quietly", async () => {
   await runAgain(randomUUID());
 });
+
+/** Stores two events of one order, one after the other, without waiting for their notifications. */
+async function fireTwo(tenantId: string, orderId: string, customerId: string): Promise<[string, string]> {
+  const ids: string[] = [];
+  for (const [n, carrier] of ["DHL", "UPS"].entries()) {
+    const eventId = `evt-${randomUUID()}`;
+    await storeEvent(t.db, {
+      tenantId,
+      source: "webhook",
+      eventId,
+      type: "order.shipped",
+      subject: orderId,
+      occurredAt: new Date(Date.now() + n),
+      data: { orderId, customerId, carrier },
+    });
+    ids.push(
+      (
+        await t.db.orderEvent.findUniqueOrThrow({
+          where: { tenantId_source_eventId: { tenantId, source: "webhook", eventId } },
+        })
+      ).id,
+    );
+  }
+  return ids as [string, string];
+}
+async function waitFor(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
+  const end = Date.now() + 20_000;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`not within 20 s: ${what}`);
+    await sleep(50);
+  }
+}
+/** The platform refuses the next `n` sends to `accountId` with a retryable error (a long Retry-After). */
+function refuseNext(accountId: string, n: number) {
+  let left = n;
+  refuse = (id) =>
+    id === accountId && left-- > 0
+      ? new PlatformError("telegram", "429", "Too Many Requests: retry after 60", true, 60_000)
+      : undefined;
+}
+
+test("an order's events notify in order: while the first is retried, the second waits", async () => {
+  clock = new Date("2026-11-24T12:00:00Z");
+  tasks = createNotificationTasks(depsWithClock(), { retryDelayMs: () => 300 });
+  const s = await shop();
+  await rule(s.tenantId);
+  await contact(s.tenantId, { customerId: "c-order" }, [{ channelAccountId: s.telegram, externalId: "9050" }]);
+  refuseNext(s.telegram, 2);
+  try {
+    const [first, second] = await fireTwo(s.tenantId, "IN-1", "c-order");
+    await waitFor("both sent", () => sentTo(s.telegram).length === 2);
+    assert.deepEqual(
+      sentTo(s.telegram).map((m) => (m.reply as { text: string }).text),
+      ["Order IN-1 is on its way with DHL", "Order IN-1 is on its way with UPS"],
+    );
+    const events = await t.db.orderEvent.findMany({ where: { id: { in: [first, second] } } });
+    const byId = new Map(events.map((e) => [e.id, e]));
+    assert.equal(byId.get(first)!.attempts, 3, "two failed attempts, then the one that sent");
+    await waitFor("the second recorded as notified", async () =>
+      Boolean((await t.db.orderEvent.findUniqueOrThrow({ where: { id: second } })).notifiedAt),
+    );
+  } finally {
+    refuse = undefined;
+    tasks = createNotificationTasks(depsWithClock());
+  }
+});
+
+test("an order event that keeps failing is given up on after its last attempt, its notification failed and announced; the next one is sent", async () => {
+  clock = new Date("2026-11-24T12:00:00Z");
+  tasks = createNotificationTasks(depsWithClock(), { retryDelayMs: () => 200, maxAttempts: 2 });
+  const s = await shop();
+  await rule(s.tenantId);
+  await contact(s.tenantId, { customerId: "c-doomed" }, [{ channelAccountId: s.telegram, externalId: "9060" }]);
+  refuseNext(s.telegram, 2);
+  try {
+    const [first, second] = await fireTwo(s.tenantId, "IN-2", "c-doomed");
+    await waitFor("the second sent", () => sentTo(s.telegram).length === 1);
+    assert.deepEqual(
+      sentTo(s.telegram).map((m) => (m.reply as { text: string }).text),
+      ["Order IN-2 is on its way with UPS"],
+    );
+    const [n] = await notificationsOf(first);
+    assert.equal(n!.status, "failed");
+    assert.equal(n!.reason, "gave up after 2 attempt(s): Too Many Requests: retry after 60");
+    const given = await t.db.orderEvent.findUniqueOrThrow({ where: { id: first } });
+    assert.ok(given.notifiedAt);
+    assert.equal(given.error, "Too Many Requests: retry after 60");
+    await waitFor("the second recorded", async () => (await notificationsOf(second))[0]?.status === "sent");
+    assert.deepEqual(
+      (await eventsOf(s.tenantId)).map((e) => [e.type, (e.data as { notificationId: string }).notificationId]),
+      [
+        ["notification.failed", n!.id],
+        ["notification.sent", (await notificationsOf(second))[0]!.id],
+      ],
+    );
+  } finally {
+    refuse = undefined;
+    tasks = createNotificationTasks(depsWithClock());
+  }
+});

@@ -16,7 +16,10 @@ const schema = z.object({
   SECRETS_KEYS: z.string().optional(),
   /** web | worker | all: which roles this process runs. */
   ROLE: z.enum(["web", "worker", "all"]).default("all"),
-  WORKER_CONCURRENCY: z.coerce.number().int().positive().default(10),
+  /** Jobs one worker process has in flight at once: most of a turn is waiting on HTTP, which costs a promise. */
+  WORKER_CONCURRENCY: z.coerce.number().int().positive().default(300),
+  /** How long a job may run before it is aborted and retried. */
+  WORKER_MAX_RUN_MS: z.coerce.number().int().positive().default(300_000),
   /** How often workers report they are alive, and after how long silent one counts as dead. */
   WORKER_HEARTBEAT_MS: z.coerce.number().int().positive().default(5000),
   WORKER_DEAD_AFTER_MS: z.coerce.number().int().positive().default(30000),

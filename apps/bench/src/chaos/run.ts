@@ -1,6 +1,7 @@
 // One chaos scenario, start to finish: its own PostgreSQL cluster, the Bot API stand-in, the
 // fulfillment backend, one server and two workers under a supervisor; a warm-up; the load with the
 // scenario's trouble; a bounded drain; the figures; then every process stopped and the cluster removed.
+import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -100,7 +101,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions) {
       LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
       HOST: "127.0.0.1",
       PORT: String(port),
-      WORKER_CONCURRENCY: "20",
+      // Required by the web role started on its own; the bench creates no tenant through the API.
+      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+      ADMIN_TOKEN: randomBytes(24).toString("hex"),
     };
     const supervisor = createSupervisor(logDir);
     cleanup.unshift(() => supervisor.stopAll());

@@ -1,0 +1,183 @@
+import { transaction, type Pool } from "@cb/db";
+import { eventParameters, withEvents } from "@cb/event-webhooks";
+import { addJob } from "@cb/jobs";
+import { CONVERSATION_QUEUE_PREFIX, HANDLE_MESSAGE } from "./expand.ts";
+import { handleMessage, type TurnDeps } from "./turn.ts";
+
+export interface AnswerOptions {
+  /** Turns tried per message; after the last the message is failed and the next one answered (10). */
+  maxAttempts?: number;
+  /** How long to wait before trying a message again after its nth failed turn (1 s, doubling, at most 5 min). */
+  retryDelayMs?: (failedAttempts: number) => number;
+  /** No new turn is started after this long; a new job answers the rest (30 s, well within a job's time limit). */
+  budgetMs?: number;
+  /** The job's abortSignal: a turn still running when it fires counts as failed. */
+  signal?: AbortSignal;
+}
+
+export interface AnswerResult {
+  /** Messages answered (or skipped by their turn), in order. */
+  answered: string[];
+  /** Messages given up on after their last attempt, with the last error. */
+  failed: { messageId: string; error: string }[];
+  /** A message whose turn failed and waits for its retry (the conversation waits behind it). */
+  retrying?: { messageId: string; attempts: number; retryAt: Date; error: string };
+}
+
+const DEFAULTS = {
+  maxAttempts: 10,
+  retryDelayMs: (failed: number) => Math.min(1_000 * 2 ** (failed - 1), 5 * 60_000),
+  budgetMs: 30_000,
+};
+
+/** At most one job per conversation waits for a retry (or a continuation): scheduling again moves it. */
+const retryKey = (conversationId: string) => `answer:${conversationId}`;
+
+interface Waiting {
+  id: string;
+  conversationId: string;
+  tenantId: string;
+  channelAccountId: string;
+  channel: string;
+  attempts: number;
+  waitingUntil: Date | null;
+  error: unknown;
+}
+
+// The conversation's earliest message not yet answered: the order messages were stored in
+// (`arrival`, expand.ts), which follows their acknowledgement. Messages stored by other means have
+// no arrival and come after.
+const NEXT_WAITING = `
+SELECT m.id, m."conversationId", m."tenantId", m."channelAccountId", m.content->>'channel' AS channel, m.attempts, m.error,
+  CASE WHEN m."retryAt" > now() THEN m."retryAt" END AS "waitingUntil"
+FROM "Message" m
+WHERE m."conversationId" = (SELECT "conversationId" FROM "Message" WHERE id = $1::uuid)
+  AND m.direction = 'in' AND m.status = 'received'
+ORDER BY m.arrival, m."createdAt", m.id
+LIMIT 1`;
+
+const FAIL_MESSAGE = withEvents([
+  `failed AS (UPDATE "Message" SET status = 'failed', error = $6::jsonb, "retryAt" = NULL, "updatedAt" = now() WHERE id = $5::uuid AND status = 'received')`,
+]);
+
+/**
+ * Answers a conversation's waiting messages one at a time, in the order they arrived, from the
+ * earliest: the `handle-message` job of any of them answers whichever comes first. A failed turn
+ * is counted on its message (in the database, so a crash counts too) and tried again after a
+ * delay, through a job scheduled for then; until it succeeds, the conversation's later messages
+ * wait. After `maxAttempts` the message is marked failed, with its error and a `message.failed`
+ * event, and the next one is answered.
+ */
+export async function answerConversation(
+  deps: TurnDeps,
+  messageId: string,
+  options: AnswerOptions = {},
+): Promise<AnswerResult> {
+  const { maxAttempts, retryDelayMs, budgetMs } = { ...DEFAULTS, ...options };
+  const { pool } = deps;
+  const until = performance.now() + budgetMs;
+  const result: AnswerResult = { answered: [], failed: [] };
+  for (;;) {
+    const {
+      rows: [next],
+    } = await pool.query<Waiting & Record<string, unknown>>({
+      name: "answer-next-waiting",
+      text: NEXT_WAITING,
+      values: [messageId],
+    });
+    if (!next) return result;
+    if (next.attempts >= maxAttempts) {
+      // Its last attempt was cut short (a crash, a time limit) before its failure was recorded.
+      const error = (next.error as { message?: string } | null)?.message ?? "its last attempt did not finish";
+      await failMessage(pool, next, next.attempts, error);
+      result.failed.push({ messageId: next.id, error });
+      continue;
+    }
+    // Its retry job is scheduled for then; this job has nothing to do before.
+    if (next.waitingUntil) return result;
+    // At least one turn per job, so that a conversation always gets somewhere.
+    if (result.answered.length && performance.now() > until) {
+      await addJob(
+        pool,
+        HANDLE_MESSAGE,
+        { messageId: next.id },
+        { queueName: CONVERSATION_QUEUE_PREFIX + next.conversationId, jobKey: retryKey(next.conversationId) },
+      );
+      return result;
+    }
+
+    // Counted before the turn, so that a turn that never ends (its worker killed) counts too.
+    await pool.query({
+      name: "answer-count-attempt",
+      text: `UPDATE "Message" SET attempts = attempts + 1 WHERE id = $1::uuid`,
+      values: [next.id],
+    });
+    const attempts = next.attempts + 1;
+    try {
+      await untilAborted(handleMessage(deps, next.id), options.signal);
+      result.answered.push(next.id);
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      if (attempts >= maxAttempts) {
+        await failMessage(pool, next, attempts, error);
+        result.failed.push({ messageId: next.id, error });
+        continue;
+      }
+      const retryAt = new Date(Date.now() + retryDelayMs(attempts));
+      await transaction(pool, async (sql) => {
+        await sql.query({
+          name: "answer-defer",
+          text: `UPDATE "Message" SET "retryAt" = $2, error = $3::jsonb, "updatedAt" = now() WHERE id = $1::uuid`,
+          values: [next.id, retryAt, JSON.stringify({ message: error, attempts })],
+        });
+        await addJob(
+          sql,
+          HANDLE_MESSAGE,
+          { messageId: next.id },
+          {
+            queueName: CONVERSATION_QUEUE_PREFIX + next.conversationId,
+            runAt: retryAt,
+            jobKey: retryKey(next.conversationId),
+          },
+        );
+      });
+      result.retrying = { messageId: next.id, attempts, retryAt, error };
+      return result;
+    }
+  }
+}
+
+/** The message given up on, with its error, and a `message.failed` event, in one statement. */
+async function failMessage(pool: Pool, message: Waiting, attempts: number, error: string): Promise<void> {
+  const { values } = eventParameters(message.tenantId, [
+    {
+      type: "message.failed",
+      data: {
+        conversationId: message.conversationId,
+        channelAccountId: message.channelAccountId,
+        channel: message.channel,
+        messageId: message.id,
+        direction: "in",
+        attempts,
+        error,
+      },
+    },
+  ]);
+  await pool.query({
+    name: "answer-fail",
+    text: FAIL_MESSAGE,
+    values: [...values, message.id, JSON.stringify({ message: error, attempts })],
+  });
+}
+
+/** The work's outcome, or the signal's reason if it fires first. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  signal.throwIfAborted();
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  return Promise.race([work, aborted]).finally(() => signal.removeEventListener("abort", onAbort));
+}
