@@ -211,6 +211,36 @@ test("WhatsApp and Messenger accounts get a generated verify token and the callb
   );
 });
 
+test("intents carry Dialogflow's events, action, priority and flags; defaults when not given", async () => {
+  const fields = {
+    events: ["WELCOME", "TELEGRAM_WELCOME"],
+    action: "input.welcome",
+    priority: 750000,
+    resetContexts: true,
+    webhookForSlotFilling: true,
+    endInteraction: true,
+  };
+  const created = await call("POST", "/v1/intents", keys.a, { name: "welcome", examples: ["hi"], ...fields });
+  assert.equal(created.statusCode, 201, created.body);
+  const read = (await call("GET", `/v1/intents/${created.json().id}`, keys.a)).json();
+  assert.deepEqual(Object.fromEntries(Object.keys(fields).map((k) => [k, read[k]])), fields);
+  const plain = (await call("POST", "/v1/intents", keys.a, { name: "plain", examples: ["x"] })).json();
+  assert.deepEqual(Object.fromEntries(Object.keys(fields).map((k) => [k, plain[k]])), {
+    events: [],
+    action: "",
+    priority: 500000,
+    resetContexts: false,
+    webhookForSlotFilling: false,
+    endInteraction: false,
+  });
+  assert.equal((await call("POST", "/v1/intents", keys.a, { name: "e", examples: [], events: [""] })).statusCode, 400);
+  assert.equal(
+    (await call("POST", "/v1/intents", keys.a, { name: "p", examples: [], priority: 1e10 })).statusCode,
+    400,
+  );
+  for (const id of [created.json().id, plain.id]) await call("DELETE", `/v1/intents/${id}`, keys.a);
+});
+
 test("intents: validation, conflicts, a tenant's own endpoints only, and cursor pagination", async () => {
   const bad = await call("POST", "/v1/intents", keys.a, { name: "x", examples: "not a list" });
   assert.equal(bad.statusCode, 400);
@@ -486,6 +516,7 @@ test("a Dialogflow ES agent export imports intents, phrases, parameters, respons
     intents: 2,
     entityTypes: 2,
     webhookIntentsWithoutEndpoint: ["order.status"],
+    unmapped: [],
   });
   const intents = (await call("GET", "/v1/intents?limit=200", keys.a)).json().data as { name: string }[];
   const status = intents.find((i) => i.name === "order.status") as unknown as Record<string, unknown>;

@@ -198,6 +198,15 @@ export const IntentInput = Type.Object(
           "call the fulfillment endpoint while required parameters are prompted for; its answer replaces the prompt",
       }),
     ),
+    priority: Type.Optional(
+      Type.Integer({
+        minimum: -1,
+        maximum: 1_000_000,
+        description: "Dialogflow's priority: 500000 normal, 1000000 highest; -1 (Ignore): never matched",
+      }),
+    ),
+    resetContexts: Type.Optional(Type.Boolean({ description: "matching it clears the active contexts" })),
+    endInteraction: Type.Optional(Type.Boolean({ description: "Dialogflow's end of conversation flag" })),
   },
   { additionalProperties: false },
 );
@@ -210,6 +219,9 @@ export const Intent = Type.Object({
   isFallback: Type.Boolean(),
   inputContexts: Type.Array(Type.String()),
   outputContexts: Json,
+  priority: Type.Integer(),
+  resetContexts: Type.Boolean(),
+  endInteraction: Type.Boolean(),
   fulfillmentEndpointId: Type.Union([Uuid, Type.Null()]),
   action: Type.String(),
   events: Type.Array(Type.String()),
@@ -240,6 +252,9 @@ export const intentView = (i: {
   isFallback: boolean;
   inputContexts: string[];
   outputContexts: unknown;
+  priority: number;
+  resetContexts: boolean;
+  endInteraction: boolean;
   fulfillmentEndpointId: string | null;
   action: string;
   events: string[];

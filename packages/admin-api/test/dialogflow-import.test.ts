@@ -132,6 +132,10 @@ test("an agent's intents: phrases, parameters with their prompts, responses, con
     action: "order.status.check",
     events: ["ORDER_STATUS", "TELEGRAM_WELCOME"],
     webhookForSlotFilling: true,
+    priority: 500000,
+    resetContexts: false,
+    endInteraction: false,
+    unmapped: ["parameter order_id: the agent has no entity type @order_id, so it is never filled"],
   });
   const fallback = agent.intents.find((i) => i.name === "Default Fallback Intent");
   assert.deepEqual(fallback, {
@@ -146,8 +150,135 @@ test("an agent's intents: phrases, parameters with their prompts, responses, con
     action: "",
     events: [],
     webhookForSlotFilling: false,
+    priority: 500000,
+    resetContexts: false,
+    endInteraction: false,
+    unmapped: [],
   });
   assert.equal(agent.intents.length, 2, "training phrase files are not intents");
+});
+
+test("events, action, priority, context reset, slot-filling webhook and end of conversation are imported", () => {
+  const agent = readAgentZip(
+    zip({
+      "agent.json": {},
+      "intents/welcome.json": {
+        name: "welcome",
+        priority: 750000,
+        webhookForSlotFilling: true,
+        events: [{ name: "WELCOME" }, { name: "TELEGRAM_WELCOME" }, {}],
+        responses: [{ action: "input.welcome", resetContexts: true, endInteraction: true, messages: [] }],
+      },
+      "intents/ignored.json": { name: "ignored", priority: -1, responses: [{ action: "" }] },
+    }),
+  );
+  const [ignored, welcome] = agent.intents.sort((a, b) => a.name.localeCompare(b.name));
+  assert.deepEqual(
+    [welcome!.events, welcome!.action, welcome!.priority, welcome!.resetContexts, welcome!.webhookForSlotFilling],
+    [["WELCOME", "TELEGRAM_WELCOME"], "input.welcome", 750000, true, true],
+  );
+  assert.equal(welcome!.endInteraction, true);
+  assert.deepEqual([ignored!.priority, ignored!.action], [-1, ""], "an empty action is none");
+});
+
+test("messages for a platform are kept to its channel; other platforms' and unknown types are listed as unmapped", () => {
+  const keyboard = { inline_keyboard: [[{ text: "Menu", callback_data: "MENU" }]] };
+  const agent = readAgentZip(
+    zip({
+      "agent.json": {},
+      "entities/combo.json": { name: "combo", isEnum: true },
+      "entities/combo_entries_en.json": [{ value: "@sys.number:n @size:s" }],
+      "intents/menu.json": {
+        name: "menu",
+        conditionalResponses: [{}],
+        responses: [
+          {
+            parameters: [
+              { name: "who", dataType: "@sys.given-name" },
+              { name: "when", dataType: "@sys.time-period" },
+              { name: "blank", dataType: "" },
+            ],
+            messages: [
+              { type: 0, speech: "Our menu:" },
+              { type: 0, platform: "facebook", speech: "Our menu (Messenger):" },
+              { type: 2, platform: "facebook", title: "Pick", replies: ["Pizza"] },
+              { type: 4, platform: "telegram", payload: { telegram: { text: "Menu", reply_markup: keyboard } } },
+              { type: 4, platform: "slack", payload: { text: "Menu", blocks: [] } },
+              { type: 4, payload: { facebook: { text: "raw" }, line: { x: 1 } } },
+              { type: "suggestion_chips", platform: "google", suggestions: [{ title: "Hours" }] },
+              { type: 0, platform: "line", speech: "line" },
+              { type: "simple_response", platform: "telegram" },
+            ],
+          },
+        ],
+      },
+    }),
+  );
+  assert.deepEqual(agent.intents[0]!.responses, [
+    { type: "text", text: "Our menu:" },
+    { type: "text", text: "Our menu (Messenger):", platform: "messenger" },
+    { type: "text", text: "Pick", quickReplies: [{ title: "Pizza", payload: "Pizza" }], platform: "messenger" },
+    {
+      type: "custom",
+      channel: "telegram",
+      payload: { method: "sendMessage", text: "Menu", reply_markup: keyboard },
+      platform: "telegram",
+    },
+    { type: "custom", channel: "slack", payload: { text: "Menu", blocks: [] }, platform: "slack" },
+    { type: "custom", channel: "messenger", payload: { text: "raw" } },
+  ]);
+  assert.deepEqual(
+    agent.intents[0]!.parameters.map((p) => p.name),
+    ["who", "when"],
+  );
+  assert.deepEqual(agent.unmapped, [
+    {
+      entityType: "combo",
+      items: ["a composite entity (entries made of other entities) is not supported, so it is not imported"],
+    },
+    {
+      intent: "menu",
+      items: [
+        "parameter when: @sys.time-period is not read here, so it is never filled",
+        "parameter blank: no entity type, so it is not imported",
+        'a "suggestion_chips" message for google: no such channel here, so it is not imported',
+        "a text message for line: no such channel here, so it is not imported",
+        'a "simple_response" message for telegram: no such message type here',
+        "conditional responses: not supported",
+      ],
+    },
+  ]);
+  assert.deepEqual(agent.entityTypes, [], "the composite entity is left out");
+});
+
+test("odd values in the new fields are read safely, never thrown on", () => {
+  const agent = readAgentZip(
+    zip({
+      "agent.json": {},
+      "intents/odd.json": {
+        name: "odd",
+        priority: 1e12,
+        events: "WELCOME",
+        responses: [
+          {
+            action: 7,
+            resetContexts: "yes",
+            messages: [
+              { type: 4, platform: "constructor" },
+              { type: 4, payload: "x" },
+            ],
+          },
+        ],
+      },
+      "intents/odd2.json": { name: "odd2", priority: -50, events: [null, { name: 3 }, { name: "E" }] },
+    }),
+  );
+  const [odd, odd2] = agent.intents.sort((a, b) => a.name.localeCompare(b.name));
+  assert.deepEqual(
+    [odd!.priority, odd!.events, odd!.action, odd!.resetContexts, odd!.responses],
+    [1_000_000, [], "", false, []],
+  );
+  assert.deepEqual([odd2!.priority, odd2!.events], [-1, ["E"]]);
 });
 
 test("another language: chosen by the agent or by the caller, for phrases, prompts and responses", () => {

@@ -19,6 +19,7 @@ import {
 } from "@cb/nlu";
 import type { Sealer } from "@cb/secrets";
 import type { ApplyContexts, Fulfill, Understand } from "./ports.ts";
+import { welcomeEvents } from "./welcome.ts";
 
 /** The deployment's OpenAI-compatible endpoint; tenants choose the mode and the model. */
 export interface LlmEndpoint {
@@ -60,6 +61,7 @@ export function createUnderstand(
       {
         ...(message.text !== undefined ? { text: message.text } : {}),
         ...(message.postback ? { postbackPayload: message.postback.payload } : {}),
+        events: welcomeEvents(message),
         state: state as DialogState,
         model,
         tenant: { timezone: tenant.timezone },

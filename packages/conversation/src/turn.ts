@@ -1,4 +1,4 @@
-import type { InboundMessage, Reply } from "@cb/core";
+import { responsesFor, type InboundMessage, type IntentResponse, type Reply } from "@cb/core";
 import type { Db, Pool } from "@cb/db";
 import type { NewEvent } from "@cb/event-webhooks";
 import type { AccountDirectory } from "./accounts.ts";
@@ -85,7 +85,7 @@ async function chooseReplies(
   depth = 0,
 ): Promise<Chosen> {
   const intent = await findIntent(deps.pool, input.tenant.id, understanding.intent);
-  const stored = (intent?.responses ?? []) as Reply[];
+  const stored = responsesFor((intent?.responses ?? []) as IntentResponse[], input.message.channel);
   const prompting = understanding.prompt !== undefined;
   const responses = prompting ? 0 : stored.length;
   const scope: PlaceholderScope = {

@@ -36,3 +36,20 @@ export interface SentMessage {
   platformMessageId: string;
   raw: unknown;
 }
+
+/**
+ * An intent's own response; `platform` keeps it to one channel (Dialogflow's message platform), and a
+ * text may carry Dialogflow's several `variants`.
+ */
+export type IntentResponse = Reply & { platform?: Channel; variants?: string[] };
+
+/**
+ * Dialogflow's rule for an intent's responses: a channel's own responses are used on it when it has
+ * any, the platform-independent ones otherwise (and never another channel's).
+ */
+export function responsesFor(responses: IntentResponse[], channel: Channel): Reply[] {
+  const own = responses.filter((r) => r.platform === channel);
+  return (own.length ? own : responses.filter((r) => r.platform === undefined)).map(
+    ({ platform: _, ...reply }) => reply as Reply,
+  );
+}

@@ -1,6 +1,7 @@
 export * from "./dialogflow.ts";
 export { toMessages } from "./messages.ts";
 export { toReplies } from "./replies.ts";
+export { platformPayload } from "./payloads.ts";
 export {
   createFulfillmentClient,
   MAX_RESPONSE_BYTES,

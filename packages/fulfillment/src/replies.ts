@@ -1,5 +1,6 @@
 import type { Button, Channel, Reply } from "@cb/core";
-import { PAYLOAD_KEY, PLATFORM, type Message, type WebhookResponse } from "./dialogflow.ts";
+import { PLATFORM, type Message, type WebhookResponse } from "./dialogflow.ts";
+import { platformPayload } from "./payloads.ts";
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
@@ -37,14 +38,7 @@ function toReply(message: Message, channel: Channel): Reply | undefined {
       ],
     };
   }
-  if (message.payload) {
-    // Dialogflow's convention: the payload keyed by platform ("telegram", "facebook", "slack", …).
-    const own = (message.payload[PAYLOAD_KEY[channel]] ?? message.payload[channel]) as
-      | Record<string, unknown>
-      | undefined;
-    return own ? { type: "custom", channel, payload: own } : undefined;
-  }
-  return undefined;
+  return platformPayload(message.payload, channel);
 }
 
 /**
@@ -59,9 +53,7 @@ export function toReplies(response: WebhookResponse, channel: Channel): Reply[] 
   const chosen = mine.length ? mine : generic;
   const replies = chosen.map((m) => toReply(m, channel)).filter((r): r is Reply => r !== undefined);
   if (!replies.length && response.fulfillmentText) replies.push({ type: "text", text: response.fulfillmentText });
-  const own = (response.payload?.[PAYLOAD_KEY[channel]] ?? response.payload?.[channel]) as
-    | Record<string, unknown>
-    | undefined;
-  if (own) replies.push({ type: "custom", channel, payload: own });
+  const own = platformPayload(response.payload, channel);
+  if (own) replies.push(own);
   return replies;
 }

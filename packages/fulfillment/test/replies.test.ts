@@ -129,9 +129,9 @@ test("fulfillmentText answers only when no message does", () => {
 });
 
 test("payloads are keyed by Dialogflow's platform name (or the channel's own), in messages and at the top", () => {
-  const keyed = { telegram: { t: 1 }, facebook: { f: 1 }, slack: { s: 1 }, whatsapp: { w: 1 } };
-  const expected: Record<Channel, Record<string, number>> = {
-    telegram: { t: 1 },
+  const keyed = { telegram: { method: "sendDice", t: 1 }, facebook: { f: 1 }, slack: { s: 1 }, whatsapp: { w: 1 } };
+  const expected: Record<Channel, Record<string, unknown>> = {
+    telegram: { method: "sendDice", t: 1 },
     messenger: { f: 1 },
     slack: { s: 1 },
     whatsapp: { w: 1 },
@@ -148,6 +148,51 @@ test("payloads are keyed by Dialogflow's platform name (or the channel's own), i
   assert.deepEqual(toReplies({ fulfillmentMessages: [{ payload: { messenger: { m: 1 } } }] }, "messenger"), [own]);
   assert.deepEqual(toReplies({ payload: { messenger: { m: 1 } } }, "messenger"), [own]);
   assert.deepEqual(toReplies({ payload: { slack: { s: 1 } } }, "messenger"), [], "another platform's payload");
+});
+
+test("Dialogflow's Telegram payload format: the Bot API method follows from its fields", () => {
+  const keyboard = { inline_keyboard: [[{ text: "Track", callback_data: "TRACK" }]] };
+  const telegram = (payload: Record<string, unknown>) => toReplies({ payload: { telegram: payload } }, "telegram");
+  assert.deepEqual(telegram({ text: "*Hi*", parse_mode: "Markdown", reply_markup: keyboard }), [
+    {
+      type: "custom",
+      channel: "telegram",
+      payload: { method: "sendMessage", text: "*Hi*", parse_mode: "Markdown", reply_markup: keyboard },
+    },
+  ]);
+  assert.deepEqual(telegram({ photo: "https://img.example/p.png", caption: "p" }), [
+    {
+      type: "custom",
+      channel: "telegram",
+      payload: { method: "sendPhoto", photo: "https://img.example/p.png", caption: "p" },
+    },
+  ]);
+  assert.deepEqual(telegram({ latitude: 52.5, longitude: 13.4 }), [
+    { type: "custom", channel: "telegram", payload: { method: "sendLocation", latitude: 52.5, longitude: 13.4 } },
+  ]);
+  assert.deepEqual(telegram({ method: "sendDice" }), [
+    { type: "custom", channel: "telegram", payload: { method: "sendDice" } },
+  ]);
+  assert.deepEqual(telegram({ nothing: "to send" }), [], "no field a Bot API method sends");
+  assert.deepEqual(toReplies({ payload: { telegram: "text" } }, "telegram"), [], "not an object");
+  assert.deepEqual(
+    toReplies({ fulfillmentMessages: [{ payload: { telegram: { text: "in a message" } } }] }, "telegram"),
+    [{ type: "custom", channel: "telegram", payload: { method: "sendMessage", text: "in a message" } }],
+  );
+});
+
+test("Messenger and Slack payloads in Dialogflow's formats are sent as they are", () => {
+  const template = {
+    attachment: { type: "template", payload: { template_type: "button", text: "Pick", buttons: [] } },
+    quick_replies: [{ content_type: "text", title: "Yes", payload: "YES" }],
+  };
+  assert.deepEqual(toReplies({ payload: { facebook: template } }, "messenger"), [
+    { type: "custom", channel: "messenger", payload: template },
+  ]);
+  const slack = { text: "Hi", attachments: [{ text: "a" }], blocks: [{ type: "divider" }] };
+  assert.deepEqual(toReplies({ fulfillmentMessages: [{ platform: "SLACK", payload: { slack } }] }, "slack"), [
+    { type: "custom", channel: "slack", payload: slack },
+  ]);
 });
 
 const input = (over: Partial<RequestInput> = {}): RequestInput => ({

@@ -29,6 +29,11 @@ export interface UnderstandInput {
   model: NluModel;
   tenant: { timezone: string; region?: string };
   now?: Date;
+  /**
+   * Events the message fires, most specific first (Telegram's /start: TELEGRAM_WELCOME, WELCOME):
+   * the first one an intent lists selects that intent; when none does, the text is understood.
+   */
+  events?: string[];
   /** An intent already chosen elsewhere (the LLM in hybrid mode), with parameters it read. */
   chosen?: { intent: string; confidence: number; parameters?: Record<string, unknown> };
 }
@@ -85,11 +90,13 @@ function fill(
  * Dialogflow keeps them (so `#context.param.original` reads it later).
  */
 export function withOutputContexts(
-  intent: Pick<IntentDefinition, "outputContexts">,
-  contexts: DialogContext[],
+  intent: Pick<IntentDefinition, "outputContexts" | "resetContexts">,
+  active: DialogContext[],
   parameters: Record<string, unknown>,
   spans: Record<string, string>,
 ): DialogContext[] {
+  // An intent with resetContexts clears the active contexts first.
+  const contexts = intent.resetContexts ? [] : active;
   const outputs = intent.outputContexts ?? [];
   if (!outputs.length) return contexts;
   const originals = Object.fromEntries(Object.entries(spans).map(([k, v]) => [`${k}.original`, v]));
@@ -156,18 +163,25 @@ function matched(
 export function understand(input: UnderstandInput): Understanding {
   const { model } = input;
   const text = (input.text ?? input.postbackPayload ?? "").trim();
+  // A context set with lifespan N gates the next N messages (Dialogflow's count); it ages after this one.
+  const activeNames = new Set((input.state?.contexts ?? []).filter((c) => c.lifespanCount > 0).map((c) => c.name));
   const contexts = age(input.state?.contexts ?? []);
-  const activeNames = new Set(contexts.map((c) => c.name));
   const entities = text
     ? extractEntities(text, {
         timezone: input.tenant.timezone,
         ...(input.tenant.region ? { region: input.tenant.region } : {}),
         ...(input.now ? { now: input.now } : {}),
         types: model.entityTypes,
+        wanted: new Set(model.intents.flatMap((i) => (i.parameters ?? []).map((p) => p.entity))),
       })
     : [];
   const fallback = model.intents.find((i) => i.isFallback)?.name ?? DEFAULT_FALLBACK;
   const byName = new Map(model.intents.map((i) => [i.name, i]));
+
+  const byEvent = input.events
+    ?.map((e) => model.intents.find((i) => i.events?.includes(e)))
+    .find((i) => i !== undefined);
+  if (byEvent) return matched(byEvent, 1, [], contexts);
 
   // An exact intent name as a button payload selects that intent directly.
   const direct = input.postbackPayload ? byName.get(input.postbackPayload) : undefined;
@@ -272,7 +286,14 @@ export function applyOutputContexts(state: DialogState, contexts: DialogContext[
  */
 export async function understandHybrid(input: UnderstandInput, llm: LlmClassifier | undefined): Promise<Understanding> {
   const text = input.text?.trim();
-  if (!llm || !text || input.state?.pending || input.postbackPayload || input.model.classify(text).intent !== null)
+  if (
+    !llm ||
+    !text ||
+    input.events?.length ||
+    input.state?.pending ||
+    input.postbackPayload ||
+    input.model.classify(text).intent !== null
+  )
     return understand(input);
   const choice = await llm.classify(text, input.model.intents);
   return understand(choice ? { ...input, chosen: choice } : input);

@@ -1,7 +1,33 @@
 import * as chrono from "chrono-node";
 import { distance } from "fastest-levenshtein";
 import { findPhoneNumbersInText, type CountryCode } from "libphonenumber-js";
+import { anything, durations, integers, listed, numberWords, ordinals } from "./system-entities.ts";
 import { normalizeText, tokenize } from "./text.ts";
+
+/** The Dialogflow system entities read here; a parameter of another one is never filled. */
+export const SYSTEM_ENTITIES = [
+  "@sys.number",
+  "@sys.number-integer",
+  "@sys.ordinal",
+  "@sys.unit-currency",
+  "@sys.percentage",
+  "@sys.email",
+  "@sys.url",
+  "@sys.phone-number",
+  "@sys.date",
+  "@sys.time",
+  "@sys.date-time",
+  "@sys.date-period",
+  "@sys.duration",
+  "@sys.age",
+  "@sys.any",
+  "@sys.given-name",
+  "@sys.last-name",
+  "@sys.geo-country",
+  "@sys.geo-city",
+  "@sys.color",
+  "@sys.language",
+] as const;
 
 /** A custom entity type: a list of values with synonyms, or a regular expression. */
 export type EntityTypeDefinition =
@@ -24,6 +50,11 @@ export interface EntityContext {
   region?: string;
   now?: Date;
   types?: EntityTypeDefinition[];
+  /**
+   * The system entities some parameter asks for. Names, places, ordinals, durations and @sys.any
+   * are read only when asked for: "Ada" is a name and a city, and @sys.any is every message.
+   */
+  wanted?: ReadonlySet<string>;
 }
 
 const EMAIL = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}.-]+\.[\p{L}]{2,}/gu;
@@ -74,20 +105,28 @@ function partsIn(date: Date, timeZone: string) {
 
 function dates(text: string, ctx: EntityContext): EntityMatch[] {
   const results = chrono.parse(text, { instant: ctx.now ?? new Date(), timezone: ctx.timezone }, { forwardDate: true });
-  return results.map((r) => {
+  return results.flatMap((r): EntityMatch[] => {
     const start = partsIn(r.start.date(), ctx.timezone);
     const base = { text: r.text, start: r.index, end: r.index + r.text.length };
     if (r.end)
-      return {
-        ...base,
-        entity: "@sys.date-period",
-        value: { startDate: start.date, endDate: partsIn(r.end.date(), ctx.timezone).date },
-      };
+      return [
+        {
+          ...base,
+          entity: "@sys.date-period",
+          value: { startDate: start.date, endDate: partsIn(r.end.date(), ctx.timezone).date },
+        },
+      ];
     const hasDate = r.start.isCertain("day") || r.start.isCertain("weekday");
     const hasTime = r.start.isCertain("hour");
-    if (hasDate && hasTime) return { ...base, entity: "@sys.date-time", value: `${start.date}T${start.time}` };
-    if (hasTime) return { ...base, entity: "@sys.time", value: start.time };
-    return { ...base, entity: "@sys.date", value: start.date };
+    // "tomorrow at 3pm" also fills a @sys.date and a @sys.time parameter, as in Dialogflow.
+    if (hasDate && hasTime)
+      return [
+        { ...base, entity: "@sys.date-time", value: `${start.date}T${start.time}` },
+        ...(ctx.wanted?.has("@sys.date") ? [{ ...base, entity: "@sys.date", value: start.date }] : []),
+        ...(ctx.wanted?.has("@sys.time") ? [{ ...base, entity: "@sys.time", value: start.time }] : []),
+      ];
+    if (hasTime) return [{ ...base, entity: "@sys.time", value: start.time }];
+    return [{ ...base, entity: "@sys.date", value: start.date }];
   });
 }
 
@@ -141,6 +180,7 @@ export function extractEntities(text: string, ctx: EntityContext): EntityMatch[]
       ? regexMatches(text, new RegExp(type.pattern, "gu"), `@${type.name}`, (m) => m[0])
       : listMatches(text, type),
   );
+  const numbers = [...regexMatches(text, NUMBER, "@sys.number", (m) => toNumber(m[0])), ...numberWords(text)];
   const all = [
     ...custom,
     ...regexMatches(text, EMAIL, "@sys.email", (m) => m[0].toLowerCase()),
@@ -152,11 +192,19 @@ export function extractEntities(text: string, ctx: EntityContext): EntityMatch[]
     ...regexMatches(text, PERCENT, "@sys.percentage", (m) => toNumber(m[1]!)),
     ...phones(text, ctx),
     ...dates(text, ctx),
-    ...regexMatches(text, NUMBER, "@sys.number", (m) => toNumber(m[0])),
+    ...numbers,
+    ...(ctx.wanted?.size
+      ? [...integers(numbers), ...ordinals(text), ...durations(text), ...listed(text, ctx.wanted), ...anything(text)]
+      : []
+    ).filter((e) => ctx.wanted?.has(e.entity)),
   ];
-  // Digits inside an address are not numbers the user meant.
-  const addresses = all.filter((e) => e.entity === "@sys.url" || e.entity === "@sys.email");
+  // Digits or names inside an address are not what the user meant.
+  const isAddress = (e: EntityMatch) => e.entity === "@sys.url" || e.entity === "@sys.email";
+  const addresses = all.filter(isAddress);
   const inAddress = (e: EntityMatch) =>
-    e.entity === "@sys.number" && addresses.some((a) => e.start >= a.start && e.end <= a.end);
+    e.entity.startsWith("@sys.") &&
+    !isAddress(e) &&
+    e.entity !== "@sys.any" &&
+    addresses.some((a) => e.start >= a.start && e.end <= a.end);
   return all.filter((e) => !inAddress(e)).sort((a, b) => a.start - b.start);
 }

@@ -5,7 +5,13 @@ export {
   type Example,
   type SerializedClassifier,
 } from "./classifier.ts";
-export { extractEntities, type EntityMatch, type EntityContext, type EntityTypeDefinition } from "./entities.ts";
+export {
+  extractEntities,
+  SYSTEM_ENTITIES,
+  type EntityMatch,
+  type EntityContext,
+  type EntityTypeDefinition,
+} from "./entities.ts";
 export {
   trainModel,
   loadModel,

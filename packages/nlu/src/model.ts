@@ -22,6 +22,10 @@ export interface IntentDefinition {
   inputContexts?: string[];
   /** Contexts the intent sets when matched. */
   outputContexts?: { name: string; lifespan: number }[];
+  /** Events that trigger it without text (Dialogflow's WELCOME, TELEGRAM_WELCOME, …). */
+  events?: string[];
+  /** Matching it clears the active contexts first. */
+  resetContexts?: boolean;
 }
 
 /** A tenant's trained model: the intent classifier plus what understanding needs beside it. */

@@ -33,14 +33,19 @@ async function trainingData(
   ]);
   return {
     language: tenant.language,
-    intents: intents.map((i) => ({
-      name: i.name,
-      examples: i.examples,
-      parameters: i.parameters as unknown as IntentDefinition["parameters"],
-      isFallback: i.isFallback,
-      inputContexts: i.inputContexts,
-      outputContexts: i.outputContexts as unknown as IntentDefinition["outputContexts"],
-    })),
+    // Dialogflow's "Ignore" priority (negative): the intent is never matched.
+    intents: intents
+      .filter((i) => i.priority >= 0)
+      .map((i) => ({
+        name: i.name,
+        examples: i.examples,
+        parameters: i.parameters as unknown as IntentDefinition["parameters"],
+        isFallback: i.isFallback,
+        inputContexts: i.inputContexts,
+        outputContexts: i.outputContexts as unknown as IntentDefinition["outputContexts"],
+        events: i.events,
+        resetContexts: i.resetContexts,
+      })),
     entityTypes: types.map((t) =>
       t.kind === "pattern"
         ? { name: t.name, kind: "pattern" as const, pattern: t.pattern ?? "" }

@@ -89,6 +89,26 @@ test("unknown text falls back", () => {
   assert.ok(result.confidence < model.threshold);
 });
 
+test("a context of lifespan 1 gates the next message only, as in Dialogflow", () => {
+  const model = trainModel(
+    [
+      {
+        name: "convert",
+        examples: ["convert 30 degrees", "27 celsius", "how about 45 degrees"],
+        outputContexts: [{ name: "temperature", lifespan: 1 }],
+      },
+      { name: "kelvin", examples: ["kelvin", "in kelvin", "K"], inputContexts: ["temperature"] },
+      { name: "hello", examples: ["hello", "hi there", "good morning"] },
+    ],
+    {},
+  );
+  const say = (text: string, state: DialogState | undefined) => understand({ text, state, model, tenant });
+  const converted = say("convert 30 degrees", undefined);
+  assert.equal(say("kelvin", converted.state).intent, "kelvin");
+  const later = say("hello", converted.state);
+  assert.notEqual(say("kelvin", later.state).intent, "kelvin", "one message later it is gone");
+});
+
 test("slot filling: the intent's output contexts are set when it completes, with its parameters and full lifespan, not while prompting", () => {
   const first = turn("where is my order", undefined);
   assert.equal(first.allRequiredParamsPresent, false);

@@ -174,3 +174,22 @@ test("the same version stored first by another worker is no failure: nothing is 
     await refused.restore();
   }
 });
+
+test("an intent of Dialogflow's Ignore priority is left out; events and resetContexts reach the model", async () => {
+  const other = (await t.db.tenant.create({ data: { name: "Initech" } })).id;
+  await t.db.intent.createMany({
+    data: [
+      { tenantId: other, name: "hello", examples: ["hi", "hello"], events: ["WELCOME"], resetContexts: true },
+      { tenantId: other, name: "bye", examples: ["bye", "goodbye"], priority: 250000 },
+      { tenantId: other, name: "ignored", examples: ["ignore me", "never matched"], priority: -1 },
+    ],
+  });
+  const model = await createModelStore(t.db).load(other);
+  assert.deepEqual(
+    model.intents.map((i) => [i.name, i.events, i.resetContexts]),
+    [
+      ["bye", [], false],
+      ["hello", ["WELCOME"], true],
+    ],
+  );
+});

@@ -20,7 +20,7 @@ export const agentImportRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = asy
       schema: {
         tags: ["intents"],
         summary:
-          "Import a Dialogflow ES agent export (the console's zip): intents, training phrases, parameters, text / quick-reply / card responses, contexts and entities. Same-named intents and entity types are replaced.",
+          "Import a Dialogflow ES agent export (the console's zip): intents, training phrases, parameters, text / quick-reply / card / image / custom payload responses (per platform), contexts, events, actions, priorities and entities. Same-named intents and entity types are replaced; `unmapped` lists what has no counterpart here.",
         consumes: ["application/zip"],
         querystring: Type.Object({
           language: Type.Optional(
@@ -36,6 +36,14 @@ export const agentImportRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = asy
             intents: Type.Integer(),
             entityTypes: Type.Integer(),
             webhookIntentsWithoutEndpoint: Type.Array(Type.String()),
+            unmapped: Type.Array(
+              Type.Object({
+                intent: Type.Optional(Type.String()),
+                entityType: Type.Optional(Type.String()),
+                items: Type.Array(Type.String(), { description: "what was not imported or has no effect, and why" }),
+              }),
+              { description: "what the agent holds that has no counterpart here, intent by intent" },
+            ),
           }),
         },
       },
@@ -74,10 +82,13 @@ export const agentImportRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = asy
             isFallback: i.isFallback,
             inputContexts: i.inputContexts,
             outputContexts: i.outputContexts,
-            fulfillmentEndpointId: i.webhookUsed ? (endpointId ?? null) : null,
-            action: i.action,
             events: i.events,
+            action: i.action,
+            priority: i.priority,
+            resetContexts: i.resetContexts,
             webhookForSlotFilling: i.webhookForSlotFilling,
+            endInteraction: i.endInteraction,
+            fulfillmentEndpointId: i.webhookUsed ? (endpointId ?? null) : null,
           };
           await tx.intent.upsert({
             where: { tenantId_name: { tenantId, name: i.name } },
@@ -91,6 +102,7 @@ export const agentImportRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = asy
         intents: agent.intents.length,
         entityTypes: agent.entityTypes.length,
         webhookIntentsWithoutEndpoint: endpointId ? [] : agent.intents.filter((i) => i.webhookUsed).map((i) => i.name),
+        unmapped: agent.unmapped,
       };
     },
   );

@@ -33,6 +33,9 @@ const data = (body: Static<typeof IntentInput>) => ({
   action: body.action ?? "",
   events: body.events ?? [],
   webhookForSlotFilling: body.webhookForSlotFilling ?? false,
+  priority: body.priority ?? 500000,
+  resetContexts: body.resetContexts ?? false,
+  endInteraction: body.endInteraction ?? false,
 });
 
 /** Intents. Any change here makes every worker retrain the tenant's model on its next message. */

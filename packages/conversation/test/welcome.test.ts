@@ -1,0 +1,33 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { InboundMessage } from "@cb/core";
+import { welcomeEvents } from "../src/welcome.ts";
+
+const message = (fields: Partial<InboundMessage>): InboundMessage => ({
+  channel: "telegram",
+  platformEventId: "e",
+  conversation: { externalId: "1", type: "private" },
+  sender: { externalId: "1" },
+  sentAt: "2026-12-06T00:00:00Z",
+  ...fields,
+});
+
+test("Telegram's /start and Messenger's Get Started fire the platform's welcome event, then WELCOME", () => {
+  assert.deepEqual(welcomeEvents(message({ text: "/start", command: { name: "start", args: "" } })), [
+    "TELEGRAM_WELCOME",
+    "WELCOME",
+  ]);
+  for (const payload of ["GET_STARTED", "FACEBOOK_WELCOME", "get_started"])
+    assert.deepEqual(welcomeEvents(message({ channel: "messenger", postback: { payload } })), [
+      "FACEBOOK_WELCOME",
+      "WELCOME",
+    ]);
+  assert.deepEqual(welcomeEvents(message({ text: "/help", command: { name: "help", args: "" } })), []);
+  assert.deepEqual(welcomeEvents(message({ text: "start" })), [], "the word is not the command");
+  assert.deepEqual(welcomeEvents(message({ channel: "messenger", postback: { payload: "GET_STARTED_NOW" } })), []);
+  assert.deepEqual(
+    welcomeEvents(message({ channel: "slack", command: { name: "start", args: "" } })),
+    [],
+    "only Telegram's /start",
+  );
+});
