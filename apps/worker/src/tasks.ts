@@ -3,7 +3,11 @@ import {
   expandInbound,
   EXPAND_INBOUND,
   HANDLE_MESSAGE,
+  HANDOFF_IDLE,
   handleMessage,
+  returnIdleHandoff,
+  SEND_AGENT_MESSAGE,
+  sendAgentMessage,
   type TurnDeps,
 } from "@cb/conversation";
 import type { Task, TaskList } from "@cb/jobs";
@@ -20,6 +24,12 @@ export function createTaskList(deps: TurnDeps, more: Record<string, Task> = {}):
     },
     [HANDLE_MESSAGE]: async (payload) => {
       await handleMessage(deps, (payload as { messageId: string }).messageId);
+    },
+    [SEND_AGENT_MESSAGE]: async (payload) => {
+      await sendAgentMessage(deps, (payload as { messageId: string }).messageId);
+    },
+    [HANDOFF_IDLE]: async (payload) => {
+      await returnIdleHandoff(deps.pool, payload as { conversationId: string; handoffId: string });
     },
     ...more,
   };

@@ -33,6 +33,7 @@ const data = (body: Static<typeof IntentInput>) => ({
   action: body.action ?? "",
   events: body.events ?? [],
   webhookForSlotFilling: body.webhookForSlotFilling ?? false,
+  handoff: body.handoff ?? false,
 });
 
 /** Intents. Any change here makes every worker retrain the tenant's model on its next message. */
