@@ -202,3 +202,28 @@ test("tenant B's key finds none of A's conversations on the handoff routes", asy
   assert.equal(c.mode, "bot", "nothing changed");
   assert.equal(c.assignee, null);
 });
+
+test("the platform's rules on the API: WhatsApp after 24 hours takes only a template", async () => {
+  const c = await stack.t.db.conversation.create({
+    data: {
+      tenantId: stack.tenantId,
+      channelAccountId: stack.whatsappAccountId,
+      externalId: "4915112345678",
+      lastInboundAt: new Date(Date.now() - 30 * 3600_000),
+    },
+  });
+  assert.equal((await api("POST", `/v1/conversations/${c.id}/handoff`, { assignee: "ada" })).statusCode, 200);
+  const text = await api("POST", `/v1/conversations/${c.id}/messages`, { reply: { type: "text", text: "hi" } });
+  assert.equal(text.statusCode, 409);
+  assert.equal(text.json().error.code, "platform_rule");
+  const template = await api("POST", `/v1/conversations/${c.id}/messages`, {
+    reply: { type: "template", name: "agent_follow_up", language: "en" },
+    idempotencyKey: "follow-up-1",
+  });
+  assert.equal(template.statusCode, 202);
+  const again = await api("POST", `/v1/conversations/${c.id}/messages`, {
+    reply: { type: "template", name: "agent_follow_up", language: "en" },
+    idempotencyKey: "follow-up-1",
+  });
+  assert.equal(again.json().id, template.json().id, "the same idempotency key, the same message");
+});
