@@ -120,10 +120,15 @@ test("a handoff intent: the bot's answer, then pending with one waiting notice; 
   );
 
   const before = understood;
+  const since = c.handoffActivityAt!;
   for (const text of ["hello?", "anyone there?"]) {
     assert.deepEqual(await turn("701", "greeting", text), { replies: 0, skipped: "with an agent" });
   }
   assert.equal(understood, before, "nothing is understood while waiting for an agent");
+  assert.ok(
+    (await conversationOf("701")).handoffActivityAt! > since,
+    "the customer's messages keep it from going idle",
+  );
   assert.deepEqual(sentTo("701"), ["Connecting you.", WAITING], "the notice once, no bot answers");
   const inbound = await s.t.db.message.findMany({ where: { conversationId: c.id, direction: "in" } });
   assert.equal(inbound.length, 3, "every message is stored");
