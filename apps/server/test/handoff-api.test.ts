@@ -69,7 +69,7 @@ const handoffEvents = async (conversationId: string) =>
       where: { type: { startsWith: "handoff." }, data: { path: ["conversationId"], equals: conversationId } },
       orderBy: { createdAt: "asc" },
     })
-  ).map((e) => ({ type: e.type, ...(e.data as Record<string, unknown>) }));
+  ).map((e) => ({ type: e.type, ...(e.data as Record<string, unknown>) }) as Record<string, unknown>);
 
 test("an operator takes over, assigns, reassigns and gives back: each change one event, repeats none", async () => {
   const { id } = await conversation();

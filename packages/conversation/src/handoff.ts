@@ -144,7 +144,7 @@ export async function endHandoff(
   if (c.mode === "bot" || (input.handoffId && input.handoffId !== c.handoffId)) return stateOf(c);
   await sql.query({
     text: `UPDATE "Conversation" SET mode = 'bot', assignee = NULL, "handoffReason" = NULL, "handoffAt" = NULL,
-             "handoffActivityAt" = NULL, "fallbackStreak" = 0 WHERE id = $1::uuid`,
+             "handoffActivityAt" = NULL WHERE id = $1::uuid`,
     values: [c.id],
   });
   await emitEvents(sql, c.tenantId, [

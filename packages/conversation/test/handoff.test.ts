@@ -166,6 +166,12 @@ test("the fallback the tenant's number of times in a row hands over; another int
   assert.equal((await conversationOf("703")).mode, "pending");
   assert.deepEqual(sentTo("703"), ["Sorry?", "Hello!", "Sorry?", "Sorry?", WAITING]);
   assert.equal((await handoffEvents("703"))[0]?.data.reason, "fallback");
+
+  // Back with the bot, the count starts from nothing.
+  const { id } = await conversationOf("703");
+  await transaction(s.t.pool, (sql) => endHandoff(sql, { conversationId: id, reason: "agent" }));
+  assert.deepEqual(await turn("703", "fallback"), { intent: "fallback", replies: 1 });
+  assert.equal((await conversationOf("703")).mode, "bot");
 });
 
 test("an operator takes over and assigns; the agent ends it and the bot answers the next message; events once each", async () => {
