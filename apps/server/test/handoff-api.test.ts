@@ -109,10 +109,11 @@ test("taking over with an assignee at once: human, requested and assigned", asyn
   const response = (await post(`/v1/conversations/${id}/handoff`, { assignee: "ada" })).json();
   assert.equal(response.mode, "human");
   assert.deepEqual(
-    (await handoffEvents(id)).map((e) => [e.type, e.assignee]),
+    // One statement records both: the same time, in no set order.
+    (await handoffEvents(id)).map((e) => [e.type, e.assignee]).sort(),
     [
-      ["handoff.requested", undefined],
       ["handoff.assigned", "ada"],
+      ["handoff.requested", undefined],
     ],
   );
 });
@@ -201,6 +202,21 @@ test("tenant B's key gets 404 on A's conversations on every handoff route, and c
   assert.equal(c.mode, "bot");
   assert.equal(await t.db.message.count({ where: { conversationId: id } }), 0);
   assert.deepEqual(await handoffEvents(id), []);
+});
+
+test("a read-only key may look but not take over, end or answer", async () => {
+  const { id } = await conversation();
+  const created = await post("/v1/api-keys", { name: "viewer", scopes: ["read-only"] });
+  const viewer = created.json().key;
+  for (const [url, payload] of [
+    [`/v1/conversations/${id}/handoff`, {}],
+    [`/v1/conversations/${id}/handoff/end`, undefined],
+    [`/v1/conversations/${id}/messages`, { reply: { type: "text", text: "hi" } }],
+  ] as const) {
+    assert.equal((await post(url, payload, viewer)).statusCode, 403, url);
+  }
+  const read = await app.inject({ url: `/v1/conversations/${id}`, headers: { authorization: `Bearer ${viewer}` } });
+  assert.equal(read.json().mode, "bot");
 });
 
 test("conversations are listed by mode", async () => {
