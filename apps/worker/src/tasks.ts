@@ -5,6 +5,10 @@ import {
   EXPAND_INBOUND,
   HANDLE_MESSAGE,
   type AnswerOptions,
+  HANDOFF_IDLE,
+  returnIdleHandoff,
+  SEND_AGENT_MESSAGE,
+  sendAgentMessage,
   type TurnDeps,
 } from "@cb/conversation";
 import type { Task, TaskList } from "@cb/jobs";
@@ -34,6 +38,12 @@ export function createTaskList(
         helpers.logger.warn(
           `message ${retrying.messageId} failed (attempt ${retrying.attempts}), tried again at ${retrying.retryAt.toISOString()}; its conversation waits: ${retrying.error}`,
         );
+    },
+    [SEND_AGENT_MESSAGE]: async (payload) => {
+      await sendAgentMessage(deps, (payload as { messageId: string }).messageId);
+    },
+    [HANDOFF_IDLE]: async (payload) => {
+      await returnIdleHandoff(deps.pool, payload as { conversationId: string; handoffId: string });
     },
     ...more,
   };

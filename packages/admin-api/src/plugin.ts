@@ -13,6 +13,7 @@ import { channelAccountRoutes } from "./routes/channel-accounts.ts";
 import { conversationRoutes } from "./routes/conversations.ts";
 import { endpointRoutes } from "./routes/fulfillment-endpoints.ts";
 import { entityTypeRoutes } from "./routes/entity-types.ts";
+import { handoffRoutes } from "./routes/handoff.ts";
 import { eventSubscriptionRoutes } from "./routes/event-subscriptions.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
 import { slackInstallRoutes } from "./routes/slack-install.ts";
@@ -75,6 +76,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
     entityTypeRoutes,
     endpointRoutes,
     conversationRoutes,
+    handoffRoutes,
     agentImportRoutes,
     eventSubscriptionRoutes,
     notificationRoutes,

@@ -57,8 +57,39 @@ const NotificationSettings = Type.Object(
   },
   { additionalProperties: false },
 );
+const HandoffSettings = Type.Object(
+  {
+    waitingMessage: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1000,
+        description: "sent once per handoff when the bot stops answering; default: an agent will be with you shortly",
+      }),
+    ),
+    fallbackLimit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100,
+        description: "fallback intents matched in a row that hand the conversation to an agent; absent: never",
+      }),
+    ),
+    idleMinutes: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 43_200,
+        description: "minutes without a message from either side after which the bot takes back a handoff; default 60",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 export const TenantPatch = Type.Partial(
-  Type.Object({ ...TenantInput.properties, nluSettings: NluSettings, notificationSettings: NotificationSettings }),
+  Type.Object({
+    ...TenantInput.properties,
+    nluSettings: NluSettings,
+    notificationSettings: NotificationSettings,
+    handoffSettings: HandoffSettings,
+  }),
   { additionalProperties: false },
 );
 export const Tenant = Type.Object({
@@ -68,6 +99,7 @@ export const Tenant = Type.Object({
   timezone: Type.String(),
   nluSettings: Json,
   notificationSettings: Json,
+  handoffSettings: Json,
   createdAt: Timestamp,
 });
 export const tenantView = (t: {
@@ -77,6 +109,7 @@ export const tenantView = (t: {
   timezone: string;
   nluSettings: unknown;
   notificationSettings: unknown;
+  handoffSettings: unknown;
   createdAt: Date;
 }): Static<typeof Tenant> => ({
   id: t.id,
@@ -85,6 +118,7 @@ export const tenantView = (t: {
   timezone: t.timezone,
   nluSettings: t.nluSettings,
   notificationSettings: t.notificationSettings,
+  handoffSettings: t.handoffSettings,
   createdAt: iso(t.createdAt),
 });
 
@@ -207,6 +241,9 @@ export const IntentInput = Type.Object(
     ),
     resetContexts: Type.Optional(Type.Boolean({ description: "matching it clears the active contexts" })),
     endInteraction: Type.Optional(Type.Boolean({ description: "Dialogflow's end of conversation flag" })),
+    handoff: Type.Optional(
+      Type.Boolean({ description: "matching it hands the conversation to a human agent (default false)" }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -226,6 +263,7 @@ export const Intent = Type.Object({
   action: Type.String(),
   events: Type.Array(Type.String()),
   webhookForSlotFilling: Type.Boolean(),
+  handoff: Type.Boolean(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -259,6 +297,7 @@ export const intentView = (i: {
   action: string;
   events: string[];
   webhookForSlotFilling: boolean;
+  handoff: boolean;
   createdAt: Date;
   updatedAt: Date;
 }) => ({ ...i, createdAt: iso(i.createdAt), updatedAt: iso(i.updatedAt) });
@@ -330,11 +369,32 @@ export const EndpointCreated = Type.Object({
   signingSecret: Type.String({ description: "Standard Webhooks secret (whsec_…), shown once" }),
 });
 
+export const Mode = Type.Union([Type.Literal("bot"), Type.Literal("pending"), Type.Literal("human")], {
+  description: "bot: the bot answers; pending: waiting for an agent; human: with an agent (the assignee)",
+});
 export const Conversation = Type.Object({
   id: Uuid,
   channelAccountId: Uuid,
   externalId: Type.String(),
   lastInboundAt: Type.Union([Timestamp, Type.Null()]),
+  mode: Mode,
+  assignee: Type.Union([Type.String(), Type.Null()], { description: "who has the conversation (mode human)" }),
+  handoff: Type.Union(
+    [
+      Type.Object({
+        id: Uuid,
+        reason: Type.Union([
+          Type.Literal("intent"),
+          Type.Literal("fulfillment"),
+          Type.Literal("fallback"),
+          Type.Literal("operator"),
+        ]),
+        startedAt: Timestamp,
+      }),
+      Type.Null(),
+    ],
+    { description: "the current handoff (null in mode bot)" },
+  ),
   createdAt: Timestamp,
 });
 export const conversationView = (c: {
@@ -342,14 +402,76 @@ export const conversationView = (c: {
   channelAccountId: string;
   externalId: string;
   lastInboundAt: Date | null;
+  mode: string;
+  assignee: string | null;
+  handoffId: string | null;
+  handoffReason: string | null;
+  handoffAt: Date | null;
   createdAt: Date;
-}) => ({
+}): Static<typeof Conversation> => ({
   id: c.id,
   channelAccountId: c.channelAccountId,
   externalId: c.externalId,
   lastInboundAt: c.lastInboundAt ? iso(c.lastInboundAt) : null,
+  mode: c.mode as Static<typeof Mode>,
+  assignee: c.assignee,
+  handoff:
+    c.mode !== "bot" && c.handoffId && c.handoffAt
+      ? {
+          id: c.handoffId,
+          reason: c.handoffReason as "intent" | "fulfillment" | "fallback" | "operator",
+          startedAt: iso(c.handoffAt),
+        }
+      : null,
   createdAt: iso(c.createdAt),
 });
+export const HandoffRequest = Type.Object(
+  {
+    assignee: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: "the agent taking the conversation (an operator id or e-mail); absent: waiting for an agent",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export const AgentReply = Type.Union(
+  [
+    Type.Object({ type: Type.Literal("text"), text: Type.String({ minLength: 1, maxLength: 4096 }) }),
+    Type.Object({
+      type: Type.Literal("image"),
+      url: Type.String({ format: "uri", pattern: "^https://", maxLength: 2000 }),
+      caption: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    }),
+    Type.Object(
+      {
+        type: Type.Literal("template"),
+        name: Type.String({ minLength: 1, maxLength: 512 }),
+        language: Type.String({ minLength: 2, maxLength: 20 }),
+        components: Type.Optional(Type.Array(Type.Record(Type.String(), Json), { maxItems: 20 })),
+      },
+      {
+        description:
+          "an approved WhatsApp template (the only reply WhatsApp takes 24 hours after the customer's last message)",
+      },
+    ),
+  ],
+  { description: "what the agent says, in the reply model" },
+);
+export const AgentMessageInput = Type.Object(
+  {
+    reply: AgentReply,
+    idempotencyKey: Type.Optional(
+      Type.String({
+        pattern: "^[A-Za-z0-9._:-]{1,100}$",
+        description: "the same key again returns the message stored the first time instead of sending it twice",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 const FulfillmentCallRecord = Type.Object({
   intent: Type.String(),
   ok: Type.Boolean(),
@@ -362,7 +484,12 @@ const TurnRecord = Type.Object(
   {
     skipped: Type.Optional(
       Type.Union(
-        [Type.Literal("not addressed to the bot"), Type.Literal("nothing to answer"), Type.Literal("opt-out keyword")],
+        [
+          Type.Literal("not addressed to the bot"),
+          Type.Literal("nothing to answer"),
+          Type.Literal("opt-out keyword"),
+          Type.Literal("with an agent"),
+        ],
         { description: "the message was handled without understanding it" },
       ),
     ),
@@ -394,6 +521,11 @@ const TurnRecord = Type.Object(
         calls: Type.Array(FulfillmentCallRecord, {
           description: "the endpoint calls: the intent's, then any follow-up event's",
         }),
+      }),
+    ),
+    handoff: Type.Optional(
+      Type.Union([Type.Literal("intent"), Type.Literal("fulfillment"), Type.Literal("fallback")], {
+        description: "the turn handed the conversation to an agent, and why",
       }),
     ),
     replies: Type.Integer({ description: "replies chosen; 0 when the bot said nothing" }),

@@ -114,6 +114,7 @@ export function createFulfill(options: { sealer: Sealer; client: FulfillmentClie
     const { response } = result;
     return {
       ok: true,
+      ...(response.payload?.handoff === true ? { handoff: true } : {}),
       latencyMs: result.latencyMs,
       httpStatus: result.httpStatus,
       replies: toReplies(response, message.channel),

@@ -16,3 +16,16 @@ export { createUnderstand, createFulfill, applyContexts } from "./adapters.ts";
 export type * from "./ports.ts";
 export type * from "./turn-record.ts";
 export { handleOptKeywords, type OptSettings } from "./opt-out.ts";
+export {
+  requestHandoff,
+  endHandoff,
+  returnIdleHandoff,
+  HANDOFF_IDLE,
+  DEFAULT_WAITING_MESSAGE,
+  DEFAULT_IDLE_MINUTES,
+  type Mode,
+  type HandoffReason,
+  type HandoffSettings,
+  type HandoffState,
+} from "./handoff.ts";
+export { agentReplyRule, queueAgentMessage, sendAgentMessage, SEND_AGENT_MESSAGE } from "./agent-reply.ts";

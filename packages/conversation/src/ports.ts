@@ -73,6 +73,8 @@ export type FulfillmentOutcome = { latencyMs: number; httpStatus?: number } & (
       contexts?: DialogContext[];
       /** A follow-up event the backend asked for (Dialogflow followupEventInput). */
       followupEvent?: { name: string; parameters?: Record<string, unknown> };
+      /** The backend asked for a human agent (`payload.handoff: true`). */
+      handoff?: boolean;
     }
   | { ok: false; error: string }
 );

@@ -30,11 +30,14 @@ export interface TurnUnderstood {
   /** The contexts active after the turn, with the turns each has left. */
   contexts: { name: string; lifespanCount: number }[];
   fulfillment: TurnFulfillment;
+  /** The turn handed the conversation to an agent, and why (handoff.ts). */
+  handoff?: "intent" | "fulfillment" | "fallback";
 }
 
 export interface TurnSkipped {
   /** The message was handled without understanding it. */
-  skipped: "not addressed to the bot" | "nothing to answer" | "opt-out keyword";
+  /** `with an agent`: the conversation is with (or waiting for) an agent; the bot stays silent. */
+  skipped: "not addressed to the bot" | "nothing to answer" | "opt-out keyword" | "with an agent";
 }
 
 export type TurnOutcome = (TurnUnderstood | TurnSkipped) & {

@@ -14,13 +14,14 @@ export interface StoredInbound {
   status: string;
   content: unknown;
   raw: unknown;
-  conversation: { id: string; externalId: string; state: unknown };
+  conversation: { id: string; externalId: string; state: unknown; mode: string; handoffId: string | null };
   tenant: {
     id: string;
     language: string;
     timezone: string;
     nluSettings: unknown;
     notificationSettings: unknown;
+    handoffSettings: unknown;
     trainingRevision: string;
   };
   /** No earlier inbound message in its conversation (ties broken by id, so exactly one is first). */
@@ -44,8 +45,9 @@ export interface TurnPlan {
 
 const LOAD_INBOUND = `
 SELECT m.id, m."channelAccountId", m.status, m.content, m.raw, m.plan,
-  c.id AS "conversationId", c."externalId", c.state,
-  t.id AS "tenantId", t.language, t.timezone, t."nluSettings", t."notificationSettings", t."trainingRevision"::text AS "trainingRevision",
+  c.id AS "conversationId", c."externalId", c.state, c.mode, c."handoffId",
+  t.id AS "tenantId", t.language, t.timezone, t."nluSettings", t."notificationSettings", t."handoffSettings",
+  t."trainingRevision"::text AS "trainingRevision",
   NOT EXISTS (
     SELECT 1 FROM "Message" p WHERE p."conversationId" = m."conversationId" AND p.direction = 'in'
       AND (p."createdAt" < m."createdAt" OR (p."createdAt" = m."createdAt" AND p.id < m.id))
@@ -64,13 +66,20 @@ export async function loadInbound(pool: Pool, messageId: string): Promise<Stored
     status: row.status,
     content: row.content,
     raw: row.raw,
-    conversation: { id: row.conversationId, externalId: row.externalId, state: row.state },
+    conversation: {
+      id: row.conversationId,
+      externalId: row.externalId,
+      state: row.state,
+      mode: row.mode,
+      handoffId: row.handoffId,
+    },
     tenant: {
       id: row.tenantId,
       language: row.language,
       timezone: row.timezone,
       nluSettings: row.nluSettings,
       notificationSettings: row.notificationSettings,
+      handoffSettings: row.handoffSettings,
       trainingRevision: row.trainingRevision,
     },
     first: row.first,

@@ -2,6 +2,7 @@ import { responsesFor, type InboundMessage, type IntentResponse, type Reply } fr
 import type { Db, Pool } from "@cb/db";
 import type { NewEvent } from "@cb/event-webhooks";
 import type { AccountDirectory } from "./accounts.ts";
+import { answerDuringHandoff, handOver, handoffReason, type HandoffContext, type HandoffSettings } from "./handoff.ts";
 import { handleOptKeywords, type OptSettings } from "./opt-out.ts";
 import { sendReplies, sendStoredReplies } from "./outbound.ts";
 import { renderReplies, type PlaceholderScope } from "./placeholders.ts";
@@ -33,7 +34,7 @@ export interface TurnDeps {
 export interface TurnResult {
   intent?: string;
   replies: number;
-  skipped?: "already processed" | "not addressed to the bot" | "nothing to answer";
+  skipped?: "already processed" | "not addressed to the bot" | "nothing to answer" | "with an agent";
 }
 
 interface TurnInput {
@@ -63,6 +64,8 @@ interface Chosen {
   after: { state: unknown; contexts: DialogContext[] };
   failures: { endpointId: string; intent: string; error: string; httpStatus?: number }[];
   fulfillment: TurnFulfillment;
+  /** A fulfillment answer asked for a human agent (`payload.handoff: true`). */
+  handoff?: boolean;
 }
 
 /** An intent's output contexts as set when it completes: full lifespan, its parameters and their text. */
@@ -185,6 +188,7 @@ async function chooseReplies(
       );
       return {
         ...chosen,
+        ...(outcome.handoff ? { handoff: true } : {}),
         fulfillment: { status: done, responses, calls: [call, ...chosen.fulfillment.calls] },
       };
     }
@@ -194,6 +198,7 @@ async function chooseReplies(
     replies: outcome.replies.length ? outcome.replies : own,
     after,
     failures: [],
+    ...(outcome.handoff ? { handoff: true } : {}),
     fulfillment: { status: done, responses, calls: [call] },
   };
 }
@@ -255,6 +260,18 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
     to: message.conversation,
   };
 
+  // With (or waiting for) an agent, the bot does not answer (handoff.ts).
+  const handoffContext = (turnEvents: NewEvent[]): HandoffContext => ({
+    pool,
+    sender,
+    target,
+    message,
+    messageId,
+    settings: stored.tenant.handoffSettings as HandoffSettings,
+    events: turnEvents,
+    base,
+  });
+
   // Sends what is pending of the turn's plan, then finishes the turn with the state it decided.
   const sendPlan = async (plan: TurnPlan): Promise<TurnResult> => {
     const outbound = await sendStoredReplies(pool, sender, target, {
@@ -278,8 +295,13 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
     }
     // Answering a button press only stops the client's spinner; failing to do so loses nothing.
     if (message.postback) await sender.acknowledge?.(message).catch(() => {});
-    await finish(plan.outcome, plan.state, turnEvents);
-    const { outcome } = plan;
+    // A turn that hands over does so once its replies are out, then sends the waiting notice.
+    const notices =
+      "handoff" in plan.outcome && plan.outcome.handoff
+        ? await handOver(handoffContext(turnEvents), plan.outcome.handoff)
+        : 0;
+    const outcome = { ...plan.outcome, replies: plan.outcome.replies + notices };
+    await finish(outcome, plan.state, turnEvents);
     return { ...("intent" in outcome ? { intent: outcome.intent } : {}), replies: outcome.replies };
   };
   if (stored.plan) return sendPlan(stored.plan);
@@ -303,6 +325,12 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
     }
   }
 
+  if (conversation.mode !== "bot" && conversation.handoffId) {
+    const replies = await answerDuringHandoff(handoffContext(events), conversation.handoffId);
+    await finish({ skipped: "with an agent", replies });
+    return { replies, skipped: "with an agent" };
+  }
+
   const understanding = await deps.understand({ tenant, message, state: conversation.state });
   events.push({
     type: "intent.matched",
@@ -317,8 +345,15 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
   const input: TurnInput = { tenant, conversationId: conversation.id, messageId, message, raw: stored.raw };
   // The intent's output contexts are set when it completes (understanding sets them), so they are
   // active for its responses, its fulfillment and the turns after.
-  const { replies, after, failures, fulfillment } = await chooseReplies(deps, input, understanding);
+  const { replies, after, failures, fulfillment, handoff: asked } = await chooseReplies(deps, input, understanding);
   for (const failure of failures) events.push({ type: "fulfillment.failed", data: { ...base, messageId, ...failure } });
+  const handoff = await handoffReason(pool, {
+    tenantId: tenant.id,
+    conversationId: conversation.id,
+    intent: understanding.intent,
+    fulfillmentAsked: asked === true,
+    settings: stored.tenant.handoffSettings as HandoffSettings,
+  });
   const saved = await savePlan(pool, {
     messageId,
     target,
@@ -330,6 +365,7 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
         parameters: understanding.parameters,
         contexts: after.contexts.map(({ name, lifespanCount }) => ({ name, lifespanCount })),
         fulfillment,
+        ...(handoff ? { handoff } : {}),
         replies: replies.length,
       },
       state: after.state,

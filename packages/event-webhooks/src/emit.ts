@@ -12,6 +12,8 @@ export const EVENT_TYPES = [
   "message.sent",
   "message.failed",
   "handoff.requested",
+  "handoff.assigned",
+  "handoff.ended",
   "notification.sent",
   "notification.failed",
   "notification.skipped",

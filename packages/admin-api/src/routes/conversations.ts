@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { notFound, requireScope, tenantOf, type AdminApiOptions } from "../context.ts";
 import { PageQuery, page, pageArgs, toPage } from "../pagination.ts";
-import { Conversation, UuidParams, Message, conversationView, messageView } from "../schemas.ts";
+import { Conversation, Mode, UuidParams, Message, conversationView, messageView } from "../schemas.ts";
 
 const ConversationQuery = Type.Object({
   ...PageQuery.properties,
@@ -14,6 +14,7 @@ const ConversationQuery = Type.Object({
       description: "only the platform's conversation of this id (a chat id)",
     }),
   ),
+  mode: Type.Optional(Mode),
 });
 
 /** Conversations and their messages, read-only. */
@@ -24,7 +25,7 @@ export const conversationRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = as
     async (request) => {
       requireScope(request, false);
       const args = pageArgs(request.query);
-      const { channelAccountId, externalId } = request.query;
+      const { channelAccountId, externalId, mode } = request.query;
       return toPage(
         await db.conversation.findMany({
           ...args,
@@ -33,6 +34,7 @@ export const conversationRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = as
             tenantId: tenantOf(request),
             ...(channelAccountId ? { channelAccountId } : {}),
             ...(externalId ? { externalId } : {}),
+            ...(mode ? { mode } : {}),
           },
         }),
         request.query,

@@ -36,6 +36,7 @@ const data = (body: Static<typeof IntentInput>) => ({
   priority: body.priority ?? 500000,
   resetContexts: body.resetContexts ?? false,
   endInteraction: body.endInteraction ?? false,
+  handoff: body.handoff ?? false,
 });
 
 /** Intents. Any change here makes every worker retrain the tenant's model on its next message. */
