@@ -802,7 +802,14 @@ test("a retried turn keeps its fulfillment ids: the same responseId and webhook-
     ["ticket.opened", ["ticket-opened"]],
   ] as const)
     await s.t.db.intent.create({
-      data: { tenantId: s.tenantId, name, events: [...events], examples: [], responses: [], fulfillmentEndpointId: signed.id },
+      data: {
+        tenantId: s.tenantId,
+        name,
+        events: [...events],
+        examples: [],
+        responses: [],
+        fulfillmentEndpointId: signed.id,
+      },
     });
   answers.set("ticket.open", () => ({
     body: { fulfillmentText: "Opening a ticket.", followupEventInput: { name: "ticket-opened" } },
