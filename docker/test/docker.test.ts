@@ -219,18 +219,25 @@ function startRole(env: Record<string, string>): SpawnSyncReturns<string> {
   return spawnSync(image.cmd[0]!, image.cmd.slice(1), { cwd: root, env, encoding: "utf8", timeout: 60_000 });
 }
 
+/** The one line a role writes before exiting on bad settings: a fatal JSON log line on stderr. */
+function fatalLine(stderr: string): string {
+  const line = JSON.parse(stderr.trim()) as { level: number; msg: string };
+  assert.equal(line.level, 60, stderr);
+  return line.msg;
+}
+
 test("each role in the image refuses to start without its settings, naming every missing one", () => {
   const bare = containerEnv({});
   const web = startRole({ ...bare, ROLE: "web" });
   assert.equal(web.status, 78, web.stderr);
   assert.equal(
-    web.stderr.trim(),
+    fatalLine(web.stderr),
     "invalid configuration: missing required settings for the web role: DATABASE_URL, SECRETS_KEYS, PUBLIC_BASE_URL, ADMIN_TOKEN (see README, Configuration)",
   );
   const worker = startRole({ ...bare, ROLE: "worker", DATABASE_URL: database.url });
   assert.equal(worker.status, 78, worker.stderr);
   assert.equal(
-    worker.stderr.trim(),
+    fatalLine(worker.stderr),
     "invalid configuration: missing required settings for the worker role: SECRETS_KEYS (see README, Configuration)",
   );
   const unknown = startRole({ ...bare, ROLE: "all" });

@@ -30,8 +30,8 @@ const answeredInOrder = async (chat: number) =>
 
 test("a first message whose replies the platform keeps refusing holds the second until it is answered", async () => {
   const chat = 901;
-  // Enough server errors that the first turn's send gives up and the turn fails.
-  for (let n = 0; n < 3; n++)
+  // Enough server errors that the first turn's send gives up in place (five tries) and the turn fails.
+  for (let n = 0; n < 5; n++)
     stack.telegram.failNext("sendMessage", { status: 500, description: "Internal Server Error" });
   const first = textUpdate("hi", chat);
   const second = textUpdate("good morning", chat);

@@ -10,7 +10,7 @@ import { setUp, startBackend, type Setup } from "./support.ts";
 
 // Backends written for Dialogflow ES, unchanged: one with Google's dialogflow-fulfillment library,
 // one plain JSON that routes on queryResult.action; the real NLU and a real database in between.
-const { WebhookClient } = createRequire(import.meta.url)("dialogflow-fulfillment");
+const { WebhookClient, Payload } = createRequire(import.meta.url)("dialogflow-fulfillment");
 
 let s: Setup;
 let deps: TurnDeps;
@@ -37,6 +37,16 @@ function serveWithLibrary(request: any, response: any) {
       name: "ORDER_SUMMARY",
       parameters: { total: "12.50", menu: a.getContext("menu-shown")?.parameters.shown ?? "no" },
     });
+  });
+  intents.set("menu.show", (a) => {
+    // The library's Payload for the platform the request came from (originalDetectIntentRequest.source).
+    a.add(
+      new Payload(
+        a.FACEBOOK,
+        { text: "Pick one", quick_replies: [{ content_type: "text", title: "Pizza", payload: "PIZZA" }] },
+        { sendAsMessage: true },
+      ),
+    );
   });
   return agent.handleRequest(intents);
 }
@@ -138,6 +148,11 @@ before(async () => {
       action: "order.cancel",
       fulfillmentEndpointId: withJson!.id,
     },
+    {
+      name: "menu.show",
+      examples: ["show me the menu", "what is on the menu", "menu please"],
+      fulfillmentEndpointId: withLibrary!.id,
+    },
     { name: "fallback", examples: [], isFallback: true, responses: [{ type: "text", text: "Sorry?" }] },
   ];
   for (const intent of intents) await s.t.db.intent.create({ data: { tenantId: s.tenantId, ...intent } });
@@ -200,4 +215,15 @@ test("dialogflow-fulfillment: setContext while slot filling, setFollowupEvent on
     ["order.track", "order.cancel"],
     "the order context the cancel removed no longer lets tracking match",
   );
+});
+
+test("dialogflow-fulfillment's Payload for Facebook reaches Messenger as the message object it holds", async () => {
+  await say("402", "show me the menu");
+  const request = libraryRequests.at(-1);
+  assert.equal(request.originalDetectIntentRequest.source, "facebook");
+  const [sent] = s.graph.calls.filter((c) => c.body.recipient?.id === "402");
+  assert.deepEqual(sent?.body.message, {
+    text: "Pick one",
+    quick_replies: [{ content_type: "text", title: "Pizza", payload: "PIZZA" }],
+  });
 });

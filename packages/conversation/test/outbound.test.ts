@@ -300,7 +300,8 @@ test("a send the platform accepted is recorded even when the database drops the 
   await locker.connect();
   let terminated = 0;
   const terminateRecord = async () => {
-    for (let tries = 0; tries < 200 && !terminated; tries++) {
+    // Until the record waits on the lock: up to 15 s, as a loaded machine may take a while to get there.
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline && !terminated; ) {
       const { rows } = await locker.query(
         `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity
          WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%SET status = ''sent''%'`,

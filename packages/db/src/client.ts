@@ -39,7 +39,11 @@ export function createPool(connectionString: string, options: { max?: number; lo
   });
   // A connection dropped by a database restart is replaced on next use, never thrown: an idle one
   // reports to the pool, one checked out between queries to itself (and its next query fails).
-  const lost = (err: Error) => logger.warn({ err }, "database connection lost; a new one is opened on next use");
+  const lost = (err: Error & { code?: string }) =>
+    logger.warn(
+      { err: { message: err.message, code: err.code } },
+      "database connection lost; a new one is opened on next use",
+    );
   pool.on("error", lost);
   pool.on("connect", (client) => client.on("error", lost));
   return pool;
@@ -78,4 +82,9 @@ export async function transaction<T>(pool: Pool, work: (client: pg.PoolClient) =
   } finally {
     client.release();
   }
+}
+
+/** A pool error as logged: its message and code, not the whole client pg attaches to it. */
+export function withoutClient(err: Error & { code?: string }): Error {
+  return Object.assign(new Error(err.message), err.code ? { code: err.code } : {});
 }

@@ -1,4 +1,14 @@
-export { POOL_TIMEOUTS, createDb, createPool, prismaSql, transaction, type Db, type Pool, type Sql } from "./client.ts";
+export {
+  POOL_TIMEOUTS,
+  createDb,
+  createPool,
+  prismaSql,
+  transaction,
+  withoutClient,
+  type Db,
+  type Pool,
+  type Sql,
+} from "./client.ts";
 export { storableJson } from "./json.ts";
 export { migrate, pendingMigrations } from "./migrate.ts";
 export { startEmbeddedPostgres, type EmbeddedDatabase } from "./embedded.ts";

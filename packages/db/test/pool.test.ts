@@ -34,6 +34,7 @@ test("a pooled connection dropped by the database is logged as a warning, never 
       assert.equal(line.level, LEVEL.warn);
       assert.equal(line.msg, "database connection lost; a new one is opened on next use");
       assert.match((line.err as { message: string }).message, /terminat/);
+      assert.equal((line.err as { client?: unknown }).client, undefined, "not the client pg attaches");
     }
     held.release(true);
     assert.deepEqual((await pool.query<{ one: number }>("SELECT 1 AS one")).rows, [{ one: 1 }]);

@@ -7,6 +7,7 @@ import {
   type TaskList,
   type WorkerEvents,
 } from "graphile-worker";
+import { withoutClient } from "@cb/db";
 import pg from "pg";
 import { limitTaskList } from "./time-limit.ts";
 
@@ -90,7 +91,8 @@ export async function startWorker(options: WorkerOptions): Promise<JobRunner> {
     connectionTimeoutMillis: 5_000,
   });
   const logger = options.logger ?? defaultLogger();
-  const lost = (err: Error) => logger.warn({ err }, "job database connection lost; a new one is opened on next use");
+  const lost = (err: Error) =>
+    logger.warn({ err: withoutClient(err) }, "job database connection lost; a new one is opened on next use");
   pool.on("error", lost);
   pool.on("connect", (client) => client.on("error", lost));
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;

@@ -93,8 +93,9 @@ export function loadRoleConfig(role: Role, env: Record<string, string | undefine
     return loadConfig(env, role);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    // LOG_LEVEL itself may be what is wrong: this one line is written at the default level.
-    createLogger().fatal(err.message);
+    // LOG_LEVEL itself may be what is wrong: this one line is written at the default level, to
+    // stderr (synchronous for files and pipes, so it is out before the exit).
+    createLogger({ destination: process.stderr }).fatal(err.message);
     process.exit(78);
   }
 }
