@@ -40,13 +40,22 @@ function serveWithLibrary(request: any, response: any) {
   });
   intents.set("menu.show", (a) => {
     // The library's Payload for the platform the request came from (originalDetectIntentRequest.source).
-    a.add(
-      new Payload(
-        a.FACEBOOK,
-        { text: "Pick one", quick_replies: [{ content_type: "text", title: "Pizza", payload: "PIZZA" }] },
-        { sendAsMessage: true },
-      ),
-    );
+    if (a.requestSource === a.TELEGRAM)
+      a.add(
+        new Payload(
+          a.TELEGRAM,
+          { text: "Pick one", reply_markup: { inline_keyboard: [[{ text: "Pizza", callback_data: "PIZZA" }]] } },
+          { sendAsMessage: true },
+        ),
+      );
+    else
+      a.add(
+        new Payload(
+          a.FACEBOOK,
+          { text: "Pick one", quick_replies: [{ content_type: "text", title: "Pizza", payload: "PIZZA" }] },
+          { sendAsMessage: true },
+        ),
+      );
   });
   return agent.handleRequest(intents);
 }
@@ -226,4 +235,13 @@ test("dialogflow-fulfillment's Payload for Facebook reaches Messenger as the mes
     text: "Pick one",
     quick_replies: [{ content_type: "text", title: "Pizza", payload: "PIZZA" }],
   });
+});
+
+test("dialogflow-fulfillment's Payload for Telegram (Dialogflow's format, no method) reaches the Bot API as sendMessage", async () => {
+  await handleMessage(deps, await s.receive({ channel: "telegram", chat: "403", text: "show me the menu" }));
+  assert.equal(libraryRequests.at(-1).originalDetectIntentRequest.source, "telegram");
+  const sent = s.telegram.calls.filter((c) => c.method === "sendMessage" && String(c.params.chat_id) === "403");
+  assert.equal(sent.length, 1);
+  assert.equal(sent[0]!.params.text, "Pick one");
+  assert.deepEqual(sent[0]!.params.reply_markup, { inline_keyboard: [[{ text: "Pizza", callback_data: "PIZZA" }]] });
 });
