@@ -6,7 +6,8 @@ import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { captureLogs } from "@cb/logging/testing";
 import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
-import { buildServer } from "../src/index.ts";
+import { loadConfig } from "@cb/runtime";
+import { buildServer, operatorOptions } from "../src/index.ts";
 
 // Operators of a tenant: invitations, sign-in with the session cookie and its CSRF token, roles,
 // the limit on failed sign-ins (shared by two servers on one database), tenant isolation.
@@ -25,7 +26,7 @@ let telegramAccount: string;
 /** Every password and token the tests handle: none may appear in a response body or a log line. */
 const secrets = new Set<string>([PASSWORD]);
 
-const server = () =>
+const server = (secureCookie?: "always" | "never") =>
   buildServer({
     db: t.db,
     accounts: createAccountDirectory({ db: t.db, sealer, drivers: [], env: {} }),
@@ -36,7 +37,7 @@ const server = () =>
       sealer,
       channelEnv: {},
       operatorToken: OPERATOR,
-      operators: { loginLimit: { perEmail: 5, perIp: 12, windowS: 900 } },
+      operators: { loginLimit: { perEmail: 5, perIp: 12, windowS: 900 }, secureCookie },
     },
     logger: logs.logger,
   });
@@ -193,6 +194,30 @@ test("invite, accept, sign in: the operator, a CSRF token and an httpOnly SameSi
   );
   assert.equal((await app.inject({ url: "/v1/auth/session" })).statusCode, 401, "no cookie");
   assert.equal((await withKey("GET", "/v1/auth/session")).statusCode, 401, "an API key has no session");
+});
+
+test("the settings: session lengths and the cookie's Secure attribute, from the environment or told", async () => {
+  assert.deepEqual(operatorOptions(loadConfig({})), {
+    sessions: { idleMs: 12 * 3_600_000, absoluteMs: 7 * 86_400_000 },
+    secureCookie: "auto",
+  });
+  const env = { SESSION_IDLE_HOURS: "0.5", SESSION_MAX_DAYS: "1", SESSION_COOKIE_SECURE: "always" };
+  assert.deepEqual(operatorOptions(loadConfig(env)), {
+    sessions: { idleMs: 1_800_000, absoluteMs: 86_400_000 },
+    secureCookie: "always",
+  });
+  assert.throws(() => loadConfig({ SESSION_COOKIE_SECURE: "sometimes" }));
+  await operator("secure@shop.example", "viewer");
+  for (const [mode, address, secure] of [
+    ["always", "127.0.0.1", true],
+    ["never", "203.0.113.9", false],
+  ] as const) {
+    const told = await server(mode);
+    const response = await login("secure@shop.example", PASSWORD, address, told);
+    signedIn(response);
+    assert.equal(/; Secure/.test(response.headers["set-cookie"] as string), secure, mode);
+    await told.close();
+  }
 });
 
 test("accepting: an expired, unknown or malformed token is refused; a short password is invalid", async () => {
