@@ -349,6 +349,15 @@ test("failed sign-ins: after 5 for an e-mail, 429 with Retry-After in every proc
   assert.ok(rows.length > 0 && rows.every((r) => !r.key.includes("gus")), "e-mails are counted under a hash");
 });
 
+test("sign-ins sent at once cannot pass the limit together: each is counted before its password is checked", async () => {
+  await operator("hana@shop.example", "agent");
+  const answers = await Promise.all(
+    Array.from({ length: 12 }, (_, i) => login("hana@shop.example", "wrong password!", `198.51.100.${120 + i}`)),
+  );
+  const statuses = answers.map((a) => a.statusCode).sort();
+  assert.deepEqual(statuses, [...Array(5).fill(401), ...Array(7).fill(429)]);
+});
+
 test("failed sign-ins from one address, whatever the e-mails: 429 past the address's limit", async () => {
   const address = "198.51.100.77";
   for (let i = 0; i < 12; i++)
@@ -389,6 +398,13 @@ test("sessions end when idle or at their absolute end; use slides the idle end, 
   assert.equal(expired.statusCode, 401);
   assert.match(expired.json().error.message, /session has ended/);
   assert.equal(await t.db.operatorSession.count({ where }), 0, "deleted when seen");
+
+  // Ended sessions nobody presents again go at the next sign-in, anyone's.
+  const unseen = signedIn(await login("ida@shop.example"));
+  await t.db.operatorSession.updateMany({ where, data: { expiresAt: new Date(Date.now() - 1) } });
+  signedIn(await login("ada@shop.example"));
+  assert.equal(await t.db.operatorSession.count({ where }), 0);
+  assert.equal((await as(unseen, "GET", "/v1/intents")).statusCode, 401);
 });
 
 test("a disabled operator's sessions end and they cannot sign in; enabled again, they can", async () => {
@@ -400,6 +416,11 @@ test("a disabled operator's sessions end and they cannot sign in; enabled again,
   assert.equal(patched.json().name, "Kim");
   assert.equal(await t.db.operatorSession.count({ where: { operatorId: target.operator.id } }), 0);
   assert.equal((await as(target, "GET", "/v1/intents")).statusCode, 401);
+  // Disabled by any means (a race with a sign-in, a change in the database): its sessions stop working.
+  const other = signedIn(await login("jon@shop.example"));
+  await t.db.operator.update({ where: { id: admin.operator.id }, data: { disabled: true } });
+  assert.equal((await as(other, "GET", "/v1/intents")).statusCode, 401);
+  await t.db.operator.update({ where: { id: admin.operator.id }, data: { disabled: false } });
   const refused = await login("kim@shop.example");
   assert.equal(refused.statusCode, 401);
   assert.equal(refused.json().error.message, "wrong e-mail or password");
