@@ -15,6 +15,8 @@ let t: TestDatabase;
 let app: FastifyInstance;
 let ingestor: Ingestor;
 let key: string;
+// A conversation the handoff routes' valid bodies act on: taken over, then answered by an agent.
+const conversationId = crypto.randomUUID();
 
 before(async () => {
   t = await createTestDatabase();
@@ -35,6 +37,13 @@ before(async () => {
     payload: { name: "Acme" },
   });
   key = created.json().apiKey.key;
+  const tenantId = created.json().tenant.id;
+  const account = await t.db.channelAccount.create({
+    data: { tenantId, channel: "telegram", name: "bot", secrets: sealer.sealJson({}) },
+  });
+  await t.db.conversation.create({
+    data: { id: conversationId, tenantId, channelAccountId: account.id, externalId: "1", lastInboundAt: new Date() },
+  });
 });
 after(async () => {
   await app.close();
@@ -162,6 +171,13 @@ const VALID_BODIES: { method: "POST" | "PATCH"; url: string; body: unknown; oper
     },
   },
   { method: "POST", url: "/v1/event-subscriptions", body: { url: "https://hooks.example.com/@@", eventTypes: ["*"] } },
+  // In this order: the take-over puts the conversation with an agent, whose reply is then taken.
+  { method: "POST", url: `/v1/conversations/${conversationId}/handoff`, body: { assignee: "ada@@@shop.example" } },
+  {
+    method: "POST",
+    url: `/v1/conversations/${conversationId}/messages`,
+    body: { reply: { type: "text", text: "Hello @@" }, idempotencyKey: "reply-1" },
+  },
 ];
 
 test("a valid body with a NUL or a lone surrogate in one string is refused on every write route; clean, it is taken", async () => {
