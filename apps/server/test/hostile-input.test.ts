@@ -3,53 +3,37 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { telegramDriver } from "@cb/channel-telegram";
-import { createAccountDirectory, createIngestor, type Ingestor } from "@cb/conversation";
-import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
-import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
+import type { TestDatabase } from "@cb/db/testing";
 import { Webhook } from "standardwebhooks";
 import type { FastifyInstance } from "fastify";
-import { buildServer } from "../src/index.ts";
+import { OPERATOR, startAdminServer, type AdminServer } from "./support.ts";
 
-const OPERATOR = "operator-token-0123456789";
+let server: AdminServer;
 let t: TestDatabase;
 let app: FastifyInstance;
-let ingestor: Ingestor;
 let key: string;
 // A conversation the handoff routes' valid bodies act on: taken over, then answered by an agent.
 const conversationId = crypto.randomUUID();
 
 before(async () => {
-  t = await createTestDatabase();
-  const sealer = createSealer(parseKeyRing(generateKey("test")));
-  const accounts = createAccountDirectory({ db: t.db, sealer, drivers: [telegramDriver], env: {} });
-  ingestor = createIngestor({ connectionString: t.url });
-  app = await buildServer({
-    db: t.db,
-    accounts,
-    ingestor,
-    drivers: [telegramDriver],
-    admin: { db: t.db, sealer, publicBaseUrl: "https://bot.example.com", channelEnv: {}, operatorToken: OPERATOR },
-  });
-  const created = await app.inject({
-    method: "POST",
-    url: "/v1/tenants",
-    headers: { authorization: `Bearer ${OPERATOR}` },
-    payload: { name: "Acme" },
-  });
-  key = created.json().apiKey.key;
-  const tenantId = created.json().tenant.id;
+  server = await startAdminServer({ drivers: [telegramDriver], admin: { publicBaseUrl: "https://bot.example.com" } });
+  ({ t, app } = server);
+  const created = await server.tenant("Acme");
+  key = created.key;
   const account = await t.db.channelAccount.create({
-    data: { tenantId, channel: "telegram", name: "bot", secrets: sealer.sealJson({}) },
+    data: { tenantId: created.tenantId, channel: "telegram", name: "bot", secrets: server.sealer.sealJson({}) },
   });
   await t.db.conversation.create({
-    data: { id: conversationId, tenantId, channelAccountId: account.id, externalId: "1", lastInboundAt: new Date() },
+    data: {
+      id: conversationId,
+      tenantId: created.tenantId,
+      channelAccountId: account.id,
+      externalId: "1",
+      lastInboundAt: new Date(),
+    },
   });
 });
-after(async () => {
-  await app.close();
-  await ingestor.close();
-  await t.drop();
-});
+after(() => server.close());
 
 /** Rows in every table of the schema: what a refused request must leave as it was. */
 async function rowCounts(): Promise<Record<string, number>> {
