@@ -10,6 +10,8 @@ import {
 import { withoutClient } from "@cb/db";
 import { EventEmitter } from "node:events";
 import pg from "pg";
+import { resumeTaskListAfterOutage } from "./outage.ts";
+import { onFailedPoolDone } from "./pool-ends.ts";
 import { limitTaskList } from "./time-limit.ts";
 
 export type { Runner, TaskList, Task, JobHelpers, WorkerEvents } from "graphile-worker";
@@ -111,7 +113,9 @@ export async function startWorker(options: WorkerOptions): Promise<JobRunner> {
   events.on("localQueue:getJobs:complete", () => {
     fetched = true;
   });
-  const taskList = limitTaskList(options.taskList, { maxRunMs: options.maxRunMs ?? DEFAULT_MAX_RUN_MS });
+  const taskList = limitTaskList(resumeTaskListAfterOutage(options.taskList, pool), {
+    maxRunMs: options.maxRunMs ?? DEFAULT_MAX_RUN_MS,
+  });
   const start = () => {
     fetched = false;
     return run({
@@ -160,12 +164,30 @@ export async function startWorker(options: WorkerOptions): Promise<JobRunner> {
     }, firstFetchWithin);
     firstFetchTimer.unref();
   };
+  // The pool of the runner being started: its pool:create comes while run() is under way.
+  let startingPool = "";
+  events.on("pool:create", ({ workerPool }) => {
+    startingPool = workerPool.id;
+  });
+  // How each runner's end is noticed, by its pool's id (see watch).
+  const endings = new Map<string, () => void>();
+  onFailedPoolDone(events, (poolId) => endings.get(poolId)?.());
   let current: Runner = await start();
+  // Settles when the current runner has ended (or its failed pool is done); stop() waits for it.
+  let currentEnded: Promise<void> = Promise.resolve();
   // graphile-worker's runner.promise resolves even when its worker pool ended on an error: any end
-  // this process did not ask for is a failure.
-  const watch = (runner: Runner): void => {
+  // this process did not ask for is a failure. A pool that failed may also never end (pool-ends.ts):
+  // once its workers have stopped, the runner is over all the same, and a new one starts.
+  const watch = (runner: Runner, poolId: string): void => {
     checkFirstFetch(runner);
+    let over = false;
+    let settle!: () => void;
+    currentEnded = new Promise((resolve) => (settle = resolve));
     const ended = async (err?: unknown) => {
+      if (over) return;
+      over = true;
+      endings.delete(poolId);
+      settle();
       if (stopping) return;
       running = false;
       if (runner !== retired) logger.error({ err }, "job runner stopped without being told to; starting it again");
@@ -174,18 +196,27 @@ export async function startWorker(options: WorkerOptions): Promise<JobRunner> {
         if (stopping) return;
         try {
           current = await start();
+          if (stopping) {
+            current.stop().catch(() => {});
+            return;
+          }
           running = true;
           restarts++;
-          watch(current);
+          watch(current, startingPool);
           return;
         } catch (retryErr) {
           logger.error({ err: retryErr }, "job runner could not start; trying again");
         }
       }
     };
+    endings.set(poolId, () => {
+      // Stopping it releases its crontab; its pool's own shutdown may never finish.
+      runner.stop().catch(() => {});
+      ended(new Error("its worker pool failed and none of its jobs runs any more"));
+    });
     runner.promise.then(() => ended(), ended);
   };
-  watch(current);
+  watch(current, startingPool);
   return {
     get restarts() {
       return restarts;
@@ -198,7 +229,9 @@ export async function startWorker(options: WorkerOptions): Promise<JobRunner> {
       running = false;
       clearTimeout(firstFetchTimer);
       // A runner that already ended on an error rejects again here: that error was logged when it ended.
-      await current.stop().catch(() => {});
+      // One whose pool failed may never settle: its end is when its workers are done.
+      current.stop().catch(() => {});
+      await currentEnded;
       await pool.end();
     },
   };
