@@ -113,9 +113,8 @@ export async function startWorker(options: WorkerOptions): Promise<JobRunner> {
   events.on("localQueue:getJobs:complete", () => {
     fetched = true;
   });
-  const taskList = limitTaskList(resumeTaskListAfterOutage(options.taskList, pool), {
-    maxRunMs: options.maxRunMs ?? DEFAULT_MAX_RUN_MS,
-  });
+  const maxRunMs = options.maxRunMs ?? DEFAULT_MAX_RUN_MS;
+  const taskList = limitTaskList(resumeTaskListAfterOutage(options.taskList, pool), { maxRunMs });
   const start = () => {
     fetched = false;
     return run({
@@ -138,6 +137,10 @@ export async function startWorker(options: WorkerOptions): Promise<JobRunner> {
           },
           completeJobBatchDelay: 0,
           failJobBatchDelay: 0,
+          // A pool that stops (told to, or because it could not record a job's outcome) aborts its
+          // running jobs after this long: graphile-worker's 5 s cut turns off mid-send under load (a
+          // reply the platform took, then sent again by the retry). They have their own time limit.
+          gracefulShutdownAbortTimeout: maxRunMs,
         },
       },
       // The app decides when to stop (graceful shutdown finishes running jobs first).
