@@ -22,6 +22,8 @@ export interface AnswerResult {
   failed: { messageId: string; error: string }[];
   /** A message whose turn failed and waits for its retry (the conversation waits behind it). */
   retrying?: { messageId: string; attempts: number; retryAt: Date; error: string };
+  /** Turns the database's absence failed, tried again once it answered (not counted as attempts). */
+  outages?: { messageId: string; error: string }[];
 }
 
 const DEFAULTS = {
@@ -127,6 +129,7 @@ export async function answerConversation(
         // Once it answers, the attempt is given back and the turn tried again at once, rather than
         // after a retry's delay. (A turn is idempotent: what it had sent is not sent again.)
         outages++;
+        (result.outages ??= []).push({ messageId: next.id, error: (err as Error).message });
         await untilDatabaseAnswers(pool, options.signal);
         await pool.query({
           name: "answer-give-back-attempt",

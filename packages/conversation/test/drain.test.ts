@@ -197,7 +197,19 @@ test("a turn the database's absence failed is tried again at once once it answer
   const first = await receive("E", "first E");
   const second = await receive("E", "second E");
   const result = await answerConversation(deps, first, { retryDelayMs: () => 60_000 });
-  assert.deepEqual(result, { answered: [first, second], failed: [] }, "no retry scheduled, the next one answered");
+  const cutError = "terminating connection due to administrator command";
+  assert.deepEqual(
+    result,
+    {
+      answered: [first, second],
+      failed: [],
+      outages: [
+        { messageId: first, error: cutError },
+        { messageId: first, error: cutError },
+      ],
+    },
+    "no retry scheduled, the next one answered, the outages reported",
+  );
   assert.deepEqual(await answeredIn("E"), ["first E", "second E"]);
   assert.equal((await row(first)).attempts, 1, "only the turn that succeeded counted");
   assert.deepEqual(await retryJobs("E"), []);

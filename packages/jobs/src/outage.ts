@@ -18,6 +18,9 @@ export function resumeAfterOutage(task: Task, pool: Pool): Task {
         return await task(payload, helpers);
       } catch (err) {
         if (!isDatabaseUnavailable(err) || outages >= MAX_OUTAGES_A_RUN) throw err;
+        helpers.logger.warn("job failed as the database went away; it runs again once the database answers", {
+          error: err,
+        });
         await untilDatabaseAnswers(pool, helpers.abortSignal);
       }
     }

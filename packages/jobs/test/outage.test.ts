@@ -2,7 +2,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
-import { captureLogs } from "@cb/logging/testing";
+import { captureLogs, LEVEL } from "@cb/logging/testing";
 import { addJob, MAX_OUTAGES_A_RUN, resumeAfterOutage, startWorker, type JobHelpers, type Task } from "../src/index.ts";
 
 let t: TestDatabase;
@@ -43,6 +43,11 @@ test("a job whose task failed because the database went away runs again at once,
     // graphile-worker's own retry would come after e seconds at least.
     assert.ok(runs[1]!.at - runs[0]!.at < 2_000, `at once (${runs[1]!.at - runs[0]!.at} ms)`);
     assert.ok(!lines.some((l) => /Failed task/.test(String(l.msg))), "the job did not fail");
+    const warned = lines.find(
+      (l) => l.msg === "job failed as the database went away; it runs again once the database answers",
+    );
+    assert.equal(warned?.level, LEVEL.warn, "said, not swallowed");
+    assert.equal((warned?.err as { message?: string } | undefined)?.message, cut().message);
 
     // Any other error fails the job as before.
     await addJob(t.pool, "broken", {}, { maxAttempts: 1 });
@@ -59,7 +64,12 @@ test("a task the database keeps failing under fails after MAX_OUTAGES_A_RUN outa
     runs++;
     throw cut();
   };
-  const helpers = { abortSignal: new AbortController().signal } as JobHelpers;
+  const warnings: string[] = [];
+  const helpers = {
+    abortSignal: new AbortController().signal,
+    logger: { warn: (message: string) => warnings.push(message) },
+  } as unknown as JobHelpers;
   await assert.rejects(Promise.resolve(resumeAfterOutage(task, t.pool)({}, helpers)), /administrator command/);
   assert.equal(runs, MAX_OUTAGES_A_RUN + 1);
+  assert.equal(warnings.length, MAX_OUTAGES_A_RUN, "each outage sat through is said");
 });
