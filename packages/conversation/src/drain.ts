@@ -83,7 +83,6 @@ export async function answerConversation(
   const { pool } = deps;
   const until = performance.now() + budgetMs;
   const result: AnswerResult = { answered: [], failed: [] };
-  let outages = 0;
   for (;;) {
     const {
       rows: [next],
@@ -124,12 +123,11 @@ export async function answerConversation(
       await untilAborted(handleMessage(deps, next.id), options.signal);
       result.answered.push(next.id);
     } catch (err) {
-      if (isDatabaseUnavailable(err) && outages < MAX_OUTAGES && !options.signal?.aborted) {
+      if (isDatabaseUnavailable(err) && (result.outages?.length ?? 0) < MAX_OUTAGES && !options.signal?.aborted) {
         // The database went away during the turn (a restart, a failover): no fault of the message's.
         // Once it answers, the attempt is given back and the turn tried again at once, rather than
         // after a retry's delay. (A turn is idempotent: what it had sent is not sent again.)
-        outages++;
-        (result.outages ??= []).push({ messageId: next.id, error: (err as Error).message });
+        result.outages = [...(result.outages ?? []), { messageId: next.id, error: (err as Error).message }];
         await untilDatabaseAnswers(pool, options.signal);
         await pool.query({
           name: "answer-give-back-attempt",
