@@ -33,12 +33,14 @@ Scenarios:
 ${scenarios.map((s) => `  ${s.name.padEnd(18)} ${s.description}`).join("\n")}
 
 One JSON line per scenario: { scenario, updates, acknowledged, answered, lost, duplicated,
-killedMidSend, outOfOrder, p50Ms, p99Ms, crashes, unattributed, staticReplies }, or { scenario, error }
+killedMidSend, outOfOrder, p50Ms, p99Ms, resumedMs, crashes, unattributed, staticReplies }, or { scenario, error }
 when the harness itself failed. acknowledged: updates whose webhook got a 2xx (the platform posts again
 after anything else, for up to 30 s); answered / lost: acknowledged updates with / without a reply at
 the end of the drain; duplicated: extra replies to an update, apart from killedMidSend, those whose
 previous copy was accepted within 1 s before a worker was killed or died; outOfOrder: times a
-conversation's first replies went backwards; p50Ms / p99Ms: first post to first reply; crashes: roles
+conversation's first replies went backwards; p50Ms / p99Ms: first post to first reply; resumedMs: after
+each database restart, from the database being back to the first reply to an update first posted
+after that, the longest (null without restarts); crashes: roles
 that exited without being told to (each started again); unattributed: replies naming no update (none
 expected); staticReplies: replies that were an intent's own response, the backend having failed. Exits 1
 when anything was lost, duplicated (killedMidSend aside) or out of order.`);

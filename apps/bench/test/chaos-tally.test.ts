@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { answeredBy, plan } from "../src/chaos/load.ts";
-import { tally, type Answer, type Offered } from "../src/chaos/tally.ts";
+import { resumedAfter, tally, type Answer, type Offered } from "../src/chaos/tally.ts";
 
 const offered = (chat: number, seq: number, acknowledged = true, firstPostAt = 0): Offered => ({
   chat,
@@ -101,4 +101,18 @@ test("a reply is attributed to the message it replies to, else to the place its 
   });
   assert.deepEqual(answeredBy({ chat_id: -5, text: "ack -7:2" }), { chat: -7, seq: 2 });
   assert.equal(answeredBy({ chat_id: -5, text: "static" }), undefined);
+});
+
+test("resumed after a database restart: from each return to the first reply to an update posted after it, the longest", () => {
+  const offered: Offered[] = [50, 150, 210, 1_100].map((firstPostAt, i) => ({
+    chat: -1,
+    seq: i + 1,
+    firstPostAt,
+    acknowledged: true,
+  }));
+  const answers: Answer[] = [100, 250, 900, 2_400].map((at, i) => ({ chat: -1, seq: i + 1, at }));
+  // After 200: update 2 (posted at 150, before the return) does not count; update 3, answered at 900, does.
+  assert.equal(resumedAfter([200, 1_000], offered, answers), 1_400, "700 after 200; 1,400 after 1,000");
+  assert.equal(resumedAfter([], offered, answers), null, "no restart");
+  assert.equal(resumedAfter([3_000], offered, answers), null, "nothing answered after it");
 });

@@ -29,10 +29,13 @@ export function createTaskList(
     },
     // A message's job answers its conversation's waiting messages, earliest first (drain.ts).
     [HANDLE_MESSAGE]: async (payload, helpers) => {
-      const { failed, retrying } = await answerConversation(deps, (payload as { messageId: string }).messageId, {
-        ...answering,
-        signal: helpers.abortSignal,
-      });
+      const { failed, retrying, outages } = await answerConversation(
+        deps,
+        (payload as { messageId: string }).messageId,
+        { ...answering, signal: helpers.abortSignal },
+      );
+      for (const o of outages ?? [])
+        helpers.logger.warn(`message ${o.messageId}: turn failed as the database went away, tried again: ${o.error}`);
       for (const f of failed) helpers.logger.error(`message ${f.messageId} failed after its last attempt: ${f.error}`);
       if (retrying)
         helpers.logger.warn(

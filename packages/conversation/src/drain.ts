@@ -1,4 +1,4 @@
-import { transaction, type Pool } from "@cb/db";
+import { isDatabaseUnavailable, transaction, untilDatabaseAnswers, type Pool } from "@cb/db";
 import { eventParameters, withEvents } from "@cb/event-webhooks";
 import { addJob } from "@cb/jobs";
 import { CONVERSATION_QUEUE_PREFIX, HANDLE_MESSAGE } from "./expand.ts";
@@ -22,6 +22,8 @@ export interface AnswerResult {
   failed: { messageId: string; error: string }[];
   /** A message whose turn failed and waits for its retry (the conversation waits behind it). */
   retrying?: { messageId: string; attempts: number; retryAt: Date; error: string };
+  /** Turns the database's absence failed, tried again once it answered (not counted as attempts). */
+  outages?: { messageId: string; error: string }[];
 }
 
 const DEFAULTS = {
@@ -29,6 +31,9 @@ const DEFAULTS = {
   retryDelayMs: (failed: number) => Math.min(1_000 * 2 ** (failed - 1), 5 * 60_000),
   budgetMs: 30_000,
 };
+
+/** Turns a call tries again after the database went away under them, before such a failure counts. */
+const MAX_OUTAGES = 10;
 
 /** At most one job per conversation waits for a retry (or a continuation): scheduling again moves it. */
 const retryKey = (conversationId: string) => `answer:${conversationId}`;
@@ -66,7 +71,8 @@ const FAIL_MESSAGE = withEvents([
  * is counted on its message (in the database, so a crash counts too) and tried again after a
  * delay, through a job scheduled for then; until it succeeds, the conversation's later messages
  * wait. After `maxAttempts` the message is marked failed, with its error and a `message.failed`
- * event, and the next one is answered.
+ * event, and the next one is answered. A turn that failed because the database went away does not
+ * count: it is tried again as soon as the database answers.
  */
 export async function answerConversation(
   deps: TurnDeps,
@@ -117,6 +123,19 @@ export async function answerConversation(
       await untilAborted(handleMessage(deps, next.id), options.signal);
       result.answered.push(next.id);
     } catch (err) {
+      if (isDatabaseUnavailable(err) && (result.outages?.length ?? 0) < MAX_OUTAGES && !options.signal?.aborted) {
+        // The database went away during the turn (a restart, a failover): no fault of the message's.
+        // Once it answers, the attempt is given back and the turn tried again at once, rather than
+        // after a retry's delay. (A turn is idempotent: what it had sent is not sent again.)
+        result.outages = [...(result.outages ?? []), { messageId: next.id, error: (err as Error).message }];
+        await untilDatabaseAnswers(pool, options.signal);
+        await pool.query({
+          name: "answer-give-back-attempt",
+          text: `UPDATE "Message" SET attempts = attempts - 1 WHERE id = $1::uuid AND attempts > 0`,
+          values: [next.id],
+        });
+        continue;
+      }
       const error = err instanceof Error ? err.message : String(err);
       if (attempts >= maxAttempts) {
         await failMessage(pool, next, attempts, error);

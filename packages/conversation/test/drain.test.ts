@@ -15,6 +15,8 @@ let s: Setup;
 let deps: TurnDeps;
 /** Texts whose understanding fails, and how many more times. */
 const failing = new Map<string, number>();
+/** Texts whose understanding fails as a query on a connection a database restart cut, and how many more times. */
+const cut = new Map<string, number>();
 /** Texts whose understanding never ends. */
 const hanging = new Set<string>();
 const understood: string[] = [];
@@ -23,6 +25,11 @@ const understand: Understand = async ({ message }) => {
   const text = message.text ?? "";
   understood.push(text);
   if (hanging.has(text)) return new Promise<never>(() => {});
+  const cuts = cut.get(text) ?? 0;
+  if (cuts > 0) {
+    cut.set(text, cuts - 1);
+    throw Object.assign(new Error("terminating connection due to administrator command"), { code: "57P01" });
+  }
   const left = failing.get(text) ?? 0;
   if (left > 0) {
     failing.set(text, left - 1);
@@ -183,4 +190,27 @@ test("a job stops starting turns at its budget and leaves the rest to a job queu
   assert.equal(next!.payload.messageId, second);
   assert.match(next!.queue_name, /^conversation:/);
   assert.deepEqual((await answerConversation(deps, next!.payload.messageId)).answered, [second]);
+});
+
+test("a turn the database's absence failed is tried again at once once it answers, and the attempt does not count", async () => {
+  cut.set("first E", 2);
+  const first = await receive("E", "first E");
+  const second = await receive("E", "second E");
+  const result = await answerConversation(deps, first, { retryDelayMs: () => 60_000 });
+  const cutError = "terminating connection due to administrator command";
+  assert.deepEqual(
+    result,
+    {
+      answered: [first, second],
+      failed: [],
+      outages: [
+        { messageId: first, error: cutError },
+        { messageId: first, error: cutError },
+      ],
+    },
+    "no retry scheduled, the next one answered, the outages reported",
+  );
+  assert.deepEqual(await answeredIn("E"), ["first E", "second E"]);
+  assert.equal((await row(first)).attempts, 1, "only the turn that succeeded counted");
+  assert.deepEqual(await retryJobs("E"), []);
 });

@@ -13,4 +13,4 @@ export { storableJson } from "./json.ts";
 export { migrate, pendingMigrations } from "./migrate.ts";
 export { startEmbeddedPostgres, type EmbeddedDatabase } from "./embedded.ts";
 export * from "./generated/prisma/client.ts";
-export { isDatabaseUnavailable } from "./unavailable.ts";
+export { isDatabaseUnavailable, untilDatabaseAnswers } from "./unavailable.ts";

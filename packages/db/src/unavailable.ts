@@ -1,3 +1,6 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Pool } from "./client.ts";
+
 /** PostgreSQL's SQLSTATEs for a server going away or not yet taking connections. */
 const UNAVAILABLE_STATES = new Set(["57P01", "57P02", "57P03", "08000", "08001", "08003", "08004", "08006"]);
 const UNAVAILABLE_NODE = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT"]);
@@ -28,4 +31,39 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     e = e.cause as typeof e;
   }
   return false;
+}
+
+const PROBE_INTERVAL_MS = 200;
+const probes = new WeakMap<Pool, Promise<void>>();
+
+/**
+ * Resolves once `pool` answers a query again (at once when it does), so that work the database's
+ * absence interrupted resumes within a fraction of a second of its return, rather than after a
+ * retry's backoff. One probe a pool, however many wait; rejects on an error that is not the
+ * database's absence, and with the signal's reason when it fires first.
+ */
+export function untilDatabaseAnswers(pool: Pool, signal?: AbortSignal): Promise<void> {
+  let probe = probes.get(pool);
+  if (!probe) {
+    probe = (async () => {
+      for (;;) {
+        try {
+          await pool.query("SELECT 1");
+          return;
+        } catch (err) {
+          if (!isDatabaseUnavailable(err)) throw err;
+        }
+        await sleep(PROBE_INTERVAL_MS);
+      }
+    })().finally(() => probes.delete(pool));
+    probes.set(pool, probe);
+  }
+  if (!signal) return probe;
+  signal.throwIfAborted();
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  return Promise.race([probe, aborted]).finally(() => signal.removeEventListener("abort", onAbort));
 }

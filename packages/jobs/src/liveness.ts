@@ -2,6 +2,7 @@ import { defaultLogger, type Logger } from "@cb/logging";
 import { makeWorkerUtils, type WorkerEvents, type WorkerUtils } from "graphile-worker";
 import pg from "pg";
 import { every } from "./every.ts";
+import { onFailedPoolDone } from "./pool-ends.ts";
 import { stuckAfterMs } from "./worker.ts";
 
 export interface LivenessOptions {
@@ -38,14 +39,15 @@ export async function keepWorkersAlive(options: LivenessOptions): Promise<{ stop
   options.events.on("pool:create", ({ workerPool }) => workerIds.add(workerPool.id));
   options.events.on("worker:create", ({ worker }) => workerIds.add(worker.workerId));
   options.events.on("worker:stop", ({ worker }) => workerIds.delete(worker.workerId));
-  // A pool that ended is no longer beaten for. One that ended on a fatal error (it could not record
-  // a job's outcome) still holds the jobs it had fetched: they are unlocked at the next beat, once
-  // the database answers, rather than after deadAfterMs.
+  // A pool that ended is no longer beaten for. One that failed (it could not record a job's
+  // outcome) still holds the jobs it had fetched: once none of them runs any more (its workers have
+  // stopped; until then it is beaten for, so no one else runs them at the same time), they are
+  // unlocked at the next beat, once the database answers, rather than after deadAfterMs.
   const orphaned = new Set<string>();
   options.events.on("pool:release", ({ workerPool }) => workerIds.delete(workerPool.id));
-  options.events.on("pool:fatalError", ({ workerPool }) => {
-    workerIds.delete(workerPool.id);
-    orphaned.add(workerPool.id);
+  onFailedPoolDone(options.events, (poolId) => {
+    workerIds.delete(poolId);
+    orphaned.add(poolId);
   });
 
   const logger = options.logger ?? defaultLogger();

@@ -8,7 +8,10 @@ import {
   type WorkerEvents,
 } from "graphile-worker";
 import { withoutClient } from "@cb/db";
+import { EventEmitter } from "node:events";
 import pg from "pg";
+import { resumeTaskListAfterOutage } from "./outage.ts";
+import { onFailedPoolDone } from "./pool-ends.ts";
 import { limitTaskList } from "./time-limit.ts";
 
 export type { Runner, TaskList, Task, JobHelpers, WorkerEvents } from "graphile-worker";
@@ -33,6 +36,8 @@ export interface WorkerOptions {
   crontab?: string;
   /** Where the runner and the tasks' `helpers.logger` log. */
   logger?: Logger;
+  /** A runner that has not fetched jobs this long after starting is started again (FIRST_FETCH_MS). */
+  firstFetchWithinMs?: number;
 }
 
 // graphile-worker logs every completed job at info: at hundreds of jobs a second that is noise and
@@ -63,6 +68,13 @@ export interface JobRunner {
 }
 
 const RESTART_DELAY_MS = 1_000;
+/**
+ * graphile-worker (0.18) looks up the ids of its tasks on a runner's first fetch and keeps the answer
+ * for the runner's life, a failure included: a runner whose first fetch failed (its connection cut
+ * at that moment, the database restarting) fails every later fetch with that same error and never
+ * runs a job, while nothing ends. A healthy runner fetches within its first poll interval.
+ */
+export const FIRST_FETCH_MS = 10_000;
 
 export const DEFAULT_CONCURRENCY = 300;
 export const DEFAULT_MAX_RUN_MS = 5 * 60_000;
@@ -96,9 +108,16 @@ export async function startWorker(options: WorkerOptions): Promise<JobRunner> {
   pool.on("error", lost);
   pool.on("connect", (client) => client.on("error", lost));
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
-  const taskList = limitTaskList(options.taskList, { maxRunMs: options.maxRunMs ?? DEFAULT_MAX_RUN_MS });
-  const start = () =>
-    run({
+  const events: WorkerEvents = options.events ?? new EventEmitter();
+  let fetched = false;
+  events.on("localQueue:getJobs:complete", () => {
+    fetched = true;
+  });
+  const maxRunMs = options.maxRunMs ?? DEFAULT_MAX_RUN_MS;
+  const taskList = limitTaskList(resumeTaskListAfterOutage(options.taskList, pool), { maxRunMs });
+  const start = () => {
+    fetched = false;
+    return run({
       pgPool: pool,
       taskList,
       concurrency,
@@ -112,47 +131,95 @@ export async function startWorker(options: WorkerOptions): Promise<JobRunner> {
       preset: {
         worker: {
           localQueue: {
-            size: options.localQueueSize ?? Math.min(concurrency, LOCAL_QUEUE_SIZE),
+            // At least one: the first-fetch check below watches the local queue's fetches.
+            size: Math.max(1, options.localQueueSize ?? Math.min(concurrency, LOCAL_QUEUE_SIZE)),
             ttl: LOCAL_QUEUE_TTL_MS,
           },
           completeJobBatchDelay: 0,
           failJobBatchDelay: 0,
+          // A pool that stops (told to, or because it could not record a job's outcome) aborts its
+          // running jobs after this long: graphile-worker's 5 s cut turns off mid-send under load (a
+          // reply the platform took, then sent again by the retry). They have their own time limit.
+          gracefulShutdownAbortTimeout: maxRunMs,
         },
       },
       // The app decides when to stop (graceful shutdown finishes running jobs first).
       noHandleSignals: true,
-      ...(options.events ? { events: options.events } : {}),
+      events,
       ...(options.crontab ? { crontab: options.crontab } : {}),
     });
+  };
 
   let stopping = false;
-  let current: Runner = await start();
   let restarts = 0;
   let running = true;
+  let firstFetchTimer: NodeJS.Timeout | undefined;
+  let retired: Runner | undefined;
+  const firstFetchWithin = options.firstFetchWithinMs ?? FIRST_FETCH_MS;
+  // A runner that has not fetched in time (FIRST_FETCH_MS) is stopped: it holds no job yet, and its
+  // end starts a new one, with a new lookup, below.
+  const checkFirstFetch = (runner: Runner): void => {
+    firstFetchTimer = setTimeout(() => {
+      if (stopping || fetched || runner !== current) return;
+      retired = runner;
+      logger.warn({ afterMs: firstFetchWithin }, "job runner has not fetched jobs since it started; starting it again");
+      runner.stop().catch(() => {});
+    }, firstFetchWithin);
+    firstFetchTimer.unref();
+  };
+  // The pool of the runner being started: its pool:create comes while run() is under way.
+  let startingPool = "";
+  events.on("pool:create", ({ workerPool }) => {
+    startingPool = workerPool.id;
+  });
+  // How each runner's end is noticed, by its pool's id (see watch).
+  const endings = new Map<string, () => void>();
+  onFailedPoolDone(events, (poolId) => endings.get(poolId)?.());
+  let current: Runner = await start();
+  // Settles when the current runner has ended (or its failed pool is done); stop() waits for it.
+  let currentEnded: Promise<void> = Promise.resolve();
   // graphile-worker's runner.promise resolves even when its worker pool ended on an error: any end
-  // this process did not ask for is a failure.
-  const watch = (runner: Runner): void => {
+  // this process did not ask for is a failure. A pool that failed may also never end (pool-ends.ts):
+  // once its workers have stopped, the runner is over all the same, and a new one starts.
+  const watch = (runner: Runner, poolId: string): void => {
+    checkFirstFetch(runner);
+    let over = false;
+    let settle!: () => void;
+    currentEnded = new Promise((resolve) => (settle = resolve));
     const ended = async (err?: unknown) => {
+      if (over) return;
+      over = true;
+      endings.delete(poolId);
+      settle();
       if (stopping) return;
       running = false;
-      logger.error({ err }, "job runner stopped without being told to; starting it again");
+      if (runner !== retired) logger.error({ err }, "job runner stopped without being told to; starting it again");
       while (!stopping) {
         await new Promise((resolve) => setTimeout(resolve, RESTART_DELAY_MS));
         if (stopping) return;
         try {
           current = await start();
+          if (stopping) {
+            current.stop().catch(() => {});
+            return;
+          }
           running = true;
           restarts++;
-          watch(current);
+          watch(current, startingPool);
           return;
         } catch (retryErr) {
           logger.error({ err: retryErr }, "job runner could not start; trying again");
         }
       }
     };
+    endings.set(poolId, () => {
+      // Stopping it releases its crontab; its pool's own shutdown may never finish.
+      runner.stop().catch(() => {});
+      ended(new Error("its worker pool failed and none of its jobs runs any more"));
+    });
     runner.promise.then(() => ended(), ended);
   };
-  watch(current);
+  watch(current, startingPool);
   return {
     get restarts() {
       return restarts;
@@ -163,8 +230,11 @@ export async function startWorker(options: WorkerOptions): Promise<JobRunner> {
     async stop() {
       stopping = true;
       running = false;
+      clearTimeout(firstFetchTimer);
       // A runner that already ended on an error rejects again here: that error was logged when it ended.
-      await current.stop().catch(() => {});
+      // One whose pool failed may never settle: its end is when its workers are done.
+      current.stop().catch(() => {});
+      await currentEnded;
       await pool.end();
     },
   };

@@ -141,3 +141,34 @@ test("liveness unlocks a job held too long by a worker that is alive (its heartb
     await t.drop();
   }
 });
+
+test("a stopping runner (told to, or its pool failed) lets a running job finish within its time limit, past graphile-worker's 5 s abort", async () => {
+  const t = await createTestDatabase();
+  try {
+    await addJob(t.pool, "slow", {});
+    let started = false;
+    let aborted = false;
+    let finished = false;
+    const runner = await startWorker({
+      connectionString: t.url,
+      pollIntervalMs: 100,
+      maxRunMs: 20_000,
+      taskList: {
+        slow: async (_payload, helpers) => {
+          started = true;
+          helpers.abortSignal.addEventListener("abort", () => {
+            aborted = true;
+          });
+          await sleep(6_000);
+          finished = true;
+        },
+      },
+    });
+    await until("the job started", () => started);
+    await runner.stop();
+    assert.ok(finished, "the job ran to its end before the runner stopped");
+    assert.equal(aborted, false, "it was not aborted after 5 s");
+  } finally {
+    await t.drop();
+  }
+});

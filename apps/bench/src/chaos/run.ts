@@ -18,7 +18,7 @@ import type { Scenario } from "./scenarios.ts";
 import { STATIC_PREFIX, seedTenant } from "./seed.ts";
 import { jobsIdle, stateAfter } from "./state.ts";
 import { createSupervisor } from "./supervisor.ts";
-import { tally, type Answer } from "./tally.ts";
+import { resumedAfter, tally, type Answer } from "./tally.ts";
 
 export interface RunOptions {
   updates: number;
@@ -150,11 +150,19 @@ export async function runScenario(scenario: Scenario, options: RunOptions) {
     );
     const startedAt = Date.now() + 100;
     const events: Promise<unknown>[] = [];
+    // When the database was back after each restart (pg_ctl waits for it to accept connections).
+    const databaseBack: number[] = [];
     scenario.start({
       durationS: options.durationS,
       telegram,
       backend,
-      cluster,
+      cluster: {
+        ...cluster,
+        restart: async (mode) => {
+          await cluster.restart(mode);
+          databaseBack.push(Date.now());
+        },
+      },
       server,
       workers,
       at: (ms, action) =>
@@ -194,14 +202,16 @@ export async function runScenario(scenario: Scenario, options: RunOptions) {
     await state.end();
 
     const { answers, unattributed, staticReplies } = answersFrom(telegram);
+    const replies = answers.filter((a) => !warmChats.has(a.chat));
+    const offered = deliveries.map((d) => ({
+      chat: d.update.chat,
+      seq: d.update.seq,
+      firstPostAt: d.firstPostAt,
+      acknowledged: d.acknowledged,
+    }));
     const counted = tally(
-      deliveries.map((d) => ({
-        chat: d.update.chat,
-        seq: d.update.seq,
-        firstPostAt: d.firstPostAt,
-        acknowledged: d.acknowledged,
-      })),
-      answers.filter((a) => !warmChats.has(a.chat)),
+      offered,
+      replies,
       supervisor.deaths.filter((d) => d.role.startsWith("worker")).map((d) => d.at),
     );
     log(
@@ -211,6 +221,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions) {
       scenario: scenario.name,
       updates: load.length,
       ...counted,
+      resumedMs: resumedAfter(databaseBack, offered, replies),
       crashes: supervisor.crashes(),
       unattributed,
       staticReplies,

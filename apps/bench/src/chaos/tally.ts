@@ -93,3 +93,21 @@ export function tally(offered: Offered[], answers: Answer[], deaths: number[], w
     p99Ms: pct(0.99),
   };
 }
+
+/**
+ * How long the system took to answer again after each time the database came back (epoch ms of its
+ * return): from each return to the first reply to an update first posted after it (so that the whole
+ * way, webhook to reply, worked again), the longest of them; null without returns, or when no such
+ * reply came after one.
+ */
+export function resumedAfter(backAt: number[], offered: Offered[], answers: Answer[]): number | null {
+  if (!backAt.length) return null;
+  const postedAt = new Map(offered.map((o) => [`${o.chat}:${o.seq}`, o.firstPostAt]));
+  let longest = 0;
+  for (const back of backAt) {
+    const first = answers.find((a) => a.at >= back && (postedAt.get(`${a.chat}:${a.seq}`) ?? -1) >= back);
+    if (!first) return null;
+    longest = Math.max(longest, first.at - back);
+  }
+  return longest;
+}
