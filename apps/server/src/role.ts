@@ -1,14 +1,22 @@
 import { createIngestor } from "@cb/conversation";
 import type { Runtime } from "@cb/runtime";
+import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { buildServer } from "./app.ts";
+import { CONSOLE_PREFIX, consoleBuilt } from "./console.ts";
 import { slackInstallationSaver } from "./slack-installations.ts";
+
+/** Where `npm run build` puts the console in this repository. */
+const BUILT_CONSOLE = fileURLToPath(new URL("../../console/dist", import.meta.url));
 
 export async function startWebRole(
   runtime: Runtime,
   options: { host?: string; port?: number } = {},
-): Promise<{ app: FastifyInstance; url: string; close(): Promise<void> }> {
+): Promise<{ app: FastifyInstance; url: string; consoleUrl: string | undefined; close(): Promise<void> }> {
   const { config } = runtime;
+  const consoleDir = config.CONSOLE_DIR ?? BUILT_CONSOLE;
+  const withConsole = consoleBuilt(consoleDir);
+  if (!withConsole) runtime.logger.warn({ consoleDir }, "no built operator console there: run `npm run build`");
   const ingestor = createIngestor({ connectionString: runtime.databaseUrl, logger: runtime.logger });
   const slackOAuth =
     config.SLACK_CLIENT_ID && config.SLACK_CLIENT_SECRET && config.SLACK_SIGNING_SECRET && config.SLACK_STATE_SECRET
@@ -44,11 +52,13 @@ export async function startWebRole(
     // "true", or the proxies' addresses and CIDRs, comma-separated (fastify's trustProxy).
     ...(config.TRUST_PROXY ? { trustProxy: config.TRUST_PROXY === "true" ? true : config.TRUST_PROXY } : {}),
     logger: runtime.logger,
+    ...(withConsole ? { consoleDir } : {}),
   });
   const url = await app.listen({ host: options.host ?? config.HOST, port: options.port ?? config.PORT });
   return {
     app,
     url,
+    consoleUrl: withConsole ? `${config.PUBLIC_BASE_URL ?? url}${CONSOLE_PREFIX}/` : undefined,
     async close() {
       await app.close();
       await ingestor.close();
