@@ -58,6 +58,7 @@ await mkdir(dirname(DEMO_INFO_FILE), { recursive: true });
 await writeFile(DEMO_INFO_FILE, JSON.stringify(info, null, 2));
 
 log(`server        ${serverUrl}  (health ${serverUrl}/healthz, ready ${serverUrl}/readyz)`);
+if (web.consoleUrl) log(`console       ${web.consoleUrl}`);
 log(`admin API     ${serverUrl}/docs  (demo tenant key: ${demo.apiKey})`);
 log(`bot webhook   ${info.webhookUrl}`);
 log(`Bot API       ${info.botApiUrl}  (local stand-in for Telegram)`);
