@@ -5,11 +5,9 @@ import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { launchBrowser } from "./browser.ts";
+import { operator, signIn } from "./people.ts";
 import { ADMIN_TOKEN, apiCall, type Stack, startStack, telegramUser } from "./stack.ts";
 
-// Screenshots of the main pages for the README, when asked: CONSOLE_SCREENSHOTS=docs/screenshots.
-const SHOTS = process.env.CONSOLE_SCREENSHOTS;
-const PASSWORD = "correct horse battery staple";
 let stack: Stack;
 let browser: Browser;
 
@@ -22,38 +20,12 @@ after(async () => {
   await stack?.close();
 });
 
-/** An operator of the tenant of `apiKey`: invited through the admin API, joined through the invitation. */
-async function operator(apiKey: string, email: string, role: "admin" | "agent" | "viewer"): Promise<string> {
-  const invited = await apiCall<{ invitation: { token: string } }>(stack, apiKey, "POST", "/v1/operators", {
-    email,
-    role,
-  });
-  const response = await fetch(`${stack.url}/v1/auth/accept-invitation`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ token: invited.invitation.token, password: PASSWORD, name: email.split("@")[0] }),
-  });
-  assert.equal(response.status, 200, await response.text());
-  return email;
-}
-
-async function signIn(email: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  const page = await context.newPage();
-  await page.goto(stack.consoleUrl);
-  await page.getByLabel("E-mail").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Conversations" }).waitFor();
-  return page;
-}
-
 const sentTo = (chatId: number, since: number) =>
   stack.botApi.calls.filter((c, i) => i >= since && c.method === "sendMessage" && Number(c.params.chat_id) === chatId);
 
 test("an agent watches a conversation live, takes over, replies, and hands it back to the bot", async () => {
-  const agent = await operator(stack.demo.apiKey, "sam@shop.example", "agent");
-  const page = await signIn(agent);
+  const agent = await operator(stack, stack.demo.apiKey, "sam@shop.example", "agent");
+  const page = await signIn(browser, stack, agent);
   await page.locator(".live.on").waitFor();
 
   const ada = { id: 7100001, firstName: "Ada" };
@@ -106,10 +78,6 @@ test("an agent watches a conversation live, takes over, replies, and hands it ba
       /Demo Shop assistant/.test(String(c.params.text)),
     5000,
   );
-  if (SHOTS) {
-    await transcript.getByRole("button", { name: "Why?" }).first().click();
-    await page.screenshot({ path: `${SHOTS}/transcript-why.png` });
-  }
   await page.context().close();
 });
 
@@ -151,8 +119,8 @@ test("a failed event delivery is replayed from the health page", async () => {
   assert.equal(attempts, 2, "the delivery failed twice");
   failing = false;
 
-  const admin = await operator(stack.demo.apiKey, "lin@shop.example", "admin");
-  const page = await signIn(admin);
+  const admin = await operator(stack, stack.demo.apiKey, "lin@shop.example", "admin");
+  const page = await signIn(browser, stack, admin);
   await page.getByRole("link", { name: "Webhook health" }).click();
   await page.getByRole("link", { name: receiverUrl }).click();
   const delivery = page.getByRole("region", { name: "Delivery message.received" }).first();
@@ -162,7 +130,6 @@ test("a failed event delivery is replayed from the health page", async () => {
   for (let i = 0; i < 50 && received.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
   assert.equal(received.length, 1, "the replay reached the endpoint");
   assert.equal((received[0] as { type: string }).type, "message.received");
-  if (SHOTS) await page.screenshot({ path: `${SHOTS}/health.png`, fullPage: true });
   receiver.close();
   await page.context().close();
 });
@@ -174,7 +141,7 @@ test("an operator of another tenant sees nothing of this one", async () => {
   const tenantB = await apiCall<{ apiKey: { key: string } }>(stack, ADMIN_TOKEN, "POST", "/v1/tenants", {
     name: "Other shop",
   });
-  const page = await signIn(await operator(tenantB.apiKey.key, "eve@other.example", "admin"));
+  const page = await signIn(browser, stack, await operator(stack, tenantB.apiKey.key, "eve@other.example", "admin"));
   await page.getByText("No conversations match.").waitFor();
   assert.equal(await page.getByRole("list", { name: "Conversations" }).getByRole("link").count(), 0);
   await page.goto(`${stack.consoleUrl}conversations/${theirs}`);
