@@ -289,7 +289,7 @@ export const eventSubscriptionRoutes: FastifyPluginAsyncTypebox<AdminApiOptions>
       },
     },
     async (request, reply) => {
-      requireScope(request, true);
+      requireScope(request, "agent");
       const replayed = await replayDelivery(db, tenantOf(request), request.params.id);
       if (replayed === null) throw notFound("delivery");
       return reply.code(202).send({ replayed });
@@ -307,7 +307,7 @@ export const eventSubscriptionRoutes: FastifyPluginAsyncTypebox<AdminApiOptions>
       },
     },
     async (request, reply) => {
-      requireScope(request, true);
+      requireScope(request, "agent");
       const replayed = await replayFailedSince(db, tenantOf(request), request.params.id, new Date(request.body.since));
       if (replayed === null) throw notFound("event subscription");
       return reply.code(202).send({ replayed });
