@@ -1,3 +1,4 @@
+import { createLiveHub } from "@cb/admin-api";
 import { createIngestor } from "@cb/conversation";
 import type { Runtime } from "@cb/runtime";
 import type { FastifyInstance } from "fastify";
@@ -10,6 +11,8 @@ export async function startWebRole(
 ): Promise<{ app: FastifyInstance; url: string; close(): Promise<void> }> {
   const { config } = runtime;
   const ingestor = createIngestor({ connectionString: runtime.databaseUrl, logger: runtime.logger });
+  // One listening connection for the process, whatever the number of open streams.
+  const live = createLiveHub({ connectionString: runtime.databaseUrl, logger: runtime.logger });
   const slackOAuth =
     config.SLACK_CLIENT_ID && config.SLACK_CLIENT_SECRET && config.SLACK_SIGNING_SECRET && config.SLACK_STATE_SECRET
       ? {
@@ -36,6 +39,7 @@ export async function startWebRole(
       channelEnv: runtime.channelEnv,
       operatorToken: config.ADMIN_TOKEN,
       onAccountChanged: (id) => runtime.accounts.invalidate(id),
+      live,
       slackInstall: slackOAuth ? { stateSecret: slackOAuth.stateSecret } : undefined,
     },
     slackApp: { signingSecret: config.SLACK_SIGNING_SECRET, oauth: slackOAuth },
@@ -52,6 +56,7 @@ export async function startWebRole(
     async close() {
       await app.close();
       await ingestor.close();
+      await live.close();
     },
   };
 }

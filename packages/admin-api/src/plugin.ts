@@ -17,6 +17,7 @@ import { handoffRoutes } from "./routes/handoff.ts";
 import { eventSubscriptionRoutes } from "./routes/event-subscriptions.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
 import { slackInstallRoutes } from "./routes/slack-install.ts";
+import { streamRoutes } from "./routes/stream.ts";
 import { intentRoutes } from "./routes/intents.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
 
@@ -84,5 +85,6 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
   ]) {
     await app.register(routes, options);
   }
+  if (options.live) await app.register(streamRoutes, { live: options.live });
   for (const routes of options.routes ?? []) await app.register(routes);
 };
