@@ -1,3 +1,4 @@
+import { createLiveHub } from "@cb/admin-api";
 import { createIngestor } from "@cb/conversation";
 import type { Runtime } from "@cb/runtime";
 import { fileURLToPath } from "node:url";
@@ -18,6 +19,8 @@ export async function startWebRole(
   const withConsole = consoleBuilt(consoleDir);
   if (!withConsole) runtime.logger.warn({ consoleDir }, "no built operator console there: run `npm run build`");
   const ingestor = createIngestor({ connectionString: runtime.databaseUrl, logger: runtime.logger });
+  // One listening connection for the process, whatever the number of open streams.
+  const live = createLiveHub({ connectionString: runtime.databaseUrl, logger: runtime.logger });
   const slackOAuth =
     config.SLACK_CLIENT_ID && config.SLACK_CLIENT_SECRET && config.SLACK_SIGNING_SECRET && config.SLACK_STATE_SECRET
       ? {
@@ -44,6 +47,7 @@ export async function startWebRole(
       channelEnv: runtime.channelEnv,
       operatorToken: config.ADMIN_TOKEN,
       onAccountChanged: (id) => runtime.accounts.invalidate(id),
+      live,
       slackInstall: slackOAuth ? { stateSecret: slackOAuth.stateSecret } : undefined,
     },
     slackApp: { signingSecret: config.SLACK_SIGNING_SECRET, oauth: slackOAuth },
@@ -62,6 +66,7 @@ export async function startWebRole(
     async close() {
       await app.close();
       await ingestor.close();
+      await live.close();
     },
   };
 }

@@ -3,6 +3,7 @@ import type { Db } from "@cb/db";
 import type { Sealer } from "@cb/secrets";
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import type { ApiPrincipal, Scope } from "./keys.ts";
+import type { LiveHub } from "./live/hub.ts";
 import { DEFAULT_LOGIN_LIMIT, type LoginLimitSettings } from "./login-limit.ts";
 import { DEFAULT_SESSIONS, type OperatorRole, type SessionSettings, type SignedIn } from "./sessions.ts";
 
@@ -22,6 +23,8 @@ export interface AdminApiOptions {
    * document describes them and their errors; they authenticate on their own (`config.public`).
    */
   routes?: FastifyPluginAsync[];
+  /** The process's live-update listener: GET /v1/stream is served only with it. */
+  live?: LiveHub | undefined;
   /** Called when an account's credentials or state changed, so caches drop it. */
   onAccountChanged?: (accountId: string) => void;
   /** Operators' sign-in: sessions, the cookie, the limit on failures (defaults in sessions.ts, login-limit.ts). */

@@ -2,3 +2,4 @@ export { adminApi } from "./plugin.ts";
 export type { AdminApiOptions } from "./context.ts";
 export { authenticateApiKey, newKey, SCOPES, type ApiPrincipal, type Scope } from "./keys.ts";
 export { readAgentZip } from "./dialogflow-import.ts";
+export { createLiveHub, LIVE_CHANNEL, type LiveEvent, type LiveHub, type LiveHubOptions } from "./live/hub.ts";

@@ -20,6 +20,7 @@ import { eventSubscriptionRoutes } from "./routes/event-subscriptions.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
 import { operatorRoutes } from "./routes/operators.ts";
 import { slackInstallRoutes } from "./routes/slack-install.ts";
+import { streamRoutes } from "./routes/stream.ts";
 import { intentRoutes } from "./routes/intents.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
 
@@ -86,5 +87,6 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
   ]) {
     await app.register(routes, options);
   }
+  if (options.live) await app.register(streamRoutes, { live: options.live });
   for (const routes of options.routes ?? []) await app.register(routes);
 };
