@@ -24,10 +24,13 @@ export function useSession(): Session {
   return session;
 }
 
-/** What a role may do: viewers only look; agents handle conversations; admins change the set-up too. */
-export function useCan(): { handle: boolean; administer: boolean } {
+/**
+ * What a role may do (as the API enforces it): viewers only look; agents take over and answer
+ * conversations and replay deliveries; admins change the set-up too.
+ */
+export function useCan(): { handle: boolean; replay: boolean; administer: boolean } {
   const { role } = useSession().operator;
-  return { handle: role !== "viewer", administer: role === "admin" };
+  return { handle: role !== "viewer", replay: role !== "viewer", administer: role === "admin" };
 }
 
 export function startSession(answer: { operator: Operator; csrfToken: string }): Operator {

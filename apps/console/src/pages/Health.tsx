@@ -185,7 +185,7 @@ function TargetHealth({ kind, id }: { kind: Kind; id: string }) {
           )}
         </>
       ) : null}
-      {kind === "subscription" ? <Deliveries id={id} canReplay={can.administer} act={act} /> : <Calls id={id} />}
+      {kind === "subscription" ? <Deliveries id={id} canReplay={can.replay} act={act} /> : <Calls id={id} />}
     </Page>
   );
 }

@@ -5,6 +5,9 @@ import { useLoad } from "../load";
 import { type Role, useSession } from "../session";
 
 const ROLES: Role[] = ["admin", "agent", "viewer"];
+/** Disabled, invited (never signed in) or active. */
+const operatorStatus = (o: { disabled: boolean; lastLoginAt: string | null }) =>
+  o.disabled ? "disabled" : o.lastLoginAt ? "active" : "invited";
 
 export function OperatorsPage() {
   const { operator: me } = useSession();
@@ -100,13 +103,13 @@ export function OperatorsPage() {
                 </select>
               </td>
               <td>
-                <StatusBadge status={o.status} />
+                <StatusBadge status={operatorStatus(o)} />
               </td>
               <td>
                 <When at={o.lastLoginAt} />
               </td>
               <td>
-                {o.id !== me.id && o.status !== "disabled" ? (
+                {o.id !== me.id && !o.disabled ? (
                   <button
                     type="button"
                     className="danger"

@@ -75,7 +75,7 @@ export function Transcript({ id, onChanged }: { id: string; onChanged(): void })
           {can.handle && c.mode !== "bot" ? (
             <button
               type="button"
-              onClick={() => void act(() => ok(api.POST("/v1/conversations/{id}/handoff/end", { ...path, body: {} })))}
+              onClick={() => void act(() => ok(api.POST("/v1/conversations/{id}/handoff/end", path)))}
             >
               Hand back to bot
             </button>
