@@ -122,7 +122,7 @@ test("each item carries its channel, customer, last message, mode and assignee; 
   await message(older, { text: "x".repeat(300), minute: 3, sender: { externalId: "4915100000001", name: "Grace H." } });
   const reply = await message(older, { text: "Your order ships today", minute: 4, direction: "out" });
 
-  const page = await list("?channelAccountId=" + whatsapp);
+  const page = await list(`?channelAccountId=${whatsapp}`);
   assert.deepEqual(ids(page), [older.id]);
   const [item] = page.data;
   assert.equal(item!.channel, "whatsapp");
