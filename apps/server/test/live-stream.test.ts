@@ -177,10 +177,7 @@ test("the stream needs a key that may read", async () => {
       payload: { name: "events only", scopes: ["events"] },
     })
   ).json();
-  assert.equal(
-    (await fetch(`${url}/v1/stream`, { headers: { authorization: `Bearer ${events.key}` } })).status,
-    403,
-  );
+  assert.equal((await fetch(`${url}/v1/stream`, { headers: { authorization: `Bearer ${events.key}` } })).status, 403);
 });
 
 test("the listener comes back after its database connection is killed, and tells streams to resync", async () => {

@@ -425,6 +425,35 @@ export const conversationView = (c: {
       : null,
   createdAt: iso(c.createdAt),
 });
+/** A conversation as the console lists it: with its channel, customer and last message. */
+export const ConversationSummary = Type.Object({
+  ...Conversation.properties,
+  channel: Type.String({ description: "telegram | whatsapp | messenger | slack" }),
+  customer: Type.Object(
+    {
+      name: Type.Union([Type.String(), Type.Null()]),
+      username: Type.Union([Type.String(), Type.Null()]),
+      externalId: Type.String({ description: "the platform's id of the customer (else of the chat)" }),
+    },
+    { description: "as the platform named them in their last message (in a group, its last sender)" },
+  ),
+  lastMessage: Type.Union([
+    Type.Object({
+      id: Uuid,
+      direction: Type.Union([Type.Literal("in"), Type.Literal("out")]),
+      text: Type.Union([Type.String(), Type.Null()], {
+        description: "the first 200 characters of its text (or button title, or media caption)",
+      }),
+      at: Timestamp,
+    }),
+    Type.Null(),
+  ]),
+  lastMessageAt: Type.Union([Timestamp, Type.Null()]),
+  lastActivityAt: Type.String({
+    format: "date-time",
+    description: "the last message's time, else the conversation's creation: the list's order",
+  }),
+});
 export const HandoffRequest = Type.Object(
   {
     assignee: Type.Optional(

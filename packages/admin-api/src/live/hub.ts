@@ -121,8 +121,8 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
     pingMs: options.pingMs ?? 15_000,
     ready,
     subscribe(tenantId, listener) {
-      let set = streams.get(tenantId);
-      if (!set) streams.set(tenantId, (set = new Set()));
+      const set = streams.get(tenantId) ?? new Set();
+      streams.set(tenantId, set);
       set.add(listener);
       return () => {
         set.delete(listener);
