@@ -2,8 +2,14 @@
 // the whole console; pages subscribe to the events they show.
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useRef, useState } from "react";
 
-export type StreamEventType = "message.created" | "message.updated" | "conversation.updated";
-export const STREAM_EVENTS: StreamEventType[] = ["message.created", "message.updated", "conversation.updated"];
+// resync: events may have been missed (a reconnect): whatever is shown is fetched again.
+export type StreamEventType = "message.created" | "message.updated" | "conversation.updated" | "resync";
+export const STREAM_EVENTS: StreamEventType[] = [
+  "message.created",
+  "message.updated",
+  "conversation.updated",
+  "resync",
+];
 export interface StreamEvent {
   type: StreamEventType;
   conversationId?: string;

@@ -11,9 +11,8 @@ type Filters = { mode: string; channel: string; assignee: string; q: string };
 const CHANNELS = ["telegram", "whatsapp", "messenger", "slack"];
 
 /** The one who wrote, as a person reads it. */
-export function customerName(item: ConversationItem): string {
-  const customer = item.customer;
-  return customer?.name ?? customer?.username ?? item.externalId;
+export function customerName(item: Pick<ConversationItem, "customer">): string {
+  return item.customer.name ?? item.customer.username ?? item.customer.externalId;
 }
 
 export function ConversationsPage({ selected }: { selected?: string }) {
@@ -102,7 +101,7 @@ export function ConversationsPage({ selected }: { selected?: string }) {
               </label>
               <label>
                 Assignee
-                <input name="assignee" placeholder="e-mail" defaultValue={filters.assignee} size={12} />
+                <input name="assignee" placeholder="e-mail" defaultValue={filters.assignee} />
               </label>
             </form>
           </search>
@@ -113,7 +112,7 @@ export function ConversationsPage({ selected }: { selected?: string }) {
                 <Link to={`/conversations/${item.id}${keep}`} aria-current={item.id === selected ? "true" : undefined}>
                   <div className="row">
                     <strong className="customer">{customerName(item)}</strong>
-                    <When at={item.lastMessage?.createdAt ?? item.createdAt} />
+                    <When at={item.lastActivityAt} />
                   </div>
                   <div className="row">
                     <span className="last-message">{item.lastMessage ? messagePreview(item.lastMessage) : "—"}</span>
@@ -147,8 +146,7 @@ export function ConversationsPage({ selected }: { selected?: string }) {
 }
 
 function messagePreview(message: NonNullable<ConversationItem["lastMessage"]>): string {
-  const arrow = message.direction === "out" ? "↩ " : "";
-  return arrow + contentText(message.content);
+  return (message.direction === "out" ? "↩ " : "") + (message.text ?? "[no text]");
 }
 
 /** A message's content as one line of text. */

@@ -4,7 +4,7 @@ import { ErrorNote, ModeBadge, When } from "../components";
 import { useLoad } from "../load";
 import { useCan, useSession } from "../session";
 import { useStreamEvents } from "../stream";
-import { contentText } from "./Conversations";
+import { contentText, customerName } from "./Conversations";
 import { Why } from "./Why";
 
 type Message = Body<"/v1/conversations/{id}/messages", "get">["data"][number];
@@ -21,9 +21,10 @@ export function Transcript({ id, onChanged }: { id: string; onChanged(): void })
     return [...page.data].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }, [id]);
   useStreamEvents((event) => {
-    if (event.conversationId !== id) return;
-    if (event.type === "conversation.updated") conversation.reload();
-    else messages.reload();
+    const resync = event.type === "resync";
+    if (!resync && event.conversationId !== id) return;
+    if (resync || event.type === "conversation.updated") conversation.reload();
+    if (resync || event.type !== "conversation.updated") messages.reload();
   });
   const [actionError, setActionError] = useState<Error>();
   const act = async (run: () => Promise<unknown>) => {
@@ -40,7 +41,10 @@ export function Transcript({ id, onChanged }: { id: string; onChanged(): void })
   const end = useRef<HTMLDivElement>(null);
   const count = messages.data?.length ?? 0;
   // biome-ignore lint/correctness/useExhaustiveDependencies: scroll when a message arrives
-  useEffect(() => end.current?.scrollIntoView?.({ block: "end" }), [count]);
+  useEffect(() => {
+    // Braces: scrollIntoView returns a promise in recent browsers, and an effect may return only a cleanup.
+    void end.current?.scrollIntoView?.({ block: "end" });
+  }, [count]);
 
   const c = conversation.data;
   if (conversation.error) return <ErrorNote error={conversation.error} />;
@@ -51,7 +55,7 @@ export function Transcript({ id, onChanged }: { id: string; onChanged(): void })
     <article className="transcript" aria-label="Transcript">
       <header className="transcript-header">
         <div>
-          <h2>{c.customer?.name ?? c.customer?.username ?? c.externalId}</h2>
+          <h2>{customerName(c)}</h2>
           <p className="muted">
             <span className={`channel channel-${c.channel}`}>{c.channel}</span> · started <When at={c.createdAt} />
             {c.assignee ? ` · assigned to ${c.assignee}` : ""}
