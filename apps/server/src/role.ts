@@ -1,4 +1,5 @@
 import { createIngestor } from "@cb/conversation";
+import { createEgress, parsePolicy } from "@cb/egress";
 import type { Runtime } from "@cb/runtime";
 import type { FastifyInstance } from "fastify";
 import { buildServer } from "./app.ts";
@@ -10,6 +11,10 @@ export async function startWebRole(
 ): Promise<{ app: FastifyInstance; url: string; close(): Promise<void> }> {
   const { config } = runtime;
   const ingestor = createIngestor({ connectionString: runtime.databaseUrl, logger: runtime.logger });
+  // Fulfillment replays from the admin API go out under the same policy as the workers' calls.
+  const egress = createEgress(parsePolicy(config), {
+    onBlocked: (detail) => runtime.logger.warn({ detail }, "egress refused: not a public address"),
+  });
   const slackOAuth =
     config.SLACK_CLIENT_ID && config.SLACK_CLIENT_SECRET && config.SLACK_SIGNING_SECRET && config.SLACK_STATE_SECRET
       ? {
@@ -37,6 +42,7 @@ export async function startWebRole(
       operatorToken: config.ADMIN_TOKEN,
       onAccountChanged: (id) => runtime.accounts.invalidate(id),
       slackInstall: slackOAuth ? { stateSecret: slackOAuth.stateSecret } : undefined,
+      egress,
     },
     slackApp: { signingSecret: config.SLACK_SIGNING_SECRET, oauth: slackOAuth },
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -52,6 +58,7 @@ export async function startWebRole(
     async close() {
       await app.close();
       await ingestor.close();
+      await egress.close();
     },
   };
 }

@@ -1,4 +1,5 @@
 import { assertStorable, HttpError } from "@cb/core";
+import { createEgress, parsePolicy } from "@cb/egress";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -19,6 +20,7 @@ import { notificationRoutes } from "./routes/notifications.ts";
 import { slackInstallRoutes } from "./routes/slack-install.ts";
 import { intentRoutes } from "./routes/intents.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
+import { webhookHealthRoutes } from "./routes/webhook-health.ts";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -84,5 +86,8 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
   ]) {
     await app.register(routes, options);
   }
+  const egress = options.egress ?? createEgress(parsePolicy({}));
+  if (!options.egress) app.addHook("onClose", () => egress.close());
+  await app.register(webhookHealthRoutes, { ...options, egress });
   for (const routes of options.routes ?? []) await app.register(routes);
 };
