@@ -83,12 +83,33 @@ const HandoffSettings = Type.Object(
   },
   { additionalProperties: false },
 );
+const HealthSettings = Type.Object(
+  {
+    failureRate: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 1,
+        description:
+          "an endpoint or subscription is degraded when this share of its attempts in 15 min failed, or more; default 0.5",
+      }),
+    ),
+    minAttempts: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100_000,
+        description: "fewer attempts than this in 15 min never make it degraded; default 10",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 export const TenantPatch = Type.Partial(
   Type.Object({
     ...TenantInput.properties,
     nluSettings: NluSettings,
     notificationSettings: NotificationSettings,
     handoffSettings: HandoffSettings,
+    healthSettings: HealthSettings,
   }),
   { additionalProperties: false },
 );
@@ -100,6 +121,7 @@ export const Tenant = Type.Object({
   nluSettings: Json,
   notificationSettings: Json,
   handoffSettings: Json,
+  healthSettings: Json,
   createdAt: Timestamp,
 });
 export const tenantView = (t: {
@@ -110,6 +132,7 @@ export const tenantView = (t: {
   nluSettings: unknown;
   notificationSettings: unknown;
   handoffSettings: unknown;
+  healthSettings: unknown;
   createdAt: Date;
 }): Static<typeof Tenant> => ({
   id: t.id,
@@ -119,6 +142,7 @@ export const tenantView = (t: {
   nluSettings: t.nluSettings,
   notificationSettings: t.notificationSettings,
   handoffSettings: t.handoffSettings,
+  healthSettings: t.healthSettings,
   createdAt: iso(t.createdAt),
 });
 

@@ -18,7 +18,7 @@ import {
   eventParameters,
   RETRY_SCHEDULE_MS,
   replayDelivery,
-  replayFailedSince,
+  replayFailed,
   withEvents,
   type EventType,
 } from "../src/index.ts";
@@ -349,7 +349,7 @@ test("410 Gone disables the endpoint at once and other subscriptions hear endpoi
   // The endpoint is fixed and re-enabled; everything it missed is replayed.
   behaviour.set("/gone", () => ({ status: 200, delayMs: 500 }));
   await t.db.eventSubscription.update({ where: { id: gone.id }, data: { enabled: true, disabledReason: null } });
-  assert.equal(await replayFailedSince(t.db, tenantId, gone.id, new Date(Date.now() - 60_000)), 1);
+  assert.equal(await replayFailed(t.db, tenantId, gone.id, { from: new Date(Date.now() - 60_000) }), 1);
   const replayed = await t.db.eventDelivery.findUniqueOrThrow({ where: { id: single.id } });
   assert.equal(replayed.status, "pending", "pending again at once (its attempt takes half a second)");
   assert.ok(Math.abs(replayed.nextAttemptAt!.getTime() - Date.now()) < 1000);
@@ -384,7 +384,7 @@ test("replaying a subscription sends again what failed or died since the given t
     await stored(other.id, "dead", recent),
   ];
 
-  assert.equal(await replayFailedSince(t.db, tenantId, s.id, since), 2);
+  assert.equal(await replayFailed(t.db, tenantId, s.id, { from: since }), 2);
   for (const d of [failed, dead]) await deliveryIn(d.eventId, s.id, "succeeded");
   await new Promise((r) => setTimeout(r, 300));
   assert.deepEqual(
@@ -396,9 +396,9 @@ test("replaying a subscription sends again what failed or died since the given t
   assert.equal(requestsTo("/replay-other").length, 0);
   for (const d of untouched)
     assert.equal((await t.db.eventDelivery.findUniqueOrThrow({ where: { id: d.id } })).status, d.status);
-  assert.equal(await replayFailedSince(t.db, tenantId, s.id, since), 0, "nothing failed any more");
+  assert.equal(await replayFailed(t.db, tenantId, s.id, { from: since }), 0, "nothing failed any more");
   const stranger = (await t.db.tenant.create({ data: { name: "Stranger" } })).id;
-  assert.equal(await replayFailedSince(t.db, stranger, s.id, since), null, "not another tenant's subscription");
+  assert.equal(await replayFailed(t.db, stranger, s.id, { from: since }), null, "not another tenant's subscription");
 });
 
 // The task run by hand, on a clock of the test's choosing, with the default schedule and period.
