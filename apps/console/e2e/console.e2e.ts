@@ -81,7 +81,7 @@ test("an agent watches a conversation live, takes over, replies, and hands it ba
   await page.context().close();
 });
 
-test("a failed event delivery is replayed from the health page", async () => {
+test("a failed event delivery is replayed from the health page", async (t) => {
   let failing = true;
   const received: unknown[] = [];
   const receiver: Server = createServer((request, response) => {
@@ -98,11 +98,21 @@ test("a failed event delivery is replayed from the health page", async () => {
   });
   receiver.listen(0, "127.0.0.1");
   await once(receiver, "listening");
-  const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/events`;
-  const subscription = await apiCall<{ id: string }>(stack, stack.demo.apiKey, "POST", "/v1/event-subscriptions", {
-    url: receiverUrl,
-    eventTypes: ["message.received"],
+  t.after(() => {
+    receiver.closeAllConnections();
+    receiver.close();
   });
+  const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/events`;
+  const { subscription } = await apiCall<{ subscription: { id: string } }>(
+    stack,
+    stack.demo.apiKey,
+    "POST",
+    "/v1/event-subscriptions",
+    {
+      url: receiverUrl,
+      eventTypes: ["message.received"],
+    },
+  );
   await telegramUser(stack, { id: 7100002, firstName: "Grace" })("hello");
   // Both quick attempts fail (at once and after 5 s); the next would be minutes away.
   let attempts = 0;
@@ -123,14 +133,15 @@ test("a failed event delivery is replayed from the health page", async () => {
   const page = await signIn(browser, stack, admin);
   await page.getByRole("link", { name: "Webhook health" }).click();
   await page.getByRole("link", { name: receiverUrl }).click();
-  const delivery = page.getByRole("region", { name: "Delivery message.received" }).first();
-  await delivery.getByText("failed", { exact: false }).first().waitFor();
-  await delivery.getByRole("button", { name: "Replay message.received delivery" }).click();
+  const attempt = page.getByRole("region", { name: "Attempt message.received" }).first();
+  await attempt.getByText("HTTP 500").waitFor();
+  await attempt.getByRole("button", { name: "message.received", exact: true }).click();
+  await attempt.getByText("down for maintenance").waitFor();
+  await attempt.getByRole("button", { name: "Replay message.received delivery" }).click();
   await page.getByRole("status").getByText("queued again").waitFor();
   for (let i = 0; i < 50 && received.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
   assert.equal(received.length, 1, "the replay reached the endpoint");
   assert.equal((received[0] as { type: string }).type, "message.received");
-  receiver.close();
   await page.context().close();
 });
 

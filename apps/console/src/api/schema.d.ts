@@ -45,6 +45,7 @@ export interface paths {
                 nluSettings: unknown;
                 notificationSettings: unknown;
                 handoffSettings: unknown;
+                healthSettings: unknown;
                 /** Format: date-time */
                 createdAt: string;
               };
@@ -143,6 +144,7 @@ export interface paths {
               nluSettings: unknown;
               notificationSettings: unknown;
               handoffSettings: unknown;
+              healthSettings: unknown;
               /** Format: date-time */
               createdAt: string;
             };
@@ -182,7 +184,7 @@ export interface paths {
     delete?: never;
     options?: never;
     head?: never;
-    /** Change the tenant's name, language or time zone */
+    /** Change the tenant's name, language, time zone or settings (understanding, notifications, handoff, webhook health) */
     patch: {
       parameters: {
         query?: never;
@@ -225,6 +227,12 @@ export interface paths {
               /** @description minutes without a message from either side after which the bot takes back a handoff; default 60 */
               idleMinutes?: number;
             };
+            healthSettings?: {
+              /** @description an endpoint or subscription is degraded when this share of its attempts in 15 min failed, or more; default 0.5 */
+              failureRate?: number;
+              /** @description fewer attempts than this in 15 min never make it degraded; default 10 */
+              minAttempts?: number;
+            };
           };
         };
       };
@@ -244,6 +252,7 @@ export interface paths {
               nluSettings: unknown;
               notificationSettings: unknown;
               handoffSettings: unknown;
+              healthSettings: unknown;
               /** Format: date-time */
               createdAt: string;
             };
@@ -3841,6 +3850,8 @@ export interface paths {
                 enabled: boolean;
                 disabledReason: string | null;
                 failingSince: string | null;
+                /** @description since when its failure rate is over the tenant's threshold (webhook health) */
+                degradedSince: string | null;
                 signingSecretHints: string[];
                 createdAt: string;
               }[];
@@ -3905,6 +3916,8 @@ export interface paths {
               | "notification.failed"
               | "notification.skipped"
               | "endpoint.disabled"
+              | "endpoint.degraded"
+              | "endpoint.recovered"
               | "*"
             )[];
           };
@@ -3925,6 +3938,8 @@ export interface paths {
                 enabled: boolean;
                 disabledReason: string | null;
                 failingSince: string | null;
+                /** @description since when its failure rate is over the tenant's threshold (webhook health) */
+                degradedSince: string | null;
                 signingSecretHints: string[];
                 createdAt: string;
               };
@@ -4026,6 +4041,8 @@ export interface paths {
               enabled: boolean;
               disabledReason: string | null;
               failingSince: string | null;
+              /** @description since when its failure rate is over the tenant's threshold (webhook health) */
+              degradedSince: string | null;
               signingSecretHints: string[];
               createdAt: string;
             };
@@ -4158,6 +4175,8 @@ export interface paths {
               | "notification.failed"
               | "notification.skipped"
               | "endpoint.disabled"
+              | "endpoint.degraded"
+              | "endpoint.recovered"
               | "*"
             )[];
             enabled?: boolean;
@@ -4178,6 +4197,8 @@ export interface paths {
               enabled: boolean;
               disabledReason: string | null;
               failingSince: string | null;
+              /** @description since when its failure rate is over the tenant's threshold (webhook health) */
+              degradedSince: string | null;
               signingSecretHints: string[];
               createdAt: string;
             };
@@ -4295,6 +4316,8 @@ export interface paths {
                 enabled: boolean;
                 disabledReason: string | null;
                 failingSince: string | null;
+                /** @description since when its failure rate is over the tenant's threshold (webhook health) */
+                degradedSince: string | null;
                 signingSecretHints: string[];
                 createdAt: string;
               };
@@ -4409,6 +4432,8 @@ export interface paths {
                 enabled: boolean;
                 disabledReason: string | null;
                 failingSince: string | null;
+                /** @description since when its failure rate is over the tenant's threshold (webhook health) */
+                degradedSince: string | null;
                 signingSecretHints: string[];
                 createdAt: string;
               };
@@ -4617,7 +4642,18 @@ export interface paths {
                 httpStatus: number | null;
                 latencyMs: number;
                 error: string | null;
+                errorClass: string | null;
+                /** @description the response body, cut at 16 KiB */
                 responseExcerpt: string | null;
+                request: {
+                  headers: {
+                    [key: string]: string;
+                  } | null;
+                  body: string | null;
+                };
+                response: {
+                  body: string | null;
+                };
               }[];
             };
           };
@@ -4677,7 +4713,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Deliver one event again */
+    /** Deliver one event again (0 while it is pending: an attempt is already on its way) */
     post: {
       parameters: {
         query?: never;
@@ -4780,7 +4816,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Deliver again everything that failed for this endpoint since a time */
+    /** Deliver again every delivery that failed or was given up in a time range; those already pending are not queued twice */
     post: {
       parameters: {
         query?: never;
@@ -4793,8 +4829,21 @@ export interface paths {
       requestBody: {
         content: {
           "application/json": {
-            /** Format: date-time */
-            since: string;
+            /**
+             * Format: date-time
+             * @description deliveries made at or after
+             */
+            from?: string;
+            /**
+             * Format: date-time
+             * @description deliveries made at or before; default now
+             */
+            to?: string;
+            /**
+             * Format: date-time
+             * @description the same as from (kept for older clients)
+             */
+            since?: string;
           };
         };
       };
@@ -4807,6 +4856,118 @@ export interface paths {
           content: {
             "application/json": {
               replayed: number;
+            };
+          };
+        };
+        /** @description Invalid input (the body, query or path does not match the schema, or is not valid JSON) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No valid credentials */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description The credentials may not do this (or a change made with the session cookie lacks its CSRF token) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such object (of this tenant) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Conflicts with the current state (a name in use, a rotation in progress) */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description The body (or what it unpacks to) is too large */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Unsupported content type */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/event-subscriptions/{id}/enable": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Re-enable a disabled subscription: its failure count starts again (failingSince cleared); what was given up while disabled is replayed only on request */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              id: string;
+              url: string;
+              eventTypes: string[];
+              enabled: boolean;
+              disabledReason: string | null;
+              failingSince: string | null;
+              /** @description since when its failure rate is over the tenant's threshold (webhook health) */
+              degradedSince: string | null;
+              signingSecretHints: string[];
+              createdAt: string;
             };
           };
         };
@@ -6778,6 +6939,688 @@ export interface paths {
         };
         /** @description The credentials may not do this (or a change made with the session cookie lacks its CSRF token) */
         403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Conflicts with the current state (a name in use, a rotation in progress) */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description The body (or what it unpacks to) is too large */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Unsupported content type */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/webhook-health": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every fulfillment endpoint and event subscription with its last 24 h and its state */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              /** @enum {string} */
+              window: "24h";
+              fulfillmentEndpoints: {
+                /** Format: uuid */
+                id: string;
+                url: string;
+                /** @description disabled: the subscription was disabled (it gets nothing until re-enabled); degraded: the webhook-health job found its failure rate over the tenant's threshold and it has not recovered since */
+                status: "healthy" | "degraded" | "disabled";
+                degradedSince: string | null;
+                /** @description attempts */
+                total: number;
+                succeeded: number;
+                failed: number;
+                /** @description succeeded / total; null without attempts */
+                successRate: number | null;
+                /** @description attempt latency in ms (percentile_cont) */
+                latencyMs: {
+                  /** @description null without attempts */
+                  p50: number | null;
+                  /** @description null without attempts */
+                  p95: number | null;
+                };
+                name: string;
+              }[];
+              eventSubscriptions: {
+                /** Format: uuid */
+                id: string;
+                url: string;
+                /** @description disabled: the subscription was disabled (it gets nothing until re-enabled); degraded: the webhook-health job found its failure rate over the tenant's threshold and it has not recovered since */
+                status: "healthy" | "degraded" | "disabled";
+                degradedSince: string | null;
+                /** @description attempts */
+                total: number;
+                succeeded: number;
+                failed: number;
+                /** @description succeeded / total; null without attempts */
+                successRate: number | null;
+                /** @description attempt latency in ms (percentile_cont) */
+                latencyMs: {
+                  /** @description null without attempts */
+                  p50: number | null;
+                  /** @description null without attempts */
+                  p95: number | null;
+                };
+                enabled: boolean;
+                disabledReason: string | null;
+              }[];
+            };
+          };
+        };
+        /** @description Invalid input (the body, query or path does not match the schema, or is not valid JSON) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No valid credentials */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description The credentials may not do this (or a change made with the session cookie lacks its CSRF token) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/fulfillment-endpoints/{id}/health": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Success rate, latency and error classes of an endpoint's calls over a window, with chart buckets */
+    get: {
+      parameters: {
+        query?: {
+          /** @description the span looked back over, to now */
+          window?: "1h" | "24h" | "7d";
+        };
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              window: string;
+              /** Format: date-time */
+              from: string;
+              /** Format: date-time */
+              to: string;
+              /** @description attempts */
+              total: number;
+              succeeded: number;
+              failed: number;
+              /** @description succeeded / total; null without attempts */
+              successRate: number | null;
+              /** @description attempt latency in ms (percentile_cont) */
+              latencyMs: {
+                /** @description null without attempts */
+                p50: number | null;
+                /** @description null without attempts */
+                p95: number | null;
+              };
+              /** @description failed attempts by class: timeout, connection, http_4xx, http_5xx, invalid_response, circuit_open (fulfillment: not called, the breaker was open after repeated failures) */
+              errors: {
+                [key: string]: number;
+              };
+              /** @description the window cut in equal spans, oldest first: 12 × 5 min, 24 × 1 h or 14 × 12 h */
+              buckets: {
+                /** Format: date-time */
+                start: string;
+                total: number;
+                failed: number;
+                /** @description null without attempts */
+                p50: number | null;
+                /** @description null without attempts */
+                p95: number | null;
+              }[];
+              /** @description disabled: the subscription was disabled (it gets nothing until re-enabled); degraded: the webhook-health job found its failure rate over the tenant's threshold and it has not recovered since */
+              status: "healthy" | "degraded" | "disabled";
+              degradedSince: string | null;
+            };
+          };
+        };
+        /** @description Invalid input (the body, query or path does not match the schema, or is not valid JSON) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No valid credentials */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description The credentials may not do this (or a change made with the session cookie lacks its CSRF token) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such object (of this tenant) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/event-subscriptions/{id}/health": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Success rate, latency and error classes of a subscription's delivery attempts over a window */
+    get: {
+      parameters: {
+        query?: {
+          /** @description the span looked back over, to now */
+          window?: "1h" | "24h" | "7d";
+        };
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              window: string;
+              /** Format: date-time */
+              from: string;
+              /** Format: date-time */
+              to: string;
+              /** @description attempts */
+              total: number;
+              succeeded: number;
+              failed: number;
+              /** @description succeeded / total; null without attempts */
+              successRate: number | null;
+              /** @description attempt latency in ms (percentile_cont) */
+              latencyMs: {
+                /** @description null without attempts */
+                p50: number | null;
+                /** @description null without attempts */
+                p95: number | null;
+              };
+              /** @description failed attempts by class: timeout, connection, http_4xx, http_5xx, invalid_response, circuit_open (fulfillment: not called, the breaker was open after repeated failures) */
+              errors: {
+                [key: string]: number;
+              };
+              /** @description the window cut in equal spans, oldest first: 12 × 5 min, 24 × 1 h or 14 × 12 h */
+              buckets: {
+                /** Format: date-time */
+                start: string;
+                total: number;
+                failed: number;
+                /** @description null without attempts */
+                p50: number | null;
+                /** @description null without attempts */
+                p95: number | null;
+              }[];
+              /** @description disabled: the subscription was disabled (it gets nothing until re-enabled); degraded: the webhook-health job found its failure rate over the tenant's threshold and it has not recovered since */
+              status: "healthy" | "degraded" | "disabled";
+              degradedSince: string | null;
+            };
+          };
+        };
+        /** @description Invalid input (the body, query or path does not match the schema, or is not valid JSON) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No valid credentials */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description The credentials may not do this (or a change made with the session cookie lacks its CSRF token) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such object (of this tenant) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/fulfillment-endpoints/{id}/calls": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** An endpoint's calls, newest first, with the request and response (credentials redacted) */
+    get: {
+      parameters: {
+        query?: {
+          limit?: number;
+          /** @description nextCursor of the previous page */
+          cursor?: string;
+          outcome?: "failed" | "succeeded";
+          /** @description attempts at or after */
+          from?: string;
+          /** @description attempts at or before */
+          to?: string;
+        };
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              data: {
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                messageId: string;
+                intent: string;
+                ok: boolean;
+                httpStatus: number | null;
+                latencyMs: number;
+                error: string | null;
+                errorClass: string | null;
+                replayOf: string | null;
+                /** Format: date-time */
+                createdAt: string;
+                request: {
+                  headers: {
+                    [key: string]: string;
+                  } | null;
+                  body: string | null;
+                };
+                response: {
+                  body: string | null;
+                };
+              }[];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Invalid input (the body, query or path does not match the schema, or is not valid JSON) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No valid credentials */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description The credentials may not do this (or a change made with the session cookie lacks its CSRF token) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such object (of this tenant) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/event-subscriptions/{id}/attempts": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A subscription's delivery attempts, newest first, with the request and response */
+    get: {
+      parameters: {
+        query?: {
+          limit?: number;
+          /** @description nextCursor of the previous page */
+          cursor?: string;
+          outcome?: "failed" | "succeeded";
+          /** @description attempts at or after */
+          from?: string;
+          /** @description attempts at or before */
+          to?: string;
+        };
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              data: {
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                deliveryId: string;
+                eventId: string;
+                eventType: string;
+                /** @description the delivery's status now: pending, succeeded, failed, dead */
+                deliveryStatus: string;
+                /** Format: date-time */
+                at: string;
+                httpStatus: number | null;
+                latencyMs: number;
+                error: string | null;
+                errorClass: string | null;
+                request: {
+                  headers: {
+                    [key: string]: string;
+                  } | null;
+                  body: string | null;
+                };
+                response: {
+                  body: string | null;
+                };
+              }[];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Invalid input (the body, query or path does not match the schema, or is not valid JSON) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No valid credentials */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description The credentials may not do this (or a change made with the session cookie lacks its CSRF token) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such object (of this tenant) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/fulfillment-calls/{id}/replay": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Post a recorded call's request to its endpoint again, now, and record the new call; the customer is never messaged (the answer is only recorded): for checking a fixed backend */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              /** Format: uuid */
+              id: string;
+              /** Format: uuid */
+              messageId: string;
+              intent: string;
+              ok: boolean;
+              httpStatus: number | null;
+              latencyMs: number;
+              error: string | null;
+              errorClass: string | null;
+              replayOf: string | null;
+              /** Format: date-time */
+              createdAt: string;
+              request: {
+                headers: {
+                  [key: string]: string;
+                } | null;
+                body: string | null;
+              };
+              response: {
+                body: string | null;
+              };
+            };
+          };
+        };
+        /** @description Invalid input (the body, query or path does not match the schema, or is not valid JSON) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No valid credentials */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description The credentials may not do this (or a change made with the session cookie lacks its CSRF token) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such object (of this tenant) */
+        404: {
           headers: {
             [name: string]: unknown;
           };

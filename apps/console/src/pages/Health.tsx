@@ -1,5 +1,5 @@
-import { type FormEvent, useState } from "react";
-import { api, ok } from "../api/client";
+import { type FormEvent, type ReactNode, useState } from "react";
+import { api, type Body, ok } from "../api/client";
 import { LineChart } from "../chart";
 import { ErrorNote, Json, ms, Page, percent, StatusBadge, When } from "../components";
 import { useLoad } from "../load";
@@ -9,7 +9,9 @@ import { useCan } from "../session";
 type Kind = "endpoint" | "subscription";
 type Window = "1h" | "24h" | "7d";
 const WINDOWS: Window[] = ["1h", "24h", "7d"];
-const WINDOW_MS: Record<Window, number> = { "1h": 3600_000, "24h": 86400_000, "7d": 7 * 86400_000 };
+type Call = Body<"/v1/fulfillment-endpoints/{id}/calls", "get">["data"][number];
+type Attempt = Body<"/v1/event-subscriptions/{id}/attempts", "get">["data"][number];
+type Act = (run: () => Promise<string>) => Promise<void>;
 
 export function HealthPage({ detail }: { detail?: { kind: Kind; id: string } }) {
   return detail ? <TargetHealth kind={detail.kind} id={detail.id} /> : <Overview />;
@@ -19,23 +21,23 @@ function Overview() {
   const overview = useLoad(() => ok(api.GET("/v1/webhook-health")), []);
   const rows = overview.data
     ? [
-        ...overview.data.fulfillmentEndpoints.map((t) => ({ ...t, kind: "endpoint" as const })),
-        ...overview.data.eventSubscriptions.map((t) => ({ ...t, kind: "subscription" as const })),
+        ...overview.data.fulfillmentEndpoints.map((t) => ({ ...t, kind: "endpoint" as const, label: t.name })),
+        ...overview.data.eventSubscriptions.map((t) => ({ ...t, kind: "subscription" as const, label: t.url })),
       ]
     : [];
   return (
     <Page title="Webhook health">
       <ErrorNote error={overview.error} />
       <p className="muted">Every fulfillment endpoint and event subscription over the last 24 hours.</p>
-      <table className="table">
+      <table className="table" aria-label="Webhooks">
         <thead>
           <tr>
             <th scope="col">Webhook</th>
             <th scope="col">Kind</th>
             <th scope="col">Status</th>
             <th scope="col">Success</th>
-            <th scope="col">p95 latency</th>
-            <th scope="col">Attempts</th>
+            <th scope="col">p50 / p95 latency</th>
+            <th scope="col">Attempts (failed)</th>
           </tr>
         </thead>
         <tbody>
@@ -43,17 +45,21 @@ function Overview() {
             <tr key={row.id} className={row.status === "healthy" ? undefined : "attention"}>
               <td>
                 <Link to={`/health/${row.kind === "endpoint" ? "endpoints" : "subscriptions"}/${row.id}`}>
-                  {row.name ?? row.url}
+                  {row.label}
                 </Link>
-                <div className="muted small">{row.url}</div>
+                {row.kind === "endpoint" ? <div className="muted small">{row.url}</div> : null}
               </td>
-              <td>{row.kind === "endpoint" ? "Fulfillment" : "Events"}</td>
+              <td>{row.kind === "endpoint" ? "Fulfillment" : "Event subscription"}</td>
               <td>
                 <StatusBadge status={row.status} />
               </td>
               <td>{percent(row.successRate)}</td>
-              <td>{ms(row.latencyMs?.p95)}</td>
-              <td>{row.total}</td>
+              <td>
+                {ms(row.latencyMs.p50)} / {ms(row.latencyMs.p95)}
+              </td>
+              <td>
+                {row.total} ({row.failed})
+              </td>
             </tr>
           ))}
           {overview.data && rows.length === 0 ? (
@@ -69,42 +75,56 @@ function Overview() {
   );
 }
 
+/** What the health figures are about: the endpoint's name and address, or the subscription's. */
+function useTarget(kind: Kind, id: string) {
+  return useLoad(async () => {
+    const path = { params: { path: { id } } };
+    if (kind === "endpoint") {
+      const endpoint = await ok(api.GET("/v1/fulfillment-endpoints/{id}", path));
+      return { title: endpoint.name, url: endpoint.url, disabledReason: null };
+    }
+    const subscription = await ok(api.GET("/v1/event-subscriptions/{id}", path));
+    return { title: subscription.url, url: subscription.url, disabledReason: subscription.disabledReason };
+  }, [kind, id]);
+}
+
 function TargetHealth({ kind, id }: { kind: Kind; id: string }) {
   const [window, setWindow] = useState<Window>("24h");
   const can = useCan();
-  const path = { params: { path: { id }, query: { window } } };
-  const health = useLoad(
-    () =>
-      kind === "endpoint"
-        ? ok(api.GET("/v1/fulfillment-endpoints/{id}/health", path))
-        : ok(api.GET("/v1/event-subscriptions/{id}/health", path)),
-    [kind, id, window],
-  );
+  const target = useTarget(kind, id);
+  const health = useLoad(() => {
+    const path = { params: { path: { id }, query: { window } } };
+    return kind === "endpoint"
+      ? ok(api.GET("/v1/fulfillment-endpoints/{id}/health", path))
+      : ok(api.GET("/v1/event-subscriptions/{id}/health", path));
+  }, [kind, id, window]);
   const [note, setNote] = useState<string>();
   const [error, setError] = useState<Error>();
-  const act = async (run: () => Promise<string>) => {
+  const [attemptsVersion, setAttemptsVersion] = useState(0);
+  const act: Act = async (run) => {
     setError(undefined);
+    setNote(undefined);
     try {
       setNote(await run());
       health.reload();
+      target.reload();
+      setAttemptsVersion((v) => v + 1);
     } catch (reason) {
       setError(reason as Error);
     }
   };
   const h = health.data;
-  const to = Date.now();
-  const from = to - WINDOW_MS[window];
+  const from = h ? new Date(h.from).getTime() : 0;
+  const to = h ? new Date(h.to).getTime() : 0;
   const buckets = (h?.buckets ?? []).map((b) => ({ ...b, at: new Date(b.start).getTime() }));
   const enable = () =>
     act(async () => {
-      if (kind === "endpoint")
-        await ok(api.POST("/v1/fulfillment-endpoints/{id}/enable", { params: { path: { id } }, body: {} }));
-      else await ok(api.POST("/v1/event-subscriptions/{id}/enable", { params: { path: { id } }, body: {} }));
-      return "Enabled again.";
+      await ok(api.POST("/v1/event-subscriptions/{id}/enable", { params: { path: { id } } }));
+      return "Enabled again: new events are delivered.";
     });
   return (
     <Page
-      title={h ? (h.name ?? h.url) : "Webhook"}
+      title={target.data?.title ?? "Webhook"}
       actions={
         <fieldset className="tabs">
           <legend className="sr-only">Window</legend>
@@ -116,10 +136,13 @@ function TargetHealth({ kind, id }: { kind: Kind; id: string }) {
         </fieldset>
       }
     >
-      <p>
+      <p className="crumbs">
         <Link to="/health">← All webhooks</Link>
+        <span className="muted">
+          {kind === "endpoint" ? "Fulfillment endpoint" : "Event subscription"} · {target.data?.url}
+        </span>
       </p>
-      <ErrorNote error={health.error ?? error} />
+      <ErrorNote error={health.error ?? target.error ?? error} />
       {note ? (
         <p role="status" className="note">
           {note}
@@ -127,23 +150,31 @@ function TargetHealth({ kind, id }: { kind: Kind; id: string }) {
       ) : null}
       {h ? (
         <>
+          {h.status === "disabled" ? (
+            <div className="banner" role="status">
+              <span>
+                Disabled{target.data?.disabledReason ? ` (${target.data.disabledReason})` : ""}: nothing is delivered to
+                it.
+              </span>
+              {can.administer && kind === "subscription" ? (
+                <button type="button" className="primary" onClick={() => void enable()}>
+                  Re-enable
+                </button>
+              ) : null}
+            </div>
+          ) : h.status === "degraded" ? (
+            <p className="banner warn">
+              Failing more often than the tenant's threshold since <When at={h.degradedSince} />: subscribers were sent
+              endpoint.degraded.
+            </p>
+          ) : null}
           <div className="stats">
             <Stat label="Status" value={<StatusBadge status={h.status} />} />
             <Stat label="Success rate" value={percent(h.successRate)} />
             <Stat label="p50 latency" value={ms(h.latencyMs.p50)} />
             <Stat label="p95 latency" value={ms(h.latencyMs.p95)} />
-            <Stat label="Attempts" value={`${h.totals.total} (${h.totals.failed} failed)`} />
+            <Stat label="Attempts" value={`${h.total} (${h.failed} failed)`} />
           </div>
-          {h.status === "disabled" && can.administer ? (
-            <p className="banner">
-              This webhook is disabled: nothing is sent to it.{" "}
-              <button type="button" className="primary" onClick={() => void enable()}>
-                Re-enable
-              </button>
-            </p>
-          ) : h.status === "degraded" ? (
-            <p className="banner warn">Failing often: subscribers were sent endpoint.degraded.</p>
-          ) : null}
           <div className="charts">
             <LineChart
               title="Success rate"
@@ -155,7 +186,7 @@ function TargetHealth({ kind, id }: { kind: Kind; id: string }) {
                 {
                   label: "success",
                   className: "series-ok",
-                  points: buckets.map((b) => ({ at: b.at, value: b.total ? b.succeeded / b.total : null })),
+                  points: buckets.map((b) => ({ at: b.at, value: b.total ? (b.total - b.failed) / b.total : null })),
                 },
               ]}
             />
@@ -163,7 +194,7 @@ function TargetHealth({ kind, id }: { kind: Kind; id: string }) {
               title="Latency"
               from={from}
               to={to}
-              yMax={Math.max(10, ...buckets.map((b) => b.p95 ?? 0)) * 1.1}
+              yMax={Math.max(10, ...buckets.map((b) => b.p95 ?? 0)) * 1.15}
               format={(v) => `${Math.round(v)} ms`}
               series={[
                 { label: "p50", className: "series-p50", points: buckets.map((b) => ({ at: b.at, value: b.p50 })) },
@@ -173,7 +204,7 @@ function TargetHealth({ kind, id }: { kind: Kind; id: string }) {
           </div>
           <h2>Errors by class</h2>
           {Object.keys(h.errors).length ? (
-            <ul className="chips">
+            <ul className="chips" aria-label="Errors by class">
               {Object.entries(h.errors).map(([name, count]) => (
                 <li key={name}>
                   {name}: <strong>{count}</strong>
@@ -185,12 +216,16 @@ function TargetHealth({ kind, id }: { kind: Kind; id: string }) {
           )}
         </>
       ) : null}
-      {kind === "subscription" ? <Deliveries id={id} canReplay={can.replay} act={act} /> : <Calls id={id} />}
+      {kind === "subscription" ? (
+        <Attempts key={attemptsVersion} id={id} act={act} />
+      ) : (
+        <Calls key={attemptsVersion} id={id} act={act} />
+      )}
     </Page>
   );
 }
 
-function Stat({ label, value }: { label: string; value: React.ReactNode }) {
+function Stat({ label, value }: { label: string; value: ReactNode }) {
   return (
     <div className="stat">
       <span className="muted">{label}</span>
@@ -199,53 +234,111 @@ function Stat({ label, value }: { label: string; value: React.ReactNode }) {
   );
 }
 
-function Calls({ id }: { id: string }) {
-  const calls = useLoad(
-    () => ok(api.GET("/v1/fulfillment-endpoints/{id}/calls", { params: { path: { id }, query: { limit: 50 } } })),
-    [id],
+function Outcome({ value, onChange }: { value: string; onChange(value: string): void }) {
+  return (
+    <label className="inline">
+      Show
+      <select value={value} onChange={(e) => onChange(e.target.value)}>
+        <option value="">all attempts</option>
+        <option value="failed">failed only</option>
+        <option value="succeeded">succeeded only</option>
+      </select>
+    </label>
   );
+}
+
+function Exchange({ request, response }: { request: Attempt["request"]; response: Attempt["response"] }) {
+  return (
+    <div className="exchange">
+      <div>
+        <h4>Request</h4>
+        {request.headers ? <Json value={request.headers} label="Request headers" /> : null}
+        <Json value={pretty(request.body)} label="Request body" />
+      </div>
+      <div>
+        <h4>Response</h4>
+        <Json value={pretty(response.body)} label="Response body" />
+      </div>
+    </div>
+  );
+}
+
+/** A JSON body indented; anything else as it came. */
+function pretty(body: string | null): string {
+  if (body === null) return "(none)";
+  try {
+    return JSON.stringify(JSON.parse(body), null, 2);
+  } catch {
+    return body;
+  }
+}
+
+function Calls({ id, act }: { id: string; act: Act }) {
+  const can = useCan();
+  const [outcome, setOutcome] = useState("");
+  const calls = useLoad(
+    () =>
+      ok(
+        api.GET("/v1/fulfillment-endpoints/{id}/calls", {
+          params: { path: { id }, query: { limit: 50, ...(outcome ? { outcome: outcome as "failed" } : {}) } },
+        }),
+      ),
+    [id, outcome],
+  );
+  const replay = (call: Call) =>
+    act(async () => {
+      const again = await ok(api.POST("/v1/fulfillment-calls/{id}/replay", { params: { path: { id: call.id } } }));
+      return again.ok
+        ? `Called again: HTTP ${again.httpStatus} in ${ms(again.latencyMs)} (the customer was not messaged).`
+        : `Called again and failed: ${again.error ?? again.errorClass}.`;
+    });
   return (
     <>
-      <h2>Recent calls</h2>
+      <div className="section-head">
+        <h2>Recent calls</h2>
+        <Outcome value={outcome} onChange={setOutcome} />
+      </div>
       <ErrorNote error={calls.error} />
       <ul className="attempts" aria-label="Recent calls">
         {(calls.data?.data ?? []).map((call) => (
           <li key={call.id}>
-            <details>
-              <summary>
-                <StatusBadge status={call.ok ? "ok" : "failed"} /> {call.httpStatus ?? call.errorClass ?? "—"} ·{" "}
-                {ms(call.latencyMs)} · <When at={call.at} />
-              </summary>
-              <h4>Request</h4>
-              <Json value={call.request} label="Request" />
-              <h4>Response</h4>
-              <Json value={call.response ?? call.error} label="Response" />
-            </details>
+            <AttemptRow
+              label={`Call ${call.intent}`}
+              title={call.intent}
+              status={call.ok ? "succeeded" : "failed"}
+              outcome={call.httpStatus ? `HTTP ${call.httpStatus}` : (call.errorClass ?? call.error ?? "—")}
+              latencyMs={call.latencyMs}
+              at={call.createdAt}
+              extra={call.replayOf ? "replay" : undefined}
+              replay={can.administer ? () => void replay(call) : undefined}
+              replayLabel={`Replay ${call.intent} call`}
+            >
+              <Exchange request={call.request} response={call.response} />
+            </AttemptRow>
           </li>
         ))}
+        {calls.data && calls.data.data.length === 0 ? <li className="empty">No calls in this list.</li> : null}
       </ul>
     </>
   );
 }
 
-function Deliveries({
-  id,
-  canReplay,
-  act,
-}: {
-  id: string;
-  canReplay: boolean;
-  act(run: () => Promise<string>): Promise<void>;
-}) {
-  const deliveries = useLoad(
-    () => ok(api.GET("/v1/event-subscriptions/{id}/deliveries", { params: { path: { id }, query: { limit: 50 } } })),
-    [id],
+function Attempts({ id, act }: { id: string; act: Act }) {
+  const can = useCan();
+  const [outcome, setOutcome] = useState("");
+  const attempts = useLoad(
+    () =>
+      ok(
+        api.GET("/v1/event-subscriptions/{id}/attempts", {
+          params: { path: { id }, query: { limit: 50, ...(outcome ? { outcome: outcome as "failed" } : {}) } },
+        }),
+      ),
+    [id, outcome],
   );
-  const replayOne = (deliveryId: string) =>
+  const replayOne = (attempt: Attempt) =>
     act(async () => {
-      await ok(api.POST("/v1/deliveries/{id}/replay", { params: { path: { id: deliveryId } }, body: {} }));
-      deliveries.reload();
-      return "Delivery queued again.";
+      await ok(api.POST("/v1/deliveries/{id}/replay", { params: { path: { id: attempt.deliveryId } } }));
+      return `The ${attempt.eventType} delivery is queued again.`;
     });
   const replayRange = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
@@ -258,16 +351,19 @@ function Deliveries({
           body: { from: iso("from"), to: iso("to") },
         }),
       );
-      deliveries.reload();
       return `${answer.replayed} failed deliveries queued again.`;
     });
   };
+  // datetime-local wants the local time without a zone.
   const local = (at: number) => new Date(at - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
   return (
     <>
-      <h2>Recent deliveries</h2>
-      {canReplay ? (
-        <form className="inline-form" onSubmit={(e) => void replayRange(e)}>
+      <div className="section-head">
+        <h2>Recent attempts</h2>
+        <Outcome value={outcome} onChange={setOutcome} />
+      </div>
+      {can.replay ? (
+        <form className="inline-form card" onSubmit={(e) => void replayRange(e)} aria-label="Replay failed deliveries">
           <label>
             From
             <input name="from" type="datetime-local" defaultValue={local(Date.now() - 86400_000)} required />
@@ -279,87 +375,62 @@ function Deliveries({
           <button type="submit">Replay failed in range</button>
         </form>
       ) : null}
-      <ErrorNote error={deliveries.error} />
-      <ul className="attempts" aria-label="Recent deliveries">
-        {(deliveries.data?.data ?? []).map((d) => (
-          <li key={d.id}>
-            <Delivery delivery={d} canReplay={canReplay} replay={() => void replayOne(d.id)} />
+      <ErrorNote error={attempts.error} />
+      <ul className="attempts" aria-label="Recent attempts">
+        {(attempts.data?.data ?? []).map((attempt) => (
+          <li key={attempt.id}>
+            <AttemptRow
+              label={`Attempt ${attempt.eventType}`}
+              title={attempt.eventType}
+              status={attempt.httpStatus && attempt.httpStatus < 300 ? "succeeded" : "failed"}
+              outcome={attempt.httpStatus ? `HTTP ${attempt.httpStatus}` : (attempt.errorClass ?? attempt.error ?? "—")}
+              latencyMs={attempt.latencyMs}
+              at={attempt.at}
+              extra={`delivery ${attempt.deliveryStatus}`}
+              replay={can.replay ? () => void replayOne(attempt) : undefined}
+              replayLabel={`Replay ${attempt.eventType} delivery`}
+            >
+              <Exchange request={attempt.request} response={attempt.response} />
+            </AttemptRow>
           </li>
         ))}
+        {attempts.data && attempts.data.data.length === 0 ? <li className="empty">No attempts in this list.</li> : null}
       </ul>
     </>
   );
 }
 
-function Delivery({
-  delivery,
-  canReplay,
-  replay,
-}: {
-  delivery: {
-    id: string;
-    eventType: string;
-    status: string;
-    attempts: number;
-    lastError: string | null;
-    createdAt: string;
-  };
-  canReplay: boolean;
-  replay(): void;
+function AttemptRow(props: {
+  label: string;
+  title: string;
+  status: string;
+  outcome: string;
+  latencyMs: number;
+  at: string;
+  extra?: string | undefined;
+  replay?: (() => void) | undefined;
+  replayLabel: string;
+  children: ReactNode;
 }) {
   const [open, setOpen] = useState(false);
-  const detail = useLoad(
-    async () => (open ? ok(api.GET("/v1/deliveries/{id}", { params: { path: { id: delivery.id } } })) : undefined),
-    [open, delivery.id, delivery.status, delivery.attempts],
-  );
   return (
-    <section className="delivery" aria-label={`Delivery ${delivery.eventType}`}>
+    <section className="attempt" aria-label={props.label}>
       <div className="row">
+        <StatusBadge status={props.status} />
         <button type="button" className="link-button" aria-expanded={open} onClick={() => setOpen(!open)}>
-          {delivery.eventType}
+          {props.title}
         </button>
-        <StatusBadge status={delivery.status} />
         <span className="muted">
-          {delivery.attempts} attempt{delivery.attempts === 1 ? "" : "s"} · <When at={delivery.createdAt} />
+          {props.outcome} · {ms(props.latencyMs)} · <When at={props.at} />
+          {props.extra ? ` · ${props.extra}` : ""}
         </span>
-        {delivery.lastError ? <span className="error small">{delivery.lastError}</span> : null}
-        {canReplay ? (
-          <button type="button" onClick={replay} aria-label={`Replay ${delivery.eventType} delivery`}>
+        {props.replay ? (
+          <button type="button" onClick={props.replay} aria-label={props.replayLabel}>
             Replay
           </button>
         ) : null}
       </div>
-      {open && detail.data ? (
-        <div className="delivery-detail">
-          <h4>Request (the event)</h4>
-          <Json value={detail.data.event} label="Request" />
-          <h4>Attempts</h4>
-          <table className="table compact">
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">HTTP</th>
-                <th scope="col">Latency</th>
-                <th scope="col">Response</th>
-              </tr>
-            </thead>
-            <tbody>
-              {detail.data.attempts.map((a) => (
-                <tr key={a.at}>
-                  <td>
-                    <When at={a.at} />
-                  </td>
-                  <td>{a.httpStatus ?? a.error ?? "—"}</td>
-                  <td>{ms(a.latencyMs)}</td>
-                  <td>
-                    <code>{a.responseExcerpt ?? ""}</code>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
+      {open ? props.children : null}
     </section>
   );
 }
