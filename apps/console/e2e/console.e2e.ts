@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
-import type { Browser, Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { launchBrowser } from "./browser.ts";
 import { operator, signIn } from "./people.ts";
 import { ADMIN_TOKEN, apiCall, type Stack, startStack, telegramUser } from "./stack.ts";
@@ -31,18 +31,27 @@ test("an agent watches a conversation live, takes over, replies, and hands it ba
   const ada = { id: 7100001, firstName: "Ada" };
   const say = telegramUser(stack, ada);
   const posted = Date.now();
-  await say("hello");
-  const item = page.getByRole("list", { name: "Conversations" }).getByRole("link", { name: /Ada/ });
+  await say("where is my order 12345");
+  const item = page.getByRole("list", { name: "Conversations" }).getByRole("link", { name: /^Ada/ });
   await item.waitFor({ timeout: 5000 });
   console.log(JSON.stringify({ liveListMs: Date.now() - posted }));
 
   await item.click();
   const transcript = page.getByRole("article", { name: "Transcript" });
-  await transcript.getByText("Hello! I'm the Demo Shop assistant", { exact: false }).waitFor();
+  // The answer came from the order system through fulfillment; "why" shows the call and its exchange.
+  await transcript.getByText("Order 12345 (Trail running shoes", { exact: false }).waitFor();
   await transcript.getByRole("button", { name: "Why?" }).first().click();
   const why = transcript.getByRole("region", { name: "Why" });
-  await why.getByText("greeting").waitFor();
+  await why.getByText("order.status", { exact: true }).waitFor();
   assert.match((await why.textContent()) ?? "", /Confidence\s*\d+(\.\d)?%/);
+  assert.match((await why.textContent()) ?? "", /Fulfillment call: order\.status — ok \(HTTP 200\)/);
+  await why.getByText("Request and response").click();
+  const request = (await why.getByRole("region", { name: "Fulfillment request" }).textContent()) ?? "";
+  assert.match(request, /"order_id": "12345"/);
+  assert.match(
+    (await why.getByRole("region", { name: "Fulfillment response" }).textContent()) ?? "",
+    /Trail running shoes/,
+  );
 
   await transcript.getByRole("button", { name: "Take over" }).click();
   await transcript.getByText("With agent").waitFor();

@@ -48,9 +48,9 @@ for (const person of people) {
 const email = await operator(stack, stack.demo.apiKey, "sam@shop.example", "admin");
 const page = await signIn(browser, stack, email);
 await pause(800);
-await page.getByRole("list", { name: "Conversations" }).getByRole("link", { name: /Ada/ }).click();
+await page.getByRole("list", { name: "Conversations" }).getByRole("link", { name: /^Ada/ }).click();
 const transcript = page.getByRole("article", { name: "Transcript" });
-await transcript.getByText("12345").waitFor();
+await transcript.getByText("12345", { exact: true }).waitFor();
 await pause(500);
 await page.screenshot({ path: `${OUT}conversations.png` });
 await transcript.getByRole("button", { name: "Why?" }).last().click();
@@ -63,7 +63,7 @@ await page
   .first()
   .click();
 await page
-  .getByRole("region", { name: /Delivery/ })
+  .getByRole("region", { name: /Attempt/ })
   .first()
   .waitFor();
 await pause(500);

@@ -146,7 +146,7 @@ export function ConversationsPage({ selected }: { selected?: string }) {
 }
 
 function messagePreview(message: NonNullable<ConversationItem["lastMessage"]>): string {
-  return (message.direction === "out" ? "↩ " : "") + (message.text ?? "[no text]");
+  return (message.direction === "out" ? "↩ " : "") + (message.text ?? "(buttons or media)");
 }
 
 /** A message's content as one line of text. */

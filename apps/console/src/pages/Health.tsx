@@ -5,6 +5,7 @@ import { ErrorNote, Json, ms, Page, percent, StatusBadge, When } from "../compon
 import { useLoad } from "../load";
 import { Link } from "../router";
 import { useCan } from "../session";
+import { pretty } from "./Why";
 
 type Kind = "endpoint" | "subscription";
 type Window = "1h" | "24h" | "7d";
@@ -261,16 +262,6 @@ function Exchange({ request, response }: { request: Attempt["request"]; response
       </div>
     </div>
   );
-}
-
-/** A JSON body indented; anything else as it came. */
-function pretty(body: string | null): string {
-  if (body === null) return "(none)";
-  try {
-    return JSON.stringify(JSON.parse(body), null, 2);
-  } catch {
-    return body;
-  }
 }
 
 function Calls({ id, act }: { id: string; act: Act }) {

@@ -143,7 +143,7 @@ function MessageItem({ message }: { message: Message }) {
           ) : null}
         </footer>
       </div>
-      {open && message.turn ? <Why turn={message.turn} /> : null}
+      {open && message.turn ? <Why message={message} turn={message.turn} /> : null}
     </li>
   );
 }

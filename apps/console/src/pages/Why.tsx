@@ -1,12 +1,40 @@
-import type { Body } from "../api/client";
-import { Json, ms, percent } from "../components";
+import { api, type Body, ok } from "../api/client";
+import { ErrorNote, Json, ms, percent } from "../components";
+import { useLoad } from "../load";
 
-type Turn = NonNullable<Body<"/v1/conversations/{id}/messages", "get">["data"][number]["turn"]>;
+type Message = Body<"/v1/conversations/{id}/messages", "get">["data"][number];
+type Turn = NonNullable<Message["turn"]>;
+type Call = Body<"/v1/fulfillment-endpoints/{id}/calls", "get">["data"][number];
+// A turn's calls are made within its time limit of the message's arrival.
+const TURN_SPAN_MS = 5 * 60_000;
 
-/** Why the bot answered as it did: what the turn recorded. */
-export function Why({ turn }: { turn: Turn }) {
+/** The recorded fulfillment calls of one message, with their request and response (credentials redacted). */
+function useCallsOf(message: Message, wanted: boolean) {
+  return useLoad(async (): Promise<Call[]> => {
+    if (!wanted) return [];
+    const from = message.createdAt;
+    const to = new Date(new Date(from).getTime() + TURN_SPAN_MS).toISOString();
+    const endpoints = await ok(api.GET("/v1/fulfillment-endpoints", { params: { query: { limit: 200 } } }));
+    const pages = await Promise.all(
+      endpoints.data.map((endpoint) =>
+        ok(
+          api.GET("/v1/fulfillment-endpoints/{id}/calls", {
+            params: { path: { id: endpoint.id }, query: { from, to, limit: 200 } },
+          }),
+        ),
+      ),
+    );
+    return pages
+      .flatMap((page) => page.data)
+      .filter((call) => call.messageId === message.id)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }, [message.id, wanted]);
+}
+
+/** Why the bot answered as it did: what the turn recorded, and the fulfillment calls it made. */
+export function Why({ message, turn }: { message: Message; turn: Turn }) {
   const calls = turn.fulfillment?.calls ?? [];
-  const stages = Object.entries((turn as { stages?: Record<string, number> }).stages ?? {});
+  const recorded = useCallsOf(message, calls.length > 0);
   return (
     <section className="why" aria-label="Why">
       {turn.skipped ? <p>Not answered: {turn.skipped}.</p> : null}
@@ -46,21 +74,8 @@ export function Why({ turn }: { turn: Turn }) {
           </ul>
         </>
       ) : null}
-      {stages.length ? (
-        <>
-          <h4>Stage times</h4>
-          <dl className="facts">
-            {stages.map(([stage, time]) => (
-              <span key={stage} className="fact">
-                <dt>{stage}</dt>
-                <dd>{ms(time)}</dd>
-              </span>
-            ))}
-          </dl>
-        </>
-      ) : null}
       {calls.map((call, i) => {
-        const more = call as { request?: unknown; response?: unknown };
+        const full = recorded.data?.[i];
         return (
           // biome-ignore lint/suspicious/noArrayIndexKey: calls are a fixed record of the turn
           <div key={i} className="call">
@@ -69,11 +84,29 @@ export function Why({ turn }: { turn: Turn }) {
               {call.httpStatus ? ` (HTTP ${call.httpStatus})` : ""} in {ms(call.latencyMs)}
             </h4>
             {call.error ? <p className="error">{call.error}</p> : null}
-            {more.request !== undefined ? <Json value={more.request} label="Fulfillment request" /> : null}
-            {more.response !== undefined ? <Json value={more.response} label="Fulfillment response" /> : null}
+            {full ? (
+              <details>
+                <summary>Request and response</summary>
+                <h4>Request</h4>
+                <Json value={pretty(full.request.body)} label="Fulfillment request" />
+                <h4>Response</h4>
+                <Json value={pretty(full.response.body)} label="Fulfillment response" />
+              </details>
+            ) : null}
           </div>
         );
       })}
+      <ErrorNote error={recorded.error} />
     </section>
   );
+}
+
+/** A JSON body indented; anything else as it came. */
+export function pretty(body: string | null): string {
+  if (body === null) return "(none)";
+  try {
+    return JSON.stringify(JSON.parse(body), null, 2);
+  } catch {
+    return body;
+  }
 }
