@@ -1,15 +1,18 @@
 import { createLiveHub } from "@cb/admin-api";
 import { createIngestor } from "@cb/conversation";
+import type { OperatorOptions } from "@cb/admin-api";
 import { createEgress, parsePolicy } from "@cb/egress";
-import type { Runtime } from "@cb/runtime";
+import type { Config, Runtime } from "@cb/runtime";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { buildServer } from "./app.ts";
 import { CONSOLE_PREFIX, consoleBuilt } from "./console.ts";
 import { slackInstallationSaver } from "./slack-installations.ts";
 
-/** Where `npm run build` puts the console in this repository. */
-const BUILT_CONSOLE = fileURLToPath(new URL("../../console/dist", import.meta.url));
+import type { OperatorOptions } from "@cb/admin-api";
+import { createEgress, parsePolicy } from "@cb/egress";
+import type { Config, Runtime } from "@cb/runtime";
+import { fileURLToPath } from "node:url";
 
 export async function startWebRole(
   runtime: Runtime,
@@ -55,6 +58,7 @@ export async function startWebRole(
       live,
       slackInstall: slackOAuth ? { stateSecret: slackOAuth.stateSecret } : undefined,
       egress,
+      operators: operatorOptions(config),
     },
     slackApp: { signingSecret: config.SLACK_SIGNING_SECRET, oauth: slackOAuth },
     bodyLimit: config.BODY_LIMIT_BYTES,

@@ -6,7 +6,8 @@ import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { captureLogs } from "@cb/logging/testing";
 import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
-import { buildServer } from "../src/index.ts";
+import { loadConfig } from "@cb/runtime";
+import { buildServer, operatorOptions } from "../src/index.ts";
 
 // Operators of a tenant: invitations, sign-in with the session cookie and its CSRF token, roles,
 // the limit on failed sign-ins (shared by two servers on one database), tenant isolation.
@@ -25,7 +26,7 @@ let telegramAccount: string;
 /** Every password and token the tests handle: none may appear in a response body or a log line. */
 const secrets = new Set<string>([PASSWORD]);
 
-const server = () =>
+const server = (secureCookie?: "always" | "never") =>
   buildServer({
     db: t.db,
     accounts: createAccountDirectory({ db: t.db, sealer, drivers: [], env: {} }),
@@ -36,7 +37,7 @@ const server = () =>
       sealer,
       channelEnv: {},
       operatorToken: OPERATOR,
-      operators: { loginLimit: { perEmail: 5, perIp: 12, windowS: 900 } },
+      operators: { loginLimit: { perEmail: 5, perIp: 12, windowS: 900 }, secureCookie },
     },
     logger: logs.logger,
   });
@@ -195,6 +196,30 @@ test("invite, accept, sign in: the operator, a CSRF token and an httpOnly SameSi
   assert.equal((await withKey("GET", "/v1/auth/session")).statusCode, 401, "an API key has no session");
 });
 
+test("the settings: session lengths and the cookie's Secure attribute, from the environment or told", async () => {
+  assert.deepEqual(operatorOptions(loadConfig({})), {
+    sessions: { idleMs: 12 * 3_600_000, absoluteMs: 7 * 86_400_000 },
+    secureCookie: "auto",
+  });
+  const env = { SESSION_IDLE_HOURS: "0.5", SESSION_MAX_DAYS: "1", SESSION_COOKIE_SECURE: "always" };
+  assert.deepEqual(operatorOptions(loadConfig(env)), {
+    sessions: { idleMs: 1_800_000, absoluteMs: 86_400_000 },
+    secureCookie: "always",
+  });
+  assert.throws(() => loadConfig({ SESSION_COOKIE_SECURE: "sometimes" }));
+  await operator("secure@shop.example", "viewer");
+  for (const [mode, address, secure] of [
+    ["always", "127.0.0.1", true],
+    ["never", "203.0.113.9", false],
+  ] as const) {
+    const told = await server(mode);
+    const response = await login("secure@shop.example", PASSWORD, address, told);
+    signedIn(response);
+    assert.equal(/; Secure/.test(response.headers["set-cookie"] as string), secure, mode);
+    await told.close();
+  }
+});
+
 test("accepting: an expired, unknown or malformed token is refused; a short password is invalid", async () => {
   const invited = await invite("late@shop.example", "viewer");
   assert.equal((await accept(invited.invitation.token, "short")).statusCode, 400);
@@ -324,6 +349,15 @@ test("failed sign-ins: after 5 for an e-mail, 429 with Retry-After in every proc
   assert.ok(rows.length > 0 && rows.every((r) => !r.key.includes("gus")), "e-mails are counted under a hash");
 });
 
+test("sign-ins sent at once cannot pass the limit together: each is counted before its password is checked", async () => {
+  await operator("hana@shop.example", "agent");
+  const answers = await Promise.all(
+    Array.from({ length: 12 }, (_, i) => login("hana@shop.example", "wrong password!", `198.51.100.${120 + i}`)),
+  );
+  const statuses = answers.map((a) => a.statusCode).sort();
+  assert.deepEqual(statuses, [...Array(5).fill(401), ...Array(7).fill(429)]);
+});
+
 test("failed sign-ins from one address, whatever the e-mails: 429 past the address's limit", async () => {
   const address = "198.51.100.77";
   for (let i = 0; i < 12; i++)
@@ -364,6 +398,13 @@ test("sessions end when idle or at their absolute end; use slides the idle end, 
   assert.equal(expired.statusCode, 401);
   assert.match(expired.json().error.message, /session has ended/);
   assert.equal(await t.db.operatorSession.count({ where }), 0, "deleted when seen");
+
+  // Ended sessions nobody presents again go at the next sign-in, anyone's.
+  const unseen = signedIn(await login("ida@shop.example"));
+  await t.db.operatorSession.updateMany({ where, data: { expiresAt: new Date(Date.now() - 1) } });
+  signedIn(await login("ada@shop.example"));
+  assert.equal(await t.db.operatorSession.count({ where }), 0);
+  assert.equal((await as(unseen, "GET", "/v1/intents")).statusCode, 401);
 });
 
 test("a disabled operator's sessions end and they cannot sign in; enabled again, they can", async () => {
@@ -375,6 +416,11 @@ test("a disabled operator's sessions end and they cannot sign in; enabled again,
   assert.equal(patched.json().name, "Kim");
   assert.equal(await t.db.operatorSession.count({ where: { operatorId: target.operator.id } }), 0);
   assert.equal((await as(target, "GET", "/v1/intents")).statusCode, 401);
+  // Disabled by any means (a race with a sign-in, a change in the database): its sessions stop working.
+  const other = signedIn(await login("jon@shop.example"));
+  await t.db.operator.update({ where: { id: admin.operator.id }, data: { disabled: true } });
+  assert.equal((await as(other, "GET", "/v1/intents")).statusCode, 401);
+  await t.db.operator.update({ where: { id: admin.operator.id }, data: { disabled: false } });
   const refused = await login("kim@shop.example");
   assert.equal(refused.statusCode, 401);
   assert.equal(refused.json().error.message, "wrong e-mail or password");

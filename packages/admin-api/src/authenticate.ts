@@ -21,7 +21,7 @@ export function authenticator(options: AdminApiOptions) {
   const { sessions } = operatorSettings(options);
   return async (request: FastifyRequest): Promise<Principal> => {
     const header = request.headers.authorization;
-    if (header !== undefined) {
+    if (header) {
       if (!header.startsWith("Bearer "))
         throw new HttpError(401, "unauthenticated", "send an API key: Authorization: Bearer cbk_…");
       const principal = await authenticateApiKey(options.db, header.slice(7).trim());

@@ -1,5 +1,6 @@
 export { adminApi } from "./plugin.ts";
-export type { AdminApiOptions } from "./context.ts";
+export type { AdminApiOptions, OperatorOptions } from "./context.ts";
+export { hashPassword, verifyPassword } from "./passwords.ts";
 export { authenticateApiKey, newKey, SCOPES, type ApiPrincipal, type Scope } from "./keys.ts";
 export { readAgentZip } from "./dialogflow-import.ts";
 export { createLiveHub, LIVE_CHANNEL, type LiveEvent, type LiveHub, type LiveHubOptions } from "./live/hub.ts";

@@ -30,10 +30,12 @@ function prismaStore(db: Db) {
 }
 
 /**
- * Failed sign-ins counted per e-mail and per client address in PostgreSQL, so every web process
- * sees the same counts: past either limit, sign-in is refused (429) until the window ends, the
- * right password included. Only failures count; a success clears its e-mail's count. E-mails are
- * counted under their SHA-256, so the table holds none.
+ * Sign-in attempts counted per e-mail and per client address in PostgreSQL, so every web process
+ * sees the same counts. Each attempt is counted before its password is checked (one atomic
+ * statement), so attempts sent at once cannot pass the limit together; a success takes its own
+ * back (its e-mail's count is cleared, its address's lowered by one), so what counts is failures.
+ * Past either limit sign-in is refused (429) until the window ends, the right password included.
+ * E-mails are counted under their SHA-256, so the table holds none.
  */
 export function loginLimit(db: Db, settings: LoginLimitSettings) {
   const limiter = (prefix: string, points: number) =>
@@ -51,28 +53,24 @@ export function loginLimit(db: Db, settings: LoginLimitSettings) {
   const byEmail = limiter("login-email", settings.perEmail);
   const byIp = limiter("login-ip", settings.perIp);
   const emailKey = (email: string) => hashSecret(email);
-  // A rejection from consume() is the count past its limit, not a failure.
-  const count = (consumed: Promise<RateLimiterRes>) =>
-    consumed.catch((res: unknown) => {
-      if (res instanceof Error) throw res;
-    });
+  /** Milliseconds until the window ends when this attempt is past the limit (consume() rejects with the count), else 0. */
+  const wait = (consumed: Promise<RateLimiterRes>) =>
+    consumed.then(
+      () => 0,
+      (res: unknown) => {
+        if (res instanceof Error) throw res;
+        return Math.max(1, (res as RateLimiterRes).msBeforeNext);
+      },
+    );
 
   return {
-    /** Milliseconds until sign-in may be tried again for this e-mail from this address, or 0. */
-    async retryAfterMs(email: string, ip: string): Promise<number> {
-      const [mail, address] = await Promise.all([byEmail.get(emailKey(email)), byIp.get(ip)]);
-      const waits = [
-        mail && mail.consumedPoints >= settings.perEmail ? mail.msBeforeNext : 0,
-        address && address.consumedPoints >= settings.perIp ? address.msBeforeNext : 0,
-      ];
+    /** Counts an attempt: milliseconds until sign-in may be tried again for this e-mail from this address, or 0. */
+    async attempt(email: string, ip: string): Promise<number> {
+      const waits = await Promise.all([wait(byEmail.consume(emailKey(email))), wait(byIp.consume(ip))]);
       return Math.max(...waits);
     },
-    async failed(email: string, ip: string): Promise<void> {
-      await Promise.all([count(byEmail.consume(emailKey(email))), count(byIp.consume(ip))]);
-    },
-    async succeeded(email: string): Promise<void> {
-      await byEmail.delete(emailKey(email));
+    async succeeded(email: string, ip: string): Promise<void> {
+      await Promise.all([byEmail.delete(emailKey(email)), byIp.reward(ip, 1)]);
     },
   };
 }
-export type LoginLimit = ReturnType<typeof loginLimit>;

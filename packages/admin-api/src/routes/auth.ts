@@ -41,7 +41,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (app
       config: { public: true, errorStatuses: [429] },
       schema: {
         tags: ["operators"],
-        summary: `Sign in: sets the session cookie cb_session. A wrong e-mail or password answers 401 alike; repeated failures for an e-mail or from an address answer 429 with Retry-After`,
+        summary:
+          "Sign in: sets the session cookie cb_session. A wrong e-mail or password answers 401 alike; repeated failures for an e-mail or from an address answer 429 with Retry-After",
         security: [],
         body: LoginInput,
         response: { 200: SignedInBody },
@@ -49,7 +50,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (app
     },
     async (request, reply) => {
       const email = request.body.email.toLowerCase();
-      const waitMs = await limit.retryAfterMs(email, request.ip);
+      const waitMs = await limit.attempt(email, request.ip);
       if (waitMs > 0) {
         reply.header("retry-after", String(Math.ceil(waitMs / 1000)));
         throw new HttpError(429, "too_many_attempts", "too many failed sign-ins: try again later");
@@ -57,11 +58,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (app
       const operator = await db.operator.findUnique({ where: { email } });
       // Verified even for an unknown e-mail (against a dummy hash): the answer takes as long.
       const matches = await verifyPassword(operator?.passwordHash ?? null, request.body.password);
-      if (!operator || !matches || operator.disabled) {
-        await limit.failed(email, request.ip);
-        throw new HttpError(401, "unauthenticated", WRONG);
-      }
-      await limit.succeeded(email);
+      if (!operator || !matches || operator.disabled) throw new HttpError(401, "unauthenticated", WRONG);
+      await limit.succeeded(email, request.ip);
       return signIn(request, reply, operator.id);
     },
   );
