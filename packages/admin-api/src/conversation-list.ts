@@ -69,13 +69,15 @@ function conditions(filter: ConversationFilter, cursor?: [Date, string]): Prisma
 type SearchBy = "walk" | "index";
 
 /** How many of the newest conversations a walk tests before the indexes take over. */
-const WALK = 2000;
+const WALK = 1000;
 
 function matches(filter: ConversationFilter & { q: string }, by: SearchBy): Prisma.Sql {
   const pattern = containing(filter.q);
+  // OFFSET 0 keeps the walk's EXISTS a test per conversation: without it PostgreSQL may hash the
+  // subquery, reading every matching message first (233 ms rather than 1.3 ms at 100,000).
   if (by === "walk")
     return Prisma.sql`(${CUSTOMER_TEXT} ILIKE ${pattern}
-      OR EXISTS (SELECT 1 FROM "Message" m WHERE m."conversationId" = c.id AND (m.content->>'text') ILIKE ${pattern}))`;
+      OR EXISTS (SELECT 1 FROM "Message" m WHERE m."conversationId" = c.id AND (m.content->>'text') ILIKE ${pattern} OFFSET 0))`;
   return Prisma.sql`c.id IN (
     SELECT c.id FROM "Conversation" c WHERE c."tenantId" = ${filter.tenantId}::uuid AND ${CUSTOMER_TEXT} ILIKE ${pattern}
     UNION

@@ -191,6 +191,8 @@ export async function findIntentByEvent(
 }
 
 export interface FulfillmentAttempt {
+  /** The row's id, which the turn record's call names. */
+  id: string;
   tenantId: string;
   messageId: string;
   endpointId: string;
@@ -206,8 +208,8 @@ export async function recordFulfillment(pool: Pool, a: FulfillmentAttempt): Prom
   await pool.query({
     name: "turn-record-fulfillment",
     text: `INSERT INTO "FulfillmentCall" (id, "tenantId", "messageId", "endpointId", intent, ok, "httpStatus", "latencyMs", error)
-           VALUES (gen_random_uuid(), $1::uuid, $2::uuid, $3::uuid, $4, $5, $6, $7, $8)`,
-    values: [a.tenantId, a.messageId, a.endpointId, a.intent, a.ok, a.httpStatus, a.latencyMs, a.error],
+           VALUES ($9::uuid, $1::uuid, $2::uuid, $3::uuid, $4, $5, $6, $7, $8)`,
+    values: [a.tenantId, a.messageId, a.endpointId, a.intent, a.ok, a.httpStatus, a.latencyMs, a.error, a.id],
   });
 }
 
