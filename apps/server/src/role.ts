@@ -9,10 +9,16 @@ import { buildServer } from "./app.ts";
 import { CONSOLE_PREFIX, consoleBuilt } from "./console.ts";
 import { slackInstallationSaver } from "./slack-installations.ts";
 
-import type { OperatorOptions } from "@cb/admin-api";
-import { createEgress, parsePolicy } from "@cb/egress";
-import type { Config, Runtime } from "@cb/runtime";
-import { fileURLToPath } from "node:url";
+/** Where `npm run build` puts the console in this repository. */
+const BUILT_CONSOLE = fileURLToPath(new URL("../../console/dist", import.meta.url));
+
+/** Operators' sessions and their cookie, from the settings. */
+export function operatorOptions(config: Config): OperatorOptions {
+  return {
+    sessions: { idleMs: config.SESSION_IDLE_HOURS * 3_600_000, absoluteMs: config.SESSION_MAX_DAYS * 86_400_000 },
+    secureCookie: config.SESSION_COOKIE_SECURE,
+  };
+}
 
 export async function startWebRole(
   runtime: Runtime,

@@ -263,3 +263,28 @@ test("a tenant lists and searches only its own conversations", async () => {
   });
   assert.equal(foreign.statusCode, 404);
 });
+
+test("a search reaches past the newest 1,000 conversations, and pages through many matches", async () => {
+  const old = await conversation({ externalId: "old-one" });
+  await message(old, { text: "my needle-4711 is lost", minute: 400 });
+  const account = await t.db.channelAccount.create({
+    data: { tenantId: tenantA, channel: "slack", name: "busy", secrets: sealer.sealJson({}) },
+  });
+  // Newer than anything above, and each says "common ground" once.
+  await t.pool.query(
+    `WITH c AS (
+       INSERT INTO "Conversation" (id, "tenantId", "channelAccountId", "externalId")
+       SELECT gen_random_uuid(), $1, $2, 'busy-' || g FROM generate_series(1, 1100) g RETURNING id, "tenantId", "channelAccountId", "externalId"
+     )
+     INSERT INTO "Message" (id, "tenantId", "channelAccountId", "conversationId", direction, "dedupeKey", content, status, "updatedAt")
+     SELECT gen_random_uuid(), "tenantId", "channelAccountId", id, 'in', "externalId", '{"text": "common ground"}', 'received', now() FROM c`,
+    [tenantA, account.id],
+  );
+  assert.deepEqual(ids(await list("?q=needle-4711")), [old.id]);
+  const first = await list("?q=common%20ground&limit=100");
+  assert.equal(first.data.length, 100);
+  assert.ok(first.data.every((c) => c.lastMessage.text === "common ground"));
+  const second = await list(`?q=common%20ground&limit=100&cursor=${encodeURIComponent(first.nextCursor!)}`);
+  assert.equal(second.data.length, 100);
+  assert.equal(new Set([...ids(first), ...ids(second)]).size, 200);
+});

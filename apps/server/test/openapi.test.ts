@@ -1,6 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import SwaggerParser from "@apidevtools/swagger-parser";
+import { createLiveHub, type LiveHub } from "@cb/admin-api";
 import { createAccountDirectory, createIngestor, type Ingestor } from "@cb/conversation";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
@@ -14,6 +15,7 @@ const sealer = createSealer(parseKeyRing(generateKey("test")));
 let t: TestDatabase;
 let app: FastifyInstance;
 let ingestor: Ingestor;
+let live: LiveHub;
 let doc: Record<string, any>;
 let key: string;
 let tenantId: string;
@@ -24,12 +26,13 @@ const server = (publicBaseUrl?: string) =>
     accounts: createAccountDirectory({ db: t.db, sealer, drivers: [], env: {} }),
     ingestor,
     drivers: [],
-    admin: { db: t.db, sealer, channelEnv: {}, operatorToken: OPERATOR, publicBaseUrl },
+    admin: { db: t.db, sealer, channelEnv: {}, operatorToken: OPERATOR, publicBaseUrl, live },
   });
 
 before(async () => {
   t = await createTestDatabase();
   ingestor = createIngestor({ connectionString: t.url });
+  live = createLiveHub({ connectionString: t.url });
   app = await server("https://bot.example.com/chat/");
   doc = (await app.inject("/openapi.json")).json();
   const created = (
@@ -46,6 +49,7 @@ before(async () => {
 after(async () => {
   await app.close();
   await ingestor.close();
+  await live.close();
   await t.drop();
 });
 
@@ -126,6 +130,24 @@ test("the order-event intake and the agent zip are documented with their bodies"
   });
 });
 
+test("the live stream is documented as server-sent events", () => {
+  const stream = doc.paths["/v1/stream"]?.get;
+  assert.ok(stream, "GET /v1/stream");
+  assert.deepEqual(Object.keys(stream.responses["200"].content), ["text/event-stream"]);
+  assert.match(stream.description, /message\.created/);
+  const list = doc.paths["/v1/conversations"].get;
+  assert.deepEqual(list.parameters.map((p: { name: string }) => p.name).sort(), [
+    "assignee",
+    "channel",
+    "channelAccountId",
+    "cursor",
+    "externalId",
+    "limit",
+    "mode",
+    "q",
+  ]);
+});
+
 test("real responses, errors included, match the document's response schemas", async () => {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   addFormats.default(ajv);
@@ -167,6 +189,28 @@ test("real responses, errors included, match the document's response schemas", a
   assert.equal(missing.error.code, "not_found");
   await check("POST", "/v1/intents", "/v1/intents", 409, { payload: { name: "greet", examples: [] } });
   await check("GET", "/v1/intents", "/v1/intents", 401, { headers: { authorization: "Bearer cbk_nope_nope" } });
+
+  const account = await t.db.channelAccount.create({
+    data: { tenantId, channel: "telegram", name: "bot", secrets: sealer.sealJson({}) },
+  });
+  const conversation = await t.db.conversation.create({
+    data: { tenantId, channelAccountId: account.id, externalId: "42", mode: "human", assignee: "ada" },
+  });
+  await t.db.message.create({
+    data: {
+      tenantId,
+      channelAccountId: account.id,
+      conversationId: conversation.id,
+      direction: "in",
+      dedupeKey: "1",
+      content: { text: "hello there", sender: { externalId: "42", name: "Ada" } },
+      status: "received",
+    },
+  });
+  const conversations = await check("GET", "/v1/conversations?q=hello", "/v1/conversations", 200);
+  assert.equal(conversations.data[0].lastMessage.text, "hello there");
+  await check("GET", `/v1/conversations/${conversation.id}`, "/v1/conversations/{id}", 200);
+  await check("GET", "/v1/conversations?q=hi", "/v1/conversations", 400);
 
   const invited = await check("POST", "/v1/operators", "/v1/operators", 201, {
     payload: { email: "ada@shop.example", role: "admin" },

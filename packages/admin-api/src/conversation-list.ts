@@ -44,6 +44,7 @@ const CUSTOMER_TEXT = Prisma.sql`(COALESCE(c."customerName", '') || ' ' || COALE
 /** ILIKE's wildcards in the caller's text match themselves. */
 const containing = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
+/** What every list query asks, search aside. */
 function conditions(filter: ConversationFilter, cursor?: [Date, string]): Prisma.Sql[] {
   const where = [Prisma.sql`c."tenantId" = ${filter.tenantId}::uuid`];
   if (filter.id) where.push(Prisma.sql`c.id = ${filter.id}::uuid`);
@@ -52,15 +53,6 @@ function conditions(filter: ConversationFilter, cursor?: [Date, string]): Prisma
   if (filter.externalId) where.push(Prisma.sql`c."externalId" = ${filter.externalId}`);
   if (filter.mode) where.push(Prisma.sql`c.mode = ${filter.mode}`);
   if (filter.assignee) where.push(Prisma.sql`c.assignee = ${filter.assignee}`);
-  if (filter.q) {
-    // Both sides through their trigram indexes, then joined: a conversation matches by its
-    // customer or by any message of it.
-    const pattern = containing(filter.q);
-    where.push(Prisma.sql`c.id IN (
-      SELECT c.id FROM "Conversation" c WHERE c."tenantId" = ${filter.tenantId}::uuid AND ${CUSTOMER_TEXT} ILIKE ${pattern}
-      UNION
-      SELECT m."conversationId" FROM "Message" m WHERE m."tenantId" = ${filter.tenantId}::uuid AND (m.content->>'text') ILIKE ${pattern})`);
-  }
   if (cursor) {
     const [at, id] = cursor;
     // The first condition bounds the index scan; the second drops the ties already shown.
@@ -69,17 +61,55 @@ function conditions(filter: ConversationFilter, cursor?: [Date, string]): Prisma
   return where;
 }
 
-async function select(db: Db, filter: ConversationFilter, take: number, cursor?: [Date, string]): Promise<Row[]> {
+/**
+ * How a search runs. `walk`: the newest conversations in order, each tested (its customer, then its
+ * messages through their conversation index), stopping at a page of matches: fast when many match.
+ * `index`: every match found through the two trigram indexes, then ordered: fast when few do.
+ */
+type SearchBy = "walk" | "index";
+
+/** How many of the newest conversations a walk tests before the indexes take over. */
+const WALK = 1000;
+
+function matches(filter: ConversationFilter & { q: string }, by: SearchBy): Prisma.Sql {
+  const pattern = containing(filter.q);
+  // OFFSET 0 keeps the walk's EXISTS a test per conversation: without it PostgreSQL may hash the
+  // subquery, reading every matching message first (233 ms rather than 1.3 ms at 100,000).
+  if (by === "walk")
+    return Prisma.sql`(${CUSTOMER_TEXT} ILIKE ${pattern}
+      OR EXISTS (SELECT 1 FROM "Message" m WHERE m."conversationId" = c.id AND (m.content->>'text') ILIKE ${pattern} OFFSET 0))`;
+  return Prisma.sql`c.id IN (
+    SELECT c.id FROM "Conversation" c WHERE c."tenantId" = ${filter.tenantId}::uuid AND ${CUSTOMER_TEXT} ILIKE ${pattern}
+    UNION
+    SELECT m."conversationId" FROM "Message" m WHERE m."tenantId" = ${filter.tenantId}::uuid AND (m.content->>'text') ILIKE ${pattern})`;
+}
+
+async function select(
+  db: Db,
+  filter: ConversationFilter,
+  take: number,
+  cursor?: [Date, string],
+  by: SearchBy = "index",
+): Promise<Row[]> {
+  const where = conditions(filter, cursor);
+  const { q } = filter;
+  const newest = q && by === "walk";
+  // A walk tests only the newest WALK of the conversations the other filters leave.
+  const source = newest
+    ? Prisma.sql`(SELECT c.* FROM "Conversation" c JOIN "ChannelAccount" a ON a.id = c."channelAccountId"
+        WHERE ${Prisma.join(where, " AND ")} ORDER BY c."lastActivityAt" DESC, c.id DESC LIMIT ${WALK}) c`
+    : Prisma.sql`"Conversation" c`;
+  const test = q ? [matches({ ...filter, q }, by)] : [];
   return db.$queryRaw<Row[]>`
     SELECT c.id, c."channelAccountId", a.channel, c."externalId", c."lastInboundAt", c.mode, c.assignee,
       c."handoffId", c."handoffReason", c."handoffAt", c."createdAt", c."lastActivityAt",
       c."customerName", c."customerUsername", c."customerExternalId",
       m.id AS "messageId", m.direction AS "messageDirection", m."createdAt" AS "messageAt",
       left(COALESCE(m.content->>'text', m.content->'postback'->>'title', m.content->'media'->0->>'caption'), 200) AS "messageText"
-    FROM "Conversation" c
+    FROM ${source}
     JOIN "ChannelAccount" a ON a.id = c."channelAccountId"
     LEFT JOIN "Message" m ON m.id = c."lastMessageId"
-    WHERE ${Prisma.join(conditions(filter, cursor), " AND ")}
+    WHERE ${Prisma.join(newest ? test : [...where, ...test], " AND ")}
     ORDER BY c."lastActivityAt" DESC, c.id DESC
     LIMIT ${take}`;
 }
@@ -115,7 +145,10 @@ export function summaryView(row: Row): Static<typeof ConversationSummary> {
 export async function listConversations(db: Db, filter: ConversationFilter, query: PageQuery) {
   const take = pageSize(query);
   const cursor = query.cursor ? readCursor(query.cursor, UUID) : undefined;
-  const rows = await select(db, filter, take + 1, cursor);
+  // A search walks the newest conversations first; when they hold less than a page of matches
+  // (a rare term), the trigram indexes find the rest.
+  let rows = await select(db, filter, take + 1, cursor, filter.q ? "walk" : "index");
+  if (filter.q && rows.length <= take) rows = await select(db, filter, take + 1, cursor, "index");
   return toPageBy(rows, query, summaryView, (row) => row.lastActivityAt);
 }
 

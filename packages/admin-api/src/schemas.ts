@@ -527,6 +527,7 @@ export const AgentMessageInput = Type.Object(
   { additionalProperties: false },
 );
 const FulfillmentCallRecord = Type.Object({
+  id: Type.Optional(Uuid),
   intent: Type.String(),
   ok: Type.Boolean(),
   httpStatus: Type.Optional(Type.Integer()),
@@ -581,6 +582,16 @@ const TurnRecord = Type.Object(
       Type.Union([Type.Literal("intent"), Type.Literal("fulfillment"), Type.Literal("fallback")], {
         description: "the turn handed the conversation to an agent, and why",
       }),
+    ),
+    stages: Type.Optional(
+      Type.Object(
+        {
+          understandMs: Type.Integer({ description: "understanding the message (NLU)" }),
+          fulfillMs: Type.Integer({ description: "choosing the replies, fulfillment calls included" }),
+          sendMs: Type.Optional(Type.Integer({ description: "sending the replies (and any handoff notice)" })),
+        },
+        { description: "where an understood turn's time went, in ms" },
+      ),
     ),
     replies: Type.Integer({ description: "replies chosen; 0 when the bot said nothing" }),
     latencyMs: Type.Integer({ description: "the turn's own time, from reading the message to its replies sent" }),

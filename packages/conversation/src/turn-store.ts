@@ -192,6 +192,8 @@ export async function findIntentByEvent(
 }
 
 export interface FulfillmentAttempt {
+  /** The row's id, which the turn record's call names. */
+  id: string;
   tenantId: string;
   messageId: string;
   endpointId: string;
@@ -210,7 +212,7 @@ export async function recordFulfillment(pool: Pool, a: FulfillmentAttempt): Prom
     name: "turn-record-fulfillment",
     text: `INSERT INTO "FulfillmentCall" (id, "tenantId", "messageId", "endpointId", intent, ok, "httpStatus", "latencyMs", error,
              "errorClass", "requestBody", "requestHeaders", "responseBody")
-           VALUES (gen_random_uuid(), $1::uuid, $2::uuid, $3::uuid, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12)`,
+           VALUES ($13::uuid, $1::uuid, $2::uuid, $3::uuid, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12)`,
     values: [
       a.tenantId,
       a.messageId,
@@ -224,6 +226,7 @@ export async function recordFulfillment(pool: Pool, a: FulfillmentAttempt): Prom
       a.exchange?.requestBody ?? null,
       a.exchange ? JSON.stringify(a.exchange.requestHeaders) : null,
       a.exchange?.responseBody ?? null,
+      a.id,
     ],
   });
 }

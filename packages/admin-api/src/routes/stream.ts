@@ -29,7 +29,6 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ live: LiveHub }> = async 
       schema: {
         tags: ["live"],
         description: DESCRIPTION,
-        produces: ["text/event-stream"],
         response: {
           200: {
             description: "an endless text/event-stream",
