@@ -45,6 +45,10 @@ test("an agent watches a conversation live, takes over, replies, and hands it ba
   await why.getByText("order.status", { exact: true }).waitFor();
   assert.match((await why.textContent()) ?? "", /Confidence\s*\d+(\.\d)?%/);
   assert.match((await why.textContent()) ?? "", /Fulfillment call: order\.status — ok \(HTTP 200\)/);
+  assert.match(
+    (await why.getByRole("list", { name: "Stage times" }).textContent()) ?? "",
+    /Understanding \d+ ms.*Choosing replies \(fulfillment included\) \d+ ms.*Sending \d+ ms/,
+  );
   await why.getByText("Request and response").click();
   const request = (await why.getByRole("region", { name: "Fulfillment request" }).textContent()) ?? "";
   assert.match(request, /"order_id": "12345"/);

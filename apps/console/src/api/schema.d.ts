@@ -3227,6 +3227,8 @@ export interface paths {
                                         responses: number;
                                         /** @description the endpoint calls: the intent's, then any follow-up event's */
                                         calls: {
+                                            /** Format: uuid */
+                                            id?: string;
                                             intent: string;
                                             ok: boolean;
                                             httpStatus?: number;
@@ -3236,6 +3238,15 @@ export interface paths {
                                     };
                                     /** @description the turn handed the conversation to an agent, and why */
                                     handoff?: "intent" | "fulfillment" | "fallback";
+                                    /** @description where an understood turn's time went, in ms */
+                                    stages?: {
+                                        /** @description understanding the message (NLU) */
+                                        understandMs: number;
+                                        /** @description choosing the replies, fulfillment calls included */
+                                        fulfillMs: number;
+                                        /** @description sending the replies (and any handoff notice) */
+                                        sendMs?: number;
+                                    };
                                     /** @description replies chosen; 0 when the bot said nothing */
                                     replies: number;
                                     /** @description the turn's own time, from reading the message to its replies sent */
@@ -3361,6 +3372,8 @@ export interface paths {
                                     responses: number;
                                     /** @description the endpoint calls: the intent's, then any follow-up event's */
                                     calls: {
+                                        /** Format: uuid */
+                                        id?: string;
                                         intent: string;
                                         ok: boolean;
                                         httpStatus?: number;
@@ -3370,6 +3383,15 @@ export interface paths {
                                 };
                                 /** @description the turn handed the conversation to an agent, and why */
                                 handoff?: "intent" | "fulfillment" | "fallback";
+                                /** @description where an understood turn's time went, in ms */
+                                stages?: {
+                                    /** @description understanding the message (NLU) */
+                                    understandMs: number;
+                                    /** @description choosing the replies, fulfillment calls included */
+                                    fulfillMs: number;
+                                    /** @description sending the replies (and any handoff notice) */
+                                    sendMs?: number;
+                                };
                                 /** @description replies chosen; 0 when the bot said nothing */
                                 replies: number;
                                 /** @description the turn's own time, from reading the message to its replies sent */

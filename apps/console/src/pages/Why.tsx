@@ -74,8 +74,26 @@ export function Why({ message, turn }: { message: Message; turn: Turn }) {
           </ul>
         </>
       ) : null}
+      {turn.stages ? (
+        <>
+          <h4>Stage times</h4>
+          <ul className="stages" aria-label="Stage times">
+            <li>
+              Understanding <strong>{ms(turn.stages.understandMs)}</strong>
+            </li>
+            <li>
+              Choosing replies (fulfillment included) <strong>{ms(turn.stages.fulfillMs)}</strong>
+            </li>
+            {turn.stages.sendMs !== undefined ? (
+              <li>
+                Sending <strong>{ms(turn.stages.sendMs)}</strong>
+              </li>
+            ) : null}
+          </ul>
+        </>
+      ) : null}
       {calls.map((call, i) => {
-        const full = recorded.data?.[i];
+        const full = recorded.data?.find((c) => c.id === call.id) ?? (call.id ? undefined : recorded.data?.[i]);
         return (
           // biome-ignore lint/suspicious/noArrayIndexKey: calls are a fixed record of the turn
           <div key={i} className="call">
