@@ -54,23 +54,48 @@ await transcript.getByText("12345", { exact: true }).waitFor();
 await pause(500);
 await page.screenshot({ path: `${OUT}conversations.png` });
 await transcript.getByRole("button", { name: "Why?" }).last().click();
+const why = transcript.getByRole("region", { name: "Why" });
+await why.getByText("Request and response").click();
+await why.evaluate((element) => element.scrollIntoView({ block: "start" }));
 await pause(300);
 await page.screenshot({ path: `${OUT}transcript-why.png` });
 
+// A past day of order-system calls, with a bad hour, so the charts have a history to show.
+const recent = await stack.db.fulfillmentCall.findFirst({ where: { endpointId: stack.demo.endpointId } });
+if (recent) {
+  const hour = 3600_000;
+  const history = Array.from({ length: 23 * 8 }, (_, i) => {
+    const hoursAgo = 23.5 - i / 8;
+    const bad = hoursAgo > 7 && hoursAgo < 9;
+    const latencyMs = Math.round(35 + 25 * Math.sin(i / 9) ** 2 + (i % 7) * 4 + (bad ? 420 + (i % 5) * 90 : 0));
+    const failed = bad && i % 3 !== 0;
+    return {
+      tenantId: recent.tenantId,
+      messageId: recent.messageId,
+      endpointId: recent.endpointId,
+      intent: recent.intent,
+      ok: !failed,
+      httpStatus: failed ? (i % 2 ? 503 : null) : 200,
+      latencyMs,
+      error: failed ? (i % 2 ? "HTTP 503" : "timed out after 5000 ms") : null,
+      errorClass: failed ? (i % 2 ? "http_5xx" : "timeout") : null,
+      requestBody: recent.requestBody,
+      requestHeaders: recent.requestHeaders ?? undefined,
+      responseBody: failed ? (i % 2 ? "Service Unavailable" : null) : recent.responseBody,
+      createdAt: new Date(Date.now() - hoursAgo * hour),
+    };
+  });
+  await stack.db.fulfillmentCall.createMany({ data: history });
+}
 await page.getByRole("link", { name: "Webhook health" }).click();
-await page
-  .getByRole("link", { name: /helpdesk/ })
-  .first()
-  .click();
-await page
-  .getByRole("region", { name: /Attempt/ })
-  .first()
-  .waitFor();
+await page.getByRole("link", { name: "demo-backends" }).click();
+await page.getByRole("region", { name: /Call/ }).first().waitFor();
+await page.getByRole("region", { name: /Call/ }).first().getByRole("button", { expanded: false }).click();
 await pause(500);
-await page.screenshot({ path: `${OUT}health.png`, fullPage: true });
+await page.screenshot({ path: `${OUT}health.png` });
 
 await page.getByRole("link", { name: "Intents" }).click();
-await page.getByLabel("Phrase").fill("where is my order 12345");
+await page.getByRole("textbox", { name: "Phrase" }).fill("where is my order 12345");
 await page.getByRole("button", { name: "Try" }).click();
 await page
   .getByRole("list", { name: "Intents" })

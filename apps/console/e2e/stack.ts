@@ -10,7 +10,7 @@ import { DEMO_BOT, seedDemo } from "@cb/demo";
 import { startDemoBackends } from "@cb/demo-backends";
 import { startFakeTelegram, type FakeTelegram } from "@cb/fake-telegram";
 import { createLogger } from "@cb/logging";
-import { loadConfig, openRuntime } from "@cb/runtime";
+import { loadConfig, openRuntime, type Runtime } from "@cb/runtime";
 import { startWebRole } from "@cb/server";
 import { startWorkerRole } from "@cb/worker";
 
@@ -21,6 +21,8 @@ export interface Stack {
   consoleUrl: string;
   botApi: FakeTelegram;
   demo: Awaited<ReturnType<typeof seedDemo>>;
+  /** The system's database, for a history no test could wait for (the screenshots' past day). */
+  db: Runtime["db"];
   /** The demo bot's webhook, as Telegram posts to it. */
   webhookUrl: string;
   close(): Promise<void>;
@@ -56,6 +58,7 @@ export async function startStack(): Promise<Stack> {
     consoleUrl: web.consoleUrl,
     botApi,
     demo,
+    db: runtime.db,
     webhookUrl: `${web.url}/webhooks/telegram/${demo.accountId}`,
     async close() {
       await web.close();
@@ -69,9 +72,11 @@ export async function startStack(): Promise<Stack> {
   };
 }
 
+// Telegram numbers a bot's updates in one sequence, across chats; the webhook drops a repeated one.
+let updateId = Math.floor(Date.now() / 1000);
+
 /** A Telegram user of the demo bot: each `say` is a real update posted to the webhook. */
 export function telegramUser(stack: Stack, user: { id: number; firstName: string }) {
-  let updateId = Math.floor(Date.now() / 1000);
   let messageId = 1;
   return async function say(text: string): Promise<void> {
     const response = await fetch(stack.webhookUrl, {

@@ -10,6 +10,14 @@ import { Why } from "./Why";
 type Message = Body<"/v1/conversations/{id}/messages", "get">["data"][number];
 const DAY_MS = 24 * 3600 * 1000;
 
+/** Oldest first. A turn's replies can share a timestamp: the platform's ids, where numbers, tell their order. */
+function byTime(a: Message, b: Message): number {
+  const time = a.createdAt.localeCompare(b.createdAt);
+  if (time !== 0) return time;
+  const [x, y] = [Number(a.platformMessageId), Number(b.platformMessageId)];
+  return Number.isFinite(x) && Number.isFinite(y) ? x - y : 0;
+}
+
 export function Transcript({ id, onChanged }: { id: string; onChanged(): void }) {
   const { operator } = useSession();
   const can = useCan();
@@ -18,7 +26,7 @@ export function Transcript({ id, onChanged }: { id: string; onChanged(): void })
     const page = await ok(
       api.GET("/v1/conversations/{id}/messages", { params: { path: { id }, query: { limit: 100 } } }),
     );
-    return [...page.data].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    return [...page.data].sort(byTime);
   }, [id]);
   useStreamEvents((event) => {
     const resync = event.type === "resync";
