@@ -139,7 +139,10 @@ const conversation = () =>
   });
 
 test("invite, accept, sign in: the operator, a CSRF token and an httpOnly SameSite=Strict cookie", async () => {
-  const invited = await invite("Ada@Shop.Example", "admin");
+  const invitedResponse = await withKey("POST", "/v1/operators", { email: "Ada@Shop.Example", role: "admin" });
+  assert.equal(invitedResponse.statusCode, 201);
+  const invited = invitedResponse.json() as Awaited<ReturnType<typeof invite>>;
+  secrets.add(invited.invitation.token);
   assert.deepEqual(Object.keys(invited.operator).sort(), [
     "createdAt",
     "disabled",
@@ -188,6 +191,8 @@ test("invite, accept, sign in: the operator, a CSRF token and an httpOnly SameSi
 
   const current = await as(session, "GET", "/v1/auth/session");
   assert.equal(current.statusCode, 200);
+  for (const carrying of [invitedResponse, accepted, response, current])
+    assert.equal(carrying.headers["cache-control"], "no-store", "a response with a token is cached nowhere");
   assert.deepEqual(
     { id: current.json().operator.id, email: current.json().operator.email, csrfToken: current.json().csrfToken },
     { id: row.id, email: "ada@shop.example", csrfToken: session.csrfToken },
@@ -528,6 +533,7 @@ test("hostile input: NUL bytes, huge strings, unknown fields, bad roles and cook
     const response = await as(admin, method, url, payload);
     assert.ok(response.statusCode === 400 || response.statusCode === 413, `${method} ${url}: ${response.statusCode}`);
     assert.ok(response.json().error.code, url);
+    assert.ok(!response.body.includes(PASSWORD), "a refusal does not echo the password");
   }
   assert.equal((await t.db.operator.findUniqueOrThrow({ where: { id } })).role, "admin");
   assert.equal(await t.db.operator.count({ where: { email: "a@shop.example" } }), 0);

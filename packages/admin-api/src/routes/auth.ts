@@ -9,7 +9,7 @@ import { AcceptInvitationInput, LoginInput, SignedInBody, operatorView } from ".
 import { hashPassword, verifyPassword } from "../passwords.ts";
 import { clearSessionCookie, setSessionCookie } from "../session-cookie.ts";
 import { startSession } from "../sessions.ts";
-import { TOKEN } from "../tokens.ts";
+import { noStore, TOKEN } from "../tokens.ts";
 
 const WRONG = "wrong e-mail or password";
 
@@ -32,6 +32,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (app
     const session = await startSession(db, operatorId, settings.sessions);
     const operator = await db.operator.update({ where: { id: operatorId }, data: { lastLoginAt: new Date() } });
     setSessionCookie(request, reply, session, settings.secureCookie);
+    noStore(reply);
     return { operator: operatorView(operator), csrfToken: session.csrfToken };
   };
 
@@ -108,8 +109,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (app
         response: { 200: SignedInBody },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { operator, session } = signedIn(request);
+      noStore(reply);
       return {
         operator: operatorView(await db.operator.findUniqueOrThrow({ where: { id: operator.id } })),
         csrfToken: session.csrfToken,

@@ -5,7 +5,7 @@ import { unique } from "../errors.ts";
 import { Invited, Operator, OperatorInput, OperatorPatch, operatorView } from "../operator-schemas.ts";
 import { PageQuery, page, pageArgs, toPage } from "../pagination.ts";
 import { UuidParams } from "../schemas.ts";
-import { newToken } from "../tokens.ts";
+import { newToken, noStore } from "../tokens.ts";
 
 const INVITATION_MS = 7 * 86_400_000;
 
@@ -48,7 +48,9 @@ export const operatorRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async 
           }),
         "an operator with this e-mail exists",
       );
-      return reply.code(201).send({ operator: operatorView(row), invitation: shown });
+      return noStore(reply)
+        .code(201)
+        .send({ operator: operatorView(row), invitation: shown });
     },
   );
 
@@ -136,7 +138,9 @@ export const operatorRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async 
       const { id } = await find(tenantOf(request), request.params.id);
       const { stored, shown } = invitation();
       const row = await db.operator.update({ where: { id }, data: stored });
-      return reply.code(201).send({ operator: operatorView(row), invitation: shown });
+      return noStore(reply)
+        .code(201)
+        .send({ operator: operatorView(row), invitation: shown });
     },
   );
 };
