@@ -105,7 +105,7 @@ async function message(
 const list = async (query = "", key = keyA) => {
   const response = await app.inject({ url: `/v1/conversations${query}`, headers: { authorization: `Bearer ${key}` } });
   assert.equal(response.statusCode, 200, response.body);
-  return response.json() as { data: Record<string, any>[]; nextCursor: string | null };
+  return response.json() as { data: ({ id: string } & Record<string, any>)[]; nextCursor: string | null };
 };
 const ids = (page: { data: { id: string }[] }) => page.data.map((c) => c.id);
 
