@@ -13,7 +13,7 @@ after(async () => {
   await t.drop();
 });
 
-async function tenantWith(healthSettings: Record<string, unknown> = {}) {
+async function tenantWith(healthSettings: { failureRate?: number; minAttempts?: number } = {}) {
   const tenant = await t.db.tenant.create({ data: { name: "Acme", healthSettings } });
   const account = await t.db.channelAccount.create({
     data: { tenantId: tenant.id, channel: "telegram", name: "bot", secrets: "x" },
