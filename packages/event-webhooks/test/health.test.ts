@@ -1,7 +1,13 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
-import { checkWebhookHealth, HEALTH_WINDOW_MINUTES } from "../src/index.ts";
+import { parseCrontab } from "graphile-worker";
+import {
+  CHECK_WEBHOOK_HEALTH,
+  checkWebhookHealth,
+  HEALTH_WINDOW_MINUTES,
+  WEBHOOK_HEALTH_CRONTAB,
+} from "../src/index.ts";
 
 // The check reads stored attempts, so attempts are written directly, at times of the test's choosing.
 let t: TestDatabase;
@@ -13,7 +19,7 @@ after(async () => {
   await t.drop();
 });
 
-async function tenantWith(healthSettings: Record<string, unknown> = {}) {
+async function tenantWith(healthSettings: { failureRate?: number; minAttempts?: number } = {}) {
   const tenant = await t.db.tenant.create({ data: { name: "Acme", healthSettings } });
   const account = await t.db.channelAccount.create({
     data: { tenantId: tenant.id, channel: "telegram", name: "bot", secrets: "x" },
@@ -123,6 +129,12 @@ test("an endpoint over the threshold is degraded once, and recovered once, each 
     (await checkWebhookHealth(t.db, later)).filter((c) => c.id === e.id),
     [],
   );
+  // A quiet window (nothing called for 15 min) says nothing: still degraded.
+  const quiet = await checkWebhookHealth(t.db, new Date(now.getTime() + 20 * 60_000));
+  assert.deepEqual(
+    quiet.filter((c) => c.id === e.id),
+    [],
+  );
   // The backend is fixed: successes bring the rate under the threshold.
   await calls(tenant, e.id, Array(6).fill(true), later);
   const recovered = await checkWebhookHealth(t.db, new Date(later.getTime() + 1000));
@@ -196,4 +208,10 @@ test("a subscription's own degraded and recovered events go to the others, never
   );
   // Stored as recovered.
   assert.equal((await t.db.eventSubscription.findUniqueOrThrow({ where: { id: failing.id } })).degradedSince, null);
+});
+
+test("the check is a crontab line for its task, one job at a time (a job key)", () => {
+  const [item] = parseCrontab(WEBHOOK_HEALTH_CRONTAB);
+  assert.equal(item!.task, CHECK_WEBHOOK_HEALTH);
+  assert.deepEqual([item!.options.jobKey, item!.options.jobKeyMode], [CHECK_WEBHOOK_HEALTH, "replace"]);
 });

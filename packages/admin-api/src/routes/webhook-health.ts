@@ -277,12 +277,14 @@ export const webhookHealthRoutes: FastifyPluginAsyncTypebox<AdminApiOptions & { 
       if (!original) throw notFound("fulfillment call");
       if (original.requestBody === null)
         throw new HttpError(409, "not_recorded", "this call was made before requests were recorded");
-      let recorded: WebhookRequest;
+      let recorded: WebhookRequest | undefined;
       try {
         recorded = JSON.parse(original.requestBody) as WebhookRequest;
       } catch {
         throw new HttpError(409, "request_truncated", "the request was larger than 16 KiB and was not kept whole");
       }
+      if (typeof recorded?.responseId !== "string")
+        throw new HttpError(409, "not_recorded", "what was recorded is not a WebhookRequest");
       const { endpoint } = original;
       const auth = endpoint.secrets ? sealer.openJson<EndpointAuth>(endpoint.secrets) : undefined;
       const result = await postOnce(
