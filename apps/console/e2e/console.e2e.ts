@@ -176,3 +176,26 @@ test("an operator of another tenant sees nothing of this one", async () => {
   await page.getByText("No webhooks yet.").waitFor();
   await page.context().close();
 });
+
+// Reads what the tests above left: Ada's conversation and the event subscription.
+test("a viewer reads everything and is offered nothing that changes it", async () => {
+  const page = await signIn(browser, stack, await operator(stack, stack.demo.apiKey, "vic@shop.example", "viewer"));
+  await page.getByRole("list", { name: "Conversations" }).getByRole("link", { name: /^Ada/ }).click();
+  const transcript = page.getByRole("article", { name: "Transcript" });
+  await transcript.getByText("Order 12345 (Trail running shoes", { exact: false }).waitFor();
+  for (const name of ["Take over", "Hand back to bot", "Send"])
+    assert.equal(await page.getByRole("button", { name }).count(), 0, name);
+  assert.equal(await page.getByRole("link", { name: "Operators" }).count(), 0);
+  await page.getByRole("link", { name: "Webhook health" }).click();
+  await page.getByRole("link", { name: /\/events$/ }).click();
+  await page.getByRole("region", { name: "Attempt message.received" }).first().waitFor();
+  assert.equal(await page.getByRole("button", { name: "Replay", exact: false }).count(), 0);
+  await page.getByRole("link", { name: "Intents" }).click();
+  await page
+    .getByRole("list", { name: "Intents" })
+    .getByRole("button", { name: /order\.status/ })
+    .click();
+  assert.equal(await page.getByRole("button", { name: "Save intent" }).count(), 0);
+  assert.ok(await page.getByRole("textbox", { name: "Examples (one a line)" }).isDisabled());
+  await page.context().close();
+});
