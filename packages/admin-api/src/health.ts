@@ -43,7 +43,7 @@ export const Health = Type.Object({
   errors: Type.Record(Type.String(), Type.Integer(), {
     description:
       "failed attempts by class: timeout, connection, http_4xx, http_5xx, invalid_response, circuit_open (fulfillment: " +
-      "not called, the breaker was open after repeated failures)",
+      "not called, the breaker was open after repeated failures); unknown: recorded without a class (a test's stand-in)",
   }),
   buckets: Type.Array(
     Type.Object({

@@ -7124,7 +7124,7 @@ export interface paths {
                                 /** @description null without attempts */
                                 p95: number | null;
                             };
-                            /** @description failed attempts by class: timeout, connection, http_4xx, http_5xx, invalid_response, circuit_open (fulfillment: not called, the breaker was open after repeated failures) */
+                            /** @description failed attempts by class: timeout, connection, http_4xx, http_5xx, invalid_response, circuit_open (fulfillment: not called, the breaker was open after repeated failures); unknown: recorded without a class (a test's stand-in) */
                             errors: {
                                 [key: string]: number;
                             };
@@ -7238,7 +7238,7 @@ export interface paths {
                                 /** @description null without attempts */
                                 p95: number | null;
                             };
-                            /** @description failed attempts by class: timeout, connection, http_4xx, http_5xx, invalid_response, circuit_open (fulfillment: not called, the breaker was open after repeated failures) */
+                            /** @description failed attempts by class: timeout, connection, http_4xx, http_5xx, invalid_response, circuit_open (fulfillment: not called, the breaker was open after repeated failures); unknown: recorded without a class (a test's stand-in) */
                             errors: {
                                 [key: string]: number;
                             };
