@@ -1,6 +1,8 @@
 // `npm run bench:queries`: the CPU one query costs through Prisma's client (query compiler, driver
 // adapter) and through pg directly, on the same pool. Why the hot paths speak SQL (Sql in @cb/db).
+// Then the console's conversation list at 100,000 conversations (conversation-list.ts).
 import { createDb, createPool } from "@cb/db";
+import { benchConversationList } from "./conversation-list.ts";
 import { benchDatabase } from "./database.ts";
 
 const database = await benchDatabase();
@@ -37,10 +39,15 @@ const figures = {
     client.release();
   }),
 };
+const conversationList = await benchConversationList(db, pool);
 await db.$disconnect();
 await pool.end();
 await database.drop();
-console.log(JSON.stringify(figures));
+console.log(JSON.stringify({ ...figures, conversationList }));
 console.log(
   `one query: Prisma ${figures.prismaFindUnique.cpuMs} ms CPU, Prisma raw ${figures.prismaQueryRaw.cpuMs} ms, pg ${figures.pgQuery.cpuMs} ms; a transaction of two updates: Prisma ${figures.prismaTransaction2Updates.cpuMs} ms, pg ${figures.pgTransaction2Updates.cpuMs} ms`,
+);
+const { firstPage, page21, searchOrderNumber, searchName, searchCommonWord } = conversationList;
+console.log(
+  `conversation list, ${conversationList.conversations} conversations: first page ${firstPage.ms} ms, page 21 ${page21.ms} ms; search: an order number ${searchOrderNumber.ms} ms, a surname ${searchName.ms} ms, a common word ${searchCommonWord.ms} ms (medians)`,
 );

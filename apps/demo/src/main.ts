@@ -60,6 +60,7 @@ await mkdir(dirname(DEMO_INFO_FILE), { recursive: true });
 await writeFile(DEMO_INFO_FILE, JSON.stringify(info, null, 2));
 
 log(`server        ${serverUrl}  (health ${serverUrl}/healthz, ready ${serverUrl}/readyz)`);
+if (web.consoleUrl) log(`console       ${web.consoleUrl}`);
 log(`admin API     ${serverUrl}/docs  (demo tenant key: ${demo.apiKey})`);
 log(
   `sign in       ${operator.email} / ${operator.password}  (the demo tenant's admin operator; kept in ${DEMO_OPERATOR_PASSWORD_FILE})`,

@@ -11,6 +11,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyServerOptions,
 } from "fastify";
+import { operatorConsole } from "./console.ts";
 import { registerErrorHandling } from "./errors.ts";
 import { registerForgeryLimit, type ForgeryLimitOptions } from "./forgery-limit.ts";
 import { health } from "./health.ts";
@@ -29,6 +30,8 @@ export interface ServerDeps {
   logger?: Logger;
   /** Refuse sources that keep failing verification (the web role always sets it). */
   forgeryLimit?: ForgeryLimitOptions;
+  /** The operator console's built files (apps/console/dist), served at /console. */
+  consoleDir?: string;
   /** Whom to believe about the client's address (fastify's trustProxy): needed behind a proxy. */
   trustProxy?: FastifyServerOptions["trustProxy"];
 }
@@ -78,6 +81,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     });
   }
   if (deps.slackApp?.oauth) await app.register(slackOAuth, deps.slackApp.oauth);
+  if (deps.consoleDir) await app.register(operatorConsole, { dir: deps.consoleDir });
   if (deps.admin) {
     const { db, sealer } = deps.admin;
     await app.register(adminApi, {

@@ -1,9 +1,16 @@
+import { createLiveHub } from "@cb/admin-api";
 import { createIngestor } from "@cb/conversation";
 import type { OperatorOptions } from "@cb/admin-api";
+import { createEgress, parsePolicy } from "@cb/egress";
 import type { Config, Runtime } from "@cb/runtime";
+import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { buildServer } from "./app.ts";
+import { CONSOLE_PREFIX, consoleBuilt } from "./console.ts";
 import { slackInstallationSaver } from "./slack-installations.ts";
+
+/** Where `npm run build` puts the console in this repository. */
+const BUILT_CONSOLE = fileURLToPath(new URL("../../console/dist", import.meta.url));
 
 /** Operators' sessions and their cookie, from the settings. */
 export function operatorOptions(config: Config): OperatorOptions {
@@ -16,9 +23,18 @@ export function operatorOptions(config: Config): OperatorOptions {
 export async function startWebRole(
   runtime: Runtime,
   options: { host?: string; port?: number } = {},
-): Promise<{ app: FastifyInstance; url: string; close(): Promise<void> }> {
+): Promise<{ app: FastifyInstance; url: string; consoleUrl: string | undefined; close(): Promise<void> }> {
   const { config } = runtime;
+  const consoleDir = config.CONSOLE_DIR ?? BUILT_CONSOLE;
+  const withConsole = consoleBuilt(consoleDir);
+  if (!withConsole) runtime.logger.warn({ consoleDir }, "no built operator console there: run `npm run build`");
   const ingestor = createIngestor({ connectionString: runtime.databaseUrl, logger: runtime.logger });
+  // One listening connection for the process, whatever the number of open streams.
+  const live = createLiveHub({ connectionString: runtime.databaseUrl, logger: runtime.logger });
+  // Fulfillment replays from the admin API go out under the same policy as the workers' calls.
+  const egress = createEgress(parsePolicy(config), {
+    onBlocked: (detail) => runtime.logger.warn({ detail }, "egress refused: not a public address"),
+  });
   const slackOAuth =
     config.SLACK_CLIENT_ID && config.SLACK_CLIENT_SECRET && config.SLACK_SIGNING_SECRET && config.SLACK_STATE_SECRET
       ? {
@@ -45,7 +61,9 @@ export async function startWebRole(
       channelEnv: runtime.channelEnv,
       operatorToken: config.ADMIN_TOKEN,
       onAccountChanged: (id) => runtime.accounts.invalidate(id),
+      live,
       slackInstall: slackOAuth ? { stateSecret: slackOAuth.stateSecret } : undefined,
+      egress,
       operators: operatorOptions(config),
     },
     slackApp: { signingSecret: config.SLACK_SIGNING_SECRET, oauth: slackOAuth },
@@ -54,14 +72,18 @@ export async function startWebRole(
     // "true", or the proxies' addresses and CIDRs, comma-separated (fastify's trustProxy).
     ...(config.TRUST_PROXY ? { trustProxy: config.TRUST_PROXY === "true" ? true : config.TRUST_PROXY } : {}),
     logger: runtime.logger,
+    ...(withConsole ? { consoleDir } : {}),
   });
   const url = await app.listen({ host: options.host ?? config.HOST, port: options.port ?? config.PORT });
   return {
     app,
     url,
+    consoleUrl: withConsole ? `${config.PUBLIC_BASE_URL ?? url}${CONSOLE_PREFIX}/` : undefined,
     async close() {
       await app.close();
       await ingestor.close();
+      await live.close();
+      await egress.close();
     },
   };
 }

@@ -1,6 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import SwaggerParser from "@apidevtools/swagger-parser";
+import { createLiveHub, type LiveHub } from "@cb/admin-api";
 import { createAccountDirectory, createIngestor, type Ingestor } from "@cb/conversation";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
@@ -14,6 +15,7 @@ const sealer = createSealer(parseKeyRing(generateKey("test")));
 let t: TestDatabase;
 let app: FastifyInstance;
 let ingestor: Ingestor;
+let live: LiveHub;
 let doc: Record<string, any>;
 let key: string;
 let tenantId: string;
@@ -24,12 +26,13 @@ const server = (publicBaseUrl?: string) =>
     accounts: createAccountDirectory({ db: t.db, sealer, drivers: [], env: {} }),
     ingestor,
     drivers: [],
-    admin: { db: t.db, sealer, channelEnv: {}, operatorToken: OPERATOR, publicBaseUrl },
+    admin: { db: t.db, sealer, channelEnv: {}, operatorToken: OPERATOR, publicBaseUrl, live },
   });
 
 before(async () => {
   t = await createTestDatabase();
   ingestor = createIngestor({ connectionString: t.url });
+  live = createLiveHub({ connectionString: t.url });
   app = await server("https://bot.example.com/chat/");
   doc = (await app.inject("/openapi.json")).json();
   const created = (
@@ -46,6 +49,7 @@ before(async () => {
 after(async () => {
   await app.close();
   await ingestor.close();
+  await live.close();
   await t.drop();
 });
 
@@ -126,6 +130,24 @@ test("the order-event intake and the agent zip are documented with their bodies"
   });
 });
 
+test("the live stream is documented as server-sent events", () => {
+  const stream = doc.paths["/v1/stream"]?.get;
+  assert.ok(stream, "GET /v1/stream");
+  assert.deepEqual(Object.keys(stream.responses["200"].content), ["text/event-stream"]);
+  assert.match(stream.description, /message\.created/);
+  const list = doc.paths["/v1/conversations"].get;
+  assert.deepEqual(list.parameters.map((p: { name: string }) => p.name).sort(), [
+    "assignee",
+    "channel",
+    "channelAccountId",
+    "cursor",
+    "externalId",
+    "limit",
+    "mode",
+    "q",
+  ]);
+});
+
 test("real responses, errors included, match the document's response schemas", async () => {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   addFormats.default(ajv);
@@ -168,6 +190,28 @@ test("real responses, errors included, match the document's response schemas", a
   await check("POST", "/v1/intents", "/v1/intents", 409, { payload: { name: "greet", examples: [] } });
   await check("GET", "/v1/intents", "/v1/intents", 401, { headers: { authorization: "Bearer cbk_nope_nope" } });
 
+  const account = await t.db.channelAccount.create({
+    data: { tenantId, channel: "telegram", name: "bot", secrets: sealer.sealJson({}) },
+  });
+  const conversation = await t.db.conversation.create({
+    data: { tenantId, channelAccountId: account.id, externalId: "42", mode: "human", assignee: "ada" },
+  });
+  await t.db.message.create({
+    data: {
+      tenantId,
+      channelAccountId: account.id,
+      conversationId: conversation.id,
+      direction: "in",
+      dedupeKey: "1",
+      content: { text: "hello there", sender: { externalId: "42", name: "Ada" } },
+      status: "received",
+    },
+  });
+  const conversations = await check("GET", "/v1/conversations?q=hello", "/v1/conversations", 200);
+  assert.equal(conversations.data[0].lastMessage.text, "hello there");
+  await check("GET", `/v1/conversations/${conversation.id}`, "/v1/conversations/{id}", 200);
+  await check("GET", "/v1/conversations?q=hi", "/v1/conversations", 400);
+
   const invited = await check("POST", "/v1/operators", "/v1/operators", 201, {
     payload: { email: "ada@shop.example", role: "admin" },
   });
@@ -198,6 +242,80 @@ test("real responses, errors included, match the document's response schemas", a
       headers: signedOut,
     });
   await check("POST", "/v1/auth/login", "/v1/auth/login", 429, { payload: login, headers: signedOut });
+
+  // Webhook health, with something recorded in every field that can be null.
+  const endpoint = await check("POST", "/v1/fulfillment-endpoints", "/v1/fulfillment-endpoints", 201, {
+    payload: { name: "shop", url: "https://shop.example.com/hook" },
+  });
+  const endpointId = endpoint.endpoint.id;
+  const chat = await t.db.conversation.create({ data: { tenantId, channelAccountId: account.id, externalId: "1" } });
+  const message = await t.db.message.create({
+    data: {
+      tenantId,
+      channelAccountId: account.id,
+      conversationId: chat.id,
+      direction: "in",
+      dedupeKey: "2",
+      content: {},
+      status: "processed",
+    },
+  });
+  await t.db.fulfillmentCall.createMany({
+    data: [
+      { tenantId, messageId: message.id, endpointId, intent: "a", ok: true, httpStatus: 200, latencyMs: 12 },
+      {
+        tenantId,
+        messageId: message.id,
+        endpointId,
+        intent: "a",
+        ok: false,
+        latencyMs: 30,
+        error: "no complete answer within 5000 ms",
+        errorClass: "timeout",
+        requestBody: "{}",
+        requestHeaders: { "content-type": "application/json" },
+      },
+    ],
+  });
+  const health = await check(
+    "GET",
+    `/v1/fulfillment-endpoints/${endpointId}/health?window=1h`,
+    "/v1/fulfillment-endpoints/{id}/health",
+    200,
+  );
+  assert.deepEqual(health.errors, { timeout: 1 });
+  const calls = await check(
+    "GET",
+    `/v1/fulfillment-endpoints/${endpointId}/calls`,
+    "/v1/fulfillment-endpoints/{id}/calls",
+    200,
+  );
+  assert.equal(calls.data.length, 2);
+  const unrecorded = calls.data.find((c: { request: { body: string | null } }) => c.request.body === null);
+  await check("POST", `/v1/fulfillment-calls/${unrecorded.id}/replay`, "/v1/fulfillment-calls/{id}/replay", 409);
+  const subscription = await check("POST", "/v1/event-subscriptions", "/v1/event-subscriptions", 201, {
+    payload: { url: "https://hooks.example.com/e", eventTypes: ["endpoint.degraded", "endpoint.recovered"] },
+  });
+  const subscriptionId = subscription.subscription.id;
+  await check("GET", `/v1/event-subscriptions/${subscriptionId}/health`, "/v1/event-subscriptions/{id}/health", 200);
+  await check(
+    "GET",
+    `/v1/event-subscriptions/${subscriptionId}/attempts`,
+    "/v1/event-subscriptions/{id}/attempts",
+    200,
+  );
+  await check("POST", `/v1/event-subscriptions/${subscriptionId}/enable`, "/v1/event-subscriptions/{id}/enable", 200);
+  await check("POST", `/v1/event-subscriptions/${subscriptionId}/replay`, "/v1/event-subscriptions/{id}/replay", 202, {
+    payload: { from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z" },
+  });
+  const overview = await check("GET", "/v1/webhook-health", "/v1/webhook-health", 200);
+  assert.deepEqual([overview.fulfillmentEndpoints.length, overview.eventSubscriptions.length], [1, 1]);
+  await check(
+    "GET",
+    `/v1/fulfillment-endpoints/${endpointId}/health?window=2d`,
+    "/v1/fulfillment-endpoints/{id}/health",
+    400,
+  );
 
   const event = JSON.stringify([
     {

@@ -151,6 +151,13 @@ test("a fulfilled turn records intent, confidence, parameters, contexts and the 
   // The same as FulfillmentCall keeps.
   const call = await stack.t.db.fulfillmentCall.findFirstOrThrow({ where: { messageId: message.id } });
   assert.equal(fulfillment.calls[0]?.latencyMs, call.latencyMs);
+  assert.equal(fulfillment.calls[0]?.id, call.id, "the call names its row");
+  // Where the time went: the fulfillment stage holds the call; the stages fit in the turn.
+  const stages = turn.stages as { understandMs: number; fulfillMs: number; sendMs: number };
+  assert.deepEqual(Object.keys(stages), ["understandMs", "fulfillMs", "sendMs"]);
+  for (const ms of Object.values(stages)) assert.ok(Number.isInteger(ms) && ms >= 0);
+  assert.ok(stages.fulfillMs >= call.latencyMs, `fulfill ${stages.fulfillMs} ms holds the call's ${call.latencyMs} ms`);
+  assert.ok(stages.understandMs + stages.fulfillMs + stages.sendMs <= (turn.latencyMs as number) + 2);
 
   const line = logged(message.id);
   assert.ok(line, "the turn is logged at debug");

@@ -1,8 +1,10 @@
 import { HttpError } from "@cb/core";
 import type { Db } from "@cb/db";
+import type { Egress } from "@cb/egress";
 import type { Sealer } from "@cb/secrets";
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import type { ApiPrincipal, Scope } from "./keys.ts";
+import type { LiveHub } from "./live/hub.ts";
 import { DEFAULT_LOGIN_LIMIT, type LoginLimitSettings } from "./login-limit.ts";
 import { DEFAULT_SESSIONS, type OperatorRole, type SessionSettings, type SignedIn } from "./sessions.ts";
 
@@ -22,6 +24,13 @@ export interface AdminApiOptions {
    * document describes them and their errors; they authenticate on their own (`config.public`).
    */
   routes?: FastifyPluginAsync[];
+  /** The process's live-update listener: GET /v1/stream is served only with it. */
+  live?: LiveHub | undefined;
+  /**
+   * How fulfillment replays reach endpoints (the deployment's EGRESS_ALLOW policy); without it,
+   * public HTTPS addresses only.
+   */
+  egress?: Egress | undefined;
   /** Called when an account's credentials or state changed, so caches drop it. */
   onAccountChanged?: (accountId: string) => void;
   /** Operators' sign-in: sessions, the cookie, the limit on failures (defaults in sessions.ts, login-limit.ts). */

@@ -3,3 +3,5 @@ export type { AdminApiOptions, OperatorOptions } from "./context.ts";
 export { hashPassword, verifyPassword } from "./passwords.ts";
 export { authenticateApiKey, newKey, SCOPES, type ApiPrincipal, type Scope } from "./keys.ts";
 export { readAgentZip } from "./dialogflow-import.ts";
+export { createLiveHub, LIVE_CHANNEL, type LiveEvent, type LiveHub, type LiveHubOptions } from "./live/hub.ts";
+export { listConversations, type ConversationFilter } from "./conversation-list.ts";

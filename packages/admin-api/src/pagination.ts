@@ -10,11 +10,11 @@ export type PageQuery = Static<typeof PageQuery>;
 export const page = <T extends ReturnType<typeof Type.Object>>(item: T) =>
   Type.Object({ data: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-/** The (createdAt, id) a cursor names; a forged one is refused here, not by the database as a 500. */
-function readCursor(cursor: string, id: RegExp): [Date, string] {
+/** The (time, id) a cursor names; a forged one is refused here, not by the database as a 500. */
+export function readCursor(cursor: string, id: RegExp = UUID): [Date, string] {
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(cursor, "base64url").toString());
@@ -28,16 +28,22 @@ function readCursor(cursor: string, id: RegExp): [Date, string] {
   return [at, lastId];
 }
 
+/** How many rows a page shows. */
+export function pageSize(query: PageQuery): number {
+  const take = query.limit ?? 50;
+  // ajv coerces "1e309" to Infinity and lets it through `maximum`.
+  if (!Number.isSafeInteger(take))
+    throw new HttpError(400, "validation_failed", "querystring/limit must be an integer");
+  return take;
+}
+
 /**
  * Cursor pagination, newest first, stable under inserts: the cursor names the last row seen by
  * (createdAt, id) and the next page starts strictly after it. `id` is the form of the table's ids
  * (UUIDs unless said).
  */
 export function pageArgs(query: PageQuery, id: RegExp = UUID) {
-  const take = query.limit ?? 50;
-  // ajv coerces "1e309" to Infinity and lets it through `maximum`.
-  if (!Number.isSafeInteger(take))
-    throw new HttpError(400, "validation_failed", "querystring/limit must be an integer");
+  const take = pageSize(query);
   if (!query.cursor)
     return { take: take + 1, where: {}, orderBy: [{ createdAt: "desc" as const }, { id: "desc" as const }] };
   const [at, lastId] = readCursor(query.cursor, id);
@@ -48,10 +54,15 @@ export function pageArgs(query: PageQuery, id: RegExp = UUID) {
   };
 }
 
-export function toPage<R extends { id: string; createdAt: Date }, T>(
+/**
+ * A page of `take + 1` rows fetched: the first `take`, and a cursor naming the last of them by its
+ * ordering time (`at`) and id when there are more.
+ */
+export function toPageBy<R extends { id: string }, T>(
   rows: R[],
   query: PageQuery,
   view: (row: R) => T,
+  at: (row: R) => Date,
 ): { data: T[]; nextCursor: string | null } {
   const take = query.limit ?? 50;
   const more = rows.length > take;
@@ -59,7 +70,17 @@ export function toPage<R extends { id: string; createdAt: Date }, T>(
   const last = shown.at(-1);
   return {
     data: shown.map(view),
-    nextCursor:
-      more && last ? Buffer.from(JSON.stringify([last.createdAt.toISOString(), last.id])).toString("base64url") : null,
+    nextCursor: more && last ? cursorAt(at(last), last.id) : null,
   };
 }
+
+/** A page of a list ordered by creation (pageArgs). */
+export const toPage = <R extends { id: string; createdAt: Date }, T>(
+  rows: R[],
+  query: PageQuery,
+  view: (row: R) => T,
+) => toPageBy(rows, query, view, (row) => row.createdAt);
+
+/** The cursor naming a row by its time and id (what readCursor reads back). */
+export const cursorAt = (at: Date, id: string) =>
+  Buffer.from(JSON.stringify([at.toISOString(), id])).toString("base64url");

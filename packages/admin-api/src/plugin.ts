@@ -1,5 +1,6 @@
-import { assertStorable } from "@cb/core";
 import cookie from "@fastify/cookie";
+import { assertStorable } from "@cb/core";
+import { createEgress, parsePolicy } from "@cb/egress";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -20,8 +21,10 @@ import { eventSubscriptionRoutes } from "./routes/event-subscriptions.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
 import { operatorRoutes } from "./routes/operators.ts";
 import { slackInstallRoutes } from "./routes/slack-install.ts";
+import { streamRoutes } from "./routes/stream.ts";
 import { intentRoutes } from "./routes/intents.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
+import { webhookHealthRoutes } from "./routes/webhook-health.ts";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -86,5 +89,9 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
   ]) {
     await app.register(routes, options);
   }
+  if (options.live) await app.register(streamRoutes, { live: options.live });
+  const egress = options.egress ?? createEgress(parsePolicy({}));
+  if (!options.egress) app.addHook("onClose", () => egress.close());
+  await app.register(webhookHealthRoutes, { ...options, egress });
   for (const routes of options.routes ?? []) await app.register(routes);
 };

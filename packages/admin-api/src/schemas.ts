@@ -83,12 +83,33 @@ const HandoffSettings = Type.Object(
   },
   { additionalProperties: false },
 );
+const HealthSettings = Type.Object(
+  {
+    failureRate: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 1,
+        description:
+          "an endpoint or subscription is degraded when this share of its attempts in 15 min failed, or more; default 0.5",
+      }),
+    ),
+    minAttempts: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100_000,
+        description: "fewer attempts than this in 15 min never make it degraded; default 10",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 export const TenantPatch = Type.Partial(
   Type.Object({
     ...TenantInput.properties,
     nluSettings: NluSettings,
     notificationSettings: NotificationSettings,
     handoffSettings: HandoffSettings,
+    healthSettings: HealthSettings,
   }),
   { additionalProperties: false },
 );
@@ -100,6 +121,7 @@ export const Tenant = Type.Object({
   nluSettings: Json,
   notificationSettings: Json,
   handoffSettings: Json,
+  healthSettings: Json,
   createdAt: Timestamp,
 });
 export const tenantView = (t: {
@@ -110,6 +132,7 @@ export const tenantView = (t: {
   nluSettings: unknown;
   notificationSettings: unknown;
   handoffSettings: unknown;
+  healthSettings: unknown;
   createdAt: Date;
 }): Static<typeof Tenant> => ({
   id: t.id,
@@ -119,6 +142,7 @@ export const tenantView = (t: {
   nluSettings: t.nluSettings,
   notificationSettings: t.notificationSettings,
   handoffSettings: t.handoffSettings,
+  healthSettings: t.healthSettings,
   createdAt: iso(t.createdAt),
 });
 
@@ -425,6 +449,35 @@ export const conversationView = (c: {
       : null,
   createdAt: iso(c.createdAt),
 });
+/** A conversation as the console lists it: with its channel, customer and last message. */
+export const ConversationSummary = Type.Object({
+  ...Conversation.properties,
+  channel: Type.String({ description: "telegram | whatsapp | messenger | slack" }),
+  customer: Type.Object(
+    {
+      name: Type.Union([Type.String(), Type.Null()]),
+      username: Type.Union([Type.String(), Type.Null()]),
+      externalId: Type.String({ description: "the platform's id of the customer (else of the chat)" }),
+    },
+    { description: "as the platform named them in their last message (in a group, its last sender)" },
+  ),
+  lastMessage: Type.Union([
+    Type.Object({
+      id: Uuid,
+      direction: Type.Union([Type.Literal("in"), Type.Literal("out")]),
+      text: Type.Union([Type.String(), Type.Null()], {
+        description: "the first 200 characters of its text (or button title, or media caption)",
+      }),
+      at: Timestamp,
+    }),
+    Type.Null(),
+  ]),
+  lastMessageAt: Type.Union([Timestamp, Type.Null()]),
+  lastActivityAt: Type.String({
+    format: "date-time",
+    description: "the last message's time, else the conversation's creation: the list's order",
+  }),
+});
 export const HandoffRequest = Type.Object(
   {
     assignee: Type.Optional(
@@ -474,6 +527,7 @@ export const AgentMessageInput = Type.Object(
   { additionalProperties: false },
 );
 const FulfillmentCallRecord = Type.Object({
+  id: Type.Optional(Uuid),
   intent: Type.String(),
   ok: Type.Boolean(),
   httpStatus: Type.Optional(Type.Integer()),
@@ -528,6 +582,16 @@ const TurnRecord = Type.Object(
       Type.Union([Type.Literal("intent"), Type.Literal("fulfillment"), Type.Literal("fallback")], {
         description: "the turn handed the conversation to an agent, and why",
       }),
+    ),
+    stages: Type.Optional(
+      Type.Object(
+        {
+          understandMs: Type.Integer({ description: "understanding the message (NLU)" }),
+          fulfillMs: Type.Integer({ description: "choosing the replies, fulfillment calls included" }),
+          sendMs: Type.Optional(Type.Integer({ description: "sending the replies (and any handoff notice)" })),
+        },
+        { description: "where an understood turn's time went, in ms" },
+      ),
     ),
     replies: Type.Integer({ description: "replies chosen; 0 when the bot said nothing" }),
     latencyMs: Type.Integer({ description: "the turn's own time, from reading the message to its replies sent" }),

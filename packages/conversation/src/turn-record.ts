@@ -3,6 +3,8 @@
 
 /** One call to a fulfillment endpoint, as FulfillmentCall records it. */
 export interface TurnFulfillmentCall {
+  /** Its FulfillmentCall row: the transcript reads the request and response there. */
+  id?: string;
   intent: string;
   ok: boolean;
   httpStatus?: number;
@@ -32,6 +34,15 @@ export interface TurnUnderstood {
   fulfillment: TurnFulfillment;
   /** The turn handed the conversation to an agent, and why (handoff.ts). */
   handoff?: "intent" | "fulfillment" | "fallback";
+  /** Where the turn's time went, in ms: understanding, choosing the replies (fulfillment calls included), sending them. */
+  stages?: TurnStages;
+}
+
+/** The plan holds the first two (decided before sending); the record all three. */
+export interface TurnStages {
+  understandMs: number;
+  fulfillMs: number;
+  sendMs?: number;
 }
 
 export interface TurnSkipped {

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { responsesFor, type InboundMessage, type IntentResponse, type Reply } from "@cb/core";
 import type { Db, Pool } from "@cb/db";
 import type { NewEvent } from "@cb/event-webhooks";
@@ -127,6 +128,7 @@ async function chooseReplies(
     endpoint,
   });
   const call: TurnFulfillmentCall = {
+    id: randomUUID(),
     intent: intent.name,
     ok: outcome.ok,
     ...(outcome.httpStatus ? { httpStatus: outcome.httpStatus } : {}),
@@ -134,6 +136,7 @@ async function chooseReplies(
     ...(outcome.ok ? {} : { error: outcome.error }),
   };
   await recordFulfillment(deps.pool, {
+    id: call.id!,
     tenantId: input.tenant.id,
     messageId: input.messageId,
     endpointId: endpoint.id,
@@ -142,6 +145,8 @@ async function chooseReplies(
     httpStatus: call.httpStatus ?? null,
     latencyMs: call.latencyMs,
     error: call.error ?? null,
+    errorClass: outcome.ok ? null : (outcome.errorClass ?? null),
+    exchange: outcome.exchange,
   });
   if (!outcome.ok)
     return {
@@ -274,6 +279,7 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
 
   // Sends what is pending of the turn's plan, then finishes the turn with the state it decided.
   const sendPlan = async (plan: TurnPlan): Promise<TurnResult> => {
+    const sending = performance.now();
     const outbound = await sendStoredReplies(pool, sender, target, {
       key: messageId,
       count: plan.outcome.replies,
@@ -300,7 +306,11 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
       "handoff" in plan.outcome && plan.outcome.handoff
         ? await handOver(handoffContext(turnEvents), plan.outcome.handoff)
         : 0;
-    const outcome = { ...plan.outcome, replies: plan.outcome.replies + notices };
+    const stages =
+      "stages" in plan.outcome && plan.outcome.stages
+        ? { stages: { ...plan.outcome.stages, sendMs: Math.round(performance.now() - sending) } }
+        : {};
+    const outcome = { ...plan.outcome, ...stages, replies: plan.outcome.replies + notices };
     await finish(outcome, plan.state, turnEvents);
     return { ...("intent" in outcome ? { intent: outcome.intent } : {}), replies: outcome.replies };
   };
@@ -331,7 +341,9 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
     return { replies, skipped: "with an agent" };
   }
 
+  const understandFrom = performance.now();
   const understanding = await deps.understand({ tenant, message, state: conversation.state });
+  const understood = performance.now();
   events.push({
     type: "intent.matched",
     data: {
@@ -346,6 +358,10 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
   // The intent's output contexts are set when it completes (understanding sets them), so they are
   // active for its responses, its fulfillment and the turns after.
   const { replies, after, failures, fulfillment, handoff: asked } = await chooseReplies(deps, input, understanding);
+  const stages = {
+    understandMs: Math.round(understood - understandFrom),
+    fulfillMs: Math.round(performance.now() - understood),
+  };
   for (const failure of failures) events.push({ type: "fulfillment.failed", data: { ...base, messageId, ...failure } });
   const handoff = await handoffReason(pool, {
     tenantId: tenant.id,
@@ -366,6 +382,7 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
         contexts: after.contexts.map(({ name, lifespanCount }) => ({ name, lifespanCount })),
         fulfillment,
         ...(handoff ? { handoff } : {}),
+        stages,
         replies: replies.length,
       },
       state: after.state,

@@ -5,6 +5,8 @@ import { Webhook } from "standardwebhooks";
 import {
   buildWebhookRequest,
   createFulfillmentClient,
+  recordedBody,
+  RECORDED_BODY_BYTES,
   generateSigningSecret,
   signatureHeaders,
   toReplies,
@@ -95,17 +97,21 @@ test("Standard Webhooks signatures verify with the standardwebhooks package, old
 test("timeouts, errors, non-JSON and oversized answers fail fast and say why", async () => {
   const client = createFulfillmentClient(egress, { breaker: { volumeThreshold: 100 } });
   const endpoint = { id: "flaky", url: backend.url, timeoutMs: 300 };
-  const expectations: [string, RegExp][] = [
-    ["slow", /within 300 ms/],
-    ["error", /HTTP 500/],
-    ["html", /not JSON/],
-    ["huge", /^the response is larger than 65536 bytes$/],
+  const expectations: [string, RegExp, string, string | undefined][] = [
+    ["slow", /within 300 ms/, "timeout", undefined],
+    ["error", /HTTP 500/, "http_5xx", "boom"],
+    ["html", /not JSON/, "invalid_response", "<html>oops</html>"],
+    ["huge", /^the response is larger than 65536 bytes$/, "invalid_response", undefined],
   ];
-  for (const [m, pattern] of expectations) {
+  for (const [m, pattern, errorClass, responseBody] of expectations) {
     mode = m;
     const result = await client.call(endpoint, request);
     assert.ok(!result.ok);
     assert.match(result.error, pattern, m);
+    // Webhook health: the class counted, and what came back (an answer never read whole: nothing).
+    assert.equal(result.errorClass, errorClass, m);
+    assert.equal(result.exchange.responseBody, responseBody, m);
+    assert.equal(result.exchange.requestBody, JSON.stringify(request), m);
     assert.ok(result.latencyMs < 1000, `${m} took ${result.latencyMs} ms`);
   }
   client.shutdown();
@@ -119,6 +125,8 @@ test("a dead endpoint trips its circuit breaker: later calls fail at once withou
   const before = backend.received.length;
   const result = await client.call(endpoint, request);
   assert.ok(!result.ok && result.circuitOpen);
+  assert.equal(result.errorClass, "circuit_open");
+  assert.deepEqual(result.exchange.requestHeaders, {}, "nothing was sent");
   assert.equal(backend.received.length, before, "not called while open");
   mode = "ok";
   assert.ok((await client.call({ ...endpoint, id: "other" }, request)).ok, "other endpoints are unaffected");
@@ -202,6 +210,7 @@ test("only connection failures are retried: an HTTP error, a timeout, an oversiz
   const blocked = await strict.call({ id: "internal", url: "http://10.0.0.1/", timeoutMs: 300 }, request);
   assert.ok(!blocked.ok);
   assert.equal(blocked.error, "refused: not a public address", "tenants are not told what the address is");
+  assert.equal(blocked.errorClass, "connection");
   client.shutdown();
   strict.shutdown();
 });
@@ -537,4 +546,16 @@ test("after shutdown the breakers refuse calls", async () => {
   assert.ok(!after.ok);
   assert.match(after.error, /shut ?down/i, "a shut-down breaker refuses calls");
   await backend.close();
+});
+
+test("recorded bodies are cut at 16 KiB on a character boundary; shorter ones are kept whole", () => {
+  assert.equal(recordedBody('{"a":1}'), '{"a":1}');
+  const long = "é".repeat(RECORDED_BODY_BYTES); // two bytes each
+  const cut = recordedBody(long);
+  assert.ok(Buffer.byteLength(cut) <= RECORDED_BODY_BYTES);
+  assert.equal(cut, "é".repeat(RECORDED_BODY_BYTES / 2));
+  const odd = recordedBody(`x${long}`); // the cut falls inside a character: it is dropped
+  assert.equal(odd, `x${"é".repeat(RECORDED_BODY_BYTES / 2 - 1)}`);
+  assert.ok(!odd.includes("\uFFFD"));
+  assert.equal(recordedBody(Buffer.from("abc")), "abc");
 });

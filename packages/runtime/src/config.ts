@@ -28,6 +28,8 @@ const schema = z.object({
   TRUST_PROXY: z.string().optional(),
   /** Where a worker started on its own answers /healthz and /readyz (0: a free port); unset: no health server. */
   WORKER_HEALTH_PORT: z.coerce.number().int().nonnegative().optional(),
+  /** The operator console's built files (default: apps/console/dist of this checkout). */
+  CONSOLE_DIR: z.string().optional(),
   BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()

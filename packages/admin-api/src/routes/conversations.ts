@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { notFound, requireScope, tenantOf, type AdminApiOptions } from "../context.ts";
+import { findConversation, listConversations } from "../conversation-list.ts";
 import { PageQuery, page, pageArgs, toPage } from "../pagination.ts";
-import { Conversation, Mode, UuidParams, Message, conversationView, messageView } from "../schemas.ts";
+import { ConversationSummary, Mode, UuidParams, Message, messageView } from "../schemas.ts";
 
 const ConversationQuery = Type.Object({
   ...PageQuery.properties,
@@ -15,42 +16,49 @@ const ConversationQuery = Type.Object({
     }),
   ),
   mode: Type.Optional(Mode),
+  channel: Type.Optional(
+    Type.Union(
+      ["telegram", "whatsapp", "messenger", "slack"].map((c) => Type.Literal(c)),
+      { description: "only this channel's" },
+    ),
+  ),
+  assignee: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "only those this operator has" })),
+  q: Type.Optional(
+    Type.String({
+      minLength: 3,
+      maxLength: 200,
+      description: "search: part of the customer's name, username or id, or of any message's text (case ignored)",
+    }),
+  ),
 });
 
 /** Conversations and their messages, read-only. */
 export const conversationRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (app, { db }) => {
   app.get(
     "/v1/conversations",
-    { schema: { tags: ["conversations"], querystring: ConversationQuery, response: { 200: page(Conversation) } } },
+    {
+      schema: {
+        tags: ["conversations"],
+        summary: "Conversations, newest activity first, with their channel, customer and last message",
+        querystring: ConversationQuery,
+        response: { 200: page(ConversationSummary) },
+      },
+    },
     async (request) => {
       requireScope(request, false);
-      const args = pageArgs(request.query);
-      const { channelAccountId, externalId, mode } = request.query;
-      return toPage(
-        await db.conversation.findMany({
-          ...args,
-          where: {
-            ...args.where,
-            tenantId: tenantOf(request),
-            ...(channelAccountId ? { channelAccountId } : {}),
-            ...(externalId ? { externalId } : {}),
-            ...(mode ? { mode } : {}),
-          },
-        }),
-        request.query,
-        conversationView,
-      );
+      const { limit, cursor, ...filter } = request.query;
+      return listConversations(db, { ...filter, tenantId: tenantOf(request) }, { limit, cursor });
     },
   );
 
   app.get(
     "/v1/conversations/:id",
-    { schema: { tags: ["conversations"], params: UuidParams, response: { 200: Conversation } } },
+    { schema: { tags: ["conversations"], params: UuidParams, response: { 200: ConversationSummary } } },
     async (request) => {
       requireScope(request, false);
-      const row = await db.conversation.findFirst({ where: { id: request.params.id, tenantId: tenantOf(request) } });
-      if (!row) throw notFound("conversation");
-      return conversationView(row);
+      const found = await findConversation(db, tenantOf(request), request.params.id);
+      if (!found) throw notFound("conversation");
+      return found;
     },
   );
 
