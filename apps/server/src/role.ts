@@ -1,5 +1,6 @@
 import { createLiveHub } from "@cb/admin-api";
 import { createIngestor } from "@cb/conversation";
+import { createEgress, parsePolicy } from "@cb/egress";
 import type { Runtime } from "@cb/runtime";
 import type { FastifyInstance } from "fastify";
 import { buildServer } from "./app.ts";
@@ -13,6 +14,10 @@ export async function startWebRole(
   const ingestor = createIngestor({ connectionString: runtime.databaseUrl, logger: runtime.logger });
   // One listening connection for the process, whatever the number of open streams.
   const live = createLiveHub({ connectionString: runtime.databaseUrl, logger: runtime.logger });
+  // Fulfillment replays from the admin API go out under the same policy as the workers' calls.
+  const egress = createEgress(parsePolicy(config), {
+    onBlocked: (detail) => runtime.logger.warn({ detail }, "egress refused: not a public address"),
+  });
   const slackOAuth =
     config.SLACK_CLIENT_ID && config.SLACK_CLIENT_SECRET && config.SLACK_SIGNING_SECRET && config.SLACK_STATE_SECRET
       ? {
@@ -41,6 +46,7 @@ export async function startWebRole(
       onAccountChanged: (id) => runtime.accounts.invalidate(id),
       live,
       slackInstall: slackOAuth ? { stateSecret: slackOAuth.stateSecret } : undefined,
+      egress,
     },
     slackApp: { signingSecret: config.SLACK_SIGNING_SECRET, oauth: slackOAuth },
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -57,6 +63,7 @@ export async function startWebRole(
       await app.close();
       await ingestor.close();
       await live.close();
+      await egress.close();
     },
   };
 }

@@ -169,16 +169,16 @@ test("real responses, errors included, match the document's response schemas", a
   await check("POST", "/v1/intents", "/v1/intents", 409, { payload: { name: "greet", examples: [] } });
   await check("GET", "/v1/intents", "/v1/intents", 401, { headers: { authorization: "Bearer cbk_nope_nope" } });
 
-  const account = await t.db.channelAccount.create({
+  const listAccount = await t.db.channelAccount.create({
     data: { tenantId, channel: "telegram", name: "bot", secrets: sealer.sealJson({}) },
   });
   const conversation = await t.db.conversation.create({
-    data: { tenantId, channelAccountId: account.id, externalId: "42", mode: "human", assignee: "ada" },
+    data: { tenantId, channelAccountId: listAccount.id, externalId: "42", mode: "human", assignee: "ada" },
   });
   await t.db.message.create({
     data: {
       tenantId,
-      channelAccountId: account.id,
+      channelAccountId: listAccount.id,
       conversationId: conversation.id,
       direction: "in",
       dedupeKey: "1",
@@ -190,6 +190,82 @@ test("real responses, errors included, match the document's response schemas", a
   assert.equal(conversations.data[0].lastMessage.text, "hello there");
   await check("GET", `/v1/conversations/${conversation.id}`, "/v1/conversations/{id}", 200);
   await check("GET", "/v1/conversations?q=hi", "/v1/conversations", 400);
+  // Webhook health, with something recorded in every field that can be null.
+  const endpoint = await check("POST", "/v1/fulfillment-endpoints", "/v1/fulfillment-endpoints", 201, {
+    payload: { name: "shop", url: "https://shop.example.com/hook" },
+  });
+  const endpointId = endpoint.endpoint.id;
+  const account = await t.db.channelAccount.create({
+    data: { tenantId, channel: "telegram", name: "bot", secrets: sealer.sealJson({}) },
+  });
+  const chat = await t.db.conversation.create({ data: { tenantId, channelAccountId: account.id, externalId: "1" } });
+  const message = await t.db.message.create({
+    data: {
+      tenantId,
+      channelAccountId: account.id,
+      conversationId: chat.id,
+      direction: "in",
+      dedupeKey: "1",
+      content: {},
+      status: "processed",
+    },
+  });
+  await t.db.fulfillmentCall.createMany({
+    data: [
+      { tenantId, messageId: message.id, endpointId, intent: "a", ok: true, httpStatus: 200, latencyMs: 12 },
+      {
+        tenantId,
+        messageId: message.id,
+        endpointId,
+        intent: "a",
+        ok: false,
+        latencyMs: 30,
+        error: "no complete answer within 5000 ms",
+        errorClass: "timeout",
+        requestBody: "{}",
+        requestHeaders: { "content-type": "application/json" },
+      },
+    ],
+  });
+  const health = await check(
+    "GET",
+    `/v1/fulfillment-endpoints/${endpointId}/health?window=1h`,
+    "/v1/fulfillment-endpoints/{id}/health",
+    200,
+  );
+  assert.deepEqual(health.errors, { timeout: 1 });
+  const calls = await check(
+    "GET",
+    `/v1/fulfillment-endpoints/${endpointId}/calls`,
+    "/v1/fulfillment-endpoints/{id}/calls",
+    200,
+  );
+  assert.equal(calls.data.length, 2);
+  const unrecorded = calls.data.find((c: { request: { body: string | null } }) => c.request.body === null);
+  await check("POST", `/v1/fulfillment-calls/${unrecorded.id}/replay`, "/v1/fulfillment-calls/{id}/replay", 409);
+  const subscription = await check("POST", "/v1/event-subscriptions", "/v1/event-subscriptions", 201, {
+    payload: { url: "https://hooks.example.com/e", eventTypes: ["endpoint.degraded", "endpoint.recovered"] },
+  });
+  const subscriptionId = subscription.subscription.id;
+  await check("GET", `/v1/event-subscriptions/${subscriptionId}/health`, "/v1/event-subscriptions/{id}/health", 200);
+  await check(
+    "GET",
+    `/v1/event-subscriptions/${subscriptionId}/attempts`,
+    "/v1/event-subscriptions/{id}/attempts",
+    200,
+  );
+  await check("POST", `/v1/event-subscriptions/${subscriptionId}/enable`, "/v1/event-subscriptions/{id}/enable", 200);
+  await check("POST", `/v1/event-subscriptions/${subscriptionId}/replay`, "/v1/event-subscriptions/{id}/replay", 202, {
+    payload: { from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z" },
+  });
+  const overview = await check("GET", "/v1/webhook-health", "/v1/webhook-health", 200);
+  assert.deepEqual([overview.fulfillmentEndpoints.length, overview.eventSubscriptions.length], [1, 1]);
+  await check(
+    "GET",
+    `/v1/fulfillment-endpoints/${endpointId}/health?window=2d`,
+    "/v1/fulfillment-endpoints/{id}/health",
+    400,
+  );
 
   const event = JSON.stringify([
     {

@@ -9,7 +9,13 @@ import {
 } from "@cb/conversation";
 import type { Db, Pool } from "@cb/db";
 import { createEgress, parsePolicy } from "@cb/egress";
-import { createDeliverTask, DELIVER_EVENT } from "@cb/event-webhooks";
+import {
+  checkWebhookHealth,
+  CHECK_WEBHOOK_HEALTH,
+  createDeliverTask,
+  DELIVER_EVENT,
+  WEBHOOK_HEALTH_CRONTAB,
+} from "@cb/event-webhooks";
 import { createFulfillmentClient } from "@cb/fulfillment";
 import { createNotificationTasks, SUBJECT_QUEUE_PREFIX } from "@cb/notifications";
 import { EventEmitter } from "node:events";
@@ -76,6 +82,9 @@ export async function startWorkerRole(
     },
     {
       [DELIVER_EVENT]: createDeliverTask({ db: resources.db, egress, sealer: resources.sealer }),
+      [CHECK_WEBHOOK_HEALTH]: async () => {
+        for (const c of await checkWebhookHealth(resources.db)) logger.info(c, `webhook ${c.to}`);
+      },
       ...createNotificationTasks({
         db: resources.db,
         pool: resources.pool,
@@ -100,7 +109,7 @@ export async function startWorkerRole(
     concurrency: resources.config.WORKER_CONCURRENCY,
     ...(resources.config.WORKER_MAX_RUN_MS ? { maxRunMs: resources.config.WORKER_MAX_RUN_MS } : {}),
     events,
-    crontab: INBOUND_SWEEP,
+    crontab: [INBOUND_SWEEP, WEBHOOK_HEALTH_CRONTAB].join("\n"),
     logger,
   });
   // A queue per conversation and per order: empty ones are collected, or every job fetch slows down.

@@ -1,5 +1,6 @@
 import { HttpError } from "@cb/core";
 import type { Db } from "@cb/db";
+import type { Egress } from "@cb/egress";
 import type { Sealer } from "@cb/secrets";
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import type { ApiPrincipal, Scope } from "./keys.ts";
@@ -23,6 +24,11 @@ export interface AdminApiOptions {
   routes?: FastifyPluginAsync[];
   /** The process's live-update listener: GET /v1/stream is served only with it. */
   live?: LiveHub | undefined;
+  /**
+   * How fulfillment replays reach endpoints (the deployment's EGRESS_ALLOW policy); without it,
+   * public HTTPS addresses only.
+   */
+  egress?: Egress | undefined;
   /** Called when an account's credentials or state changed, so caches drop it. */
   onAccountChanged?: (accountId: string) => void;
 }

@@ -14,7 +14,7 @@ export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** The (time, id) a cursor names; a forged one is refused here, not by the database as a 500. */
-export function readCursor(cursor: string, id: RegExp): [Date, string] {
+export function readCursor(cursor: string, id: RegExp = UUID): [Date, string] {
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(cursor, "base64url").toString());
@@ -70,8 +70,7 @@ export function toPageBy<R extends { id: string }, T>(
   const last = shown.at(-1);
   return {
     data: shown.map(view),
-    nextCursor:
-      more && last ? Buffer.from(JSON.stringify([at(last).toISOString(), last.id])).toString("base64url") : null,
+    nextCursor: more && last ? cursorAt(at(last), last.id) : null,
   };
 }
 
@@ -81,3 +80,7 @@ export const toPage = <R extends { id: string; createdAt: Date }, T>(
   query: PageQuery,
   view: (row: R) => T,
 ) => toPageBy(rows, query, view, (row) => row.createdAt);
+
+/** The cursor naming a row by its time and id (what readCursor reads back). */
+export const cursorAt = (at: Date, id: string) =>
+  Buffer.from(JSON.stringify([at.toISOString(), id])).toString("base64url");

@@ -1,4 +1,5 @@
 import { assertStorable, HttpError } from "@cb/core";
+import { createEgress, parsePolicy } from "@cb/egress";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -20,6 +21,7 @@ import { slackInstallRoutes } from "./routes/slack-install.ts";
 import { streamRoutes } from "./routes/stream.ts";
 import { intentRoutes } from "./routes/intents.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
+import { webhookHealthRoutes } from "./routes/webhook-health.ts";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -86,5 +88,8 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
     await app.register(routes, options);
   }
   if (options.live) await app.register(streamRoutes, { live: options.live });
+  const egress = options.egress ?? createEgress(parsePolicy({}));
+  if (!options.egress) app.addHook("onClose", () => egress.close());
+  await app.register(webhookHealthRoutes, { ...options, egress });
   for (const routes of options.routes ?? []) await app.register(routes);
 };

@@ -83,12 +83,33 @@ const HandoffSettings = Type.Object(
   },
   { additionalProperties: false },
 );
+const HealthSettings = Type.Object(
+  {
+    failureRate: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 1,
+        description:
+          "an endpoint or subscription is degraded when this share of its attempts in 15 min failed, or more; default 0.5",
+      }),
+    ),
+    minAttempts: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100_000,
+        description: "fewer attempts than this in 15 min never make it degraded; default 10",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 export const TenantPatch = Type.Partial(
   Type.Object({
     ...TenantInput.properties,
     nluSettings: NluSettings,
     notificationSettings: NotificationSettings,
     handoffSettings: HandoffSettings,
+    healthSettings: HealthSettings,
   }),
   { additionalProperties: false },
 );
@@ -100,6 +121,7 @@ export const Tenant = Type.Object({
   nluSettings: Json,
   notificationSettings: Json,
   handoffSettings: Json,
+  healthSettings: Json,
   createdAt: Timestamp,
 });
 export const tenantView = (t: {
@@ -110,6 +132,7 @@ export const tenantView = (t: {
   nluSettings: unknown;
   notificationSettings: unknown;
   handoffSettings: unknown;
+  healthSettings: unknown;
   createdAt: Date;
 }): Static<typeof Tenant> => ({
   id: t.id,
@@ -119,6 +142,7 @@ export const tenantView = (t: {
   nluSettings: t.nluSettings,
   notificationSettings: t.notificationSettings,
   handoffSettings: t.handoffSettings,
+  healthSettings: t.healthSettings,
   createdAt: iso(t.createdAt),
 });
 
@@ -508,6 +532,21 @@ const FulfillmentCallRecord = Type.Object({
   httpStatus: Type.Optional(Type.Integer()),
   latencyMs: Type.Integer(),
   error: Type.Optional(Type.String()),
+  request: Type.Optional(
+    Type.Object(
+      {
+        headers: Type.Union([Type.Record(Type.String(), Type.String()), Type.Null()]),
+        body: Type.Union([Type.String(), Type.Null()]),
+      },
+      { description: "as sent: credential headers and credential fields redacted, the body cut at 16 KiB" },
+    ),
+  ),
+  response: Type.Optional(
+    Type.Object(
+      { body: Type.Union([Type.String(), Type.Null()]) },
+      { description: "as received (null: none), credential fields redacted, cut at 16 KiB" },
+    ),
+  ),
 });
 /** TurnRecord (packages/conversation/src/turn-record.ts): either `skipped`, or the understood fields. */
 const TurnRecord = Type.Object(

@@ -108,12 +108,15 @@ export function createFulfill(options: { sealer: Sealer; client: FulfillmentClie
       return {
         ok: false,
         error: result.error,
+        errorClass: result.errorClass,
         latencyMs: result.latencyMs,
+        exchange: result.exchange,
         ...(result.httpStatus ? { httpStatus: result.httpStatus } : {}),
       };
     const { response } = result;
     return {
       ok: true,
+      exchange: result.exchange,
       ...(response.payload?.handoff === true ? { handoff: true } : {}),
       latencyMs: result.latencyMs,
       httpStatus: result.httpStatus,

@@ -1,4 +1,5 @@
 import type { InboundMessage, Reply } from "@cb/core";
+import type { ErrorClass, Exchange } from "@cb/fulfillment";
 
 /**
  * What the turn needs from understanding and fulfillment, as narrow as possible: the NLU and
@@ -65,7 +66,12 @@ export interface FulfillmentInput {
   endpoint: FulfillmentEndpointRef;
 }
 
-export type FulfillmentOutcome = { latencyMs: number; httpStatus?: number } & (
+export type FulfillmentOutcome = {
+  latencyMs: number;
+  httpStatus?: number;
+  /** What was sent and received, kept with the call for webhook health (credentials redacted). */
+  exchange?: Exchange;
+} & (
   | {
       ok: true;
       replies: Reply[];
@@ -76,7 +82,7 @@ export type FulfillmentOutcome = { latencyMs: number; httpStatus?: number } & (
       /** The backend asked for a human agent (`payload.handoff: true`). */
       handoff?: boolean;
     }
-  | { ok: false; error: string }
+  | { ok: false; error: string; errorClass?: ErrorClass }
 );
 
 export type Fulfill = (input: FulfillmentInput) => Promise<FulfillmentOutcome>;

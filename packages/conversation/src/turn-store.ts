@@ -1,6 +1,7 @@
 import type { Reply } from "@cb/core";
 import { transaction, type Pool } from "@cb/db";
 import { eventParameters, withEvents, type NewEvent } from "@cb/event-webhooks";
+import type { Exchange } from "@cb/fulfillment";
 import { storeReplies, type OutboundTarget } from "./outbound.ts";
 import type { TurnOutcome, TurnRecord } from "./turn-record.ts";
 
@@ -201,15 +202,32 @@ export interface FulfillmentAttempt {
   httpStatus: number | null;
   latencyMs: number;
   error: string | null;
+  errorClass: string | null;
+  exchange?: Exchange | undefined;
 }
 
 /** Every fulfillment attempt is kept at once, whatever becomes of the turn. */
 export async function recordFulfillment(pool: Pool, a: FulfillmentAttempt): Promise<void> {
   await pool.query({
     name: "turn-record-fulfillment",
-    text: `INSERT INTO "FulfillmentCall" (id, "tenantId", "messageId", "endpointId", intent, ok, "httpStatus", "latencyMs", error)
-           VALUES ($9::uuid, $1::uuid, $2::uuid, $3::uuid, $4, $5, $6, $7, $8)`,
-    values: [a.tenantId, a.messageId, a.endpointId, a.intent, a.ok, a.httpStatus, a.latencyMs, a.error, a.id],
+    text: `INSERT INTO "FulfillmentCall" (id, "tenantId", "messageId", "endpointId", intent, ok, "httpStatus", "latencyMs", error,
+             "errorClass", "requestBody", "requestHeaders", "responseBody")
+           VALUES ($13::uuid, $1::uuid, $2::uuid, $3::uuid, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12)`,
+    values: [
+      a.tenantId,
+      a.messageId,
+      a.endpointId,
+      a.intent,
+      a.ok,
+      a.httpStatus,
+      a.latencyMs,
+      a.error,
+      a.errorClass,
+      a.exchange?.requestBody ?? null,
+      a.exchange ? JSON.stringify(a.exchange.requestHeaders) : null,
+      a.exchange?.responseBody ?? null,
+      a.id,
+    ],
   });
 }
 

@@ -145,6 +145,8 @@ async function chooseReplies(
     httpStatus: call.httpStatus ?? null,
     latencyMs: call.latencyMs,
     error: call.error ?? null,
+    errorClass: outcome.ok ? null : (outcome.errorClass ?? null),
+    exchange: outcome.exchange,
   });
   if (!outcome.ok)
     return {

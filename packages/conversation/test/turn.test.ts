@@ -228,6 +228,12 @@ test("an intent with a backend: the backend's replies, its output contexts kept,
       ok: true,
       httpStatus: 200,
       error: null,
+      errorClass: null,
+      // What went over the wire, for webhook health: the request as posted, its headers, the answer.
+      requestBody: JSON.stringify(backend.received.at(-1)),
+      requestHeaders: { "content-type": "application/json" },
+      responseBody: JSON.stringify(answers.get("order.status")!(backend.received.at(-1)).body),
+      replayOf: null,
     },
   );
   assert.ok(Number.isInteger(call!.latencyMs) && call!.latencyMs >= 0 && call!.latencyMs < 2000);
@@ -242,7 +248,10 @@ test("a failing backend: the intent's own responses, the failure recorded and re
   assert.deepEqual(await handleMessage(deps, id), { intent: "order.return", replies: 1 });
   assert.deepEqual(sentTo("304"), ["Returns are down; try later."]);
   const [call] = await fulfillmentCalls(id);
-  assert.deepEqual([call!.ok, call!.httpStatus, call!.error], [false, 503, "the endpoint answered HTTP 503"]);
+  assert.deepEqual(
+    [call!.ok, call!.httpStatus, call!.error, call!.errorClass, call!.responseBody],
+    [false, 503, "the endpoint answered HTTP 503", "http_5xx", JSON.stringify({ error: "down" })],
+  );
   const conversation = await conversationOf("304");
   const failed = (await eventsOf("304")).filter((e) => e.type === "fulfillment.failed").map((e) => e.data);
   assert.deepEqual(failed, [
@@ -282,6 +291,8 @@ test("a backend that cannot be reached: the failure is reported without an HTTP 
   const [call] = await fulfillmentCalls(id);
   assert.equal(call!.ok, false);
   assert.equal(call!.httpStatus, null);
+  assert.equal(call!.errorClass, "connection");
+  assert.equal(call!.responseBody, null);
   const [failed] = (await eventsOf("305")).filter((e) => e.type === "fulfillment.failed");
   assert.equal(failed!.data.endpointId, gone.id);
   assert.equal(failed!.data.error, call!.error);
@@ -774,8 +785,8 @@ test("a malformed answer, at any depth, is an invalid answer: the intent's own r
     assert.deepEqual(sentTo(chat), ["Our shop is busy; here is the usual answer."], why);
     const calls = await fulfillmentCalls(id);
     assert.deepEqual(
-      calls.map((c) => [c.ok, c.httpStatus, c.error]),
-      [[false, null, `invalid answer: ${why}`]],
+      calls.map((c) => [c.ok, c.httpStatus, c.error, c.errorClass, c.responseBody]),
+      [[false, null, `invalid answer: ${why}`, "invalid_response", JSON.stringify(body)]],
     );
     const failed = (await eventsOf(chat)).filter((e) => e.type === "fulfillment.failed");
     assert.deepEqual(

@@ -1,6 +1,6 @@
 import { prismaSql, type Db, type Prisma } from "@cb/db";
 import { EgressError, type Egress } from "@cb/egress";
-import { signatureHeaders } from "@cb/fulfillment";
+import { recordedBody, signatureHeaders } from "@cb/fulfillment";
 import { addJob, type Task } from "@cb/jobs";
 import type { Sealer } from "@cb/secrets";
 import { DELIVER_EVENT, emitEvent } from "./emit.ts";
@@ -19,7 +19,6 @@ export const RETRY_SCHEDULE_MS = [
   10 * 3600_000,
   10 * 3600_000,
 ];
-const EXCERPT_BYTES = 1024;
 
 export interface DeliveryOptions {
   db: Db;
@@ -31,6 +30,19 @@ export interface DeliveryOptions {
   /** Tests compress the schedule. */
   schedule?: number[];
   now?: () => Date;
+}
+
+/** Why an attempt failed, in webhook health's classes. */
+function errorClassOf(httpStatus: number | undefined, err: unknown): string {
+  if (httpStatus !== undefined)
+    return httpStatus >= 500 && httpStatus < 600
+      ? "http_5xx"
+      : httpStatus >= 400 && httpStatus < 500
+        ? "http_4xx"
+        : "invalid_response";
+  if (err instanceof EgressError)
+    return err.code === "timeout" ? "timeout" : err.code === "too_large" ? "invalid_response" : "connection";
+  return "connection";
 }
 
 const jitter = (ms: number) => Math.round(ms * (0.9 + Math.random() * 0.2));
@@ -104,33 +116,44 @@ export function createDeliverTask(options: DeliveryOptions): Task {
     let httpStatus: number | undefined;
     let excerpt: string | undefined;
     let error: string | undefined;
+    let errorClass: string | undefined;
     let wait: number | undefined;
+    const headers = {
+      "content-type": "application/json",
+      "user-agent": "chatbot-backend-webhooks/1",
+      ...signatureHeaders(signingSecrets, event.id, body, now()),
+    };
     try {
       const response = await options.egress.request(subscription.url, {
         method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "user-agent": "chatbot-backend-webhooks/1",
-          ...signatureHeaders(signingSecrets, event.id, body, now()),
-        },
+        headers,
         body,
         timeoutMs: options.timeoutMs ?? 10_000,
         maxBytes: 64 * 1024,
       });
       httpStatus = response.status;
-      excerpt = response.body.subarray(0, EXCERPT_BYTES).toString("utf8");
-      if (response.status < 200 || response.status >= 300) error = `HTTP ${response.status}`;
+      excerpt = recordedBody(response.body);
+      if (response.status < 200 || response.status >= 300) {
+        error = `HTTP ${response.status}`;
+        errorClass = errorClassOf(response.status, undefined);
+      }
       if (response.status === 429 || response.status === 503) wait = retryAfterMs(response.headers);
     } catch (err) {
       error = err instanceof EgressError ? `${err.code}: ${err.message}` : `failed: ${(err as Error).message}`;
+      errorClass = errorClassOf(undefined, err);
     }
     const latencyMs = Math.round(performance.now() - started);
     const attempts = delivery.attempts + 1;
     const attempt = {
       deliveryId: delivery.id,
+      subscriptionId: subscription.id,
       httpStatus: httpStatus ?? null,
       latencyMs,
       error: error ?? null,
+      errorClass: errorClass ?? null,
+      requestBody: recordedBody(body),
+      // The body carries no secret; the signature, made with one, is not kept.
+      requestHeaders: { ...headers, "webhook-signature": "[redacted]" },
       responseExcerpt: excerpt ?? null,
     };
 

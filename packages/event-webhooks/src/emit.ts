@@ -18,6 +18,8 @@ export const EVENT_TYPES = [
   "notification.failed",
   "notification.skipped",
   "endpoint.disabled",
+  "endpoint.degraded",
+  "endpoint.recovered",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -29,6 +31,8 @@ export interface NewEvent {
 // One statement records the events that some enabled subscription wants, one delivery per such
 // subscription, and a job per delivery: atomic by itself, one round trip. $1 tenant id, $2 event
 // ids, $3 types, $4 data, in order; callers may put their own CTEs in front (see withEvents).
+// An endpoint.* event about a subscription is not delivered to that subscription: a failing
+// endpoint would only fail it again (and add to the failures the event reports).
 const EVENT_CTES = `
 events_in AS (
   SELECT * FROM unnest($2::text[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS e(id, type, data, n)
@@ -36,6 +40,7 @@ events_in AS (
   SELECT e.id AS event_id, e.type, e.data, e.n, s.id AS subscription_id, gen_random_uuid() AS delivery_id
   FROM events_in e JOIN "EventSubscription" s
     ON s."tenantId" = $1::uuid AND s.enabled AND (e.type = ANY(s."eventTypes") OR '*' = ANY(s."eventTypes"))
+    AND NOT (e.type LIKE 'endpoint.%' AND e.data->>'subscriptionId' IS NOT DISTINCT FROM s.id::text)
 ), stored_events AS (
   INSERT INTO "Event" (id, "tenantId", type, data)
   SELECT DISTINCT ON (event_id) event_id, $1::uuid, type, data FROM wanted

@@ -18,7 +18,7 @@ import {
   eventParameters,
   RETRY_SCHEDULE_MS,
   replayDelivery,
-  replayFailedSince,
+  replayFailed,
   withEvents,
   type EventType,
 } from "../src/index.ts";
@@ -311,16 +311,43 @@ test("an endpoint that does not answer in time, or cannot be reached, fails the 
   const dead = await deliveryIn(closedId!, closed.id, "dead");
   assert.match(dead.lastError ?? "", /^connect_failed: /);
   assert.equal((await attemptsOf(dead.id)).length, SCHEDULE.length);
+  assert.ok((await attemptsOf(dead.id)).every((a) => a.errorClass === "connection"));
 });
 
-test("a large answer is a success, recorded by its first 1 KiB", async () => {
-  const body = "x".repeat(5000);
+test("a large answer is a success, recorded by its first 16 KiB, with the request sent and its signature redacted", async () => {
+  const body = "x".repeat(20_000);
   behaviour.set("/large", () => ({ status: 200, body }));
   const s = await subscribe("/large", ["message.failed"]);
-  const id = await emit("message.failed", {});
+  const id = await emit("message.failed", { why: "test" });
   const done = await deliveryIn(id!, s.id, "succeeded");
   const [attempt] = await attemptsOf(done.id);
-  assert.equal(attempt!.responseExcerpt, body.slice(0, 1024));
+  assert.equal(attempt!.responseExcerpt, body.slice(0, 16 * 1024));
+  assert.equal(attempt!.subscriptionId, s.id);
+  assert.equal(attempt!.errorClass, null);
+  const sent = requestsTo("/large").at(-1)!;
+  assert.equal(attempt!.requestBody, sent.body, "the body as posted");
+  assert.deepEqual(JSON.parse(attempt!.requestBody!).data, { why: "test" });
+  const headers = attempt!.requestHeaders as Record<string, string>;
+  assert.equal(headers["webhook-id"], id);
+  assert.equal(headers["webhook-signature"], "[redacted]");
+  assert.notEqual(sent.headers["webhook-signature"], "[redacted]", "only the record is redacted");
+});
+
+test("each failed attempt records its error class", async () => {
+  behaviour.set("/class-4xx", () => ({ status: 422 }));
+  behaviour.set("/class-5xx", () => ({ status: 502 }));
+  behaviour.set("/class-slow", () => ({ status: 200, delayMs: 1500 }));
+  for (const [path, expected] of [
+    ["/class-4xx", "http_4xx"],
+    ["/class-5xx", "http_5xx"],
+    ["/class-slow", "timeout"],
+  ] as const) {
+    const s = await subscribe(path, ["message.sent"]);
+    const id = await emit("message.sent", {});
+    const d = await deliveryIn(id!, s.id, "dead");
+    const classes = new Set((await attemptsOf(d.id)).map((a) => a.errorClass));
+    assert.deepEqual([...classes], [expected], path);
+  }
 });
 
 test("410 Gone disables the endpoint at once and other subscriptions hear endpoint.disabled; replay resends", async () => {
@@ -349,7 +376,7 @@ test("410 Gone disables the endpoint at once and other subscriptions hear endpoi
   // The endpoint is fixed and re-enabled; everything it missed is replayed.
   behaviour.set("/gone", () => ({ status: 200, delayMs: 500 }));
   await t.db.eventSubscription.update({ where: { id: gone.id }, data: { enabled: true, disabledReason: null } });
-  assert.equal(await replayFailedSince(t.db, tenantId, gone.id, new Date(Date.now() - 60_000)), 1);
+  assert.equal(await replayFailed(t.db, tenantId, gone.id, { from: new Date(Date.now() - 60_000) }), 1);
   const replayed = await t.db.eventDelivery.findUniqueOrThrow({ where: { id: single.id } });
   assert.equal(replayed.status, "pending", "pending again at once (its attempt takes half a second)");
   assert.ok(Math.abs(replayed.nextAttemptAt!.getTime() - Date.now()) < 1000);
@@ -362,6 +389,40 @@ test("410 Gone disables the endpoint at once and other subscriptions hear endpoi
     null,
     "another tenant cannot replay it",
   );
+});
+
+test("a replay while the previous one is still pending sends nothing more, for one delivery and for a range", async () => {
+  behaviour.set("/twice", () => ({ status: 500 }));
+  const s = await subscribe("/twice", ["handoff.ended"]);
+  const id = await emit("handoff.ended", {});
+  const d = await deliveryIn(id!, s.id, "dead");
+  const before = requestsTo("/twice").length;
+  // The fixed endpoint answers slowly: the replayed attempt is under way (pending) for half a second.
+  behaviour.set("/twice", () => ({ status: 200, delayMs: 500 }));
+  assert.equal(await replayDelivery(t.db, tenantId, d.id), 1);
+  assert.equal(await replayDelivery(t.db, tenantId, d.id), 0, "already pending");
+  const range = { from: new Date(Date.now() - 60_000) };
+  assert.equal(await replayFailed(t.db, tenantId, s.id, range), 0, "pending is not failed");
+  await deliveryIn(id!, s.id, "succeeded");
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal(requestsTo("/twice").length, before + 1, "sent once");
+
+  behaviour.set("/twice", () => ({ status: 500 }));
+  const again = await emit("handoff.ended", {});
+  await deliveryIn(again!, s.id, "dead");
+  behaviour.set("/twice", () => ({ status: 200, delayMs: 500 }));
+  const [first, second] = await Promise.all([
+    replayFailed(t.db, tenantId, s.id, range),
+    replayFailed(t.db, tenantId, s.id, range),
+  ]);
+  assert.deepEqual([first, second].sort(), [0, 1], "two replays at once: one queues it");
+  await deliveryIn(again!, s.id, "succeeded");
+  behaviour.set("/twice", () => ({ status: 500 }));
+  const cut = new Date();
+  const late = await emit("handoff.ended", {});
+  await deliveryIn(late!, s.id, "dead");
+  assert.equal(await replayFailed(t.db, tenantId, s.id, { from: range.from, to: cut }), 0, "made after to");
+  assert.equal(await replayFailed(t.db, tenantId, s.id, { from: cut }), 1);
 });
 
 test("replaying a subscription sends again what failed or died since the given time, nothing else", async () => {
@@ -384,7 +445,7 @@ test("replaying a subscription sends again what failed or died since the given t
     await stored(other.id, "dead", recent),
   ];
 
-  assert.equal(await replayFailedSince(t.db, tenantId, s.id, since), 2);
+  assert.equal(await replayFailed(t.db, tenantId, s.id, { from: since }), 2);
   for (const d of [failed, dead]) await deliveryIn(d.eventId, s.id, "succeeded");
   await new Promise((r) => setTimeout(r, 300));
   assert.deepEqual(
@@ -396,9 +457,9 @@ test("replaying a subscription sends again what failed or died since the given t
   assert.equal(requestsTo("/replay-other").length, 0);
   for (const d of untouched)
     assert.equal((await t.db.eventDelivery.findUniqueOrThrow({ where: { id: d.id } })).status, d.status);
-  assert.equal(await replayFailedSince(t.db, tenantId, s.id, since), 0, "nothing failed any more");
+  assert.equal(await replayFailed(t.db, tenantId, s.id, { from: since }), 0, "nothing failed any more");
   const stranger = (await t.db.tenant.create({ data: { name: "Stranger" } })).id;
-  assert.equal(await replayFailedSince(t.db, stranger, s.id, since), null, "not another tenant's subscription");
+  assert.equal(await replayFailed(t.db, stranger, s.id, { from: since }), null, "not another tenant's subscription");
 });
 
 // The task run by hand, on a clock of the test's choosing, with the default schedule and period.

@@ -4,7 +4,14 @@ export { toReplies } from "./replies.ts";
 export { platformPayload } from "./payloads.ts";
 export {
   createFulfillmentClient,
+  postOnce,
+  recordedBody,
+  redactedHeaders,
+  webhookIdOf,
   MAX_RESPONSE_BYTES,
+  RECORDED_BODY_BYTES,
+  type ErrorClass,
+  type Exchange,
   type Endpoint,
   type EndpointAuth,
   type FulfillmentResult,

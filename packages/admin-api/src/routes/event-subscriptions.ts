@@ -1,4 +1,5 @@
-import { EVENT_TYPES, replayDelivery, replayFailedSince } from "@cb/event-webhooks";
+import { EVENT_TYPES, replayDelivery, replayFailed } from "@cb/event-webhooks";
+import { HttpError } from "@cb/core";
 import { generateSigningSecret } from "@cb/fulfillment";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
@@ -6,7 +7,9 @@ import { Type } from "typebox";
 import { hint, notFound, requireScope, tenantOf, type AdminApiOptions } from "../context.ts";
 import { PageQuery, page, pageArgs, toPage } from "../pagination.ts";
 import { concurrentChange, finishRotation, RotateBody, RotationFinished, startRotation } from "../rotation.ts";
+import { redactBody } from "../redact.ts";
 import { UuidParams } from "../schemas.ts";
+import { Exchange, timeRange } from "./webhook-health.ts";
 
 const EventTypes = Type.Array(Type.Union([...EVENT_TYPES, "*"].map((t) => Type.Literal(t))), {
   minItems: 1,
@@ -27,6 +30,9 @@ const Subscription = Type.Object({
   enabled: Type.Boolean(),
   disabledReason: Type.Union([Type.String(), Type.Null()]),
   failingSince: Type.Union([Type.String(), Type.Null()]),
+  degradedSince: Type.Union([Type.String(), Type.Null()], {
+    description: "since when its failure rate is over the tenant's threshold (webhook health)",
+  }),
   signingSecretHints: Type.Array(Type.String()),
   createdAt: Type.String(),
 });
@@ -49,8 +55,20 @@ const Attempt = Type.Object({
   httpStatus: Type.Union([Type.Integer(), Type.Null()]),
   latencyMs: Type.Integer(),
   error: Type.Union([Type.String(), Type.Null()]),
-  responseExcerpt: Type.Union([Type.String(), Type.Null()]),
+  errorClass: Type.Union([Type.String(), Type.Null()]),
+  responseExcerpt: Type.Union([Type.String(), Type.Null()], { description: "the response body, cut at 16 KiB" }),
+  ...Exchange,
 });
+const ReplayBody = Type.Object(
+  {
+    from: Type.Optional(Type.String({ format: "date-time", description: "deliveries made at or after" })),
+    to: Type.Optional(Type.String({ format: "date-time", description: "deliveries made at or before; default now" })),
+    since: Type.Optional(
+      Type.String({ format: "date-time", description: "the same as from (kept for older clients)" }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 /** Event subscriptions, their deliveries and attempts, and replay. */
 export const eventSubscriptionRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (app, { db, sealer }) => {
@@ -61,6 +79,7 @@ export const eventSubscriptionRoutes: FastifyPluginAsyncTypebox<AdminApiOptions>
     enabled: boolean;
     disabledReason: string | null;
     failingSince: Date | null;
+    degradedSince: Date | null;
     secrets: string;
     createdAt: Date;
   };
@@ -71,6 +90,7 @@ export const eventSubscriptionRoutes: FastifyPluginAsyncTypebox<AdminApiOptions>
     enabled: row.enabled,
     disabledReason: row.disabledReason,
     failingSince: row.failingSince?.toISOString() ?? null,
+    degradedSince: row.degradedSince?.toISOString() ?? null,
     signingSecretHints: sealer.openJson<{ signingSecrets: string[] }>(row.secrets).signingSecrets.map(hint),
     createdAt: row.createdAt.toISOString(),
   });
@@ -273,7 +293,10 @@ export const eventSubscriptionRoutes: FastifyPluginAsyncTypebox<AdminApiOptions>
           httpStatus: a.httpStatus,
           latencyMs: a.latencyMs,
           error: a.error,
-          responseExcerpt: a.responseExcerpt,
+          errorClass: a.errorClass,
+          responseExcerpt: redactBody(a.responseExcerpt),
+          request: { headers: a.requestHeaders as Record<string, string> | null, body: redactBody(a.requestBody) },
+          response: { body: redactBody(a.responseExcerpt) },
         })),
       };
     },
@@ -283,7 +306,7 @@ export const eventSubscriptionRoutes: FastifyPluginAsyncTypebox<AdminApiOptions>
     {
       schema: {
         tags: ["event webhooks"],
-        summary: "Deliver one event again",
+        summary: "Deliver one event again (0 while it is pending: an attempt is already on its way)",
         params: UuidParams,
         response: { 202: Type.Object({ replayed: Type.Integer() }) },
       },
@@ -300,17 +323,47 @@ export const eventSubscriptionRoutes: FastifyPluginAsyncTypebox<AdminApiOptions>
     {
       schema: {
         tags: ["event webhooks"],
-        summary: "Deliver again everything that failed for this endpoint since a time",
+        summary:
+          "Deliver again every delivery that failed or was given up in a time range; those already pending are not " +
+          "queued twice",
         params: UuidParams,
-        body: Type.Object({ since: Type.String({ format: "date-time" }) }, { additionalProperties: false }),
+        body: ReplayBody,
         response: { 202: Type.Object({ replayed: Type.Integer() }) },
       },
     },
     async (request, reply) => {
       requireScope(request, true);
-      const replayed = await replayFailedSince(db, tenantOf(request), request.params.id, new Date(request.body.since));
+      const { since, ...range } = request.body;
+      if (since && range.from)
+        throw new HttpError(400, "validation_failed", "give from (or since, its older name), not both");
+      const { gte: from, lte: to } = timeRange({ ...range, from: range.from ?? since });
+      if (!from) throw new HttpError(400, "validation_failed", "from is required");
+      const replayed = await replayFailed(db, tenantOf(request), request.params.id, { from, to });
       if (replayed === null) throw notFound("event subscription");
       return reply.code(202).send({ replayed });
+    },
+  );
+  app.post(
+    "/v1/event-subscriptions/:id/enable",
+    {
+      schema: {
+        tags: ["event webhooks"],
+        summary:
+          "Re-enable a disabled subscription: its failure count starts again (failingSince cleared); what was given up " +
+          "while disabled is replayed only on request",
+        params: UuidParams,
+        response: { 200: Subscription },
+      },
+    },
+    async (request) => {
+      requireScope(request, true);
+      const row = await find(request, request.params.id);
+      return view(
+        await db.eventSubscription.update({
+          where: { id: row.id },
+          data: { enabled: true, disabledReason: null, failingSince: null },
+        }),
+      );
     },
   );
 };

@@ -70,7 +70,8 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (a
     {
       schema: {
         tags: ["tenants"],
-        summary: "Change the tenant's name, language or time zone",
+        summary:
+          "Change the tenant's name, language, time zone or settings (understanding, notifications, handoff, webhook health)",
         body: TenantPatch,
         response: { 200: Tenant },
       },
