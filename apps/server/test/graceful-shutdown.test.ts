@@ -124,3 +124,29 @@ test("SIGTERM while a webhook is in flight: it is stored with its job and acknow
     "stored with its job",
   );
 });
+
+test("SIGTERM with an operator's live stream open: the stream ends and the process exits 0 at once", async () => {
+  const { child, url } = await spawnServer();
+  const exited = once(child, "exit");
+  const created = await fetch(`${url}/v1/tenants`, {
+    method: "POST",
+    headers: { authorization: "Bearer operator-token-for-tests", "content-type": "application/json" },
+    body: JSON.stringify({ name: "Streams" }),
+  });
+  const { apiKey } = (await created.json()) as { apiKey: { key: string } };
+  const stream = await fetch(`${url}/v1/stream`, { headers: { authorization: `Bearer ${apiKey.key}` } });
+  assert.equal(stream.status, 200);
+  const reader = stream.body!.getReader();
+  assert.match(new TextDecoder().decode((await reader.read()).value), /^: connected/);
+
+  child.kill("SIGTERM");
+  const ended = (async () => {
+    for (;;) if ((await reader.read()).done) break;
+    return (await exited)[0];
+  })();
+  // Well within an orchestrator's grace period; without ending its streams the server would wait for them.
+  const late = new Promise((_, reject) =>
+    setTimeout(() => reject(new Error("still running 5 s after SIGTERM")), 5000).unref(),
+  );
+  assert.equal(await Promise.race([ended, late]), 0);
+});
