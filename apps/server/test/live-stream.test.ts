@@ -139,19 +139,27 @@ test("a status change is message.updated; a handoff is conversation.updated; ids
   // A write that leaves the status alone is not news.
   await t.db.message.update({ where: { id: created.messageId }, data: { attempts: 1 } });
 
-  const handoff = await fetch(`${url}/v1/conversations/${created.conversationId}/handoff`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${keyA}`, "content-type": "application/json" },
-    body: "{}",
-  });
-  assert.equal(handoff.status, 200);
+  const handoff = (body: object) =>
+    fetch(`${url}/v1/conversations/${created.conversationId}/handoff`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${keyA}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  assert.equal((await handoff({})).status, 200);
   const changed = await a.next(isEvent("conversation.updated"));
   assert.deepEqual(JSON.parse(changed.data!), { conversationId: created.conversationId, mode: "pending" });
+  assert.equal((await handoff({ assignee: "ada@acme.example" })).status, 200);
+  assert.equal(JSON.parse((await a.next(isEvent("conversation.updated"))).data!).mode, "human");
+  // Another agent takes it: the mode stays, the assignee changes, and that is news too.
+  assert.equal((await handoff({ assignee: "bob@acme.example" })).status, 200);
+  const reassigned = await a.next(isEvent("conversation.updated"));
+  assert.deepEqual(JSON.parse(reassigned.data!), { conversationId: created.conversationId, mode: "human" });
+  assert.ok(!reassigned.data!.includes("bob"), "no operator's e-mail through NOTIFY");
 
   const events = a.seen.filter((e) => e.event);
   assert.deepEqual(
     events.map((e) => e.event),
-    ["message.created", "message.updated", "conversation.updated"],
+    ["message.created", "message.updated", "conversation.updated", "conversation.updated", "conversation.updated"],
   );
   const ids = events.map((e) => Number(e.id));
   assert.deepEqual(
