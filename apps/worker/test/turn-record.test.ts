@@ -25,6 +25,8 @@ before(async () => {
       status: 200,
       body: JSON.stringify({
         fulfillmentText: `Order ${queryResult.parameters.order_id} has shipped.`,
+        // A backend echoing its credential: the transcript must not show it.
+        payload: { token: "k-secret-4711" },
         outputContexts: [{ name: `${session}/contexts/order-followup`, lifespanCount: 2 }],
       }),
     };
@@ -46,7 +48,13 @@ before(async () => {
     config: { WORKER_CONCURRENCY: 2, EGRESS_ALLOW: "127.0.0.1", EGRESS_ALLOW_HTTP: "true" },
   });
   const endpoint = await stack.t.db.fulfillmentEndpoint.create({
-    data: { tenantId: stack.tenantId, name: "orders", url: backend.url, timeoutMs: 2000 },
+    data: {
+      tenantId: stack.tenantId,
+      name: "orders",
+      url: backend.url,
+      timeoutMs: 2000,
+      secrets: stack.sealer.sealJson({ headers: { "x-api-key": "k-secret-4711" } }),
+    },
   });
   await stack.t.db.entityType.create({
     data: { tenantId: stack.tenantId, name: "order_id", kind: "pattern", pattern: "\\b\\d{5}\\b" },
@@ -152,6 +160,16 @@ test("a fulfilled turn records intent, confidence, parameters, contexts and the 
   const call = await stack.t.db.fulfillmentCall.findFirstOrThrow({ where: { messageId: message.id } });
   assert.equal(fulfillment.calls[0]?.latencyMs, call.latencyMs);
   assert.equal(fulfillment.calls[0]?.id, call.id, "the call names its row");
+  // What went over the wire, credentials redacted.
+  const { request, response } = fulfillment.calls[0] as {
+    request: { headers: Record<string, string>; body: string };
+    response: { body: string };
+  };
+  assert.equal(request.headers["x-api-key"], "[redacted]");
+  assert.equal(request.headers["content-type"], "application/json");
+  assert.equal(JSON.parse(request.body).queryResult.queryText, "where is my order 12345");
+  assert.equal(JSON.parse(response.body).fulfillmentText, "Order 12345 has shipped.");
+  assert.ok(!JSON.stringify(message).includes("k-secret-4711"), "no credential in the transcript");
   // Where the time went: the fulfillment stage holds the call; the stages fit in the turn.
   const stages = turn.stages as { understandMs: number; fulfillMs: number; sendMs: number };
   assert.deepEqual(Object.keys(stages), ["understandMs", "fulfillMs", "sendMs"]);
@@ -162,7 +180,9 @@ test("a fulfilled turn records intent, confidence, parameters, contexts and the 
   const line = logged(message.id);
   assert.ok(line, "the turn is logged at debug");
   assert.equal(line.level, 20);
-  assert.deepEqual(line.turn, turn);
+  // The log has the record as kept; the API adds each call's exchange from its row.
+  const calls = fulfillment.calls.map(({ request: _request, response: _response, ...kept }) => kept);
+  assert.deepEqual(line.turn, { ...turn, fulfillment: { ...fulfillment, calls } });
   assert.equal(line.tenantId, stack.tenantId);
 });
 

@@ -533,6 +533,21 @@ const FulfillmentCallRecord = Type.Object({
   httpStatus: Type.Optional(Type.Integer()),
   latencyMs: Type.Integer(),
   error: Type.Optional(Type.String()),
+  request: Type.Optional(
+    Type.Object(
+      {
+        headers: Type.Union([Type.Record(Type.String(), Type.String()), Type.Null()]),
+        body: Type.Union([Type.String(), Type.Null()]),
+      },
+      { description: "as sent: credential headers and credential fields redacted, the body cut at 16 KiB" },
+    ),
+  ),
+  response: Type.Optional(
+    Type.Object(
+      { body: Type.Union([Type.String(), Type.Null()]) },
+      { description: "as received (null: none), credential fields redacted, cut at 16 KiB" },
+    ),
+  ),
 });
 /** TurnRecord (packages/conversation/src/turn-record.ts): either `skipped`, or the understood fields. */
 const TurnRecord = Type.Object(

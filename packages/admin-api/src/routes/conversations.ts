@@ -3,6 +3,7 @@ import { Type } from "typebox";
 import { notFound, requireScope, tenantOf, type AdminApiOptions } from "../context.ts";
 import { findConversation, listConversations } from "../conversation-list.ts";
 import { PageQuery, page, pageArgs, toPage } from "../pagination.ts";
+import { withExchanges } from "../transcript.ts";
 import { ConversationSummary, Mode, UuidParams, Message, messageView } from "../schemas.ts";
 
 const ConversationQuery = Type.Object({
@@ -77,7 +78,7 @@ export const conversationRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = as
         ...args,
         where: { ...args.where, tenantId, conversationId: request.params.id },
       });
-      return toPage(rows, request.query, messageView);
+      return toPage(await withExchanges(db, tenantId, rows), request.query, messageView);
     },
   );
 };
