@@ -80,6 +80,7 @@ const COLUMNS: Record<string, Column[]> = {
       value: (r) => (r.identities as { externalId: string }[]).map((i) => i.externalId).join(", "),
     },
   ],
+  operators: [field("email"), field("name"), field("role"), field("disabled"), field("lastLoginAt"), field("id")],
   rules: [
     field("name"),
     field("eventType"),
@@ -147,6 +148,27 @@ export function program(env: Record<string, string | undefined>, write: (text: s
     );
   listing(key.command("list").description("API keys (hints only)"), () => "/v1/api-keys");
   key.command("revoke <id>").action(async (id: string) => print(await call("DELETE", `/v1/api-keys/${id}`)));
+
+  const operators = cb
+    .command("operators")
+    .description("people who sign in to the console: list (the default), invite, invite again");
+  listing(
+    operators.command("list", { isDefault: true }).description("the operators"),
+    () => "/v1/operators",
+    COLUMNS.operators,
+  );
+  operators
+    .command("invite <email>")
+    .description("invite an operator (the invitation token is printed once; it sets a password within 7 days)")
+    .option("--role <role>", "admin, agent or viewer", "agent")
+    .option("--name <name>", "the operator's name")
+    .action(async (email: string, o: { role: string; name?: string }) =>
+      print(await call("POST", "/v1/operators", { email, role: o.role, ...(o.name ? { name: o.name } : {}) })),
+    );
+  operators
+    .command("reinvite <id>")
+    .description("a new invitation token for an operator (also a password reset), printed once")
+    .action(async (id: string) => print(await call("POST", `/v1/operators/${id}/invitation`)));
 
   cb.command("connect <channel> <name>")
     .description("connect a channel account (telegram, whatsapp, messenger, slack)")

@@ -342,3 +342,37 @@ test("a conversation's messages show what was said and, inbound, the intent the 
   assert.deepEqual(reply!.slice(1), ["out", "sent", "Which order? Its number, please.", ""], "a row a line");
   assert.deepEqual(question!.slice(1), ["in", "processed", "where is my order", "order.status (0.91)"]);
 });
+
+test("operators: invite (the token printed once), list as a table, invite again", async () => {
+  const admin = (await cb({ CB_ADMIN_TOKEN: OPERATOR }, "tenant", "create", "Operators")).apiKey.key;
+  const invited = await cb({ CB_API_KEY: admin }, "operators", "invite", "Ada@Shop.Example", "--role", "agent");
+  assert.deepEqual([invited.operator.email, invited.operator.role], ["ada@shop.example", "agent"]);
+  assert.match(invited.invitation.token, /^[A-Za-z0-9_-]{43}$/);
+  const viewer = await cb(
+    { CB_API_KEY: admin },
+    "operators",
+    "invite",
+    "bo@shop.example",
+    "--role",
+    "viewer",
+    "--name",
+    "Bo",
+  );
+  assert.equal(viewer.operator.name, "Bo");
+  assert.equal((await cb({ CB_API_KEY: admin }, "operators", "invite", "cy@shop.example")).operator.role, "agent");
+  const table = rows(await cbText({ CB_API_KEY: admin }, "operators"));
+  assert.deepEqual(
+    table.slice(1).map((cells) => cells.slice(0, 3)),
+    [
+      ["cy@shop.example", "", "agent"],
+      ["bo@shop.example", "Bo", "viewer"],
+      ["ada@shop.example", "", "agent"],
+    ],
+  );
+  const again = await cb({ CB_API_KEY: admin }, "operators", "reinvite", invited.operator.id);
+  assert.notEqual(again.invitation.token, invited.invitation.token);
+  await assert.rejects(
+    cb({ CB_API_KEY: admin }, "operators", "invite", "dee@shop.example", "--role", "owner"),
+    /400 validation_failed/,
+  );
+});

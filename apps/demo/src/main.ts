@@ -9,7 +9,8 @@ import { createLogger } from "@cb/logging";
 import { loadConfig, openRuntime } from "@cb/runtime";
 import { startWebRole } from "@cb/server";
 import { startWorkerRole } from "@cb/worker";
-import { DEMO_API_KEY_FILE, DEMO_INFO_FILE, type DemoInfo } from "./info.ts";
+import { DEMO_API_KEY_FILE, DEMO_INFO_FILE, DEMO_OPERATOR_PASSWORD_FILE, type DemoInfo } from "./info.ts";
+import { demoOperator } from "./operator.ts";
 import { seedDemo, DEMO_BOT } from "./seed.ts";
 
 // What the demo tells its user (addresses, the demo key) is its output, not a log.
@@ -32,6 +33,7 @@ const config = loadConfig(env);
 // The terminal is a chat: the roles log only warnings and errors there unless LOG_LEVEL asks for more.
 const runtime = await openRuntime(config, createLogger({ level: env.LOG_LEVEL ? config.LOG_LEVEL : "warn" }));
 const demo = await seedDemo(runtime, { keyFile: DEMO_API_KEY_FILE });
+const operator = await demoOperator(runtime.db, DEMO_OPERATOR_PASSWORD_FILE);
 // The backends accept only requests signed with the endpoint's Standard Webhooks secret.
 const backends = await startDemoBackends({
   port: Number(env.DEMO_BACKENDS_PORT ?? 8082),
@@ -59,6 +61,9 @@ await writeFile(DEMO_INFO_FILE, JSON.stringify(info, null, 2));
 
 log(`server        ${serverUrl}  (health ${serverUrl}/healthz, ready ${serverUrl}/readyz)`);
 log(`admin API     ${serverUrl}/docs  (demo tenant key: ${demo.apiKey})`);
+log(
+  `sign in       ${operator.email} / ${operator.password}  (the demo tenant's admin operator; kept in ${DEMO_OPERATOR_PASSWORD_FILE})`,
+);
 log(`bot webhook   ${info.webhookUrl}`);
 log(`Bot API       ${info.botApiUrl}  (local stand-in for Telegram)`);
 log(

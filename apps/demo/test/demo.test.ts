@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -19,6 +19,7 @@ let t: TestDatabase;
 let dir: string;
 let env: NodeJS.ProcessEnv;
 let demo: ChildProcess;
+let printed = "";
 
 before(async () => {
   t = await createTestDatabase();
@@ -35,7 +36,10 @@ before(async () => {
   };
   demo = spawn(process.execPath, ["--import", "tsx", main, "--no-chat"], { env, stdio: ["ignore", "pipe", "inherit"] });
   const lines = createInterface({ input: demo.stdout! });
-  for await (const line of lines) if (line.startsWith("[demo] running;")) break;
+  for await (const line of lines) {
+    printed += `${line}\n`;
+    if (line.startsWith("[demo] running;")) break;
+  }
 });
 
 after(async () => {
@@ -98,6 +102,21 @@ test("an intent with no responses and no fulfillment: the chat says so, from the
     /· intent store\.hours \([\d.]+\) · parameters \{\} · contexts none · fulfillment none · 0 replies/,
   );
   assert.doesNotMatch(out, /worker running/);
+});
+
+test("the demo's admin operator signs in with the password it printed and kept", async () => {
+  const password = (await readFile(join(dir, "demo-operator-password"), "utf8")).trim();
+  assert.ok(printed.includes(`demo@example.com / ${password}`), printed);
+  const { serverUrl } = JSON.parse(await readFile(env.DEMO_INFO_FILE!, "utf8")) as { serverUrl: string };
+  const response = await fetch(`${serverUrl}/v1/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: "demo@example.com", password }),
+  });
+  assert.equal(response.status, 200);
+  const body = (await response.json()) as { operator: { role: string; tenantId: string } };
+  assert.equal(body.operator.role, "admin");
+  assert.match(response.headers.get("set-cookie") ?? "", /^cb_session=/);
 });
 
 test("the demo stops cleanly on SIGTERM and takes its chat address with it", async () => {

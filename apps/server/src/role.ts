@@ -1,9 +1,18 @@
 import { createIngestor } from "@cb/conversation";
 import { createEgress, parsePolicy } from "@cb/egress";
-import type { Runtime } from "@cb/runtime";
+import type { OperatorOptions } from "@cb/admin-api";
+import type { Config, Runtime } from "@cb/runtime";
 import type { FastifyInstance } from "fastify";
 import { buildServer } from "./app.ts";
 import { slackInstallationSaver } from "./slack-installations.ts";
+
+/** Operators' sessions and their cookie, from the settings. */
+export function operatorOptions(config: Config): OperatorOptions {
+  return {
+    sessions: { idleMs: config.SESSION_IDLE_HOURS * 3_600_000, absoluteMs: config.SESSION_MAX_DAYS * 86_400_000 },
+    secureCookie: config.SESSION_COOKIE_SECURE,
+  };
+}
 
 export async function startWebRole(
   runtime: Runtime,
@@ -43,6 +52,7 @@ export async function startWebRole(
       onAccountChanged: (id) => runtime.accounts.invalidate(id),
       slackInstall: slackOAuth ? { stateSecret: slackOAuth.stateSecret } : undefined,
       egress,
+      operators: operatorOptions(config),
     },
     slackApp: { signingSecret: config.SLACK_SIGNING_SECRET, oauth: slackOAuth },
     bodyLimit: config.BODY_LIMIT_BYTES,

@@ -1,52 +1,35 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createAccountDirectory, createIngestor, type Ingestor } from "@cb/conversation";
-import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
+import type { TestDatabase } from "@cb/db/testing";
 import { signatureHeaders } from "@cb/fulfillment";
-import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
 import type { FastifyInstance } from "fastify";
-import { buildServer } from "../src/index.ts";
+import { startAdminServer, type AdminServer } from "./support.ts";
 
-const OPERATOR = "operator-token-0123456789";
-const sealer = createSealer(parseKeyRing(generateKey("test")));
+let server: AdminServer;
 let t: TestDatabase;
 let app: FastifyInstance;
-let ingestor: Ingestor;
 let tenantId: string;
 let eventsKey: string;
 let eventsSecret: string;
 
 before(async () => {
-  t = await createTestDatabase();
-  ingestor = createIngestor({ connectionString: t.url });
-  app = await buildServer({
-    db: t.db,
-    accounts: createAccountDirectory({ db: t.db, sealer, drivers: [], env: {} }),
-    ingestor,
-    drivers: [],
-    admin: { db: t.db, sealer, channelEnv: {}, operatorToken: OPERATOR },
-  });
+  server = await startAdminServer();
+  ({ t, app } = server);
   const as = (key: string) => ({ authorization: `Bearer ${key}` });
-  const created = (
-    await app.inject({ method: "POST", url: "/v1/tenants", headers: as(OPERATOR), payload: { name: "Acme" } })
-  ).json();
-  tenantId = created.tenant.id;
-  const admin = created.apiKey.key;
+  const created = await server.tenant("Acme");
+  tenantId = created.tenantId;
   eventsKey = (
     await app.inject({
       method: "POST",
       url: "/v1/api-keys",
-      headers: as(admin),
+      headers: as(created.key),
       payload: { name: "orders", scopes: ["events"] },
     })
   ).json().key;
-  eventsSecret = (await app.inject({ method: "POST", url: "/v1/events-secret", headers: as(admin) })).json().secret;
+  eventsSecret = (await app.inject({ method: "POST", url: "/v1/events-secret", headers: as(created.key) })).json()
+    .secret;
 });
-after(async () => {
-  await app.close();
-  await ingestor.close();
-  await t.drop();
-});
+after(() => server.close());
 
 const ce = (id: string, source: string, orderId: string) => ({
   specversion: "1.0",

@@ -1,18 +1,14 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createAccountDirectory, createIngestor, type Ingestor } from "@cb/conversation";
-import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
-import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
+import type { TestDatabase } from "@cb/db/testing";
 import type { FastifyInstance } from "fastify";
-import { buildServer } from "../src/index.ts";
+import { startAdminServer, type AdminServer } from "./support.ts";
 
 // The handoff routes of the admin API on their own (no worker): state, events, validation,
 // the platforms' rules and tenant isolation. apps/worker/test/handoff.test.ts runs them end to end.
-const OPERATOR = "operator-token-0123456789";
-const sealer = createSealer(parseKeyRing(generateKey("test")));
+let server: AdminServer;
 let t: TestDatabase;
 let app: FastifyInstance;
-let ingestor: Ingestor;
 let keyA: string;
 let keyB: string;
 let tenantA: string;
@@ -20,41 +16,21 @@ let telegramAccount: string;
 let whatsappAccount: string;
 
 before(async () => {
-  t = await createTestDatabase();
-  ingestor = createIngestor({ connectionString: t.url });
-  app = await buildServer({
-    db: t.db,
-    accounts: createAccountDirectory({ db: t.db, sealer, drivers: [], env: {} }),
-    ingestor,
-    drivers: [],
-    admin: { db: t.db, sealer, channelEnv: {}, operatorToken: OPERATOR },
-  });
-  const tenant = async (name: string) =>
-    (
-      await app.inject({
-        method: "POST",
-        url: "/v1/tenants",
-        headers: { authorization: `Bearer ${OPERATOR}` },
-        payload: { name },
-      })
-    ).json();
-  const a = await tenant("Acme");
-  keyA = a.apiKey.key;
-  tenantA = a.tenant.id;
-  keyB = (await tenant("Other")).apiKey.key;
+  server = await startAdminServer();
+  ({ t, app } = server);
+  ({ tenantId: tenantA, key: keyA } = await server.tenant("Acme"));
+  keyB = (await server.tenant("Other")).key;
   const account = (channel: string) =>
-    t.db.channelAccount.create({ data: { tenantId: tenantA, channel, name: channel, secrets: sealer.sealJson({}) } });
+    t.db.channelAccount.create({
+      data: { tenantId: tenantA, channel, name: channel, secrets: server.sealer.sealJson({}) },
+    });
   telegramAccount = (await account("telegram")).id;
   whatsappAccount = (await account("whatsapp")).id;
   await t.db.eventSubscription.create({
     data: { tenantId: tenantA, url: "https://example.com/events", eventTypes: ["*"], secrets: "sealed" },
   });
 });
-after(async () => {
-  await app.close();
-  await ingestor.close();
-  await t.drop();
-});
+after(() => server.close());
 
 let nextChat = 1;
 const conversation = (channelAccountId = telegramAccount, lastInboundAt: Date | null = new Date()) =>

@@ -3,44 +3,37 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { telegramDriver } from "@cb/channel-telegram";
-import { createAccountDirectory, createIngestor, type Ingestor } from "@cb/conversation";
-import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
-import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
+import type { TestDatabase } from "@cb/db/testing";
 import { Webhook } from "standardwebhooks";
 import type { FastifyInstance } from "fastify";
-import { buildServer } from "../src/index.ts";
+import { OPERATOR, startAdminServer, type AdminServer } from "./support.ts";
 
-const OPERATOR = "operator-token-0123456789";
+let server: AdminServer;
 let t: TestDatabase;
 let app: FastifyInstance;
-let ingestor: Ingestor;
 let key: string;
+// A conversation the handoff routes' valid bodies act on: taken over, then answered by an agent.
+const conversationId = crypto.randomUUID();
 
 before(async () => {
-  t = await createTestDatabase();
-  const sealer = createSealer(parseKeyRing(generateKey("test")));
-  const accounts = createAccountDirectory({ db: t.db, sealer, drivers: [telegramDriver], env: {} });
-  ingestor = createIngestor({ connectionString: t.url });
-  app = await buildServer({
-    db: t.db,
-    accounts,
-    ingestor,
-    drivers: [telegramDriver],
-    admin: { db: t.db, sealer, publicBaseUrl: "https://bot.example.com", channelEnv: {}, operatorToken: OPERATOR },
+  server = await startAdminServer({ drivers: [telegramDriver], admin: { publicBaseUrl: "https://bot.example.com" } });
+  ({ t, app } = server);
+  const created = await server.tenant("Acme");
+  key = created.key;
+  const account = await t.db.channelAccount.create({
+    data: { tenantId: created.tenantId, channel: "telegram", name: "bot", secrets: server.sealer.sealJson({}) },
   });
-  const created = await app.inject({
-    method: "POST",
-    url: "/v1/tenants",
-    headers: { authorization: `Bearer ${OPERATOR}` },
-    payload: { name: "Acme" },
+  await t.db.conversation.create({
+    data: {
+      id: conversationId,
+      tenantId: created.tenantId,
+      channelAccountId: account.id,
+      externalId: "1",
+      lastInboundAt: new Date(),
+    },
   });
-  key = created.json().apiKey.key;
 });
-after(async () => {
-  await app.close();
-  await ingestor.close();
-  await t.drop();
-});
+after(() => server.close());
 
 /** Rows in every table of the schema: what a refused request must leave as it was. */
 async function rowCounts(): Promise<Record<string, number>> {
@@ -162,6 +155,13 @@ const VALID_BODIES: { method: "POST" | "PATCH"; url: string; body: unknown; oper
     },
   },
   { method: "POST", url: "/v1/event-subscriptions", body: { url: "https://hooks.example.com/@@", eventTypes: ["*"] } },
+  // In this order: the take-over puts the conversation with an agent, whose reply is then taken.
+  { method: "POST", url: `/v1/conversations/${conversationId}/handoff`, body: { assignee: "ada@@@shop.example" } },
+  {
+    method: "POST",
+    url: `/v1/conversations/${conversationId}/messages`,
+    body: { reply: { type: "text", text: "Hello @@" }, idempotencyKey: "reply-1" },
+  },
 ];
 
 test("a valid body with a NUL or a lone surrogate in one string is refused on every write route; clean, it is taken", async () => {

@@ -87,7 +87,28 @@ test("every operation documents its errors with the one shared error schema", ()
       for (const status of ["409", "413", "415"]) assert.ok(statuses.includes(status), `${where} ${status}`);
   }
   assert.ok(!doc.paths["/v1/tenants"].post.responses["403"], "the operator-token route has no key scope to refuse");
+  assert.ok(doc.paths["/v1/auth/login"].post.responses["429"], "sign-in documents its limit");
   assert.ok(doc.paths["/v1/intents"].get.responses["403"]);
+});
+
+test("API keys and operators' session cookie are the document's credentials; signing in needs neither", () => {
+  assert.deepEqual(doc.security, [{ apiKey: [] }, { session: [] }]);
+  assert.deepEqual(doc.components.securitySchemes.session, {
+    type: "apiKey",
+    in: "cookie",
+    name: "cb_session",
+    description: doc.components.securitySchemes.session.description,
+  });
+  for (const path of ["/v1/auth/login", "/v1/auth/accept-invitation"])
+    assert.deepEqual(doc.paths[path].post.security, []);
+  for (const path of [
+    "/v1/operators",
+    "/v1/operators/{id}",
+    "/v1/operators/{id}/invitation",
+    "/v1/auth/session",
+    "/v1/auth/logout",
+  ])
+    assert.ok(doc.paths[path], path);
 });
 
 test("the order-event intake and the agent zip are documented with their bodies", () => {
@@ -223,6 +244,37 @@ test("real responses, errors included, match the document's response schemas", a
     "/v1/fulfillment-endpoints/{id}/health",
     400,
   );
+
+  const invited = await check("POST", "/v1/operators", "/v1/operators", 201, {
+    payload: { email: "ada@shop.example", role: "admin" },
+  });
+  await check("GET", "/v1/operators", "/v1/operators", 200);
+  await check("GET", `/v1/operators/${invited.operator.id}`, "/v1/operators/{id}", 200);
+  await check("PATCH", `/v1/operators/${invited.operator.id}`, "/v1/operators/{id}", 200, { payload: { name: "Ada" } });
+  const reissued = await check(
+    "POST",
+    `/v1/operators/${invited.operator.id}/invitation`,
+    "/v1/operators/{id}/invitation",
+    201,
+  );
+  const password = "correct horse battery staple";
+  const signedOut = { authorization: "" };
+  await check("POST", "/v1/auth/accept-invitation", "/v1/auth/accept-invitation", 200, {
+    payload: { token: reissued.invitation.token, password },
+    headers: signedOut,
+  });
+  const login = { email: "ada@shop.example", password };
+  await check("POST", "/v1/auth/login", "/v1/auth/login", 200, { payload: login, headers: signedOut });
+  const signedIn = await app.inject({ method: "POST", url: "/v1/auth/login", payload: login });
+  const cookie = `cb_session=${signedIn.cookies.find((c) => c.name === "cb_session")?.value}`;
+  await check("GET", "/v1/auth/session", "/v1/auth/session", 200, { headers: { ...signedOut, cookie } });
+  await check("POST", "/v1/auth/logout", "/v1/auth/logout", 403, { headers: { ...signedOut, cookie } });
+  for (let i = 0; i < 5; i++)
+    await check("POST", "/v1/auth/login", "/v1/auth/login", 401, {
+      payload: { ...login, password: "wrong password" },
+      headers: signedOut,
+    });
+  await check("POST", "/v1/auth/login", "/v1/auth/login", 429, { payload: login, headers: signedOut });
 
   const event = JSON.stringify([
     {

@@ -2,23 +2,19 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createAccountDirectory, createIngestor, type Ingestor } from "@cb/conversation";
 import { prismaSql } from "@cb/db";
-import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
+import type { TestDatabase } from "@cb/db/testing";
 import { createEgress, parsePolicy } from "@cb/egress";
 import { createDeliverTask, emitEvent } from "@cb/event-webhooks";
 import { createFulfillmentClient, type EndpointAuth, type WebhookRequest } from "@cb/fulfillment";
-import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
 import type { FastifyInstance } from "fastify";
 import { Webhook } from "standardwebhooks";
-import { buildServer } from "../src/index.ts";
+import { startAdminServer, type AdminServer } from "./support.ts";
 
-const OPERATOR = "operator-token-0123456789";
-const sealer = createSealer(parseKeyRing(generateKey("test")));
 const egress = createEgress(parsePolicy({ EGRESS_ALLOW: "127.0.0.1", EGRESS_ALLOW_HTTP: "true" }));
+let server: AdminServer;
 let t: TestDatabase;
 let app: FastifyInstance;
-let ingestor: Ingestor;
 let receiver: Server;
 let base: string;
 let key: string;
@@ -26,25 +22,9 @@ let tenantId: string;
 const received: { headers: Record<string, string>; body: string }[] = [];
 
 before(async () => {
-  t = await createTestDatabase();
-  ingestor = createIngestor({ connectionString: t.url });
-  app = await buildServer({
-    db: t.db,
-    accounts: createAccountDirectory({ db: t.db, sealer, drivers: [], env: {} }),
-    ingestor,
-    drivers: [],
-    admin: { db: t.db, sealer, channelEnv: {}, operatorToken: OPERATOR },
-  });
-  const tenant = (
-    await app.inject({
-      method: "POST",
-      url: "/v1/tenants",
-      headers: { authorization: `Bearer ${OPERATOR}` },
-      payload: { name: "Acme" },
-    })
-  ).json();
-  key = tenant.apiKey.key;
-  tenantId = tenant.tenant.id;
+  server = await startAdminServer();
+  ({ t, app } = server);
+  ({ key, tenantId } = await server.tenant("Acme"));
   // A receiver that keeps what it got; the tests verify it the way a real backend would.
   receiver = createServer((req, res) => {
     let body = "";
@@ -58,12 +38,10 @@ before(async () => {
   base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
 });
 after(async () => {
-  await app.close();
-  await ingestor.close();
   await egress.close();
   receiver.closeAllConnections();
   await new Promise((resolve) => receiver.close(resolve));
-  await t.drop();
+  await server.close();
 });
 
 const post = (url: string, payload?: object) =>
@@ -141,7 +119,7 @@ test("fulfillment endpoints: a rotation is started, both secrets sign, finishing
   const send = async () => {
     const row = await t.db.fulfillmentEndpoint.findUniqueOrThrow({ where: { id: created.endpoint.id } });
     const result = await client.call(
-      { id: row.id, url: row.url, timeoutMs: row.timeoutMs, auth: sealer.openJson<EndpointAuth>(row.secrets!) },
+      { id: row.id, url: row.url, timeoutMs: row.timeoutMs, auth: server.sealer.openJson<EndpointAuth>(row.secrets!) },
       { responseId: crypto.randomUUID(), session: "projects/p/agent/sessions/s" } as WebhookRequest,
     );
     assert.ok(result.ok, JSON.stringify(result));
@@ -153,7 +131,7 @@ test("event subscriptions: the same two-step rotation, verified on real deliveri
   const created = (
     await post("/v1/event-subscriptions", { url: `${base}/events`, eventTypes: ["message.received"] })
   ).json();
-  const deliver = createDeliverTask({ db: t.db, egress, sealer });
+  const deliver = createDeliverTask({ db: t.db, egress, sealer: server.sealer });
   const send = async () => {
     const eventId = await t.db.$transaction((tx) =>
       emitEvent(prismaSql(tx), { tenantId, type: "message.received", data: { text: "hi" } }),

@@ -4,6 +4,8 @@ import type { Egress } from "@cb/egress";
 import type { Sealer } from "@cb/secrets";
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import type { ApiPrincipal, Scope } from "./keys.ts";
+import { DEFAULT_LOGIN_LIMIT, type LoginLimitSettings } from "./login-limit.ts";
+import { DEFAULT_SESSIONS, type OperatorRole, type SessionSettings, type SignedIn } from "./sessions.ts";
 
 export interface AdminApiOptions {
   db: Db;
@@ -28,29 +30,70 @@ export interface AdminApiOptions {
   egress?: Egress | undefined;
   /** Called when an account's credentials or state changed, so caches drop it. */
   onAccountChanged?: (accountId: string) => void;
+  /** Operators' sign-in: sessions, the cookie, the limit on failures (defaults in sessions.ts, login-limit.ts). */
+  operators?: OperatorOptions | undefined;
 }
+
+export interface OperatorOptions {
+  sessions?: Partial<SessionSettings> | undefined;
+  loginLimit?: Partial<LoginLimitSettings> | undefined;
+  /**
+   * The session cookie's Secure attribute. auto (the default): set, except on plain http from a
+   * loopback address (a local console: browsers drop Secure cookies over http).
+   */
+  secureCookie?: "auto" | "always" | "never" | undefined;
+}
+
+/** The operator settings in force: those given, else the defaults. */
+export function operatorSettings(options: AdminApiOptions) {
+  const given = options.operators ?? {};
+  return {
+    sessions: { ...DEFAULT_SESSIONS, ...given.sessions } as SessionSettings,
+    loginLimit: { ...DEFAULT_LOGIN_LIMIT, ...given.loginLimit } as LoginLimitSettings,
+    secureCookie: given.secureCookie ?? "auto",
+  };
+}
+
+/** Who calls: an API key, or an operator signed in with the session cookie. */
+export type Principal = (ApiPrincipal & { operator?: undefined }) | SignedIn;
 
 declare module "fastify" {
   interface FastifyRequest {
-    principal?: ApiPrincipal;
+    principal?: Principal;
   }
 }
 
 /** The caller's tenant; every query a route makes is scoped by it. */
 export function tenantOf(request: FastifyRequest): string {
-  if (!request.principal) throw new HttpError(401, "unauthenticated", "an API key is required");
+  if (!request.principal) throw new HttpError(401, "unauthenticated", "an API key or a signed-in operator is required");
   return request.principal.tenantId;
 }
 
-export function requireScope(request: FastifyRequest, write: boolean): void {
-  const scopes: Scope[] = request.principal?.scopes ?? [];
-  if (scopes.includes("admin")) return;
-  if (!write && scopes.includes("read-only")) return;
-  throw new HttpError(
-    403,
-    "forbidden",
-    write ? "this key may not change anything (admin scope needed)" : "this key may not read the admin API",
-  );
+/**
+ * What a route needs. read: anything that changes nothing. agent: the work of a conversation's
+ * agent (take over, answer, give back) and replaying event deliveries. admin: every other change.
+ * `false` and `true` are the older spelling of read and admin.
+ */
+export type Access = "read" | "agent" | "admin";
+const SCOPE_GRANTS: Record<Scope, Access[]> = { admin: ["read", "agent", "admin"], "read-only": ["read"], events: [] };
+const ROLE_GRANTS: Record<OperatorRole, Access[]> = {
+  admin: ["read", "agent", "admin"],
+  agent: ["read", "agent"],
+  viewer: ["read"],
+};
+const REFUSALS: Record<Access, string> = {
+  read: "these credentials may not read the admin API",
+  agent: "this needs an agent or an admin (an admin-scope key, or an operator with role agent or admin)",
+  admin: "this needs an admin (an admin-scope key, or an operator with role admin)",
+};
+
+export function requireScope(request: FastifyRequest, needed: Access | boolean): void {
+  const access = needed === true ? "admin" : needed === false ? "read" : needed;
+  const principal = request.principal;
+  const grants = principal?.operator
+    ? ROLE_GRANTS[principal.operator.role]
+    : (principal?.scopes ?? []).flatMap((scope) => SCOPE_GRANTS[scope]);
+  if (!grants.includes(access)) throw new HttpError(403, "forbidden", REFUSALS[access]);
 }
 
 export const notFound = (what: string) => new HttpError(404, "not_found", `no such ${what}`);

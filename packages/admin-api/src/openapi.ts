@@ -30,12 +30,12 @@ export const ErrorSchema = Type.Object(
 const DESCRIPTIONS: Record<number, string> = {
   400: "Invalid input (the body, query or path does not match the schema, or is not valid JSON)",
   401: "No valid credentials",
-  403: "The credentials may not do this",
+  403: "The credentials may not do this (or a change made with the session cookie lacks its CSRF token)",
   404: "No such object (of this tenant)",
   409: "Conflicts with the current state (a name in use, a rotation in progress)",
   413: "The body (or what it unpacks to) is too large",
   415: "Unsupported content type",
-  429: "Too many failed verifications from this source; try later",
+  429: "Too many failures (verifications from this source, or sign-ins); try later, after Retry-After",
 };
 
 /** The error statuses a route can answer, from its shape: every one may be refused, checked, or not found. */
@@ -67,11 +67,22 @@ export function swaggerOptions(publicBaseUrl: string | undefined): SwaggerOption
         title: "Chatbot backend admin API",
         version: "1",
         description:
-          "Every request is scoped to the tenant of its API key (`Authorization: Bearer cbk_…`). Every error is `{ error: { code, message, details? } }`.",
+          "Every request is scoped to the tenant of its caller: an API key (`Authorization: Bearer cbk_…`), or an operator signed in with the session cookie `cb_session` (POST /v1/auth/login), whose changes carry the session's CSRF token in `x-csrf-token`. Every error is `{ error: { code, message, details? } }`.",
       },
       ...(publicBaseUrl ? { servers: [{ url: publicBaseUrl.replace(/\/$/, "") }] } : {}),
-      components: { securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "An API key, cbk_…" } } },
-      security: [{ apiKey: [] }],
+      components: {
+        securitySchemes: {
+          apiKey: { type: "http", scheme: "bearer", description: "An API key, cbk_…" },
+          session: {
+            type: "apiKey",
+            in: "cookie",
+            name: "cb_session",
+            description:
+              "An operator's session, set by POST /v1/auth/login; a change (not GET) also needs the session's CSRF token in the x-csrf-token header",
+          },
+        },
+      },
+      security: [{ apiKey: [] }, { session: [] }],
     },
     // Shared schemas appear as #/components/schemas/<their $id> (not def-0).
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (json.$id as string | undefined) ?? `def-${i}` },

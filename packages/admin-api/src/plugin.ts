@@ -1,15 +1,17 @@
-import { assertStorable, HttpError } from "@cb/core";
+import { assertStorable } from "@cb/core";
+import cookie from "@fastify/cookie";
 import { createEgress, parsePolicy } from "@cb/egress";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyPluginAsync } from "fastify";
 import type { AdminApiOptions } from "./context.ts";
-import { authenticateApiKey } from "./keys.ts";
+import { authenticator } from "./authenticate.ts";
 import { addErrorResponses, ErrorSchema, swaggerOptions } from "./openapi.ts";
 import { closeObjects } from "./strict-schemas.ts";
 import { agentImportRoutes } from "./routes/agent-import.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
+import { authRoutes } from "./routes/auth.ts";
 import { channelAccountRoutes } from "./routes/channel-accounts.ts";
 import { conversationRoutes } from "./routes/conversations.ts";
 import { endpointRoutes } from "./routes/fulfillment-endpoints.ts";
@@ -17,6 +19,7 @@ import { entityTypeRoutes } from "./routes/entity-types.ts";
 import { handoffRoutes } from "./routes/handoff.ts";
 import { eventSubscriptionRoutes } from "./routes/event-subscriptions.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
+import { operatorRoutes } from "./routes/operators.ts";
 import { slackInstallRoutes } from "./routes/slack-install.ts";
 import { intentRoutes } from "./routes/intents.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
@@ -24,7 +27,7 @@ import { webhookHealthRoutes } from "./routes/webhook-health.ts";
 
 declare module "fastify" {
   interface FastifyContextConfig {
-    /** The route authenticates on its own (operator token), not with an API key. */
+    /** The route authenticates on its own (operator token, password, invitation), not with an API key or session. */
     public?: boolean;
   }
 }
@@ -41,15 +44,12 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
   await app.register(swaggerUi, { routePrefix: "/docs" });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
+  await app.register(cookie);
   app.decorateRequest("principal", undefined);
+  const authenticate = authenticator(options);
   app.addHook("onRequest", async (request) => {
     if (!request.url.startsWith("/v1/") || request.routeOptions.config.public) return;
-    const header = request.headers.authorization;
-    if (!header?.startsWith("Bearer "))
-      throw new HttpError(401, "unauthenticated", "send an API key: Authorization: Bearer cbk_…");
-    const principal = await authenticateApiKey(options.db, header.slice(7).trim());
-    if (!principal) throw new HttpError(401, "unauthenticated", "unknown or revoked API key");
-    request.principal = principal;
+    request.principal = await authenticate(request);
   });
 
   // Request schemas refuse fields they do not list; a route that takes no query string refuses one.
@@ -83,6 +83,8 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
     eventSubscriptionRoutes,
     notificationRoutes,
     slackInstallRoutes,
+    operatorRoutes,
+    authRoutes,
   ]) {
     await app.register(routes, options);
   }

@@ -455,7 +455,8 @@ export const HandoffRequest = Type.Object(
       Type.String({
         minLength: 1,
         maxLength: 200,
-        description: "the agent taking the conversation (an operator id or e-mail); absent: waiting for an agent",
+        description:
+          "the agent taking the conversation (an operator id or e-mail); absent: the calling operator, or, for an API key, waiting for an agent",
       }),
     ),
   },

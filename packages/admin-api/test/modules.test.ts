@@ -50,18 +50,43 @@ test("a write that breaks a unique constraint is a 409 with the caller's message
   );
 });
 
-test("scopes: admin may do anything, read-only may read, events neither", () => {
+test("access: admin keys and operators may do anything, agents read and act on conversations, read-only keys and viewers read, events keys nothing", () => {
   const as = (scopes?: Scope[]) =>
     ({ principal: scopes ? { tenantId: "t1", keyId: "k", scopes } : undefined }) as unknown as FastifyRequest;
-  for (const write of [false, true]) requireScope(as(["admin"]), write);
+  const operator = (role: string) =>
+    ({
+      principal: { tenantId: "t1", operator: { id: "o", email: "o@x.example", role }, session: {} },
+    }) as unknown as FastifyRequest;
+  const allowed = (request: FastifyRequest) =>
+    (["read", "agent", "admin"] as const).filter((access) => {
+      try {
+        requireScope(request, access);
+        return true;
+      } catch (err) {
+        assert.ok(isHttp(403, "forbidden")(err));
+        return false;
+      }
+    });
+  assert.deepEqual(allowed(as(["admin"])), ["read", "agent", "admin"]);
+  assert.deepEqual(allowed(as(["read-only"])), ["read"]);
+  assert.deepEqual(allowed(as(["events", "read-only"])), ["read"]);
+  assert.deepEqual(allowed(as(["events"])), []);
+  assert.deepEqual(allowed(as()), []);
+  assert.deepEqual(allowed(operator("admin")), ["read", "agent", "admin"]);
+  assert.deepEqual(allowed(operator("agent")), ["read", "agent"]);
+  assert.deepEqual(allowed(operator("viewer")), ["read"]);
+  // The older spelling: false reads, true is admin.
   requireScope(as(["read-only"]), false);
-  requireScope(as(["events", "read-only"]), false);
-  assert.throws(() => requireScope(as(["read-only"]), true), isHttp(403, "forbidden", /admin scope needed/));
+  assert.throws(() => requireScope(as(["read-only"]), true), isHttp(403, "forbidden", /needs an admin/));
+  assert.throws(() => requireScope(operator("agent"), true), isHttp(403, "forbidden", /needs an admin/));
+  assert.throws(
+    () => requireScope(operator("viewer"), "agent"),
+    isHttp(403, "forbidden", /needs an agent or an admin/),
+  );
   assert.throws(() => requireScope(as(["events"]), false), isHttp(403, "forbidden", /may not read the admin API/));
-  assert.throws(() => requireScope(as(["events"]), true), isHttp(403, "forbidden", /admin scope needed/));
-  assert.throws(() => requireScope(as(), false), isHttp(403, "forbidden"));
   assert.equal(tenantOf(as(["events"])), "t1");
-  assert.throws(() => tenantOf(as()), isHttp(401, "unauthenticated", /an API key is required/));
+  assert.equal(tenantOf(operator("viewer")), "t1");
+  assert.throws(() => tenantOf(as()), isHttp(401, "unauthenticated", /an API key or a signed-in operator is required/));
   assert.ok(isHttp(404, "not_found", /^no such intent$/)(notFound("intent")));
 });
 

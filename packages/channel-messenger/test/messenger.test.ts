@@ -1,36 +1,22 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import {
-  PlatformError,
-  postgresSendLimits,
-  type ChannelAccount,
-  type InboundEvent,
-  type Reply,
-  type SendLimits,
-} from "@cb/core";
+import { PlatformError, type ChannelAccount, type InboundEvent, type Reply, type SendLimits } from "@cb/core";
 import { startFakeGraph, type FakeGraph } from "@cb/fake-graph";
 import { hubSignature } from "@cb/meta-graph";
 import Fastify, { type FastifyInstance } from "fastify";
 import { createMessengerSender, messengerDriver, normalizeEvent, normalizeWebhook, renderReply } from "../src/index.ts";
-import { createPool, type Pool } from "@cb/db";
-import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
+import { twoWorkersSendLimits, type TwoWorkers } from "@cb/core/testing";
 
 // The platforms' limits live in PostgreSQL; a second pool with limits of its own is a second worker.
-let limitsDb: TestDatabase;
+let workers: TwoWorkers;
 let limits: SendLimits;
-let otherPool: Pool;
 let otherWorker: SendLimits;
 before(async () => {
-  limitsDb = await createTestDatabase();
-  limits = postgresSendLimits(limitsDb.pool);
-  otherPool = createPool(limitsDb.url);
-  otherWorker = postgresSendLimits(otherPool);
+  workers = await twoWorkersSendLimits();
+  ({ limits, otherWorker } = workers);
 });
-after(async () => {
-  await otherPool.end();
-  await limitsDb.drop();
-});
+after(() => workers.close());
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8"));
 const account: ChannelAccount = {

@@ -1,15 +1,13 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { PlatformError, postgresSendLimits, type ChannelAccount, type SendLimits } from "@cb/core";
-import { createPool, type Pool } from "@cb/db";
-import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
+import { PlatformError, type ChannelAccount, type SendLimits } from "@cb/core";
+import { twoWorkersSendLimits, type TwoWorkers } from "@cb/core/testing";
 import { startFakeSlack, type FakeSlack } from "@cb/fake-slack";
 import { createSlackSender } from "../src/index.ts";
 
 // The platforms' limits live in PostgreSQL; a second pool with limits of its own is a second worker.
-let limitsDb: TestDatabase;
+let workers: TwoWorkers;
 let limits: SendLimits;
-let otherPool: Pool;
 let otherWorker: SendLimits;
 let slack: FakeSlack;
 const workspace = (id: string): ChannelAccount => ({
@@ -24,17 +22,14 @@ const A2 = "8b1d6a8e-0000-4000-8000-0000000000a2";
 const channel = (id: string) => ({ externalId: id, type: "group" as const });
 
 before(async () => {
-  limitsDb = await createTestDatabase();
-  limits = postgresSendLimits(limitsDb.pool);
-  otherPool = createPool(limitsDb.url);
-  otherWorker = postgresSendLimits(otherPool);
+  workers = await twoWorkersSendLimits();
+  ({ limits, otherWorker } = workers);
   slack = await startFakeSlack();
   slack.addToken("xoxb-rate");
 });
 after(async () => {
   await slack.close();
-  await otherPool.end();
-  await limitsDb.drop();
+  await workers.close();
 });
 
 test("about one message a second per channel, from every worker together; other channels and workspaces are not held up", async () => {

@@ -1,27 +1,19 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { PlatformError, postgresSendLimits, type ChannelAccount, type SendLimits } from "@cb/core";
-import { createPool, type Pool } from "@cb/db";
-import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
+import { PlatformError, type ChannelAccount, type SendLimits } from "@cb/core";
+import { simulatedClock, twoWorkersSendLimits, type TwoWorkers } from "@cb/core/testing";
 import { startFakeTelegram, type FakeTelegram } from "@cb/fake-telegram";
 import { createTelegramSender } from "../src/index.ts";
-import { simulatedClock } from "./clock.ts";
 
 // The platforms' limits live in PostgreSQL; a second pool with limits of its own is a second worker.
-let limitsDb: TestDatabase;
+let workers: TwoWorkers;
 let limits: SendLimits;
-let otherPool: Pool;
 let otherWorker: SendLimits;
 before(async () => {
-  limitsDb = await createTestDatabase();
-  limits = postgresSendLimits(limitsDb.pool);
-  otherPool = createPool(limitsDb.url);
-  otherWorker = postgresSendLimits(otherPool);
+  workers = await twoWorkersSendLimits();
+  ({ limits, otherWorker } = workers);
 });
-after(async () => {
-  await otherPool.end();
-  await limitsDb.drop();
-});
+after(() => workers.close());
 
 // Every test has a bot of its own: the limits are per bot, shared by every sender of it.
 let fake: FakeTelegram;
@@ -79,7 +71,7 @@ test("a bot sends at most 30 messages a second, whatever the chats", async () =>
 });
 
 test("in a group, no more than 20 messages a minute (on a simulated clock)", async (t) => {
-  const clock = simulatedClock(t, limitsDb.pool);
+  const clock = simulatedClock(t, workers.database.pool, { stepMs: 100, maxMs: 120_000 });
   const s = sender(803);
   const group = { externalId: "-100200300", type: "group" as const };
   // All at once (a conversation's own replies go one after another; these are many senders').
@@ -95,7 +87,7 @@ test("in a group, no more than 20 messages a minute (on a simulated clock)", asy
 });
 
 test("private chats have no minute budget (on a simulated clock)", async (t) => {
-  const clock = simulatedClock(t, limitsDb.pool);
+  const clock = simulatedClock(t, workers.database.pool, { stepMs: 100, maxMs: 120_000 });
   const s = sender(804);
   const chat = { externalId: "4242", type: "private" as const };
   const sends = Array.from({ length: 22 }, (_, i) => s.send(chat, { type: "text", text: `m${i}` }));
@@ -105,7 +97,7 @@ test("private chats have no minute budget (on a simulated clock)", async (t) => 
 });
 
 test("bots do not share limits, even when their ids begin alike (on a simulated clock)", async (t) => {
-  const clock = simulatedClock(t, limitsDb.pool);
+  const clock = simulatedClock(t, workers.database.pool, { stepMs: 100, maxMs: 120_000 });
   const start = Date.now();
   // Two bots, 30 chats each: each within its own 30 a second, so all at once.
   await clock.run(

@@ -10,7 +10,7 @@ import {
 } from "@cb/core";
 import { startFakeTelegram, type FakeTelegram } from "@cb/fake-telegram";
 import { apiRoot, createTelegramSender, telegramDriver } from "../src/index.ts";
-import { simulatedClock } from "./clock.ts";
+import { simulatedClock } from "@cb/core/testing";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 
 // The platforms' limits live in PostgreSQL, shared as between worker processes.
@@ -119,7 +119,7 @@ const inbound = (extra: Partial<InboundMessage> = {}): InboundMessage => ({
 });
 
 test("every kind of reply is accepted by the strict fake, in order", async (t) => {
-  const clock = simulatedClock(t, limitsDb.pool);
+  const clock = simulatedClock(t, limitsDb.pool, { stepMs: 100, maxMs: 120_000 });
   const sender = telegramDriver.createSender(account, { TELEGRAM_API_ROOT: fake.url }, limits);
   assert.equal(sender.reportsDelivery, false, "Telegram never reports delivery by message id");
   const to = { externalId: "6001", type: "private" as const };
@@ -163,7 +163,7 @@ test("every kind of reply is accepted by the strict fake, in order", async (t) =
 });
 
 test("in groups the answer quotes the message it answers (not a button press), in its forum topic", async (t) => {
-  const clock = simulatedClock(t, limitsDb.pool);
+  const clock = simulatedClock(t, limitsDb.pool, { stepMs: 100, maxMs: 120_000 });
   const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url }, limits);
   const group = { externalId: "-100555", type: "group" as const };
   await clock.run(sender.send(group, { type: "text", text: "shipped" }, { inReplyTo: inbound() }));

@@ -1,27 +1,19 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { PlatformError, postgresSendLimits, type ChannelAccount, type SendLimits } from "@cb/core";
-import { createPool, type Pool } from "@cb/db";
-import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
+import { PlatformError, type ChannelAccount, type SendLimits } from "@cb/core";
+import { simulatedClock, twoWorkersSendLimits, type TwoWorkers } from "@cb/core/testing";
 import { startFakeGraph, type FakeGraph } from "@cb/fake-graph";
 import { createWhatsAppSender } from "../src/index.ts";
-import { simulatedClock } from "./clock.ts";
 
 // The platforms' limits live in PostgreSQL; a second pool with limits of its own is a second worker.
-let limitsDb: TestDatabase;
+let workers: TwoWorkers;
 let limits: SendLimits;
-let otherPool: Pool;
 let otherWorker: SendLimits;
 before(async () => {
-  limitsDb = await createTestDatabase();
-  limits = postgresSendLimits(limitsDb.pool);
-  otherPool = createPool(limitsDb.url);
-  otherWorker = postgresSendLimits(otherPool);
+  workers = await twoWorkersSendLimits();
+  ({ limits, otherWorker } = workers);
 });
-after(async () => {
-  await otherPool.end();
-  await limitsDb.drop();
-});
+after(() => workers.close());
 
 let graph: FakeGraph;
 const sender = (phoneNumberId: string, worker = () => limits) =>
@@ -53,7 +45,7 @@ before(async () => {
 after(() => graph.close());
 
 test("a business number sends at most 80 messages a second, to however many customers (on a simulated clock)", async (t) => {
-  const clock = simulatedClock(t, limitsDb.pool);
+  const clock = simulatedClock(t, workers.database.pool);
   const start = Date.now();
   const s = sender("100000000000001");
   await clock.run(Promise.all(customers(170, 4915100000000).map((to) => s.send(to, { type: "text", text: "hi" }))));
@@ -66,7 +58,7 @@ test("a business number sends at most 80 messages a second, to however many cust
 });
 
 test("each number has its own budget (on a simulated clock)", async (t) => {
-  const clock = simulatedClock(t, limitsDb.pool);
+  const clock = simulatedClock(t, workers.database.pool);
   const start = Date.now();
   await clock.run(
     Promise.all(

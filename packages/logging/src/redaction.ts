@@ -5,6 +5,8 @@
 const SECRET_HEADERS = [
   "authorization",
   "cookie",
+  '"set-cookie"',
+  '"x-csrf-token"',
   '"x-telegram-bot-api-secret-token"',
   '"x-hub-signature-256"',
   '"x-slack-signature"',
@@ -22,6 +24,7 @@ const SECRET_FIELDS = [
   "password",
   "apiKey",
   "token",
+  "csrfToken",
   "clientSecret",
   "stateSecret",
   // The settings that hold credentials, should a configuration object be logged.

@@ -53,6 +53,9 @@ export interface Understanding {
 }
 
 const MAX_PROMPTS = 2;
+/** How close to the best confidence an intent must be for its priority to weigh. */
+export const PRIORITY_MARGIN = 0.1;
+const NORMAL_PRIORITY = 500000;
 export const DEFAULT_FALLBACK = "Default Fallback Intent";
 
 /** Each turn ages every context by one; a context whose lifespan reaches zero is gone. */
@@ -194,9 +197,10 @@ export function understand(input: UnderstandInput): Understanding {
         ranking: [{ intent: chosen.intent, confidence: Math.max(chosen.confidence, model.threshold) }],
       }
     : model.classify(text);
-  const eligible = classification.ranking.find((r) =>
+  const candidates = classification.ranking.filter((r) =>
     (byName.get(r.intent)?.inputContexts ?? []).every((c) => activeNames.has(c)),
   );
+  const eligible = byPriority(candidates, byName, model.threshold);
   const confident = direct
     ? { intent: direct.name, confidence: 1 }
     : eligible && eligible.confidence >= model.threshold
@@ -271,6 +275,28 @@ export function understand(input: UnderstandInput): Understanding {
     contexts,
     state: { contexts },
   };
+}
+
+/**
+ * Dialogflow's priorities, for a classifier whose confidences add up to one: intents the text
+ * matches about equally well (within PRIORITY_MARGIN of the best) split the confidence between them.
+ * When they differ in priority and together reach the threshold, the text surely means one of them,
+ * and the one of highest priority is chosen, with their combined confidence. Otherwise (one clear
+ * best, or equal priorities) the best match stands as it is.
+ */
+function byPriority(
+  ranking: { intent: string; confidence: number }[],
+  byName: Map<string, IntentDefinition>,
+  threshold: number,
+): { intent: string; confidence: number } | undefined {
+  const best = ranking[0];
+  if (!best) return undefined;
+  const priority = (intent: string) => byName.get(intent)?.priority ?? NORMAL_PRIORITY;
+  const close = ranking.filter((r) => r.confidence >= best.confidence - PRIORITY_MARGIN);
+  const together = close.reduce((sum, r) => sum + r.confidence, 0);
+  if (close.every((r) => priority(r.intent) === priority(best.intent)) || together < threshold) return best;
+  const chosen = close.reduce((top, r) => (priority(r.intent) > priority(top.intent) ? r : top));
+  return { intent: chosen.intent, confidence: together };
 }
 
 /** Output contexts a fulfillment backend set replace the active ones of the same name. */

@@ -26,6 +26,11 @@ export interface IntentDefinition {
   events?: string[];
   /** Matching it clears the active contexts first. */
   resetContexts?: boolean;
+  /**
+   * Dialogflow's priority (500000 normal when absent; 1000000 highest, 250000 low): among intents
+   * the text matches about equally well, the higher priority wins. Negative ones never reach a model.
+   */
+  priority?: number;
 }
 
 /** A tenant's trained model: the intent classifier plus what understanding needs beside it. */

@@ -45,6 +45,7 @@ async function trainingData(
         outputContexts: i.outputContexts as unknown as IntentDefinition["outputContexts"],
         events: i.events,
         resetContexts: i.resetContexts,
+        priority: i.priority,
       })),
     entityTypes: types.map((t) =>
       t.kind === "pattern"

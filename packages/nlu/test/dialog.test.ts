@@ -151,3 +151,47 @@ test("an output context of lifespan 0 ends the active context of that name", () 
   assert.equal(finished.intent, "finish");
   assert.deepEqual(finished.contexts, []);
 });
+
+test("priority: of intents the text matches about equally, the higher priority is chosen; a clear match or equal priorities change nothing", () => {
+  const cancelling = (orderPriority?: number) =>
+    trainModel([
+      {
+        name: "cancel.order",
+        examples: [
+          "cancel my order",
+          "I want to cancel the order",
+          "please cancel order",
+          "stop my order",
+          "cancel the purchase",
+        ],
+        ...(orderPriority !== undefined ? { priority: orderPriority } : {}),
+      },
+      {
+        name: "cancel.subscription",
+        examples: [
+          "cancel my subscription",
+          "I want to cancel the subscription",
+          "please cancel my plan",
+          "stop my subscription",
+          "end my membership",
+        ],
+      },
+      { name: "greet", examples: ["hello", "hi there", "good morning"] },
+    ]);
+  const said = (model: ReturnType<typeof trainModel>, text: string) =>
+    understand({ text, state: undefined, model, tenant });
+  const equal = cancelling();
+  const [first, second] = equal.classify("cancel please").ranking;
+  assert.ok(first!.confidence - second!.confidence < 0.1, "the two cancels are about as likely");
+  assert.ok(first!.confidence < equal.threshold, "neither on its own is confident");
+  assert.equal(said(equal, "cancel please").intent, "Default Fallback Intent", "equal priorities: as before");
+  const high = said(cancelling(1_000_000), "cancel please");
+  assert.equal(high.intent, "cancel.order");
+  assert.ok(high.confidence >= equal.threshold, "with the two cancels' combined confidence");
+  assert.equal(said(cancelling(250_000), "cancel please").intent, "cancel.subscription", "a low priority yields");
+  assert.equal(
+    said(cancelling(1_000_000), "cancel my subscription").intent,
+    "cancel.subscription",
+    "a clear match stands",
+  );
+});

@@ -175,7 +175,7 @@ test("the same version stored first by another worker is no failure: nothing is 
   }
 });
 
-test("an intent of Dialogflow's Ignore priority is left out; events and resetContexts reach the model", async () => {
+test("an intent of Dialogflow's Ignore priority is left out; events, resetContexts and priorities reach the model", async () => {
   const other = (await t.db.tenant.create({ data: { name: "Initech" } })).id;
   await t.db.intent.createMany({
     data: [
@@ -186,10 +186,10 @@ test("an intent of Dialogflow's Ignore priority is left out; events and resetCon
   });
   const model = await createModelStore(t.db).load(other);
   assert.deepEqual(
-    model.intents.map((i) => [i.name, i.events, i.resetContexts]),
+    model.intents.map((i) => [i.name, i.events, i.resetContexts, i.priority]),
     [
-      ["bye", [], false],
-      ["hello", ["WELCOME"], true],
+      ["bye", [], false, 250000],
+      ["hello", ["WELCOME"], true, 500000],
     ],
   );
 });

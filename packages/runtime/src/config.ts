@@ -36,6 +36,11 @@ const schema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Deployment-wide token allowed to create tenants through the admin API. */
   ADMIN_TOKEN: z.string().min(16).optional(),
+  /** Operators' console sessions: ended after this long unused, and this long after sign-in whatever the use. */
+  SESSION_IDLE_HOURS: z.coerce.number().positive().default(12),
+  SESSION_MAX_DAYS: z.coerce.number().positive().default(7),
+  /** The session cookie's Secure attribute: auto sets it except on plain http from a loopback address. */
+  SESSION_COOKIE_SECURE: z.enum(["auto", "always", "never"]).default("auto"),
   TELEGRAM_API_ROOT: z.string().url().optional(),
   GRAPH_API_BASE_URL: z.string().url().optional(),
   GRAPH_API_VERSION: z.string().optional(),

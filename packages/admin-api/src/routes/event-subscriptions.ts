@@ -312,7 +312,7 @@ export const eventSubscriptionRoutes: FastifyPluginAsyncTypebox<AdminApiOptions>
       },
     },
     async (request, reply) => {
-      requireScope(request, true);
+      requireScope(request, "agent");
       const replayed = await replayDelivery(db, tenantOf(request), request.params.id);
       if (replayed === null) throw notFound("delivery");
       return reply.code(202).send({ replayed });
@@ -332,7 +332,7 @@ export const eventSubscriptionRoutes: FastifyPluginAsyncTypebox<AdminApiOptions>
       },
     },
     async (request, reply) => {
-      requireScope(request, true);
+      requireScope(request, "agent");
       const { since, ...range } = request.body;
       if (since && range.from)
         throw new HttpError(400, "validation_failed", "give from (or since, its older name), not both");

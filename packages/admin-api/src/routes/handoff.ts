@@ -33,14 +33,16 @@ export const handoffRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (
       },
     },
     async (request) => {
-      requireScope(request, true);
+      requireScope(request, "agent");
       const tenantId = tenantOf(request);
+      // An operator taking over without naming anyone takes it themselves.
+      const assignee = request.body.assignee ?? request.principal?.operator?.email;
       const state = await db.$transaction((tx) =>
         requestHandoff(prismaSql(tx), {
           conversationId: request.params.id,
           tenantId,
           reason: "operator",
-          ...(request.body.assignee ? { assignee: request.body.assignee } : {}),
+          ...(assignee ? { assignee } : {}),
         }),
       );
       if (!state) throw notFound("conversation");
@@ -59,7 +61,7 @@ export const handoffRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (
       },
     },
     async (request) => {
-      requireScope(request, true);
+      requireScope(request, "agent");
       const tenantId = tenantOf(request);
       const state = await db.$transaction((tx) =>
         endHandoff(prismaSql(tx), { conversationId: request.params.id, tenantId, reason: "agent" }),
@@ -82,7 +84,7 @@ export const handoffRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (
       },
     },
     async (request, reply) => {
-      requireScope(request, true);
+      requireScope(request, "agent");
       const tenantId = tenantOf(request);
       const conversation = await db.conversation.findFirst({
         where: { id: request.params.id, tenantId },
