@@ -550,3 +550,31 @@ test("hostile query strings and bodies are refused with 400, never a 5xx", async
     assert.ok(response.body.error.code, url);
   }
 });
+
+test("a read-only key sees health and attempts but replays and enables nothing", async () => {
+  const endpoint = await newEndpoint("read-only");
+  const subscription = await newSubscription();
+  answer = () => ({ status: 200, body: "{}" });
+  const recorded = await realCall(endpoint, webhookRequest(11));
+  const created = await call("POST", "/v1/api-keys", { name: "dashboard", scopes: ["read-only"] });
+  assert.equal(created.status, 201);
+  const reader: string = created.body.key;
+  for (const url of [
+    "/v1/webhook-health",
+    `/v1/fulfillment-endpoints/${endpoint}/health`,
+    `/v1/fulfillment-endpoints/${endpoint}/calls`,
+    `/v1/event-subscriptions/${subscription}/health`,
+    `/v1/event-subscriptions/${subscription}/attempts`,
+  ])
+    assert.equal((await call("GET", url, undefined, reader)).status, 200, url);
+  const before = received.length;
+  for (const [url, payload] of [
+    [`/v1/fulfillment-calls/${recorded.id}/replay`],
+    [`/v1/event-subscriptions/${subscription}/replay`, { from: minutesAgo(5).toISOString() }],
+    [`/v1/event-subscriptions/${subscription}/enable`],
+  ] as const) {
+    const refused = await call("POST", url, payload, reader);
+    assert.deepEqual([refused.status, refused.body.error.code], [403, "forbidden"], url);
+  }
+  assert.equal(received.length, before, "nothing replayed");
+});

@@ -1,5 +1,5 @@
-import cookie from "@fastify/cookie";
 import { assertStorable } from "@cb/core";
+import cookie from "@fastify/cookie";
 import { createEgress, parsePolicy } from "@cb/egress";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";

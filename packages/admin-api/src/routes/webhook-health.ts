@@ -269,7 +269,7 @@ export const webhookHealthRoutes: FastifyPluginAsyncTypebox<AdminApiOptions & { 
       },
     },
     async (request) => {
-      requireScope(request, true);
+      requireScope(request, "agent");
       const original = await db.fulfillmentCall.findFirst({
         where: { id: request.params.id, tenantId: tenantOf(request) },
         include: { endpoint: true },
