@@ -4,7 +4,8 @@ import { slackOAuth, type SlackOAuthOptions } from "@cb/channel-slack";
 import type { ChannelDriver } from "@cb/core";
 import type { AccountDirectory, Ingestor } from "@cb/conversation";
 import type { Db } from "@cb/db";
-import type { Logger } from "@cb/logging";
+import { withLogContext, type Logger } from "@cb/logging";
+import { metricsRoute } from "@cb/observability";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -14,6 +15,7 @@ import Fastify, {
 import { registerErrorHandling } from "./errors.ts";
 import { registerForgeryLimit, type ForgeryLimitOptions } from "./forgery-limit.ts";
 import { health } from "./health.ts";
+import { observeWebhooks } from "./observability.ts";
 
 export interface ServerDeps {
   db: Db;
@@ -31,6 +33,8 @@ export interface ServerDeps {
   forgeryLimit?: ForgeryLimitOptions;
   /** Whom to believe about the client's address (fastify's trustProxy): needed behind a proxy. */
   trustProxy?: FastifyServerOptions["trustProxy"];
+  /** GET /metrics: served when given; `token` (METRICS_TOKEN) then required as a bearer token. */
+  metrics?: { token?: string | undefined };
 }
 
 /**
@@ -67,11 +71,17 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerErrorHandling(app);
   if (deps.forgeryLimit) registerForgeryLimit(app, deps.forgeryLimit);
   await app.register(health, { db: deps.db });
+  observeWebhooks(
+    app,
+    deps.drivers.map((d) => d.channel),
+  );
+  if (deps.metrics) await app.register(metricsRoute, deps.metrics);
   for (const driver of deps.drivers) {
     await app.register(driver.webhook, {
       prefix: `/webhooks/${driver.channel}`,
       loadAccount: (id) => deps.accounts.load(driver.channel, id),
-      ingest: (account, events) => deps.ingestor.ingest(account, events),
+      ingest: (account, events) =>
+        withLogContext({ tenantId: account.tenantId }, () => deps.ingestor.ingest(account, events)),
       findAccount: (match) => deps.accounts.find(driver.channel, match),
       disableAccount: (account) => deps.accounts.disable(account.id),
       ...(driver.channel === "slack" ? { appSecrets: { signingSecret: deps.slackApp?.signingSecret } } : {}),

@@ -44,6 +44,7 @@ export async function startWebRole(
     // "true", or the proxies' addresses and CIDRs, comma-separated (fastify's trustProxy).
     ...(config.TRUST_PROXY ? { trustProxy: config.TRUST_PROXY === "true" ? true : config.TRUST_PROXY } : {}),
     logger: runtime.logger,
+    metrics: { token: config.METRICS_TOKEN },
   });
   const url = await app.listen({ host: options.host ?? config.HOST, port: options.port ?? config.PORT });
   return {

@@ -21,6 +21,7 @@ import {
   type JobRunner,
   type WorkerEvents,
 } from "@cb/jobs";
+import { observeBacklog } from "@cb/observability";
 import type { Sealer } from "@cb/secrets";
 import { createLogger, type Logger, type LogLevel } from "@cb/logging";
 import { createTaskList } from "./tasks.ts";
@@ -103,6 +104,8 @@ export async function startWorkerRole(
     crontab: INBOUND_SWEEP,
     logger,
   });
+  // Job queue depth and age, inbox backlog: read when Prometheus scrapes this process.
+  observeBacklog(resources.pool);
   // A queue per conversation and per order: empty ones are collected, or every job fetch slows down.
   const queues = keepQueuesCollected({
     pool: resources.pool,

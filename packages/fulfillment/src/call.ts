@@ -1,4 +1,13 @@
 import { EgressError, type Egress } from "@cb/egress";
+import {
+  fulfillmentCalls,
+  fulfillmentDuration,
+  inSpan,
+  type Span,
+  SpanKind,
+  statusClass,
+  traceHeaders,
+} from "@cb/observability";
 import CircuitBreaker from "opossum";
 import type { WebhookRequest, WebhookResponse } from "./dialogflow.ts";
 import { whyInvalid, type CheckedWebhookResponse } from "./response-schema.ts";
@@ -24,13 +33,26 @@ export type FulfillmentResult =
 
 export const MAX_RESPONSE_BYTES = 64 * 1024;
 
+/** A failed call's kind, the `outcome` label of the fulfillment metrics. */
+type FailureKind = "http_error" | "invalid_response" | "timeout" | "failed";
+
 class CallFailure extends Error {
   constructor(
     message: string,
     readonly httpStatus?: number,
+    readonly kind: FailureKind = httpStatus ? "http_error" : "invalid_response",
   ) {
     super(message);
   }
+}
+
+/** Counts a finished call and marks its span. */
+function observe(span: Span, result: FulfillmentResult, kind: FailureKind | "ok" | "circuit_open"): FulfillmentResult {
+  fulfillmentCalls.inc({ outcome: kind, status_class: statusClass(result.httpStatus) });
+  fulfillmentDuration.observe({ outcome: kind }, result.latencyMs / 1000);
+  span.setAttribute("cb.fulfillment_outcome", kind);
+  if (result.httpStatus) span.setAttribute("http.response.status_code", result.httpStatus);
+  return result;
 }
 
 function parseResponse(body: Buffer): WebhookResponse {
@@ -74,7 +96,8 @@ export function createFulfillmentClient(
       try {
         const response = await egress.request(endpoint.url, {
           method: "POST",
-          headers: { ...headers, ...signed },
+          // The call's span as the backend's parent (W3C traceparent), when tracing is on.
+          headers: { ...headers, ...signed, ...traceHeaders() },
           body,
           timeoutMs: left,
           maxBytes: MAX_RESPONSE_BYTES,
@@ -92,6 +115,8 @@ export function createFulfillmentClient(
         if (err instanceof EgressError)
           throw new CallFailure(
             err.code === "too_large" ? `the response is larger than ${MAX_RESPONSE_BYTES} bytes` : err.message,
+            undefined,
+            err.code === "too_large" ? "invalid_response" : err.code === "timeout" ? "timeout" : "failed",
           );
         throw err;
       }
@@ -116,39 +141,60 @@ export function createFulfillmentClient(
   }
 
   return {
-    async call(endpoint: Endpoint, request: WebhookRequest, budgetMs = endpoint.timeoutMs): Promise<FulfillmentResult> {
-      const started = performance.now();
-      const body = JSON.stringify(request);
-      try {
-        const { response, httpStatus } = await breakerFor(endpoint.id).fire(
-          endpoint,
-          body,
-          `msg_${request.responseId}`,
-          budgetMs,
-        );
-        return { ok: true, response, httpStatus, latencyMs: performance.now() - started };
-      } catch (err) {
-        const latencyMs = performance.now() - started;
-        if ((err as { code?: string }).code === "EOPENBREAKER")
-          return {
-            ok: false,
-            error: "circuit open: the endpoint failed repeatedly; not called",
-            latencyMs,
-            circuitOpen: true,
-          };
-        const failure = err as CallFailure;
-        return {
-          ok: false,
-          error: failure.message,
-          ...(failure.httpStatus ? { httpStatus: failure.httpStatus } : {}),
-          latencyMs,
-        };
-      }
+    call(endpoint: Endpoint, request: WebhookRequest, budgetMs = endpoint.timeoutMs): Promise<FulfillmentResult> {
+      return inSpan(
+        "POST fulfillment",
+        { kind: SpanKind.CLIENT, attributes: { "http.request.method": "POST" } },
+        (span) => call(span, endpoint, request, budgetMs),
+      );
     },
     shutdown() {
       for (const b of breakers.values()) b.shutdown();
     },
   };
+
+  async function call(
+    span: Span,
+    endpoint: Endpoint,
+    request: WebhookRequest,
+    budgetMs: number,
+  ): Promise<FulfillmentResult> {
+    const started = performance.now();
+    const body = JSON.stringify(request);
+    try {
+      const { response, httpStatus } = await breakerFor(endpoint.id).fire(
+        endpoint,
+        body,
+        `msg_${request.responseId}`,
+        budgetMs,
+      );
+      return observe(span, { ok: true, response, httpStatus, latencyMs: performance.now() - started }, "ok");
+    } catch (err) {
+      const latencyMs = performance.now() - started;
+      if ((err as { code?: string }).code === "EOPENBREAKER")
+        return observe(
+          span,
+          {
+            ok: false,
+            error: "circuit open: the endpoint failed repeatedly; not called",
+            latencyMs,
+            circuitOpen: true,
+          },
+          "circuit_open",
+        );
+      const failure = err as CallFailure;
+      return observe(
+        span,
+        {
+          ok: false,
+          error: failure.message,
+          ...(failure.httpStatus ? { httpStatus: failure.httpStatus } : {}),
+          latencyMs,
+        },
+        failure instanceof CallFailure ? failure.kind : "failed",
+      );
+    }
+  }
 }
 
 export type FulfillmentClient = ReturnType<typeof createFulfillmentClient>;
