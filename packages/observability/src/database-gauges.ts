@@ -66,7 +66,7 @@ export function observeBacklog(pool: pg.Pool, options: BacklogOptions = {}): { r
     const client = await pool.connect();
     try {
       await client.query("BEGIN");
-      await client.query(`SET LOCAL statement_timeout = ${Math.round(timeoutMs)}`);
+      await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
       const jobs = await client.query<Backlog["jobs"][number]>(JOBS);
       const inbox = await client.query<Backlog["inbox"]>(INBOX);
       await client.query("COMMIT");
