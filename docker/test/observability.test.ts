@@ -44,6 +44,7 @@ test("--profile observability adds Prometheus and Grafana, with this folder's fi
   // The roles run without the profile; Prometheus and Grafana never start by default.
   for (const [name, service] of Object.entries(compose.services))
     if (!["prometheus", "grafana"].includes(name)) assert.equal(service.profiles, undefined, name);
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's own interpolation, as written in the file
   assert.equal(compose.services.web?.environment?.METRICS_TOKEN, "${METRICS_TOKEN:-}", "optional, no default");
 });
 

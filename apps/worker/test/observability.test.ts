@@ -4,7 +4,7 @@ import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { captureLogs } from "@cb/logging/testing";
 import { observeBacklog, startTracing, type Tracing } from "@cb/observability";
-import { parsePrometheus, startOtlpSink, valueOf, type Sample } from "@cb/observability/testing";
+import { parsePrometheus, startOtlpSink, sampleValue, type Sample } from "@cb/observability/testing";
 import { startWorkerHealth } from "../src/index.ts";
 import { addTicketIntent, SECRET_TOKEN, sleep, startStack, textUpdate, type Stack } from "./support.ts";
 
@@ -70,8 +70,10 @@ async function scrape(): Promise<Sample[]> {
 }
 
 /** How much each metric moved between two scrapes. */
-const delta = (before: Sample[], after: Sample[]) => (name: string, labels: Record<string, string> = {}) =>
-  valueOf(after, name, labels) - valueOf(before, name, labels);
+const delta =
+  (before: Sample[], after: Sample[]) =>
+  (name: string, labels: Record<string, string> = {}) =>
+    sampleValue(after, name, labels) - sampleValue(before, name, labels);
 
 async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -89,7 +91,7 @@ async function turn(text: string, chat: number) {
   assert.equal(await stack.post(textUpdate(text, chat)), 200);
   const last = await until("the turn to be counted", async () => {
     const now = await scrape();
-    return valueOf(now, "cb_turns_total") > valueOf(first, "cb_turns_total") ? now : undefined;
+    return sampleValue(now, "cb_turns_total") > sampleValue(first, "cb_turns_total") ? now : undefined;
   });
   return delta(first, last);
 }
@@ -201,7 +203,7 @@ test("the worker's health port serves /metrics, behind METRICS_TOKEN when set", 
     const ok = await fetch(`${health.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(ok.status, 200);
     const samples = parsePrometheus(await ok.text());
-    assert.equal(valueOf(samples, "cb_backlog_read_failed"), 0);
+    assert.equal(sampleValue(samples, "cb_backlog_read_failed"), 0);
     assert.ok(samples.some((s) => s.name === "cb_db_pool_connections" && s.labels.pool === "ingest"));
     assert.equal((await fetch(`${health.url}/readyz`)).status, 200, "health needs no token");
   } finally {
@@ -217,10 +219,10 @@ test("job queue depth, oldest job age and inbox backlog are read on scrape, with
   await stack.t.pool.query(`INSERT INTO "InboundBatch" (events) VALUES ('[]'::json)`);
   await sleep(300);
   const samples = await scrape();
-  assert.equal(valueOf(samples, "cb_job_queue_depth", { task: "handle-message" }), 1);
-  assert.ok(valueOf(samples, "cb_job_queue_oldest_age_seconds", { task: "handle-message" }) >= 0.2);
-  assert.equal(valueOf(samples, "cb_inbox_backlog_batches"), 1);
-  assert.equal(valueOf(samples, "cb_backlog_read_failed"), 0);
+  assert.equal(sampleValue(samples, "cb_job_queue_depth", { task: "handle-message" }), 1);
+  assert.ok(sampleValue(samples, "cb_job_queue_oldest_age_seconds", { task: "handle-message" }) >= 0.2);
+  assert.equal(sampleValue(samples, "cb_inbox_backlog_batches"), 1);
+  assert.equal(sampleValue(samples, "cb_backlog_read_failed"), 0);
 
   // A locked jobs table: the read gives up at its time limit and says so; the scrape still answers.
   const locker = await stack.t.pool.connect();
@@ -230,7 +232,7 @@ test("job queue depth, oldest job age and inbox backlog are read on scrape, with
     const started = performance.now();
     const blocked = await scrape();
     assert.ok(performance.now() - started < 5_000);
-    assert.equal(valueOf(blocked, "cb_backlog_read_failed"), 1);
+    assert.equal(sampleValue(blocked, "cb_backlog_read_failed"), 1);
   } finally {
     await locker.query("ROLLBACK");
     locker.release();

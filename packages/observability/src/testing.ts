@@ -26,7 +26,7 @@ export function parsePrometheus(text: string): Sample[] {
 }
 
 /** The value of the sample with that name whose labels include `labels` (0 when there is none). */
-export function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+export function sampleValue(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
   return samples
     .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
     .reduce((sum, s) => sum + s.value, 0);
@@ -62,7 +62,9 @@ export async function startOtlpSink(options: { keep?: boolean } = {}) {
         return;
       }
       const parsed = JSON.parse(body.toString("utf8")) as {
-        resourceSpans: { scopeSpans: { spans: (Omit<ExportedSpan, "attributes"> & { attributes?: OtlpAttribute[] })[] }[] }[];
+        resourceSpans: {
+          scopeSpans: { spans: (Omit<ExportedSpan, "attributes"> & { attributes?: OtlpAttribute[] })[] }[];
+        }[];
       };
       for (const rs of parsed.resourceSpans)
         for (const ss of rs.scopeSpans)
