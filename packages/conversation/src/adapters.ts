@@ -184,18 +184,13 @@ export function createFulfill(options: { sealer: Sealer; client: FulfillmentClie
         : {}),
     };
   };
-  // The backend call is a child span; its traceparent header (fulfillment's call.ts) names it.
-  return (input) =>
-    inSpan(
-      "fulfillment",
-      { kind: SpanKind.INTERNAL, attributes: { "cb.intent": input.intent.name, "cb.endpoint_id": input.endpoint.id } },
-      async () => {
-        const started = performance.now();
-        try {
-          return await fulfill(input);
-        } finally {
-          turnDuration.observe({ stage: "fulfill" }, (performance.now() - started) / 1000);
-        }
-      },
-    );
+  // The call itself is a span (fulfillment's call.ts), whose traceparent header the backend gets.
+  return async (input) => {
+    const started = performance.now();
+    try {
+      return await fulfill(input);
+    } finally {
+      turnDuration.observe({ stage: "fulfill" }, (performance.now() - started) / 1000);
+    }
+  };
 }

@@ -144,7 +144,7 @@ export function createFulfillmentClient(
     call(endpoint: Endpoint, request: WebhookRequest, budgetMs = endpoint.timeoutMs): Promise<FulfillmentResult> {
       return inSpan(
         "POST fulfillment",
-        { kind: SpanKind.CLIENT, attributes: { "http.request.method": "POST" } },
+        { kind: SpanKind.CLIENT, attributes: { "http.request.method": "POST", "cb.endpoint_id": endpoint.id } },
         (span) => call(span, endpoint, request, budgetMs),
       );
     },
