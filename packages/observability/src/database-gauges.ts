@@ -60,7 +60,7 @@ export interface BacklogOptions {
 export function observeBacklog(pool: pg.Pool, options: BacklogOptions = {}): { read(): Promise<Backlog> } {
   const cacheMs = options.cacheMs ?? 5_000;
   const timeoutMs = options.timeoutMs ?? 2_000;
-  let last: { at: number; value: Promise<Backlog> } | undefined;
+  let last: { at: number; value: Promise<Backlog>; settled: boolean } | undefined;
 
   async function query(): Promise<Backlog> {
     const client = await pool.connect();
@@ -79,15 +79,21 @@ export function observeBacklog(pool: pg.Pool, options: BacklogOptions = {}): { r
     }
   }
 
+  // A read in flight is shared by every gauge of a scrape (and by concurrent scrapes), whatever the cache period.
   function read(): Promise<Backlog> {
     const now = performance.now();
-    if (!last || now - last.at > cacheMs) {
-      const value = query();
-      last = { at: now, value };
-      // A failed read is not cached: the next scrape tries again.
-      value.catch(() => {
-        if (last?.value === value) last = undefined;
-      });
+    if (!last || (last.settled && now - last.at > cacheMs)) {
+      const entry = { at: now, value: query(), settled: false };
+      last = entry;
+      entry.value.then(
+        () => {
+          entry.settled = true;
+        },
+        // A failed read is not cached: the next scrape tries again.
+        () => {
+          if (last === entry) last = undefined;
+        },
+      );
     }
     return last.value;
   }
