@@ -77,7 +77,7 @@ test("sends are counted by channel and outcome: sent, rate limited (429 or a wai
     async send() {
       const failure = failures.shift();
       if (failure) throw failure;
-      return [{ platformMessageId: "1" }];
+      return [{ platformMessageId: "1", raw: {} }];
     },
   };
   const sender = observeSender("whatsapp", strict);
