@@ -97,3 +97,6 @@ interface OtlpAttribute {
   key: string;
   value: Record<string, unknown>;
 }
+
+/** Keeps finished spans in memory: startTracing({ exporter }) in tests. */
+export { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
