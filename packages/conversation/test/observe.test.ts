@@ -2,9 +2,17 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type ChannelSender, PlatformError, type Reply } from "@cb/core";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
-import { registry } from "@cb/observability";
-import { parsePrometheus, sampleValue } from "@cb/observability/testing";
-import { createUnderstand, nluOutcome, observeSender, sendOutcome, type TenantInfo } from "../src/index.ts";
+import { currentTraceparent, inSpan, registry, startTracing } from "@cb/observability";
+import { InMemorySpanExporter, parsePrometheus, sampleValue } from "@cb/observability/testing";
+import {
+  createIngestor,
+  createUnderstand,
+  expandInbound,
+  nluOutcome,
+  observeSender,
+  sendOutcome,
+  type TenantInfo,
+} from "../src/index.ts";
 import { sendWithRetry } from "../src/send-retry.ts";
 
 let t: TestDatabase;
@@ -106,4 +114,41 @@ test("sends are counted by channel and outcome: sent, rate limited (429 or a wai
   assert.equal(moved("cb_platform_send_retries_total", { channel: "whatsapp" }), 1);
   assert.equal(moved("cb_platform_sends_total", { channel: "whatsapp", outcome: "rate_limited" }), 1);
   assert.equal(moved("cb_platform_sends_total", { channel: "whatsapp", outcome: "sent" }), 1);
+});
+
+test("ingest latency is counted by where the events went; the webhook's traceparent is stored with its message either way", async () => {
+  const tracing = startTracing({ serviceName: "ingest", env: {}, exporter: new InMemorySpanExporter() });
+  const row = await t.db.channelAccount.create({
+    data: { tenantId: tenant.id, channel: "telegram", name: "bot", secrets: "sealed" },
+  });
+  const account = { id: row.id, tenantId: tenant.id, channel: "telegram" as const, config: {}, secrets: {} };
+  const event = (id: string) => ({
+    type: "message" as const,
+    raw: {},
+    message: { ...message(id), platformEventId: id },
+  });
+  try {
+    for (const [store, inboxAbove] of [
+      ["direct", Infinity],
+      ["inbox", 0],
+    ] as const) {
+      const ingestor = createIngestor({ connectionString: t.url, inboxAbove });
+      let traceparent = "";
+      const moved = await counted(() =>
+        inSpan("webhook", {}, async () => {
+          traceparent = currentTraceparent()!;
+          await ingestor.ingest(account, [event(store)]);
+        }),
+      );
+      await ingestor.close();
+      assert.equal(moved("cb_ingest_duration_seconds_count", { store }), 1, store);
+      assert.equal(moved("cb_ingest_duration_seconds_count"), 1);
+      await expandInbound(t.pool);
+      const stored = await t.db.message.findFirstOrThrow({ where: { channelAccountId: row.id, dedupeKey: store } });
+      assert.match(traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+      assert.equal(stored.traceparent, traceparent, store);
+    }
+  } finally {
+    await tracing.shutdown();
+  }
 });
