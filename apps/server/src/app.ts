@@ -69,12 +69,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (closing) reply.header("connection", "close");
   });
   registerErrorHandling(app);
-  if (deps.forgeryLimit) registerForgeryLimit(app, deps.forgeryLimit);
-  await app.register(health, { db: deps.db });
+  // Before the forgery limit, so that the webhooks it refuses are counted too.
   observeWebhooks(
     app,
     deps.drivers.map((d) => d.channel),
   );
+  if (deps.forgeryLimit) registerForgeryLimit(app, deps.forgeryLimit);
+  await app.register(health, { db: deps.db });
   if (deps.metrics) await app.register(metricsRoute, deps.metrics);
   for (const driver of deps.drivers) {
     await app.register(driver.webhook, {
