@@ -319,7 +319,7 @@ const observability = {
   overheadPct: { metrics: overheadPct("metrics"), tracing: overheadPct("tracing") },
   // What recording a turn's metrics costs (no scrape), measured in this process: part of every mode.
   metricsRecordingUsPerTurn: recordingUs,
-  metricsRecordingPct: offMs ? Math.round((recordingUs / 1000 / offMs) * 1000) / 10 : null,
+  metricsRecordingPct: offMs ? Math.round((recordingUs / 1000 / offMs) * 10_000) / 100 : null,
 };
 const figures = {
   rate,
