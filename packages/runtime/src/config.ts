@@ -28,6 +28,8 @@ const schema = z.object({
   TRUST_PROXY: z.string().optional(),
   /** Where a worker started on its own answers /healthz and /readyz (0: a free port); unset: no health server. */
   WORKER_HEALTH_PORT: z.coerce.number().int().nonnegative().optional(),
+  /** When set, GET /metrics (web role, worker health port) asks for `Authorization: Bearer <it>`. */
+  METRICS_TOKEN: z.string().min(16).optional(),
   BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()
@@ -36,8 +38,6 @@ const schema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Deployment-wide token allowed to create tenants through the admin API. */
   ADMIN_TOKEN: z.string().min(16).optional(),
-  /** When set, GET /metrics (web role, worker health port) asks for `Authorization: Bearer <it>`. */
-  METRICS_TOKEN: z.string().min(16).optional(),
   TELEGRAM_API_ROOT: z.string().url().optional(),
   GRAPH_API_BASE_URL: z.string().url().optional(),
   GRAPH_API_VERSION: z.string().optional(),
