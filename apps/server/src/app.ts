@@ -4,7 +4,7 @@ import { slackOAuth, type SlackOAuthOptions } from "@cb/channel-slack";
 import type { ChannelDriver } from "@cb/core";
 import type { AccountDirectory, Ingestor } from "@cb/conversation";
 import type { Db } from "@cb/db";
-import { withLogContext, type Logger } from "@cb/logging";
+import type { Logger } from "@cb/logging";
 import { metricsRoute } from "@cb/observability";
 import Fastify, {
   type FastifyBaseLogger,
@@ -81,8 +81,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     await app.register(driver.webhook, {
       prefix: `/webhooks/${driver.channel}`,
       loadAccount: (id) => deps.accounts.load(driver.channel, id),
-      ingest: (account, events) =>
-        withLogContext({ tenantId: account.tenantId }, () => deps.ingestor.ingest(account, events)),
+      ingest: (account, events) => deps.ingestor.ingest(account, events),
       findAccount: (match) => deps.accounts.find(driver.channel, match),
       disableAccount: (account) => deps.accounts.disable(account.id),
       ...(driver.channel === "slack" ? { appSecrets: { signingSecret: deps.slackApp?.signingSecret } } : {}),
