@@ -188,6 +188,7 @@ for (const [name, service] of longRunning) {
       HOST: "127.0.0.1",
       PORT: await freePort(),
       WORKER_HEALTH_PORT: await freePort(),
+      METRICS_TOKEN: "metrics-token-of-the-test",
     });
     // A process group of its own: whatever the command leaves behind is killed with it.
     const child = spawn(image.cmd[0]!, image.cmd.slice(1), {
@@ -206,10 +207,21 @@ for (const [name, service] of longRunning) {
       healthy = healthcheck(env) === 0;
       if (!healthy) await sleep(500);
     }
+    // The role's /metrics, on the port its health check probes, behind METRICS_TOKEN.
+    const port = roleOf(service) === "web" ? env.PORT : env.WORKER_HEALTH_PORT;
+    const metrics = (authorization?: string) =>
+      fetch(`http://127.0.0.1:${port}/metrics`, authorization ? { headers: { authorization } } : {}).catch(
+        (err: Error) => err,
+      );
+    const refused = healthy ? await metrics() : undefined;
+    const scraped = healthy ? await metrics(`Bearer ${env.METRICS_TOKEN}`) : undefined;
     child.kill("SIGTERM");
     const code = await Promise.race([exited.then(([status]) => status), sleep(30_000).then(() => "still running")]);
     killGroup(child.pid!);
     assert.ok(healthy, `healthy within a minute (${roleOf(service)} role); its stderr: ${stderr}`);
+    assert.equal((refused as Response).status, 401, "no token, no metrics");
+    assert.equal((scraped as Response).status, 200);
+    assert.match(await (scraped as Response).text(), /^cb_process_cpu_seconds_total /m);
     assert.equal(code, 0, "SIGTERM reaches the role through start.sh (exec), which drains and exits 0");
     assert.equal(healthcheck(env), 1, "unhealthy once the role is gone");
   });

@@ -5,6 +5,7 @@ import Fastify from "fastify";
 import { telegramDriver } from "@cb/channel-telegram";
 import { createAccountDirectory, createIngestor } from "@cb/conversation";
 import { createDb, createPool } from "@cb/db";
+import { startTracing } from "@cb/observability";
 import { createSealer, parseKeyRing } from "@cb/secrets";
 import { buildServer } from "@cb/server";
 
@@ -14,6 +15,8 @@ if (mode === "bare") {
   app.post("/webhook", async () => ({ ok: true }));
   console.log(await app.listen({ port: 0, host: "127.0.0.1" }));
 } else {
+  // As the web role: traces only when OTEL_EXPORTER_OTLP_ENDPOINT is set (the turn benchmark's tracing mode).
+  startTracing({ serviceName: "bench-web" });
   const url = process.env.DATABASE_URL!;
   const pool = createPool(url, { max: 10 });
   const db = createDb(pool);
@@ -24,6 +27,7 @@ if (mode === "bare") {
     ingestor,
     accounts: createAccountDirectory({ db, sealer, drivers: [telegramDriver], env: {} }),
     drivers: [telegramDriver],
+    metrics: {},
     // The web role refuses sources that keep failing verification; FORGERY_LIMIT=off measures without.
     ...(process.env.FORGERY_LIMIT === "off" ? {} : { forgeryLimit: { pool } }),
   });

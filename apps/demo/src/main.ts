@@ -6,6 +6,7 @@ import { dirname } from "node:path";
 import { startDemoBackends } from "@cb/demo-backends";
 import { startFakeTelegram } from "@cb/fake-telegram";
 import { createLogger } from "@cb/logging";
+import { startTracing } from "@cb/observability";
 import { loadConfig, openRuntime } from "@cb/runtime";
 import { startWebRole } from "@cb/server";
 import { startWorkerRole } from "@cb/worker";
@@ -30,6 +31,8 @@ env.EGRESS_ALLOW ??= "127.0.0.1,localhost";
 env.EGRESS_ALLOW_HTTP ??= "true";
 
 const config = loadConfig(env);
+// Off unless OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_TRACES_EXPORTER) is set: both roles' spans, one service.
+const tracing = startTracing({ serviceName: "chatbot-demo", env });
 // The terminal is a chat: the roles log only warnings and errors there unless LOG_LEVEL asks for more.
 const runtime = await openRuntime(config, createLogger({ level: env.LOG_LEVEL ? config.LOG_LEVEL : "warn" }));
 const demo = await seedDemo(runtime, { keyFile: DEMO_API_KEY_FILE });
@@ -79,6 +82,7 @@ async function shutdown() {
   await backends.app.close();
   await botApi?.close();
   await runtime.close();
+  await tracing.shutdown();
   await rm(DEMO_INFO_FILE, { force: true });
   process.exit(0);
 }

@@ -5,6 +5,7 @@ import type { ChannelDriver } from "@cb/core";
 import type { AccountDirectory, Ingestor } from "@cb/conversation";
 import type { Db } from "@cb/db";
 import type { Logger } from "@cb/logging";
+import { metricsRoute } from "@cb/observability";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -15,6 +16,7 @@ import { operatorConsole } from "./console.ts";
 import { registerErrorHandling } from "./errors.ts";
 import { registerForgeryLimit, type ForgeryLimitOptions } from "./forgery-limit.ts";
 import { health } from "./health.ts";
+import { observeWebhooks } from "./observability.ts";
 
 export interface ServerDeps {
   db: Db;
@@ -34,6 +36,8 @@ export interface ServerDeps {
   consoleDir?: string;
   /** Whom to believe about the client's address (fastify's trustProxy): needed behind a proxy. */
   trustProxy?: FastifyServerOptions["trustProxy"];
+  /** GET /metrics: served when given; `token` (METRICS_TOKEN) then required as a bearer token. */
+  metrics?: { token?: string | undefined };
 }
 
 /**
@@ -68,8 +72,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (closing) reply.header("connection", "close");
   });
   registerErrorHandling(app);
+  // Before the forgery limit, so that the webhooks it refuses are counted too.
+  observeWebhooks(
+    app,
+    deps.drivers.map((d) => d.channel),
+  );
   if (deps.forgeryLimit) registerForgeryLimit(app, deps.forgeryLimit);
   await app.register(health, { db: deps.db });
+  if (deps.metrics) await app.register(metricsRoute, deps.metrics);
   for (const driver of deps.drivers) {
     await app.register(driver.webhook, {
       prefix: `/webhooks/${driver.channel}`,

@@ -73,6 +73,7 @@ export async function startWebRole(
     ...(config.TRUST_PROXY ? { trustProxy: config.TRUST_PROXY === "true" ? true : config.TRUST_PROXY } : {}),
     logger: runtime.logger,
     ...(withConsole ? { consoleDir } : {}),
+    metrics: { token: config.METRICS_TOKEN },
   });
   const url = await app.listen({ host: options.host ?? config.HOST, port: options.port ?? config.PORT });
   return {

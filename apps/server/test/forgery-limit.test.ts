@@ -4,6 +4,8 @@ import { telegramDriver } from "@cb/channel-telegram";
 import { createAccountDirectory, createIngestor, type Ingestor } from "@cb/conversation";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
+import { registry } from "@cb/observability";
+import { parsePrometheus, sampleValue } from "@cb/observability/testing";
 import type { FastifyInstance } from "fastify";
 import { buildServer } from "../src/index.ts";
 
@@ -84,4 +86,17 @@ test("every web process shares the count: a second one refuses the source after 
     `verify:${attacker}`,
   ]);
   assert.ok(rows[0]!.points > 5, "counted in PostgreSQL");
+});
+
+test("webhooks the limit refuses are counted as rejected, with its reason", async () => {
+  const app = await webProcess();
+  const attacker = "203.0.113.99";
+  for (let i = 0; i < 6; i++) await post(app, attacker, "forged");
+  const before = parsePrometheus(await registry.metrics());
+  assert.equal((await post(app, attacker, SECRET_TOKEN)).statusCode, 429);
+  const after = parsePrometheus(await registry.metrics());
+  const moved = (name: string, labels: Record<string, string>) =>
+    sampleValue(after, name, labels) - sampleValue(before, name, labels);
+  assert.equal(moved("cb_webhooks_received_total", { channel: "telegram" }), 1);
+  assert.equal(moved("cb_webhooks_rejected_total", { channel: "telegram", reason: "too_many_failures" }), 1);
 });

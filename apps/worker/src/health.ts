@@ -1,5 +1,6 @@
 import { pendingMigrations, type Pool } from "@cb/db";
 import type { JobRunner } from "@cb/jobs";
+import { metricsRoute } from "@cb/observability";
 import Fastify, { type FastifyInstance } from "fastify";
 
 export interface WorkerHealthOptions {
@@ -10,12 +11,14 @@ export interface WorkerHealthOptions {
   host: string;
   /** 0: a free port (see url). */
   port: number;
+  /** METRICS_TOKEN: GET /metrics then needs it as a bearer token. */
+  metricsToken?: string | undefined;
 }
 
 /**
  * The worker role's health server (it has no other port): /healthz, the process answers; /readyz,
- * the job runner runs and the database answers with this build's schema. Fastify, so metrics can
- * join it. Probes come every few seconds: they are not logged.
+ * the job runner runs and the database answers with this build's schema; /metrics, the process's
+ * metrics (Prometheus). Probes come every few seconds: they are not logged.
  */
 export async function startWorkerHealth(
   options: WorkerHealthOptions,
@@ -32,6 +35,7 @@ export async function startWorkerHealth(
       return reply.code(503).send({ status: "unavailable", reason: "database unreachable" });
     }
   });
+  await app.register(metricsRoute, { token: options.metricsToken });
   const url = await app.listen({ host: options.host, port: options.port });
   return { app, url, close: () => app.close() };
 }

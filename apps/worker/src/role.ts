@@ -27,6 +27,7 @@ import {
   type JobRunner,
   type WorkerEvents,
 } from "@cb/jobs";
+import { observeBacklog } from "@cb/observability";
 import type { Sealer } from "@cb/secrets";
 import { createLogger, type Logger, type LogLevel } from "@cb/logging";
 import { createTaskList } from "./tasks.ts";
@@ -112,6 +113,8 @@ export async function startWorkerRole(
     crontab: [INBOUND_SWEEP, WEBHOOK_HEALTH_CRONTAB].join("\n"),
     logger,
   });
+  // Job queue depth and age, inbox backlog: read when Prometheus scrapes this process.
+  observeBacklog(resources.pool);
   // A queue per conversation and per order: empty ones are collected, or every job fetch slows down.
   const queues = keepQueuesCollected({
     pool: resources.pool,

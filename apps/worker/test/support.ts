@@ -13,6 +13,7 @@ import { startFakeTelegram, type FakeTelegram } from "@cb/fake-telegram";
 import { hubSignature } from "@cb/meta-graph";
 import { createSealer, generateKey, parseKeyRing, type Sealer } from "@cb/secrets";
 import { buildServer } from "@cb/server";
+import type { Logger } from "@cb/logging";
 import type { FastifyInstance } from "fastify";
 import { startWorkerRole } from "../src/index.ts";
 
@@ -51,6 +52,10 @@ export async function startStack(
     worker?: boolean;
     ingest?: Omit<IngestorOptions, "connectionString">;
     answering?: Parameters<typeof startWorkerRole>[0]["answering"];
+    /** Where both roles log (nothing by default). */
+    logger?: Logger;
+    /** Serve GET /metrics on the web role. */
+    metrics?: boolean;
   } = {},
 ): Promise<Stack> {
   const t = await createTestDatabase();
@@ -115,6 +120,8 @@ export async function startStack(
     ingestor,
     drivers,
     admin: { db: t.db, sealer, channelEnv: {}, operatorToken: "operator-token-for-tests" },
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.metrics ? { metrics: {} } : {}),
   });
   const stack: Stack = {
     t,
@@ -138,6 +145,7 @@ export async function startStack(
         sealer,
         accounts,
         ...(options.answering ? { answering: options.answering } : {}),
+        ...(options.logger ? { logger: options.logger } : {}),
         config: {
           WORKER_CONCURRENCY: 4,
           WORKER_HEARTBEAT_MS: 300,

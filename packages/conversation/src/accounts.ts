@@ -2,6 +2,7 @@ import type { Channel, ChannelAccount, ChannelDriver, ChannelEnvironment, Channe
 import type { Db } from "@cb/db";
 import type { Sealer } from "@cb/secrets";
 import { LRUCache } from "lru-cache";
+import { observeSender } from "./observe.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -69,7 +70,7 @@ export function createAccountDirectory(options: {
       const driver = drivers.get(account.channel);
       if (!driver) throw new Error(`no driver for channel ${account.channel}`);
       if (!options.limits) throw new Error("sending needs the platforms' limits: createAccountDirectory({ limits })");
-      const sender = driver.createSender(account, options.env, options.limits);
+      const sender = observeSender(driver.channel, driver.createSender(account, options.env, options.limits));
       senders.set(accountId, sender);
       return sender;
     },

@@ -8,17 +8,19 @@ import {
   type EndpointAuth,
   type FulfillmentClient,
 } from "@cb/fulfillment";
+import { inSpan, nluOutcomes, SpanKind, turnDuration } from "@cb/observability";
 import {
   applyOutputContexts,
   createLlmClassifier,
   createModelStore,
+  DEFAULT_FALLBACK,
   understandHybrid,
   type DialogState,
   type LlmClassifier,
   type ModelStore,
 } from "@cb/nlu";
 import type { Sealer } from "@cb/secrets";
-import type { ApplyContexts, Fulfill, Understand } from "./ports.ts";
+import type { ApplyContexts, Fulfill, Understand, Understanding } from "./ports.ts";
 import { welcomeEvents } from "./welcome.ts";
 
 /** The deployment's OpenAI-compatible endpoint; tenants choose the mode and the model. */
@@ -48,7 +50,7 @@ export function createUnderstand(
     }
     return llm;
   };
-  return async ({ tenant, message, state }) => {
+  const understand: Understand = async ({ tenant, message, state }) => {
     const model = await store.load(
       tenant.id,
       tenant.trainingRevision !== undefined
@@ -56,8 +58,17 @@ export function createUnderstand(
         : undefined,
     );
     const settings = tenant.nluSettings ?? {};
-    const llm = options.llm && settings.mode === "hybrid" && settings.model ? llmFor(settings.model) : undefined;
-    return understandHybrid(
+    const hybrid = options.llm && settings.mode === "hybrid" && settings.model ? llmFor(settings.model) : undefined;
+    // Whether this message was put to the LLM (the offline model was unsure), for the NLU metrics.
+    let llmUsed = false;
+    const llm = hybrid && {
+      ...hybrid,
+      classify: (...args: Parameters<LlmClassifier["classify"]>) => {
+        llmUsed = true;
+        return hybrid.classify(...args);
+      },
+    };
+    const understanding = await understandHybrid(
       {
         ...(message.text !== undefined ? { text: message.text } : {}),
         ...(message.postback ? { postbackPayload: message.postback.payload } : {}),
@@ -68,7 +79,33 @@ export function createUnderstand(
       },
       llm,
     );
+    const fallback = model.intents.find((i) => i.isFallback)?.name ?? DEFAULT_FALLBACK;
+    nluOutcomes.inc({ outcome: nluOutcome(understanding, fallback), llm: llmUsed ? "used" : "not_used" });
+    return understanding;
   };
+  return (input) =>
+    inSpan("nlu.understand", { kind: SpanKind.INTERNAL }, async () => {
+      const started = performance.now();
+      try {
+        return await understand(input);
+      } finally {
+        turnDuration.observe({ stage: "understand" }, (performance.now() - started) / 1000);
+      }
+    });
+}
+
+/**
+ * What understanding came to: an intent matched, a required parameter asked for, or the fallback,
+ * either because the best intent scored below the threshold (low_confidence) or because nothing
+ * resembled the message at all.
+ */
+export function nluOutcome(
+  understanding: Understanding,
+  fallback: string,
+): "matched" | "prompt" | "low_confidence" | "fallback" {
+  if (understanding.prompt !== undefined) return "prompt";
+  if (understanding.intent !== fallback) return "matched";
+  return understanding.confidence > 0 ? "low_confidence" : "fallback";
 }
 
 export const applyContexts: ApplyContexts = (state, contexts) => {
@@ -78,7 +115,17 @@ export const applyContexts: ApplyContexts = (state, contexts) => {
 
 /** Fulfillment through Dialogflow ES-compatible webhooks; credentials are opened only here. */
 export function createFulfill(options: { sealer: Sealer; client: FulfillmentClient }): Fulfill {
-  return async ({ responseId, tenant, conversationId, message, raw, intent, understanding, responses, endpoint }) => {
+  const fulfill: Fulfill = async ({
+    responseId,
+    tenant,
+    conversationId,
+    message,
+    raw,
+    intent,
+    understanding,
+    responses,
+    endpoint,
+  }) => {
     const auth = endpoint.secrets ? options.sealer.openJson<EndpointAuth>(endpoint.secrets) : undefined;
     const request = buildWebhookRequest({
       responseId,
@@ -139,5 +186,14 @@ export function createFulfill(options: { sealer: Sealer; client: FulfillmentClie
           }
         : {}),
     };
+  };
+  // The call itself is a span (fulfillment's call.ts), whose traceparent header the backend gets.
+  return async (input) => {
+    const started = performance.now();
+    try {
+      return await fulfill(input);
+    } finally {
+      turnDuration.observe({ stage: "fulfill" }, (performance.now() - started) / 1000);
+    }
   };
 }

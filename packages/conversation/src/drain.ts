@@ -2,6 +2,7 @@ import { isDatabaseUnavailable, transaction, untilDatabaseAnswers, type Pool } f
 import { eventParameters, withEvents } from "@cb/event-webhooks";
 import { addJob } from "@cb/jobs";
 import { CONVERSATION_QUEUE_PREFIX, HANDLE_MESSAGE } from "./expand.ts";
+import { observeTurn } from "./observe.ts";
 import { handleMessage, type TurnDeps } from "./turn.ts";
 
 export interface AnswerOptions {
@@ -47,13 +48,14 @@ interface Waiting {
   attempts: number;
   waitingUntil: Date | null;
   error: unknown;
+  traceparent: string | null;
 }
 
 // The conversation's earliest message not yet answered: the order messages were stored in
 // (`arrival`, expand.ts), which follows their acknowledgement. Messages stored by other means have
 // no arrival and come after.
 const NEXT_WAITING = `
-SELECT m.id, m."conversationId", m."tenantId", m."channelAccountId", m.content->>'channel' AS channel, m.attempts, m.error,
+SELECT m.id, m."conversationId", m."tenantId", m."channelAccountId", m.content->>'channel' AS channel, m.attempts, m.error, m.traceparent,
   CASE WHEN m."retryAt" > now() THEN m."retryAt" END AS "waitingUntil"
 FROM "Message" m
 WHERE m."conversationId" = (SELECT "conversationId" FROM "Message" WHERE id = $1::uuid)
@@ -120,7 +122,10 @@ export async function answerConversation(
     });
     const attempts = next.attempts + 1;
     try {
-      await untilAborted(handleMessage(deps, next.id), options.signal);
+      await untilAborted(
+        observeTurn(next, () => handleMessage(deps, next.id)),
+        options.signal,
+      );
       result.answered.push(next.id);
     } catch (err) {
       if (isDatabaseUnavailable(err) && (result.outages?.length ?? 0) < MAX_OUTAGES && !options.signal?.aborted) {

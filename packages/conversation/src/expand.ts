@@ -54,6 +54,8 @@ export interface InboundGroup {
   accountId: string;
   tenantId: string;
   events: InboundEvent[];
+  /** The W3C traceparent of the webhook request (tracing on): its messages' turns join its trace. */
+  traceparent?: string;
 }
 
 /** A stored row's groups, and when the row was acknowledged (its messages' createdAt; null: now). */
@@ -74,8 +76,8 @@ const ARRIVAL_SPAN = 1_048_576;
 // an account deleted since they were acknowledged are dropped, as its stored messages were.
 const STORE_MESSAGES = `
 WITH input AS (
-  SELECT DISTINCT ON (u.account_id, u.dedupe_key) u.* FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::jsonb[], $9::timestamptz[], $10::timestamptz[])
-    WITH ORDINALITY AS u(id, tenant_id, account_id, external_id, dedupe_key, platform_message_id, content, raw, sent_at, received_at, n)
+  SELECT DISTINCT ON (u.account_id, u.dedupe_key) u.* FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::jsonb[], $9::timestamptz[], $10::timestamptz[], $11::text[])
+    WITH ORDINALITY AS u(id, tenant_id, account_id, external_id, dedupe_key, platform_message_id, content, raw, sent_at, received_at, traceparent, n)
   JOIN "ChannelAccount" a ON a.id = u.account_id
   ORDER BY u.account_id, u.dedupe_key, u.n
 ), conv AS (
@@ -90,8 +92,8 @@ WITH input AS (
 ), write AS MATERIALIZED (
   SELECT nextval('"Message_arrival_seq"') * ${ARRIVAL_SPAN} AS base
 ), msg AS (
-  INSERT INTO "Message" (id, "tenantId", "channelAccountId", "conversationId", direction, "dedupeKey", "platformMessageId", content, raw, status, arrival, "createdAt", "updatedAt")
-  SELECT i.id, i.tenant_id, i.account_id, c.id, 'in', i.dedupe_key, i.platform_message_id, i.content, i.raw, 'received', w.base + i.n, COALESCE(i.received_at, now()), now()
+  INSERT INTO "Message" (id, "tenantId", "channelAccountId", "conversationId", direction, "dedupeKey", "platformMessageId", content, raw, status, arrival, traceparent, "createdAt", "updatedAt")
+  SELECT i.id, i.tenant_id, i.account_id, c.id, 'in', i.dedupe_key, i.platform_message_id, i.content, i.raw, 'received', w.base + i.n, i.traceparent, COALESCE(i.received_at, now()), now()
   FROM input i CROSS JOIN write w JOIN conv c ON c."channelAccountId" = i.account_id AND c."externalId" = i.external_id
   ON CONFLICT ("channelAccountId", direction, "dedupeKey") DO NOTHING
   RETURNING id, "conversationId"
@@ -150,6 +152,7 @@ async function applyBatches(client: pg.PoolClient, batches: StoredBatch[]): Prom
         messages.map((m) => storableJson(m.raw ?? null)),
         messages.map((m) => new Date(m.message.sentAt)),
         messages.map((m) => m.receivedAt),
+        messages.map((m) => m.group.traceparent ?? null),
       ],
     });
   }

@@ -1,6 +1,7 @@
 import type { ChannelAccount, InboundEvent } from "@cb/core";
 import { createPool } from "@cb/db";
 import { defaultLogger, type Logger } from "@cb/logging";
+import { currentTraceparent, ingestDuration, observePool } from "@cb/observability";
 import { inboxWaiting, storeEvents, wakeExpansion, type InboundGroup } from "./expand.ts";
 
 export interface Ingestor {
@@ -18,6 +19,8 @@ export interface Ingestor {
 
 interface Pending {
   group: InboundGroup;
+  /** When it was handed over (performance.now()), for the ingest latency metric. */
+  since: number;
   resolve(): void;
   reject(err: unknown): void;
 }
@@ -58,6 +61,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
   // as failed; createPool replaces idle ones. One more connection is the wake-up's.
   const logger = options.logger ?? defaultLogger();
   const pool = createPool(options.connectionString, { max: concurrency + 1, logger });
+  observePool("ingest", pool);
   const maxBatch = options.maxBatch ?? 500;
   const inboxAbove = options.inboxAbove ?? 4;
   const queue: Pending[] = [];
@@ -87,7 +91,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
       });
   }
 
-  async function write(batch: Pending[]): Promise<void> {
+  async function write(batch: Pending[]): Promise<"direct" | "inbox"> {
     const started = performance.now();
     batchSize += (batch.length - batchSize) / 8;
     const groups = batch.map((p) => p.group);
@@ -102,12 +106,19 @@ export function createIngestor(options: IngestorOptions): Ingestor {
       });
       counters.inboxAppends++;
       wake();
-    } else {
-      await storeEvents(pool, groups);
+      return done("inbox");
     }
-    counters.transactions++;
-    counters.requests += batch.length;
-    counters.writeMs += performance.now() - started;
+    await storeEvents(pool, groups);
+    return done("direct");
+
+    function done(store: "direct" | "inbox") {
+      const now = performance.now();
+      counters.transactions++;
+      counters.requests += batch.length;
+      counters.writeMs += now - started;
+      for (const p of batch) ingestDuration.observe({ store }, (now - p.since) / 1000);
+      return store;
+    }
   }
 
   // If a shared write fails, its requests are written again one by one, so one bad request never
@@ -150,7 +161,13 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     ingest(account, events) {
       if (!events.length) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
-        queue.push({ group: { accountId: account.id, tenantId: account.tenantId, events }, resolve, reject });
+        const traceparent = currentTraceparent();
+        queue.push({
+          group: { accountId: account.id, tenantId: account.tenantId, events, ...(traceparent ? { traceparent } : {}) },
+          since: performance.now(),
+          resolve,
+          reject,
+        });
         // Requests parsed in the same turn of the event loop join one batch.
         if (!scheduled && running < concurrency) {
           scheduled = true;

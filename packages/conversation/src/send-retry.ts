@@ -1,4 +1,5 @@
 import { PlatformError, type ChannelSender, type ConversationRef, type Reply, type SendContext } from "@cb/core";
+import { platformSendRetries } from "@cb/observability";
 
 // Retryable failures are tried again in place while the waits add up to no more than this; a longer
 // wait (a Retry-After of minutes) goes back to the job queue at once.
@@ -26,6 +27,7 @@ export async function sendWithRetry(
       const wait = err instanceof PlatformError && err.retryable ? (err.retryAfterMs ?? 500 * 2 ** attempt) : undefined;
       if (wait === undefined || waited + wait > MAX_INLINE_WAIT_MS || attempt >= INLINE_ATTEMPTS) throw err;
       waited += wait;
+      platformSendRetries.inc({ channel: sender.channel ?? "unknown" });
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }

@@ -50,6 +50,8 @@ export interface ChannelSender {
    * for platforms that never report (Telegram, Slack), sparing every reply that look. Default true.
    */
   readonly reportsDelivery?: boolean;
+  /** The channel it sends on (set by the account directory; metrics label retries with it). */
+  readonly channel?: Channel;
 }
 
 /** Platform API base URLs and the like, from deployment configuration (fakes in tests). */

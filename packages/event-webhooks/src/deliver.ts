@@ -2,6 +2,7 @@ import { prismaSql, type Db, type Prisma } from "@cb/db";
 import { EgressError, type Egress } from "@cb/egress";
 import { recordedBody, signatureHeaders } from "@cb/fulfillment";
 import { addJob, type Task } from "@cb/jobs";
+import { eventDeliveries, inSpan, SpanKind, traceHeaders } from "@cb/observability";
 import type { Sealer } from "@cb/secrets";
 import { DELIVER_EVENT, emitEvent } from "./emit.ts";
 
@@ -113,6 +114,9 @@ export function createDeliverTask(options: DeliveryOptions): Task {
     });
     const { signingSecrets } = options.sealer.openJson<{ signingSecrets: string[] }>(subscription.secrets);
     const started = performance.now();
+    // The attempt is a span of its own trace; its traceparent goes to the receiver.
+    const trace = (work: () => ReturnType<typeof options.egress.request>) =>
+      inSpan("POST event webhook", { kind: SpanKind.CLIENT, attributes: { "cb.event_type": event.type } }, work);
     let httpStatus: number | undefined;
     let excerpt: string | undefined;
     let error: string | undefined;
@@ -124,13 +128,15 @@ export function createDeliverTask(options: DeliveryOptions): Task {
       ...signatureHeaders(signingSecrets, event.id, body, now()),
     };
     try {
-      const response = await options.egress.request(subscription.url, {
-        method: "POST",
-        headers,
-        body,
-        timeoutMs: options.timeoutMs ?? 10_000,
-        maxBytes: 64 * 1024,
-      });
+      const response = await trace(() =>
+        options.egress.request(subscription.url, {
+          method: "POST",
+          headers: { ...headers, ...traceHeaders() },
+          body,
+          timeoutMs: options.timeoutMs ?? 10_000,
+          maxBytes: 64 * 1024,
+        }),
+      );
       httpStatus = response.status;
       excerpt = recordedBody(response.body);
       if (response.status < 200 || response.status >= 300) {
@@ -157,6 +163,7 @@ export function createDeliverTask(options: DeliveryOptions): Task {
       responseExcerpt: excerpt ?? null,
     };
 
+    eventDeliveries.inc({ outcome: error ? (httpStatus === 410 ? "gone" : "failed") : "succeeded" });
     if (!error) {
       await db.$transaction([
         db.deliveryAttempt.create({ data: attempt }),

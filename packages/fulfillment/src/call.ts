@@ -1,4 +1,13 @@
 import { EgressError, type Egress } from "@cb/egress";
+import {
+  fulfillmentCalls,
+  fulfillmentDuration,
+  inSpan,
+  type Span,
+  SpanKind,
+  statusClass as statusClassLabel,
+  traceHeaders,
+} from "@cb/observability";
 import CircuitBreaker from "opossum";
 import type { WebhookRequest, WebhookResponse } from "./dialogflow.ts";
 import { whyInvalid, type CheckedWebhookResponse } from "./response-schema.ts";
@@ -111,7 +120,8 @@ function requestHeaders(endpoint: Endpoint, body: string, id: string): Record<st
   if (endpoint.auth?.basic)
     headers.authorization = `Basic ${Buffer.from(`${endpoint.auth.basic.username}:${endpoint.auth.basic.password}`).toString("base64")}`;
   const signed = endpoint.auth?.signingSecrets?.length ? signatureHeaders(endpoint.auth.signingSecrets, id, body) : {};
-  return { ...headers, ...signed };
+  // The call's span as the backend's parent (W3C traceparent), when tracing is on.
+  return { ...headers, ...signed, ...traceHeaders() };
 }
 
 /**
@@ -206,6 +216,16 @@ function toResult(
   };
 }
 
+/** Counts a finished call (its outcome: `ok` or the error class) and marks its span. */
+function observe(span: Span, result: FulfillmentResult): FulfillmentResult {
+  const outcome = result.ok ? "ok" : result.errorClass;
+  fulfillmentCalls.inc({ outcome, status_class: statusClassLabel(result.httpStatus) });
+  fulfillmentDuration.observe({ outcome }, result.latencyMs / 1000);
+  span.setAttribute("cb.fulfillment_outcome", outcome);
+  if (result.httpStatus) span.setAttribute("http.response.status_code", result.httpStatus);
+  return result;
+}
+
 /** The webhook-id of a request: the same for every attempt and replay of it, so receivers can deduplicate. */
 export const webhookIdOf = (request: Pick<WebhookRequest, "responseId">) => `msg_${request.responseId}`;
 
@@ -263,16 +283,22 @@ export function createFulfillmentClient(
   }
 
   return {
-    async call(endpoint: Endpoint, request: WebhookRequest, budgetMs = endpoint.timeoutMs): Promise<FulfillmentResult> {
-      const started = performance.now();
-      const body = JSON.stringify(request);
-      const sent: Sent = {};
-      try {
-        const posted = await breakerFor(endpoint.id).fire(endpoint, body, webhookIdOf(request), budgetMs, sent);
-        return toResult(endpoint, body, sent, started, { posted });
-      } catch (err) {
-        return toResult(endpoint, body, sent, started, { err });
-      }
+    call(endpoint: Endpoint, request: WebhookRequest, budgetMs = endpoint.timeoutMs): Promise<FulfillmentResult> {
+      return inSpan(
+        "POST fulfillment",
+        { kind: SpanKind.CLIENT, attributes: { "http.request.method": "POST", "cb.endpoint_id": endpoint.id } },
+        async (span) => {
+          const started = performance.now();
+          const body = JSON.stringify(request);
+          const sent: Sent = {};
+          try {
+            const posted = await breakerFor(endpoint.id).fire(endpoint, body, webhookIdOf(request), budgetMs, sent);
+            return observe(span, toResult(endpoint, body, sent, started, { posted }));
+          } catch (err) {
+            return observe(span, toResult(endpoint, body, sent, started, { err }));
+          }
+        },
+      );
     },
     shutdown() {
       for (const b of breakers.values()) b.shutdown();

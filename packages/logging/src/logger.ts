@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Level, type Logger } from "pino";
+import { logContextFields } from "./context.ts";
 import { redactPaths, serializers } from "./redaction.ts";
 
 export type { Logger };
@@ -13,9 +14,15 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
-/** The logger of a process: pino JSON lines, one per event, credentials redacted (see redaction.ts). */
+/**
+ * The logger of a process: pino JSON lines, one per event, credentials redacted (see redaction.ts),
+ * each carrying the trace, tenant and conversation ids of the work it was logged in (context.ts).
+ */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  return pino({ level: options.level ?? "info", redact: redactPaths, serializers }, options.destination);
+  return pino(
+    { level: options.level ?? "info", redact: redactPaths, serializers, mixin: logContextFields },
+    options.destination,
+  );
 }
 
 let shared: Logger | undefined;

@@ -30,6 +30,7 @@ const SECRET_FIELDS = [
   // The settings that hold credentials, should a configuration object be logged.
   "SECRETS_KEYS",
   "ADMIN_TOKEN",
+  "METRICS_TOKEN",
   "OPENAI_API_KEY",
   "SLACK_CLIENT_SECRET",
   "SLACK_SIGNING_SECRET",

@@ -6,6 +6,7 @@ import type { JobHelpers, Task } from "@cb/jobs";
 import { parsePhoneNumberFromString } from "libphonenumber-js";
 import { DateTime } from "luxon";
 import { defaultLogger, type Logger } from "@cb/logging";
+import { notificationsTotal } from "@cb/observability";
 import { conditionHolds, firstValue, INVALID_CONDITION, renderText, type EventDocument } from "./rules.ts";
 import { notifyInOrder, type InOrderOptions } from "./in-order.ts";
 import { NOTIFY_EVENT, subjectQueue } from "./store.ts";
@@ -227,6 +228,7 @@ async function notifyEvent(deps: NotifyDeps, orderEventId: string, helpers: JobH
         queueName: subjectQueue(row.tenantId, row.subject),
       },
     );
+    notificationsTotal.inc({ outcome: "deferred" }, rules.length);
     return "deferred";
   }
 
@@ -240,6 +242,7 @@ async function notifyEvent(deps: NotifyDeps, orderEventId: string, helpers: JobH
     });
     if (["sent", "failed", "skipped"].includes(notification.status)) continue;
     const outcome = await deliver(deps, row.tenantId, notification.id, rule, event);
+    notificationsTotal.inc({ outcome: outcome.status });
     await db.$transaction(async (tx: Prisma.TransactionClient) => {
       await tx.notification.update({
         where: { id: notification.id },

@@ -6,6 +6,8 @@ import { PlatformError, type ChannelSender, type ConversationRef, type Reply, ty
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { captureLogs, LEVEL } from "@cb/logging/testing";
 import { startWorker, type JobRunner, type Task } from "@cb/jobs";
+import { registry } from "@cb/observability";
+import { parsePrometheus, sampleValue } from "@cb/observability/testing";
 import { createNotificationTasks, type NotifyDeps } from "../src/notify.ts";
 import { INVALID_CONDITION } from "../src/rules.ts";
 import { NOTIFY_EVENT, storeEvent, subjectQueue } from "../src/store.ts";
@@ -768,4 +770,19 @@ test("an order event that keeps failing is given up on after its last attempt, i
     refuse = undefined;
     tasks = createNotificationTasks(depsWithClock());
   }
+});
+
+test("notifications are counted by outcome (the metric cb_notifications_total)", async () => {
+  clock = new Date("2026-11-24T12:00:00Z");
+  const s = await shop();
+  await rule(s.tenantId, { channelOrder: ["telegram"] });
+  await contact(s.tenantId, { customerId: "M-1" }, [{ channelAccountId: s.telegram, externalId: "9101" }]);
+  const before = parsePrometheus(await registry.metrics());
+  await fire(s.tenantId, { orderId: "M-A", customerId: "M-1", carrier: "DHL" });
+  await fire(s.tenantId, { orderId: "M-B", customerId: "nobody" });
+  const after = parsePrometheus(await registry.metrics());
+  const moved = (outcome: string) =>
+    sampleValue(after, "cb_notifications_total", { outcome }) -
+    sampleValue(before, "cb_notifications_total", { outcome });
+  assert.deepEqual(["sent", "skipped", "failed", "deferred"].map(moved), [1, 1, 0, 0]);
 });

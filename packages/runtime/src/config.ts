@@ -30,6 +30,8 @@ const schema = z.object({
   WORKER_HEALTH_PORT: z.coerce.number().int().nonnegative().optional(),
   /** The operator console's built files (default: apps/console/dist of this checkout). */
   CONSOLE_DIR: z.string().optional(),
+  /** When set, GET /metrics (web role, worker health port) asks for `Authorization: Bearer <it>`. */
+  METRICS_TOKEN: z.string().min(16).optional(),
   BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()

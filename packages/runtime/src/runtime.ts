@@ -11,6 +11,7 @@ import {
   type Pool,
 } from "@cb/db";
 import { createLogger, type Logger } from "@cb/logging";
+import { observePool } from "@cb/observability";
 import { createSealer, parseKeyRing, type Sealer } from "@cb/secrets";
 import { messengerDriver } from "@cb/channel-messenger";
 import { slackDriver } from "@cb/channel-slack";
@@ -73,6 +74,7 @@ export async function openRuntime(
   const sealer = createSealer(parseKeyRing(keys));
   const pool = createPool(databaseUrl, { max: 20, logger });
   const db = createDb(pool);
+  observePool("runtime", pool);
   const channelEnv = channelEnvironment(config);
   const accounts = createAccountDirectory({
     db,
