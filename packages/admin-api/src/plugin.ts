@@ -16,6 +16,7 @@ import { entityTypeRoutes } from "./routes/entity-types.ts";
 import { handoffRoutes } from "./routes/handoff.ts";
 import { eventSubscriptionRoutes } from "./routes/event-subscriptions.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
+import { scheduledMessageRoutes } from "./routes/scheduled-messages.ts";
 import { slackInstallRoutes } from "./routes/slack-install.ts";
 import { intentRoutes } from "./routes/intents.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
@@ -80,6 +81,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
     agentImportRoutes,
     eventSubscriptionRoutes,
     notificationRoutes,
+    scheduledMessageRoutes,
     slackInstallRoutes,
   ]) {
     await app.register(routes, options);
