@@ -60,8 +60,8 @@ export async function cancelPending(deps: NotifyDeps, tenantId: string, event: E
 /**
  * Schedules a delayed rule's notification for an event: due after the rule's delay (in the contact's
  * time zone, else the tenant's), moved out of quiet hours, as a send-scheduled job. With `replace`,
- * the rule's pending notification for the same subject is cancelled and its job taken over (one
- * job key per rule and subject), in the same transaction. Once per event and rule. Returns the
+ * the rule's pending notification for the same subject is cancelled and the new one's job takes its
+ * key (one per rule and subject), in the same transaction. Once per event and rule. Returns the
  * outcome to record when it cannot be scheduled (no time in the event).
  */
 export async function scheduleDelayed(
@@ -91,7 +91,6 @@ export async function scheduleDelayed(
         sql,
         rows.map((r) => r.id),
         `replaced by ${event.type} ${event.id}`,
-        { keepJobs: true },
       );
     }
     await scheduleNotification(sql, {

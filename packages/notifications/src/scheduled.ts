@@ -76,15 +76,10 @@ export async function scheduleNotification(sql: Sql, input: ScheduleInput): Prom
 
 /**
  * Cancels the scheduled notifications among `ids` (others are left as they are: sent, being sent,
- * cancelled) with the reason, and removes their jobs unless `keepJobs` (a replacement takes the job
- * key over). Returns the ids cancelled. A job already running finds its notification cancelled.
+ * cancelled) with the reason, and removes their jobs. Returns the ids cancelled. A job already
+ * running finds its notification no longer scheduled and sends nothing.
  */
-export async function cancelScheduled(
-  sql: Sql,
-  ids: string[],
-  reason: string,
-  options: { keepJobs?: boolean } = {},
-): Promise<string[]> {
+export async function cancelScheduled(sql: Sql, ids: string[], reason: string): Promise<string[]> {
   if (!ids.length) return [];
   const { rows } = await sql.query<{ id: string; jobKey: string | null }>({
     text: `UPDATE "Notification" SET status = 'cancelled', reason = $2, "updatedAt" = now()
@@ -92,7 +87,7 @@ export async function cancelScheduled(
     values: [ids, reason],
   });
   const keys = rows.flatMap((r) => (r.jobKey ? [r.jobKey] : []));
-  if (keys.length && !options.keepJobs)
+  if (keys.length)
     await sql.query({
       text: `SELECT graphile_worker.remove_job(k) FROM unnest($1::text[]) k`,
       values: [keys],
