@@ -1,3 +1,4 @@
+import type { FollowupSchedule } from "@cb/fulfillment";
 import type { InboundMessage, Reply } from "@cb/core";
 
 /**
@@ -75,6 +76,8 @@ export type FulfillmentOutcome = { latencyMs: number; httpStatus?: number } & (
       followupEvent?: { name: string; parameters?: Record<string, unknown> };
       /** The backend asked for a human agent (`payload.handoff: true`). */
       handoff?: boolean;
+      /** A message or event into the conversation later (`payload.schedule`). */
+      schedule?: FollowupSchedule;
     }
   | { ok: false; error: string }
 );

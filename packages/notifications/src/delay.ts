@@ -1,24 +1,10 @@
+import { addDuration, parseDuration } from "@cb/conversation";
 import { DateTime, Duration } from "luxon";
 import { quietUntil, type QuietSettings } from "./quiet-hours.ts";
 import { firstValue, type EventDocument } from "./rules.ts";
 
 /** A rule's delay: an ISO 8601 duration after the event, or a time in the event plus an offset. */
 export type RuleDelay = string | { at: string; offset?: string };
-
-/** An ISO 8601 duration (`PT2H`, `-PT30M`, `P1DT12H`), or null when it is not one. */
-export function parseDuration(iso: string): Duration | null {
-  const duration = Duration.fromISO(iso);
-  return duration.isValid ? duration : null;
-}
-
-/**
- * `start` plus a duration in the time zone `zone`: days, weeks, months and years keep the local
- * wall-clock time across a DST change (P1D from 10:00 is 10:00 the next day, 23 or 25 hours later),
- * hours and smaller are exact elapsed time (PT24H is always 24 hours).
- */
-export function addDuration(start: Date, duration: Duration, zone: string): Date {
-  return DateTime.fromJSDate(start, { zone }).plus(duration).toJSDate();
-}
 
 /** When a rule's delayed notification for an event is due, or why it cannot be computed. */
 export function ruleDueAt(delay: RuleDelay, event: EventDocument, zone: string): Date | { error: string } {

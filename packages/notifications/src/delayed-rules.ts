@@ -3,7 +3,7 @@ import { contactValue, ruleContact, type ContactMatch, type NotifyDeps, type Out
 import { outsideQuietHours, ruleDueAt, type RuleDelay } from "./delay.ts";
 import type { QuietSettings } from "./quiet-hours.ts";
 import type { EventDocument } from "./rules.ts";
-import { cancelScheduled, scheduleNotification } from "./scheduled.ts";
+import { cancelScheduled, scheduleNotification } from "@cb/conversation";
 
 export interface CancelOn {
   eventType: string;

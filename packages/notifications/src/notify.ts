@@ -15,7 +15,7 @@ import {
 import { quietUntil, type QuietSettings } from "./quiet-hours.ts";
 import { conditionHolds, INVALID_CONDITION, type EventDocument } from "./rules.ts";
 import { sendScheduled } from "./send-scheduled.ts";
-import { SEND_SCHEDULED } from "./scheduled.ts";
+import { SEND_SCHEDULED } from "@cb/conversation";
 import { notifyInOrder, type InOrderOptions } from "./in-order.ts";
 import { NOTIFY_EVENT, subjectQueue } from "./store.ts";
 

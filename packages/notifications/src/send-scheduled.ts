@@ -15,7 +15,7 @@ import {
 import { sendFollowup, type FollowupContent } from "./followup.ts";
 import { quietUntil, type QuietSettings } from "./quiet-hours.ts";
 import type { EventDocument } from "./rules.ts";
-import { SEND_SCHEDULED } from "./scheduled.ts";
+import { SEND_SCHEDULED } from "@cb/conversation";
 
 /** The channels a reminder tries when it names none. */
 export const DEFAULT_CHANNEL_ORDER = ["whatsapp", "messenger", "telegram", "slack"];

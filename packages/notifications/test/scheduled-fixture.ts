@@ -7,7 +7,7 @@ import type { ChannelSender, ConversationRef, Reply, SendContext } from "@cb/cor
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { startWorker, type JobRunner } from "@cb/jobs";
 import { createNotificationTasks } from "../src/notify.ts";
-import { SEND_SCHEDULED } from "../src/scheduled.ts";
+import { SEND_SCHEDULED } from "@cb/conversation";
 import { storeEvent } from "../src/store.ts";
 
 export interface Sent {

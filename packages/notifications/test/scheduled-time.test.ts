@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { prismaSql } from "@cb/db";
 import { ruleDueAt } from "../src/delay.ts";
 import type { EventDocument } from "../src/rules.ts";
-import { scheduleNotification } from "../src/scheduled.ts";
+import { scheduleNotification } from "@cb/conversation";
 import { startFixture, type Fixture } from "./scheduled-fixture.ts";
 
 let f: Fixture;

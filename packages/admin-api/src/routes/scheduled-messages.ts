@@ -1,13 +1,7 @@
 import { HttpError } from "@cb/core";
 import { prismaSql, type Prisma } from "@cb/db";
-import {
-  addDuration,
-  cancelScheduled,
-  parseDuration,
-  quietUntil,
-  scheduleNotification,
-  type ReminderContent,
-} from "@cb/notifications";
+import { addDuration, cancelScheduled, parseDuration, scheduleNotification } from "@cb/conversation";
+import { quietUntil, type ReminderContent } from "@cb/notifications";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { parsePhoneNumberFromString } from "libphonenumber-js";
 import { Type } from "typebox";

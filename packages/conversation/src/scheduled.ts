@@ -1,8 +1,28 @@
 import { randomUUID } from "node:crypto";
-import type { Sql } from "@cb/db";
+import type { Pool, Sql } from "@cb/db";
+import type { FollowupSchedule } from "@cb/fulfillment";
 import { addJob } from "@cb/jobs";
+import { DateTime, Duration } from "luxon";
 
-/** The job that sends a scheduled notification when it is due (send-scheduled.ts). */
+// Scheduled notifications (delayed rules, reminders, follow-ups) are stored here, below both the
+// turn (which schedules follow-ups with its plan) and @cb/notifications (which sends them).
+
+/** An ISO 8601 duration (`PT2H`, `-PT30M`, `P1DT12H`), or null when it is not one. */
+export function parseDuration(iso: string): Duration | null {
+  const duration = Duration.fromISO(iso);
+  return duration.isValid ? duration : null;
+}
+
+/**
+ * `start` plus a duration in the time zone `zone`: days, weeks, months and years keep the local
+ * wall-clock time across a DST change (P1D from 10:00 is 10:00 the next day, 23 or 25 hours later),
+ * hours and smaller are exact elapsed time (PT24H is always 24 hours).
+ */
+export function addDuration(start: Date, duration: Duration, zone: string): Date {
+  return DateTime.fromJSDate(start, { zone }).plus(duration).toJSDate();
+}
+
+/** The job that sends a scheduled notification when it is due (@cb/notifications send-scheduled.ts). */
 export const SEND_SCHEDULED = "send-scheduled";
 
 export type ScheduledKind = "rule" | "reminder" | "followup";
@@ -93,4 +113,59 @@ export async function cancelScheduled(sql: Sql, ids: string[], reason: string): 
       values: [keys],
     });
   return rows.map((r) => r.id);
+}
+
+// A customer's message cancels its conversation's follow-ups marked so that were scheduled before it
+// was stored (a follow-up scheduled by the turn answering this very message stays), and removes
+// their jobs: one indexed statement a turn.
+const CANCEL_ON_REPLY = `
+WITH cancelled AS (
+  UPDATE "Notification" SET status = 'cancelled', reason = 'the customer wrote before it was due', "updatedAt" = now()
+  WHERE "conversationId" = $1::uuid AND status = 'scheduled' AND "cancelIfCustomerWrites"
+    AND "createdAt" < (SELECT "createdAt" FROM "Message" WHERE id = $2::uuid)
+  RETURNING "jobKey"
+)
+SELECT graphile_worker.remove_job("jobKey") FROM cancelled WHERE "jobKey" IS NOT NULL`;
+
+/** Cancels the conversation's follow-ups that the customer's message (by id) cancels. */
+export async function cancelFollowupsOnReply(pool: Pool, conversationId: string, messageId: string): Promise<void> {
+  await pool.query({ name: "cancel-followups-on-reply", text: CANCEL_ON_REPLY, values: [conversationId, messageId] });
+}
+
+/**
+ * Schedules a fulfillment's follow-up (`payload.schedule`) into the conversation: due `after` from
+ * now in the contact's time zone (else the tenant's), keyed by the message whose turn asked for it,
+ * so it is scheduled once. Joins the caller's transaction (the turn's plan).
+ */
+export async function scheduleFollowup(
+  sql: Sql,
+  input: {
+    tenant: { id: string; timezone: string };
+    conversationId: string;
+    channelAccountId: string;
+    externalId: string;
+    messageId: string;
+    schedule: FollowupSchedule;
+  },
+): Promise<void> {
+  const { schedule } = input;
+  const { rows } = await sql.query<{ id: string; timezone: string | null }>({
+    text: `SELECT k.id, k.timezone FROM "ContactIdentity" ci JOIN "Contact" k ON k.id = ci."contactId"
+           WHERE ci."channelAccountId" = $1::uuid AND ci."externalId" = $2`,
+    values: [input.channelAccountId, input.externalId],
+  });
+  const contact = rows[0];
+  // The response schema admits only positive ISO 8601 durations.
+  const after = parseDuration(schedule.after)!;
+  await scheduleNotification(sql, {
+    tenantId: input.tenant.id,
+    kind: "followup",
+    dueAt: addDuration(new Date(), after, contact?.timezone ?? input.tenant.timezone),
+    conversationId: input.conversationId,
+    ...(contact ? { contactId: contact.id } : {}),
+    content:
+      "event" in schedule ? { event: schedule.event, parameters: schedule.parameters ?? {} } : { text: schedule.text },
+    cancelIfCustomerWrites: schedule.cancelIfCustomerWrites ?? false,
+    idempotencyKey: `followup:${input.messageId}`,
+  });
 }
