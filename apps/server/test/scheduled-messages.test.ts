@@ -200,3 +200,21 @@ test("rules take delay (a duration, or a time in the event plus an offset), canc
     assert.equal(response.statusCode, 400, JSON.stringify(bad));
   }
 });
+
+test("a contact's or the tenant's time zone must be one the runtime knows: else 400 invalid_time_zone, nothing changed", async () => {
+  const refused = [
+    await call("POST", "/v1/contacts", { customerId: "c-mars", timezone: "Mars/Olympus" }),
+    await call("PATCH", `/v1/contacts/${contactA}`, { timezone: "Europe/Nowhere" }),
+    await call("PATCH", "/v1/tenant", { timezone: "UTC+25" }),
+  ];
+  for (const response of refused) {
+    assert.equal(response.statusCode, 400, response.body);
+    assert.equal(response.json().error.code, "invalid_time_zone");
+  }
+  assert.equal(await t.db.contact.count({ where: { customerId: "c-mars" } }), 0);
+  assert.equal((await t.db.contact.findUniqueOrThrow({ where: { id: contactA } })).timezone, null);
+  assert.equal((await t.db.tenant.findUniqueOrThrow({ where: { id: tenantA } })).timezone, "UTC");
+  const changed = await call("PATCH", `/v1/contacts/${contactA}`, { timezone: "America/New_York" });
+  assert.equal(changed.json().timezone, "America/New_York");
+  assert.equal((await call("PATCH", `/v1/contacts/${contactA}`, { timezone: null })).json().timezone, null);
+});

@@ -5,6 +5,7 @@ import { parsePhoneNumberFromString } from "libphonenumber-js";
 import { Type, type Static } from "typebox";
 import { notFound, requireScope, tenantOf, type AdminApiOptions } from "../context.ts";
 import { unique } from "../errors.ts";
+import { assertTimeZone } from "../time-zone.ts";
 import { PageQuery, page, pageArgs, toPage } from "../pagination.ts";
 import { messageStatuses, Notification, notificationView } from "../notification-view.ts";
 import { IsoDuration, UuidParams } from "../schemas.ts";
@@ -260,6 +261,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = as
       requireScope(request, true);
       const tenantId = tenantOf(request);
       const { identities = [], phone, email, ...rest } = request.body;
+      assertTimeZone(rest.timezone);
       await checkIdentities(tenantId, identities);
       const row = await unique(
         () =>
@@ -292,6 +294,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = as
       requireScope(request, true);
       const { id, tenantId } = await findContact(request, request.params.id);
       const { identities, phone, email, ...rest } = request.body;
+      assertTimeZone(rest.timezone);
       if (identities) await checkIdentities(tenantId, identities);
       const row = await unique(
         () =>
