@@ -37,10 +37,12 @@ type Row = NonNullable<Awaited<ReturnType<NotifyDeps["db"]["notification"]["find
 export async function sendScheduled(deps: NotifyDeps, notificationId: string, helpers: JobHelpers): Promise<void> {
   const { db } = deps;
   const row = await db.notification.findUnique({ where: { id: notificationId } });
-  if (!row || (row.status !== "scheduled" && row.status !== "queued")) return;
+  if (!row) return;
   const tenant = await db.tenant.findUniqueOrThrow({ where: { id: row.tenantId } });
   const settings = tenant.notificationSettings as QuietSettings & { maxLateness?: string };
-  if (row.status === "scheduled") {
+  // Each step below changes a row only while it is scheduled: a cancelled or finished one is left
+  // alone. A claimed one (queued) is a retry after a failed send: its pending outbound row is sent.
+  if (row.status !== "queued") {
     const now = deps.now?.() ?? new Date();
     const dueAt = row.dueAt ?? row.createdAt;
     if (now.getTime() - dueAt.getTime() > maxLatenessMs(settings)) {

@@ -55,6 +55,8 @@ test("a delayed rule schedules its notification as a keyed job due after the del
   );
   await f.settle();
   assert.equal(sentTo(s.telegram).length, 1, "sent once");
+  assert.deepEqual(await eventTypes(s.tenantId), ["notification.sent"], "announced once");
+  assert.equal((await notifications(s.tenantId))[0]!.status, "sent");
 });
 
 test("a delay from a time in the event: `at` a JSONPath plus an offset (two hours before a reservation)", async () => {
@@ -105,8 +107,14 @@ test("cancelOn: an order.created cancels the pending cart nudge of the same cont
     [theirs!.id],
     "the cancelled one's job is gone",
   );
+  // A job that still ran for it (fetched before the cancel) sends nothing.
+  await f.t.pool.query(
+    `SELECT graphile_worker.add_job('send-scheduled', json_build_object('notificationId', $1::text))`,
+    [mine!.id],
+  );
   f.clock.now = new Date("2099-03-03T11:00:00Z");
   await f.runDue(theirs!.id);
+  assert.equal((await f.t.db.notification.findUniqueOrThrow({ where: { id: mine!.id } })).status, "cancelled");
   assert.deepEqual(
     f.sent.filter((m) => m.to.externalId === "7003" || m.to.externalId === "7004").map((m) => m.to.externalId),
     ["7004"],
