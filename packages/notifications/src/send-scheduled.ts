@@ -113,6 +113,18 @@ async function deliverScheduled(deps: NotifyDeps, row: Row): Promise<Outcome> {
   );
 }
 
+/** What a rule's notification.* event says besides (as an immediate one's does): the order event's id and the rule's name. */
+async function about(deps: NotifyDeps, row: Row): Promise<{ eventId?: string; rule?: string }> {
+  if (row.kind !== "rule") return {};
+  const [event, rule] = await Promise.all([
+    row.orderEventId
+      ? deps.db.orderEvent.findUnique({ where: { id: row.orderEventId }, select: { eventId: true } })
+      : null,
+    row.ruleId ? deps.db.notificationRule.findUnique({ where: { id: row.ruleId }, select: { name: true } }) : null,
+  ]);
+  return { ...(event ? { eventId: event.eventId } : {}), ...(rule ? { rule: rule.name } : {}) };
+}
+
 /** The outcome, if the notification is still `from`, with its notification.* event, in one transaction. */
 async function record(deps: NotifyDeps, row: Row, outcome: Outcome, from: "scheduled" | "queued"): Promise<void> {
   await deps.db.$transaction(async (tx: Prisma.TransactionClient) => {
@@ -130,7 +142,7 @@ async function record(deps: NotifyDeps, row: Row, outcome: Outcome, from: "sched
     await emitEvent(prismaSql(tx), {
       tenantId: row.tenantId,
       type: `notification.${outcome.status}`,
-      data: { notificationId: row.id, kind: row.kind, ...outcome },
+      data: { notificationId: row.id, kind: row.kind, ...(await about(deps, row)), ...outcome },
     });
   });
 }

@@ -42,6 +42,18 @@ test("a delayed rule schedules its notification as a keyed job due after the del
   const [done] = await notifications(s.tenantId);
   assert.deepEqual([done!.status, done!.reason, done!.channelAccountId], ["sent", null, s.telegram]);
   assert.deepEqual(await eventTypes(s.tenantId), ["notification.sent"]);
+  const [announced] = await f.t.db.event.findMany({ where: { tenantId: s.tenantId } });
+  const eventId = (await f.t.db.orderEvent.findUniqueOrThrow({ where: { id: orderEventId } })).eventId;
+  assert.deepEqual(announced!.data, {
+    notificationId: n!.id,
+    kind: "rule",
+    eventId,
+    rule: "nudge",
+    status: "sent",
+    contactId: c.id,
+    channelAccountId: s.telegram,
+    messageId: done!.messageId,
+  });
   assert.deepEqual(
     (await f.jobs()).filter((j) => j.notificationId === n!.id),
     [],
