@@ -1,6 +1,7 @@
 // `npm run bench:notify [-- --events 10000]`: a burst of signed order events posted to the server
 // (the real intake), notifications sent by a worker to a local Telegram Bot API stand-in. Prints
 // throughput and the time from event to message (p50, p99) as one JSON line, then a summary.
+// `--scenario scheduled`: scheduled messages instead (notify-scheduled.ts).
 import { postgresSendLimits } from "@cb/core";
 import { parseArgs } from "node:util";
 import { telegramDriver } from "@cb/channel-telegram";
@@ -13,14 +14,28 @@ import { createNotificationTasks } from "@cb/notifications";
 import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
 import { buildServer } from "@cb/server";
 import { benchDatabase } from "./database.ts";
+import { runScheduled } from "./notify-scheduled.ts";
 
 const { values } = parseArgs({
   options: {
     events: { type: "string", default: "10000" },
     customers: { type: "string", default: "5000" },
     bots: { type: "string", default: "20" },
+    scenario: { type: "string", default: "burst" },
+    messages: { type: "string", default: "5000" },
+    future: { type: "string", default: "100000" },
+    window: { type: "string", default: "60" },
   },
 });
+if (values.scenario === "scheduled") {
+  await runScheduled({
+    messages: Number(values.messages),
+    future: Number(values.future),
+    bots: Number(values.bots),
+    windowSeconds: Number(values.window),
+  });
+  process.exit(0);
+}
 const events = Number(values.events);
 const customers = Number(values.customers);
 // Telegram allows a bot about 30 messages a second, and the sender keeps to that: spread customers

@@ -302,6 +302,10 @@ export function program(env: Record<string, string | undefined>, write: (text: s
     () => "/v1/notification-rules",
     COLUMNS.rules,
   );
+  notifications
+    .command("cancel <id>")
+    .description("cancel a scheduled notification (a delayed rule's, a reminder, a follow-up)")
+    .action(async (id: string) => print(await call("POST", `/v1/notifications/${id}/cancel`)));
 
   cb.command("subscribe <url>")
     .description("subscribe an endpoint to event webhooks (the signing secret is printed once)")

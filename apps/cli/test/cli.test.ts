@@ -305,6 +305,23 @@ test("notifications: the log and the rules", async () => {
     [["evt_1", "skipped", "no contact"]],
   );
   assert.match(await cbText({ CB_API_KEY: key }, "notifications", "list"), /│ evt_1 .*│ skipped .*│ no contact/);
+
+  const contact = await t.db.contact.create({ data: { tenantId, customerId: "c-9" } });
+  const reminder = await t.db.notification.create({
+    data: {
+      tenantId,
+      kind: "reminder",
+      status: "scheduled",
+      contactId: contact.id,
+      dueAt: new Date(Date.now() + 3600_000),
+    },
+  });
+  const cancelled = await cb({ CB_API_KEY: key }, "notifications", "cancel", reminder.id);
+  assert.deepEqual(
+    [cancelled.id, cancelled.status, cancelled.reason],
+    [reminder.id, "cancelled", "cancelled through the API"],
+  );
+  await assert.rejects(cbText({ CB_API_KEY: key }, "notifications", "cancel", event.id), /404 not_found/);
 });
 
 test("a conversation's messages show what was said and, inbound, the intent the turn matched", async () => {

@@ -154,6 +154,12 @@ const VALID_BODIES: { method: "POST" | "PATCH"; url: string; body: unknown; oper
       channelOrder: ["telegram"],
     },
   },
+  // The contact the /v1/contacts entry above stored clean ("c-ok").
+  {
+    method: "POST",
+    url: "/v1/scheduled-messages",
+    body: { contact: { customerId: "c-ok" }, after: "PT1H", message: { text: "Table at 8 @@" }, idempotencyKey: "r-1" },
+  },
   { method: "POST", url: "/v1/event-subscriptions", body: { url: "https://hooks.example.com/@@", eventTypes: ["*"] } },
   // In this order: the take-over puts the conversation with an agent, whose reply is then taken.
   { method: "POST", url: `/v1/conversations/${conversationId}/handoff`, body: { assignee: "ada@@@shop.example" } },

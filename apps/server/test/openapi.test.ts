@@ -317,6 +317,18 @@ test("real responses, errors included, match the document's response schemas", a
     400,
   );
 
+  await check("POST", "/v1/contacts", "/v1/contacts", 201, {
+    payload: { customerId: "c-1", timezone: "Europe/Berlin" },
+  });
+  const reminder = await check("POST", "/v1/scheduled-messages", "/v1/scheduled-messages", 202, {
+    payload: { contact: { customerId: "c-1" }, after: "PT1H", message: { text: "Hi" }, idempotencyKey: "r-1" },
+  });
+  await check("GET", "/v1/notifications", "/v1/notifications", 200);
+  await check("POST", `/v1/notifications/${reminder.id}/cancel`, "/v1/notifications/{id}/cancel", 200);
+  await check("POST", `/v1/notifications/${crypto.randomUUID()}/cancel`, "/v1/notifications/{id}/cancel", 404);
+  await t.db.notification.update({ where: { id: reminder.id }, data: { status: "sent" } });
+  await check("POST", `/v1/notifications/${reminder.id}/cancel`, "/v1/notifications/{id}/cancel", 409);
+
   const event = JSON.stringify([
     {
       specversion: "1.0",

@@ -20,6 +20,7 @@ import { handoffRoutes } from "./routes/handoff.ts";
 import { eventSubscriptionRoutes } from "./routes/event-subscriptions.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
 import { operatorRoutes } from "./routes/operators.ts";
+import { scheduledMessageRoutes } from "./routes/scheduled-messages.ts";
 import { slackInstallRoutes } from "./routes/slack-install.ts";
 import { streamRoutes } from "./routes/stream.ts";
 import { intentRoutes } from "./routes/intents.ts";
@@ -83,6 +84,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
     agentImportRoutes,
     eventSubscriptionRoutes,
     notificationRoutes,
+    scheduledMessageRoutes,
     slackInstallRoutes,
     operatorRoutes,
     authRoutes,

@@ -7,6 +7,13 @@ const Timestamp = Type.String({ format: "date-time" });
 const Uuid = Type.String({ format: "uuid" });
 const Json = Type.Unknown();
 
+/** An ISO 8601 duration: PT2H, P1D, -PT30M (checked again by luxon where it is used). */
+export const IsoDuration = Type.String({
+  pattern: "^-?P(?!$)(\\d+Y)?(\\d+M)?(\\d+W)?(\\d+D)?(T(?=\\d)(\\d+H)?(\\d+M)?(\\d+(\\.\\d+)?S)?)?$",
+  maxLength: 40,
+  description: "ISO 8601 duration, e.g. PT2H, P1D, -PT30M",
+});
+
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 export const UuidParams = Type.Object({ id: Uuid });
 
@@ -54,6 +61,11 @@ const NotificationSettings = Type.Object(
     ),
     optOutReply: Type.Optional(Type.String({ minLength: 1 })),
     optInReply: Type.Optional(Type.String({ minLength: 1 })),
+    maxLateness: Type.Optional({
+      ...IsoDuration,
+      description:
+        "a scheduled message due longer ago than this (the system was down) is skipped as too_late; default PT24H",
+    }),
   },
   { additionalProperties: false },
 );

@@ -6,6 +6,7 @@ import {
   toMessages,
   toReplies,
   type EndpointAuth,
+  type FollowupSchedule,
   type FulfillmentClient,
 } from "@cb/fulfillment";
 import { inSpan, nluOutcomes, SpanKind, turnDuration } from "@cb/observability";
@@ -165,6 +166,8 @@ export function createFulfill(options: { sealer: Sealer; client: FulfillmentClie
       ok: true,
       exchange: result.exchange,
       ...(response.payload?.handoff === true ? { handoff: true } : {}),
+      // Checked against the response schema's FollowupSchedule before it got here.
+      ...(response.payload?.schedule ? { schedule: response.payload.schedule as FollowupSchedule } : {}),
       latencyMs: result.latencyMs,
       httpStatus: result.httpStatus,
       replies: toReplies(response, message.channel),

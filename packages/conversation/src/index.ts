@@ -30,3 +30,13 @@ export {
   type HandoffState,
 } from "./handoff.ts";
 export { agentReplyRule, queueAgentMessage, sendAgentMessage, SEND_AGENT_MESSAGE } from "./agent-reply.ts";
+export {
+  scheduleNotification,
+  cancelScheduled,
+  cancelFollowupsOnReply,
+  parseDuration,
+  addDuration,
+  SEND_SCHEDULED,
+  type ScheduleInput,
+  type ScheduledKind,
+} from "./scheduled.ts";

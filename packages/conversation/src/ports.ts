@@ -1,3 +1,4 @@
+import type { FollowupSchedule } from "@cb/fulfillment";
 import type { InboundMessage, Reply } from "@cb/core";
 import type { ErrorClass, Exchange } from "@cb/fulfillment";
 
@@ -81,6 +82,8 @@ export type FulfillmentOutcome = {
       followupEvent?: { name: string; parameters?: Record<string, unknown> };
       /** The backend asked for a human agent (`payload.handoff: true`). */
       handoff?: boolean;
+      /** A message or event into the conversation later (`payload.schedule`). */
+      schedule?: FollowupSchedule;
     }
   | { ok: false; error: string; errorClass?: ErrorClass }
 );

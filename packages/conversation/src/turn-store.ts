@@ -1,5 +1,5 @@
 import type { Reply } from "@cb/core";
-import { transaction, type Pool } from "@cb/db";
+import { transaction, type Pool, type Sql } from "@cb/db";
 import { eventParameters, withEvents, type NewEvent } from "@cb/event-webhooks";
 import type { Exchange } from "@cb/fulfillment";
 import { storeReplies, type OutboundTarget } from "./outbound.ts";
@@ -95,7 +95,14 @@ export async function loadInbound(pool: Pool, messageId: string): Promise<Stored
  */
 export async function savePlan(
   pool: Pool,
-  turn: { messageId: string; plan: TurnPlan; target: OutboundTarget; replies: Reply[] },
+  turn: {
+    messageId: string;
+    plan: TurnPlan;
+    target: OutboundTarget;
+    replies: Reply[];
+    /** More to write with a new plan, in its transaction (a follow-up to schedule). */
+    also?: (sql: Sql) => Promise<unknown>;
+  },
 ): Promise<TurnPlan | null> {
   return transaction(pool, async (sql) => {
     // Locked, so that of two runs of one job (a worker declared dead while still running), one plans.
@@ -114,6 +121,7 @@ export async function savePlan(
       values: [turn.messageId, JSON.stringify(turn.plan)],
     });
     await storeReplies(sql, turn.target, turn.replies, turn.messageId);
+    await turn.also?.(sql);
     return turn.plan;
   });
 }

@@ -1,12 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { responsesFor, type InboundMessage, type IntentResponse, type Reply } from "@cb/core";
-import type { Db, Pool } from "@cb/db";
+import type { Db, Pool, Sql } from "@cb/db";
 import type { NewEvent } from "@cb/event-webhooks";
+import type { FollowupSchedule } from "@cb/fulfillment";
 import type { AccountDirectory } from "./accounts.ts";
 import { answerDuringHandoff, handOver, handoffReason, type HandoffContext, type HandoffSettings } from "./handoff.ts";
 import { handleOptKeywords, type OptSettings } from "./opt-out.ts";
 import { sendReplies, sendStoredReplies } from "./outbound.ts";
 import { renderReplies, type PlaceholderScope } from "./placeholders.ts";
+import { cancelFollowupsOnReply, scheduleFollowup } from "./scheduled.ts";
 import {
   findIntent,
   findIntentByEvent,
@@ -67,6 +69,8 @@ interface Chosen {
   fulfillment: TurnFulfillment;
   /** A fulfillment answer asked for a human agent (`payload.handoff: true`). */
   handoff?: boolean;
+  /** A fulfillment answer scheduled a follow-up into the conversation (`payload.schedule`). */
+  schedule?: FollowupSchedule;
 }
 
 /** An intent's output contexts as set when it completes: full lifespan, its parameters and their text. */
@@ -191,9 +195,11 @@ async function chooseReplies(
         { name: outcome.followupEvent.name, parameters: outcome.followupEvent.parameters ?? {} },
         depth + 1,
       );
+      const schedule = chosen.schedule ?? outcome.schedule;
       return {
         ...chosen,
         ...(outcome.handoff ? { handoff: true } : {}),
+        ...(schedule ? { schedule } : {}),
         fulfillment: { status: done, responses, calls: [call, ...chosen.fulfillment.calls] },
       };
     }
@@ -204,6 +210,7 @@ async function chooseReplies(
     after,
     failures: [],
     ...(outcome.handoff ? { handoff: true } : {}),
+    ...(outcome.schedule ? { schedule: outcome.schedule } : {}),
     fulfillment: { status: done, responses, calls: [call] },
   };
 }
@@ -252,7 +259,7 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
     await finish({ skipped: "not addressed to the bot", replies: 0 });
     return { replies: 0, skipped: "not addressed to the bot" };
   }
-  if (!message.text && !message.postback) {
+  if (!message.text && !message.postback && !message.event) {
     await finish({ skipped: "nothing to answer", replies: 0 });
     return { replies: 0, skipped: "nothing to answer" };
   }
@@ -316,6 +323,9 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
   };
   if (stored.plan) return sendPlan(stored.plan);
 
+  // The customer wrote: follow-ups marked so are no longer wanted (a follow-up's own event is not the customer).
+  if (!message.event) await cancelFollowupsOnReply(pool, conversation.id, messageId);
+
   // Keywords are plain words; commands such as Telegram's /start are not opt-outs or opt-ins.
   if (message.text && !message.postback && !message.command) {
     const confirmation = await handleOptKeywords(db, {
@@ -342,8 +352,12 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
   }
 
   const understandFrom = performance.now();
-  const understanding = await deps.understand({ tenant, message, state: conversation.state });
+  const read = await deps.understand({ tenant, message, state: conversation.state });
   const understood = performance.now();
+  // A follow-up's event (understand selects the intent listing it) brings its parameters, as Dialogflow's events do.
+  const understanding = message.event
+    ? { ...read, parameters: { ...read.parameters, ...message.event.parameters } }
+    : read;
   events.push({
     type: "intent.matched",
     data: {
@@ -357,7 +371,14 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
   const input: TurnInput = { tenant, conversationId: conversation.id, messageId, message, raw: stored.raw };
   // The intent's output contexts are set when it completes (understanding sets them), so they are
   // active for its responses, its fulfillment and the turns after.
-  const { replies, after, failures, fulfillment, handoff: asked } = await chooseReplies(deps, input, understanding);
+  const {
+    replies,
+    after,
+    failures,
+    fulfillment,
+    handoff: asked,
+    schedule,
+  } = await chooseReplies(deps, input, understanding, message.event);
   const stages = {
     understandMs: Math.round(understood - understandFrom),
     fulfillMs: Math.round(performance.now() - understood),
@@ -388,6 +409,20 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
       state: after.state,
       events,
     },
+    // Scheduled with the plan, in its transaction: once, however often the job runs.
+    ...(schedule
+      ? {
+          also: (sql: Sql) =>
+            scheduleFollowup(sql, {
+              tenant,
+              conversationId: conversation.id,
+              channelAccountId: stored.channelAccountId,
+              externalId: conversation.externalId,
+              messageId,
+              schedule,
+            }),
+        }
+      : {}),
   });
   if (!saved) return { replies: 0, skipped: "already processed" };
   return sendPlan(saved);

@@ -31,3 +31,9 @@ test("Telegram's /start and Messenger's Get Started fire the platform's welcome 
     "only Telegram's /start",
   );
 });
+
+test("a scheduled follow-up's event fires that event", () => {
+  assert.deepEqual(welcomeEvents(message({ event: { name: "FEEDBACK_REQUEST", parameters: {} } })), [
+    "FEEDBACK_REQUEST",
+  ]);
+});

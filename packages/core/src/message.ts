@@ -70,6 +70,11 @@ export interface InboundMessage {
   replyTo?: string;
   /** In a group, whether the bot was addressed (mention, command, reply to the bot). */
   addressedToBot?: boolean;
+  /**
+   * Not from the platform: a scheduled follow-up's event (a fulfillment's `payload.schedule`), which
+   * triggers the intent that lists it, with its parameters.
+   */
+  event?: { name: string; parameters: Record<string, unknown> };
 }
 
 export type DeliveryState = "sent" | "delivered" | "read" | "failed";

@@ -18,3 +18,4 @@ export {
   type FulfillmentClient,
 } from "./call.ts";
 export { generateSigningSecret, signatureHeaders } from "./signing.ts";
+export type { FollowupSchedule } from "./response-schema.ts";

@@ -9,6 +9,34 @@ import { Compile } from "typebox/compile";
  */
 const Params = Type.Record(Type.String(), Type.Unknown());
 
+// A positive ISO 8601 duration (P3D, PT24H, P1DT12H).
+const DURATION = "^P(?!$)(\\d+Y)?(\\d+M)?(\\d+W)?(\\d+D)?(T(?=\\d)(\\d+H)?(\\d+M)?(\\d+(\\.\\d+)?S)?)?$";
+const scheduleFields = {
+  after: Type.String({ pattern: DURATION, maxLength: 40 }),
+  cancelIfCustomerWrites: Type.Optional(Type.Boolean()),
+};
+
+/**
+ * This server's own extension, `payload.schedule`: a message (`text`) or an event (`event`, with
+ * `parameters`) into the same conversation `after` a while, cancelled if the customer writes in
+ * between when `cancelIfCustomerWrites`. Strict: a field it does not know is an invalid answer.
+ */
+export const FollowupSchedule = Type.Union([
+  Type.Object(
+    {
+      ...scheduleFields,
+      event: Type.String({ minLength: 1, maxLength: 200 }),
+      parameters: Type.Optional(Params),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { ...scheduleFields, text: Type.String({ minLength: 1, maxLength: 4096 }) },
+    { additionalProperties: false },
+  ),
+]);
+export type FollowupSchedule = Static<typeof FollowupSchedule>;
+
 /** A payload keyed by platform: the keys a channel reads must hold objects. */
 const PlatformPayload = Type.Object({
   telegram: Type.Optional(Params),
@@ -68,7 +96,7 @@ export const WebhookResponseSchema = Type.Object({
   fulfillmentText: Type.Optional(Type.String()),
   fulfillmentMessages: Type.Optional(Type.Array(Message)),
   source: Type.Optional(Type.String()),
-  payload: Type.Optional(PlatformPayload),
+  payload: Type.Optional(Type.Object({ ...PlatformPayload.properties, schedule: Type.Optional(FollowupSchedule) })),
   outputContexts: Type.Optional(Type.Array(Context)),
   followupEventInput: Type.Optional(
     Type.Object({

@@ -8,7 +8,8 @@ import { captureLogs, LEVEL } from "@cb/logging/testing";
 import { startWorker, type JobRunner, type Task } from "@cb/jobs";
 import { registry } from "@cb/observability";
 import { parsePrometheus, sampleValue } from "@cb/observability/testing";
-import { createNotificationTasks, type NotifyDeps } from "../src/notify.ts";
+import type { NotifyDeps } from "../src/deliver.ts";
+import { createNotificationTasks } from "../src/notify.ts";
 import { INVALID_CONDITION } from "../src/rules.ts";
 import { NOTIFY_EVENT, storeEvent, subjectQueue } from "../src/store.ts";
 import { notifyJobs } from "./jobs.ts";
@@ -453,7 +454,7 @@ test("WhatsApp outside the window without a template, Messenger without a tag: t
     [
       [
         "skipped",
-        "whatsapp: outside the 24-hour window and the rule has no approved template; messenger: outside the 24-hour window and the rule has no message tag; telegram: not reachable there",
+        "whatsapp: outside the 24-hour window and no approved template; messenger: outside the 24-hour window and no message tag; telegram: not reachable there",
       ],
     ],
   );

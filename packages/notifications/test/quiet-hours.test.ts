@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { quietUntil } from "../src/notify.ts";
+import { quietUntil } from "../src/quiet-hours.ts";
 
 const until = (start: string, end: string, timezone: string, now: string) =>
   quietUntil({ quietHours: { start, end } }, timezone, new Date(now))?.toISOString() ?? null;

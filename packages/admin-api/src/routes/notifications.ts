@@ -5,9 +5,32 @@ import { parsePhoneNumberFromString } from "libphonenumber-js";
 import { Type, type Static } from "typebox";
 import { notFound, requireScope, tenantOf, type AdminApiOptions } from "../context.ts";
 import { unique } from "../errors.ts";
+import { assertTimeZone } from "../time-zone.ts";
 import { PageQuery, page, pageArgs, toPage } from "../pagination.ts";
-import { UuidParams } from "../schemas.ts";
+import { messageStatuses, Notification, notificationView } from "../notification-view.ts";
+import { IsoDuration, UuidParams } from "../schemas.ts";
 
+const TimeZone = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: "IANA time zone (quiet hours and local-time delays); the tenant's when absent",
+});
+const RuleDelay = Type.Union(
+  [
+    IsoDuration,
+    Type.Object(
+      {
+        at: Type.String({ pattern: "^\\$", maxLength: 500, description: "JSONPath to a time in the event" }),
+        offset: Type.Optional(IsoDuration),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  {
+    description:
+      "send later: a duration after the event, or a time in the event plus an offset (-PT2H: 2 hours before)",
+  },
+);
 const Identity = Type.Object({
   channelAccountId: Type.String({ format: "uuid" }),
   externalId: Type.String({ minLength: 1 }),
@@ -18,6 +41,7 @@ const ContactInput = Type.Object(
     phone: Type.Optional(Type.String({ minLength: 5, description: "normalized to E.164" })),
     email: Type.Optional(Type.String({ format: "email" })),
     name: Type.Optional(Type.String()),
+    timezone: Type.Optional(TimeZone),
     identities: Type.Optional(Type.Array(Identity)),
   },
   { additionalProperties: false },
@@ -31,6 +55,7 @@ const ContactPatch = Type.Object(
     phone: nullable(Type.String({ minLength: 5, description: "normalized to E.164" })),
     email: nullable(Type.String({ format: "email" })),
     name: nullable(Type.String()),
+    timezone: nullable(TimeZone),
     identities: Type.Optional(Type.Array(Identity, { description: "replaces the contact's identities" })),
   },
   {
@@ -45,6 +70,7 @@ const Contact = Type.Object({
   phone: Type.Union([Type.String(), Type.Null()]),
   email: Type.Union([Type.String(), Type.Null()]),
   name: Type.Union([Type.String(), Type.Null()]),
+  timezone: Type.Union([Type.String(), Type.Null()]),
   optedOut: Type.Boolean(),
   identities: Type.Array(Identity),
   createdAt: Type.String(),
@@ -82,11 +108,35 @@ const RuleInput = Type.Object(
       uniqueItems: true,
     }),
     enabled: Type.Optional(Type.Boolean()),
+    delay: Type.Optional(RuleDelay),
+    cancelOn: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            eventType: Type.String({ minLength: 1, maxLength: 200 }),
+            match: Type.Union([Type.Literal("subject"), Type.Literal("contact")], {
+              description: "the same subject, or the same contact as the rule's contactMatch reads it from that event",
+            }),
+          },
+          { additionalProperties: false },
+        ),
+        { maxItems: 20, description: "events that cancel this rule's pending notifications" },
+      ),
+    ),
+    replace: Type.Optional(
+      Type.Boolean({
+        description:
+          "a later event for the same subject replaces the pending notification (debounce); delayed rules only",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
 const Rule = Type.Object({
   ...RuleInput.properties,
+  delay: Type.Union([RuleDelay, Type.Null()]),
+  cancelOn: Type.Array(Type.Object({ eventType: Type.String(), match: Type.String() })),
+  replace: Type.Boolean(),
   enabled: Type.Boolean(),
   conditions: Type.Array(Type.String()),
   id: Type.String(),
@@ -101,6 +151,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = as
     phone: string | null;
     email: string | null;
     name: string | null;
+    timezone: string | null;
     optedOutAt: Date | null;
     createdAt: Date;
     identities: { channelAccountId: string; externalId: string }[];
@@ -111,6 +162,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = as
     phone: c.phone,
     email: c.email,
     name: c.name,
+    timezone: c.timezone,
     optedOut: c.optedOutAt !== null,
     identities: c.identities.map((i) => ({ channelAccountId: i.channelAccountId, externalId: i.externalId })),
     createdAt: c.createdAt.toISOString(),
@@ -145,9 +197,14 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = as
     contactMatch: unknown;
     channelOrder: string[];
     enabled: boolean;
+    delay: unknown;
+    cancelOn: unknown;
+    replace: boolean;
     createdAt: Date;
   }) => ({
     ...r,
+    delay: (r.delay ?? null) as Static<typeof RuleDelay> | null,
+    cancelOn: r.cancelOn as { eventType: string; match: string }[],
     template: r.template as Static<typeof RuleInput>["template"],
     contactMatch: r.contactMatch as Static<typeof RuleInput>["contactMatch"],
     channelOrder: r.channelOrder as Static<typeof RuleInput>["channelOrder"],
@@ -204,6 +261,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = as
       requireScope(request, true);
       const tenantId = tenantOf(request);
       const { identities = [], phone, email, ...rest } = request.body;
+      assertTimeZone(rest.timezone);
       await checkIdentities(tenantId, identities);
       const row = await unique(
         () =>
@@ -236,6 +294,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = as
       requireScope(request, true);
       const { id, tenantId } = await findContact(request, request.params.id);
       const { identities, phone, email, ...rest } = request.body;
+      assertTimeZone(rest.timezone);
       if (identities) await checkIdentities(tenantId, identities);
       const row = await unique(
         () =>
@@ -287,7 +346,12 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = as
       const row = await unique(
         () =>
           db.notificationRule.create({
-            data: { ...request.body, conditions: request.body.conditions ?? [], tenantId: tenantOf(request) },
+            data: {
+              ...request.body,
+              conditions: request.body.conditions ?? [],
+              ...(request.body.delay !== undefined ? { delay: request.body.delay } : {}),
+              tenantId: tenantOf(request),
+            },
           }),
         `a rule named "${request.body.name}" exists`,
       );
@@ -313,21 +377,9 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = as
       schema: {
         tags: ["notifications"],
         summary:
-          "Each notification's life: queued, deferred, sent, failed, skipped (with the reason); delivered / read from the message",
+          "Each notification's life: scheduled (with when it is due), queued, deferred, sent, failed, skipped or cancelled (with the reason); delivered / read from the message",
         querystring: PageQuery,
-        response: {
-          200: page(
-            Type.Object({
-              id: Type.String(),
-              eventId: Type.String(),
-              ruleId: Type.String(),
-              status: Type.String(),
-              reason: Type.Union([Type.String(), Type.Null()]),
-              messageStatus: Type.Union([Type.String(), Type.Null()]),
-              createdAt: Type.String(),
-            }),
-          ),
-        },
+        response: { 200: page(Notification) },
       },
     },
     async (request) => {
@@ -338,23 +390,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = as
         where: { ...args.where, tenantId: tenantOf(request) },
         include: { orderEvent: { select: { eventId: true } } },
       });
-      const messages = new Map(
-        (
-          await db.message.findMany({
-            where: { id: { in: rows.flatMap((r) => (r.messageId ? [r.messageId] : [])) } },
-            select: { id: true, status: true },
-          })
-        ).map((m) => [m.id, m.status]),
-      );
-      return toPage(rows, request.query, (r) => ({
-        id: r.id,
-        eventId: r.orderEvent.eventId,
-        ruleId: r.ruleId,
-        status: r.status,
-        reason: r.reason,
-        messageStatus: r.messageId ? (messages.get(r.messageId) ?? null) : null,
-        createdAt: r.createdAt.toISOString(),
-      }));
+      return toPage(rows, request.query, notificationView(await messageStatuses(db, rows)));
     },
   );
 };

@@ -5,6 +5,7 @@ import { Type } from "typebox";
 import { requireScope, tenantOf, type AdminApiOptions } from "../context.ts";
 import { newKey } from "../keys.ts";
 import { ApiKeyCreated, Tenant, TenantInput, TenantPatch, tenantView } from "../schemas.ts";
+import { assertTimeZone } from "../time-zone.ts";
 
 function isOperator(header: string | undefined, token: string | undefined): boolean {
   if (!token || !header?.startsWith("Bearer ")) return false;
@@ -34,6 +35,7 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (a
           "unauthenticated",
           "creating tenants needs the deployment's operator token (ADMIN_TOKEN)",
         );
+      assertTimeZone(request.body.timezone);
       const key = newKey();
       const tenant = await db.tenant.create({
         data: {
@@ -78,6 +80,7 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (a
     },
     async (request) => {
       requireScope(request, true);
+      assertTimeZone(request.body.timezone);
       return tenantView(await db.tenant.update({ where: { id: tenantOf(request) }, data: request.body }));
     },
   );

@@ -1,0 +1,221 @@
+// `npm run bench:notify -- --scenario scheduled [--messages 5000 --future 100000 --bots 20 --window 60]`:
+// `messages` reminders due within `window` seconds are sent by a worker to a local Telegram Bot API
+// stand-in, while the job table also holds `future` scheduled messages due in a month. Checks none
+// is lost or sent twice and no bot goes past Telegram's 30 messages a second; measures how late each
+// was sent against its due time, and the time to enqueue one (a Notification row and its keyed job)
+// and for the worker to fetch due jobs with the future ones in the table. One JSON line, then a summary.
+import { postgresSendLimits } from "@cb/core";
+import { telegramDriver } from "@cb/channel-telegram";
+import { createAccountDirectory, scheduleNotification } from "@cb/conversation";
+import { createDb, createPool, transaction, type Pool } from "@cb/db";
+import { startFakeTelegram } from "@cb/fake-telegram";
+import { startWorker } from "@cb/jobs";
+import { createNotificationTasks } from "@cb/notifications";
+import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
+import { benchDatabase } from "./database.ts";
+
+export interface ScheduledOptions {
+  messages: number;
+  future: number;
+  bots: number;
+  windowSeconds: number;
+}
+
+// graphile-worker's fetch of due jobs outside named queues (served by its jobs_no_queue_index).
+const FETCH_DUE = `SELECT id FROM graphile_worker._private_jobs WHERE is_available AND job_queue_id IS NULL AND run_at <= now()
+  ORDER BY priority, run_at LIMIT 50`;
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
+const round = (n: number) => Number(n.toFixed(2));
+
+/** Future reminders in bulk (rows and jobs), the way scheduleNotification writes them, a chunk at a time. */
+async function fillFuture(pool: Pool, tenantId: string, contactIds: string[], count: number): Promise<void> {
+  const CHUNK = 20_000;
+  for (let done = 0; done < count; done += CHUNK) {
+    const n = Math.min(CHUNK, count - done);
+    await pool.query(
+      `WITH rows AS (
+         INSERT INTO "Notification" (id, "tenantId", kind, status, "dueAt", "jobKey", "contactId", content, "updatedAt")
+         SELECT id, $1::uuid, 'reminder', 'scheduled', due, 'scheduled:' || id, ($2::uuid[])[1 + g % array_length($2::uuid[], 1)],
+           '{"message":{"text":"later"},"channelOrder":["telegram"]}'::jsonb, now()
+         FROM (SELECT gen_random_uuid() AS id, g, now() + interval '30 days' + g * interval '1 second' AS due
+               FROM generate_series(1, $3::int) g) s
+         RETURNING id, "dueAt", "jobKey"
+       )
+       SELECT count(*) FROM graphile_worker.add_jobs(
+         (SELECT array_agg(('send-scheduled', json_build_object('notificationId', id), NULL, "dueAt", 10, "jobKey", NULL, NULL)::graphile_worker.job_spec) FROM rows))`,
+      [tenantId, contactIds, n],
+    );
+  }
+}
+
+export async function runScheduled(options: ScheduledOptions): Promise<void> {
+  const { messages, future, windowSeconds } = options;
+  const tokens = Array.from({ length: options.bots }, (_, i) => `${7770 + i}:bench-token`);
+  const database = await benchDatabase();
+  const pool = createPool(database.url, { max: 20 });
+  const db = createDb(pool);
+  const sealer = createSealer(parseKeyRing(generateKey("bench")));
+  const telegram = await startFakeTelegram();
+  for (const token of tokens) telegram.addBot(token);
+  const tenant = await db.tenant.create({ data: { name: "Bench" } });
+  const accountIds: string[] = [];
+  for (const [i, botToken] of tokens.entries())
+    accountIds.push(
+      (
+        await db.channelAccount.create({
+          data: {
+            tenantId: tenant.id,
+            channel: "telegram",
+            name: `bot ${i}`,
+            secrets: sealer.sealJson({ botToken, secretToken: "s" }),
+          },
+        })
+      ).id,
+    );
+  // One contact per message, spread over the bots.
+  const { rows: contacts } = await pool.query<{ id: string }>(
+    `WITH c AS (
+       INSERT INTO "Contact" (id, "tenantId", "customerId") SELECT gen_random_uuid(), $1::uuid, 'c' || g FROM generate_series(0, $2::int - 1) g
+       RETURNING id, "customerId"
+     ), i AS (
+       INSERT INTO "ContactIdentity" (id, "tenantId", "contactId", "channelAccountId", "externalId")
+       SELECT gen_random_uuid(), $1::uuid, c.id, ($3::uuid[])[1 + substr(c."customerId", 2)::int % array_length($3::uuid[], 1)], substr(c."customerId", 2)
+       FROM c RETURNING "contactId"
+     )
+     SELECT c.id FROM c JOIN i ON i."contactId" = c.id ORDER BY substr(c."customerId", 2)::int`,
+    [tenant.id, messages, accountIds],
+  );
+  const contactIds = contacts.map((c) => c.id);
+
+  const fillStarted = performance.now();
+  await fillFuture(pool, tenant.id, contactIds, future);
+  await pool.query("ANALYZE graphile_worker._private_jobs");
+  const fillSeconds = (performance.now() - fillStarted) / 1000;
+  // The database's own time for that fetch with only future jobs in the table (no client, no network).
+  const {
+    rows: [plan],
+  } = await pool.query<{ "QUERY PLAN": [{ "Execution Time": number }] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${FETCH_DUE}`);
+  const fetchServerMs = plan!["QUERY PLAN"][0]["Execution Time"];
+
+  // The due messages, through the API's own path (a row and its keyed job), one transaction each,
+  // first due an hour from now; once all are in, an hour passes (their times move): they are due
+  // from 5 s on, spread over the window, so that enqueueing on a slow machine makes none late.
+  const HOUR = 3600_000;
+  const base = Date.now() + HOUR;
+  const dueAt = new Map<string, number>();
+  const enqueueMs: number[] = [];
+  const queue = Array.from({ length: messages }, (_, i) => i);
+  const enqueueStarted = performance.now();
+  await Promise.all(
+    Array.from({ length: 10 }, async () => {
+      for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
+        const due = base + Math.floor((i * windowSeconds * 1000) / messages);
+        const t0 = performance.now();
+        await transaction(pool, (sql) =>
+          scheduleNotification(sql, {
+            tenantId: tenant.id,
+            kind: "reminder",
+            dueAt: new Date(due),
+            contactId: contactIds[i]!,
+            content: { message: { text: `Reminder ${i}` }, channelOrder: ["telegram"] },
+            idempotencyKey: `bench-${i}`,
+          }),
+        );
+        enqueueMs.push(performance.now() - t0);
+        dueAt.set(`Reminder ${i}`, due);
+      }
+    }),
+  );
+  const enqueueSeconds = (performance.now() - enqueueStarted) / 1000;
+  enqueueMs.sort((a, b) => a - b);
+  const shift = base - (Date.now() + 5_000);
+  await pool.query(
+    `UPDATE graphile_worker._private_jobs j SET run_at = run_at - $1 * interval '1 millisecond'
+     FROM "Notification" n WHERE n."idempotencyKey" LIKE 'bench-%' AND j.key = n."jobKey"`,
+    [shift],
+  );
+  await pool.query(
+    `UPDATE "Notification" SET "dueAt" = "dueAt" - $1 * interval '1 millisecond' WHERE "idempotencyKey" LIKE 'bench-%'`,
+    [shift],
+  );
+  for (const [text, due] of dueAt) dueAt.set(text, due - shift);
+
+  const accounts = createAccountDirectory({
+    db,
+    sealer,
+    drivers: [telegramDriver],
+    env: { TELEGRAM_API_ROOT: telegram.url },
+    limits: postgresSendLimits(pool),
+  });
+  const runner = await startWorker({
+    connectionString: database.url,
+    concurrency: 100,
+    taskList: createNotificationTasks({ db, pool, getSender: (id) => accounts.sender(id) }),
+  });
+  // Finding due jobs with the future ones in the table: graphile-worker's fetch of queue-less jobs
+  // (what its jobs_no_queue_index serves), timed alone every half second while the worker runs.
+  const fetchMs: number[] = [];
+  const sampleFetch = setInterval(async () => {
+    const t0 = performance.now();
+    await pool.query(FETCH_DUE).catch(() => {});
+    fetchMs.push(performance.now() - t0);
+  }, 500);
+
+  const sentMessages = () => telegram.calls.filter((c) => c.method === "sendMessage");
+  const deadline = base + windowSeconds * 1000 + 600_000;
+  while (sentMessages().length < messages && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+  clearInterval(sampleFetch);
+  await new Promise((r) => setTimeout(r, 2_000)); // anything sent twice shows up
+  await runner.stop();
+
+  const sent = sentMessages().filter((c) => String(c.params.text).startsWith("Reminder "));
+  const texts = sent.map((c) => String(c.params.text));
+  const distinct = new Set(texts);
+  const late = sent.map((c) => c.at - dueAt.get(String(c.params.text))!).sort((a, b) => a - b);
+  // The most any bot sent within one second (Telegram: 30).
+  let perBotPerSecond = 0;
+  for (const token of tokens) {
+    const at = sent.filter((c) => c.token === token).map((c) => c.at);
+    for (let i = 0, j = 0; i < at.length; i++) {
+      while (at[i]! - at[j]! >= 1000) j++;
+      perBotPerSecond = Math.max(perBotPerSecond, i - j + 1);
+    }
+  }
+  const { rows: statuses } = await pool.query<{ status: string; n: string }>(
+    `SELECT status, count(*) AS n FROM "Notification" WHERE "idempotencyKey" LIKE 'bench-%' GROUP BY status`,
+  );
+  fetchMs.sort((a, b) => a - b);
+
+  await telegram.close();
+  await db.$disconnect();
+  await pool.end();
+  await database.drop();
+
+  const figures = {
+    scenario: "scheduled",
+    messages,
+    futureJobs: future,
+    bots: tokens.length,
+    windowSeconds,
+    sent: distinct.size,
+    lost: messages - distinct.size,
+    duplicated: texts.length - distinct.size,
+    statuses: Object.fromEntries(statuses.map((s) => [s.status, Number(s.n)])),
+    maxPerBotPerSecond: perBotPerSecond,
+    lateP50Ms: Math.round(pct(late, 0.5)),
+    lateP99Ms: Math.round(pct(late, 0.99)),
+    lateMaxMs: Math.round(late.at(-1) ?? 0),
+    fillSeconds: round(fillSeconds),
+    enqueuePerSecond: Math.round(messages / enqueueSeconds),
+    enqueueP50Ms: round(pct(enqueueMs, 0.5)),
+    enqueueP99Ms: round(pct(enqueueMs, 0.99)),
+    fetchServerMs: round(fetchServerMs),
+    fetchP50Ms: round(pct(fetchMs, 0.5)),
+    fetchP99Ms: round(pct(fetchMs, 0.99)),
+  };
+  console.log(JSON.stringify(figures));
+  console.log(
+    `scheduled: ${figures.sent} of ${messages} reminders due within ${windowSeconds} s sent (${figures.lost} lost, ${figures.duplicated} twice) over ${tokens.length} bots, at most ${perBotPerSecond}/s a bot, with ${future} future jobs in the table; sent after their due time p50 ${figures.lateP50Ms} ms, p99 ${figures.lateP99Ms} ms; enqueue p50 ${figures.enqueueP50Ms} ms, p99 ${figures.enqueueP99Ms} ms; due-job fetch ${figures.fetchServerMs} ms in the database, p50 ${figures.fetchP50Ms} ms, p99 ${figures.fetchP99Ms} ms from the client`,
+  );
+}
