@@ -179,9 +179,9 @@ test("a failed fulfillment call is counted by outcome and status class", async (
   backend.state.status = 500;
   try {
     const moved = await turn("talk to support", 704);
-    assert.equal(moved("cb_fulfillment_calls_total", { outcome: "http_error", status_class: "5xx" }), 1);
+    assert.equal(moved("cb_fulfillment_calls_total", { outcome: "http_5xx", status_class: "5xx" }), 1);
     assert.equal(moved("cb_fulfillment_calls_total", { outcome: "ok" }), 0);
-    assert.equal(moved("cb_fulfillment_duration_seconds_count", { outcome: "http_error" }), 1);
+    assert.equal(moved("cb_fulfillment_duration_seconds_count", { outcome: "http_5xx" }), 1);
   } finally {
     backend.state.status = 200;
   }

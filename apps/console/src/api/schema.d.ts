@@ -218,6 +218,8 @@ export interface paths {
                             optInWords?: string[];
                             optOutReply?: string;
                             optInReply?: string;
+                            /** @description a scheduled message due longer ago than this (the system was down) is skipped as too_late; default PT24H */
+                            maxLateness?: string;
                         };
                         handoffSettings?: {
                             /** @description sent once per handoff when the bot stops answering; default: an agent will be with you shortly */
@@ -3234,6 +3236,17 @@ export interface paths {
                                             httpStatus?: number;
                                             latencyMs: number;
                                             error?: string;
+                                            /** @description as sent: credential headers and credential fields redacted, the body cut at 16 KiB */
+                                            request?: {
+                                                headers: {
+                                                    [key: string]: string;
+                                                } | null;
+                                                body: string | null;
+                                            };
+                                            /** @description as received (null: none), credential fields redacted, cut at 16 KiB */
+                                            response?: {
+                                                body: string | null;
+                                            };
                                         }[];
                                     };
                                     /** @description the turn handed the conversation to an agent, and why */
@@ -3379,6 +3392,17 @@ export interface paths {
                                         httpStatus?: number;
                                         latencyMs: number;
                                         error?: string;
+                                        /** @description as sent: credential headers and credential fields redacted, the body cut at 16 KiB */
+                                        request?: {
+                                            headers: {
+                                                [key: string]: string;
+                                            } | null;
+                                            body: string | null;
+                                        };
+                                        /** @description as received (null: none), credential fields redacted, cut at 16 KiB */
+                                        response?: {
+                                            body: string | null;
+                                        };
                                     }[];
                                 };
                                 /** @description the turn handed the conversation to an agent, and why */
@@ -5153,6 +5177,7 @@ export interface paths {
                                 phone: string | null;
                                 email: string | null;
                                 name: string | null;
+                                timezone: string | null;
                                 optedOut: boolean;
                                 identities: {
                                     /** Format: uuid */
@@ -5211,6 +5236,8 @@ export interface paths {
                         /** Format: email */
                         email?: string;
                         name?: string;
+                        /** @description IANA time zone (quiet hours and local-time delays); the tenant's when absent */
+                        timezone?: string;
                         identities?: {
                             /** Format: uuid */
                             channelAccountId: string;
@@ -5232,6 +5259,7 @@ export interface paths {
                             phone: string | null;
                             email: string | null;
                             name: string | null;
+                            timezone: string | null;
                             optedOut: boolean;
                             identities: {
                                 /** Format: uuid */
@@ -5334,6 +5362,7 @@ export interface paths {
                             phone: string | null;
                             email: string | null;
                             name: string | null;
+                            timezone: string | null;
                             optedOut: boolean;
                             identities: {
                                 /** Format: uuid */
@@ -5460,6 +5489,7 @@ export interface paths {
                         phone?: null | string;
                         email?: null | string;
                         name?: null | string;
+                        timezone?: null | string;
                         /** @description replaces the contact's identities */
                         identities?: {
                             /** Format: uuid */
@@ -5482,6 +5512,7 @@ export interface paths {
                             phone: string | null;
                             email: string | null;
                             name: string | null;
+                            timezone: string | null;
                             optedOut: boolean;
                             identities: {
                                 /** Format: uuid */
@@ -5607,6 +5638,17 @@ export interface paths {
                                 };
                                 channelOrder: ("whatsapp" | "messenger" | "telegram" | "slack")[];
                                 enabled: boolean;
+                                delay: (string | {
+                                    /** @description JSONPath to a time in the event */
+                                    at: string;
+                                    /** @description ISO 8601 duration, e.g. PT2H, P1D, -PT30M */
+                                    offset?: string;
+                                }) | null;
+                                cancelOn: {
+                                    eventType: string;
+                                    match: string;
+                                }[];
+                                replace: boolean;
                                 id: string;
                                 createdAt: string;
                             }[];
@@ -5674,6 +5716,21 @@ export interface paths {
                         };
                         channelOrder: ("whatsapp" | "messenger" | "telegram" | "slack")[];
                         enabled?: boolean;
+                        /** @description send later: a duration after the event, or a time in the event plus an offset (-PT2H: 2 hours before) */
+                        delay?: string | {
+                            /** @description JSONPath to a time in the event */
+                            at: string;
+                            /** @description ISO 8601 duration, e.g. PT2H, P1D, -PT30M */
+                            offset?: string;
+                        };
+                        /** @description events that cancel this rule's pending notifications */
+                        cancelOn?: {
+                            eventType: string;
+                            /** @description the same subject, or the same contact as the rule's contactMatch reads it from that event */
+                            match: "subject" | "contact";
+                        }[];
+                        /** @description a later event for the same subject replaces the pending notification (debounce); delayed rules only */
+                        replace?: boolean;
                     };
                 };
             };
@@ -5705,6 +5762,17 @@ export interface paths {
                             };
                             channelOrder: ("whatsapp" | "messenger" | "telegram" | "slack")[];
                             enabled: boolean;
+                            delay: (string | {
+                                /** @description JSONPath to a time in the event */
+                                at: string;
+                                /** @description ISO 8601 duration, e.g. PT2H, P1D, -PT30M */
+                                offset?: string;
+                            }) | null;
+                            cancelOn: {
+                                eventType: string;
+                                match: string;
+                            }[];
+                            replace: boolean;
                             id: string;
                             createdAt: string;
                         };
@@ -5850,7 +5918,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Each notification's life: queued, deferred, sent, failed, skipped (with the reason); delivered / read from the message */
+        /** Each notification's life: scheduled (with when it is due), queued, deferred, sent, failed, skipped or cancelled (with the reason); delivered / read from the message */
         get: {
             parameters: {
                 query?: {
@@ -5873,10 +5941,15 @@ export interface paths {
                         "application/json": {
                             data: {
                                 id: string;
-                                eventId: string;
-                                ruleId: string;
+                                kind: "rule" | "reminder" | "followup";
+                                eventId: string | null;
+                                ruleId: string | null;
+                                contactId: string | null;
+                                conversationId: string | null;
+                                /** @description scheduled | queued | deferred | sent | failed | skipped | cancelled */
                                 status: string;
                                 reason: string | null;
+                                dueAt: string | null;
                                 messageStatus: string | null;
                                 createdAt: string;
                             }[];
@@ -5915,6 +5988,262 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/scheduled-messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a contact a message at a time (`at`) or after a while (`after`), under the same platform rules as notifications; listed and cancelled as notifications */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        contactId?: string;
+                        /** @description find the contact by one of these */
+                        contact?: {
+                            customerId?: string;
+                            /** @description any notation; E.164 is matched */
+                            phone?: string;
+                            /** Format: email */
+                            email?: string;
+                        };
+                        /**
+                         * Format: date-time
+                         * @description when, with its UTC offset
+                         */
+                        at?: string;
+                        /** @description or this long from now, in the contact's time zone */
+                        after?: string;
+                        message: {
+                            text: string;
+                            /** @description the approved template sent outside the 24-hour window */
+                            whatsapp?: {
+                                template: string;
+                                language: string;
+                                parameters?: string[];
+                            };
+                            /** @description the message tag sent outside the 24-hour window */
+                            messenger?: {
+                                tag: "ACCOUNT_UPDATE" | "CONFIRMED_EVENT_UPDATE" | "POST_PURCHASE_UPDATE" | "HUMAN_AGENT";
+                            };
+                        };
+                        /** @description default: whatsapp, messenger, telegram, slack */
+                        channelOrder?: ("whatsapp" | "messenger" | "telegram" | "slack")[];
+                        /** @description the same key schedules once */
+                        idempotencyKey: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            kind: "rule" | "reminder" | "followup";
+                            eventId: string | null;
+                            ruleId: string | null;
+                            contactId: string | null;
+                            conversationId: string | null;
+                            /** @description scheduled | queued | deferred | sent | failed | skipped | cancelled */
+                            status: string;
+                            reason: string | null;
+                            dueAt: string | null;
+                            messageStatus: string | null;
+                            createdAt: string;
+                        };
+                    };
+                };
+                /** @description Invalid input (the body, query or path does not match the schema, or is not valid JSON) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No valid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credentials may not do this (or a change made with the session cookie lacks its CSRF token) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (a name in use, a rotation in progress) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body (or what it unpacks to) is too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported content type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notifications/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a scheduled notification (a delayed rule's, a reminder, a follow-up): 409 once it is being sent or done */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            kind: "rule" | "reminder" | "followup";
+                            eventId: string | null;
+                            ruleId: string | null;
+                            contactId: string | null;
+                            conversationId: string | null;
+                            /** @description scheduled | queued | deferred | sent | failed | skipped | cancelled */
+                            status: string;
+                            reason: string | null;
+                            dueAt: string | null;
+                            messageStatus: string | null;
+                            createdAt: string;
+                        };
+                    };
+                };
+                /** @description Invalid input (the body, query or path does not match the schema, or is not valid JSON) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No valid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credentials may not do this (or a change made with the session cookie lacks its CSRF token) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such object (of this tenant) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (a name in use, a rotation in progress) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body (or what it unpacks to) is too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported content type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;

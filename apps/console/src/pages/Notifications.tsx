@@ -51,11 +51,12 @@ export function NotificationsPage() {
           {shown.map((n) => (
             <tr key={n.id}>
               <td>
-                <When at={n.createdAt} />
+                <When at={n.dueAt ?? n.createdAt} />
               </td>
-              <td>{ruleName.get(n.ruleId) ?? n.ruleId}</td>
+              {/* Reminders and fulfillment follow-ups have no rule: their kind says what they are. */}
+              <td>{n.ruleId ? (ruleName.get(n.ruleId) ?? n.ruleId) : n.kind}</td>
               <td>
-                <code>{n.eventId}</code>
+                {n.eventId ? <code>{n.eventId}</code> : null}
               </td>
               <td>
                 <StatusBadge status={n.status} />
