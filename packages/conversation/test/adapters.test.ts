@@ -316,15 +316,20 @@ test("fulfillment: a Dialogflow WebhookRequest with the endpoint's credentials; 
 
     answer = { status: 502, body: {} };
     const failed = await fulfill(input({ endpoint: { id: "e-3", url: backend.url, timeoutMs: 2000, secrets: null } }));
+    assert.ok(!failed.ok && failed.exchange, "what went over the wire is kept for webhook health");
+    const { exchange, ...refused } = failed;
     assert.deepEqual(
-      { ...failed, latencyMs: 0 },
+      { ...refused, latencyMs: 0 },
       {
         ok: false,
         error: "the endpoint answered HTTP 502",
+        errorClass: "http_5xx",
         httpStatus: 502,
         latencyMs: 0,
       },
     );
+    assert.equal(JSON.parse(exchange.requestBody).queryResult.queryText, backend.received.at(-1).queryResult.queryText);
+    assert.deepEqual([exchange.requestHeaders["content-type"], exchange.responseBody], ["application/json", "{}"]);
     const closed = await startBackend(() => ({ body: {} }));
     await closed.close();
     const unreachable = await fulfill(
