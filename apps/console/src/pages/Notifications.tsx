@@ -55,9 +55,7 @@ export function NotificationsPage() {
               </td>
               {/* Reminders and fulfillment follow-ups have no rule: their kind says what they are. */}
               <td>{n.ruleId ? (ruleName.get(n.ruleId) ?? n.ruleId) : n.kind}</td>
-              <td>
-                {n.eventId ? <code>{n.eventId}</code> : null}
-              </td>
+              <td>{n.eventId ? <code>{n.eventId}</code> : null}</td>
               <td>
                 <StatusBadge status={n.status} />
               </td>
