@@ -445,6 +445,41 @@ test("a role change holds at once; a removed operator's sessions end", async () 
   assert.equal((await withKey("DELETE", `/v1/operators/${target.operator.id}`)).statusCode, 404);
 });
 
+test("the tenant's last enabled admin cannot be demoted, disabled or removed (409); with another admin, they can", async () => {
+  const created = await app.inject({
+    method: "POST",
+    url: "/v1/tenants",
+    headers: { authorization: `Bearer ${OPERATOR}` },
+    payload: { name: "Solo" },
+  });
+  const key = created.json().apiKey.key;
+  const first = await operator("solo-admin@shop.example", "admin", key);
+  const agent = await operator("solo-agent@shop.example", "agent", key);
+  const url = `/v1/operators/${first.operator.id}`;
+  for (const [method, body] of [
+    ["PATCH", { role: "agent" }],
+    ["PATCH", { disabled: true }],
+    ["DELETE", undefined],
+  ] as const) {
+    const refused = await withKey(method, url, body, key);
+    assert.equal(refused.statusCode, 409, `${method} ${JSON.stringify(body)}: ${refused.body}`);
+    assert.equal(refused.json().error.code, "last_admin");
+  }
+  assert.equal((await as(first, "GET", "/v1/operators")).statusCode, 200, "still an admin, still signed in");
+  assert.equal((await withKey("PATCH", `/v1/operators/${agent.operator.id}`, { disabled: true }, key)).statusCode, 200);
+  // Both admins demoted at once: one succeeds, the other is then the last.
+  await withKey("PATCH", `/v1/operators/${agent.operator.id}`, { role: "admin", disabled: false }, key);
+  const both = await Promise.all([
+    withKey("PATCH", `/v1/operators/${agent.operator.id}`, { role: "viewer" }, key),
+    withKey("PATCH", url, { role: "viewer" }, key),
+  ]);
+  assert.deepEqual(both.map((r) => r.statusCode).sort(), [200, 409]);
+  const admins = (await withKey("GET", "/v1/operators", undefined, key))
+    .json()
+    .data.filter((o: { role: string; disabled: boolean }) => o.role === "admin" && !o.disabled);
+  assert.equal(admins.length, 1, "one admin left");
+});
+
 test("a new invitation resets the password: the old one works until it is used, then not; sessions end", async () => {
   const session = await operator("mia@shop.example", "agent");
   const reissued = await withKey("POST", `/v1/operators/${session.operator.id}/invitation`);

@@ -1,3 +1,5 @@
+import { HttpError } from "@cb/core";
+import type { Prisma } from "@cb/db";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { notFound, requireScope, tenantOf, type AdminApiOptions } from "../context.ts";
@@ -8,6 +10,18 @@ import { UuidParams } from "../schemas.ts";
 import { newToken, noStore } from "../tokens.ts";
 
 const INVITATION_MS = 7 * 86_400_000;
+
+/**
+ * Refuses a change that would take away the tenant's last enabled admin operator (the one who can
+ * invite and manage the others from the console). The admins' rows are locked for the transaction,
+ * so two admins demoting each other at once cannot both succeed.
+ */
+async function keepAnAdmin(tx: Prisma.TransactionClient, tenantId: string, operatorId: string): Promise<void> {
+  const admins = await tx.$queryRaw<{ id: string }[]>`
+    SELECT id FROM "Operator" WHERE "tenantId" = ${tenantId}::uuid AND role = 'admin' AND NOT disabled FOR UPDATE`;
+  if (admins.length === 1 && admins[0]!.id === operatorId)
+    throw new HttpError(409, "last_admin", "this is the tenant's last enabled admin: make another one admin first");
+}
 
 /** A new invitation (or password reset) token: its hash and expiry to store, the token to show once. */
 function invitation() {
@@ -94,9 +108,12 @@ export const operatorRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async 
     },
     async (request) => {
       requireScope(request, "admin");
-      const { id } = await find(tenantOf(request), request.params.id);
+      const tenantId = tenantOf(request);
+      const { id } = await find(tenantId, request.params.id);
       const row = await db.$transaction(async (tx) => {
-        if (request.body.disabled) await tx.operatorSession.deleteMany({ where: { operatorId: id } });
+        const { role, disabled } = request.body;
+        if (disabled || (role !== undefined && role !== "admin")) await keepAnAdmin(tx, tenantId, id);
+        if (disabled) await tx.operatorSession.deleteMany({ where: { operatorId: id } });
         return tx.operator.update({ where: { id }, data: request.body });
       });
       return operatorView(row);
@@ -115,9 +132,14 @@ export const operatorRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async 
     },
     async (request, reply) => {
       requireScope(request, "admin");
+      const tenantId = tenantOf(request);
+      const { id } = await find(tenantId, request.params.id);
       // Sessions go with the row (ON DELETE CASCADE).
-      const { count } = await db.operator.deleteMany({ where: { id: request.params.id, tenantId: tenantOf(request) } });
-      if (!count) throw notFound("operator");
+      await db.$transaction(async (tx) => {
+        await keepAnAdmin(tx, tenantId, id);
+        const { count } = await tx.operator.deleteMany({ where: { id, tenantId } });
+        if (!count) throw notFound("operator");
+      });
       return reply.code(204).send(null);
     },
   );
