@@ -2,23 +2,19 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createAccountDirectory, createIngestor, type Ingestor } from "@cb/conversation";
-import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
+import type { TestDatabase } from "@cb/db/testing";
 import { createEgress, parsePolicy } from "@cb/egress";
 import { createFulfillmentClient, type EndpointAuth, type WebhookRequest } from "@cb/fulfillment";
-import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
 import type { FastifyInstance } from "fastify";
-import { buildServer } from "../src/index.ts";
+import { startAdminServer, type AdminServer } from "./support.ts";
 
 // Webhook health through the admin API: figures computed by PostgreSQL over recorded attempts,
 // recent attempts with what was sent and received, replay, re-enabling, tenant isolation and
 // hostile input. A strict fake backend on loopback stands in for the business's endpoint.
-const OPERATOR = "operator-token-0123456789";
-const sealer = createSealer(parseKeyRing(generateKey("test")));
 const egress = createEgress(parsePolicy({ EGRESS_ALLOW: "127.0.0.1", EGRESS_ALLOW_HTTP: "true" }));
+let server: AdminServer;
 let t: TestDatabase;
 let app: FastifyInstance;
-let ingestor: Ingestor;
 let backend: Server;
 let backendUrl: string;
 let keyA: string;
@@ -33,8 +29,6 @@ const violations: string[] = [];
 let answer: () => { status: number; body: string } = () => ({ status: 200, body: "{}" });
 
 before(async () => {
-  t = await createTestDatabase();
-  ingestor = createIngestor({ connectionString: t.url });
   backend = createServer((req, res) => {
     let body = "";
     req.on("data", (c) => (body += c));
@@ -50,28 +44,12 @@ before(async () => {
   });
   await new Promise<void>((resolve) => backend.listen(0, "127.0.0.1", resolve));
   backendUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}/hook`;
-  app = await buildServer({
-    db: t.db,
-    accounts: createAccountDirectory({ db: t.db, sealer, drivers: [], env: {} }),
-    ingestor,
-    drivers: [],
-    admin: { db: t.db, sealer, channelEnv: {}, operatorToken: OPERATOR, egress },
-  });
-  const tenant = async (name: string) =>
-    (
-      await app.inject({
-        method: "POST",
-        url: "/v1/tenants",
-        headers: { authorization: `Bearer ${OPERATOR}` },
-        payload: { name },
-      })
-    ).json();
-  const a = await tenant("Acme");
-  keyA = a.apiKey.key;
-  tenantA = a.tenant.id;
-  keyB = (await tenant("Other")).apiKey.key;
+  server = await startAdminServer({ admin: { egress } });
+  ({ t, app } = server);
+  ({ tenantId: tenantA, key: keyA } = await server.tenant("Acme"));
+  keyB = (await server.tenant("Other")).key;
   const account = await t.db.channelAccount.create({
-    data: { tenantId: tenantA, channel: "telegram", name: "bot", secrets: sealer.sealJson({}) },
+    data: { tenantId: tenantA, channel: "telegram", name: "bot", secrets: server.sealer.sealJson({}) },
   });
   const conversation = await t.db.conversation.create({
     data: { tenantId: tenantA, channelAccountId: account.id, externalId: "42" },
@@ -91,12 +69,10 @@ before(async () => {
   ).id;
 });
 after(async () => {
-  await app.close();
-  await ingestor.close();
+  await server.close();
   await egress.close();
   backend.closeAllConnections();
   await new Promise((resolve) => backend.close(resolve));
-  await t.drop();
 });
 
 const call = async (method: string, url: string, payload?: unknown, key = keyA) => {
@@ -167,7 +143,7 @@ async function realCall(endpointId: string, request: WebhookRequest) {
   const row = await t.db.fulfillmentEndpoint.findUniqueOrThrow({ where: { id: endpointId } });
   const client = createFulfillmentClient(egress);
   const result = await client.call(
-    { id: row.id, url: row.url, timeoutMs: 2000, auth: sealer.openJson<EndpointAuth>(row.secrets!) },
+    { id: row.id, url: row.url, timeoutMs: 2000, auth: server.sealer.openJson<EndpointAuth>(row.secrets!) },
     request,
   );
   client.shutdown();
