@@ -202,7 +202,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions) {
     log(
       `${scenario.name}: database after the drain ${JSON.stringify(await stateAfter(state).catch((err: Error) => err.message))}`,
     );
-    if (options.timeline) log(`${scenario.name}: turn stages, ms p50/p90/p99 ${JSON.stringify(await turnStages(state))}`);
+    if (options.timeline)
+      log(`${scenario.name}: turn stages, ms p50/p90/p99 ${JSON.stringify(await turnStages(state))}`);
     await state.end();
 
     const { answers, unattributed, staticReplies } = answersFrom(telegram);
@@ -218,7 +219,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions) {
       replies,
       supervisor.deaths.filter((d) => d.role.startsWith("worker")).map((d) => d.at),
     );
-    if (options.timeline) for (const line of latencyBySecond(offered, replies, startedAt)) log(`${scenario.name}: ${line}`);
+    if (options.timeline)
+      for (const line of latencyBySecond(offered, replies, startedAt)) log(`${scenario.name}: ${line}`);
     log(
       `${scenario.name}: posts ${deliveries.reduce((n, d) => n + d.posts, 0)}, Bot API refusals injected ${JSON.stringify(telegram.injected)}, backend calls ${backend.stats.calls} (${backend.stats.hung} hung), deaths ${JSON.stringify(supervisor.deaths)}`,
     );
