@@ -26,6 +26,9 @@ const data = JSON.parse(readFileSync(positionals[0] ?? values.data ?? defaultDat
 const inScope = data.test ?? data.val;
 const outOfScope = data.oos_test ?? data.oos_val ?? [];
 if (!data.train || !inScope) throw new Error("the file needs `train` and `test` (or `val`) splits");
+for (const rows of [data.train, inScope, outOfScope])
+  if (!rows.every((row) => typeof row[0] === "string" && typeof row[1] === "string"))
+    throw new Error("every row must be [text, intent], two strings");
 const shots = values.shots === undefined ? null : Number(values.shots);
 if (shots !== null && !(Number.isInteger(shots) && shots > 0)) throw new Error("--shots needs a positive integer");
 
