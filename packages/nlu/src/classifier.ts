@@ -52,6 +52,10 @@ export interface SerializedClassifier {
 /** Weight of the pooled word vectors against the unit-length n-gram vector: best of 1–2 on CLINC150's validation split. */
 const DENSE_WEIGHT = 1.25;
 
+/** V8's header of a string, and a Map entry with its share of the table (measured with --expose-gc). */
+const STRING_OVERHEAD = 16;
+const INDEX_ENTRY = 40;
+
 /** Word-vector weights learn only from gradients above this (see `fit`). */
 const SKIP_GRADIENT = 1e-4;
 
@@ -72,6 +76,18 @@ export class IntentClassifier {
   ) {
     this.featureIndex = new Map(vocabulary.map((f, i) => [f, i]));
     this.maxIdf = idf.reduce((max, v) => Math.max(max, v), 0);
+  }
+
+  /**
+   * Memory the model holds, in bytes (an estimate: V8 does not tell one object's size): its arrays,
+   * and per vocabulary entry the string (two bytes a character, as V8 may store it, plus its header)
+   * and its slot in the feature index. The word vectors are the worker's, shared by every model.
+   */
+  get bytes(): number {
+    let strings = 0;
+    for (const f of this.vocabulary) strings += 2 * f.length + STRING_OVERHEAD + INDEX_ENTRY;
+    for (const c of this.classes) strings += 2 * c.length + STRING_OVERHEAD;
+    return this.weights.byteLength + this.idf.byteLength + this.bias.byteLength + strings;
   }
 
   static train(examples: Example[], options: ClassifierOptions = {}): IntentClassifier {

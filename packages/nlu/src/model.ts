@@ -41,6 +41,8 @@ export interface NluModel {
   threshold: number;
   classify(text: string): Classification;
   toJSON(): SerializedModel;
+  /** Memory the model holds, in bytes (estimated; the worker's shared word vectors not counted). */
+  readonly bytes: number;
 }
 
 export interface SerializedModel {
@@ -60,6 +62,8 @@ function wrap(
     threshold: classifier?.threshold ?? 1,
     classify: (text) => classifier?.classify(text) ?? { intent: null, confidence: 0, ranking: [] },
     toJSON: () => ({ intents, entityTypes, classifier: classifier?.toJSON() ?? null }),
+    // The definitions as JSON text, two bytes a character: near enough for what they are beside the weights.
+    bytes: (classifier?.bytes ?? 0) + 2 * JSON.stringify({ intents, entityTypes }).length,
   };
 }
 

@@ -45,6 +45,19 @@ test("a model survives serialization unchanged", () => {
   assert.throws(() => IntentClassifier.train([]), /no training examples/);
 });
 
+test("a model tells the memory it holds (NluModel.bytes), loaded or trained", () => {
+  const model = trainModel(shopIntents, { entityTypes: [orderIdType] });
+  const { classifier, ...definitions } = model.toJSON();
+  const weights = Buffer.from(classifier!.weights, "base64").length;
+  const vocabulary = classifier!.vocabulary.reduce((sum, f) => sum + 2 * f.length + 16, 0);
+  const text = 2 * JSON.stringify(definitions).length;
+  assert.ok(model.bytes >= weights + vocabulary + text, "weights, vocabulary and definitions all count");
+  assert.ok(model.bytes < 2 * (weights + vocabulary + text), "an estimate, not a multiple");
+  assert.equal(loadModel(JSON.parse(JSON.stringify(model.toJSON()))).bytes, model.bytes);
+  const empty = trainModel([{ name: "fallback", examples: [], isFallback: true }]);
+  assert.equal(empty.bytes, 2 * JSON.stringify(empty.toJSON()).replace(',"classifier":null', "").length);
+});
+
 test("word vectors: words never seen in training still count", () => {
   const examples = [
     ...["I want to buy shoes", "buy a jacket", "I'd like to order a shirt"].map((text) => ({ text, intent: "buy" })),

@@ -1,0 +1,49 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const script = new URL("../bench/clinc150.ts", import.meta.url).pathname;
+const spanish = new URL("../bench/data/nlpjs-corpus50-es.json", import.meta.url).pathname;
+
+async function bench(...args: string[]): Promise<Record<string, unknown>> {
+  const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", script, ...args]);
+  return JSON.parse(stdout.split("\n")[0]!) as Record<string, unknown>;
+}
+
+test("bench:nlu: any CLINC150-format file, N examples per intent drawn with a fixed seed", async () => {
+  const full = await bench(spanish, "--language", "es");
+  assert.equal(full.examples, 250);
+  assert.equal(full.shots, null);
+  assert.equal(full.split, "test");
+  assert.equal(typeof full.oosRecall, "number", "the file's oos_test rows are judged");
+  const few = await bench(spanish, "--language", "es", "--shots", "2");
+  assert.equal(few.examples, 100, "50 intents × 2");
+  assert.equal(few.shots, 2);
+  assert.ok((few.inScopeAccuracy as number) < (full.inScopeAccuracy as number));
+  const again = await bench(spanish, "--language", "es", "--shots", "2");
+  assert.equal(again.inScopeAccuracy, few.inScopeAccuracy, "the same examples are drawn every run");
+});
+
+test("bench:nlu: a file without out-of-scope rows, and files it refuses", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "bench-nlu-"));
+  const file = join(dir, "data.json");
+  const rows = (intent: string, texts: string[]) => texts.map((t) => [t, intent]);
+  writeFileSync(
+    file,
+    JSON.stringify({
+      train: [...rows("hello", ["hi", "hello there", "good morning"]), ...rows("bye", ["bye", "see you", "goodbye"])],
+      val: [...rows("hello", ["hello"]), ...rows("bye", ["goodbye then"])],
+    }),
+  );
+  const figures = await bench(file);
+  assert.equal(figures.oosRecall, null);
+  assert.equal(figures.split, "val");
+  assert.equal(figures.inScopeAccuracy, 1);
+  writeFileSync(file, JSON.stringify({ train: [["hi", null]], val: [["hi", "hello"]] }));
+  await assert.rejects(bench(file), /every row must be \[text, intent\]/);
+  await assert.rejects(bench(spanish, "--shots", "0"), /--shots needs a positive integer/);
+});
