@@ -15,8 +15,8 @@ import {
 } from "./deliver.ts";
 import { quietUntil, type QuietSettings } from "./quiet-hours.ts";
 import { conditionHolds, INVALID_CONDITION, type EventDocument } from "./rules.ts";
-import { sendScheduled } from "./send-scheduled.ts";
-import { SEND_SCHEDULED } from "@cb/conversation";
+import { giveUpScheduled, sendScheduled } from "./send-scheduled.ts";
+import { handOverDue, HAND_OVER_SCHEDULED, SEND_SCHEDULED } from "@cb/conversation";
 import { notifyInOrder, type InOrderOptions } from "./in-order.ts";
 import { NOTIFY_EVENT, subjectQueue } from "./store.ts";
 
@@ -42,9 +42,23 @@ export function createNotificationTasks(deps: NotifyDeps, options: InOrderOption
           `order event ${retrying.orderEventId} failed (attempt ${retrying.attempts}), tried again at ${retrying.retryAt.toISOString()}: ${retrying.error}`,
         );
     },
-    // Delayed rules, reminders and follow-ups, when due.
+    // Delayed rules, reminders and follow-ups, when due. The last attempt's failure fails the
+    // notification with the error (it would otherwise stay `queued` for good).
     [SEND_SCHEDULED]: async (payload, helpers) => {
-      await sendScheduled(deps, (payload as { notificationId: string }).notificationId, helpers);
+      const { notificationId } = payload as { notificationId: string };
+      try {
+        await sendScheduled(deps, notificationId);
+      } catch (err) {
+        const { attempts, max_attempts } = helpers.job;
+        if (attempts < max_attempts) throw err;
+        const error = err instanceof Error ? err.message : String(err);
+        helpers.logger.error(`scheduled notification ${notificationId} given up on: ${error}`);
+        await giveUpScheduled(deps, notificationId, attempts, error);
+      }
+    },
+    // Scheduled notifications due within two minutes into graphile-worker (minutely: HAND_OVER_CRONTAB).
+    [HAND_OVER_SCHEDULED]: async () => {
+      await handOverDue(deps.pool, deps.now?.() ?? new Date());
     },
   };
 }

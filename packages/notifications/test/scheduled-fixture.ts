@@ -7,7 +7,7 @@ import type { ChannelSender, ConversationRef, Reply, SendContext } from "@cb/cor
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { startWorker, type JobRunner } from "@cb/jobs";
 import { createNotificationTasks } from "../src/notify.ts";
-import { SEND_SCHEDULED } from "@cb/conversation";
+import { HAND_OVER_SCHEDULED, SEND_SCHEDULED } from "@cb/conversation";
 import { storeEvent } from "../src/store.ts";
 
 export interface Sent {
@@ -50,7 +50,9 @@ export interface Fixture {
   ): Promise<string>;
   /** The send-scheduled jobs waiting, by run_at. */
   jobs(): Promise<ScheduledJob[]>;
-  /** Makes a notification's job due now and waits for the worker. */
+  /** Runs the hand-over job (as the minutely crontab does) by the tests' clock and waits for it. */
+  handOver(): Promise<void>;
+  /** Hands over what is due by the clock, makes a notification's job due now and waits for the worker. */
   runDue(notificationId: string): Promise<void>;
   settle(): Promise<void>;
   restart(): Promise<void>;
@@ -146,7 +148,12 @@ export async function startFixture(): Promise<Fixture> {
       );
       return rows;
     },
+    async handOver() {
+      await t.pool.query(`SELECT graphile_worker.add_job($1)`, [HAND_OVER_SCHEDULED]);
+      await settle();
+    },
     async runDue(notificationId) {
+      await this.handOver();
       await t.pool.query(
         `UPDATE graphile_worker._private_jobs SET run_at = now() WHERE payload->>'notificationId' = $1`,
         [notificationId],
