@@ -139,7 +139,8 @@ export async function scheduleNotification(
     });
     return { id: existing[0]!.id, created: false };
   }
-  if (rows[0]!.near) await enqueue(sql, { id, kind: input.kind, conversationId: input.conversationId, jobKey, dueAt: input.dueAt });
+  if (rows[0]!.near)
+    await enqueue(sql, { id, kind: input.kind, conversationId: input.conversationId, jobKey, dueAt: input.dueAt });
   return { id, created: true };
 }
 
@@ -262,11 +263,10 @@ export async function cancelScheduled(sql: Sql, ids: string[], reason: string): 
   const { rows } = await sql.query<CancelledRow & { jobKey: string | null }>({
     text: `UPDATE "Notification" SET status = 'cancelled', reason = $2, "updatedAt" = now()
            WHERE id = ANY($1::uuid[]) AND status = 'scheduled'
-           RETURNING ${CANCELLED_ROW}, CASE WHEN "enqueuedAt" IS NOT NULL THEN "jobKey" END AS "jobKey"`,
+           RETURNING ${CANCELLED_ROW}, "jobKey"`,
     values: [ids, reason],
   });
-  // One not yet handed over has no job; removing its key could remove the job of the notification
-  // that replaced it (a debounced rule's share one).
+  // One not yet handed over has no job yet: removing its key removes nothing.
   const keys = rows.flatMap((r) => (r.jobKey ? [r.jobKey] : []));
   if (keys.length)
     await sql.query({
@@ -285,9 +285,9 @@ WITH cancelled AS (
   UPDATE "Notification" SET status = 'cancelled', reason = 'the customer wrote before it was due', "updatedAt" = now()
   WHERE "conversationId" = $1::uuid AND status = 'scheduled' AND "cancelIfCustomerWrites"
     AND "createdAt" < (SELECT "createdAt" FROM "Message" WHERE id = $2::uuid)
-  RETURNING ${CANCELLED_ROW}, "jobKey", "enqueuedAt"
+  RETURNING ${CANCELLED_ROW}, "jobKey"
 ), removed AS (
-  SELECT graphile_worker.remove_job("jobKey") FROM cancelled WHERE "jobKey" IS NOT NULL AND "enqueuedAt" IS NOT NULL
+  SELECT graphile_worker.remove_job("jobKey") FROM cancelled WHERE "jobKey" IS NOT NULL
 )
 SELECT id, "tenantId", kind, reason, "eventId", rule, (SELECT count(*) FROM removed) AS removed FROM cancelled`;
 

@@ -125,6 +125,22 @@ test("cancelOn: an order.created cancels the pending cart nudge of the same cont
   );
   assert.deepEqual([kept!.id, kept!.status], [theirs!.id, "scheduled"]);
   assert.deepEqual(
+    (await f.t.db.event.findMany({ where: { tenantId: s.tenantId } })).map((e) => [e.type, e.data]),
+    [
+      [
+        "notification.cancelled",
+        {
+          notificationId: mine!.id,
+          kind: "rule",
+          eventId: (await f.t.db.orderEvent.findUniqueOrThrow({ where: { id: mine!.orderEventId! } })).eventId,
+          rule: "nudge",
+          status: "cancelled",
+          reason: `cancelled by order.created ${eventId}`,
+        },
+      ],
+    ],
+  );
+  assert.deepEqual(
     (await f.jobs()).filter((j) => [mine!.id, theirs!.id].includes(j.notificationId)).map((j) => j.notificationId),
     [theirs!.id],
     "the cancelled one's job is gone",

@@ -26,6 +26,8 @@ export interface ScheduledJob {
 export interface Fixture {
   t: TestDatabase;
   sent: Sent[];
+  /** Channel accounts whose sender cannot be had (getSender throws "sender unavailable"). */
+  broken: Set<string>;
   /** The clock the tasks read. */
   clock: { now: Date };
   shop(settings?: {
@@ -63,7 +65,12 @@ export async function startFixture(): Promise<Fixture> {
   const t = await createTestDatabase();
   const sent: Sent[] = [];
   const clock = { now: new Date("2099-01-01T00:00:00Z") };
-  const getSender = async (accountId: string): Promise<ChannelSender> => ({
+  const broken = new Set<string>();
+  const getSender = async (accountId: string): Promise<ChannelSender> => {
+    if (broken.has(accountId)) throw new Error("sender unavailable");
+    return sender(accountId);
+  };
+  const sender = (accountId: string): ChannelSender => ({
     reportsDelivery: false,
     async send(to, reply, context) {
       sent.push({ accountId, to, reply, context });
@@ -92,6 +99,7 @@ export async function startFixture(): Promise<Fixture> {
   return {
     t,
     sent,
+    broken,
     clock,
     async shop(settings = {}) {
       const tenantId = (await t.db.tenant.create({ data: { name: "Shop", ...settings } })).id;
@@ -101,7 +109,7 @@ export async function startFixture(): Promise<Fixture> {
         data: {
           tenantId,
           url: "https://hooks.example/n",
-          eventTypes: ["notification.sent", "notification.failed", "notification.skipped"],
+          eventTypes: ["notification.sent", "notification.failed", "notification.skipped", "notification.cancelled"],
           secrets: "sealed",
         },
       });
