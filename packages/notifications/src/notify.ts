@@ -97,51 +97,57 @@ async function notifyEvent(deps: NotifyDeps, orderEventId: string, helpers: JobH
   }
   if (!immediate.length) return "done";
 
-  const until = quietUntil(
-    row.tenant.notificationSettings as QuietSettings,
-    row.tenant.timezone,
-    deps.now?.() ?? new Date(),
-  );
-  if (until) {
-    // Deferred, never dropped: the same job comes back when quiet hours end, in the order's
-    // queue so that the order's events still notify one at a time, in order.
-    await db.notification.createMany({
-      data: immediate.map((r) => ({
-        tenantId: row.tenantId,
-        orderEventId,
-        ruleId: r.id,
-        status: "deferred",
-        reason: `quiet hours until ${until.toISOString()}`,
-      })),
-      skipDuplicates: true,
-    });
-    await helpers.addJob(
-      NOTIFY_EVENT,
-      { orderEventId },
-      {
-        runAt: until,
-        jobKey: `notify:${orderEventId}:after-quiet`,
-        queueName: subjectQueue(row.tenantId, row.subject),
-      },
+  // Each rule's contact, and quiet hours in the contact's time zone (else the tenant's): a rule
+  // whose contact is inside them is deferred, the others are sent now.
+  const now = deps.now?.() ?? new Date();
+  const settings = row.tenant.notificationSettings as QuietSettings;
+  const held: { rule: (typeof immediate)[number]; until: Date }[] = [];
+  for (const rule of immediate) {
+    const found = await ruleContact(db, row.tenantId, rule.contactMatch as ContactMatch, event);
+    const until = quietUntil(settings, found.contact?.timezone ?? row.tenant.timezone, now);
+    if (until) {
+      held.push({ rule, until });
+      continue;
+    }
+    await notifyOnce(deps, row.tenantId, orderEventId, rule, event, async (notificationId) =>
+      found.outcome
+        ? found.outcome
+        : deliverTo(
+            deps,
+            row.tenantId,
+            notificationId,
+            found.contact.id,
+            ruleMessage(rule.template as unknown as RuleTemplate, event),
+            rule.channelOrder,
+          ),
     );
-    notificationsTotal.inc({ outcome: "deferred" }, immediate.length);
-    return "deferred";
   }
+  if (!held.length) return "done";
 
-  for (const rule of immediate)
-    await notifyOnce(deps, row.tenantId, orderEventId, rule, event, async (notificationId) => {
-      const found = await ruleContact(db, row.tenantId, rule.contactMatch as ContactMatch, event);
-      if (found.outcome) return found.outcome;
-      return deliverTo(
-        deps,
-        row.tenantId,
-        notificationId,
-        found.contact.id,
-        ruleMessage(rule.template as unknown as RuleTemplate, event),
-        rule.channelOrder,
-      );
-    });
-  return "done";
+  // Deferred, never dropped: the same job comes back when the first quiet hours end (again while
+  // others still hold), in the order's queue so that the order's events still notify one at a
+  // time, in order.
+  await db.notification.createMany({
+    data: held.map(({ rule, until }) => ({
+      tenantId: row.tenantId,
+      orderEventId,
+      ruleId: rule.id,
+      status: "deferred",
+      reason: `quiet hours until ${until.toISOString()}`,
+    })),
+    skipDuplicates: true,
+  });
+  await helpers.addJob(
+    NOTIFY_EVENT,
+    { orderEventId },
+    {
+      runAt: new Date(Math.min(...held.map((h) => h.until.getTime()))),
+      jobKey: `notify:${orderEventId}:after-quiet`,
+      queueName: subjectQueue(row.tenantId, row.subject),
+    },
+  );
+  notificationsTotal.inc({ outcome: "deferred" }, held.length);
+  return "deferred";
 }
 
 /**

@@ -96,6 +96,11 @@ export async function startFixture(): Promise<Fixture> {
     }
   }
 
+  async function handOver(): Promise<void> {
+    await t.pool.query(`SELECT graphile_worker.add_job($1)`, [HAND_OVER_SCHEDULED]);
+    await settle();
+  }
+
   return {
     t,
     sent,
@@ -156,12 +161,9 @@ export async function startFixture(): Promise<Fixture> {
       );
       return rows;
     },
-    async handOver() {
-      await t.pool.query(`SELECT graphile_worker.add_job($1)`, [HAND_OVER_SCHEDULED]);
-      await settle();
-    },
+    handOver,
     async runDue(notificationId) {
-      await this.handOver();
+      await handOver();
       await t.pool.query(
         `UPDATE graphile_worker._private_jobs SET run_at = now() WHERE payload->>'notificationId' = $1`,
         [notificationId],
