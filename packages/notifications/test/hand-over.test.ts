@@ -199,3 +199,18 @@ async function waitFor(check: () => Promise<boolean>): Promise<void> {
     await sleep(30);
   }
 }
+
+test("quiet hours that end within two minutes: the notification's job is added again at once for their end", async () => {
+  const s = await f.shop({ notificationSettings: { quietHours: { start: "22:00", end: "07:00" } } });
+  const c = await f.contact(s.tenantId, "h-6", s.telegram, "9106");
+  f.clock.now = new Date("2099-05-06T06:59:00Z");
+  const n = await remind(s.tenantId, c.id, f.clock.now, { idempotencyKey: "quiet" });
+  await f.runDue(n.id);
+  const row = await f.t.db.notification.findUniqueOrThrow({ where: { id: n.id } });
+  assert.deepEqual([row.status, row.dueAt?.toISOString()], ["scheduled", "2099-05-06T07:00:00.000Z"]);
+  assert.deepEqual(
+    (await jobOf(n.id)).map((j) => j.run_at.toISOString()),
+    ["2099-05-06T07:00:00.000Z"],
+    "no need to wait for the next hand-over",
+  );
+});
