@@ -1,11 +1,11 @@
-// `npm run bench:notify -- --scenario scheduled [--messages 5000 --future 100000 --bots 20 --window 60]`:
+// `npm run bench:notify -- --scenario scheduled [--messages 5000 --future 100000 --bots 20 --window 60 --send no]`:
 // `messages` reminders due within `window` seconds are sent by a worker to a local Telegram Bot API
 // stand-in, while `future` scheduled messages due in a month wait in "Notification" (as the API
 // leaves them: not yet handed over to graphile-worker). Checks none is lost or sent twice and no bot
 // goes past Telegram's 30 messages a second; measures how late each was sent against its due time,
 // the time to schedule one, the hand-over of the due ones into graphile-worker (the minutely job's
 // work), and the time to fetch due jobs and to find what to hand over with the future ones waiting.
-// One JSON line, then a summary.
+// With `--send no`, everything up to the hand-over, nothing sent. One JSON line, then a summary.
 import { postgresSendLimits } from "@cb/core";
 import { telegramDriver } from "@cb/channel-telegram";
 import { createAccountDirectory, handOverDue, HAND_OVER_CRONTAB, scheduleNotification } from "@cb/conversation";
@@ -21,6 +21,8 @@ export interface ScheduledOptions {
   future: number;
   bots: number;
   windowSeconds: number;
+  /** false: schedule and hand over only, send nothing (the full sizes on a slow machine). */
+  send: boolean;
 }
 
 // graphile-worker's fetch of due jobs outside named queues (served by its jobs_no_queue_index).
@@ -148,6 +150,35 @@ export async function runScheduled(options: ScheduledOptions): Promise<void> {
   const handOverStarted = performance.now();
   const handedOver = await handOverDue(pool);
   const handOverSeconds = (performance.now() - handOverStarted) / 1000;
+  if (!options.send) {
+    // The scheduling side alone (sending 100,000 takes far longer than the minute they are due in
+    // on a loaded machine): the worker's fetch with them all due and the future ones waiting.
+    await pool.query("ANALYZE graphile_worker._private_jobs");
+    const figures = {
+      scenario: "scheduled",
+      send: false,
+      messages,
+      futureWaiting: future,
+      fillSeconds: round(fillSeconds),
+      enqueuePerSecond: Math.round(messages / enqueueSeconds),
+      enqueueP50Ms: round(pct(enqueueMs, 0.5)),
+      enqueueP99Ms: round(pct(enqueueMs, 0.99)),
+      handedOver,
+      handOverSeconds: round(handOverSeconds),
+      findDueServerMs: round(findDueServerMs),
+      fetchServerMs: round(fetchServerMs),
+      fetchWithDueServerMs: round(await serverMs(pool, FETCH_DUE)),
+    };
+    await telegram.close();
+    await db.$disconnect();
+    await pool.end();
+    await database.drop();
+    console.log(JSON.stringify(figures));
+    console.log(
+      `scheduled (not sent): ${messages} due within ${windowSeconds} s handed over in ${figures.handOverSeconds} s with ${future} future ones waiting; enqueue p50 ${figures.enqueueP50Ms} ms, p99 ${figures.enqueueP99Ms} ms; with only future ones: due-job fetch ${figures.fetchServerMs} ms, hand-over search ${figures.findDueServerMs} ms; with the due ones handed over: due-job fetch ${figures.fetchWithDueServerMs} ms (in the database)`,
+    );
+    return;
+  }
 
   const accounts = createAccountDirectory({
     db,
