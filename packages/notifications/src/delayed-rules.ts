@@ -93,18 +93,22 @@ export async function scheduleDelayed(
         `replaced by ${event.type} ${event.id}`,
       );
     }
-    await scheduleNotification(sql, {
-      tenantId: tenant.id,
-      kind: "rule",
-      dueAt,
-      ...(rule.replace ? { jobKey: `scheduled:${rule.id}:${event.subject}` } : {}),
-      orderEventId,
-      ruleId: rule.id,
-      subject: event.subject,
-      ...(contactKey ? { contactKey } : {}),
-      ...(contact ? { contactId: contact.id } : {}),
-      ...(dueAt.getTime() !== due.getTime() ? { reason: `quiet hours until ${dueAt.toISOString()}` } : {}),
-    });
+    await scheduleNotification(
+      sql,
+      {
+        tenantId: tenant.id,
+        kind: "rule",
+        dueAt,
+        ...(rule.replace ? { jobKey: `scheduled:${rule.id}:${event.subject}` } : {}),
+        orderEventId,
+        ruleId: rule.id,
+        subject: event.subject,
+        ...(contactKey ? { contactKey } : {}),
+        ...(contact ? { contactId: contact.id } : {}),
+        ...(dueAt.getTime() !== due.getTime() ? { reason: `quiet hours until ${dueAt.toISOString()}` } : {}),
+      },
+      deps.now?.() ?? new Date(),
+    );
   });
   return null;
 }
