@@ -72,8 +72,6 @@ export interface ScheduleInput {
   tenantId: string;
   kind: ScheduledKind;
   dueAt: Date;
-  /** Shared by the notifications one replaces (a debounced rule's subject); else the notification's own. */
-  jobKey?: string;
   orderEventId?: string;
   ruleId?: string;
   subject?: string;
@@ -109,7 +107,8 @@ export async function scheduleNotification(
   now: Date = new Date(),
 ): Promise<{ id: string; created: boolean }> {
   const id = randomUUID();
-  const jobKey = input.jobKey ?? `scheduled:${id}`;
+  // Its own key: cancelling or replacing it removes exactly its job, and a retry of another's is never touched.
+  const jobKey = `scheduled:${id}`;
   const { rows } = await sql.query<{ id: string; near: boolean }>({
     text: INSERT,
     values: [
