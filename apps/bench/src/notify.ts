@@ -25,6 +25,7 @@ const { values } = parseArgs({
     messages: { type: "string", default: "5000" },
     future: { type: "string", default: "100000" },
     window: { type: "string", default: "60" },
+    send: { type: "string", default: "yes" },
   },
 });
 if (values.scenario === "scheduled") {
@@ -33,6 +34,7 @@ if (values.scenario === "scheduled") {
     future: Number(values.future),
     bots: Number(values.bots),
     windowSeconds: Number(values.window),
+    send: values.send !== "no",
   });
   process.exit(0);
 }

@@ -1,5 +1,6 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { handOverDue } from "@cb/conversation";
 import type { TestDatabase } from "@cb/db/testing";
 import type { FastifyInstance } from "fastify";
 import { startAdminServer, type AdminServer } from "./support.ts";
@@ -65,10 +66,16 @@ test("a reminder is 202 with the scheduled notification, due after `after`, its 
     },
     channelOrder: ["whatsapp", "telegram"],
   });
-  const jobs = await jobOf(row.jobKey!);
   assert.deepEqual(
-    jobs.map((j) => [j.run_at.toISOString(), j.payload.notificationId]),
+    [row.enqueuedAt, await jobOf(row.jobKey!)],
+    [null, []],
+    "two hours ahead it waits in Notification for the hand-over",
+  );
+  await handOverDue(t.pool, new Date(due - 60_000));
+  assert.deepEqual(
+    (await jobOf(row.jobKey!)).map((j) => [j.run_at.toISOString(), j.payload.notificationId]),
     [[body.dueAt, body.id]],
+    "a minute before it is due, its keyed job is there, run then",
   );
   const listed = (await call("GET", "/v1/notifications")).json().data;
   assert.deepEqual(
@@ -92,6 +99,7 @@ test("`at` a time with its offset; the contact found by phone in any notation; o
   assert.equal(again.statusCode, 202);
   assert.equal(again.json().id, first.json().id, "the same notification");
   const row = await t.db.notification.findUniqueOrThrow({ where: { id: first.json().id } });
+  await handOverDue(t.pool, new Date("2027-05-01T17:59:00Z"));
   assert.equal((await jobOf(row.jobKey!)).length, 1, "one job");
   assert.equal(await t.db.notification.count({ where: { idempotencyKey: row.idempotencyKey } }), 1);
 });
@@ -139,8 +147,17 @@ test("refused: both or neither of contactId and contact, at and after; a negativ
   assert.equal(await t.db.notification.count(), before, "nothing scheduled");
 });
 
-test("cancel: scheduled → cancelled with the reason and its job removed; again, unchanged; sent: 409; another tenant's: 404", async () => {
-  const body = (await call("POST", "/v1/scheduled-messages", reminder())).json();
+test("cancel: scheduled → cancelled with the reason, its job removed and notification.cancelled sent; again, unchanged; sent: 409; another tenant's: 404", async () => {
+  await t.db.eventSubscription.create({
+    data: {
+      tenantId: tenantA,
+      url: "https://hooks.example/a",
+      eventTypes: ["notification.cancelled"],
+      secrets: "sealed",
+    },
+  });
+  // Due within two minutes: its job is added at once.
+  const body = (await call("POST", "/v1/scheduled-messages", reminder({ after: "PT1M" }))).json();
   const { jobKey } = await t.db.notification.findUniqueOrThrow({ where: { id: body.id } });
   const url = `/v1/notifications/${body.id}/cancel`;
   assert.equal((await call("POST", url, undefined, keyB)).statusCode, 404, "another tenant's");
@@ -151,6 +168,26 @@ test("cancel: scheduled → cancelled with the reason and its job removed; again
   assert.deepEqual(await jobOf(jobKey!), [], "its job is gone");
   const again = await call("POST", url);
   assert.deepEqual([again.statusCode, again.json().status], [200, "cancelled"]);
+  // One still waiting for the hand-over (no job yet) is cancelled as well, and never handed over.
+  const waiting = (await call("POST", "/v1/scheduled-messages", reminder({ after: "PT1H" }))).json();
+  assert.equal((await call("POST", `/v1/notifications/${waiting.id}/cancel`)).json().status, "cancelled");
+  await handOverDue(t.pool, new Date(Date.parse(waiting.dueAt)));
+  const { jobKey: waitingKey } = await t.db.notification.findUniqueOrThrow({ where: { id: waiting.id } });
+  assert.deepEqual(await jobOf(waitingKey!), []);
+  const events = await t.db.event.findMany({
+    where: { tenantId: tenantA, type: "notification.cancelled" },
+    orderBy: { createdAt: "asc" },
+  });
+  assert.deepEqual(
+    events.map((e) => e.data),
+    [body.id, waiting.id].map((notificationId) => ({
+      notificationId,
+      kind: "reminder",
+      status: "cancelled",
+      reason: "cancelled through the API",
+    })),
+    "announced once each",
+  );
 
   const sent = (await call("POST", "/v1/scheduled-messages", reminder())).json();
   await t.db.notification.update({ where: { id: sent.id }, data: { status: "sent" } });

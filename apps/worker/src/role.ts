@@ -4,6 +4,7 @@ import {
   CONVERSATION_QUEUE_PREFIX,
   createFulfill,
   createUnderstand,
+  HAND_OVER_CRONTAB,
   INBOUND_SWEEP,
   type AccountDirectory,
 } from "@cb/conversation";
@@ -110,7 +111,7 @@ export async function startWorkerRole(
     concurrency: resources.config.WORKER_CONCURRENCY,
     ...(resources.config.WORKER_MAX_RUN_MS ? { maxRunMs: resources.config.WORKER_MAX_RUN_MS } : {}),
     events,
-    crontab: [INBOUND_SWEEP, WEBHOOK_HEALTH_CRONTAB].join("\n"),
+    crontab: [INBOUND_SWEEP, WEBHOOK_HEALTH_CRONTAB, HAND_OVER_CRONTAB].join("\n"),
     logger,
   });
   // Job queue depth and age, inbox backlog: read when Prometheus scrapes this process.

@@ -132,7 +132,8 @@ export function createFulfill(options: { sealer: Sealer; client: FulfillmentClie
       responseId,
       projectId: tenant.id,
       sessionId: conversationId,
-      queryText: message.text ?? message.postback?.payload ?? "",
+      // An event's name for an event (a follow-up's), as Dialogflow ES's requests carry it.
+      queryText: message.text ?? message.postback?.payload ?? message.event?.name ?? "",
       languageCode: tenant.language,
       intent: { id: intent.id, displayName: intent.name },
       action: intent.action,

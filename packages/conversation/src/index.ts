@@ -32,11 +32,18 @@ export {
 export { agentReplyRule, queueAgentMessage, sendAgentMessage, SEND_AGENT_MESSAGE } from "./agent-reply.ts";
 export {
   scheduleNotification,
+  rescheduleNotification,
+  handOverDue,
+  HAND_OVER_SCHEDULED,
+  HAND_OVER_CRONTAB,
+  HAND_OVER_AHEAD_MS,
+  SEND_ATTEMPTS,
   cancelScheduled,
   cancelFollowupsOnReply,
   parseDuration,
   addDuration,
   SEND_SCHEDULED,
   type ScheduleInput,
+  type HandOverOptions,
   type ScheduledKind,
 } from "./scheduled.ts";

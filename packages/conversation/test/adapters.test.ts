@@ -310,6 +310,9 @@ test("fulfillment: a Dialogflow WebhookRequest with the endpoint's credentials; 
     assert.ok(!("contexts" in pressed));
     assert.deepEqual(pressed.followupEvent, { name: "bare" });
     answer = { body: {} };
+    // An event (a scheduled follow-up's): its name, as Dialogflow ES's webhook requests carry it.
+    await fulfill(input({ message: message({ event: { name: "FEEDBACK_REQUEST", parameters: { ask: "stars" } } }) }));
+    assert.equal(backend.received.at(-1).queryResult.queryText, "FEEDBACK_REQUEST");
     const plain = await fulfill(input({ message: message({}) }));
     assert.equal(backend.received.at(-1).queryResult.queryText, "");
     assert.ok(plain.ok && !("followupEvent" in plain) && !("contexts" in plain));

@@ -7,6 +7,7 @@ import {
   applyContexts,
   createFulfill,
   handleMessage,
+  handOverDue,
   SEND_SCHEDULED,
   type TurnDeps,
   type Understanding,
@@ -115,7 +116,11 @@ test("payload.schedule stores a follow-up with the turn's plan: due `after` from
   );
   const due = f!.dueAt!.getTime();
   assert.ok(due >= before + 24 * 3600_000 && due <= Date.now() + 24 * 3600_000);
-  assert.ok((await jobKeys()).includes(f!.jobKey!), "its job waits");
+  assert.deepEqual(
+    [f!.enqueuedAt, (await jobKeys()).includes(f!.jobKey!)],
+    [null, false],
+    "a day ahead it waits in Notification for the hand-over, not in the job table",
+  );
   await handleMessage(deps, id);
   assert.equal((await followupsOf("501")).length, 1, "a second run schedules nothing more");
 });
@@ -132,7 +137,19 @@ test("the customer writing cancels the follow-ups marked cancelIfCustomerWrites 
       },
     },
   }));
+  await s.t.db.eventSubscription.create({
+    data: {
+      tenantId: s.tenantId,
+      url: "https://hooks.example/c",
+      eventTypes: ["notification.cancelled"],
+      secrets: "sealed",
+    },
+  });
   await handleMessage(deps, await s.receive({ chat: "502", text: "first" }));
+  // Handed over already (due within two minutes by then): its job is removed with it.
+  const [first] = await followupsOf("502");
+  await handOverDue(s.t.pool, new Date(first!.dueAt!.getTime() - 60_000));
+  assert.ok((await jobKeys()).includes(first!.jobKey!));
   await handleMessage(deps, await s.receive({ chat: "502", text: "second" }));
   const [marked, unmarked] = await followupsOf("502");
   assert.deepEqual(
@@ -143,7 +160,19 @@ test("the customer writing cancels the follow-ups marked cancelIfCustomerWrites 
   assert.equal(marked!.reason, "the customer wrote before it was due");
   const keys = await jobKeys();
   assert.ok(!keys.includes(marked!.jobKey!), "the cancelled one's job is gone");
-  assert.ok(keys.includes(unmarked!.jobKey!));
+  const events = await s.t.db.event.findMany({ where: { tenantId: s.tenantId, type: "notification.cancelled" } });
+  assert.deepEqual(
+    events.map((e) => e.data),
+    [
+      {
+        notificationId: marked!.id,
+        kind: "followup",
+        status: "cancelled",
+        reason: "the customer wrote before it was due",
+      },
+    ],
+    "announced",
+  );
 });
 
 test("a follow-up's event message triggers the intent listing it, with the event's parameters (#EVENT.param), and cancels nothing", async () => {

@@ -17,6 +17,7 @@ export const EVENT_TYPES = [
   "notification.sent",
   "notification.failed",
   "notification.skipped",
+  "notification.cancelled",
   "endpoint.disabled",
   "endpoint.degraded",
   "endpoint.recovered",

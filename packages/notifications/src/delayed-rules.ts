@@ -59,9 +59,9 @@ export async function cancelPending(deps: NotifyDeps, tenantId: string, event: E
 
 /**
  * Schedules a delayed rule's notification for an event: due after the rule's delay (in the contact's
- * time zone, else the tenant's), moved out of quiet hours, as a send-scheduled job. With `replace`,
- * the rule's pending notification for the same subject is cancelled and the new one's job takes its
- * key (one per rule and subject), in the same transaction. Once per event and rule. Returns the
+ * time zone, else the tenant's), moved out of quiet hours, as a scheduled notification. With
+ * `replace`, the rule's pending notification for the same subject is cancelled (its job, if it has
+ * one yet, removed), in the same transaction. Once per event and rule. Returns the
  * outcome to record when it cannot be scheduled (no time in the event).
  */
 export async function scheduleDelayed(
@@ -93,18 +93,21 @@ export async function scheduleDelayed(
         `replaced by ${event.type} ${event.id}`,
       );
     }
-    await scheduleNotification(sql, {
-      tenantId: tenant.id,
-      kind: "rule",
-      dueAt,
-      ...(rule.replace ? { jobKey: `scheduled:${rule.id}:${event.subject}` } : {}),
-      orderEventId,
-      ruleId: rule.id,
-      subject: event.subject,
-      ...(contactKey ? { contactKey } : {}),
-      ...(contact ? { contactId: contact.id } : {}),
-      ...(dueAt.getTime() !== due.getTime() ? { reason: `quiet hours until ${dueAt.toISOString()}` } : {}),
-    });
+    await scheduleNotification(
+      sql,
+      {
+        tenantId: tenant.id,
+        kind: "rule",
+        dueAt,
+        orderEventId,
+        ruleId: rule.id,
+        subject: event.subject,
+        ...(contactKey ? { contactKey } : {}),
+        ...(contact ? { contactId: contact.id } : {}),
+        ...(dueAt.getTime() !== due.getTime() ? { reason: `quiet hours until ${dueAt.toISOString()}` } : {}),
+      },
+      deps.now?.() ?? new Date(),
+    );
   });
   return null;
 }

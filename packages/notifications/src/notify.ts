@@ -15,8 +15,8 @@ import {
 } from "./deliver.ts";
 import { quietUntil, type QuietSettings } from "./quiet-hours.ts";
 import { conditionHolds, INVALID_CONDITION, type EventDocument } from "./rules.ts";
-import { sendScheduled } from "./send-scheduled.ts";
-import { SEND_SCHEDULED } from "@cb/conversation";
+import { giveUpScheduled, sendScheduled } from "./send-scheduled.ts";
+import { handOverDue, HAND_OVER_SCHEDULED, SEND_SCHEDULED } from "@cb/conversation";
 import { notifyInOrder, type InOrderOptions } from "./in-order.ts";
 import { NOTIFY_EVENT, subjectQueue } from "./store.ts";
 
@@ -42,9 +42,23 @@ export function createNotificationTasks(deps: NotifyDeps, options: InOrderOption
           `order event ${retrying.orderEventId} failed (attempt ${retrying.attempts}), tried again at ${retrying.retryAt.toISOString()}: ${retrying.error}`,
         );
     },
-    // Delayed rules, reminders and follow-ups, when due.
+    // Delayed rules, reminders and follow-ups, when due. The last attempt's failure fails the
+    // notification with the error (it would otherwise stay `queued` for good).
     [SEND_SCHEDULED]: async (payload, helpers) => {
-      await sendScheduled(deps, (payload as { notificationId: string }).notificationId, helpers);
+      const { notificationId } = payload as { notificationId: string };
+      try {
+        await sendScheduled(deps, notificationId);
+      } catch (err) {
+        const { attempts, max_attempts } = helpers.job;
+        if (attempts < max_attempts) throw err;
+        const error = err instanceof Error ? err.message : String(err);
+        helpers.logger.error(`scheduled notification ${notificationId} given up on: ${error}`);
+        await giveUpScheduled(deps, notificationId, attempts, error);
+      }
+    },
+    // Scheduled notifications due within two minutes into graphile-worker (minutely: HAND_OVER_CRONTAB).
+    [HAND_OVER_SCHEDULED]: async () => {
+      await handOverDue(deps.pool, deps.now?.() ?? new Date());
     },
   };
 }
@@ -83,51 +97,57 @@ async function notifyEvent(deps: NotifyDeps, orderEventId: string, helpers: JobH
   }
   if (!immediate.length) return "done";
 
-  const until = quietUntil(
-    row.tenant.notificationSettings as QuietSettings,
-    row.tenant.timezone,
-    deps.now?.() ?? new Date(),
-  );
-  if (until) {
-    // Deferred, never dropped: the same job comes back when quiet hours end, in the order's
-    // queue so that the order's events still notify one at a time, in order.
-    await db.notification.createMany({
-      data: immediate.map((r) => ({
-        tenantId: row.tenantId,
-        orderEventId,
-        ruleId: r.id,
-        status: "deferred",
-        reason: `quiet hours until ${until.toISOString()}`,
-      })),
-      skipDuplicates: true,
-    });
-    await helpers.addJob(
-      NOTIFY_EVENT,
-      { orderEventId },
-      {
-        runAt: until,
-        jobKey: `notify:${orderEventId}:after-quiet`,
-        queueName: subjectQueue(row.tenantId, row.subject),
-      },
+  // Each rule's contact, and quiet hours in the contact's time zone (else the tenant's): a rule
+  // whose contact is inside them is deferred, the others are sent now.
+  const now = deps.now?.() ?? new Date();
+  const settings = row.tenant.notificationSettings as QuietSettings;
+  const held: { rule: (typeof immediate)[number]; until: Date }[] = [];
+  for (const rule of immediate) {
+    const found = await ruleContact(db, row.tenantId, rule.contactMatch as ContactMatch, event);
+    const until = quietUntil(settings, found.contact?.timezone ?? row.tenant.timezone, now);
+    if (until) {
+      held.push({ rule, until });
+      continue;
+    }
+    await notifyOnce(deps, row.tenantId, orderEventId, rule, event, async (notificationId) =>
+      found.outcome
+        ? found.outcome
+        : deliverTo(
+            deps,
+            row.tenantId,
+            notificationId,
+            found.contact.id,
+            ruleMessage(rule.template as unknown as RuleTemplate, event),
+            rule.channelOrder,
+          ),
     );
-    notificationsTotal.inc({ outcome: "deferred" }, immediate.length);
-    return "deferred";
   }
+  if (!held.length) return "done";
 
-  for (const rule of immediate)
-    await notifyOnce(deps, row.tenantId, orderEventId, rule, event, async (notificationId) => {
-      const found = await ruleContact(db, row.tenantId, rule.contactMatch as ContactMatch, event);
-      if (found.outcome) return found.outcome;
-      return deliverTo(
-        deps,
-        row.tenantId,
-        notificationId,
-        found.contact.id,
-        ruleMessage(rule.template as unknown as RuleTemplate, event),
-        rule.channelOrder,
-      );
-    });
-  return "done";
+  // Deferred, never dropped: the same job comes back when the first quiet hours end (again while
+  // others still hold), in the order's queue so that the order's events still notify one at a
+  // time, in order.
+  await db.notification.createMany({
+    data: held.map(({ rule, until }) => ({
+      tenantId: row.tenantId,
+      orderEventId,
+      ruleId: rule.id,
+      status: "deferred",
+      reason: `quiet hours until ${until.toISOString()}`,
+    })),
+    skipDuplicates: true,
+  });
+  await helpers.addJob(
+    NOTIFY_EVENT,
+    { orderEventId },
+    {
+      runAt: new Date(Math.min(...held.map((h) => h.until.getTime()))),
+      jobKey: `notify:${orderEventId}:after-quiet`,
+      queueName: subjectQueue(row.tenantId, row.subject),
+    },
+  );
+  notificationsTotal.inc({ outcome: "deferred" }, held.length);
+  return "deferred";
 }
 
 /**

@@ -1,6 +1,5 @@
-import { prismaSql, type Prisma } from "@cb/db";
+import { prismaSql, transaction, type Prisma } from "@cb/db";
 import { emitEvent } from "@cb/event-webhooks";
-import type { JobHelpers } from "@cb/jobs";
 import { notificationsTotal } from "@cb/observability";
 import { maxLatenessMs } from "./delay.ts";
 import {
@@ -16,7 +15,7 @@ import {
 import { sendFollowup, type FollowupContent } from "./followup.ts";
 import { quietUntil, type QuietSettings } from "./quiet-hours.ts";
 import type { EventDocument } from "./rules.ts";
-import { SEND_SCHEDULED } from "@cb/conversation";
+import { rescheduleNotification } from "@cb/conversation";
 
 /** The channels a reminder tries when it names none. */
 export const DEFAULT_CHANNEL_ORDER = ["whatsapp", "messenger", "telegram", "slack"];
@@ -35,7 +34,7 @@ type Row = NonNullable<Awaited<ReturnType<NotifyDeps["db"]["notification"]["find
  * (`queued`, so a cancel from then on is refused), sent under the platforms' rules, recorded and
  * announced as notification.* events. A retried job finds it claimed and sends what is still pending.
  */
-export async function sendScheduled(deps: NotifyDeps, notificationId: string, helpers: JobHelpers): Promise<void> {
+export async function sendScheduled(deps: NotifyDeps, notificationId: string): Promise<void> {
   const { db } = deps;
   const row = await db.notification.findUnique({ where: { id: notificationId } });
   if (!row) return;
@@ -53,16 +52,9 @@ export async function sendScheduled(deps: NotifyDeps, notificationId: string, he
     const contact = row.contactId ? await db.contact.findUnique({ where: { id: row.contactId } }) : null;
     const until = quietUntil(settings, contact?.timezone ?? tenant.timezone, now);
     if (until) {
-      const { count } = await db.notification.updateMany({
-        where: { id: row.id, status: "scheduled" },
-        data: { dueAt: until, reason: `quiet hours until ${until.toISOString()}` },
-      });
-      if (count)
-        await helpers.addJob(
-          SEND_SCHEDULED,
-          { notificationId: row.id },
-          { runAt: until, maxAttempts: 10, ...(row.jobKey ? { jobKey: row.jobKey } : {}) },
-        );
+      await transaction(deps.pool, (sql) =>
+        rescheduleNotification(sql, row.id, until, `quiet hours until ${until.toISOString()}`, now),
+      );
       return;
     }
     const { count } = await db.notification.updateMany({
@@ -124,6 +116,21 @@ async function about(deps: NotifyDeps, row: Row): Promise<{ eventId?: string; ru
     row.ruleId ? deps.db.notificationRule.findUnique({ where: { id: row.ruleId }, select: { name: true } }) : null,
   ]);
   return { ...(event ? { eventId: event.eventId } : {}), ...(rule ? { rule: rule.name } : {}) };
+}
+
+/**
+ * After the job's last attempt failed: the notification, unless finished or cancelled meanwhile, is
+ * failed with the reason and announced, as an immediate one's is when its event is given up on.
+ */
+export async function giveUpScheduled(deps: NotifyDeps, notificationId: string, attempts: number, error: string) {
+  const row = await deps.db.notification.findUnique({ where: { id: notificationId } });
+  if (!row || !["scheduled", "queued"].includes(row.status)) return;
+  await record(
+    deps,
+    row,
+    { status: "failed", reason: `gave up after ${attempts} attempt(s): ${error}` },
+    row.status as "scheduled" | "queued",
+  );
 }
 
 /** The outcome, if the notification is still `from`, with its notification.* event, in one transaction. */

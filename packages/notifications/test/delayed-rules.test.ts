@@ -28,11 +28,19 @@ test("a delayed rule schedules its notification as a keyed job due after the del
     [n!.kind, n!.status, n!.dueAt?.toISOString(), n!.orderEventId, n!.ruleId, n!.contactId, n!.subject, n!.contactKey],
     ["rule", "scheduled", "2099-03-01T11:00:00.000Z", orderEventId, r.id, c.id, "cart-1", "customerId:C-1"],
   );
-  const jobs = (await f.jobs()).filter((j) => j.notificationId === n!.id);
+  const jobsOf = async () =>
+    (await f.jobs()).filter((j) => j.notificationId === n!.id).map((j) => [j.key, j.run_at.toISOString()]);
+  assert.deepEqual(await jobsOf(), [], "an hour ahead it waits in Notification, not in the job table");
+  f.clock.now = new Date("2099-03-01T10:57:00Z");
+  await f.handOver();
+  assert.deepEqual(await jobsOf(), [], "three minutes ahead: still not handed over");
+  f.clock.now = new Date("2099-03-01T10:58:30Z");
+  await f.handOver();
+  await f.handOver();
   assert.deepEqual(
-    jobs.map((j) => [j.key, j.run_at.toISOString()]),
+    await jobsOf(),
     [[`scheduled:${n!.id}`, "2099-03-01T11:00:00.000Z"]],
-    "one job, keyed by the notification, run at the due time",
+    "within two minutes: one job, keyed by the notification, run at the due time (handed over once)",
   );
   assert.deepEqual(sentTo(s.telegram), [], "nothing sent before it is due");
 
@@ -105,6 +113,8 @@ test("cancelOn: an order.created cancels the pending cart nudge of the same cont
   await f.fire(s.tenantId, "cart.updated", "cart-3", { customerId: "C-3" }, at);
   await f.fire(s.tenantId, "cart.updated", "cart-4", { customerId: "C-4" }, at);
   const [mine, theirs] = await notifications(s.tenantId);
+  f.clock.now = new Date("2099-03-03T10:59:00Z");
+  await f.handOver();
 
   const orderEvent = await f.fire(s.tenantId, "order.created", "order-9", { customerId: "C-3" }, at);
   const eventId = (await f.t.db.orderEvent.findUniqueOrThrow({ where: { id: orderEvent } })).eventId;
@@ -114,6 +124,22 @@ test("cancelOn: an order.created cancels the pending cart nudge of the same cont
     [mine!.id, "cancelled", `cancelled by order.created ${eventId}`],
   );
   assert.deepEqual([kept!.id, kept!.status], [theirs!.id, "scheduled"]);
+  assert.deepEqual(
+    (await f.t.db.event.findMany({ where: { tenantId: s.tenantId } })).map((e) => [e.type, e.data]),
+    [
+      [
+        "notification.cancelled",
+        {
+          notificationId: mine!.id,
+          kind: "rule",
+          eventId: (await f.t.db.orderEvent.findUniqueOrThrow({ where: { id: mine!.orderEventId! } })).eventId,
+          rule: "nudge",
+          status: "cancelled",
+          reason: `cancelled by order.created ${eventId}`,
+        },
+      ],
+    ],
+  );
   assert.deepEqual(
     (await f.jobs()).filter((j) => [mine!.id, theirs!.id].includes(j.notificationId)).map((j) => j.notificationId),
     [theirs!.id],
@@ -156,9 +182,9 @@ test("cancelOn by subject cancels only the same subject's pending notification",
   );
 });
 
-test("replace: a later event for the same subject replaces the pending notification and takes over its job", async () => {
+test("replace: a later event for the same subject replaces the pending notification; only the latest gets a job", async () => {
   const s = await f.shop();
-  const r = await f.rule(s.tenantId, { delay: "PT1H", replace: true });
+  await f.rule(s.tenantId, { delay: "PT1H", replace: true });
   await f.contact(s.tenantId, "C-6", s.telegram, "7006");
   await f.fire(s.tenantId, "cart.updated", "cart-6", { customerId: "C-6" }, new Date("2099-03-05T10:00:00Z"));
   const second = await f.fire(
@@ -171,14 +197,16 @@ test("replace: a later event for the same subject replaces the pending notificat
   await f.fire(s.tenantId, "cart.updated", "cart-7", { customerId: "C-6" }, new Date("2099-03-05T10:30:00Z"));
   const secondEventId = (await f.t.db.orderEvent.findUniqueOrThrow({ where: { id: second } })).eventId;
   const [first, latest, other] = await notifications(s.tenantId);
+  f.clock.now = new Date("2099-03-05T11:19:00Z");
+  await f.handOver();
   assert.deepEqual([first!.status, first!.reason], ["cancelled", `replaced by cart.updated ${secondEventId}`]);
   assert.deepEqual([latest!.status, latest!.dueAt?.toISOString()], ["scheduled", "2099-03-05T11:20:00.000Z"]);
   assert.equal(other!.status, "scheduled", "another subject is not replaced");
   const jobs = (await f.jobs()).filter((j) => [first!.id, latest!.id].includes(j.notificationId));
   assert.deepEqual(
     jobs.map((j) => [j.key, j.notificationId, j.run_at.toISOString()]),
-    [[`scheduled:${r.id}:cart-6`, latest!.id, "2099-03-05T11:20:00.000Z"]],
-    "one job for the subject, now the latest's",
+    [[`scheduled:${latest!.id}`, latest!.id, "2099-03-05T11:20:00.000Z"]],
+    "one job for the subject, the latest's, keyed by it",
   );
 });
 

@@ -1,7 +1,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
 import { CONVERSATION_QUEUE_PREFIX, HANDLE_MESSAGE, scheduleNotification } from "@cb/conversation";
 import { prismaSql } from "@cb/db";
+import { startWorker } from "@cb/jobs";
 import { startFixture, type Fixture } from "./scheduled-fixture.ts";
 
 // A fulfillment's follow-up when it is due (scheduled by the turn: packages/conversation/test/followup.test.ts).
@@ -108,4 +110,78 @@ test("nothing for a customer who opted out, nor an event while an agent has the 
     await f.t.db.message.count({ where: { conversationId: { in: [optedOut.conversationId, agent.conversationId] } } }),
     0,
   );
+});
+
+test("a text follow-up due while a turn runs for its conversation is sent after the turn (the conversation's queue)", async () => {
+  const s = await f.shop();
+  f.clock.now = new Date("2027-04-04T12:00:00Z");
+  const c = await f.t.db.conversation.create({
+    data: { tenantId: s.tenantId, channelAccountId: s.telegram, externalId: "9500", lastInboundAt: f.clock.now },
+  });
+  const queue = `${CONVERSATION_QUEUE_PREFIX}${c.id}`;
+  // A turn of the conversation, held running until the test lets it finish.
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let started!: () => void;
+  const running = new Promise<void>((resolve) => {
+    started = resolve;
+  });
+  const sentDuringTurn: number[] = [];
+  const toChat = () => f.sent.filter((m) => m.to.externalId === "9500").length;
+  const turns = await startWorker({
+    connectionString: f.t.url,
+    concurrency: 1,
+    pollIntervalMs: 100,
+    taskList: {
+      // (Other tests' event follow-ups leave turns of their own: ended at once.)
+      [HANDLE_MESSAGE]: async (payload) => {
+        if ((payload as { messageId: string }).messageId !== "turn") return;
+        started();
+        await gate;
+        sentDuringTurn.push(toChat());
+      },
+    },
+  });
+  try {
+    await f.t.pool.query(`SELECT graphile_worker.add_job($1, '{"messageId":"turn"}'::json, $2)`, [
+      HANDLE_MESSAGE,
+      queue,
+    ]);
+    await running;
+    // One handed over by the minutely job, one due so soon that its job was added with it.
+    const followup = (text: string, dueAt: Date, now?: Date) =>
+      f.t.db.$transaction((tx) =>
+        scheduleNotification(
+          prismaSql(tx),
+          { tenantId: s.tenantId, kind: "followup", dueAt, conversationId: c.id, content: { text } },
+          now,
+        ),
+      );
+    const handed = await followup("How was it?", f.clock.now);
+    await f.handOver();
+    const added = await followup("Rate us?", new Date(f.clock.now.getTime() + 1_000), f.clock.now);
+    const { rows } = await f.t.pool.query<{ queue_name: string }>(
+      `UPDATE graphile_worker._private_jobs j SET run_at = now() FROM graphile_worker._private_job_queues q
+       WHERE q.id = j.job_queue_id AND j.payload->>'notificationId' = ANY($1) RETURNING q.queue_name`,
+      [[handed.id, added.id]],
+    );
+    assert.deepEqual(rows, [{ queue_name: queue }, { queue_name: queue }], "in the conversation's queue");
+    await sleep(1_000);
+    assert.equal(toChat(), 0, "not sent while the turn runs");
+    release();
+    for (let i = 0; i < 300 && toChat() < 2; i++) await sleep(30);
+    assert.deepEqual(
+      f.sent
+        .filter((m) => m.to.externalId === "9500")
+        .map((m) => (m.reply as { text: string }).text)
+        .sort(),
+      ["How was it?", "Rate us?"],
+    );
+    assert.deepEqual(sentDuringTurn, [0], "the turn had finished before it was sent");
+  } finally {
+    release();
+    await turns.stop();
+  }
 });

@@ -627,6 +627,57 @@ test("quiet hours defer notifications (recorded as deferred) to their end, when 
   assert.deepEqual(await jobs(), [], "nothing left waiting");
 });
 
+test("quiet hours are the contact's when it has a time zone, else the tenant's: each rule's notification held or sent by its own", async () => {
+  // 15:00 in Berlin (the tenant's zone), 23:00 in Tokyo: quiet there until 07:30 Tokyo, 22:30 UTC.
+  clock = new Date("2099-12-01T14:00:00Z");
+  const s = await shop({
+    timezone: "Europe/Berlin",
+    notificationSettings: { quietHours: { start: "22:00", end: "07:30" } },
+  });
+  await rule(s.tenantId);
+  await t.db.contact.create({
+    data: {
+      tenantId: s.tenantId,
+      customerId: "c-tokyo",
+      timezone: "Asia/Tokyo",
+      identities: { create: [{ tenantId: s.tenantId, channelAccountId: s.telegram, externalId: "9061" }] },
+    },
+  });
+  await contact(s.tenantId, { customerId: "c-berlin" }, [{ channelAccountId: s.telegram, externalId: "9062" }]);
+  const tokyo = await fire(s.tenantId, { orderId: "TZ-1", customerId: "c-tokyo", carrier: "DHL" });
+  const berlin = await fire(s.tenantId, { orderId: "TZ-2", customerId: "c-berlin", carrier: "DHL" });
+  assert.deepEqual(
+    [...(await notificationsOf(tokyo)), ...(await notificationsOf(berlin))].map((n) => [n.status, n.reason]),
+    [
+      ["deferred", "quiet hours until 2099-12-01T22:30:00.000Z"],
+      ["sent", null],
+    ],
+  );
+  assert.deepEqual(
+    (await notifyJobs(t.pool, tokyo)).map((j) => j.run_at.toISOString()),
+    ["2099-12-01T22:30:00.000Z"],
+    "back when the contact's quiet hours end",
+  );
+  // 23:30 in Berlin, 07:30 in Tokyo: the Tokyo contact's is sent, the Berlin contact's deferred.
+  clock = new Date("2099-12-01T22:30:00Z");
+  await t.pool.query(`UPDATE graphile_worker._private_jobs SET run_at = now() WHERE payload->>'orderEventId' = $1`, [
+    tokyo,
+  ]);
+  await settle();
+  const late = await fire(s.tenantId, { orderId: "TZ-3", customerId: "c-berlin", carrier: "DHL" });
+  assert.deepEqual(
+    [...(await notificationsOf(tokyo)), ...(await notificationsOf(late))].map((n) => [n.status, n.reason]),
+    [
+      ["sent", null],
+      ["deferred", "quiet hours until 2099-12-02T06:30:00.000Z"],
+    ],
+  );
+  assert.deepEqual(
+    sentTo(s.telegram).map((m) => m.to.externalId),
+    ["9062", "9061"],
+  );
+});
+
 test("without a clock of their own, the tasks use the real time (quiet hours, the 24-hour window)", async () => {
   const hhmm = (d: Date) => d.toISOString().slice(11, 16);
   const real = Date.now();

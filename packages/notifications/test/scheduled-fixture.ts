@@ -7,7 +7,7 @@ import type { ChannelSender, ConversationRef, Reply, SendContext } from "@cb/cor
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { startWorker, type JobRunner } from "@cb/jobs";
 import { createNotificationTasks } from "../src/notify.ts";
-import { SEND_SCHEDULED } from "@cb/conversation";
+import { HAND_OVER_SCHEDULED, SEND_SCHEDULED } from "@cb/conversation";
 import { storeEvent } from "../src/store.ts";
 
 export interface Sent {
@@ -26,6 +26,8 @@ export interface ScheduledJob {
 export interface Fixture {
   t: TestDatabase;
   sent: Sent[];
+  /** Channel accounts whose sender cannot be had (getSender throws "sender unavailable"). */
+  broken: Set<string>;
   /** The clock the tasks read. */
   clock: { now: Date };
   shop(settings?: {
@@ -50,7 +52,9 @@ export interface Fixture {
   ): Promise<string>;
   /** The send-scheduled jobs waiting, by run_at. */
   jobs(): Promise<ScheduledJob[]>;
-  /** Makes a notification's job due now and waits for the worker. */
+  /** Runs the hand-over job (as the minutely crontab does) by the tests' clock and waits for it. */
+  handOver(): Promise<void>;
+  /** Hands over what is due by the clock, makes a notification's job due now and waits for the worker. */
   runDue(notificationId: string): Promise<void>;
   settle(): Promise<void>;
   restart(): Promise<void>;
@@ -61,7 +65,12 @@ export async function startFixture(): Promise<Fixture> {
   const t = await createTestDatabase();
   const sent: Sent[] = [];
   const clock = { now: new Date("2099-01-01T00:00:00Z") };
-  const getSender = async (accountId: string): Promise<ChannelSender> => ({
+  const broken = new Set<string>();
+  const getSender = async (accountId: string): Promise<ChannelSender> => {
+    if (broken.has(accountId)) throw new Error("sender unavailable");
+    return sender(accountId);
+  };
+  const sender = (accountId: string): ChannelSender => ({
     reportsDelivery: false,
     async send(to, reply, context) {
       sent.push({ accountId, to, reply, context });
@@ -87,9 +96,15 @@ export async function startFixture(): Promise<Fixture> {
     }
   }
 
+  async function handOver(): Promise<void> {
+    await t.pool.query(`SELECT graphile_worker.add_job($1)`, [HAND_OVER_SCHEDULED]);
+    await settle();
+  }
+
   return {
     t,
     sent,
+    broken,
     clock,
     async shop(settings = {}) {
       const tenantId = (await t.db.tenant.create({ data: { name: "Shop", ...settings } })).id;
@@ -99,7 +114,7 @@ export async function startFixture(): Promise<Fixture> {
         data: {
           tenantId,
           url: "https://hooks.example/n",
-          eventTypes: ["notification.sent", "notification.failed", "notification.skipped"],
+          eventTypes: ["notification.sent", "notification.failed", "notification.skipped", "notification.cancelled"],
           secrets: "sealed",
         },
       });
@@ -146,7 +161,9 @@ export async function startFixture(): Promise<Fixture> {
       );
       return rows;
     },
+    handOver,
     async runDue(notificationId) {
+      await handOver();
       await t.pool.query(
         `UPDATE graphile_worker._private_jobs SET run_at = now() WHERE payload->>'notificationId' = $1`,
         [notificationId],

@@ -82,6 +82,8 @@ test("a delay that lands in quiet hours (the contact's time zone over the tenant
     [tokyo!.dueAt?.toISOString(), tokyo!.reason],
     ["2027-01-10T22:00:00.000Z", "quiet hours until 2027-01-10T22:00:00.000Z"],
   );
+  f.clock.now = new Date("2027-01-11T05:59:00Z");
+  await f.handOver();
   const runAt = new Map((await f.jobs()).map((j) => [j.notificationId, j.run_at.toISOString()]));
   assert.equal(runAt.get(berlin!.id), "2027-01-11T06:00:00.000Z", "the job runs then");
 });
@@ -104,10 +106,12 @@ test("due inside quiet hours all the same (set since): moved to their end, then 
     [held.status, held.dueAt?.toISOString(), held.reason],
     ["scheduled", "2027-01-13T06:00:00.000Z", "quiet hours until 2027-01-13T06:00:00.000Z"],
   );
-  assert.deepEqual(
-    (await f.jobs()).filter((j) => j.notificationId === n!.id).map((j) => j.run_at.toISOString()),
-    ["2027-01-13T06:00:00.000Z"],
-  );
+  const jobsOf = async () =>
+    (await f.jobs()).filter((j) => j.notificationId === n!.id).map((j) => j.run_at.toISOString());
+  assert.deepEqual(await jobsOf(), [], "seven hours ahead it waits for the hand-over");
+  f.clock.now = new Date("2027-01-13T05:58:30Z");
+  await f.handOver();
+  assert.deepEqual(await jobsOf(), ["2027-01-13T06:00:00.000Z"]);
   assert.equal(f.sent.filter((m) => m.to.externalId === "8003").length, 0);
   f.clock.now = new Date("2027-01-13T06:00:00Z");
   await f.runDue(n!.id);

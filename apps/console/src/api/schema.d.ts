@@ -3945,7 +3945,7 @@ export interface paths {
                     "application/json": {
                         /** Format: uri */
                         url: string;
-                        eventTypes: ("conversation.started" | "message.received" | "intent.matched" | "fulfillment.failed" | "message.sent" | "message.failed" | "handoff.requested" | "handoff.assigned" | "handoff.ended" | "notification.sent" | "notification.failed" | "notification.skipped" | "endpoint.disabled" | "endpoint.degraded" | "endpoint.recovered" | "*")[];
+                        eventTypes: ("conversation.started" | "message.received" | "intent.matched" | "fulfillment.failed" | "message.sent" | "message.failed" | "handoff.requested" | "handoff.assigned" | "handoff.ended" | "notification.sent" | "notification.failed" | "notification.skipped" | "notification.cancelled" | "endpoint.disabled" | "endpoint.degraded" | "endpoint.recovered" | "*")[];
                     };
                 };
             };
@@ -4187,7 +4187,7 @@ export interface paths {
                     "application/json": {
                         /** Format: uri */
                         url?: string;
-                        eventTypes?: ("conversation.started" | "message.received" | "intent.matched" | "fulfillment.failed" | "message.sent" | "message.failed" | "handoff.requested" | "handoff.assigned" | "handoff.ended" | "notification.sent" | "notification.failed" | "notification.skipped" | "endpoint.disabled" | "endpoint.degraded" | "endpoint.recovered" | "*")[];
+                        eventTypes?: ("conversation.started" | "message.received" | "intent.matched" | "fulfillment.failed" | "message.sent" | "message.failed" | "handoff.requested" | "handoff.assigned" | "handoff.ended" | "notification.sent" | "notification.failed" | "notification.skipped" | "notification.cancelled" | "endpoint.disabled" | "endpoint.degraded" | "endpoint.recovered" | "*")[];
                         enabled?: boolean;
                     };
                 };
