@@ -40,3 +40,11 @@ export {
   type ScheduleInput,
   type ScheduledKind,
 } from "./scheduled.ts";
+export {
+  runTestConversation,
+  type TestConversation,
+  type TestConversationResult,
+  type TestFailure,
+  type TestTurn,
+  type TestTurnResult,
+} from "./test-conversation.ts";
