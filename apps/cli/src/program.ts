@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { createDb } from "@cb/db";
 import { createSealer, parseKeyRing } from "@cb/secrets";
 import { api } from "./api.ts";
+import { readTestFile, renderReport } from "./conversation-tests.ts";
 import { connection, explainRefusal } from "./credentials.ts";
 import { field, render, type Column, type Row } from "./output.ts";
 import { rotateSecrets } from "./rotate.ts";
@@ -247,6 +248,19 @@ export function program(env: Record<string, string | undefined>, write: (text: s
     .command("test <phrase...>")
     .description("which intent a phrase matches, with its confidence and parameters (nothing is sent)")
     .action(async (words: string[]) => print(await call("POST", "/v1/intents/test", { text: words.join(" ") })));
+
+  cb.command("test <file>")
+    .description(
+      "run a YAML file of conversation tests against the tenant's live configuration (exits non-zero when one fails)",
+    )
+    .action(async (file: string) => {
+      const report = (await call("POST", "/v1/conversation-tests", await readTestFile(file))) as Parameters<
+        typeof renderReport
+      >[0];
+      write(cb.opts().json ? JSON.stringify(report, null, 2) : renderReport(report));
+      const failed = report.conversations.filter((c) => !c.passed).length;
+      if (failed) throw new Error(`${failed} of ${report.conversations.length} conversations failed`);
+    });
 
   listing(cb.command("conversations").description("recent conversations"), () => "/v1/conversations", [
     field("id"),

@@ -393,3 +393,77 @@ test("operators: invite (the token printed once), list as a table, invite again"
     /400 validation_failed/,
   );
 });
+
+test("test <file>: conversation tests from YAML, a report, and failure when one fails", async () => {
+  const key = (await cb({ CB_ADMIN_TOKEN: OPERATOR }, "tenant", "create", "Tester")).apiKey.key;
+  const env = { CB_API_KEY: key };
+  for (const [name, examples, text] of [
+    ["greeting", ["hi", "hello", "good morning", "hey there"], "Hello!"],
+    ["thanks", ["thanks", "thank you", "cheers", "much appreciated"], "You're welcome."],
+  ] as const)
+    await cb(env, "intents", "create", name, ...examples.flatMap((e) => ["--example", e]), "--response", text);
+  const file = join(dir, "tests.yaml");
+  await writeFile(
+    file,
+    [
+      "conversations:",
+      "  - name: greets",
+      "    turns:",
+      "      - user: hello",
+      "        intent: greeting",
+      "        reply: Hello!",
+      "      - user: thanks",
+      "        replyMatches: welcome",
+    ].join("\n"),
+  );
+  assert.equal(await cbText(env, "test", file), "✓ greets\n1 conversations: 1 passed, 0 failed");
+
+  await writeFile(
+    file,
+    [
+      "conversations:",
+      "  - name: greets",
+      "    turns:",
+      "      - user: hello",
+      "        intent: thanks",
+      "  - name: thanks",
+      "    turns:",
+      "      - user: thank you",
+      "        intent: thanks",
+    ].join("\n"),
+  );
+  const out: string[] = [];
+  await assert.rejects(
+    program({ CB_API_URL: url, DEMO_INFO_FILE: join(dir, "demo.json"), ...env }, (text) => out.push(text))
+      .exitOverride()
+      .parseAsync(["node", "cb", "test", file]),
+    /1 of 2 conversations failed/,
+  );
+  assert.equal(
+    out.join("\n"),
+    [
+      "✗ greets",
+      '    turn 1: "hello"',
+      '      intent: expected "thanks", got "greeting"',
+      "✓ thanks",
+      "2 conversations: 1 passed, 1 failed",
+    ].join("\n"),
+  );
+});
+
+test("test <file>: a bad file is refused before anything runs, with the line and the path inside it", async () => {
+  const file = join(dir, "bad.yaml");
+  await writeFile(
+    file,
+    ["conversations:", "  - name: one", "    turns:", "      - user: hi", "        intnet: greeting"].join("\n"),
+  );
+  await assert.rejects(cbText({}, "test", file), {
+    message: `${file}:4:9: conversations[0].turns[0]: unknown field "intnet"`,
+  });
+  await writeFile(file, ["conversations:", "  - name: one", "    turns:", "      - intent: greeting"].join("\n"));
+  await assert.rejects(cbText({}, "test", file), {
+    message: `${file}:4:9: conversations[0].turns[0]: a turn needs exactly one of user and event`,
+  });
+  await writeFile(file, "conversations: [\n");
+  await assert.rejects(cbText({}, "test", file), { message: new RegExp(`^${file}:2:1: not valid YAML`) });
+});

@@ -50,8 +50,7 @@ export const conversationTestRoutes: FastifyPluginAsyncTypebox<AdminApiOptions &
       };
       const conversations = [];
       // One after another: a file's load on the tenant's backends stays that of one customer.
-      for (const test of request.body.conversations)
-        conversations.push(await runTestConversation(deps, tenant, test));
+      for (const test of request.body.conversations) conversations.push(await runTestConversation(deps, tenant, test));
       return { passed: conversations.every((c) => c.passed), conversations };
     },
   );
