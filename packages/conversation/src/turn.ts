@@ -144,18 +144,18 @@ export async function chooseReplies(
   };
   if (!input.unrecorded)
     await recordFulfillment(deps.pool, {
-    id: call.id!,
-    tenantId: input.tenant.id,
-    messageId: input.messageId,
-    endpointId: endpoint.id,
-    intent: intent.name,
-    ok: call.ok,
-    httpStatus: call.httpStatus ?? null,
-    latencyMs: call.latencyMs,
-    error: call.error ?? null,
-    errorClass: outcome.ok ? null : (outcome.errorClass ?? null),
-    exchange: outcome.exchange,
-  });
+      id: call.id!,
+      tenantId: input.tenant.id,
+      messageId: input.messageId,
+      endpointId: endpoint.id,
+      intent: intent.name,
+      ok: call.ok,
+      httpStatus: call.httpStatus ?? null,
+      latencyMs: call.latencyMs,
+      error: call.error ?? null,
+      errorClass: outcome.ok ? null : (outcome.errorClass ?? null),
+      exchange: outcome.exchange,
+    });
   if (!outcome.ok)
     return {
       replies: own,
