@@ -25,6 +25,7 @@ import { scheduledMessageRoutes } from "./routes/scheduled-messages.ts";
 import { slackInstallRoutes } from "./routes/slack-install.ts";
 import { streamRoutes } from "./routes/stream.ts";
 import { intentRoutes } from "./routes/intents.ts";
+import { nluEvaluationRoutes } from "./routes/nlu-evaluation.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
 import { webhookHealthRoutes } from "./routes/webhook-health.ts";
 
@@ -78,6 +79,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
     apiKeyRoutes,
     channelAccountRoutes,
     intentRoutes,
+    nluEvaluationRoutes,
     entityTypeRoutes,
     endpointRoutes,
     conversationRoutes,
