@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { telegramDriver } from "@cb/channel-telegram";
 import { createAccountDirectory, createIngestor, type Ingestor } from "@cb/conversation";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
+import { evaluateTenant } from "@cb/nlu";
 import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
 import { buildServer } from "@cb/server";
 import type { FastifyInstance } from "fastify";
@@ -466,4 +467,42 @@ test("test <file>: a bad file is refused before anything runs, with the line and
   });
   await writeFile(file, "conversations: [\n");
   await assert.rejects(cbText({}, "test", file), { message: new RegExp(`^${file}:2:1: not valid YAML`) });
+});
+
+test("evaluation: computing, then the report; --wait waits for it", async () => {
+  const key = (await cb({ CB_ADMIN_TOKEN: OPERATOR }, "tenant", "create", "Evaluated")).apiKey.key;
+  const env = { CB_API_KEY: key };
+  for (const [name, examples] of [
+    ["greeting", ["hi", "hello", "good morning", "hey there", "hello, anyone there?"]],
+    ["thanks", ["thanks", "thank you", "cheers"]],
+  ] as const)
+    await cb(env, "intents", "create", name, ...examples.flatMap((e) => ["--example", e]));
+  const pending = await cb(env, "evaluation");
+  assert.equal(pending.status, "computing");
+  assert.match(
+    await cbText(env, "evaluation"),
+    /^Computing the report of training data version \d+ \(--wait waits for it\)\.$/,
+  );
+
+  // What the worker's nlu-evaluate job does, here while `--wait` asks.
+  const tenantId = (await t.db.tenant.findFirstOrThrow({ where: { name: "Evaluated" } })).id;
+  const waiting = cbText(env, "evaluation", "--wait", "--every", "0.05");
+  await evaluateTenant(t.db, tenantId);
+  const out = await waiting;
+  assert.match(out, new RegExp(`^Model report of training data version ${pending.trainingRevision} \\(current\\)\\.`));
+  assert.match(out, /5-fold cross-validation on the tenant's examples: 8 tested, accuracy \d+\.\d%\./);
+  assert.deepEqual(
+    rows(out)
+      .slice(0, 3)
+      .map((r) => r.slice(0, 3)),
+    [
+      ["intent", "examples", "tested"],
+      ["greeting", "5", "5"],
+      ["thanks", "3", "3"],
+    ],
+  );
+  // Whatever the model got wrong is listed under the intents, a pair a row.
+  const mistakes = rows(out).slice(3);
+  if (mistakes.length) assert.deepEqual(mistakes[0]!.slice(0, 3), ["intent", "taken for", "times"]);
+  assert.match(out, /\nToo few examples \(fewer than 5\): thanks \(3\)\.$/);
 });
