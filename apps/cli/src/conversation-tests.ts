@@ -57,6 +57,7 @@ interface Report {
   conversations: {
     name: string;
     passed: boolean;
+    stopped?: string;
     turns: { said: string; failures: { field: string; expected: unknown; actual: unknown }[] }[];
   }[];
 }
@@ -73,6 +74,8 @@ export function renderReport(report: Report): string {
       out.push(`    turn ${n + 1}: ${show(turn.said)}`);
       for (const f of turn.failures) out.push(`      ${f.field}: expected ${show(f.expected)}, got ${show(f.actual)}`);
     });
+    if (conversation.stopped)
+      out.push(`    stopped after turn ${conversation.turns.length}: the server's ${conversation.stopped} ran out`);
   }
   const failed = report.conversations.filter((c) => !c.passed).length;
   out.push(

@@ -10,6 +10,7 @@ import { evaluateTenant } from "@cb/nlu";
 import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
 import { buildServer } from "@cb/server";
 import type { FastifyInstance } from "fastify";
+import { renderReport } from "../src/conversation-tests.ts";
 import { program } from "../src/index.ts";
 
 const OPERATOR = "operator-token-for-cli-tests";
@@ -505,4 +506,15 @@ test("evaluation: computing, then the report; --wait waits for it", async () => 
   const mistakes = rows(out).slice(3);
   if (mistakes.length) assert.deepEqual(mistakes[0]!.slice(0, 3), ["intent", "taken for", "times"]);
   assert.match(out, /\nToo few examples \(fewer than 5\): thanks \(3\)\.$/);
+});
+
+test("test <file>: a conversation the server's time limit cut short says so", () => {
+  const report = {
+    passed: false,
+    conversations: [{ name: "long", passed: false, stopped: "time limit", turns: [{ said: "hi", failures: [] }] }],
+  };
+  assert.equal(
+    renderReport(report),
+    "✗ long\n    stopped after turn 1: the server's time limit ran out\n1 conversations: 0 passed, 1 failed",
+  );
 });

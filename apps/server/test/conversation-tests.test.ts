@@ -179,3 +179,61 @@ test("it needs an admin: a read-only key is refused", async () => {
   const response = await run({ conversations: [orderConversation] }, reader.key);
   assert.equal(response.statusCode, 403);
 });
+
+test("a run has a time limit: turns not reached by then are not run, and their conversation fails", async () => {
+  const slow = createServer((_req, res) => {
+    setTimeout(() => res.writeHead(200, { "content-type": "application/json" }).end("{}"), 400);
+  });
+  await new Promise<void>((resolve) => slow.listen(0, "127.0.0.1", resolve));
+  const limited = await startAdminServer({ admin: { egress, conversationTestsTimeLimitMs: 300 } });
+  try {
+    const { key: limitedKey } = await limited.tenant("Slow");
+    const as = { authorization: `Bearer ${limitedKey}` };
+    const { endpoint } = (
+      await limited.app.inject({
+        method: "POST",
+        url: "/v1/fulfillment-endpoints",
+        headers: as,
+        payload: { name: "slow", url: `http://127.0.0.1:${(slow.address() as AddressInfo).port}/hook` },
+      })
+    ).json();
+    await limited.app.inject({
+      method: "POST",
+      url: "/v1/intents",
+      headers: as,
+      payload: {
+        name: "hello",
+        examples: ["hi", "hello"],
+        responses: [{ type: "text", text: "Hi!" }],
+        fulfillmentEndpointId: endpoint.id,
+      },
+    });
+    const response = await limited.app.inject({
+      method: "POST",
+      url: "/v1/conversation-tests",
+      headers: as,
+      payload: {
+        conversations: [
+          { name: "cut short", turns: [{ user: "hi" }, { user: "hello" }] },
+          { name: "never started", turns: [{ user: "hi" }] },
+        ],
+      },
+    });
+    const report = response.json();
+    assert.equal(report.passed, false, response.body);
+    assert.deepEqual(
+      report.conversations.map((c: { passed: boolean; turns: unknown[]; stopped?: string }) => [
+        c.passed,
+        c.turns.length,
+        c.stopped,
+      ]),
+      [
+        [false, 1, "time limit"],
+        [false, 0, "time limit"],
+      ],
+    );
+  } finally {
+    await limited.close();
+    slow.close();
+  }
+});

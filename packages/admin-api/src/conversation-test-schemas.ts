@@ -136,6 +136,13 @@ const TestTurnResult = Type.Object({
 export const ConversationTestReport = Type.Object({
   passed: Type.Boolean({ description: "every turn of every conversation met its expectations" }),
   conversations: Type.Array(
-    Type.Object({ name: Type.String(), passed: Type.Boolean(), turns: Type.Array(TestTurnResult) }),
+    Type.Object({
+      name: Type.String(),
+      passed: Type.Boolean(),
+      turns: Type.Array(TestTurnResult),
+      stopped: Type.Optional(
+        Type.Literal("time limit", { description: "the request's 2 minutes ran out: later turns were not run" }),
+      ),
+    }),
   ),
 });

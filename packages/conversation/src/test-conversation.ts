@@ -50,6 +50,8 @@ export interface TestConversationResult {
   name: string;
   passed: boolean;
   turns: TestTurnResult[];
+  /** Why the turns after the last one reported were not run. */
+  stopped?: "time limit";
 }
 
 /** The words a reply shows, as a test compares them: a text's (or buttons') text, an image's caption, a card's title. */
@@ -97,6 +99,8 @@ export async function runTestConversation(
   deps: Pick<TurnDeps, "understand" | "fulfill" | "applyContexts"> & { pool: Sql },
   tenant: TenantInfo,
   test: TestConversation,
+  /** Ends the run: turns not yet started are not run, and the conversation fails. */
+  signal?: AbortSignal,
 ): Promise<TestConversationResult> {
   const conversationId = randomUUID();
   const channel = test.channel ?? "telegram";
@@ -104,6 +108,7 @@ export async function runTestConversation(
   let state: unknown;
   const turns: TestTurnResult[] = [];
   for (const [n, turn] of test.turns.entries()) {
+    if (signal?.aborted) return { name: test.name, passed: false, turns, stopped: "time limit" };
     const messageId = randomUUID();
     const message: InboundMessage = {
       channel,

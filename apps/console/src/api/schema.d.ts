@@ -8217,6 +8217,11 @@ export interface paths {
                                         actual: unknown;
                                     }[];
                                 }[];
+                                /**
+                                 * @description the request's 2 minutes ran out: later turns were not run
+                                 * @enum {string}
+                                 */
+                                stopped?: "time limit";
                             }[];
                         };
                     };

@@ -7,6 +7,9 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { requireScope, tenantOf, type AdminApiOptions } from "../context.ts";
 import { ConversationTestFile, ConversationTestReport, turnProblems } from "../conversation-test-schemas.ts";
 
+/** A request's run ends after this: its fulfillment calls each have their endpoint's timeout, a file can hold thousands. */
+export const CONVERSATION_TESTS_TIME_LIMIT_MS = 120_000;
+
 /**
  * Conversation tests (Rasa's test stories, Dialogflow CX's test cases): a file of conversations run
  * through the real turn engine against the tenant's live configuration, nothing stored or sent
@@ -14,7 +17,7 @@ import { ConversationTestFile, ConversationTestReport, turnProblems } from "../c
  */
 export const conversationTestRoutes: FastifyPluginAsyncTypebox<AdminApiOptions & { egress: Egress }> = async (
   app,
-  { db, sealer, egress },
+  { db, sealer, egress, conversationTestsTimeLimitMs },
 ) => {
   const client = createFulfillmentClient(egress);
   app.addHook("onClose", () => client.shutdown());
@@ -49,8 +52,10 @@ export const conversationTestRoutes: FastifyPluginAsyncTypebox<AdminApiOptions &
         nluSettings: row.nluSettings as TenantInfo["nluSettings"],
       };
       const conversations = [];
+      const timeLimit = AbortSignal.timeout(conversationTestsTimeLimitMs ?? CONVERSATION_TESTS_TIME_LIMIT_MS);
       // One after another: a file's load on the tenant's backends stays that of one customer.
-      for (const test of request.body.conversations) conversations.push(await runTestConversation(deps, tenant, test));
+      for (const test of request.body.conversations)
+        conversations.push(await runTestConversation(deps, tenant, test, timeLimit));
       return { passed: conversations.every((c) => c.passed), conversations };
     },
   );
