@@ -65,6 +65,13 @@ before(async () => {
     outputContexts: [{ name: "order", lifespan: 2 }],
     fulfillmentEndpointId: endpoint.id,
   });
+  // Matched only while the order context is active: the dialog state carried from turn to turn.
+  await post("/v1/intents", {
+    name: "order.cancel",
+    examples: ["cancel it", "cancel that order"],
+    inputContexts: ["order"],
+    responses: [{ type: "text", text: "Cancelled." }],
+  });
   await post("/v1/intents", {
     name: "fallback",
     examples: [],
@@ -90,6 +97,7 @@ const orderConversation = {
       replyMatches: "^Order 12345 is shipped\\.$",
       contexts: ["order"],
     },
+    { user: "cancel it", intent: "order.cancel", reply: "Cancelled." },
   ],
 };
 
@@ -98,7 +106,8 @@ test("a conversation runs through the real engine: slot filling, its backend, co
   assert.equal(response.statusCode, 200, response.body);
   const report = response.json();
   assert.equal(report.passed, true, response.body);
-  const [, prompt, done] = report.conversations[0].turns;
+  const [, prompt, done, cancelled] = report.conversations[0].turns;
+  assert.equal(cancelled.intent, "order.cancel");
   assert.deepEqual(prompt.replies, ["Your order number?"]);
   assert.equal(prompt.fulfillment.status, "prompt");
   assert.deepEqual(done.parameters.order_id, "12345");
