@@ -65,6 +65,12 @@ before(async () => {
     outputContexts: [{ name: "order", lifespan: 2 }],
     fulfillmentEndpointId: endpoint.id,
   });
+  await post("/v1/intents", {
+    name: "welcome",
+    examples: [],
+    events: ["WELCOME"],
+    responses: [{ type: "text", text: "Welcome to the shop!" }],
+  });
   // Matched only while the order context is active: the dialog state carried from turn to turn.
   await post("/v1/intents", {
     name: "order.cancel",
@@ -164,6 +170,17 @@ test("each conversation starts afresh: no state carried from the one before", as
   const report = response.json();
   assert.equal(report.passed, true, response.body);
   assert.deepEqual(report.conversations[1].turns[0].contexts, []);
+});
+
+test("a turn can be an event instead of text, as a platform's start button fires one", async () => {
+  const response = await run({
+    conversations: [
+      { name: "starts", turns: [{ event: "WELCOME", intent: "welcome", reply: "Welcome to the shop!" }] },
+    ],
+  });
+  const report = response.json();
+  assert.equal(report.passed, true, response.body);
+  assert.equal(report.conversations[0].turns[0].said, "event WELCOME");
 });
 
 test("a bad file is refused with the path inside it, before anything runs", async () => {
