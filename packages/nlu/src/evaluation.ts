@@ -76,7 +76,9 @@ export async function evaluateTenant(
   db: Db,
   tenantId: string,
   options: { signal?: AbortSignal; timeLimitMs?: number } = {},
-): Promise<"stored" | "already stored" | "outdated"> {
+): Promise<"stored" | "already stored" | "outdated" | "no tenant"> {
+  // A tenant deleted since the job was asked for: nothing to evaluate, nothing to retry.
+  if (!(await db.tenant.findUnique({ where: { id: tenantId }, select: { id: true } }))) return "no tenant";
   const version = await currentVersion(db, tenantId);
   const where = { tenantId_fingerprint: { tenantId, fingerprint: version.fingerprint } };
   if (await db.nluEvaluation.findUnique({ where, select: { id: true } })) return "already stored";

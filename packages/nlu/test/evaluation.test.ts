@@ -139,6 +139,8 @@ test("a tenant's report is computed once per training version and stored with it
   const latest = await latestEvaluation(t.db, tenantId);
   assert.equal(latest?.fingerprint, next.fingerprint);
   assert.equal(latest?.report?.intents.find((i) => i.intent === "lonely")?.tested, 2);
+  // A job for a tenant deleted meanwhile ends quietly (no retries).
+  assert.equal(await evaluateTenant(t.db, "00000000-0000-4000-8000-000000000000"), "no tenant");
 });
 
 test("past its time limit the thread is ended and the report stored as failed; the job's own end stores nothing", async () => {
