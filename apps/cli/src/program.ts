@@ -3,6 +3,8 @@ import { Command } from "commander";
 import { createDb } from "@cb/db";
 import { createSealer, parseKeyRing } from "@cb/secrets";
 import { api } from "./api.ts";
+import { readTestFile, renderReport } from "./conversation-tests.ts";
+import { renderEvaluation, type Evaluation } from "./evaluation.ts";
 import { connection, explainRefusal } from "./credentials.ts";
 import { field, render, type Column, type Row } from "./output.ts";
 import { rotateSecrets } from "./rotate.ts";
@@ -247,6 +249,35 @@ export function program(env: Record<string, string | undefined>, write: (text: s
     .command("test <phrase...>")
     .description("which intent a phrase matches, with its confidence and parameters (nothing is sent)")
     .action(async (words: string[]) => print(await call("POST", "/v1/intents/test", { text: words.join(" ") })));
+
+  cb.command("evaluation")
+    .description("the model report: cross-validation on the tenant's examples (computed by a worker when data changed)")
+    .option("--wait", "wait until the report of the training data as it is has been computed")
+    .option("--timeout <seconds>", "how long --wait waits", (v) => Number.parseFloat(v), 300)
+    .option("--every <seconds>", "how often --wait asks (the API's Retry-After)", (v) => Number.parseFloat(v), 5)
+    .action(async (o: { wait?: boolean; timeout: number; every: number }) => {
+      const until = Date.now() + o.timeout * 1000;
+      let evaluation = (await call("GET", "/v1/nlu/evaluation")) as Evaluation;
+      while (o.wait && evaluation.status === "computing") {
+        if (Date.now() >= until) throw new Error(`the report was not ready within ${o.timeout} s`);
+        await new Promise((resolve) => setTimeout(resolve, o.every * 1000));
+        evaluation = (await call("GET", "/v1/nlu/evaluation")) as Evaluation;
+      }
+      write(cb.opts().json ? JSON.stringify(evaluation, null, 2) : renderEvaluation(evaluation));
+    });
+
+  cb.command("test <file>")
+    .description(
+      "run a YAML file of conversation tests against the tenant's live configuration (exits non-zero when one fails)",
+    )
+    .action(async (file: string) => {
+      const report = (await call("POST", "/v1/conversation-tests", await readTestFile(file))) as Parameters<
+        typeof renderReport
+      >[0];
+      write(cb.opts().json ? JSON.stringify(report, null, 2) : renderReport(report));
+      const failed = report.conversations.filter((c) => !c.passed).length;
+      if (failed) throw new Error(`${failed} of ${report.conversations.length} conversations failed`);
+    });
 
   listing(cb.command("conversations").description("recent conversations"), () => "/v1/conversations", [
     field("id"),

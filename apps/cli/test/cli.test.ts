@@ -6,9 +6,11 @@ import { join } from "node:path";
 import { telegramDriver } from "@cb/channel-telegram";
 import { createAccountDirectory, createIngestor, type Ingestor } from "@cb/conversation";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
+import { evaluateTenant } from "@cb/nlu";
 import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
 import { buildServer } from "@cb/server";
 import type { FastifyInstance } from "fastify";
+import { renderReport } from "../src/conversation-tests.ts";
 import { program } from "../src/index.ts";
 
 const OPERATOR = "operator-token-for-cli-tests";
@@ -391,5 +393,128 @@ test("operators: invite (the token printed once), list as a table, invite again"
   await assert.rejects(
     cb({ CB_API_KEY: admin }, "operators", "invite", "dee@shop.example", "--role", "owner"),
     /400 validation_failed/,
+  );
+});
+
+test("test <file>: conversation tests from YAML, a report, and failure when one fails", async () => {
+  const key = (await cb({ CB_ADMIN_TOKEN: OPERATOR }, "tenant", "create", "Tester")).apiKey.key;
+  const env = { CB_API_KEY: key };
+  for (const [name, examples, text] of [
+    ["greeting", ["hi", "hello", "good morning", "hey there"], "Hello!"],
+    ["thanks", ["thanks", "thank you", "cheers", "much appreciated"], "You're welcome."],
+  ] as const)
+    await cb(env, "intents", "create", name, ...examples.flatMap((e) => ["--example", e]), "--response", text);
+  const file = join(dir, "tests.yaml");
+  await writeFile(
+    file,
+    [
+      "conversations:",
+      "  - name: greets",
+      "    turns:",
+      "      - user: hello",
+      "        intent: greeting",
+      "        reply: Hello!",
+      "      - user: thanks",
+      "        replyMatches: welcome",
+    ].join("\n"),
+  );
+  assert.equal(await cbText(env, "test", file), "✓ greets\n1 conversations: 1 passed, 0 failed");
+
+  await writeFile(
+    file,
+    [
+      "conversations:",
+      "  - name: greets",
+      "    turns:",
+      "      - user: hello",
+      "        intent: thanks",
+      "  - name: thanks",
+      "    turns:",
+      "      - user: thank you",
+      "        intent: thanks",
+    ].join("\n"),
+  );
+  const out: string[] = [];
+  await assert.rejects(
+    program({ CB_API_URL: url, DEMO_INFO_FILE: join(dir, "demo.json"), ...env }, (text) => out.push(text))
+      .exitOverride()
+      .parseAsync(["node", "cb", "test", file]),
+    /1 of 2 conversations failed/,
+  );
+  assert.equal(
+    out.join("\n"),
+    [
+      "✗ greets",
+      '    turn 1: "hello"',
+      '      intent: expected "thanks", got "greeting"',
+      "✓ thanks",
+      "2 conversations: 1 passed, 1 failed",
+    ].join("\n"),
+  );
+});
+
+test("test <file>: a bad file is refused before anything runs, with the line and the path inside it", async () => {
+  const file = join(dir, "bad.yaml");
+  await writeFile(
+    file,
+    ["conversations:", "  - name: one", "    turns:", "      - user: hi", "        intnet: greeting"].join("\n"),
+  );
+  await assert.rejects(cbText({}, "test", file), {
+    message: `${file}:4:9: conversations[0].turns[0]: unknown field "intnet"`,
+  });
+  await writeFile(file, ["conversations:", "  - name: one", "    turns:", "      - intent: greeting"].join("\n"));
+  await assert.rejects(cbText({}, "test", file), {
+    message: `${file}:4:9: conversations[0].turns[0]: a turn needs exactly one of user and event`,
+  });
+  await writeFile(file, "conversations: [\n");
+  await assert.rejects(cbText({}, "test", file), { message: new RegExp(`^${file}:2:1: not valid YAML`) });
+});
+
+test("evaluation: computing, then the report; --wait waits for it", async () => {
+  const key = (await cb({ CB_ADMIN_TOKEN: OPERATOR }, "tenant", "create", "Evaluated")).apiKey.key;
+  const env = { CB_API_KEY: key };
+  for (const [name, examples] of [
+    ["greeting", ["hi", "hello", "good morning", "hey there", "hello, anyone there?"]],
+    ["thanks", ["thanks", "thank you", "cheers"]],
+  ] as const)
+    await cb(env, "intents", "create", name, ...examples.flatMap((e) => ["--example", e]));
+  const pending = await cb(env, "evaluation");
+  assert.equal(pending.status, "computing");
+  assert.match(
+    await cbText(env, "evaluation"),
+    /^Computing the report of training data version \d+ \(--wait waits for it\)\.$/,
+  );
+
+  // What the worker's nlu-evaluate job does, here while `--wait` asks.
+  const tenantId = (await t.db.tenant.findFirstOrThrow({ where: { name: "Evaluated" } })).id;
+  const waiting = cbText(env, "evaluation", "--wait", "--every", "0.05");
+  await evaluateTenant(t.db, tenantId);
+  const out = await waiting;
+  assert.match(out, new RegExp(`^Model report of training data version ${pending.trainingRevision} \\(current\\)\\.`));
+  assert.match(out, /5-fold cross-validation on the tenant's examples: 8 tested, accuracy \d+\.\d%\./);
+  assert.deepEqual(
+    rows(out)
+      .slice(0, 3)
+      .map((r) => r.slice(0, 3)),
+    [
+      ["intent", "examples", "tested"],
+      ["greeting", "5", "5"],
+      ["thanks", "3", "3"],
+    ],
+  );
+  // Whatever the model got wrong is listed under the intents, a pair a row.
+  const mistakes = rows(out).slice(3);
+  if (mistakes.length) assert.deepEqual(mistakes[0]!.slice(0, 3), ["intent", "taken for", "times"]);
+  assert.match(out, /\nToo few examples \(fewer than 5\): thanks \(3\)\.$/);
+});
+
+test("test <file>: a conversation the server's time limit cut short says so", () => {
+  const report = {
+    passed: false,
+    conversations: [{ name: "long", passed: false, stopped: "time limit", turns: [{ said: "hi", failures: [] }] }],
+  };
+  assert.equal(
+    renderReport(report),
+    "✗ long\n    stopped after turn 1: the server's time limit ran out\n1 conversations: 0 passed, 1 failed",
   );
 });

@@ -199,3 +199,16 @@ test("a viewer reads everything and is offered nothing that changes it", async (
   assert.ok(await page.getByRole("textbox", { name: "Examples (one a line)" }).isDisabled());
   await page.context().close();
 });
+
+test("the intents page shows the model report once a worker has computed it", async () => {
+  const admin = await operator(stack, stack.demo.apiKey, "rae@shop.example", "admin");
+  const page = await signIn(browser, stack, admin);
+  await page.getByRole("link", { name: "Intents" }).click();
+  const report = page.getByRole("region", { name: "Model report" });
+  // 202 first: the panel says it is computing and asks again until the worker has stored it.
+  await report.getByText(/-fold cross-validation on your examples: \d+ tested/).waitFor({ timeout: 30_000 });
+  await report.getByText(/Of the examples as they are \(version \d+\)\./).waitFor();
+  const perIntent = report.getByRole("table", { name: "Accuracy per intent" });
+  await perIntent.getByRole("cell", { name: "order.status", exact: true }).waitFor();
+  await page.context().close();
+});

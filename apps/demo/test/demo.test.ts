@@ -14,6 +14,8 @@ import { generateKey } from "@cb/secrets";
 // one and on ports the system picks, so that the test runs beside a developer's own demo.
 const main = new URL("../src/main.ts", import.meta.url).pathname;
 const chat = new URL("../src/chat.ts", import.meta.url).pathname;
+const cli = new URL("../../cli/src/main.ts", import.meta.url).pathname;
+const conversationTests = new URL("../conversation-tests.yaml", import.meta.url).pathname;
 
 let t: TestDatabase;
 let dir: string;
@@ -117,6 +119,19 @@ test("the demo's admin operator signs in with the password it printed and kept",
   const body = (await response.json()) as { operator: { role: string; tenantId: string } };
   assert.equal(body.operator.role, "admin");
   assert.match(response.headers.get("set-cookie") ?? "", /^cb_session=/);
+});
+
+test("the demo's conversation tests pass through `cb test`, which finds the running demo by itself", async () => {
+  const child = spawn(process.execPath, ["--import", "tsx", cli, "test", conversationTests], {
+    env,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  child.stdout!.on("data", (chunk: Buffer) => (out += chunk));
+  const [code] = await once(child, "exit");
+  assert.equal(code, 0, out);
+  assert.match(out, /✓ order status, the order number asked for\n/);
+  assert.match(out, /\n5 conversations: 5 passed, 0 failed\n$/);
 });
 
 test("the demo stops cleanly on SIGTERM and takes its chat address with it", async () => {

@@ -18,6 +18,7 @@ import {
   WEBHOOK_HEALTH_CRONTAB,
 } from "@cb/event-webhooks";
 import { createFulfillmentClient } from "@cb/fulfillment";
+import { evaluateTenant, NLU_EVALUATE } from "@cb/nlu";
 import { createNotificationTasks, SUBJECT_QUEUE_PREFIX } from "@cb/notifications";
 import { EventEmitter } from "node:events";
 import {
@@ -84,6 +85,12 @@ export async function startWorkerRole(
     },
     {
       [DELIVER_EVENT]: createDeliverTask({ db: resources.db, egress, sealer: resources.sealer }),
+      // A tenant's model report (GET /v1/nlu/evaluation asks for it), in a worker thread of its own.
+      [NLU_EVALUATE]: async (payload, helpers) => {
+        await evaluateTenant(resources.db, (payload as { tenantId: string }).tenantId, {
+          signal: helpers.abortSignal,
+        });
+      },
       [CHECK_WEBHOOK_HEALTH]: async () => {
         for (const c of await checkWebhookHealth(resources.db)) logger.info(c, `webhook ${c.to}`);
       },

@@ -33,6 +33,8 @@ export interface AdminApiOptions {
   egress?: Egress | undefined;
   /** Called when an account's credentials or state changed, so caches drop it. */
   onAccountChanged?: (accountId: string) => void;
+  /** How long one POST /v1/conversation-tests may run (default 2 minutes). */
+  conversationTestsTimeLimitMs?: number | undefined;
   /** Operators' sign-in: sessions, the cookie, the limit on failures (defaults in sessions.ts, login-limit.ts). */
   operators?: OperatorOptions | undefined;
 }

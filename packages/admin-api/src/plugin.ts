@@ -14,6 +14,7 @@ import { apiKeyRoutes } from "./routes/api-keys.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { channelAccountRoutes } from "./routes/channel-accounts.ts";
 import { conversationRoutes } from "./routes/conversations.ts";
+import { conversationTestRoutes } from "./routes/conversation-tests.ts";
 import { endpointRoutes } from "./routes/fulfillment-endpoints.ts";
 import { entityTypeRoutes } from "./routes/entity-types.ts";
 import { handoffRoutes } from "./routes/handoff.ts";
@@ -24,6 +25,7 @@ import { scheduledMessageRoutes } from "./routes/scheduled-messages.ts";
 import { slackInstallRoutes } from "./routes/slack-install.ts";
 import { streamRoutes } from "./routes/stream.ts";
 import { intentRoutes } from "./routes/intents.ts";
+import { nluEvaluationRoutes } from "./routes/nlu-evaluation.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
 import { webhookHealthRoutes } from "./routes/webhook-health.ts";
 
@@ -77,6 +79,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
     apiKeyRoutes,
     channelAccountRoutes,
     intentRoutes,
+    nluEvaluationRoutes,
     entityTypeRoutes,
     endpointRoutes,
     conversationRoutes,
@@ -95,5 +98,6 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
   const egress = options.egress ?? createEgress(parsePolicy({}));
   if (!options.egress) app.addHook("onClose", () => egress.close());
   await app.register(webhookHealthRoutes, { ...options, egress });
+  await app.register(conversationTestRoutes, { ...options, egress });
   for (const routes of options.routes ?? []) await app.register(routes);
 };

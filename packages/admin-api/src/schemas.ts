@@ -317,6 +317,50 @@ export const IntentTestResult = Type.Object({
     description: "the question the bot would ask for a missing required parameter",
   }),
 });
+const Share = Type.Number({ minimum: 0, maximum: 1 });
+const EvaluationReport = Type.Object({
+  folds: Type.Integer({
+    description: "k of the k-fold cross-validation (5, or fewer when every intent has fewer examples)",
+  }),
+  tested: Type.Integer({ description: "examples tested, each by a model trained on the others" }),
+  accuracy: Type.Union([Share, Type.Null()]),
+  intents: Type.Array(
+    Type.Object({
+      intent: Type.String(),
+      examples: Type.Integer(),
+      tested: Type.Integer({ description: "0 for an intent with a single example (nothing left to train on)" }),
+      correct: Type.Integer(),
+      accuracy: Type.Union([Share, Type.Null()]),
+    }),
+  ),
+  confusions: Type.Array(
+    Type.Object({
+      intent: Type.String(),
+      predicted: Type.Union([Type.String(), Type.Null()], {
+        description: "what its examples were taken for; null: no intent was confident (the fallback)",
+      }),
+      count: Type.Integer(),
+      phrases: Type.Array(Type.String(), { description: "some of the examples so taken" }),
+    }),
+    { description: "pairs of intents most often confused, most first (at most 20)" },
+  ),
+  tooFewExamples: Type.Array(Type.Object({ intent: Type.String(), examples: Type.Integer() }), {
+    description: "intents with fewer than 5 examples, fewest first",
+  }),
+});
+export const NluEvaluation = Type.Object({
+  status: Type.Union([Type.Literal("current"), Type.Literal("computing"), Type.Literal("failed")], {
+    description:
+      "current: the report is of the training data as it is (200); computing: it is being computed, ask again after Retry-After (202), `report` is the previous one if any; failed: computing it failed for this training data (200, `error` says why)",
+  }),
+  trainingRevision: Type.String({ description: "the tenant's training data version now" }),
+  evaluatedRevision: Type.Union([Type.String(), Type.Null()], { description: "the version `report` is of" }),
+  evaluatedAt: Type.Union([Timestamp, Type.Null()]),
+  durationMs: Type.Union([Type.Integer(), Type.Null()]),
+  error: Type.Union([Type.String(), Type.Null()]),
+  report: Type.Union([EvaluationReport, Type.Null()]),
+});
+
 export const intentView = (i: {
   id: string;
   name: string;

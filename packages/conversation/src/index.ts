@@ -47,3 +47,11 @@ export {
   type HandOverOptions,
   type ScheduledKind,
 } from "./scheduled.ts";
+export {
+  runTestConversation,
+  type TestConversation,
+  type TestConversationResult,
+  type TestFailure,
+  type TestTurn,
+  type TestTurnResult,
+} from "./test-conversation.ts";

@@ -153,12 +153,12 @@ UNION ALL
 (SELECT ${INTENT_COLUMNS}, 1, 0 FROM ${INTENT_FROM} WHERE i."tenantId" = $1::uuid AND i."isFallback")
 ORDER BY rank, specific DESC, name LIMIT 1`;
 
-interface IntentRow extends Omit<IntentToFulfill, "endpoint"> {
+type IntentRow = Omit<IntentToFulfill, "endpoint"> & {
   endpointId: string | null;
   url: string;
   timeoutMs: number;
   secrets: string | null;
-}
+};
 
 function toIntent(row: IntentRow): IntentToFulfill {
   return {
@@ -175,23 +175,23 @@ function toIntent(row: IntentRow): IntentToFulfill {
   };
 }
 
-export async function findIntent(pool: Pool, tenantId: string, name: string): Promise<IntentToFulfill | null> {
+export async function findIntent(pool: Sql, tenantId: string, name: string): Promise<IntentToFulfill | null> {
   const {
     rows: [row],
-  } = await pool.query({ name: "turn-find-intent", text: FIND_INTENT, values: [tenantId, name] });
+  } = await pool.query<IntentRow>({ name: "turn-find-intent", text: FIND_INTENT, values: [tenantId, name] });
   return row ? toIntent(row) : null;
 }
 
 /** The intent an event triggers among those whose input contexts are `active`, else the fallback intent. */
 export async function findIntentByEvent(
-  pool: Pool,
+  pool: Sql,
   tenantId: string,
   event: string,
   active: string[],
 ): Promise<IntentToFulfill | null> {
   const {
     rows: [row],
-  } = await pool.query({
+  } = await pool.query<IntentRow>({
     name: "turn-find-intent-by-event",
     text: FIND_INTENT_BY_EVENT,
     values: [tenantId, event, active],
@@ -215,7 +215,7 @@ export interface FulfillmentAttempt {
 }
 
 /** Every fulfillment attempt is kept at once, whatever becomes of the turn. */
-export async function recordFulfillment(pool: Pool, a: FulfillmentAttempt): Promise<void> {
+export async function recordFulfillment(pool: Sql, a: FulfillmentAttempt): Promise<void> {
   await pool.query({
     name: "turn-record-fulfillment",
     text: `INSERT INTO "FulfillmentCall" (id, "tenantId", "messageId", "endpointId", intent, ok, "httpStatus", "latencyMs", error,

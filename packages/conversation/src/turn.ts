@@ -40,12 +40,14 @@ export interface TurnResult {
   skipped?: "already processed" | "not addressed to the bot" | "nothing to answer" | "with an agent";
 }
 
-interface TurnInput {
+export interface TurnInput {
   tenant: TenantInfo;
   conversationId: string;
   messageId: string;
   message: InboundMessage;
   raw: unknown;
+  /** A conversation test's turn (test-conversation.ts): no stored message, so its fulfillment calls are not recorded. */
+  unrecorded?: boolean;
 }
 
 // A backend's followupEventInput may trigger an intent whose backend does the same: bounded.
@@ -62,7 +64,7 @@ export const responseIdFor = (messageId: string, depth: number) => `${messageId}
  * attempt recorded), else, or when it fails, the intent's own static responses (or, while a required
  * parameter is missing, its prompt); and the dialog state after them.
  */
-interface Chosen {
+export interface Chosen {
   replies: Reply[];
   after: { state: unknown; contexts: DialogContext[] };
   failures: { endpointId: string; intent: string; error: string; httpStatus?: number }[];
@@ -85,8 +87,9 @@ function outputContexts(intent: IntentToFulfill, understanding: Understanding): 
   }));
 }
 
-async function chooseReplies(
-  deps: TurnDeps,
+export async function chooseReplies(
+  // A conversation test's turn reads intents through Prisma (the admin API has no pool of its own).
+  deps: Pick<TurnDeps, "fulfill" | "applyContexts"> & { pool: Sql },
   input: TurnInput,
   understanding: Understanding,
   event?: { name: string; parameters: Record<string, unknown> },
@@ -139,19 +142,20 @@ async function chooseReplies(
     latencyMs: Math.round(outcome.latencyMs),
     ...(outcome.ok ? {} : { error: outcome.error }),
   };
-  await recordFulfillment(deps.pool, {
-    id: call.id!,
-    tenantId: input.tenant.id,
-    messageId: input.messageId,
-    endpointId: endpoint.id,
-    intent: intent.name,
-    ok: call.ok,
-    httpStatus: call.httpStatus ?? null,
-    latencyMs: call.latencyMs,
-    error: call.error ?? null,
-    errorClass: outcome.ok ? null : (outcome.errorClass ?? null),
-    exchange: outcome.exchange,
-  });
+  if (!input.unrecorded)
+    await recordFulfillment(deps.pool, {
+      id: call.id!,
+      tenantId: input.tenant.id,
+      messageId: input.messageId,
+      endpointId: endpoint.id,
+      intent: intent.name,
+      ok: call.ok,
+      httpStatus: call.httpStatus ?? null,
+      latencyMs: call.latencyMs,
+      error: call.error ?? null,
+      errorClass: outcome.ok ? null : (outcome.errorClass ?? null),
+      exchange: outcome.exchange,
+    });
   if (!outcome.ok)
     return {
       replies: own,

@@ -35,3 +35,20 @@ export { normalizeText, tokenize } from "./text.ts";
 export { wordVectorsFor, type WordVectors } from "./word-vectors.ts";
 export { createModelStore, type ModelStore, type TrainingVersion } from "./store.ts";
 export { createLlmClassifier, type LlmClassifier, type LlmOptions, type LlmChoice } from "./llm.ts";
+export {
+  crossValidate,
+  TOO_FEW_EXAMPLES,
+  type Confusion,
+  type EvaluationReport,
+  type IntentScore,
+} from "./evaluate.ts";
+export {
+  currentVersion,
+  enqueueEvaluation,
+  evaluateTenant,
+  evaluationOf,
+  latestEvaluation,
+  EVALUATION_TIME_LIMIT_MS,
+  NLU_EVALUATE,
+  type StoredEvaluation,
+} from "./evaluation.ts";

@@ -22,7 +22,8 @@ export interface ModelStore {
 
 const TRAINING_VERSION = `SELECT "trainingRevision"::text AS revision, language FROM "Tenant" WHERE id = $1::uuid`;
 
-async function trainingData(
+/** What a tenant's model is trained from (also what its model report cross-validates, evaluation.ts). */
+export async function trainingData(
   db: Db,
   tenantId: string,
 ): Promise<{ intents: IntentDefinition[]; entityTypes: EntityTypeDefinition[]; language: string }> {

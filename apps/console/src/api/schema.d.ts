@@ -1810,6 +1810,156 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/nlu/evaluation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The model report (cross-validation on the tenant's examples): 200 when it is of the training data as it is, else 202 while a worker computes it (ask again after Retry-After) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description current: the report is of the training data as it is (200); computing: it is being computed, ask again after Retry-After (202), `report` is the previous one if any; failed: computing it failed for this training data (200, `error` says why) */
+                            status: "current" | "computing" | "failed";
+                            /** @description the tenant's training data version now */
+                            trainingRevision: string;
+                            /** @description the version `report` is of */
+                            evaluatedRevision: string | null;
+                            evaluatedAt: string | null;
+                            durationMs: number | null;
+                            error: string | null;
+                            report: {
+                                /** @description k of the k-fold cross-validation (5, or fewer when every intent has fewer examples) */
+                                folds: number;
+                                /** @description examples tested, each by a model trained on the others */
+                                tested: number;
+                                accuracy: number | null;
+                                intents: {
+                                    intent: string;
+                                    examples: number;
+                                    /** @description 0 for an intent with a single example (nothing left to train on) */
+                                    tested: number;
+                                    correct: number;
+                                    accuracy: number | null;
+                                }[];
+                                /** @description pairs of intents most often confused, most first (at most 20) */
+                                confusions: {
+                                    intent: string;
+                                    /** @description what its examples were taken for; null: no intent was confident (the fallback) */
+                                    predicted: string | null;
+                                    count: number;
+                                    /** @description some of the examples so taken */
+                                    phrases: string[];
+                                }[];
+                                /** @description intents with fewer than 5 examples, fewest first */
+                                tooFewExamples: {
+                                    intent: string;
+                                    examples: number;
+                                }[];
+                            } | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description current: the report is of the training data as it is (200); computing: it is being computed, ask again after Retry-After (202), `report` is the previous one if any; failed: computing it failed for this training data (200, `error` says why) */
+                            status: "current" | "computing" | "failed";
+                            /** @description the tenant's training data version now */
+                            trainingRevision: string;
+                            /** @description the version `report` is of */
+                            evaluatedRevision: string | null;
+                            evaluatedAt: string | null;
+                            durationMs: number | null;
+                            error: string | null;
+                            report: {
+                                /** @description k of the k-fold cross-validation (5, or fewer when every intent has fewer examples) */
+                                folds: number;
+                                /** @description examples tested, each by a model trained on the others */
+                                tested: number;
+                                accuracy: number | null;
+                                intents: {
+                                    intent: string;
+                                    examples: number;
+                                    /** @description 0 for an intent with a single example (nothing left to train on) */
+                                    tested: number;
+                                    correct: number;
+                                    accuracy: number | null;
+                                }[];
+                                /** @description pairs of intents most often confused, most first (at most 20) */
+                                confusions: {
+                                    intent: string;
+                                    /** @description what its examples were taken for; null: no intent was confident (the fallback) */
+                                    predicted: string | null;
+                                    count: number;
+                                    /** @description some of the examples so taken */
+                                    phrases: string[];
+                                }[];
+                                /** @description intents with fewer than 5 examples, fewest first */
+                                tooFewExamples: {
+                                    intent: string;
+                                    examples: number;
+                                }[];
+                            } | null;
+                        };
+                    };
+                };
+                /** @description Invalid input (the body, query or path does not match the schema, or is not valid JSON) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No valid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credentials may not do this (or a change made with the session cookie lacks its CSRF token) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/entity-types": {
         parameters: {
             query?: never;
@@ -7935,6 +8085,167 @@ export interface paths {
                 };
                 /** @description No such object (of this tenant) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (a name in use, a rotation in progress) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body (or what it unpacks to) is too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported content type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversation-tests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run conversation tests against the tenant's live configuration (nothing stored or sent to a platform; fulfillment is called) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        conversations: {
+                            name: string;
+                            /** @description the channel the conversation pretends to be on (default telegram) */
+                            channel?: "telegram" | "whatsapp" | "messenger" | "slack";
+                            turns: {
+                                /** @description what the customer says */
+                                user?: string;
+                                /** @description an event instead of text (WELCOME, TELEGRAM_WELCOME, …); one of user and event */
+                                event?: string;
+                                /** @description the intent expected */
+                                intent?: string;
+                                /** @description parameters expected (only those listed are compared) */
+                                parameters?: {
+                                    [key: string]: unknown;
+                                };
+                                /** @description the text of the bot's replies, one a line, exactly */
+                                reply?: string;
+                                /** @description a regular expression (JavaScript, u flag) the replies' text must match */
+                                replyMatches?: string;
+                                /** @description contexts active after the turn */
+                                contexts?: string[];
+                            }[];
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description every turn of every conversation met its expectations */
+                            passed: boolean;
+                            conversations: {
+                                name: string;
+                                passed: boolean;
+                                turns: {
+                                    /** @description the turn's text, or `event <NAME>` */
+                                    said: string;
+                                    intent: string;
+                                    confidence: number;
+                                    parameters: {
+                                        [key: string]: unknown;
+                                    };
+                                    /** @description the text of each reply */
+                                    replies: string[];
+                                    /** @description contexts active after the turn */
+                                    contexts: string[];
+                                    fulfillment: {
+                                        /** @description prompt, none, ok, failed or no intent (as a turn's record) */
+                                        status: string;
+                                        calls: {
+                                            ok: boolean;
+                                            httpStatus?: number;
+                                            latencyMs: number;
+                                            error?: string;
+                                        }[];
+                                    };
+                                    /** @description the backend asked for a human agent (not acted on in a test) */
+                                    handoff: boolean;
+                                    /** @description what differed from the turn's expectations; empty: it passed */
+                                    failures: {
+                                        field: "intent" | "parameters" | "reply" | "replyMatches" | "contexts";
+                                        expected: unknown;
+                                        actual: unknown;
+                                    }[];
+                                }[];
+                                /**
+                                 * @description the request's 2 minutes ran out: later turns were not run
+                                 * @enum {string}
+                                 */
+                                stopped?: "time limit";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Invalid input (the body, query or path does not match the schema, or is not valid JSON) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No valid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credentials may not do this (or a change made with the session cookie lacks its CSRF token) */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };

@@ -3,6 +3,7 @@ import { api, type Body, ok } from "../api/client";
 import { ErrorNote, Json, Page, percent } from "../components";
 import { useLoad } from "../load";
 import { useCan } from "../session";
+import { ModelReport } from "./ModelReport";
 
 type Intent = Body<"/v1/intents/{id}", "get">;
 type TextResponse = { type: "text"; text: string };
@@ -55,6 +56,8 @@ export function IntentsPage() {
         </div>
       </div>
       <EntityTypes />
+      {/* Asked again when an intent changes: the training data has a new version then. */}
+      <ModelReport trainingKey={(intents.data?.data ?? []).map((i) => i.updatedAt).join()} />
     </Page>
   );
 }
