@@ -6,7 +6,7 @@ import type { ChannelDriver } from "@cb/core";
 
 /**
  * Every channel the deployment speaks, one entry each (and its import above). Adding a channel is
- * its package, its import and its entry here; nothing else names it. The order is the one lists
- * and schemas show.
+ * its package, its import and its entry here; nothing else names it. The order is the one
+ * notifications try a contact's channels in when a rule names none, and the one schemas list.
  */
-export const channelDrivers: readonly ChannelDriver[] = [telegram, whatsapp, messenger, slack];
+export const channelDrivers: readonly ChannelDriver[] = [whatsapp, messenger, telegram, slack];

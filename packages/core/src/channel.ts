@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { FastifyPluginAsync } from "fastify";
 import type { TObject } from "typebox";
 import type { Channel, ConversationRef, InboundEvent, InboundMessage } from "./message.ts";
@@ -62,6 +63,9 @@ export interface ChannelSender {
 /** Platform API base URLs and the like, from deployment configuration (fakes in tests). */
 export type ChannelEnvironment = Record<string, string | undefined>;
 
+/** A random token for a platform to send back (Telegram's secret_token, Meta's verify token). */
+export const randomToken = () => randomBytes(24).toString("base64url");
+
 /** What a business supplied to connect an account, already checked against the driver's schemas. */
 export interface ConnectInput {
   credentials: Record<string, string>;
@@ -118,6 +122,11 @@ export interface DialogflowNames {
    * /start: TELEGRAM_WELCOME then WELCOME); none when the message is not a start.
    */
   welcomeEvents?(message: InboundMessage): string[];
+  /**
+   * A Dialogflow custom payload for this channel (the value under `payloadKey`) as the `custom`
+   * reply's payload the sender takes, or undefined when it is not one; absent: taken as it is.
+   */
+  customPayload?(payload: Record<string, unknown>): Record<string, unknown> | undefined;
 }
 
 /**

@@ -63,17 +63,18 @@ export function agentReplyVerdict(
 }
 
 /**
- * A notification's text under the channel's policy: as it is inside the window; outside it, the
- * template or tag the notification gives for this channel (`outside`), or refused saying why.
+ * A notification's text under the channel's policy, `sinceMs` after the customer's last message
+ * (Infinity: never wrote): as it is inside the window; outside it, the template or tag the
+ * notification gives for this channel (`outside`), or refused saying why.
  */
 export function notificationVerdict(
   channel: { name: string; policy: MessagingPolicy },
-  open: boolean,
+  sinceMs: number,
   text: string,
   outside: OutsideWindowContent,
 ): PolicyVerdict {
   const { policy, name } = channel;
-  if (open || policy.replyWindowMs === undefined) return { ok: true, reply: { type: "text", text } };
+  if (policy.replyWindowMs === undefined || isOpen(policy, sinceMs)) return { ok: true, reply: { type: "text", text } };
   const window = `${policy.replyWindowMs / 3_600_000}-hour`;
   const kind = policy.outsideWindow?.kind;
   if (kind === "template") {

@@ -751,7 +751,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        channel: "telegram" | "whatsapp" | "messenger" | "slack";
+                        channel: "whatsapp" | "messenger" | "telegram" | "slack";
                         name: string;
                         config?: {
                             [key: string]: unknown;
@@ -2947,7 +2947,7 @@ export interface paths {
                     /** @description bot: the bot answers; pending: waiting for an agent; human: with an agent (the assignee) */
                     mode?: "bot" | "pending" | "human";
                     /** @description only this channel's */
-                    channel?: "telegram" | "whatsapp" | "messenger" | "slack";
+                    channel?: "whatsapp" | "messenger" | "telegram" | "slack";
                     /** @description only those this operator has */
                     assignee?: string;
                     /** @description search: part of the customer's name, username or id, or of any message's text (case ignored) */
@@ -2987,7 +2987,7 @@ export interface paths {
                                 } | null;
                                 /** Format: date-time */
                                 createdAt: string;
-                                /** @description telegram | whatsapp | messenger | slack */
+                                /** @description whatsapp | messenger | telegram | slack */
                                 channel: string;
                                 /** @description as the platform named them in their last message (in a group, its last sender) */
                                 customer: {
@@ -3098,7 +3098,7 @@ export interface paths {
                             } | null;
                             /** Format: date-time */
                             createdAt: string;
-                            /** @description telegram | whatsapp | messenger | slack */
+                            /** @description whatsapp | messenger | telegram | slack */
                             channel: string;
                             /** @description as the platform named them in their last message (in a group, its last sender) */
                             customer: {
