@@ -7,7 +7,7 @@
 // work), and the time to fetch due jobs and to find what to hand over with the future ones waiting.
 // With `--send no`, everything up to the hand-over, nothing sent. One JSON line, then a summary.
 import { postgresSendLimits } from "@cb/core";
-import { telegramDriver } from "@cb/channel-telegram";
+import { driver as telegramDriver } from "@cb/channel-telegram";
 import { createAccountDirectory, handOverDue, HAND_OVER_CRONTAB, scheduleNotification } from "@cb/conversation";
 import { createDb, createPool, transaction, type Pool } from "@cb/db";
 import { startFakeTelegram } from "@cb/fake-telegram";

@@ -13,6 +13,7 @@ import { agentImportRoutes } from "./routes/agent-import.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { channelAccountRoutes } from "./routes/channel-accounts.ts";
+import { channelRoutes } from "./routes/channels.ts";
 import { conversationRoutes } from "./routes/conversations.ts";
 import { conversationTestRoutes } from "./routes/conversation-tests.ts";
 import { endpointRoutes } from "./routes/fulfillment-endpoints.ts";
@@ -77,6 +78,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
   for (const routes of [
     tenantRoutes,
     apiKeyRoutes,
+    channelRoutes,
     channelAccountRoutes,
     intentRoutes,
     nluEvaluationRoutes,

@@ -662,6 +662,92 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The channels that can be connected: the credentials and config each takes, and its messaging policy */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                name: string;
+                                displayName: string;
+                                /** @description what POST /v1/channel-accounts takes as credentials (JSON Schema) */
+                                credentials: {
+                                    [key: string]: unknown;
+                                };
+                                /** @description what it takes as config (JSON Schema) */
+                                config: {
+                                    [key: string]: unknown;
+                                };
+                                policy: {
+                                    /** @description free messaging this long after the customer's last message; null: always */
+                                    replyWindowHours: number | null;
+                                    outsideWindow: "template" | "tag" | null;
+                                    /** @description the message tags permitted outside the window */
+                                    tags: string[];
+                                    /** @description how long after the customer's last message a human agent may answer, tagged */
+                                    humanAgentHours: number | null;
+                                    templates: boolean;
+                                };
+                            }[];
+                        };
+                    };
+                };
+                /** @description Invalid input (the body, query or path does not match the schema, or is not valid JSON) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No valid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credentials may not do this (or a change made with the session cookie lacks its CSRF token) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/channel-accounts": {
         parameters: {
             query?: never;
@@ -751,7 +837,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        channel: "telegram" | "whatsapp" | "messenger" | "slack";
+                        channel: "whatsapp" | "messenger" | "instagram" | "telegram" | "slack";
                         name: string;
                         config?: {
                             [key: string]: unknown;
@@ -3097,7 +3183,7 @@ export interface paths {
                     /** @description bot: the bot answers; pending: waiting for an agent; human: with an agent (the assignee) */
                     mode?: "bot" | "pending" | "human";
                     /** @description only this channel's */
-                    channel?: "telegram" | "whatsapp" | "messenger" | "slack";
+                    channel?: "whatsapp" | "messenger" | "instagram" | "telegram" | "slack";
                     /** @description only those this operator has */
                     assignee?: string;
                     /** @description search: part of the customer's name, username or id, or of any message's text (case ignored) */
@@ -3137,7 +3223,7 @@ export interface paths {
                                 } | null;
                                 /** Format: date-time */
                                 createdAt: string;
-                                /** @description telegram | whatsapp | messenger | slack */
+                                /** @description whatsapp | messenger | instagram | telegram | slack */
                                 channel: string;
                                 /** @description as the platform named them in their last message (in a group, its last sender) */
                                 customer: {
@@ -3248,7 +3334,7 @@ export interface paths {
                             } | null;
                             /** Format: date-time */
                             createdAt: string;
-                            /** @description telegram | whatsapp | messenger | slack */
+                            /** @description whatsapp | messenger | instagram | telegram | slack */
                             channel: string;
                             /** @description as the platform named them in their last message (in a group, its last sender) */
                             customer: {
@@ -5781,12 +5867,15 @@ export interface paths {
                                     messenger?: {
                                         tag: "ACCOUNT_UPDATE" | "CONFIRMED_EVENT_UPDATE" | "POST_PURCHASE_UPDATE" | "HUMAN_AGENT";
                                     };
+                                    instagram?: {
+                                        tag: "HUMAN_AGENT";
+                                    };
                                 };
                                 contactMatch: {
                                     by: "customerId" | "phone" | "email";
                                     path: string;
                                 };
-                                channelOrder: ("whatsapp" | "messenger" | "telegram" | "slack")[];
+                                channelOrder: ("whatsapp" | "messenger" | "instagram" | "telegram" | "slack")[];
                                 enabled: boolean;
                                 delay: (string | {
                                     /** @description JSONPath to a time in the event */
@@ -5859,12 +5948,15 @@ export interface paths {
                             messenger?: {
                                 tag: "ACCOUNT_UPDATE" | "CONFIRMED_EVENT_UPDATE" | "POST_PURCHASE_UPDATE" | "HUMAN_AGENT";
                             };
+                            instagram?: {
+                                tag: "HUMAN_AGENT";
+                            };
                         };
                         contactMatch: {
                             by: "customerId" | "phone" | "email";
                             path: string;
                         };
-                        channelOrder: ("whatsapp" | "messenger" | "telegram" | "slack")[];
+                        channelOrder: ("whatsapp" | "messenger" | "instagram" | "telegram" | "slack")[];
                         enabled?: boolean;
                         /** @description send later: a duration after the event, or a time in the event plus an offset (-PT2H: 2 hours before) */
                         delay?: string | {
@@ -5905,12 +5997,15 @@ export interface paths {
                                 messenger?: {
                                     tag: "ACCOUNT_UPDATE" | "CONFIRMED_EVENT_UPDATE" | "POST_PURCHASE_UPDATE" | "HUMAN_AGENT";
                                 };
+                                instagram?: {
+                                    tag: "HUMAN_AGENT";
+                                };
                             };
                             contactMatch: {
                                 by: "customerId" | "phone" | "email";
                                 path: string;
                             };
-                            channelOrder: ("whatsapp" | "messenger" | "telegram" | "slack")[];
+                            channelOrder: ("whatsapp" | "messenger" | "instagram" | "telegram" | "slack")[];
                             enabled: boolean;
                             delay: (string | {
                                 /** @description JSONPath to a time in the event */
@@ -6193,9 +6288,13 @@ export interface paths {
                             messenger?: {
                                 tag: "ACCOUNT_UPDATE" | "CONFIRMED_EVENT_UPDATE" | "POST_PURCHASE_UPDATE" | "HUMAN_AGENT";
                             };
+                            /** @description the message tag sent outside the 24-hour window */
+                            instagram?: {
+                                tag: "HUMAN_AGENT";
+                            };
                         };
-                        /** @description default: whatsapp, messenger, telegram, slack */
-                        channelOrder?: ("whatsapp" | "messenger" | "telegram" | "slack")[];
+                        /** @description default: whatsapp, messenger, instagram, telegram, slack */
+                        channelOrder?: ("whatsapp" | "messenger" | "instagram" | "telegram" | "slack")[];
                         /** @description the same key schedules once */
                         idempotencyKey: string;
                     };
