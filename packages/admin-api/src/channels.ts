@@ -8,6 +8,8 @@ export const REQUIRED: Record<Channel, { credentials: string[]; config: string[]
   whatsapp: { credentials: ["accessToken", "appSecret"], config: ["phoneNumberId"] },
   messenger: { credentials: ["pageAccessToken", "appSecret"], config: ["pageId"] },
   slack: { credentials: ["botToken", "signingSecret"], config: [] },
+  // The key the business signs its users' ids with (identity verification); anonymous visitors need nothing.
+  webchat: { credentials: ["identitySecret"], config: [] },
 };
 
 export function checkRequired(

@@ -198,6 +198,7 @@ export const Channel = Type.Union([
   Type.Literal("whatsapp"),
   Type.Literal("messenger"),
   Type.Literal("slack"),
+  Type.Literal("webchat"),
 ]);
 export const ChannelAccountInput = Type.Object(
   {

@@ -16,6 +16,7 @@ const Channel = Type.Union([
   Type.Literal("whatsapp"),
   Type.Literal("messenger"),
   Type.Literal("slack"),
+  Type.Literal("webchat"),
 ]);
 const Party = Type.Object({
   externalId: Id,

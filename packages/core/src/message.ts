@@ -2,7 +2,7 @@
  * The one message model every channel adapter normalizes into. Adapters keep the platform's own
  * payload in `raw` so fulfillment can still see what only that platform has.
  */
-export type Channel = "telegram" | "whatsapp" | "messenger" | "slack";
+export type Channel = "telegram" | "whatsapp" | "messenger" | "slack" | "webchat";
 
 export interface Party {
   /** The platform's id: Telegram user id, WhatsApp phone (wa_id), Messenger PSID, Slack user id. */

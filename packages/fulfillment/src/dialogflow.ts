@@ -53,25 +53,29 @@ export interface WebhookResponse {
 /**
  * Dialogflow's names for our channels, in `source` and in messages' `platform`. Dialogflow has no
  * WhatsApp integration, so WhatsApp requests carry no source (fulfillment libraries then answer with
- * platform-independent messages) and WhatsApp-specific payloads use the key "whatsapp".
+ * platform-independent messages) and WhatsApp-specific payloads use the key "whatsapp". Nor has it a
+ * web chat of ours: the same, under "webchat".
  */
 export const SOURCE: Record<Channel, string | undefined> = {
   telegram: "telegram",
   messenger: "facebook",
   slack: "slack",
   whatsapp: undefined,
+  webchat: undefined,
 };
 export const PAYLOAD_KEY: Record<Channel, string> = {
   telegram: "telegram",
   messenger: "facebook",
   slack: "slack",
   whatsapp: "whatsapp",
+  webchat: "webchat",
 };
 export const PLATFORM: Record<Channel, Platform> = {
   telegram: "TELEGRAM",
   messenger: "FACEBOOK",
   slack: "SLACK",
   whatsapp: "WHATSAPP",
+  webchat: "WEBCHAT",
 };
 
 export interface RequestInput {

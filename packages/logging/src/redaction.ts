@@ -27,6 +27,7 @@ const SECRET_FIELDS = [
   "csrfToken",
   "clientSecret",
   "stateSecret",
+  "identitySecret",
   // The settings that hold credentials, should a configuration object be logged.
   "SECRETS_KEYS",
   "ADMIN_TOKEN",

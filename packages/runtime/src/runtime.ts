@@ -16,12 +16,19 @@ import { createSealer, parseKeyRing, type Sealer } from "@cb/secrets";
 import { messengerDriver } from "@cb/channel-messenger";
 import { slackDriver } from "@cb/channel-slack";
 import { telegramDriver } from "@cb/channel-telegram";
+import { webchatDriver } from "@cb/channel-webchat";
 import { whatsappDriver } from "@cb/channel-whatsapp";
 import { channelEnvironment, type Config } from "./config.ts";
 import { localKeyRing } from "./keys.ts";
 
 /** Every channel this build speaks. */
-export const channelDrivers: ChannelDriver[] = [telegramDriver, whatsappDriver, messengerDriver, slackDriver];
+export const channelDrivers: ChannelDriver[] = [
+  telegramDriver,
+  whatsappDriver,
+  messengerDriver,
+  slackDriver,
+  webchatDriver,
+];
 
 export interface Runtime {
   config: Config;

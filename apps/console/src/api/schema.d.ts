@@ -751,7 +751,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        channel: "telegram" | "whatsapp" | "messenger" | "slack";
+                        channel: "telegram" | "whatsapp" | "messenger" | "slack" | "webchat";
                         name: string;
                         config?: {
                             [key: string]: unknown;
@@ -2947,7 +2947,7 @@ export interface paths {
                     /** @description bot: the bot answers; pending: waiting for an agent; human: with an agent (the assignee) */
                     mode?: "bot" | "pending" | "human";
                     /** @description only this channel's */
-                    channel?: "telegram" | "whatsapp" | "messenger" | "slack";
+                    channel?: "telegram" | "whatsapp" | "messenger" | "slack" | "webchat";
                     /** @description only those this operator has */
                     assignee?: string;
                     /** @description search: part of the customer's name, username or id, or of any message's text (case ignored) */

@@ -136,6 +136,12 @@ export const channelAccountRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = 
           botEvents: ["message.im", "app_mention"],
           scopes: ["chat:write", "im:history", "app_mentions:read"],
         };
+      if (channel === "webchat")
+        // What the business pastes into its pages (README, Web chat).
+        setup = {
+          ...setup,
+          snippet: `<script src="${baseUrl(options, request)}/webhooks/webchat/widget.js" data-account="${row.id}" async></script>`,
+        };
       return reply.code(201).send({ account: view(request, row), setup });
     },
   );

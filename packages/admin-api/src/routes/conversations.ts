@@ -19,7 +19,7 @@ const ConversationQuery = Type.Object({
   mode: Type.Optional(Mode),
   channel: Type.Optional(
     Type.Union(
-      ["telegram", "whatsapp", "messenger", "slack"].map((c) => Type.Literal(c)),
+      ["telegram", "whatsapp", "messenger", "slack", "webchat"].map((c) => Type.Literal(c)),
       { description: "only this channel's" },
     ),
   ),

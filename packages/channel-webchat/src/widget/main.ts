@@ -1,0 +1,1 @@
+// the widget (placeholder while the server side is built)
