@@ -2,7 +2,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { createLiveHub, type LiveHub } from "@cb/admin-api";
-import { userHash, VISITOR_LIMITS, webchatDriver } from "@cb/channel-webchat";
+import { userHash, VISITOR_LIMITS, driver as webchatDriver } from "@cb/channel-webchat";
 import { createAccountDirectory, createIngestor, sendReplies, type Ingestor } from "@cb/conversation";
 import type { Reply } from "@cb/core";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
@@ -80,6 +80,7 @@ const visitorToken = () => randomBytes(18).toString("base64url");
 const anonymous = (token: string) => `Bearer v.${token}`;
 const identified = (userId: string, hash = userHash(SECRET, userId)) =>
   `Bearer u.${Buffer.from(userId).toString("base64url")}.${hash}`;
+const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string } }).error;
 const clientId = () => randomBytes(9).toString("base64url");
 
 function post(base: string, authorization: string, body: Record<string, unknown>, account = accountId) {
@@ -193,7 +194,7 @@ test("identified visitors: the business's HMAC of the user id is required, and a
   const wrong = identified("user-42", userHash("another secret", "user-42"));
   const refused = await post(a!.url, wrong, { clientId: clientId(), text: "I am 42" });
   assert.equal(refused.status, 401);
-  assert.equal((await refused.json()).error.code, "invalid_user_hash");
+  assert.equal((await errorOf(refused)).code, "invalid_user_hash");
   const refusedStream = await fetch(`${b!.url}/webhooks/webchat/${accountId}/stream`, {
     headers: { authorization: wrong },
   });
@@ -291,7 +292,7 @@ test("visitors' input is checked before anything is stored: 4xx saying what is w
       body: JSON.stringify(body),
     });
     assert.equal(response.status, status, what);
-    assert.equal((await response.json()).error.code, code, what);
+    assert.equal((await errorOf(response)).code, code, what);
   }
   const unknown = await post(
     a!.url,
@@ -316,7 +317,7 @@ test("a visitor posting too fast is refused with 429, counted across web process
   }
   const refused = await post(a!.url, token, { clientId: clientId(), text: "one too many" });
   assert.equal(refused.status, 429);
-  assert.equal((await refused.json()).error.code, "rate_limited");
+  assert.equal((await errorOf(refused)).code, "rate_limited");
   assert.equal(await t.db.message.count({ where: { content: { path: ["text"], equals: "one too many" } } }), 0);
 });
 

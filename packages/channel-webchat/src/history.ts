@@ -1,5 +1,5 @@
 import type { InboundMessage, LimitsStore, Reply } from "@cb/core";
-import { renderReply, type WidgetContent } from "./render.ts";
+import { render, type WidgetContent } from "./render.ts";
 
 /** One message as the widget gets it, on its stream and in its history. */
 export interface WidgetMessage {
@@ -127,7 +127,7 @@ export function toWidget(row: StoredMessage): WidgetMessage {
   }
   let content: WidgetContent[] = [];
   try {
-    content = renderReply(row.content as Reply);
+    content = render(row.content as Reply);
   } catch {
     // The sender refuses such a reply, so it is never sent; a row sent under other limits (an older
     // version) shows as nothing rather than breaking the stream.

@@ -1,10 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { HttpError } from "@cb/core";
-
-/** A web chat account's secrets: the key its business signs user ids with. */
-export interface WebchatSecrets {
-  identitySecret: string;
-}
+import type { WebchatSecrets } from "./driver.ts";
 
 /** Who is writing: an anonymous visitor (a random token the widget keeps) or a user the business identified. */
 export interface Visitor {

@@ -10,7 +10,7 @@ export interface VisitorPost {
 }
 
 /** A visitor's post → the normalized inbound message, in a one-to-one conversation of its own. */
-export function normalizePost(visitor: Visitor, post: VisitorPost, now: Date): InboundEvent {
+export function normalize(visitor: Visitor, post: VisitorPost, now: Date): InboundEvent {
   return {
     type: "message",
     message: {

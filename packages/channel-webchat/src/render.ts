@@ -58,7 +58,7 @@ function card(c: Card): Card {
 }
 
 /** The reply model → what the widget shows, in order. Throws for a reply it must not show (a bad link). */
-export function renderReply(reply: Reply): WidgetContent[] {
+export function render(reply: Reply): WidgetContent[] {
   switch (reply.type) {
     case "text": {
       const chunks = splitText(reply.text, LIMITS.text);

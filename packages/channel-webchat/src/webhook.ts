@@ -3,9 +3,10 @@ import { HttpError, type ChannelAccount, type WebhookPluginOptions } from "@cb/c
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import { Type, type Static } from "typebox";
 import { widgetBundle } from "./bundle.ts";
-import { CREDENTIAL, visitorOf, type Visitor, type WebchatSecrets } from "./identity.ts";
+import type { WebchatSecrets } from "./driver.ts";
+import { CREDENTIAL, visitorOf, type Visitor } from "./identity.ts";
 import { visitorLimits } from "./limits.ts";
-import { normalizePost } from "./normalize.ts";
+import { normalize } from "./normalize.ts";
 import { createStreams } from "./stream.ts";
 
 const Params = Type.Object({ accountId: Type.String({ maxLength: 64 }) });
@@ -83,7 +84,7 @@ export const webchatWebhook: FastifyPluginAsync<WebhookPluginOptions> = async (a
         throw new HttpError(400, "validation_failed", "a message has either text or a postback, not both or neither");
       const { account, visitor } = await visitorFor(request);
       await limits.consume(account.id, visitor.externalId, request.ip);
-      await options.ingest(account, [normalizePost(visitor, post, new Date())]);
+      await options.ingest(account, [normalize(visitor, post, new Date())]);
       return reply.code(202).send({ accepted: true, clientId: post.clientId });
     },
   );

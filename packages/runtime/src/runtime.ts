@@ -16,7 +16,7 @@ import { createSealer, parseKeyRing, type Sealer } from "@cb/secrets";
 import { messengerDriver } from "@cb/channel-messenger";
 import { slackDriver } from "@cb/channel-slack";
 import { telegramDriver } from "@cb/channel-telegram";
-import { webchatDriver } from "@cb/channel-webchat";
+import { driver as webchatDriver } from "@cb/channel-webchat";
 import { whatsappDriver } from "@cb/channel-whatsapp";
 import { channelEnvironment, type Config } from "./config.ts";
 import { localKeyRing } from "./keys.ts";

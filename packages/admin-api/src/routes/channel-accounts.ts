@@ -2,6 +2,7 @@ import type { Channel } from "@cb/core";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
+import { setup as webchatSetup } from "@cb/channel-webchat";
 import { checkRequired, generateToken, telegramClient, telegramFailure } from "../channels.ts";
 import { baseUrl, hint, notFound, requireScope, tenantOf, type AdminApiOptions } from "../context.ts";
 import { PageQuery, page, pageArgs, toPage } from "../pagination.ts";
@@ -136,12 +137,8 @@ export const channelAccountRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = 
           botEvents: ["message.im", "app_mention"],
           scopes: ["chat:write", "im:history", "app_mentions:read"],
         };
-      if (channel === "webchat")
-        // What the business pastes into its pages (README, Web chat).
-        setup = {
-          ...setup,
-          snippet: `<script src="${baseUrl(options, request)}/webhooks/webchat/widget.js" data-account="${row.id}" async></script>`,
-        };
+      // What the business pastes into its pages (README, Web chat).
+      if (channel === "webchat") setup = { ...setup, ...webchatSetup(url) };
       return reply.code(201).send({ account: view(request, row), setup });
     },
   );
