@@ -187,6 +187,36 @@ test("a reply that failed or is still pending never reaches the visitor", async 
   assert.equal(good!.status, "sent");
   const shown = await onA.next(isMessage((m) => m.from === "bot"));
   assert.equal(textOf(shown), "after the bad one");
+
+  // Nor in the history: a pending reply (stored, not yet sent) and the failed one stay out of it.
+  await t.pool.query(
+    `INSERT INTO "Message" (id, "tenantId", "channelAccountId", "conversationId", direction, "dedupeKey", content, status, "updatedAt")
+     VALUES (gen_random_uuid(), $1, $2, $3, 'out', 'pending-one:0', '{"type":"text","text":"not sent yet"}', 'pending', now())`,
+    [tenantId, accountId, conversation.id],
+  );
+  const fresh = await stream(a!.url, anonymous(token));
+  await fresh.next(isMessage((m) => m.from === "bot"));
+  await fresh.next((e) => e.comment === "ping");
+  await fresh.next((e) => e.comment === "ping");
+  assert.deepEqual(fresh.seen.filter((e) => e.event === "message").map(textOf), ["hi", "after the bad one"]);
+});
+
+test("when a process's listener loses its database connection, its streams catch up, telling nothing twice", async () => {
+  const [a, b] = servers;
+  const token = visitorToken();
+  const onB = await stream(b!.url, anonymous(token));
+  await post(a!.url, anonymous(token), { clientId: clientId(), text: "before" });
+  await onB.next(isMessage((m) => m.from === "visitor"));
+  const conversation = await t.db.conversation.findFirstOrThrow({ orderBy: { createdAt: "desc" } });
+  const killed = await t.pool.query(
+    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN cb_live'`,
+  );
+  assert.equal(killed.rowCount, 2, "one listening connection a process");
+  await reply(conversation.externalId, [{ type: "text", text: "while the listener was away" }], "turn-away");
+  assert.equal(textOf(await onB.next(isMessage((m) => m.from === "bot"))), "while the listener was away");
+  const told = onB.seen.filter((e) => e.event === "message").map((e) => JSON.parse(e.data!).id as string);
+  assert.deepEqual(told, [...new Set(told)]);
+  assert.equal(told.length, 2);
 });
 
 test("identified visitors: the business's HMAC of the user id is required, and a wrong one refused", async () => {
@@ -335,6 +365,8 @@ test("the widget's script: served gzipped with an etag, and any page may call th
   const script = await fetch(`${a!.url}/webhooks/webchat/widget.js`, { headers: { "accept-encoding": "gzip" } });
   assert.equal(script.status, 200);
   assert.match(script.headers.get("content-type")!, /^text\/javascript/);
+  assert.equal(script.headers.get("content-encoding"), "gzip");
+  assert.match(await script.text(), /webhooks\/webchat/, "the widget itself (fetch unzipped it)");
   const etag = script.headers.get("etag")!;
   assert.ok(etag);
   const again = await fetch(`${a!.url}/webhooks/webchat/widget.js`, { headers: { "if-none-match": etag } });
