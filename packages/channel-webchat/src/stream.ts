@@ -86,6 +86,7 @@ export function createStreams(pool: LimitsStore, live: LiveUpdates) {
         setTyping(await botWorking(pool, conversationId));
         return;
       }
+      // Only a sent reply is shown (readMessage's rule too): other states spare the read.
       if (event.status !== "sent") return;
       const row = await readMessage(pool, conversationId, event.messageId);
       if (row) tell(row);
