@@ -2,7 +2,7 @@
 // fastify process reaches here), `ingest` is the real web role's webhook path (verify, normalize,
 // store and enqueue with group commit). Prints its URL on stdout.
 import Fastify from "fastify";
-import { telegramDriver } from "@cb/channel-telegram";
+import { driver as telegramDriver } from "@cb/channel-telegram";
 import { createAccountDirectory, createIngestor } from "@cb/conversation";
 import { createDb, createPool } from "@cb/db";
 import { startTracing } from "@cb/observability";

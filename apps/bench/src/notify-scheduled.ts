@@ -5,7 +5,7 @@
 // was sent against its due time, and the time to enqueue one (a Notification row and its keyed job)
 // and for the worker to fetch due jobs with the future ones in the table. One JSON line, then a summary.
 import { postgresSendLimits } from "@cb/core";
-import { telegramDriver } from "@cb/channel-telegram";
+import { driver as telegramDriver } from "@cb/channel-telegram";
 import { createAccountDirectory, scheduleNotification } from "@cb/conversation";
 import { createDb, createPool, transaction, type Pool } from "@cb/db";
 import { startFakeTelegram } from "@cb/fake-telegram";

@@ -4,7 +4,7 @@
 // `--scenario scheduled`: scheduled messages instead (notify-scheduled.ts).
 import { postgresSendLimits } from "@cb/core";
 import { parseArgs } from "node:util";
-import { telegramDriver } from "@cb/channel-telegram";
+import { driver as telegramDriver } from "@cb/channel-telegram";
 import { createAccountDirectory, createIngestor } from "@cb/conversation";
 import { createDb, createPool } from "@cb/db";
 import { startFakeTelegram } from "@cb/fake-telegram";

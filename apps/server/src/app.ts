@@ -22,7 +22,7 @@ export interface ServerDeps {
   db: Db;
   accounts: AccountDirectory;
   ingestor: Ingestor;
-  drivers: ChannelDriver[];
+  drivers: readonly ChannelDriver[];
   /**
    * The process's pool and live updates, for channels that serve their visitors themselves (web chat:
    * its history, its visitors' limits, and replies stored by any process reaching the stream held here).
@@ -31,8 +31,13 @@ export interface ServerDeps {
   live?: LiveUpdates;
   /** The admin API's options; without them the server only takes webhooks. */
   admin?: AdminApiOptions;
-  /** A Slack app installed through OAuth in many workspaces (its signing secret, and the install flow). */
-  slackApp?: { signingSecret?: string | undefined; oauth?: SlackOAuthOptions | undefined };
+  /** A Slack app installed through OAuth in many workspaces: its install flow. */
+  slackApp?: { oauth?: SlackOAuthOptions | undefined };
+  /**
+   * Deployment settings by name (the configuration), for the drivers' `appSecrets`: the Slack OAuth
+   * app's SLACK_SIGNING_SECRET, for instance.
+   */
+  settings?: Record<string, unknown>;
   bodyLimit?: number;
   /** The process logger (@cb/logging: redaction included); without it the server logs nothing. */
   logger?: Logger;
@@ -45,6 +50,15 @@ export interface ServerDeps {
   /** GET /metrics: served when given; `token` (METRICS_TOKEN) then required as a bearer token. */
   metrics?: { token?: string | undefined };
 }
+
+/** A driver's deployment secrets: each option's setting, when set. */
+const appSecrets = (wanted: Readonly<Record<string, string>>, settings: Record<string, unknown>) =>
+  Object.fromEntries(
+    Object.entries(wanted).map(([option, name]) => [
+      option,
+      typeof settings[name] === "string" ? (settings[name] as string) : undefined,
+    ]),
+  );
 
 /**
  * The HTTP role. Each channel's webhook plugin is mounted in its own encapsulated context at
@@ -81,21 +95,21 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // Before the forgery limit, so that the webhooks it refuses are counted too.
   observeWebhooks(
     app,
-    deps.drivers.map((d) => d.channel),
+    deps.drivers.map((d) => d.name),
   );
   if (deps.forgeryLimit) registerForgeryLimit(app, deps.forgeryLimit);
   await app.register(health, { db: deps.db });
   if (deps.metrics) await app.register(metricsRoute, deps.metrics);
   for (const driver of deps.drivers) {
     await app.register(driver.webhook, {
-      prefix: `/webhooks/${driver.channel}`,
-      loadAccount: (id) => deps.accounts.load(driver.channel, id),
+      prefix: `/webhooks/${driver.name}`,
+      loadAccount: (id) => deps.accounts.load(driver.name, id),
       ingest: (account, events) => deps.ingestor.ingest(account, events),
-      findAccount: (match) => deps.accounts.find(driver.channel, match),
+      findAccount: (match) => deps.accounts.find(driver.name, match),
       disableAccount: (account) => deps.accounts.disable(account.id),
       ...(deps.pool ? { pool: deps.pool } : {}),
       ...(deps.live ? { live: deps.live } : {}),
-      ...(driver.channel === "slack" ? { appSecrets: { signingSecret: deps.slackApp?.signingSecret } } : {}),
+      ...(driver.appSecrets ? { appSecrets: appSecrets(driver.appSecrets, deps.settings ?? {}) } : {}),
     });
   }
   if (deps.slackApp?.oauth) await app.register(slackOAuth, deps.slackApp.oauth);

@@ -68,7 +68,8 @@ export async function startWebRole(
       egress,
       operators: operatorOptions(config),
     },
-    slackApp: { signingSecret: config.SLACK_SIGNING_SECRET, oauth: slackOAuth },
+    slackApp: { oauth: slackOAuth },
+    settings: config,
     bodyLimit: config.BODY_LIMIT_BYTES,
     forgeryLimit: { pool: runtime.pool },
     // "true", or the proxies' addresses and CIDRs, comma-separated (fastify's trustProxy).

@@ -2,7 +2,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { createLogger } from "@cb/logging";
-import { whatsappDriver } from "@cb/channel-whatsapp";
+import { driver as whatsappDriver } from "@cb/channel-whatsapp";
 import { createAccountDirectory, createIngestor, type Ingestor } from "@cb/conversation";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";

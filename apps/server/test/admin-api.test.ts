@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { Writable } from "node:stream";
 import { createLogger } from "@cb/logging";
 import { strToU8, zipSync } from "fflate";
-import { telegramDriver } from "@cb/channel-telegram";
+import { driver as telegramDriver } from "@cb/channel-telegram";
 import { createAccountDirectory, createIngestor, type Ingestor } from "@cb/conversation";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { startFakeTelegram, type FakeTelegram } from "@cb/fake-telegram";

@@ -2,7 +2,7 @@
 // nothing stored, and the server still healthy after.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { telegramDriver } from "@cb/channel-telegram";
+import { driver as telegramDriver } from "@cb/channel-telegram";
 import type { TestDatabase } from "@cb/db/testing";
 import { Webhook } from "standardwebhooks";
 import type { FastifyInstance } from "fastify";

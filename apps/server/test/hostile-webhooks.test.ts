@@ -4,10 +4,10 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { messengerDriver } from "@cb/channel-messenger";
-import { slackDriver } from "@cb/channel-slack";
-import { telegramDriver } from "@cb/channel-telegram";
-import { whatsappDriver } from "@cb/channel-whatsapp";
+import { driver as messengerDriver } from "@cb/channel-messenger";
+import { driver as slackDriver } from "@cb/channel-slack";
+import { driver as telegramDriver } from "@cb/channel-telegram";
+import { driver as whatsappDriver } from "@cb/channel-whatsapp";
 import { createAccountDirectory, createIngestor, type Ingestor } from "@cb/conversation";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";

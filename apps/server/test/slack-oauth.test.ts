@@ -2,7 +2,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { newKey } from "@cb/admin-api";
-import { slackDriver } from "@cb/channel-slack";
+import { driver as slackDriver } from "@cb/channel-slack";
 import { createAccountDirectory, createIngestor, type Ingestor } from "@cb/conversation";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { startFakeSlack, type FakeSlack } from "@cb/fake-slack";
@@ -43,8 +43,8 @@ before(async () => {
       channelEnv: {},
       slackInstall: { stateSecret: STATE_SECRET },
     },
+    settings: { SLACK_SIGNING_SECRET: APP_SIGNING_SECRET },
     slackApp: {
-      signingSecret: APP_SIGNING_SECRET,
       oauth: {
         clientId: "client-1",
         clientSecret: "client-secret-1",

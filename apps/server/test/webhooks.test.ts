@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { createAccountDirectory, createIngestor, type Ingestor } from "@cb/conversation";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
-import { telegramDriver } from "@cb/channel-telegram";
+import { driver as telegramDriver } from "@cb/channel-telegram";
 import type { FastifyInstance } from "fastify";
 import { buildServer } from "../src/index.ts";
 

@@ -5,7 +5,7 @@ import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { telegramDriver } from "@cb/channel-telegram";
+import { driver as telegramDriver } from "@cb/channel-telegram";
 import { createAccountDirectory } from "@cb/conversation";
 import { createDb, createPool, migrate, startEmbeddedPostgres, type EmbeddedDatabase } from "@cb/db";
 import { emitEvent } from "@cb/event-webhooks";

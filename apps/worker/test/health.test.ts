@@ -1,7 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, connect, type AddressInfo, type Socket } from "node:net";
-import { telegramDriver } from "@cb/channel-telegram";
+import { driver as telegramDriver } from "@cb/channel-telegram";
 import { createAccountDirectory } from "@cb/conversation";
 import { createPool, type Pool } from "@cb/db";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { postgresSendLimits } from "@cb/core";
 import { createHmac } from "node:crypto";
-import { messengerDriver } from "@cb/channel-messenger";
-import { slackDriver } from "@cb/channel-slack";
-import { telegramDriver } from "@cb/channel-telegram";
-import { whatsappDriver } from "@cb/channel-whatsapp";
+import { driver as messengerDriver } from "@cb/channel-messenger";
+import { driver as slackDriver } from "@cb/channel-slack";
+import { driver as telegramDriver } from "@cb/channel-telegram";
+import { driver as whatsappDriver } from "@cb/channel-whatsapp";
 import { createAccountDirectory, createIngestor, type IngestorOptions } from "@cb/conversation";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { startFakeGraph, type FakeGraph } from "@cb/fake-graph";

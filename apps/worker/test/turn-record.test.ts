@@ -2,7 +2,7 @@ import { after, before, test } from "node:test";
 import { postgresSendLimits } from "@cb/core";
 import assert from "node:assert/strict";
 import { newKey } from "@cb/admin-api";
-import { telegramDriver } from "@cb/channel-telegram";
+import { driver as telegramDriver } from "@cb/channel-telegram";
 import { createAccountDirectory } from "@cb/conversation";
 import { captureLogs } from "@cb/logging/testing";
 import { startWorkerRole } from "../src/index.ts";

@@ -1,5 +1,6 @@
+import { channelDrivers, channelNames } from "@cb/channels";
 import { assertStorable, HttpError, type Channel, type IntentResponse } from "@cb/core";
-import { PAYLOAD_KEY, platformPayload } from "@cb/fulfillment";
+import { payloadKey, platformPayload } from "@cb/fulfillment";
 import { SYSTEM_ENTITIES } from "@cb/nlu";
 import { strFromU8 } from "fflate";
 import { AGENT_ZIP_LIMITS, unzipWithLimits } from "./zip.ts";
@@ -51,12 +52,10 @@ interface DfMessage {
   payload?: Record<string, unknown>;
 }
 
-/** Dialogflow's message platforms that are channels here. */
-const PLATFORMS = new Map<unknown, Channel>([
-  ["telegram", "telegram"],
-  ["facebook", "messenger"],
-  ["slack", "slack"],
-]);
+/** Dialogflow's message platforms that are channels here, as their drivers name them. */
+const PLATFORMS = new Map<unknown, Channel>(
+  channelDrivers.flatMap((d) => (d.dialogflow.importNames ?? []).map((platform) => [platform, d.name] as const)),
+);
 const TYPE_NAMES: Record<number, string> = {
   0: "text",
   1: "card",
@@ -64,7 +63,6 @@ const TYPE_NAMES: Record<number, string> = {
   3: "image",
   4: "custom payload",
 };
-const CHANNELS: Channel[] = ["telegram", "messenger", "slack", "whatsapp"];
 const SUPPORTED_SYSTEM = new Set<string>(SYSTEM_ENTITIES);
 
 function toReplies(m: DfMessage, channel: Channel | undefined): IntentResponse[] {
@@ -107,9 +105,9 @@ function toReplies(m: DfMessage, channel: Channel | undefined): IntentResponse[]
       return m.imageUrl ? [{ type: "image", url: m.imageUrl }] : [];
     case 4: {
       const payload = typeof m.payload === "object" && m.payload !== null ? m.payload : {};
-      if (!channel) return CHANNELS.flatMap((c) => platformPayload(payload, c) ?? []);
+      if (!channel) return channelNames.flatMap((c) => platformPayload(payload, c) ?? []);
       // In a platform's own tab the payload may be keyed by the platform or be its body itself.
-      const key = PAYLOAD_KEY[channel];
+      const key = payloadKey(channel);
       return [platformPayload(key in payload ? payload : { [key]: payload }, channel) ?? []].flat();
     }
     default:

@@ -1,4 +1,5 @@
-import { Type, type Static } from "typebox";
+import { channelDrivers, ChannelName, channelNames } from "@cb/channels";
+import { Type, type Static, type TObject, type TOptional } from "typebox";
 import { SCOPES } from "./keys.ts";
 
 /** Request and response schemas: validation, serialization (nothing unlisted leaves) and OpenAPI in one. */
@@ -193,13 +194,37 @@ export const apiKeyView = (k: {
   revokedAt: k.revokedAt ? iso(k.revokedAt) : null,
 });
 
-export const Channel = Type.Union([
-  Type.Literal("telegram"),
-  Type.Literal("whatsapp"),
-  Type.Literal("messenger"),
-  Type.Literal("slack"),
-  Type.Literal("webchat"),
-]);
+/** A registered channel's name (@cb/channels). */
+export const Channel = ChannelName();
+
+/**
+ * A notification's fields for the channels with a reply window, each named after its channel: what
+ * may be sent in its text's place outside the window (a template, or a message tag), as the
+ * channel's messaging policy says. `template` is the schema of a template's fields.
+ */
+export function outsideWindowFields(template: TObject, strict: boolean): Record<string, TOptional<TObject>> {
+  const fields: Record<string, TOptional<TObject>> = {};
+  for (const { name, policy } of channelDrivers) {
+    const outside = policy.outsideWindow;
+    if (!outside || policy.replyWindowMs === undefined) continue;
+    const window = `${policy.replyWindowMs / 3_600_000}-hour`;
+    fields[name] = Type.Optional(
+      outside.kind === "template"
+        ? Type.Object(template.properties, {
+            ...(strict
+              ? { additionalProperties: false, description: `the approved template sent outside the ${window} window` }
+              : {}),
+          })
+        : Type.Object(
+            { tag: Type.Union(outside.tags.map((t) => Type.Literal(t))) },
+            strict
+              ? { additionalProperties: false, description: `the message tag sent outside the ${window} window` }
+              : {},
+          ),
+    );
+  }
+  return fields;
+}
 export const ChannelAccountInput = Type.Object(
   {
     channel: Channel,
@@ -465,7 +490,7 @@ export const conversationView = (c: {
 /** A conversation as the console lists it: with its channel, customer and last message. */
 export const ConversationSummary = Type.Object({
   ...Conversation.properties,
-  channel: Type.String({ description: "telegram | whatsapp | messenger | slack" }),
+  channel: Type.String({ description: channelNames.join(" | ") }),
   customer: Type.Object(
     {
       name: Type.Union([Type.String(), Type.Null()]),

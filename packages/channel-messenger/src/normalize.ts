@@ -34,7 +34,7 @@ function message(e: MessagingEvent, id: string): InboundMessage {
   };
 }
 
-function normalizeEvent(e: MessagingEvent): InboundEvent[] {
+export function normalizeEvent(e: MessagingEvent): InboundEvent[] {
   // The page's own messages come back as echoes: not the customer talking. A sender known only by a
   // plugin's user_ref has no conversation to answer in (and would be stored without an id).
   if (e.message?.is_echo || !e.sender?.id) return [];
@@ -89,9 +89,15 @@ function normalizeEvent(e: MessagingEvent): InboundEvent[] {
 }
 
 /** A Messenger webhook body (object "page") → the shared model, every entry's every event. */
-export function normalizeWebhook(body: unknown): InboundEvent[] {
+export function normalize(body: unknown): InboundEvent[] {
   const entries = (body as { entry?: { messaging?: MessagingEvent[] }[] }).entry ?? [];
   return entries.flatMap((entry) => (entry.messaging ?? []).flatMap(normalizeEvent));
 }
 
-export { normalizeEvent };
+// Payloads pages give Messenger's Get Started button: Dialogflow's own and the common convention.
+const GET_STARTED = /^(?:facebook_welcome|get_started)$/i;
+
+/** Dialogflow's Messenger integration: the Get Started button fires FACEBOOK_WELCOME, then WELCOME. */
+export function welcomeEvents(message: InboundMessage): string[] {
+  return message.postback && GET_STARTED.test(message.postback.payload) ? ["FACEBOOK_WELCOME", "WELCOME"] : [];
+}

@@ -90,7 +90,7 @@ function generic(cards: Card[]): MessengerMessage {
 }
 
 /** The reply model → Send API message objects, in sending order. */
-export function renderReply(reply: Reply): MessengerMessage[] {
+export function render(reply: Reply): MessengerMessage[] {
   switch (reply.type) {
     case "text":
       return texts(reply.text, reply.quickReplies);

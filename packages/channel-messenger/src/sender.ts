@@ -6,17 +6,8 @@ import {
   type SendLimits,
 } from "@cb/core";
 import { graphClient } from "@cb/meta-graph";
-import { renderReply } from "./render.ts";
-
-export interface MessengerSecrets {
-  pageAccessToken: string;
-  appSecret: string;
-  verifyToken: string;
-}
-
-export interface MessengerConfig {
-  pageId: string;
-}
+import type { MessengerConfig, MessengerSecrets } from "./driver.ts";
+import { render } from "./render.ts";
 
 // The Send API takes 300 calls a second per Page for text, links and stickers, but a Page sending
 // more than 40 messages a second has its inbox stop sending until the volume decreases
@@ -28,11 +19,7 @@ const PER_PAGE = { cap: 40, intervalMs: 1000 };
  * Sends through the Send API (POST /me/messages). Inside the 24-hour window messages go as
  * RESPONSE; with a message tag (SendContext.messageTag) as MESSAGE_TAG, the only way outside it.
  */
-export function createMessengerSender(
-  account: ChannelAccount,
-  env: ChannelEnvironment,
-  limits: SendLimits,
-): ChannelSender {
+export function createSender(account: ChannelAccount, env: ChannelEnvironment, limits: SendLimits): ChannelSender {
   const { pageAccessToken } = account.secrets as unknown as MessengerSecrets;
   const { pageId } = account.config as unknown as MessengerConfig;
   const graph = graphClient({ platform: "messenger", baseUrl: env.GRAPH_API_BASE_URL, version: env.GRAPH_API_VERSION });
@@ -41,7 +28,7 @@ export function createMessengerSender(
   return {
     async send(to, reply, context) {
       const sent = [];
-      for (const message of renderReply(reply)) {
+      for (const message of render(reply)) {
         const body = {
           recipient: { id: to.externalId },
           ...(context?.messageTag

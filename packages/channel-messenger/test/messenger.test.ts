@@ -5,7 +5,8 @@ import { PlatformError, type ChannelAccount, type InboundEvent, type Reply, type
 import { startFakeGraph, type FakeGraph } from "@cb/fake-graph";
 import { hubSignature } from "@cb/meta-graph";
 import Fastify, { type FastifyInstance } from "fastify";
-import { createMessengerSender, messengerDriver, normalizeEvent, normalizeWebhook, renderReply } from "../src/index.ts";
+import { createSender, driver, normalize, render } from "../src/index.ts";
+import { normalizeEvent } from "../src/normalize.ts";
 import { twoWorkersSendLimits, type TwoWorkers } from "@cb/core/testing";
 
 // The platforms' limits live in PostgreSQL; a second pool with limits of its own is a second worker.
@@ -34,7 +35,7 @@ before(async () => {
   graph = await startFakeGraph();
   graph.addPageToken("EAA-page-token");
   app = Fastify();
-  await app.register(messengerDriver.webhook, {
+  await app.register(driver.webhook, {
     prefix: "/webhooks/messenger",
     loadAccount: async (id) => (id === account.id ? account : null),
     ingest: async (_a, e) => void ingested.push(e),
@@ -46,7 +47,7 @@ after(async () => {
 });
 
 test("messages, quick replies, replies and postbacks from Meta's samples", () => {
-  const [text] = normalizeWebhook(fixture("inbound_text_envelope.json"));
+  const [text] = normalize(fixture("inbound_text_envelope.json"));
   assert.ok(text?.type === "message");
   assert.deepEqual(text.message, {
     channel: "messenger",
@@ -64,7 +65,7 @@ test("messages, quick replies, replies and postbacks from Meta's samples", () =>
   const [reply] = normalizeEvent(fixture("docs_messaging_event_reply_to.json"));
   assert.ok(reply?.type === "message");
   assert.equal(reply.message.replyTo, "m_1fTq8oLumEyIp3Q2MR-aY7IfLZDamVrALniheU");
-  const [postback] = normalizeWebhook(fixture("inbound_postback_envelope.json"));
+  const [postback] = normalize(fixture("inbound_postback_envelope.json"));
   assert.ok(postback?.type === "message");
   assert.deepEqual(postback.message.postback, { payload: "USER_DEFINED_PAYLOAD", title: "title" });
   assert.equal(postback.message.platformEventId, "m_1457764197618:41d102a3e1ae206a38");
@@ -95,8 +96,8 @@ test("deliveries update each message; reads move a watermark; echoes are ignored
 });
 
 test("rendering follows Messenger's limits and matches its documented shapes", () => {
-  assert.deepEqual(renderReply({ type: "text", text: "Hello!" }), [fixture("outbound_text.json").message]);
-  const [template] = renderReply({
+  assert.deepEqual(render({ type: "text", text: "Hello!" }), [fixture("outbound_text.json").message]);
+  const [template] = render({
     type: "buttons",
     text: "What do you want to do next?",
     buttons: [
@@ -105,7 +106,7 @@ test("rendering follows Messenger's limits and matches its documented shapes", (
     ],
   });
   assert.deepEqual(template, fixture("outbound_button_template.json").message);
-  const quick = renderReply({
+  const quick = render({
     type: "text",
     text: "Pick",
     quickReplies: Array.from({ length: 15 }, (_, i) => ({ title: `A very long quick reply ${i}`, payload: `q${i}` })),
@@ -113,7 +114,7 @@ test("rendering follows Messenger's limits and matches its documented shapes", (
   const replies = quick[0]!.quick_replies as { title: string }[];
   assert.equal(replies.length, 13);
   assert.ok(replies.every((r) => [...r.title].length <= 20));
-  const cards = renderReply({
+  const cards = render({
     type: "cards",
     cards: Array.from({ length: 12 }, (_, i) => ({
       title: `Card ${i}`,
@@ -121,7 +122,7 @@ test("rendering follows Messenger's limits and matches its documented shapes", (
     })),
   });
   assert.equal(cards.length, 2, "ten elements per carousel");
-  const five = renderReply({
+  const five = render({
     type: "buttons",
     text: "Choose",
     buttons: Array.from({ length: 5 }, (_, i) => ({ type: "postback" as const, title: `Opt ${i}`, payload: `o${i}` })),
@@ -165,7 +166,7 @@ test("a signed webhook reaches ingest; a wrong signature is refused", async () =
 });
 
 test("the Send API: RESPONSE inside the window, MESSAGE_TAG with a tag, errors as PlatformErrors", async () => {
-  const sender = createMessengerSender(account, { GRAPH_API_BASE_URL: graph.url }, limits);
+  const sender = createSender(account, { GRAPH_API_BASE_URL: graph.url }, limits);
   const to = { externalId: "1412611362105802", type: "private" as const };
   const [sent] = await sender.send(to, {
     type: "cards",
@@ -260,9 +261,9 @@ test("postbacks without a mid get a stable id; a sender known only by user_ref, 
   assert.deepEqual(normalizeEvent({ ...user, delivery: { watermark: 1 } }), [], "a delivery naming no message");
   assert.deepEqual(normalizeEvent(user), []);
   assert.deepEqual(normalizeEvent({ recipient: user.recipient, message: { mid: "m_anon", text: "?" } } as never), []);
-  assert.deepEqual(normalizeWebhook({ object: "page", entry: [{ id: "1" }] }), []);
-  assert.deepEqual(normalizeWebhook({}), []);
-  const twoEntries = normalizeWebhook({
+  assert.deepEqual(normalize({ object: "page", entry: [{ id: "1" }] }), []);
+  assert.deepEqual(normalize({}), []);
+  const twoEntries = normalize({
     object: "page",
     entry: [
       {
@@ -313,7 +314,7 @@ test("buttons at Messenger's edges: 3 in a template of up to 640 characters; bey
   });
   const asButtons = (bs: ReturnType<typeof postbacks>) =>
     bs.map((b) => ({ type: "postback", title: b.title, payload: b.payload }));
-  assert.deepEqual(renderReply({ type: "buttons", text: "t".repeat(640), buttons: postbacks(3) }), [
+  assert.deepEqual(render({ type: "buttons", text: "t".repeat(640), buttons: postbacks(3) }), [
     template("t".repeat(640), asButtons(postbacks(3))),
   ]);
   const quick = (text: string, n: number) => [
@@ -323,28 +324,28 @@ test("buttons at Messenger's edges: 3 in a template of up to 640 characters; bey
     },
   ];
   assert.deepEqual(
-    renderReply({ type: "buttons", text: "t".repeat(641), buttons: postbacks(3) }),
+    render({ type: "buttons", text: "t".repeat(641), buttons: postbacks(3) }),
     quick("t".repeat(641), 3),
   );
-  assert.deepEqual(renderReply({ type: "buttons", text: "Pick", buttons: postbacks(13) }), quick("Pick", 13));
+  assert.deepEqual(render({ type: "buttons", text: "Pick", buttons: postbacks(13) }), quick("Pick", 13));
   // Fourteen postbacks, or links that cannot be quick replies: the text, then templates of three.
-  const many = renderReply({ type: "buttons", text: "Pick", buttons: postbacks(14) });
+  const many = render({ type: "buttons", text: "Pick", buttons: postbacks(14) });
   assert.deepEqual(many, [
     { text: "Pick" },
     ...[0, 3, 6, 9, 12].map((from) => template("More options:", asButtons(postbacks(14).slice(from, from + 3)))),
   ]);
   assert.deepEqual(
-    renderReply({ type: "buttons", text: "Go", buttons: links(6) }).map((m) => m.text ?? "template"),
+    render({ type: "buttons", text: "Go", buttons: links(6) }).map((m) => m.text ?? "template"),
     ["Go", "template", "template"],
     "six links: two templates, none empty",
   );
-  const mixed = renderReply({ type: "buttons", text: "Go", buttons: [...links(4), ...postbacks(1)] });
+  const mixed = render({ type: "buttons", text: "Go", buttons: [...links(4), ...postbacks(1)] });
   assert.deepEqual(
     mixed.map((m) => (m.attachment as { payload: { buttons: unknown[] } } | undefined)?.payload.buttons.length ?? 0),
     [0, 3, 2],
   );
   const long = "x".repeat(30);
-  const [truncated] = renderReply({
+  const [truncated] = render({
     type: "buttons",
     text: "Go",
     buttons: [{ type: "url", title: long, url: "https://x.example" }],
@@ -354,18 +355,18 @@ test("buttons at Messenger's edges: 3 in a template of up to 640 characters; bey
     template("Go", [{ type: "web_url", url: "https://x.example", title: `${"x".repeat(19)}…` }]),
   );
   // Buttons and quick replies always have words beside them; no buttons is plain text.
-  assert.deepEqual(renderReply({ type: "buttons", text: " ", buttons: postbacks(1) }), [
+  assert.deepEqual(render({ type: "buttons", text: " ", buttons: postbacks(1) }), [
     template("Choose one:", asButtons(postbacks(1))),
   ]);
-  assert.deepEqual(renderReply({ type: "buttons", text: "", buttons: postbacks(1) }), [
+  assert.deepEqual(render({ type: "buttons", text: "", buttons: postbacks(1) }), [
     template("Choose one:", asButtons(postbacks(1))),
   ]);
-  assert.deepEqual(renderReply({ type: "text", text: " ", quickReplies: [{ title: "Yes", payload: "y" }] }), [
+  assert.deepEqual(render({ type: "text", text: " ", quickReplies: [{ title: "Yes", payload: "y" }] }), [
     { text: "Choose one:", quick_replies: [{ content_type: "text", title: "Yes", payload: "y" }] },
   ]);
-  assert.deepEqual(renderReply({ type: "buttons", text: "Hi", buttons: [] }), [{ text: "Hi" }]);
+  assert.deepEqual(render({ type: "buttons", text: "Hi", buttons: [] }), [{ text: "Hi" }]);
   // Long text: 2000 characters a message, the quick replies on the last.
-  const parts = renderReply({
+  const parts = render({
     type: "text",
     text: "word ".repeat(1000),
     quickReplies: [{ title: "OK", payload: "ok" }],
@@ -379,7 +380,7 @@ test("buttons at Messenger's edges: 3 in a template of up to 640 characters; bey
 });
 
 test("cards, images, custom payloads and templates", () => {
-  const [carousel] = renderReply({
+  const [carousel] = render({
     type: "cards",
     cards: [
       {
@@ -411,29 +412,29 @@ test("cards, images, custom payloads and templates", () => {
     },
   });
   const ten = Array.from({ length: 10 }, (_, i) => ({ title: `Card ${i}` }));
-  assert.equal(renderReply({ type: "cards", cards: ten }).length, 1, "ten cards fit one carousel");
-  const eleven = renderReply({ type: "cards", cards: [...ten, { title: "Card 10" }] });
+  assert.equal(render({ type: "cards", cards: ten }).length, 1, "ten cards fit one carousel");
+  const eleven = render({ type: "cards", cards: [...ten, { title: "Card 10" }] });
   assert.deepEqual(
     eleven.map((c) =>
       (c.attachment as { payload: { elements: { title: string }[] } }).payload.elements.map((e) => e.title),
     ),
     [ten.map((c) => c.title), ["Card 10"]],
   );
-  assert.deepEqual(renderReply({ type: "image", url: "https://img.example/a.jpg" }), [
+  assert.deepEqual(render({ type: "image", url: "https://img.example/a.jpg" }), [
     { attachment: { type: "image", payload: { url: "https://img.example/a.jpg", is_reusable: true } } },
   ]);
-  assert.deepEqual(renderReply({ type: "image", url: "https://img.example/a.jpg", caption: "Your parcel" })[1], {
+  assert.deepEqual(render({ type: "image", url: "https://img.example/a.jpg", caption: "Your parcel" })[1], {
     text: "Your parcel",
   });
   const custom = { text: "raw", metadata: "m" };
-  assert.deepEqual(renderReply({ type: "custom", channel: "messenger", payload: custom }), [custom]);
-  assert.deepEqual(renderReply({ type: "custom", channel: "whatsapp", payload: custom }), []);
-  assert.deepEqual(renderReply({ type: "template", name: "order_update", language: "en" }), []);
+  assert.deepEqual(render({ type: "custom", channel: "messenger", payload: custom }), [custom]);
+  assert.deepEqual(render({ type: "custom", channel: "whatsapp", payload: custom }), []);
+  assert.deepEqual(render({ type: "template", name: "order_update", language: "en" }), []);
 });
 
 test("every kind of reply is accepted by the strict fake", async () => {
-  const sender = messengerDriver.createSender(account, { GRAPH_API_BASE_URL: graph.url }, limits);
-  assert.equal(messengerDriver.channel, "messenger");
+  const sender = driver.createSender(account, { GRAPH_API_BASE_URL: graph.url }, limits);
+  assert.equal(driver.name, "messenger");
   const to = { externalId: "1412611362105802", type: "private" as const };
   const postbacks = (n: number) =>
     Array.from({ length: n }, (_, i) => ({
@@ -472,7 +473,7 @@ test("every kind of reply is accepted by the strict fake", async () => {
 
 test("a Page sends at most 40 messages a second, from every worker together", async () => {
   const page = { ...account, config: { pageId: "1000000000000040" } };
-  const workers = [limits, otherWorker].map((l) => createMessengerSender(page, { GRAPH_API_BASE_URL: graph.url }, l));
+  const workers = [limits, otherWorker].map((l) => createSender(page, { GRAPH_API_BASE_URL: graph.url }, l));
   const from = graph.calls.length;
   await Promise.all(
     workers.flatMap((sender, w) =>
@@ -493,9 +494,9 @@ test("a Page sends at most 40 messages a second, from every worker together", as
 test("Meta's throttling answer holds the Page for its Retry-After in every worker; other Pages go on", async () => {
   const page = { ...account, config: { pageId: "1000000000000613" } };
   const otherPage = { ...account, config: { pageId: "1000000000000614" } };
-  const first = createMessengerSender(page, { GRAPH_API_BASE_URL: graph.url }, limits);
-  const second = createMessengerSender(page, { GRAPH_API_BASE_URL: graph.url }, otherWorker);
-  const other = createMessengerSender(otherPage, { GRAPH_API_BASE_URL: graph.url }, otherWorker);
+  const first = createSender(page, { GRAPH_API_BASE_URL: graph.url }, limits);
+  const second = createSender(page, { GRAPH_API_BASE_URL: graph.url }, otherWorker);
+  const other = createSender(otherPage, { GRAPH_API_BASE_URL: graph.url }, otherWorker);
   graph.failNext({ status: 400, code: 613, message: "Calls to this api have exceeded the rate limit.", retryAfter: 2 });
   const refused = Date.now();
   await assert.rejects(

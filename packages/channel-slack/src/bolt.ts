@@ -1,22 +1,7 @@
 import { App, LogLevel, type Receiver } from "@slack/bolt";
 import type { ChannelAccount, InboundEvent } from "@cb/core";
-import {
-  normalizeBlockActions,
-  normalizeMessageEvent,
-  type BlockActionsPayload,
-  type SlackMessageEvent,
-} from "./normalize.ts";
-
-export interface SlackSecrets {
-  botToken: string;
-  signingSecret: string;
-}
-
-export interface SlackConfig {
-  teamId?: string;
-  /** The bot's own user id: its messages are not answered, its mentions are stripped. */
-  botUserId?: string;
-}
+import { normalize } from "./normalize.ts";
+import type { SlackConfig } from "./driver.ts";
 
 type Collect = (events: InboundEvent[]) => void;
 
@@ -40,19 +25,15 @@ export function createBoltApp(account: ChannelAccount): App {
     authorize: async () => ({}),
     logLevel: LogLevel.ERROR,
   });
-  app.event("message", async ({ event, body, context }) => {
-    (context.collect as Collect)(
-      normalizeMessageEvent((body as { event_id: string }).event_id, event as unknown as SlackMessageEvent, botUserId),
-    );
+  app.event("message", async ({ body, context }) => {
+    (context.collect as Collect)(normalize(body, botUserId));
   });
-  app.event("app_mention", async ({ event, body, context }) => {
-    (context.collect as Collect)(
-      normalizeMessageEvent((body as { event_id: string }).event_id, event as unknown as SlackMessageEvent, botUserId),
-    );
+  app.event("app_mention", async ({ body, context }) => {
+    (context.collect as Collect)(normalize(body, botUserId));
   });
   app.action({ type: "block_actions" }, async ({ ack, body, context }) => {
     await ack();
-    (context.collect as Collect)(normalizeBlockActions(body as unknown as BlockActionsPayload));
+    (context.collect as Collect)(normalize(body, botUserId));
   });
   return app;
 }

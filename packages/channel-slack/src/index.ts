@@ -1,21 +1,8 @@
-import type { ChannelDriver } from "@cb/core";
-import { createSlackSender } from "./sender.ts";
-import { slackWebhook } from "./webhook.ts";
-
-export {
-  normalizeMessageEvent,
-  normalizeBlockActions,
-  type SlackMessageEvent,
-  type BlockActionsPayload,
-} from "./normalize.ts";
-export { renderReply, escapeMrkdwn, LIMITS, type SlackMessage } from "./render.ts";
-export { createSlackSender } from "./sender.ts";
-export { createBoltApp, type SlackSecrets, type SlackConfig } from "./bolt.ts";
-export { slackWebhook } from "./webhook.ts";
+export { driver, Credentials, Config, type SlackSecrets, type SlackConfig } from "./driver.ts";
+export { webhook, slackWebhook } from "./webhook.ts";
+export { normalize } from "./normalize.ts";
+export { render, escapeMrkdwn, LIMITS, type SlackMessage } from "./render.ts";
+export { createSender } from "./sender.ts";
+export { policy } from "./policy.ts";
+export { createBoltApp } from "./bolt.ts";
 export { slackOAuth, installTicket, tenantOfTicket, type SlackOAuthOptions, type SlackInstallation } from "./oauth.ts";
-
-export const slackDriver: ChannelDriver = {
-  channel: "slack",
-  webhook: slackWebhook(),
-  createSender: createSlackSender,
-};

@@ -88,3 +88,16 @@ export function normalizeBlockActions(payload: BlockActionsPayload): InboundEven
     return { type: "message" as const, message, raw: payload };
   });
 }
+
+/**
+ * What the Bolt listeners see → the shared model: an Events API callback (message, app_mention),
+ * or an interaction (block_actions). Anything else yields nothing.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: untyped platform JSON, read field by field
+export function normalize(body: Record<string, any>, botUserId?: string): InboundEvent[] {
+  if (body.type === "block_actions") return normalizeBlockActions(body as BlockActionsPayload);
+  const event = body.event as SlackMessageEvent | undefined;
+  if (body.type === "event_callback" && (event?.type === "message" || event?.type === "app_mention"))
+    return normalizeMessageEvent(String(body.event_id), event, botUserId);
+  return [];
+}

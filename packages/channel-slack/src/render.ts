@@ -12,7 +12,8 @@ export interface SlackMessage {
 // and title 2000.
 export const LIMITS = {
   blocks: 50,
-  sectionText: 3000,
+  /** A section's text: longer text is sent in several sections. */
+  text: 3000,
   actionElements: 25,
   buttonText: 75,
   buttonValue: 2000,
@@ -30,12 +31,10 @@ const shrink = (raw: string, escaped: string, limit: number) =>
 
 // Slack counts a section's text as sent, entities included: text is cut on its raw characters,
 // escaped, and cut shorter when escaping pushed it past the limit, so no entity is ever split.
-function mrkdwnSections(text: string, rawLimit = LIMITS.sectionText): string[] {
+function mrkdwnSections(text: string, rawLimit = LIMITS.text): string[] {
   return splitText(text, rawLimit).flatMap((chunk) => {
     const escaped = escapeMrkdwn(chunk);
-    return escaped.length <= LIMITS.sectionText
-      ? [escaped]
-      : mrkdwnSections(chunk, shrink(chunk, escaped, LIMITS.sectionText));
+    return escaped.length <= LIMITS.text ? [escaped] : mrkdwnSections(chunk, shrink(chunk, escaped, LIMITS.text));
   });
 }
 
@@ -88,7 +87,7 @@ function card(c: Card) {
   const text = [`*${c.title}*`, c.subtitle ?? ""].filter(Boolean).join("\n");
   return [
     {
-      ...section(truncateMrkdwn(text, LIMITS.sectionText)),
+      ...section(truncateMrkdwn(text, LIMITS.text)),
       ...(c.imageUrl
         ? { accessory: { type: "image", image_url: c.imageUrl, alt_text: truncate(c.title, LIMITS.imageText) } }
         : {}),
@@ -98,7 +97,7 @@ function card(c: Card) {
 }
 
 /** The reply model → chat.postMessage arguments, in sending order. */
-export function renderReply(reply: Reply): SlackMessage[] {
+export function render(reply: Reply): SlackMessage[] {
   switch (reply.type) {
     case "text":
       return textWithButtons(

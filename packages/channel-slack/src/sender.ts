@@ -7,8 +7,8 @@ import {
   type SendLimits,
 } from "@cb/core";
 import { WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebClient } from "@slack/web-api";
-import type { SlackSecrets } from "./bolt.ts";
-import { renderReply } from "./render.ts";
+import type { SlackSecrets } from "./driver.ts";
+import { render } from "./render.ts";
 
 // Slack allows about one message a second per channel (docs.slack.dev/apis/web-api/rate-limits);
 // shared by every process sending to the same workspace.
@@ -31,7 +31,7 @@ function toPlatformError(err: unknown): PlatformError {
 }
 
 /** Sends through Bolt's WebClient (chat.postMessage), in the user's thread when they wrote in one. */
-export function createSlackSender(account: ChannelAccount, env: ChannelEnvironment, limits: SendLimits): ChannelSender {
+export function createSender(account: ChannelAccount, env: ChannelEnvironment, limits: SendLimits): ChannelSender {
   const { botToken } = account.secrets as unknown as SlackSecrets;
   const limited = platformLimiter(limits, "slack");
   // Retries are the job queue's business (it honours Retry-After); the client only reports.
@@ -44,7 +44,7 @@ export function createSlackSender(account: ChannelAccount, env: ChannelEnvironme
     reportsDelivery: false,
     async send(to, reply) {
       const sent = [];
-      for (const message of renderReply(reply)) {
+      for (const message of render(reply)) {
         // chat.postMessage's limit is the channel's, and so is its Retry-After.
         const channel = `slack:${account.id}:${to.externalId}`;
         const result = await limited([{ key: channel, ...PER_CHANNEL }], channel, () =>

@@ -8,7 +8,8 @@ import {
 } from "@cb/core";
 import { isValidSlackRequest, type App } from "@slack/bolt";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
-import { createBoltApp, type SlackConfig, type SlackSecrets } from "./bolt.ts";
+import { createBoltApp } from "./bolt.ts";
+import type { SlackConfig, SlackSecrets } from "./driver.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: untyped platform JSON, read field by field by Bolt and the normalizer
 type SlackBody = Record<string, any>;
@@ -151,3 +152,6 @@ export function slackWebhook(now: () => number = Date.now): FastifyPluginAsync<W
     });
   };
 }
+
+/** The webhook the driver mounts: Slack's clock is the real one. */
+export const webhook = slackWebhook();

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { PlatformError, type ChannelAccount, type SendLimits } from "@cb/core";
 import { twoWorkersSendLimits, type TwoWorkers } from "@cb/core/testing";
 import { startFakeSlack, type FakeSlack } from "@cb/fake-slack";
-import { createSlackSender } from "../src/index.ts";
+import { createSender } from "../src/index.ts";
 
 // The platforms' limits live in PostgreSQL; a second pool with limits of its own is a second worker.
 let workers: TwoWorkers;
@@ -33,9 +33,9 @@ after(async () => {
 });
 
 test("about one message a second per channel, from every worker together; other channels and workspaces are not held up", async () => {
-  const sender = createSlackSender(workspace(A1), { SLACK_API_URL: slack.url }, limits);
-  const second = createSlackSender(workspace(A1), { SLACK_API_URL: slack.url }, otherWorker);
-  const other = createSlackSender(workspace(A2), { SLACK_API_URL: slack.url }, limits);
+  const sender = createSender(workspace(A1), { SLACK_API_URL: slack.url }, limits);
+  const second = createSender(workspace(A1), { SLACK_API_URL: slack.url }, otherWorker);
+  const other = createSender(workspace(A2), { SLACK_API_URL: slack.url }, limits);
   // A first call opens the connection, so that the measured ones are not slowed by it.
   await sender.send(channel("C0"), { type: "text", text: "warm" });
   await Promise.all([
@@ -55,8 +55,8 @@ test("about one message a second per channel, from every worker together; other 
 });
 
 test("a 429 holds its channel for Retry-After in every worker; other channels go on", async () => {
-  const sender = createSlackSender(workspace(A1), { SLACK_API_URL: slack.url }, limits);
-  const second = createSlackSender(workspace(A1), { SLACK_API_URL: slack.url }, otherWorker);
+  const sender = createSender(workspace(A1), { SLACK_API_URL: slack.url }, limits);
+  const second = createSender(workspace(A1), { SLACK_API_URL: slack.url }, otherWorker);
   slack.failNext("chat.postMessage", { status: 429, error: "ratelimited", retryAfter: 3 });
   const refused = Date.now();
   await assert.rejects(

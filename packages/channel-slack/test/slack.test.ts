@@ -13,16 +13,13 @@ import {
 import { startFakeSlack, type FakeSlack } from "@cb/fake-slack";
 import { isValidSlackRequest } from "@slack/bolt";
 import Fastify, { type FastifyInstance } from "fastify";
+import { createSender, render, driver, slackWebhook } from "../src/index.ts";
 import {
-  createSlackSender,
   normalizeBlockActions,
   normalizeMessageEvent,
-  renderReply,
-  slackDriver,
-  slackWebhook,
   type BlockActionsPayload,
   type SlackMessageEvent,
-} from "../src/index.ts";
+} from "../src/normalize.ts";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 
 // The platforms' limits live in PostgreSQL, shared as between worker processes.
@@ -178,7 +175,7 @@ test("the webhook: 404, 401, url_verification, events ingested through Bolt, ret
 });
 
 test("Block Kit rendering within Slack's limits", () => {
-  const [m] = renderReply({
+  const [m] = render({
     type: "buttons",
     text: "Pick <one> & go",
     buttons: [
@@ -206,7 +203,7 @@ test("Block Kit rendering within Slack's limits", () => {
       ],
     },
   ]);
-  const long = renderReply({
+  const long = render({
     type: "text",
     text: "word ".repeat(1500),
     quickReplies: Array.from({ length: 30 }, (_, i) => ({ title: `Option ${i}`, payload: `o${i}` })),
@@ -222,7 +219,7 @@ test("Block Kit rendering within Slack's limits", () => {
 test("escaping never pushes a section past 3,000 characters or splits an entity", () => {
   const wholeEntities = /^([^&]|&amp;|&lt;|&gt;)*$/;
   const text = "a <b> & c ".repeat(900);
-  const sections = renderReply({ type: "text", text })
+  const sections = render({ type: "text", text })
     .flatMap((m) => m.blocks ?? [])
     .map((b) => (b.text as { text: string }).text);
   assert.ok(sections.length > 3);
@@ -235,7 +232,7 @@ test("escaping never pushes a section past 3,000 characters or splits an entity"
     "nothing lost",
   );
 
-  const [card] = renderReply({ type: "cards", cards: [{ title: "R&D", subtitle: "<&>".repeat(2000) }] });
+  const [card] = render({ type: "cards", cards: [{ title: "R&D", subtitle: "<&>".repeat(2000) }] });
   const cardText = (card!.blocks![0]!.text as { text: string }).text;
   assert.ok(
     cardText.startsWith("*R&amp;D*\n") &&
@@ -246,7 +243,7 @@ test("escaping never pushes a section past 3,000 characters or splits an entity"
 });
 
 test("cards, images, custom payloads and templates", () => {
-  const [cards] = renderReply({
+  const [cards] = render({
     type: "cards",
     cards: [
       {
@@ -281,7 +278,7 @@ test("cards, images, custom payloads and templates", () => {
       { type: "section", text: { type: "mrkdwn", text: "*Red shoe*" } },
     ],
   });
-  assert.deepEqual(renderReply({ type: "image", url: "https://shop.example/a.png", caption: "Your parcel" }), [
+  assert.deepEqual(render({ type: "image", url: "https://shop.example/a.png", caption: "Your parcel" }), [
     {
       text: "Your parcel",
       blocks: [
@@ -295,21 +292,21 @@ test("cards, images, custom payloads and templates", () => {
     },
   ]);
   const custom = { blocks: [{ type: "header", text: { type: "plain_text", text: "Hi" } }], text: "Hi" };
-  assert.deepEqual(renderReply({ type: "custom", channel: "slack", payload: custom }), [custom]);
+  assert.deepEqual(render({ type: "custom", channel: "slack", payload: custom }), [custom]);
   assert.deepEqual(
-    renderReply({ type: "custom", channel: "telegram", payload: { text: "x" } }),
+    render({ type: "custom", channel: "telegram", payload: { text: "x" } }),
     [],
     "another channel's payload is not for Slack",
   );
   assert.deepEqual(
-    renderReply({ type: "template", name: "order_update", language: "en" }),
+    render({ type: "template", name: "order_update", language: "en" }),
     [],
     "WhatsApp templates have no Slack form",
   );
 });
 
 test("the sender posts through the WebClient to the strict fake; in threads; errors classified", async () => {
-  const sender = createSlackSender(account, { SLACK_API_URL: slack.url }, limits);
+  const sender = createSender(account, { SLACK_API_URL: slack.url }, limits);
   const [sent] = await sender.send(
     { externalId: "C111", type: "group", threadId: "1595926230.009600" },
     { type: "buttons", text: "Hi", buttons: [{ type: "postback", title: "Yes", payload: "yes" }] },
@@ -330,7 +327,7 @@ test("the sender posts through the WebClient to the strict fake; in threads; err
     .send({ externalId: "C3", type: "group" }, { type: "text", text: "x" })
     .catch((e: unknown) => e);
   assert.ok(missing instanceof PlatformError && !missing.retryable && missing.code === "channel_not_found");
-  const bad = await createSlackSender(
+  const bad = await createSender(
     { ...account, secrets: { botToken: "xoxb-revoked", signingSecret: "s" } },
     { SLACK_API_URL: slack.url },
     limits,
@@ -449,27 +446,26 @@ test("button presses and menu choices: every action a postback, in its channel a
 });
 
 test("limits at their edges: a full section, a full card, 2000-character values, 50 blocks a message", () => {
-  const full = renderReply({ type: "text", text: "a".repeat(3000) });
+  const full = render({ type: "text", text: "a".repeat(3000) });
   assert.deepEqual(
     full.map((m) => m.blocks!.map((b) => (b.text as { text: string }).text.length)),
     [[3000]],
   );
   // "*TT*\n" and 599 "&amp;": 3000 characters once escaped.
-  const [card] = renderReply({ type: "cards", cards: [{ title: "TT", subtitle: "&".repeat(599) }] });
+  const [card] = render({ type: "cards", cards: [{ title: "TT", subtitle: "&".repeat(599) }] });
   const cardText = (card!.blocks![0]!.text as { text: string }).text;
   assert.equal(cardText.length, 3000);
   assert.ok(!cardText.endsWith("…"), "exactly at the limit, nothing is cut");
   const value = "v".repeat(2000);
   assert.equal(
     (
-      renderReply({ type: "buttons", text: "x", buttons: [{ type: "postback", title: "V", payload: value }] })[0]!
+      render({ type: "buttons", text: "x", buttons: [{ type: "postback", title: "V", payload: value }] })[0]!
         .blocks![1]!.elements as { value: string }[]
     )[0]!.value,
     value,
   );
   assert.throws(
-    () =>
-      renderReply({ type: "buttons", text: "x", buttons: [{ type: "postback", title: "V", payload: `${value}v` }] }),
+    () => render({ type: "buttons", text: "x", buttons: [{ type: "postback", title: "V", payload: `${value}v` }] }),
     /2000 characters/,
   );
   // 25 cards: 25 sections, 24 dividers and one actions block, exactly 50.
@@ -478,10 +474,10 @@ test("limits at their edges: a full section, a full card, 2000-character values,
     ...(i === 0 ? { buttons: [{ type: "postback" as const, title: "Buy", payload: "buy" }] } : {}),
   }));
   assert.deepEqual(
-    renderReply({ type: "cards", cards }).map((m) => m.blocks!.length),
+    render({ type: "cards", cards }).map((m) => m.blocks!.length),
     [50],
   );
-  const more = renderReply({ type: "cards", cards: [...cards, { title: "Card 25" }, { title: "Card 26" }] });
+  const more = render({ type: "cards", cards: [...cards, { title: "Card 25" }, { title: "Card 26" }] });
   assert.deepEqual(
     more.map((m) => m.blocks!.length),
     [50, 4],
@@ -489,25 +485,23 @@ test("limits at their edges: a full section, a full card, 2000-character values,
   assert.deepEqual(more[1]!.blocks!.at(-1), { type: "section", text: { type: "mrkdwn", text: "*Card 26*" } });
   assert.equal(more[1]!.text, more[0]!.text, "each message carries the fallback text");
   const long = "b".repeat(80);
-  const [button] = renderReply({
+  const [button] = render({
     type: "buttons",
     text: "x",
     buttons: [{ type: "url", title: long, url: "https://x.example" }],
   })[0]!.blocks![1]!.elements as { text: { text: string } }[];
   assert.equal([...button!.text.text].length, 75);
-  const [image] = renderReply({ type: "image", url: "https://img.example/a.png", caption: "c".repeat(2500) });
+  const [image] = render({ type: "image", url: "https://img.example/a.png", caption: "c".repeat(2500) });
   const block = image!.blocks![0] as { alt_text: string; title: { text: string } };
   assert.deepEqual([block.alt_text.length, block.title.text.length, image!.text.length], [2000, 2000, 2500]);
-  assert.deepEqual(renderReply({ type: "image", url: "https://img.example/a.png" }), [
+  assert.deepEqual(render({ type: "image", url: "https://img.example/a.png" }), [
     {
       text: "https://img.example/a.png",
       blocks: [{ type: "image", image_url: "https://img.example/a.png", alt_text: "image" }],
     },
   ]);
-  assert.deepEqual(renderReply({ type: "custom", channel: "slack", payload: { blocks: [] } }), [
-    { text: "", blocks: [] },
-  ]);
-  const [bare] = renderReply({
+  assert.deepEqual(render({ type: "custom", channel: "slack", payload: { blocks: [] } }), [{ text: "", blocks: [] }]);
+  const [bare] = render({
     type: "buttons",
     text: "",
     buttons: [{ type: "postback", title: "Go", payload: "go" }],
@@ -520,7 +514,7 @@ test("limits at their edges: a full section, a full card, 2000-character values,
 });
 
 test("every kind of reply is accepted by the strict fake", async () => {
-  const sender = createSlackSender(account, { SLACK_API_URL: slack.url }, limits);
+  const sender = createSender(account, { SLACK_API_URL: slack.url }, limits);
   assert.equal(sender.reportsDelivery, false, "Slack never reports delivery by message id");
   const replies: Reply[] = [
     {
@@ -561,7 +555,7 @@ test("every kind of reply is accepted by the strict fake", async () => {
 });
 
 test("errors: 5xx retryable, other HTTP errors and refusals permanent, an unreachable API a retryable network error", async () => {
-  const sender = createSlackSender(account, { SLACK_API_URL: slack.url }, limits);
+  const sender = createSender(account, { SLACK_API_URL: slack.url }, limits);
   const fail = async (failure: { status?: number; error?: string; retryAfter?: number }, channel: string) => {
     slack.failNext("chat.postMessage", failure);
     const err = await sender
@@ -578,11 +572,11 @@ test("errors: 5xx retryable, other HTTP errors and refusals permanent, an unreac
   const closed = await startFakeSlack();
   const url = closed.url;
   await closed.close();
-  const err = await createSlackSender(account, { SLACK_API_URL: url }, limits)
+  const err = await createSender(account, { SLACK_API_URL: url }, limits)
     .send({ externalId: "E6", type: "group" }, { type: "text", text: "x" })
     .catch((e: unknown) => e);
   assert.ok(err instanceof PlatformError);
   assert.deepEqual([err.platform, err.code, err.retryable], ["slack", "network", true]);
-  assert.equal(slackDriver.channel, "slack");
-  assert.equal(slackDriver.createSender, createSlackSender);
+  assert.equal(driver.name, "slack");
+  assert.equal(driver.createSender, createSender);
 });

@@ -7,7 +7,7 @@ import { createAccountDirectory, type AccountDirectory } from "@cb/conversation"
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
 import Fastify, { type FastifyInstance } from "fastify";
-import { slackDriver } from "../src/index.ts";
+import { driver } from "../src/index.ts";
 
 // From the webhook in, against the real account directory on PostgreSQL: Slack saying a bot is
 // gone disables its account, and nothing else does.
@@ -23,11 +23,11 @@ const ingested: InboundEvent[] = [];
 before(async () => {
   t = await createTestDatabase();
   const sealer = createSealer(parseKeyRing(generateKey("k")));
-  accounts = createAccountDirectory({ db: t.db, sealer, drivers: [slackDriver], env: {} });
+  accounts = createAccountDirectory({ db: t.db, sealer, drivers: [driver], env: {} });
   tenantId = (await t.db.tenant.create({ data: { name: "Acme" } })).id;
   app = Fastify();
   // Wired as apps/server wires every channel.
-  await app.register(slackDriver.webhook, {
+  await app.register(driver.webhook, {
     prefix: "/webhooks/slack",
     loadAccount: (id) => accounts.load("slack", id),
     ingest: async (_account, events) => void ingested.push(...events),

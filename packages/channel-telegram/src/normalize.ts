@@ -101,7 +101,7 @@ function normalizeMessage(updateId: number, m: Message, bot: BotIdentity, edited
 }
 
 /** One Telegram Update → the shared model. Updates the bot has no use for yield nothing. */
-export function normalizeUpdate(update: Update, bot: BotIdentity = {}): InboundEvent[] {
+export function normalize(update: Update, bot: BotIdentity = {}): InboundEvent[] {
   if ("message" in update)
     return [{ type: "message", message: normalizeMessage(update.update_id, update.message, bot, false), raw: update }];
   if ("edited_message" in update)
@@ -130,4 +130,9 @@ export function normalizeUpdate(update: Update, bot: BotIdentity = {}): InboundE
     return [{ type: "message", message, raw: update }];
   }
   return [];
+}
+
+/** Dialogflow's Telegram integration: /start fires TELEGRAM_WELCOME, then WELCOME. */
+export function welcomeEvents(message: InboundMessage): string[] {
+  return message.command?.name === "start" ? ["TELEGRAM_WELCOME", "WELCOME"] : [];
 }

@@ -9,9 +9,7 @@ export interface BotApiCall {
 
 // Bot API limits (https://core.telegram.org/bots/api): message text 4096 characters after entity
 // parsing, photo caption 1024, callback_data 1-64 bytes.
-export const TEXT_LIMIT = 4096;
-export const CAPTION_LIMIT = 1024;
-const CALLBACK_DATA_BYTES = 64;
+export const LIMITS = { text: 4096, caption: 1024, callbackDataBytes: 64 };
 
 /** HTML parse mode needs exactly these three escaped (Bot API, "HTML style"). */
 export function escapeHtml(text: string): string {
@@ -20,9 +18,9 @@ export function escapeHtml(text: string): string {
 
 function button(b: Button): InlineKeyboardButton {
   if (b.type === "url") return { text: b.title, url: b.url };
-  if (Buffer.byteLength(b.payload) > CALLBACK_DATA_BYTES) {
+  if (Buffer.byteLength(b.payload) > LIMITS.callbackDataBytes) {
     throw new Error(
-      `Telegram callback data is limited to ${CALLBACK_DATA_BYTES} bytes; shorten the payload of button "${b.title}"`,
+      `Telegram callback data is limited to ${LIMITS.callbackDataBytes} bytes; shorten the payload of button "${b.title}"`,
     );
   }
   return { text: b.title, callback_data: b.payload };
@@ -37,7 +35,7 @@ function keyboard(buttons: Button[] | undefined): InlineKeyboardMarkup | undefin
 function textMessages(text: string, buttons?: Button[]): BotApiCall[] {
   const markup = keyboard(buttons);
   // A keyboard needs a message to hang on.
-  const chunks = splitText(markup ? text.trim() || "Choose one:" : text, TEXT_LIMIT);
+  const chunks = splitText(markup ? text.trim() || "Choose one:" : text, LIMITS.text);
   return chunks.map((chunk, i) => ({
     method: "sendMessage",
     params: {
@@ -50,10 +48,10 @@ function textMessages(text: string, buttons?: Button[]): BotApiCall[] {
 
 function card(c: Card): BotApiCall[] {
   // Telegram counts text after entity parsing: the title, a line break and the subtitle, as written.
-  const subtitle = c.subtitle ? truncate(c.subtitle, TEXT_LIMIT - [...c.title].length - 1) : "";
+  const subtitle = c.subtitle ? truncate(c.subtitle, LIMITS.text - [...c.title].length - 1) : "";
   const body = [`<b>${escapeHtml(c.title)}</b>`, escapeHtml(subtitle)].filter(Boolean).join("\n");
   const markup = keyboard(c.buttons);
-  const fitsCaption = [...`${c.title}\n${subtitle}`].length <= CAPTION_LIMIT;
+  const fitsCaption = [...`${c.title}\n${subtitle}`].length <= LIMITS.caption;
   if (c.imageUrl && fitsCaption) {
     return [
       {
@@ -70,7 +68,7 @@ function card(c: Card): BotApiCall[] {
 }
 
 /** The reply model → Bot API calls, in sending order. */
-export function renderReply(reply: Reply): BotApiCall[] {
+export function render(reply: Reply): BotApiCall[] {
   switch (reply.type) {
     case "text":
       return textMessages(
@@ -88,7 +86,7 @@ export function renderReply(reply: Reply): BotApiCall[] {
           params: {
             photo: reply.url,
             parse_mode: "HTML",
-            ...(reply.caption ? { caption: escapeHtml(truncate(reply.caption, CAPTION_LIMIT)) } : {}),
+            ...(reply.caption ? { caption: escapeHtml(truncate(reply.caption, LIMITS.caption)) } : {}),
           },
         },
       ];
@@ -102,4 +100,24 @@ export function renderReply(reply: Reply): BotApiCall[] {
       // Message templates are a WhatsApp concept; Telegram has no equivalent to send.
       return [];
   }
+}
+
+// Dialogflow's Telegram payloads name no method: the field that holds the content tells it.
+const DIALOGFLOW_METHODS: [field: string, method: string][] = [
+  ["photo", "sendPhoto"],
+  ["audio", "sendAudio"],
+  ["document", "sendDocument"],
+  ["video", "sendVideo"],
+  ["animation", "sendAnimation"],
+  ["voice", "sendVoice"],
+  ["sticker", "sendSticker"],
+  ["latitude", "sendLocation"],
+  ["text", "sendMessage"],
+];
+
+/** A Dialogflow Telegram payload as the Bot API call a custom reply makes: `method` plus its parameters. */
+export function dialogflowCall(payload: Record<string, unknown>): Record<string, unknown> | undefined {
+  if (typeof payload.method === "string") return payload;
+  const method = DIALOGFLOW_METHODS.find(([field]) => payload[field] !== undefined)?.[1];
+  return method ? { method, ...payload } : undefined;
 }

@@ -10,12 +10,8 @@ import {
   type SentMessage,
 } from "@cb/core";
 import { Telegram, TelegramError } from "telegraf";
-import { renderReply } from "./render.ts";
-
-export interface TelegramSecrets {
-  botToken: string;
-  secretToken: string;
-}
+import type { TelegramSecrets } from "./driver.ts";
+import { render } from "./render.ts";
 
 /** Where the Bot API lives: real Telegram by default, a local Bot API server or a fake otherwise. */
 export function apiRoot(env: ChannelEnvironment): string {
@@ -46,11 +42,7 @@ function toPlatformError(err: unknown): PlatformError {
 }
 
 /** Sends through telegraf's Bot API client, within Telegram's rate limits. */
-export function createTelegramSender(
-  account: ChannelAccount,
-  env: ChannelEnvironment,
-  limits: SendLimits,
-): ChannelSender {
+export function createSender(account: ChannelAccount, env: ChannelEnvironment, limits: SendLimits): ChannelSender {
   const secrets = account.secrets as unknown as TelegramSecrets;
   const telegram = new Telegram(secrets.botToken, { apiRoot: apiRoot(env) });
   const bot = `telegram:${secrets.botToken.split(":")[0]!}`;
@@ -78,7 +70,7 @@ export function createTelegramSender(
       const sent: SentMessage[] = [];
       const replyTo =
         context?.inReplyTo && !context.inReplyTo.postback ? context.inReplyTo.platformMessageId : undefined;
-      for (const { method, params } of renderReply(reply)) {
+      for (const { method, params } of render(reply)) {
         const result = (await call(
           method,
           {

@@ -8,8 +8,8 @@ import {
 } from "@cb/core";
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import type { Update } from "telegraf/types";
-import { normalizeUpdate } from "./normalize.ts";
-import type { TelegramSecrets } from "./sender.ts";
+import { normalize } from "./normalize.ts";
+import type { TelegramSecrets } from "./driver.ts";
 
 export const SECRET_HEADER = "x-telegram-bot-api-secret-token";
 
@@ -31,7 +31,7 @@ declare module "fastify" {
  * POST /:accountId — one route per connected bot. The account and its secret token are checked in
  * onRequest, before the body is even parsed, so an unverified request costs little and stores nothing.
  */
-export const telegramWebhook: FastifyPluginAsync<WebhookPluginOptions> = async (app, options) => {
+export const webhook: FastifyPluginAsync<WebhookPluginOptions> = async (app, options) => {
   app.decorateRequest("telegramAccount", undefined);
 
   async function verify(request: FastifyRequest<{ Params: { accountId: string } }>) {
@@ -54,7 +54,7 @@ export const telegramWebhook: FastifyPluginAsync<WebhookPluginOptions> = async (
     const account = request.telegramAccount!;
     const config = account.config as { botId?: number; username?: string };
     const events = await normalizeVerified(request.log, "Telegram", () =>
-      normalizeUpdate(update, {
+      normalize(update, {
         ...(config.botId ? { id: config.botId } : {}),
         ...(config.username ? { username: config.username } : {}),
       }),

@@ -2,13 +2,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import type { Update } from "telegraf/types";
-import { normalizeUpdate, type BotIdentity } from "../src/index.ts";
+import { normalize, type BotIdentity } from "../src/index.ts";
 
 const fixture = (name: string): Update =>
   JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8"));
 
 test("a text message from Telegram's own sample", () => {
-  const [event] = normalizeUpdate(fixture("official_message_text.json"));
+  const [event] = normalize(fixture("official_message_text.json"));
   assert.equal(event?.type, "message");
   if (event?.type !== "message") return;
   const m = event.message;
@@ -26,30 +26,30 @@ test("a text message from Telegram's own sample", () => {
 });
 
 test("edited messages, replies and formatted text", () => {
-  const [edited] = normalizeUpdate(fixture("official_edited_message.json"));
+  const [edited] = normalize(fixture("official_edited_message.json"));
   assert.ok(edited?.type === "message");
   assert.equal(edited.message.text, "Edited text");
   assert.equal(edited.message.editOf, "1365");
 
-  const [reply] = normalizeUpdate(fixture("official_message_reply.json"));
+  const [reply] = normalize(fixture("official_message_reply.json"));
   assert.ok(reply?.type === "message");
   assert.equal(reply.message.replyTo, "1334");
 
-  const [formatted] = normalizeUpdate(fixture("official_message_entities.json"));
+  const [formatted] = normalize(fixture("official_message_entities.json"));
   assert.ok(formatted?.type === "message");
   assert.equal(formatted.message.text, "Bold and italics");
   assert.equal(formatted.message.command, undefined);
 });
 
 test("button presses become postbacks carrying the callback query id", () => {
-  const [press] = normalizeUpdate(fixture("real_callback_query_with_message.json"));
+  const [press] = normalize(fixture("real_callback_query_with_message.json"));
   assert.ok(press?.type === "message");
   assert.deepEqual(press.message.postback, { payload: "tasks-settings" });
   assert.equal(press.message.platformMessageId, "1115664380233733737");
   assert.equal(press.message.conversation.externalId, "259760855");
   assert.equal(press.message.replyTo, "4071");
 
-  const [inline] = normalizeUpdate(fixture("official_callback_query_inline.json"));
+  const [inline] = normalize(fixture("official_callback_query_inline.json"));
   assert.ok(inline?.type === "message");
   assert.deepEqual(inline.message.postback, { payload: "Data from button callback" });
   assert.equal(inline.message.conversation.externalId, "1111111", "inline buttons answer in the presser's chat");
@@ -70,7 +70,7 @@ test("groups: only messages that address the bot are marked so", () => {
     }) as unknown as Update;
   const bot = { id: 777, username: "ShopBot" };
   const addressed = (u: Update) => {
-    const [e] = normalizeUpdate(u, bot);
+    const [e] = normalize(u, bot);
     assert.ok(e?.type === "message");
     return e.message;
   };
@@ -103,7 +103,7 @@ test("photos, documents, locations, venues and contacts", () => {
     from: { id: 5, is_bot: false, first_name: "Bo" },
   };
   const one = (extra: object) => {
-    const [e] = normalizeUpdate({ update_id: 1, message: { ...base, ...extra } } as unknown as Update);
+    const [e] = normalize({ update_id: 1, message: { ...base, ...extra } } as unknown as Update);
     assert.ok(e?.type === "message");
     return e.message;
   };
@@ -141,7 +141,7 @@ test("photos, documents, locations, venues and contacts", () => {
 });
 
 test("updates of no use to the bot yield nothing", () => {
-  assert.deepEqual(normalizeUpdate({ update_id: 3, poll: { id: "1" } } as unknown as Update), []);
+  assert.deepEqual(normalize({ update_id: 3, poll: { id: "1" } } as unknown as Update), []);
 });
 
 test("every fixture normalizes whole, nothing more and nothing less", () => {
@@ -156,7 +156,7 @@ test("every fixture normalizes whole, nothing more and nothing less", () => {
     addressedToBot: true,
   };
   const only = (name: string) => {
-    const events = normalizeUpdate(fixture(name));
+    const events = normalize(fixture(name));
     assert.equal(events.length, 1, name);
     assert.ok(events[0]!.type === "message");
     assert.deepEqual(events[0]!.raw, fixture(name));
@@ -215,7 +215,7 @@ const inGroup = (extra: Record<string, unknown>, chatType = "supergroup"): Updat
   }) as unknown as Update;
 const shopBot: BotIdentity = { id: 777, username: "ShopBot" };
 const normalizedIn = (u: Update, bot = shopBot) => {
-  const [e] = normalizeUpdate(u, bot);
+  const [e] = normalize(u, bot);
   assert.ok(e?.type === "message");
   return e.message;
 };
@@ -293,7 +293,7 @@ test("senders: names without gaps; a message with no sender is the chat's", () =
     inGroup({ text: "hi", from: undefined, sender_chat: { id: -100123, type: "supergroup" } }),
   );
   assert.deepEqual(channelPost.sender, { externalId: "-100123" });
-  const [press] = normalizeUpdate({
+  const [press] = normalize({
     update_id: 8,
     callback_query: {
       id: "cb-1",
@@ -306,7 +306,7 @@ test("senders: names without gaps; a message with no sender is the chat's", () =
   assert.ok(press?.type === "message");
   assert.deepEqual(press.message.conversation, { externalId: "-100123", type: "group" }, "a press in a group");
   assert.equal(press.message.sentAt, new Date(1700000000 * 1000).toISOString());
-  const [game] = normalizeUpdate({
+  const [game] = normalize({
     update_id: 9,
     callback_query: { id: "cb-2", from: { id: 42, is_bot: false, first_name: "Ann" }, game_short_name: "tetris" },
   } as unknown as Update);
@@ -316,7 +316,7 @@ test("senders: names without gaps; a message with no sender is the chat's", () =
 
 test("every kind of media, the largest photo, and nothing invented for plain messages", () => {
   const priv = (extra: object) => {
-    const [e] = normalizeUpdate({
+    const [e] = normalize({
       update_id: 1,
       message: {
         message_id: 1,

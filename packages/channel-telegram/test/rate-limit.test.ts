@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { PlatformError, type ChannelAccount, type SendLimits } from "@cb/core";
 import { simulatedClock, twoWorkersSendLimits, type TwoWorkers } from "@cb/core/testing";
 import { startFakeTelegram, type FakeTelegram } from "@cb/fake-telegram";
-import { createTelegramSender } from "../src/index.ts";
+import { createSender } from "../src/index.ts";
 
 // The platforms' limits live in PostgreSQL; a second pool with limits of its own is a second worker.
 let workers: TwoWorkers;
@@ -24,7 +24,7 @@ const bot = (id: number): ChannelAccount => ({
   config: {},
   secrets: { botToken: `${id}:rate-token`, secretToken: "s" },
 });
-const sender = (id: number) => createTelegramSender(bot(id), { TELEGRAM_API_ROOT: fake.url }, limits);
+const sender = (id: number) => createSender(bot(id), { TELEGRAM_API_ROOT: fake.url }, limits);
 const arrivals = (id: number, chat?: string) =>
   fake.calls.filter((c) => c.token === `${id}:rate-token` && (chat === undefined || c.params.chat_id === chat));
 
@@ -115,7 +115,7 @@ test("bots do not share limits, even when their ids begin alike (on a simulated 
 });
 
 test("two workers sending as one bot together keep its 30 a second", async () => {
-  const workers = [sender(807), createTelegramSender(bot(807), { TELEGRAM_API_ROOT: fake.url }, otherWorker)];
+  const workers = [sender(807), createSender(bot(807), { TELEGRAM_API_ROOT: fake.url }, otherWorker)];
   // 31 private chats from each worker, one message each: only the bot's budget applies.
   await Promise.all(
     workers.flatMap((s, w) =>
@@ -136,8 +136,8 @@ test("two workers sending as one bot together keep its 30 a second", async () =>
 
 test("a 429 holds that bot's chat for retry_after in every worker; its other chats and other bots go on", async () => {
   const first = sender(808);
-  const second = createTelegramSender(bot(808), { TELEGRAM_API_ROOT: fake.url }, otherWorker);
-  const another = createTelegramSender(bot(809), { TELEGRAM_API_ROOT: fake.url }, otherWorker);
+  const second = createSender(bot(808), { TELEGRAM_API_ROOT: fake.url }, otherWorker);
+  const another = createSender(bot(809), { TELEGRAM_API_ROOT: fake.url }, otherWorker);
   const chat = (id: string) => ({ externalId: id, type: "private" as const });
   fake.failNext("sendMessage", { status: 429, description: "Too Many Requests: retry after 3", retryAfter: 3 });
   const refused = Date.now();

@@ -1,10 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { splitText } from "@cb/core";
-import { renderReply, escapeHtml } from "../src/index.ts";
+import { render, escapeHtml } from "../src/index.ts";
 
 test("text is HTML-escaped and buttons become an inline keyboard", () => {
-  const [call] = renderReply({
+  const [call] = render({
     type: "buttons",
     text: "Order <42> & co",
     buttons: [
@@ -29,7 +29,7 @@ test("text is HTML-escaped and buttons become an inline keyboard", () => {
 
 test("long text is split at word boundaries within 4096 characters, the keyboard on the last part", () => {
   const words = Array.from({ length: 1500 }, (_, i) => `word${i}`).join(" ");
-  const calls = renderReply({ type: "text", text: words, quickReplies: [{ title: "OK", payload: "ok" }] });
+  const calls = render({ type: "text", text: words, quickReplies: [{ title: "OK", payload: "ok" }] });
   assert.ok(calls.length >= 3);
   const texts = calls.map((c) => String(c.params.text));
   for (const t of texts) assert.ok(t.length <= 4096 && !t.startsWith(" ") && !t.endsWith(" "));
@@ -44,7 +44,7 @@ test("long text is split at word boundaries within 4096 characters, the keyboard
 });
 
 test("cards with an image become a photo with caption; templates are skipped; oversized callback data is refused", () => {
-  const [photo] = renderReply({
+  const [photo] = render({
     type: "cards",
     cards: [
       {
@@ -64,10 +64,10 @@ test("cards with an image become a photo with caption; templates are skipped; ov
       reply_markup: { inline_keyboard: [[{ text: "Buy", callback_data: "buy:shoe" }]] },
     },
   });
-  assert.deepEqual(renderReply({ type: "template", name: "order_update", language: "en" }), []);
+  assert.deepEqual(render({ type: "template", name: "order_update", language: "en" }), []);
   assert.throws(
     () =>
-      renderReply({
+      render({
         type: "buttons",
         text: "x",
         buttons: [{ type: "postback", title: "Too long", payload: "x".repeat(65) }],
@@ -78,7 +78,7 @@ test("cards with an image become a photo with caption; templates are skipped; ov
 });
 
 test("callback data may use all 64 bytes, counted in bytes, not characters", () => {
-  const [ok] = renderReply({
+  const [ok] = render({
     type: "buttons",
     text: "x",
     buttons: [{ type: "postback", title: "Max", payload: "x".repeat(64) }],
@@ -86,15 +86,14 @@ test("callback data may use all 64 bytes, counted in bytes, not characters", () 
   assert.deepEqual(ok!.params.reply_markup, { inline_keyboard: [[{ text: "Max", callback_data: "x".repeat(64) }]] });
   // 22 characters, 66 bytes.
   assert.throws(
-    () =>
-      renderReply({ type: "buttons", text: "x", buttons: [{ type: "postback", title: "€", payload: "€".repeat(22) }] }),
+    () => render({ type: "buttons", text: "x", buttons: [{ type: "postback", title: "€", payload: "€".repeat(22) }] }),
     /64 bytes/,
   );
-  assert.deepEqual(renderReply({ type: "text", text: "plain" }), [
+  assert.deepEqual(render({ type: "text", text: "plain" }), [
     { method: "sendMessage", params: { text: "plain", parse_mode: "HTML" } },
   ]);
   assert.deepEqual(
-    renderReply({ type: "buttons", text: " ", buttons: [{ type: "postback", title: "Yes", payload: "y" }] }),
+    render({ type: "buttons", text: " ", buttons: [{ type: "postback", title: "Yes", payload: "y" }] }),
     [
       {
         method: "sendMessage",
@@ -107,13 +106,12 @@ test("callback data may use all 64 bytes, counted in bytes, not characters", () 
     ],
     "buttons with no text still go out",
   );
-  assert.deepEqual(renderReply({ type: "text", text: "" }), [], "nothing to say, nothing sent");
-  assert.deepEqual(renderReply({ type: "buttons", text: "no buttons", buttons: [] }), [
+  assert.deepEqual(render({ type: "text", text: "" }), [], "nothing to say, nothing sent");
+  assert.deepEqual(render({ type: "buttons", text: "no buttons", buttons: [] }), [
     { method: "sendMessage", params: { text: "no buttons", parse_mode: "HTML" } },
   ]);
   assert.deepEqual(
-    renderReply({ type: "text", text: "Sure?", quickReplies: [{ title: "Yes", payload: "y" }] })[0]!.params
-      .reply_markup,
+    render({ type: "text", text: "Sure?", quickReplies: [{ title: "Yes", payload: "y" }] })[0]!.params.reply_markup,
     { inline_keyboard: [[{ text: "Yes", callback_data: "y" }]] },
     "quick replies are inline buttons too",
   );
@@ -121,7 +119,7 @@ test("callback data may use all 64 bytes, counted in bytes, not characters", () 
 
 test("cards: a photo with the card as caption while it fits 1024 characters, else the photo then the text", () => {
   const title = "Blue <shoes>";
-  assert.deepEqual(renderReply({ type: "cards", cards: [{ title, imageUrl: "https://img.example/a.jpg" }] }), [
+  assert.deepEqual(render({ type: "cards", cards: [{ title, imageUrl: "https://img.example/a.jpg" }] }), [
     {
       method: "sendPhoto",
       params: { photo: "https://img.example/a.jpg", caption: "<b>Blue &lt;shoes&gt;</b>", parse_mode: "HTML" },
@@ -129,14 +127,14 @@ test("cards: a photo with the card as caption while it fits 1024 characters, els
   ]);
   // Title, line break and subtitle exactly 1024 characters: still a caption.
   const fits = "s".repeat(1024 - title.length - 1);
-  const [photo] = renderReply({
+  const [photo] = render({
     type: "cards",
     cards: [{ title, subtitle: fits, imageUrl: "https://img.example/a.jpg" }],
   });
   assert.equal(photo!.params.caption, `<b>Blue &lt;shoes&gt;</b>\n${fits}`);
   const long = `${fits}s`;
   assert.deepEqual(
-    renderReply({
+    render({
       type: "cards",
       cards: [
         {
@@ -159,12 +157,12 @@ test("cards: a photo with the card as caption while it fits 1024 characters, els
       },
     ],
   );
-  assert.deepEqual(renderReply({ type: "cards", cards: [{ title: "A" }, { title: "B", subtitle: "b & c" }] }), [
+  assert.deepEqual(render({ type: "cards", cards: [{ title: "A" }, { title: "B", subtitle: "b & c" }] }), [
     { method: "sendMessage", params: { text: "<b>A</b>", parse_mode: "HTML" } },
     { method: "sendMessage", params: { text: "<b>B</b>\nb &amp; c", parse_mode: "HTML" } },
   ]);
   // A subtitle longer than a whole message is shortened to fit one.
-  const [, text] = renderReply({
+  const [, text] = render({
     type: "cards",
     cards: [{ title: "Terms", subtitle: "word ".repeat(2000), imageUrl: "https://img.example/a.jpg" }],
   });
@@ -173,26 +171,26 @@ test("cards: a photo with the card as caption while it fits 1024 characters, els
 });
 
 test("images, custom payloads and templates", () => {
-  assert.deepEqual(renderReply({ type: "image", url: "https://img.example/a.jpg" }), [
+  assert.deepEqual(render({ type: "image", url: "https://img.example/a.jpg" }), [
     { method: "sendPhoto", params: { photo: "https://img.example/a.jpg", parse_mode: "HTML" } },
   ]);
-  assert.deepEqual(renderReply({ type: "image", url: "https://img.example/a.jpg", caption: "<b>" }), [
+  assert.deepEqual(render({ type: "image", url: "https://img.example/a.jpg", caption: "<b>" }), [
     { method: "sendPhoto", params: { photo: "https://img.example/a.jpg", parse_mode: "HTML", caption: "&lt;b&gt;" } },
   ]);
   // Cut to 1024 characters without splitting an emoji (two UTF-16 units).
-  const [long] = renderReply({ type: "image", url: "https://img.example/a.jpg", caption: "😀".repeat(1500) });
+  const [long] = render({ type: "image", url: "https://img.example/a.jpg", caption: "😀".repeat(1500) });
   const caption = String(long!.params.caption);
   assert.equal([...caption].length, 1024);
   assert.ok(caption.isWellFormed() && caption.endsWith("…"));
 
   assert.deepEqual(
-    renderReply({
+    render({
       type: "custom",
       channel: "telegram",
       payload: { method: "sendLocation", latitude: 1, longitude: 2 },
     }),
     [{ method: "sendLocation", params: { latitude: 1, longitude: 2 } }],
   );
-  assert.deepEqual(renderReply({ type: "custom", channel: "slack", payload: { method: "sendMessage" } }), []);
-  assert.throws(() => renderReply({ type: "custom", channel: "telegram", payload: { text: "x" } }), /"method"/);
+  assert.deepEqual(render({ type: "custom", channel: "slack", payload: { method: "sendMessage" } }), []);
+  assert.throws(() => render({ type: "custom", channel: "telegram", payload: { text: "x" } }), /"method"/);
 });

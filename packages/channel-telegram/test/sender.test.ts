@@ -9,7 +9,7 @@ import {
   type SendLimits,
 } from "@cb/core";
 import { startFakeTelegram, type FakeTelegram } from "@cb/fake-telegram";
-import { apiRoot, createTelegramSender, telegramDriver } from "../src/index.ts";
+import { apiRoot, createSender, driver } from "../src/index.ts";
 import { simulatedClock } from "@cb/core/testing";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 
@@ -39,7 +39,7 @@ before(async () => {
 after(() => fake.close());
 
 test("replies go out through telegraf as the Bot API expects them", async () => {
-  const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url }, limits);
+  const sender = createSender(account, { TELEGRAM_API_ROOT: fake.url }, limits);
   const sent = await sender.send(
     { externalId: "1111111", type: "private" },
     { type: "buttons", text: "Pick one", buttons: [{ type: "postback", title: "Yes", payload: "yes" }] },
@@ -58,7 +58,7 @@ test("replies go out through telegraf as the Bot API expects them", async () => 
 });
 
 test("429 is retryable with the platform's retry_after; 400 is permanent with its description", async () => {
-  const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url }, limits);
+  const sender = createSender(account, { TELEGRAM_API_ROOT: fake.url }, limits);
   fake.failNext("sendMessage", { status: 429, description: "Too Many Requests: retry after 7", retryAfter: 7 });
   const limited = await sender
     .send({ externalId: "2", type: "private" }, { type: "text", text: "hi" })
@@ -78,7 +78,7 @@ test("429 is retryable with the platform's retry_after; 400 is permanent with it
 });
 
 test("a wrong token is refused by the fake and surfaces as a permanent error", async () => {
-  const sender = createTelegramSender(
+  const sender = createSender(
     { ...account, secrets: { botToken: "999:wrong", secretToken: "s" } },
     { TELEGRAM_API_ROOT: fake.url },
     limits,
@@ -90,7 +90,7 @@ test("a wrong token is refused by the fake and surfaces as a permanent error", a
 });
 
 test("button presses are acknowledged with answerCallbackQuery", async () => {
-  const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url }, limits);
+  const sender = createSender(account, { TELEGRAM_API_ROOT: fake.url }, limits);
   await sender.acknowledge!({
     channel: "telegram",
     platformEventId: "1",
@@ -120,7 +120,7 @@ const inbound = (extra: Partial<InboundMessage> = {}): InboundMessage => ({
 
 test("every kind of reply is accepted by the strict fake, in order", async (t) => {
   const clock = simulatedClock(t, limitsDb.pool, { stepMs: 100, maxMs: 120_000 });
-  const sender = telegramDriver.createSender(account, { TELEGRAM_API_ROOT: fake.url }, limits);
+  const sender = driver.createSender(account, { TELEGRAM_API_ROOT: fake.url }, limits);
   assert.equal(sender.reportsDelivery, false, "Telegram never reports delivery by message id");
   const to = { externalId: "6001", type: "private" as const };
   const from = fake.calls.length;
@@ -164,7 +164,7 @@ test("every kind of reply is accepted by the strict fake, in order", async (t) =
 
 test("in groups the answer quotes the message it answers (not a button press), in its forum topic", async (t) => {
   const clock = simulatedClock(t, limitsDb.pool, { stepMs: 100, maxMs: 120_000 });
-  const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url }, limits);
+  const sender = createSender(account, { TELEGRAM_API_ROOT: fake.url }, limits);
   const group = { externalId: "-100555", type: "group" as const };
   await clock.run(sender.send(group, { type: "text", text: "shipped" }, { inReplyTo: inbound() }));
   assert.deepEqual(fake.calls.at(-1)!.params, {
@@ -190,7 +190,7 @@ test("in groups the answer quotes the message it answers (not a button press), i
 });
 
 test("5xx is retryable without a delay; an unreachable API is a retryable network error", async () => {
-  const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url }, limits);
+  const sender = createSender(account, { TELEGRAM_API_ROOT: fake.url }, limits);
   fake.failNext("sendMessage", { status: 500, description: "Internal Server Error" });
   const down = await sender
     .send({ externalId: "6003", type: "private" }, { type: "text", text: "x" })
@@ -207,7 +207,7 @@ test("5xx is retryable without a delay; an unreachable API is a retryable networ
   const closed = await startFakeTelegram();
   const url = closed.url;
   await closed.close();
-  const unreachable = await createTelegramSender(account, { TELEGRAM_API_ROOT: url }, limits)
+  const unreachable = await createSender(account, { TELEGRAM_API_ROOT: url }, limits)
     .send({ externalId: "6005", type: "private" }, { type: "text", text: "x" })
     .catch((e: unknown) => e);
   assert.ok(unreachable instanceof PlatformError);
@@ -215,7 +215,7 @@ test("5xx is retryable without a delay; an unreachable API is a retryable networ
 });
 
 test("only button presses are acknowledged, and only with their query id", async () => {
-  const sender = createTelegramSender(account, { TELEGRAM_API_ROOT: fake.url }, limits);
+  const sender = createSender(account, { TELEGRAM_API_ROOT: fake.url }, limits);
   const from = fake.calls.length;
   await sender.acknowledge!(inbound());
   await sender.acknowledge!(inbound({ postback: { payload: "p" }, platformMessageId: "" }));
@@ -225,5 +225,5 @@ test("only button presses are acknowledged, and only with their query id", async
 test("the Bot API is Telegram's unless configured otherwise", () => {
   assert.equal(apiRoot({}), "https://api.telegram.org");
   assert.equal(apiRoot({ TELEGRAM_API_ROOT: "http://127.0.0.1:8081" }), "http://127.0.0.1:8081");
-  assert.equal(telegramDriver.channel, "telegram");
+  assert.equal(driver.name, "telegram");
 });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import type { ChannelAccount, InboundEvent } from "@cb/core";
 import Fastify, { type FastifyInstance } from "fastify";
-import { SECRET_HEADER, secretTokenMatches, telegramDriver } from "../src/index.ts";
+import { SECRET_HEADER, secretTokenMatches, driver } from "../src/index.ts";
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
 const SECRET = "s3cret-token_for-the-webhook";
@@ -21,7 +21,7 @@ let ingested: { account: ChannelAccount; events: InboundEvent[] }[] = [];
 
 before(async () => {
   app = Fastify();
-  await app.register(telegramDriver.webhook, {
+  await app.register(driver.webhook, {
     prefix: "/webhooks/telegram",
     loadAccount: async (id) => [account, anonymous].find((a) => a.id === id) ?? null,
     ingest: async (a, events) => void ingested.push({ account: a, events }),

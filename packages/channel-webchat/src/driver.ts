@@ -1,16 +1,21 @@
 import type { ChannelDriver } from "@cb/core";
 import { Type, type Static } from "typebox";
+import { policy } from "./policy.ts";
 import { LIMITS, render } from "./render.ts";
 import { createSender } from "./sender.ts";
-import { policy } from "./policy.ts";
-import { webchatWebhook } from "./webhook.ts";
+import { webhook } from "./webhook.ts";
 
-/** What a business supplies: the key its server signs user ids with (identity verification). */
-export const credentials = Type.Object({ identitySecret: Type.String({ minLength: 16, maxLength: 200 }) });
+export const Credentials = Type.Object({
+  identitySecret: Type.String({
+    minLength: 16,
+    maxLength: 200,
+    description: "The key the business's server signs its users' ids with (HMAC-SHA256), e.g. `openssl rand -hex 32`",
+  }),
+});
 /** No settings: the widget's look is the embedding page's (its script tag's attributes). */
-export const config = Type.Object({});
-export type WebchatSecrets = Static<typeof credentials>;
-export type WebchatConfig = Static<typeof config>;
+export const Config = Type.Object({});
+export type WebchatSecrets = Static<typeof Credentials>;
+export type WebchatConfig = Static<typeof Config>;
 
 /** What the business pastes into its pages, given the account's URL (…/webhooks/webchat/<account id>). */
 export function setup(webhookUrl: string): { instructions: string; snippet: string } {
@@ -24,22 +29,18 @@ export function setup(webhookUrl: string): { instructions: string; snippet: stri
   };
 }
 
-/**
- * What the channel contract (branch `channels`, CONTRACT.md) adds to a driver and today's
- * ChannelDriver has no field for yet: at the merge these move into `driver`.
- */
-export const contract = {
+export const driver: ChannelDriver = {
   name: "webchat",
   displayName: "Web chat",
-  credentials,
-  config,
+  credentials: Credentials,
+  config: Config,
   secretFields: ["identitySecret"],
-  connection: { register: async (_account: unknown, webhookUrl: string) => setup(webhookUrl) },
+  connection: { register: async (_account, webhookUrl) => setup(webhookUrl) },
+  webhook,
   render,
   limits: LIMITS,
+  createSender,
   policy,
   // Dialogflow has no web chat integration: no source; the channel's own payloads under "webchat".
   dialogflow: { payloadKey: "webchat", platform: "WEBCHAT" },
-} as const;
-
-export const driver: ChannelDriver = { channel: "webchat", webhook: webchatWebhook, createSender };
+};

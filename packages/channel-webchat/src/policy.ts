@@ -1,6 +1,4 @@
-/**
- * When the bot, a notification or a human agent may write to a web chat visitor: always (no platform
- * sets a window). The shape is the channel contract's MessagingPolicy (branch `channels`); no
- * message templates.
- */
-export const policy = { templates: false } as const;
+import type { MessagingPolicy } from "@cb/core";
+
+/** The bot, notifications and human agents may write to a web chat visitor at any time: no platform sets a window. */
+export const policy: MessagingPolicy = { templates: false };

@@ -43,7 +43,7 @@ type Route = { Params: Static<typeof Params>; Headers: Static<typeof Headers> };
  * may call them (CORS for every origin): the credential is in a header the widget sets, never a
  * cookie a page could borrow.
  */
-export const webchatWebhook: FastifyPluginAsync<WebhookPluginOptions> = async (app, options) => {
+export const webhook: FastifyPluginAsync<WebhookPluginOptions> = async (app, options) => {
   const { pool, live } = options;
   if (!pool || !live) throw new Error("the web chat needs the web role's pool and live updates (WebhookPluginOptions)");
   await app.register(cors, {

@@ -1,24 +1,6 @@
-import type { ChannelDriver } from "@cb/core";
-import { metaWebhook } from "@cb/meta-graph";
-import { normalizeWebhook } from "./normalize.ts";
-import { createWhatsAppSender } from "./sender.ts";
-
-export { normalizeWebhook } from "./normalize.ts";
-export { renderReply, LIMITS, type WaMessage } from "./render.ts";
-export {
-  createWhatsAppSender,
-  downloadMedia,
-  whatsappGraph,
-  type WhatsAppSecrets,
-  type WhatsAppConfig,
-} from "./sender.ts";
-
-export const whatsappDriver: ChannelDriver = {
-  channel: "whatsapp",
-  webhook: metaWebhook({
-    object: "whatsapp_business_account",
-    channel: "WhatsApp",
-    normalize: (body) => normalizeWebhook(body),
-  }),
-  createSender: createWhatsAppSender,
-};
+export { driver, Credentials, Config, type WhatsAppSecrets, type WhatsAppConfig } from "./driver.ts";
+export { webhook } from "./webhook.ts";
+export { normalize } from "./normalize.ts";
+export { render, LIMITS, type WaMessage } from "./render.ts";
+export { createSender, downloadMedia, whatsappGraph } from "./sender.ts";
+export { policy } from "./policy.ts";

@@ -90,7 +90,7 @@ function normalizeMessage(m: WaMessage, names: Map<string, string>): InboundMess
 const STATES: Record<string, DeliveryState> = { sent: "sent", delivered: "delivered", read: "read", failed: "failed" };
 
 /** A Cloud API webhook body → the shared model: every message and status of every entry and change. */
-export function normalizeWebhook(body: unknown): InboundEvent[] {
+export function normalize(body: unknown): InboundEvent[] {
   const events: InboundEvent[] = [];
   const entries = (body as { entry?: { changes?: { field?: string; value?: WaValue }[] }[] }).entry ?? [];
   for (const entry of entries) {

@@ -115,7 +115,7 @@ function card(c: Card): WaMessage[] {
 }
 
 /** The reply model → Cloud API message objects, in sending order. */
-export function renderReply(reply: Reply): WaMessage[] {
+export function render(reply: Reply): WaMessage[] {
   switch (reply.type) {
     case "text":
       return reply.quickReplies?.length ? withChoices(reply.text, reply.quickReplies) : textMessages(reply.text);

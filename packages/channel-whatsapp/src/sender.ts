@@ -6,18 +6,8 @@ import {
   type SendLimits,
 } from "@cb/core";
 import { graphClient } from "@cb/meta-graph";
-import { renderReply } from "./render.ts";
-
-export interface WhatsAppSecrets {
-  accessToken: string;
-  appSecret: string;
-  verifyToken: string;
-}
-
-export interface WhatsAppConfig {
-  phoneNumberId: string;
-  wabaId?: string;
-}
+import type { WhatsAppConfig, WhatsAppSecrets } from "./driver.ts";
+import { render } from "./render.ts";
 
 // The Cloud API's default throughput is 80 messages a second per business phone number
 // (developers.facebook.com/docs/whatsapp/throughput); shared by every process sending from it.
@@ -30,11 +20,7 @@ export function whatsappGraph(env: ChannelEnvironment) {
 }
 
 /** Sends through POST /{phone-number-id}/messages with the account's access token. */
-export function createWhatsAppSender(
-  account: ChannelAccount,
-  env: ChannelEnvironment,
-  limits: SendLimits,
-): ChannelSender {
+export function createSender(account: ChannelAccount, env: ChannelEnvironment, limits: SendLimits): ChannelSender {
   const { accessToken } = account.secrets as unknown as WhatsAppSecrets;
   const { phoneNumberId } = account.config as unknown as WhatsAppConfig;
   const graph = whatsappGraph(env);
@@ -44,7 +30,7 @@ export function createWhatsAppSender(
     async send(to, reply, context) {
       const sent = [];
       const pair = `${number}:${to.externalId}`;
-      for (const message of renderReply(reply)) {
+      for (const message of render(reply)) {
         const body = {
           messaging_product: "whatsapp",
           recipient_type: "individual",

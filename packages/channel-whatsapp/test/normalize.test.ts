@@ -2,11 +2,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import type { InboundEvent, InboundMessage } from "@cb/core";
-import { normalizeWebhook } from "../src/index.ts";
+import { normalize } from "../src/index.ts";
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8"));
 const only = (name: string): InboundMessage => {
-  const events = normalizeWebhook(fixture(name));
+  const events = normalize(fixture(name));
   assert.equal(events.length, 1, name);
   assert.equal(events[0]!.type, "message");
   return (events[0] as Extract<InboundEvent, { type: "message" }>).message;
@@ -62,12 +62,12 @@ test("media, locations, reactions; unsupported and broken messages carry nothing
 
 test("statuses: sent, delivered, read, and failed with its error code", () => {
   for (const state of ["sent", "delivered", "read"] as const) {
-    const [event] = normalizeWebhook(fixture(`status_${state}.json`));
+    const [event] = normalize(fixture(`status_${state}.json`));
     assert.ok(event?.type === "status");
     assert.equal(event.status.state, state);
     assert.equal(event.status.platformMessageId, "wamid.xyzxyz");
   }
-  const [failed] = normalizeWebhook(fixture("status_failed.json"));
+  const [failed] = normalize(fixture("status_failed.json"));
   assert.ok(failed?.type === "status");
   assert.deepEqual(failed.status.error, { code: "130472", message: "User's number is part of an experiment" });
 });
@@ -85,7 +85,7 @@ test("several entries, changes and messages in one POST all come through", () =>
     text: { body: "again" },
   });
   assert.deepEqual(
-    normalizeWebhook(body).map((e) => e.type),
+    normalize(body).map((e) => e.type),
     ["message", "message", "status"],
   );
 });
@@ -103,7 +103,7 @@ test("every inbound fixture normalizes whole, with the raw change of that one me
   const at = (s: number) => new Date(s * 1000).toISOString();
   const whole = (name: string) => {
     const body = fixture(name);
-    const [event] = normalizeWebhook(body);
+    const [event] = normalize(body);
     assert.ok(event?.type === "message");
     const value = body.entry[0].changes[0].value;
     assert.deepEqual(event.raw, value, name);
@@ -133,7 +133,7 @@ test("every inbound fixture normalizes whole, with the raw change of that one me
 });
 
 test("statuses whole; unknown states and other fields are skipped", () => {
-  const [failed] = normalizeWebhook(fixture("status_failed.json"));
+  const [failed] = normalize(fixture("status_failed.json"));
   assert.ok(failed?.type === "status");
   assert.deepEqual(failed.status, {
     channel: "whatsapp",
@@ -143,10 +143,10 @@ test("statuses whole; unknown states and other fields are skipped", () => {
     error: { code: "130472", message: "User's number is part of an experiment" },
   });
   assert.deepEqual(failed.raw, fixture("status_failed.json").entry[0].changes[0].value.statuses[0]);
-  const [read] = normalizeWebhook(fixture("status_read.json"));
+  const [read] = normalize(fixture("status_read.json"));
   assert.ok(read?.type === "status" && read.status.error === undefined && !("error" in read.status));
   const statuses = (s: Record<string, unknown>[]) =>
-    normalizeWebhook({ entry: [{ changes: [{ field: "messages", value: { statuses: s } }] }] }).map(
+    normalize({ entry: [{ changes: [{ field: "messages", value: { statuses: s } }] }] }).map(
       (e) => e.type === "status" && [e.status.state, e.status.error],
     );
   const s = { id: "wamid.1", timestamp: "1700000000", recipient_id: "1" };
@@ -163,7 +163,7 @@ test("statuses whole; unknown states and other fields are skipped", () => {
     ],
   );
   assert.deepEqual(
-    normalizeWebhook({
+    normalize({
       entry: [
         { changes: [{ field: "account_update", value: { messages: [{ id: "x" }] } }, { field: "messages" }] },
         {},
@@ -171,14 +171,14 @@ test("statuses whole; unknown states and other fields are skipped", () => {
     }),
     [],
   );
-  assert.deepEqual(normalizeWebhook({}), []);
+  assert.deepEqual(normalize({}), []);
 });
 
 const message = (
   m: Record<string, unknown>,
   contacts: unknown[] | null = [{ wa_id: "4915112345678", profile: { name: "Eve" } }],
 ) => {
-  const [event] = normalizeWebhook({
+  const [event] = normalize({
     entry: [
       {
         changes: [

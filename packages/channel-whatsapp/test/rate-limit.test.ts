@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { PlatformError, type ChannelAccount, type SendLimits } from "@cb/core";
 import { simulatedClock, twoWorkersSendLimits, type TwoWorkers } from "@cb/core/testing";
 import { startFakeGraph, type FakeGraph } from "@cb/fake-graph";
-import { createWhatsAppSender } from "../src/index.ts";
+import { createSender } from "../src/index.ts";
 
 // The platforms' limits live in PostgreSQL; a second pool with limits of its own is a second worker.
 let workers: TwoWorkers;
@@ -17,7 +17,7 @@ after(() => workers.close());
 
 let graph: FakeGraph;
 const sender = (phoneNumberId: string, worker = () => limits) =>
-  createWhatsAppSender(
+  createSender(
     {
       id: `a-${phoneNumberId}`,
       tenantId: "t",

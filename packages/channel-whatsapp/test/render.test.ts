@@ -1,12 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { renderReply, type WaMessage } from "../src/index.ts";
+import { render, type WaMessage } from "../src/index.ts";
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8"));
 
 test("up to three short choices are reply buttons, in WhatsApp's own shape", () => {
-  const [m] = renderReply({
+  const [m] = render({
     type: "buttons",
     text: "BUTTON_TEXT",
     buttons: [
@@ -22,7 +22,7 @@ test("more or longer choices become a list; beyond ten, numbered text", () => {
     title: `Option number ${i} with a long name`,
     payload: `p${i}`,
   }));
-  const [list] = renderReply({ type: "text", text: "Pick:", quickReplies: choices });
+  const [list] = render({ type: "text", text: "Pick:", quickReplies: choices });
   const interactive = list!.interactive as {
     type: string;
     action: { sections: { rows: { id: string; title: string; description?: string }[] }[] };
@@ -32,7 +32,7 @@ test("more or longer choices become a list; beyond ten, numbered text", () => {
   assert.equal(rows.length, 5);
   assert.ok(rows.every((r) => [...r.title].length <= 24 && r.description!.length <= 72));
   assert.equal(rows[0]!.id, "p0");
-  const many = renderReply({
+  const many = render({
     type: "text",
     text: "Pick:",
     quickReplies: Array.from({ length: 12 }, (_, i) => ({ title: `O${i}`, payload: `p${i}` })),
@@ -42,7 +42,7 @@ test("more or longer choices become a list; beyond ten, numbered text", () => {
 });
 
 test("one link is a CTA URL button; templates and images keep their shape; long text splits", () => {
-  const [cta] = renderReply({
+  const [cta] = render({
     type: "buttons",
     text: "Track it",
     buttons: [{ type: "url", title: "Track", url: "https://t.example/1" }],
@@ -56,7 +56,7 @@ test("one link is a CTA URL button; templates and images keep their shape; long 
     },
   });
   const template = fixture("outbound_template_object.json");
-  const [t] = renderReply({
+  const [t] = render({
     type: "template",
     name: template.name,
     language: "en_US",
@@ -66,10 +66,10 @@ test("one link is a CTA URL button; templates and images keep their shape; long 
     type: "template",
     template: { name: "Subscribe", language: { code: "en_US" }, components: template.components },
   });
-  const parts = renderReply({ type: "text", text: "word ".repeat(2000) });
+  const parts = render({ type: "text", text: "word ".repeat(2000) });
   assert.equal(parts.length, 3);
   assert.ok(parts.every((p) => [...(p.text as { body: string }).body].length <= 4096));
-  const [card] = renderReply({
+  const [card] = render({
     type: "cards",
     cards: [
       {
@@ -105,7 +105,7 @@ const choices = (n: number, title = (i: number) => `C${i}`) =>
 const bodyOf = (m: WaMessage | undefined) => (m!.text as { body: string; preview_url: boolean }).body;
 
 test("choices at the edges: 3 buttons of 20 characters; 4, or one of 21, make a list; 10 rows; 11 numbered text", () => {
-  const three = renderReply({ type: "text", text: "Pick", quickReplies: choices(3, (i) => `${i}`.repeat(20)) });
+  const three = render({ type: "text", text: "Pick", quickReplies: choices(3, (i) => `${i}`.repeat(20)) });
   assert.equal(three.length, 1);
   assert.deepEqual(interactive(three[0]), {
     type: "button",
@@ -114,7 +114,7 @@ test("choices at the edges: 3 buttons of 20 characters; 4, or one of 21, make a 
       buttons: [0, 1, 2].map((i) => ({ type: "reply", reply: { id: `p${i}`, title: `${i}`.repeat(20) } })),
     },
   });
-  const long = renderReply({
+  const long = render({
     type: "text",
     text: "Pick",
     quickReplies: [
@@ -123,15 +123,15 @@ test("choices at the edges: 3 buttons of 20 characters; 4, or one of 21, make a 
     ],
   });
   assert.equal(interactive(long[0]).type, "list", "one title too long for a button makes them all rows");
-  const ten = renderReply({ type: "text", text: "Pick", quickReplies: choices(10) });
+  const ten = render({ type: "text", text: "Pick", quickReplies: choices(10) });
   assert.deepEqual(interactive(ten[0]), {
     type: "list",
     body: { text: "Pick" },
     action: { button: "Choose", sections: [{ rows: choices(10).map((c) => ({ id: c.payload, title: c.title })) }] },
   });
-  const four = renderReply({ type: "text", text: "Pick", quickReplies: choices(4) });
+  const four = render({ type: "text", text: "Pick", quickReplies: choices(4) });
   assert.equal(interactive(four[0]).type, "list");
-  const eleven = renderReply({ type: "text", text: "Pick", quickReplies: choices(11) });
+  const eleven = render({ type: "text", text: "Pick", quickReplies: choices(11) });
   assert.deepEqual(eleven, [
     {
       type: "text",
@@ -145,7 +145,7 @@ test("choices at the edges: 3 buttons of 20 characters; 4, or one of 21, make a 
   ]);
   // Row titles: 24 fit whole; 25 are cut, with the whole title in the description.
   const rows = interactive(
-    renderReply({
+    render({
       type: "text",
       text: "Pick",
       quickReplies: [
@@ -166,14 +166,14 @@ test("choices at the edges: 3 buttons of 20 characters; 4, or one of 21, make a 
 
 test("the body of an interactive message: up to 1024 characters; longer text goes before it, and it is never empty", () => {
   const fits = "b".repeat(1024);
-  const [one] = renderReply({ type: "text", text: fits, quickReplies: choices(2) });
+  const [one] = render({ type: "text", text: fits, quickReplies: choices(2) });
   assert.equal(interactive(one).body.text, fits);
   const over = `${fits}b`;
-  const two = renderReply({ type: "text", text: over, quickReplies: choices(2) });
+  const two = render({ type: "text", text: over, quickReplies: choices(2) });
   assert.deepEqual(two[0], { type: "text", text: { body: over, preview_url: false } });
   assert.equal(interactive(two[1]).body.text, "Choose one:");
   const words = "word ".repeat(1000).trim();
-  const split = renderReply({
+  const split = render({
     type: "buttons",
     text: words,
     buttons: [{ type: "postback", title: "OK", payload: "ok" }],
@@ -184,14 +184,14 @@ test("the body of an interactive message: up to 1024 characters; longer text goe
   );
   assert.equal(`${bodyOf(split[0])} ${interactive(split[1]).body.text}`, words, "the last part is the body");
   assert.ok(split.every((m) => m.type !== "text" || [...bodyOf(m)].length <= 4096));
-  const empty = renderReply({ type: "text", text: "", quickReplies: choices(2) });
+  const empty = render({ type: "text", text: "", quickReplies: choices(2) });
   assert.equal(empty.length, 1);
   assert.equal(interactive(empty[0]).body.text, "Choose one:");
 });
 
 test("links: one short link is a CTA button; more links, or long ones, go in the text beside any choices", () => {
   const link = (title: string, url = "https://t.example/1") => ({ type: "url" as const, title, url });
-  assert.deepEqual(renderReply({ type: "buttons", text: "", buttons: [link("Track")] }), [
+  assert.deepEqual(render({ type: "buttons", text: "", buttons: [link("Track")] }), [
     {
       type: "interactive",
       interactive: {
@@ -202,20 +202,20 @@ test("links: one short link is a CTA button; more links, or long ones, go in the
     },
   ]);
   assert.equal(
-    interactive(renderReply({ type: "buttons", text: "x".repeat(1024), buttons: [link("t".repeat(20))] })[0]).type,
+    interactive(render({ type: "buttons", text: "x".repeat(1024), buttons: [link("t".repeat(20))] })[0]).type,
     "cta_url",
   );
-  const asText = (text: string, title: string) => renderReply({ type: "buttons", text, buttons: [link(title)] });
+  const asText = (text: string, title: string) => render({ type: "buttons", text, buttons: [link(title)] });
   assert.deepEqual(asText("x".repeat(1025), "Track"), [
     { type: "text", text: { body: `${"x".repeat(1025)}\nTrack: https://t.example/1`, preview_url: true } },
   ]);
   assert.deepEqual(asText("Go", "t".repeat(21)), [
     { type: "text", text: { body: `Go\n${"t".repeat(21)}: https://t.example/1`, preview_url: true } },
   ]);
-  assert.deepEqual(renderReply({ type: "buttons", text: "", buttons: [link("A"), link("B", "http://b.example")] }), [
+  assert.deepEqual(render({ type: "buttons", text: "", buttons: [link("A"), link("B", "http://b.example")] }), [
     { type: "text", text: { body: "A: https://t.example/1\nB: http://b.example", preview_url: true } },
   ]);
-  const mixed = renderReply({
+  const mixed = render({
     type: "buttons",
     text: "Your order",
     buttons: [link("Track"), { type: "postback", title: "Cancel", payload: "cancel" }],
@@ -225,7 +225,7 @@ test("links: one short link is a CTA button; more links, or long ones, go in the
     body: { text: "Your order\nTrack: https://t.example/1" },
     action: { buttons: [{ type: "reply", reply: { id: "cancel", title: "Cancel" } }] },
   });
-  assert.deepEqual(renderReply({ type: "text", text: "see http://x.example" }), [
+  assert.deepEqual(render({ type: "text", text: "see http://x.example" }), [
     { type: "text", text: { body: "see http://x.example", preview_url: true } },
   ]);
 });
@@ -234,7 +234,7 @@ test("cards: an image header on buttons, a captioned image without, plain text w
   const image = "https://img.example/s.jpg";
   const header = { type: "image", image: { link: image } };
   assert.deepEqual(
-    renderReply({
+    render({
       type: "cards",
       cards: [{ title: "Shoe", imageUrl: image, buttons: [{ type: "url", title: "Buy", url: "https://b.example" }] }],
     }),
@@ -251,7 +251,7 @@ test("cards: an image header on buttons, a captioned image without, plain text w
     ],
   );
   assert.deepEqual(
-    renderReply({
+    render({
       type: "cards",
       cards: [
         {
@@ -267,33 +267,33 @@ test("cards: an image header on buttons, a captioned image without, plain text w
     }),
     [{ type: "image", image: { link: image, caption: "*Shoe*\n€49\nA: https://a.example\nB: https://b.example" } }],
   );
-  const [captioned] = renderReply({
+  const [captioned] = render({
     type: "cards",
     cards: [{ title: "Shoe", subtitle: "s".repeat(2000), imageUrl: image }],
   });
   const caption = (captioned!.image as { caption: string }).caption;
   assert.deepEqual([captioned!.type, [...caption].length, caption.startsWith("*Shoe*\ns")], ["image", 1024, true]);
-  assert.deepEqual(renderReply({ type: "cards", cards: [{ title: "Shoe" }, { title: "Hat", subtitle: "red" }] }), [
+  assert.deepEqual(render({ type: "cards", cards: [{ title: "Shoe" }, { title: "Hat", subtitle: "red" }] }), [
     { type: "text", text: { body: "*Shoe*", preview_url: false } },
     { type: "text", text: { body: "*Hat*\nred", preview_url: false } },
   ]);
   assert.deepEqual(
-    renderReply({ type: "cards", cards: [{ title: "Shoe", buttons: [] }] }),
+    render({ type: "cards", cards: [{ title: "Shoe", buttons: [] }] }),
     [{ type: "text", text: { body: "*Shoe*", preview_url: false } }],
     "an empty button list is no buttons",
   );
 });
 
 test("images, custom payloads and templates without components", () => {
-  assert.deepEqual(renderReply({ type: "image", url: "https://img.example/a.jpg" }), [
+  assert.deepEqual(render({ type: "image", url: "https://img.example/a.jpg" }), [
     { type: "image", image: { link: "https://img.example/a.jpg" } },
   ]);
-  const [captioned] = renderReply({ type: "image", url: "https://img.example/a.jpg", caption: "😀".repeat(1100) });
+  const [captioned] = render({ type: "image", url: "https://img.example/a.jpg", caption: "😀".repeat(1100) });
   assert.equal([...(captioned!.image as { caption: string }).caption].length, 1024);
   const custom = { type: "location", location: { latitude: 1, longitude: 2 } };
-  assert.deepEqual(renderReply({ type: "custom", channel: "whatsapp", payload: custom }), [custom]);
-  assert.deepEqual(renderReply({ type: "custom", channel: "messenger", payload: custom }), []);
-  assert.deepEqual(renderReply({ type: "template", name: "hello_world", language: "en_US" }), [
+  assert.deepEqual(render({ type: "custom", channel: "whatsapp", payload: custom }), [custom]);
+  assert.deepEqual(render({ type: "custom", channel: "messenger", payload: custom }), []);
+  assert.deepEqual(render({ type: "template", name: "hello_world", language: "en_US" }), [
     { type: "template", template: { name: "hello_world", language: { code: "en_US" } } },
   ]);
 });

@@ -12,7 +12,7 @@ import {
 import { startFakeGraph, type FakeGraph } from "@cb/fake-graph";
 import { hubSignature, hubSignatureValid } from "@cb/meta-graph";
 import Fastify, { type FastifyInstance } from "fastify";
-import { createWhatsAppSender, downloadMedia, whatsappDriver } from "../src/index.ts";
+import { createSender, downloadMedia, driver } from "../src/index.ts";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 
 // The platforms' limits live in PostgreSQL, shared as between worker processes.
@@ -40,7 +40,7 @@ const env = () => ({ GRAPH_API_BASE_URL: graph.url, GRAPH_API_VERSION: "v21.0" }
 
 before(async () => {
   app = Fastify();
-  await app.register(whatsappDriver.webhook, {
+  await app.register(driver.webhook, {
     prefix: "/webhooks/whatsapp",
     loadAccount: async (id) => (id === account.id ? account : null),
     ingest: async (_a, events) => void ingested.push(events),
@@ -105,7 +105,7 @@ test("a signed webhook is normalized and ingested; unsigned or tampered ones are
 });
 
 test("the sender posts Cloud API messages the (strict) fake accepts, quoting the message answered", async () => {
-  const sender = createWhatsAppSender(account, env(), limits);
+  const sender = createSender(account, env(), limits);
   const sent = await sender.send(
     { externalId: "972987654321", type: "private" },
     {
@@ -137,7 +137,7 @@ test("the sender posts Cloud API messages the (strict) fake accepts, quoting the
 });
 
 test("errors: 429 and rate-limit codes are retryable with Retry-After; 131047 and expired tokens are permanent", async () => {
-  const sender = createWhatsAppSender(account, env(), limits);
+  const sender = createSender(account, env(), limits);
   const to = { externalId: "972987654321", type: "private" as const };
   graph.failNext({ status: 429, code: 130429, message: "Rate limit hit", retryAfter: 3 });
   const limited = await sender.send(to, { type: "text", text: "x" }).catch((e: unknown) => e);
@@ -147,11 +147,7 @@ test("errors: 429 and rate-limit codes are retryable with Retry-After; 131047 an
   graph.failNext({ status: 400, code: 131047, message: "Re-engagement message" });
   const window = await sender.send(to, { type: "text", text: "x" }).catch((e: unknown) => e);
   assert.ok(window instanceof PlatformError && !window.retryable && window.code === "131047");
-  const expired = await createWhatsAppSender(
-    { ...account, secrets: { ...account.secrets, accessToken: "old" } },
-    env(),
-    limits,
-  )
+  const expired = await createSender({ ...account, secrets: { ...account.secrets, accessToken: "old" } }, env(), limits)
     .send(to, { type: "text", text: "x" })
     .catch((e: unknown) => e);
   assert.ok(expired instanceof PlatformError && expired.code === "190" && !expired.retryable);
@@ -183,8 +179,8 @@ test("media a customer sent is downloaded on demand through the Graph API", asyn
 });
 
 test("every kind of reply is accepted by the strict fake; button presses are answered without quoting them", async () => {
-  const sender = whatsappDriver.createSender(account, env(), limits);
-  assert.equal(whatsappDriver.channel, "whatsapp");
+  const sender = driver.createSender(account, env(), limits);
+  assert.equal(driver.name, "whatsapp");
   assert.notEqual(sender.reportsDelivery, false, "WhatsApp reports delivery by message id");
   const to = { externalId: "972987654321", type: "private" as const };
   const link = (title: string) => ({ type: "url" as const, title, url: `https://shop.example/${title}` });
@@ -263,7 +259,7 @@ test("every kind of reply is accepted by the strict fake; button presses are ans
 });
 
 test("5xx is retryable; an unreachable Graph API is a retryable network error", async () => {
-  const sender = createWhatsAppSender(account, env(), limits);
+  const sender = createSender(account, env(), limits);
   const to = { externalId: "972987654321", type: "private" as const };
   graph.failNext({ status: 503, code: 2, message: "Service temporarily unavailable" });
   const down = await sender.send(to, { type: "text", text: "x" }).catch((e: unknown) => e);
@@ -275,7 +271,7 @@ test("5xx is retryable; an unreachable Graph API is a retryable network error", 
   const closed = await startFakeGraph();
   const url = closed.url;
   await closed.close();
-  const unreachable = await createWhatsAppSender(account, { GRAPH_API_BASE_URL: url }, limits)
+  const unreachable = await createSender(account, { GRAPH_API_BASE_URL: url }, limits)
     .send(to, { type: "text", text: "x" })
     .catch((e: unknown) => e);
   assert.ok(unreachable instanceof PlatformError);

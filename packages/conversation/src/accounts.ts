@@ -26,13 +26,13 @@ export interface AccountDirectory {
 export function createAccountDirectory(options: {
   db: Db;
   sealer: Sealer;
-  drivers: ChannelDriver[];
+  drivers: readonly ChannelDriver[];
   env: ChannelEnvironment;
   /** The platforms' sending limits (postgresSendLimits); only roles that send need them. */
   limits?: SendLimits;
   ttlMs?: number;
 }): AccountDirectory {
-  const drivers = new Map(options.drivers.map((d) => [d.channel, d]));
+  const drivers = new Map(options.drivers.map((d) => [d.name, d]));
   const accounts = new LRUCache<string, { account: ChannelAccount | null }>({
     max: 10_000,
     ttl: options.ttlMs ?? 30_000,
@@ -70,7 +70,7 @@ export function createAccountDirectory(options: {
       const driver = drivers.get(account.channel);
       if (!driver) throw new Error(`no driver for channel ${account.channel}`);
       if (!options.limits) throw new Error("sending needs the platforms' limits: createAccountDirectory({ limits })");
-      const sender = observeSender(driver.channel, driver.createSender(account, options.env, options.limits));
+      const sender = observeSender(driver.name, driver.createSender(account, options.env, options.limits));
       senders.set(accountId, sender);
       return sender;
     },

@@ -1,4 +1,5 @@
-import type { ConversationRef, Reply } from "@cb/core";
+import { driverOf } from "@cb/channels";
+import { agentReplyVerdict, type ConversationRef, type Reply } from "@cb/core";
 import type { Pool, Sql } from "@cb/db";
 import { emitEvents } from "@cb/event-webhooks";
 import { addJob } from "@cb/jobs";
@@ -9,33 +10,20 @@ import { sendReplies } from "./outbound.ts";
 /** The job that sends an agent's reply; payload { messageId }. */
 export const SEND_AGENT_MESSAGE = "send-agent-message";
 
-const DAY_MS = 24 * 3600_000;
-
 export type AgentReplyRule = { ok: true; messageTag?: string } | { ok: false; reason: string };
 
 /**
- * The platforms' rules for a person's reply, by the time since the customer's last message:
- * WhatsApp takes only an approved template after 24 hours; Messenger lets a human agent answer for
- * 7 days, tagged HUMAN_AGENT; templates exist on WhatsApp only.
+ * The channel's rules for a person's reply (its driver's messaging policy), by the time since the
+ * customer's last message: WhatsApp takes only an approved template after 24 hours; Messenger lets
+ * a human agent answer for 7 days, tagged HUMAN_AGENT; templates exist on WhatsApp only.
  */
 export function agentReplyRule(channel: string, lastInboundAt: Date | null, reply: Reply, now: Date): AgentReplyRule {
+  const driver = driverOf(channel);
+  if (!driver) return { ok: false, reason: `no channel named ${channel} is installed` };
   const since = lastInboundAt ? now.getTime() - lastInboundAt.getTime() : Number.POSITIVE_INFINITY;
-  if (reply.type === "template" && channel !== "whatsapp")
-    return { ok: false, reason: "message templates are sent on WhatsApp only" };
-  if (channel === "whatsapp" && since >= DAY_MS && reply.type !== "template")
-    return {
-      ok: false,
-      reason: "WhatsApp takes only an approved template more than 24 hours after the customer's last message",
-    };
-  if (channel === "messenger") {
-    if (since >= 7 * DAY_MS)
-      return {
-        ok: false,
-        reason: "Messenger takes a human agent's reply only within 7 days of the customer's last message",
-      };
-    return { ok: true, messageTag: "HUMAN_AGENT" };
-  }
-  return { ok: true };
+  const verdict = agentReplyVerdict(driver, since, reply);
+  if (!verdict.ok) return verdict;
+  return verdict.messageTag ? { ok: true, messageTag: verdict.messageTag } : { ok: true };
 }
 
 /**

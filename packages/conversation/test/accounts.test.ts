@@ -1,6 +1,6 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { telegramDriver } from "@cb/channel-telegram";
+import { driver as telegramDriver } from "@cb/channel-telegram";
 import { postgresSendLimits, type ChannelDriver } from "@cb/core";
 import { createAccountDirectory } from "../src/index.ts";
 import { BOT_TOKEN, setUp, type Setup } from "./support.ts";

@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { messengerDriver } from "@cb/channel-messenger";
-import { telegramDriver } from "@cb/channel-telegram";
+import { driver as messengerDriver } from "@cb/channel-messenger";
+import { driver as telegramDriver } from "@cb/channel-telegram";
 import { postgresSendLimits, type ChannelAccount, type InboundMessage } from "@cb/core";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { startFakeGraph, type FakeGraph } from "@cb/fake-graph";

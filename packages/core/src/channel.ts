@@ -1,5 +1,8 @@
+import { randomBytes } from "node:crypto";
 import type { FastifyPluginAsync } from "fastify";
+import type { TObject } from "typebox";
 import type { Channel, ConversationRef, InboundEvent, InboundMessage } from "./message.ts";
+import type { MessagingPolicy } from "./policy.ts";
 import type { LiveUpdates } from "./live.ts";
 import type { LimitsStore, SendLimits } from "./rate-limit.ts";
 import type { Reply, SentMessage } from "./reply.ts";
@@ -27,7 +30,10 @@ export interface WebhookPluginOptions {
    * workspaces): the enabled account of this channel whose config has these values.
    */
   findAccount?(match: Record<string, string>): Promise<ChannelAccount | null>;
-  /** Credentials of the deployment's own platform app (a Slack OAuth app's signing secret). */
+  /**
+   * Credentials of the deployment's own platform app (a Slack OAuth app's signing secret): the
+   * values of the driver's `appSecrets` settings.
+   */
   appSecrets?: Record<string, string | undefined>;
   /** The platform says the account is gone (Slack app_uninstalled, tokens_revoked). */
   disableAccount?(account: ChannelAccount, reason: string): Promise<void>;
@@ -43,7 +49,7 @@ export interface WebhookPluginOptions {
 export interface SendContext {
   /** The message being answered (threads, reply-to, answering button presses). */
   inReplyTo?: InboundMessage;
-  /** Messenger outside the 24-hour window: a permitted message tag (e.g. POST_PURCHASE_UPDATE). */
+  /** Outside the reply window: a message tag the policy permits (Messenger POST_PURCHASE_UPDATE, HUMAN_AGENT). */
   messageTag?: string;
 }
 
@@ -65,11 +71,109 @@ export interface ChannelSender {
 /** Platform API base URLs and the like, from deployment configuration (fakes in tests). */
 export type ChannelEnvironment = Record<string, string | undefined>;
 
-/** Everything the apps need to know about one channel. */
+/** A random token for a platform to send back (Telegram's secret_token, Meta's verify token). */
+export const randomToken = () => randomBytes(24).toString("base64url");
+
+/** What a business supplied to connect an account, already checked against the driver's schemas. */
+export interface ConnectInput {
+  credentials: Record<string, string>;
+  config: Record<string, unknown>;
+  env: ChannelEnvironment;
+}
+
+/**
+ * Connecting, in two steps around storing the account. `prepare` runs before anything is stored:
+ * it checks the credentials with the platform (Telegram getMe) and returns the config it learnt and
+ * the secrets it generated (a verify token). `register` runs once the account is stored, with the
+ * webhook URL that names it: it tells the platform (Telegram setWebhook) and returns what the
+ * business must configure on the platform's side; when it throws, the account is removed again.
+ * Failures are HttpErrors (400 bad credentials, 502 platform error), never carrying a secret.
+ */
+export interface ChannelConnection {
+  prepare?(input: ConnectInput): Promise<{ config?: Record<string, unknown>; secrets?: Record<string, string> }>;
+  register(account: ChannelAccount, webhookUrl: string, env: ChannelEnvironment): Promise<ChannelSetup>;
+  /** The platform's own view of the webhook (Telegram getWebhookInfo); absent: it has none. */
+  webhookInfo?(account: ChannelAccount, env: ChannelEnvironment): Promise<Record<string, unknown>>;
+  /** Undoes `register` when the account is deleted (Telegram deleteWebhook). */
+  disconnect?(account: ChannelAccount, env: ChannelEnvironment): Promise<void>;
+}
+
+/** What the business does on the platform's side: fields (URLs, tokens, events) and a text to follow. */
+export interface ChannelSetup {
+  /** Plain-text steps, naming the platform console's own menus. */
+  instructions: string;
+  [field: string]: unknown;
+}
+
+/**
+ * A channel's rendering limits, as its platform documents them. `text` is the longest text message;
+ * the rest are the channel's own names (buttons per message, cards per carousel, …). The conformance
+ * suite renders every reply type well past them and the fake platform must accept the result.
+ */
+export interface ChannelLimits {
+  text: number;
+  [limit: string]: number;
+}
+
+/** How Dialogflow names the channel, for fulfillment services written for Dialogflow ES. */
+export interface DialogflowNames {
+  /** originalDetectIntentRequest.source; absent where Dialogflow has no integration (WhatsApp). */
+  source?: string;
+  /** The key of the channel's own payload in fulfillment messages (`payload.telegram`, `payload.facebook`). */
+  payloadKey: string;
+  /** A fulfillment message's `platform` (TELEGRAM, FACEBOOK). */
+  platform: string;
+  /** The agent-export platform names an imported response for this channel carries ("facebook"). */
+  importNames?: readonly string[];
+  /**
+   * The events a customer's first message fires on this channel, most specific first (Telegram's
+   * /start: TELEGRAM_WELCOME then WELCOME); none when the message is not a start.
+   */
+  welcomeEvents?(message: InboundMessage): string[];
+  /**
+   * A Dialogflow custom payload for this channel (the value under `payloadKey`) as the `custom`
+   * reply's payload the sender takes, or undefined when it is not one; absent: taken as it is.
+   */
+  customPayload?(payload: Record<string, unknown>): Record<string, unknown> | undefined;
+}
+
+/**
+ * Everything the system knows about one channel. A channel package exports one as `driver`; the
+ * registry (@cb/channels) lists them, and every other package reads channels from there.
+ */
 export interface ChannelDriver {
-  channel: Channel;
-  /** Mounted at /webhooks/<channel>; registers its own `/:accountId` routes. */
+  /** Lower-case id: ChannelAccount.channel, InboundMessage.channel, /webhooks/<name>, reply `custom.channel`. */
+  name: Channel;
+  /** As people read it: "Telegram", "WhatsApp". */
+  displayName: string;
+  /** The secrets a business supplies to connect an account (stored sealed, never returned). */
+  credentials: TObject;
+  /** The settings it supplies with them (stored as they are, returned in the account). */
+  config: TObject;
+  /**
+   * Field names that hold this channel's secrets, anywhere in a log line (credentials, generated
+   * tokens such as a verify token) and headers that carry them (lower case). Logs redact them.
+   */
+  secretFields: readonly string[];
+  secretHeaders?: readonly string[];
+  /**
+   * Deployment settings the webhook needs besides an account's secrets (Slack's OAuth app signing
+   * secret): option name → environment variable. Passed to the plugin as `appSecrets`.
+   */
+  appSecrets?: Readonly<Record<string, string>>;
+  connection: ChannelConnection;
+  /** Mounted at /webhooks/<name>: verifies each request, normalizes it, and hands the events to `ingest`. */
   webhook: FastifyPluginAsync<WebhookPluginOptions>;
-  /** Its calls keep the platform's limits, shared with every other process through `limits`. */
+  /** The platform messages a reply becomes, within `limits` (what the sender sends). */
+  render(reply: Reply, context?: SendContext): unknown[];
+  limits: ChannelLimits;
+  /**
+   * Its calls keep the platform's limits, shared with every other process through `limits`; a 429
+   * blocks the key it names for the time the platform asks (SendLimits.block), then the call fails
+   * as retryable.
+   */
   createSender(account: ChannelAccount, env: ChannelEnvironment, limits: SendLimits): ChannelSender;
+  /** When the bot, a notification or a human agent may write, and how outside that time. */
+  policy: MessagingPolicy;
+  dialogflow: DialogflowNames;
 }

@@ -11,13 +11,8 @@ const Id = Type.String({ minLength: 1, maxLength: 512 });
 const Text = Type.String({ maxLength: 100_000 });
 // PostgreSQL's timestamps and JavaScript's dates agree from year 1 to 9999; platforms stamp this century.
 const Instant = Type.String({ pattern: "^(19[7-9]\\d|2\\d{3})-\\d{2}-\\d{2}T" });
-const Channel = Type.Union([
-  Type.Literal("telegram"),
-  Type.Literal("whatsapp"),
-  Type.Literal("messenger"),
-  Type.Literal("slack"),
-  Type.Literal("webchat"),
-]);
+// A driver's name (ChannelDriver.name); the ingestor stores events under the account's own channel.
+const Channel = Type.String({ pattern: "^[a-z][a-z0-9-]{0,31}$" });
 const Party = Type.Object({
   externalId: Id,
   name: Type.Optional(Text),

@@ -3,6 +3,7 @@ export * from "./reply.ts";
 export * from "./errors.ts";
 export * from "./channel.ts";
 export * from "./live.ts";
+export * from "./policy.ts";
 export * from "./text.ts";
 export * from "./rate-limit.ts";
 export * from "./stored-text.ts";

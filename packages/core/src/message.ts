@@ -2,7 +2,11 @@
  * The one message model every channel adapter normalizes into. Adapters keep the platform's own
  * payload in `raw` so fulfillment can still see what only that platform has.
  */
-export type Channel = "telegram" | "whatsapp" | "messenger" | "slack" | "webchat";
+/**
+ * A channel's name: a registered driver's `name` (@cb/channels lists them). A string here, so that
+ * adding a channel touches only its package and the registry.
+ */
+export type Channel = string;
 
 export interface Party {
   /** The platform's id: Telegram user id, WhatsApp phone (wa_id), Messenger PSID, Slack user id. */

@@ -1,8 +1,8 @@
 import Fastify from "fastify";
-import { Invalid, validateMessenger, validateWhatsApp } from "./validate.ts";
+import { Invalid, validateInstagram, validateMessenger, validateWhatsApp } from "./validate.ts";
 
 export interface GraphCall {
-  platform: "whatsapp" | "messenger";
+  platform: "whatsapp" | "messenger" | "instagram";
   path: string;
   body: Record<string, any>;
   /** The message id the fake answered with. */
@@ -18,6 +18,8 @@ export interface FakeGraph {
   addPhoneNumber(phoneNumberId: string, token: string): void;
   /** A Messenger page token. */
   addPageToken(token: string): void;
+  /** The token of a Page linked to an Instagram professional account: its sends are Instagram messages. */
+  addInstagramToken(token: string): void;
   addMedia(id: string, mimeType: string, data: Buffer): void;
   /** The next message send (either platform) answers this instead. */
   failNext(failure: { status: number; code: number; message: string; retryAfter?: number }): void;
@@ -32,6 +34,7 @@ const graphError = (code: number, message: string, type = "OAuthException") => (
 export async function startFakeGraph(options: { port?: number } = {}): Promise<FakeGraph> {
   const phones = new Map<string, string>();
   const pageTokens = new Set<string>();
+  const instagramTokens = new Set<string>();
   const media = new Map<string, { mimeType: string; data: Buffer }>();
   const failures: { status: number; code: number; message: string; retryAfter?: number }[] = [];
   const calls: GraphCall[] = [];
@@ -60,11 +63,13 @@ export async function startFakeGraph(options: { port?: number } = {}): Promise<F
     try {
       if (id === "me") {
         const token = (request.query as Record<string, string>).access_token;
-        if (!token || !pageTokens.has(token))
+        const platform = token && instagramTokens.has(token) ? "instagram" : "messenger";
+        if (!token || (platform === "messenger" && !pageTokens.has(token)))
           return reply.code(401).send(graphError(190, "Error validating access token: invalid page access token"));
-        validateMessenger(body);
+        if (platform === "instagram") validateInstagram(body);
+        else validateMessenger(body);
         const mid = `m_fake${++counter}`;
-        record({ platform: "messenger", path: request.url.split("?")[0]!, body, id: mid, at: Date.now() });
+        record({ platform, path: request.url.split("?")[0]!, body, id: mid, at: Date.now() });
         return { recipient_id: body.recipient.id, message_id: mid };
       }
       const token = request.headers.authorization?.replace(/^Bearer /, "");
@@ -107,6 +112,7 @@ export async function startFakeGraph(options: { port?: number } = {}): Promise<F
     calls,
     addPhoneNumber: (id, token) => void phones.set(id, token),
     addPageToken: (token) => void pageTokens.add(token),
+    addInstagramToken: (token) => void instagramTokens.add(token),
     addMedia: (id, mimeType, data) => void media.set(id, { mimeType, data }),
     failNext: (f) => void failures.push(f),
     waitFor(predicate, timeoutMs = 10_000) {

@@ -119,3 +119,51 @@ export function validateMessenger(body: Record<string, any>): void {
     need(["image", "audio", "video", "file"].includes(m.attachment.type) && p?.url, "attachment.payload.url");
   }
 }
+
+const bytes = (s: unknown) => (typeof s === "string" ? Buffer.byteLength(s) : 0);
+
+/**
+ * Instagram messaging through the Messenger Platform (developers.facebook.com/docs/messenger-platform/instagram):
+ * text at most 1000 bytes of UTF-8; at most 13 quick replies, titles of 20; generic templates only
+ * (10 elements, titles and subtitles 80, 3 buttons of 20); image, audio and video attachments;
+ * outside the window only the HUMAN_AGENT tag.
+ */
+export function validateInstagram(body: Record<string, any>): void {
+  need(typeof body.recipient?.id === "string", "recipient.id");
+  need(["RESPONSE", "MESSAGE_TAG"].includes(body.messaging_type), "messaging_type");
+  if (body.messaging_type === "MESSAGE_TAG") need(body.tag === "HUMAN_AGENT", "tag");
+  const m = body.message as Record<string, any> | undefined;
+  need(m && (m.text !== undefined || m.attachment), "message");
+  if (m.text !== undefined) {
+    need(typeof m.text === "string" && m.text.length > 0, "message.text");
+    if (bytes(m.text) > 1000)
+      throw new Invalid(100, "(#100) Length of param message[text] must be less than or equal to 1000");
+  }
+  if (m.quick_replies) {
+    need(Array.isArray(m.quick_replies) && m.quick_replies.length <= 13, "message.quick_replies");
+    for (const q of m.quick_replies) {
+      need(q.content_type === "text", "quick_reply.content_type");
+      max(q.title, 20, "quick_reply.title");
+      max(q.payload, 1000, "quick_reply.payload");
+    }
+  }
+  const p = m.attachment?.payload;
+  if (m.attachment?.type === "template") {
+    need(p?.template_type === "generic", "payload.template_type");
+    need(Array.isArray(p.elements) && p.elements.length >= 1 && p.elements.length <= 10, "payload.elements");
+    for (const e of p.elements) {
+      max(e.title, 80, "element.title");
+      if (e.subtitle !== undefined) max(e.subtitle, 80, "element.subtitle");
+      need(!e.buttons || (Array.isArray(e.buttons) && e.buttons.length <= 3), "element.buttons");
+      for (const b of e.buttons ?? []) {
+        max(b.title, 20, "element.buttons.title");
+        need(
+          b.type === "web_url" ? /^https?:\/\//.test(b.url ?? "") : b.type === "postback" && b.payload,
+          "element.buttons.type",
+        );
+      }
+    }
+  } else if (m.attachment) {
+    need(["image", "audio", "video"].includes(m.attachment.type) && p?.url, "attachment.payload.url");
+  }
+}

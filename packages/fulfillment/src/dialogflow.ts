@@ -1,3 +1,4 @@
+import { driverOf } from "@cb/channels";
 import type { Channel } from "@cb/core";
 
 /**
@@ -51,32 +52,15 @@ export interface WebhookResponse {
 }
 
 /**
- * Dialogflow's names for our channels, in `source` and in messages' `platform`. Dialogflow has no
- * WhatsApp integration, so WhatsApp requests carry no source (fulfillment libraries then answer with
- * platform-independent messages) and WhatsApp-specific payloads use the key "whatsapp". Nor has it a
- * web chat of ours: the same, under "webchat".
+ * Dialogflow's names for a channel, from its driver: `source` in requests (none where Dialogflow
+ * has no integration, as for WhatsApp: fulfillment libraries then answer with platform-independent
+ * messages), the key of its custom payloads, and messages' `platform`. A channel no driver knows
+ * goes by its own name.
  */
-export const SOURCE: Record<Channel, string | undefined> = {
-  telegram: "telegram",
-  messenger: "facebook",
-  slack: "slack",
-  whatsapp: undefined,
-  webchat: undefined,
-};
-export const PAYLOAD_KEY: Record<Channel, string> = {
-  telegram: "telegram",
-  messenger: "facebook",
-  slack: "slack",
-  whatsapp: "whatsapp",
-  webchat: "webchat",
-};
-export const PLATFORM: Record<Channel, Platform> = {
-  telegram: "TELEGRAM",
-  messenger: "FACEBOOK",
-  slack: "SLACK",
-  whatsapp: "WHATSAPP",
-  webchat: "WEBCHAT",
-};
+export const dialogflowSource = (channel: Channel): string | undefined => driverOf(channel)?.dialogflow.source;
+export const payloadKey = (channel: Channel): string => driverOf(channel)?.dialogflow.payloadKey ?? channel;
+export const platformOf = (channel: Channel): Platform =>
+  driverOf(channel)?.dialogflow.platform ?? channel.toUpperCase();
 
 export interface RequestInput {
   responseId: string;
@@ -137,7 +121,7 @@ export function buildWebhookRequest(input: RequestInput): WebhookRequest {
       languageCode: input.languageCode,
     },
     originalDetectIntentRequest: {
-      ...(SOURCE[input.channel] ? { source: SOURCE[input.channel] } : {}),
+      ...(dialogflowSource(input.channel) ? { source: dialogflowSource(input.channel) } : {}),
       version: "2",
       payload: input.payload,
     },

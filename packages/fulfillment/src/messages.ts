@@ -1,5 +1,9 @@
 import type { Reply } from "@cb/core";
-import { PAYLOAD_KEY, type Message } from "./dialogflow.ts";
+import { channelDrivers } from "@cb/channels";
+import { payloadKey, type Message } from "./dialogflow.ts";
+
+// A template reply is kept under the payload key of the channel that has templates (WhatsApp).
+const TEMPLATE_KEY = channelDrivers.find((d) => d.policy.templates)?.dialogflow.payloadKey ?? "template";
 
 /**
  * Replies in Dialogflow's message format, as a WebhookRequest's queryResult.fulfillmentMessages
@@ -42,7 +46,7 @@ function toMessage(reply: Reply): Message {
     case "template":
       return {
         payload: {
-          whatsapp: {
+          [TEMPLATE_KEY]: {
             template: {
               name: reply.name,
               language: reply.language,
@@ -52,6 +56,6 @@ function toMessage(reply: Reply): Message {
         },
       };
     case "custom":
-      return { payload: { [PAYLOAD_KEY[reply.channel]]: reply.payload } };
+      return { payload: { [payloadKey(reply.channel)]: reply.payload } };
   }
 }

@@ -1,5 +1,5 @@
 import type { Button, Channel, Reply } from "@cb/core";
-import { PLATFORM, type Message, type WebhookResponse } from "./dialogflow.ts";
+import { platformOf, type Message, type WebhookResponse } from "./dialogflow.ts";
 import { platformPayload } from "./payloads.ts";
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
@@ -48,7 +48,7 @@ function toReply(message: Message, channel: Channel): Reply | undefined {
  */
 export function toReplies(response: WebhookResponse, channel: Channel): Reply[] {
   const messages = response.fulfillmentMessages ?? [];
-  const mine = messages.filter((m) => m.platform === PLATFORM[channel]);
+  const mine = messages.filter((m) => m.platform === platformOf(channel));
   const generic = messages.filter((m) => !m.platform || m.platform === "PLATFORM_UNSPECIFIED");
   const chosen = mine.length ? mine : generic;
   const replies = chosen.map((m) => toReply(m, channel)).filter((r): r is Reply => r !== undefined);

@@ -20,7 +20,7 @@ export interface LoggerOptions {
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   return pino(
-    { level: options.level ?? "info", redact: redactPaths, serializers, mixin: logContextFields },
+    { level: options.level ?? "info", redact: redactPaths(), serializers, mixin: logContextFields },
     options.destination,
   );
 }

@@ -1,33 +1,21 @@
 /**
  * Log fields that may carry credentials; pino replaces them with "[Redacted]" wherever they sit at
- * the top level or one level down. Request bodies are never logged at all.
+ * the top level or one level down. Request bodies are never logged at all. These are the system's
+ * own; each channel's come from its driver (`secretFields`, `secretHeaders`), added by the channel
+ * registry when it loads (addSecretFields).
  */
-const SECRET_HEADERS = [
-  "authorization",
-  "cookie",
-  '"set-cookie"',
-  '"x-csrf-token"',
-  '"x-telegram-bot-api-secret-token"',
-  '"x-hub-signature-256"',
-  '"x-slack-signature"',
-  '"webhook-signature"',
-];
-const SECRET_FIELDS = [
+const SECRET_HEADERS = new Set(["authorization", "cookie", "set-cookie", "x-csrf-token", "webhook-signature"]);
+const SECRET_FIELDS = new Set([
   "secrets",
   "botToken",
   "accessToken",
-  "pageAccessToken",
-  "appSecret",
   "signingSecret",
-  "secretToken",
-  "verifyToken",
   "password",
   "apiKey",
   "token",
   "csrfToken",
   "clientSecret",
   "stateSecret",
-  "identitySecret",
   // The settings that hold credentials, should a configuration object be logged.
   "SECRETS_KEYS",
   "ADMIN_TOKEN",
@@ -37,14 +25,27 @@ const SECRET_FIELDS = [
   "SLACK_SIGNING_SECRET",
   "SLACK_STATE_SECRET",
   "DATABASE_URL",
-];
+]);
 
-const bracket = (name: string) => (name.startsWith('"') ? `[${name}]` : `.${name}`);
+/**
+ * More field and header names to redact in every logger created from now on (a process adds its
+ * channels' before it creates its loggers: the channel registry does so as it loads).
+ */
+export function addSecretFields(fields: readonly string[], headers: readonly string[] = []): void {
+  for (const field of fields) SECRET_FIELDS.add(field);
+  for (const header of headers) SECRET_HEADERS.add(header.toLowerCase());
+}
 
-export const redactPaths = [
-  ...SECRET_HEADERS.flatMap((h) => [`req.headers${bracket(h)}`, `headers${bracket(h)}`, `*.headers${bracket(h)}`]),
-  ...SECRET_FIELDS.flatMap((f) => [f, `*.${f}`]),
-];
+// pino's paths: a plain identifier after a dot, anything else quoted in brackets.
+const member = (name: string) => (/^[A-Za-z_$][\w$]*$/.test(name) ? `.${name}` : `["${name}"]`);
+
+/** pino's redact paths for the names known now. */
+export function redactPaths(): string[] {
+  return [
+    ...[...SECRET_HEADERS].flatMap((h) => [`req.headers${member(h)}`, `headers${member(h)}`, `*.headers${member(h)}`]),
+    ...[...SECRET_FIELDS].flatMap((f) => [f, `*.${f}`]),
+  ];
+}
 
 /**
  * A query string's values may be credentials (Meta's `hub.verify_token`, or a key a client put in

@@ -4,7 +4,8 @@ export interface GraphOptions {
   /** https://graph.facebook.com by default; a proxy or a fake otherwise. */
   baseUrl?: string | undefined;
   version?: string | undefined;
-  platform: "whatsapp" | "messenger";
+  /** The channel name errors are reported under. */
+  platform: string;
 }
 
 export const DEFAULT_GRAPH_VERSION = "v21.0";

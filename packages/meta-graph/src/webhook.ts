@@ -28,7 +28,8 @@ function sameToken(a: unknown, b: string): boolean {
  * raw body before parsing it, then hands the parsed payload to the channel's normalizer.
  */
 export function metaWebhook(options: {
-  object: "whatsapp_business_account" | "page";
+  /** The payload's `object`: whatsapp_business_account, page, instagram. */
+  object: string;
   channel: string;
   normalize: (body: unknown, account: ChannelAccount) => InboundEvent[];
 }): FastifyPluginAsync<WebhookPluginOptions> {

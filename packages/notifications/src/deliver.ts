@@ -1,4 +1,5 @@
-import type { ChannelSender, Reply } from "@cb/core";
+import { driverOf } from "@cb/channels";
+import { notificationVerdict, type ChannelSender, type OutsideWindowContent, type Reply } from "@cb/core";
 import { sendReplies } from "@cb/conversation";
 import type { Db, Pool } from "@cb/db";
 import type { Logger } from "@cb/logging";
@@ -15,19 +16,14 @@ export interface NotifyDeps {
   logger?: Logger;
 }
 
-/** What to say, in each channel's terms: the text, and what may stand for it outside the 24-hour window. */
-export interface OutgoingMessage {
-  text: string;
-  whatsapp?: { template: string; language: string; parameters?: string[] };
-  messenger?: { tag: string };
-}
+/**
+ * What to say, in each channel's terms: the text, and under a channel's name what may stand for it
+ * outside that channel's reply window (WhatsApp: a template; Messenger: a message tag).
+ */
+export type OutgoingMessage = { text: string } & { [channel: string]: OutsideWindowContent | string };
 
-export interface RuleTemplate {
-  text: string;
-  /** `parameters` are JSONPaths into the event. */
-  whatsapp?: { template: string; language: string; parameters?: string[] };
-  messenger?: { tag: string };
-}
+/** A rule's message; a template's `parameters` are JSONPaths into the event. */
+export type RuleTemplate = OutgoingMessage;
 
 export type ContactMatch = { by: "customerId" | "phone" | "email"; path: string };
 
@@ -39,22 +35,17 @@ export type Outcome = {
   messageId?: string;
 };
 
-const WINDOW_MS = 24 * 3600_000;
-
-/** A rule's template rendered over its event. */
+/** A rule's template rendered over its event: the text, and its templates' parameters read from the event. */
 export function ruleMessage(template: RuleTemplate, event: EventDocument): OutgoingMessage {
-  return {
-    text: renderText(template.text, event),
-    ...(template.whatsapp
-      ? {
-          whatsapp: {
-            ...template.whatsapp,
-            parameters: (template.whatsapp.parameters ?? []).map((path) => String(firstValue(path, event) ?? "")),
-          },
-        }
-      : {}),
-    ...(template.messenger ? { messenger: template.messenger } : {}),
-  };
+  const message: OutgoingMessage = { text: renderText(template.text, event) };
+  for (const [channel, outside] of Object.entries(template)) {
+    if (channel === "text" || typeof outside !== "object") continue;
+    message[channel] =
+      "template" in outside
+        ? { ...outside, parameters: (outside.parameters ?? []).map((path) => String(firstValue(path, event) ?? "")) }
+        : outside;
+  }
+  return message;
 }
 
 /** The contact value a rule's match reads from an event (phones as E.164, e-mails in lower case), if any. */
@@ -110,10 +101,7 @@ export async function deliverTo(
       create: { tenantId, channelAccountId: account.id, externalId: identity.externalId },
       update: {},
     });
-    const open =
-      conversation.lastInboundAt !== null &&
-      (deps.now?.() ?? new Date()).getTime() - conversation.lastInboundAt.getTime() < WINDOW_MS;
-    const allowed = withinPlatformRules(channel, open, message);
+    const allowed = withinPlatformRules(channel, conversation.lastInboundAt, deps.now?.() ?? new Date(), message);
     if ("refused" in allowed) {
       reasons.push(allowed.refused);
       continue;
@@ -145,27 +133,20 @@ export async function deliverTo(
   return { status: "skipped", reason: reasons.join("; ") || "no channel to try", contactId: contact.id };
 }
 
-/** The reply a channel allows for the message, inside or outside the 24-hour window, or why none. */
+/**
+ * The reply a channel allows for the message, inside or outside its reply window (its driver's
+ * messaging policy), or why none: outside, the message's field for that channel (a template, a tag).
+ */
 export function withinPlatformRules(
   channel: string,
-  open: boolean,
+  lastInboundAt: Date | null,
+  now: Date,
   message: OutgoingMessage,
 ): { reply: Reply; messageTag?: string } | { refused: string } {
-  if (channel === "whatsapp" && !open) {
-    if (!message.whatsapp) return { refused: "whatsapp: outside the 24-hour window and no approved template" };
-    const parameters = (message.whatsapp.parameters ?? []).map((text) => ({ type: "text", text }));
-    return {
-      reply: {
-        type: "template",
-        name: message.whatsapp.template,
-        language: message.whatsapp.language,
-        ...(parameters.length ? { components: [{ type: "body", parameters }] } : {}),
-      },
-    };
-  }
-  if (channel === "messenger" && !open) {
-    if (!message.messenger?.tag) return { refused: "messenger: outside the 24-hour window and no message tag" };
-    return { reply: { type: "text", text: message.text }, messageTag: message.messenger.tag };
-  }
-  return { reply: { type: "text", text: message.text } };
+  const driver = driverOf(channel);
+  if (!driver) return { refused: `${channel}: no such channel is installed` };
+  const since = lastInboundAt ? now.getTime() - lastInboundAt.getTime() : Number.POSITIVE_INFINITY;
+  const verdict = notificationVerdict(driver, since, message.text, message[channel] as OutsideWindowContent);
+  if (!verdict.ok) return { refused: verdict.reason };
+  return verdict.messageTag ? { reply: verdict.reply, messageTag: verdict.messageTag } : { reply: verdict.reply };
 }

@@ -7,8 +7,6 @@ import { withinPlatformRules, type NotifyDeps, type Outcome } from "./deliver.ts
 /** A fulfillment's follow-up: a text to send, or an event that triggers the intent listing it. */
 export type FollowupContent = { text: string } | { event: string; parameters?: Record<string, unknown> };
 
-const WINDOW_MS = 24 * 3600_000;
-
 const LOAD = `
 SELECT c.id, c."tenantId", c."channelAccountId", c."externalId", c."lastInboundAt", c.mode, a.channel, a.enabled,
   (SELECT i.content->'conversation' FROM "Message" i WHERE i."conversationId" = c.id AND i.direction = 'in'
@@ -80,10 +78,12 @@ export async function sendFollowup(
     });
     return { status: "sent", reason: `event ${content.event} triggered in the conversation`, messageId, ...at };
   }
-  const open =
-    conversation.lastInboundAt !== null &&
-    (deps.now?.() ?? new Date()).getTime() - (conversation.lastInboundAt as Date).getTime() < WINDOW_MS;
-  const allowed = withinPlatformRules(conversation.channel, open, { text: content.text });
+  const allowed = withinPlatformRules(
+    conversation.channel,
+    conversation.lastInboundAt as Date | null,
+    deps.now?.() ?? new Date(),
+    { text: content.text },
+  );
   if ("refused" in allowed) return { status: "skipped", reason: allowed.refused, ...at };
   const [result] = await sendReplies(
     deps.pool,

@@ -1,3 +1,4 @@
+import { channelNames } from "@cb/channels";
 import { prismaSql, type Prisma } from "@cb/db";
 import { emitEvent } from "@cb/event-webhooks";
 import type { JobHelpers } from "@cb/jobs";
@@ -18,8 +19,8 @@ import { quietUntil, type QuietSettings } from "./quiet-hours.ts";
 import type { EventDocument } from "./rules.ts";
 import { SEND_SCHEDULED } from "@cb/conversation";
 
-/** The channels a reminder tries when it names none. */
-export const DEFAULT_CHANNEL_ORDER = ["whatsapp", "messenger", "telegram", "slack"];
+/** The channels a reminder tries when it names none: the registry's order. */
+export const DEFAULT_CHANNEL_ORDER = [...channelNames];
 
 export interface ReminderContent {
   message: OutgoingMessage;

@@ -1,4 +1,5 @@
 import { join, resolve } from "node:path";
+import { channelDrivers } from "@cb/channels";
 import { postgresSendLimits, type ChannelDriver } from "@cb/core";
 import { createAccountDirectory, type AccountDirectory } from "@cb/conversation";
 import {
@@ -13,22 +14,11 @@ import {
 import { createLogger, type Logger } from "@cb/logging";
 import { observePool } from "@cb/observability";
 import { createSealer, parseKeyRing, type Sealer } from "@cb/secrets";
-import { messengerDriver } from "@cb/channel-messenger";
-import { slackDriver } from "@cb/channel-slack";
-import { telegramDriver } from "@cb/channel-telegram";
-import { driver as webchatDriver } from "@cb/channel-webchat";
-import { whatsappDriver } from "@cb/channel-whatsapp";
 import { channelEnvironment, type Config } from "./config.ts";
 import { localKeyRing } from "./keys.ts";
 
-/** Every channel this build speaks. */
-export const channelDrivers: ChannelDriver[] = [
-  telegramDriver,
-  whatsappDriver,
-  messengerDriver,
-  slackDriver,
-  webchatDriver,
-];
+/** Every channel this build speaks: the registry's. */
+export { channelDrivers };
 
 export interface Runtime {
   config: Config;
@@ -37,7 +27,7 @@ export interface Runtime {
   /** The pool under db, for SQL on the hot paths. */
   pool: Pool;
   sealer: Sealer;
-  drivers: ChannelDriver[];
+  drivers: readonly ChannelDriver[];
   accounts: AccountDirectory;
   channelEnv: Record<string, string | undefined>;
   /** The process logger, at LOG_LEVEL; every part of every role logs through it (or a child). */

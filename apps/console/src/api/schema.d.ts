@@ -751,7 +751,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        channel: "telegram" | "whatsapp" | "messenger" | "slack" | "webchat";
+                        channel: "whatsapp" | "messenger" | "instagram" | "telegram" | "slack" | "webchat";
                         name: string;
                         config?: {
                             [key: string]: unknown;
@@ -2947,7 +2947,7 @@ export interface paths {
                     /** @description bot: the bot answers; pending: waiting for an agent; human: with an agent (the assignee) */
                     mode?: "bot" | "pending" | "human";
                     /** @description only this channel's */
-                    channel?: "telegram" | "whatsapp" | "messenger" | "slack" | "webchat";
+                    channel?: "whatsapp" | "messenger" | "instagram" | "telegram" | "slack" | "webchat";
                     /** @description only those this operator has */
                     assignee?: string;
                     /** @description search: part of the customer's name, username or id, or of any message's text (case ignored) */
@@ -2987,7 +2987,7 @@ export interface paths {
                                 } | null;
                                 /** Format: date-time */
                                 createdAt: string;
-                                /** @description telegram | whatsapp | messenger | slack */
+                                /** @description whatsapp | messenger | instagram | telegram | slack | webchat */
                                 channel: string;
                                 /** @description as the platform named them in their last message (in a group, its last sender) */
                                 customer: {
@@ -3098,7 +3098,7 @@ export interface paths {
                             } | null;
                             /** Format: date-time */
                             createdAt: string;
-                            /** @description telegram | whatsapp | messenger | slack */
+                            /** @description whatsapp | messenger | instagram | telegram | slack | webchat */
                             channel: string;
                             /** @description as the platform named them in their last message (in a group, its last sender) */
                             customer: {
@@ -5631,12 +5631,15 @@ export interface paths {
                                     messenger?: {
                                         tag: "ACCOUNT_UPDATE" | "CONFIRMED_EVENT_UPDATE" | "POST_PURCHASE_UPDATE" | "HUMAN_AGENT";
                                     };
+                                    instagram?: {
+                                        tag: "HUMAN_AGENT";
+                                    };
                                 };
                                 contactMatch: {
                                     by: "customerId" | "phone" | "email";
                                     path: string;
                                 };
-                                channelOrder: ("whatsapp" | "messenger" | "telegram" | "slack")[];
+                                channelOrder: ("whatsapp" | "messenger" | "instagram" | "telegram" | "slack" | "webchat")[];
                                 enabled: boolean;
                                 delay: (string | {
                                     /** @description JSONPath to a time in the event */
@@ -5709,12 +5712,15 @@ export interface paths {
                             messenger?: {
                                 tag: "ACCOUNT_UPDATE" | "CONFIRMED_EVENT_UPDATE" | "POST_PURCHASE_UPDATE" | "HUMAN_AGENT";
                             };
+                            instagram?: {
+                                tag: "HUMAN_AGENT";
+                            };
                         };
                         contactMatch: {
                             by: "customerId" | "phone" | "email";
                             path: string;
                         };
-                        channelOrder: ("whatsapp" | "messenger" | "telegram" | "slack")[];
+                        channelOrder: ("whatsapp" | "messenger" | "instagram" | "telegram" | "slack" | "webchat")[];
                         enabled?: boolean;
                         /** @description send later: a duration after the event, or a time in the event plus an offset (-PT2H: 2 hours before) */
                         delay?: string | {
@@ -5755,12 +5761,15 @@ export interface paths {
                                 messenger?: {
                                     tag: "ACCOUNT_UPDATE" | "CONFIRMED_EVENT_UPDATE" | "POST_PURCHASE_UPDATE" | "HUMAN_AGENT";
                                 };
+                                instagram?: {
+                                    tag: "HUMAN_AGENT";
+                                };
                             };
                             contactMatch: {
                                 by: "customerId" | "phone" | "email";
                                 path: string;
                             };
-                            channelOrder: ("whatsapp" | "messenger" | "telegram" | "slack")[];
+                            channelOrder: ("whatsapp" | "messenger" | "instagram" | "telegram" | "slack" | "webchat")[];
                             enabled: boolean;
                             delay: (string | {
                                 /** @description JSONPath to a time in the event */
@@ -6043,9 +6052,13 @@ export interface paths {
                             messenger?: {
                                 tag: "ACCOUNT_UPDATE" | "CONFIRMED_EVENT_UPDATE" | "POST_PURCHASE_UPDATE" | "HUMAN_AGENT";
                             };
+                            /** @description the message tag sent outside the 24-hour window */
+                            instagram?: {
+                                tag: "HUMAN_AGENT";
+                            };
                         };
-                        /** @description default: whatsapp, messenger, telegram, slack */
-                        channelOrder?: ("whatsapp" | "messenger" | "telegram" | "slack")[];
+                        /** @description default: whatsapp, messenger, instagram, telegram, slack, webchat */
+                        channelOrder?: ("whatsapp" | "messenger" | "instagram" | "telegram" | "slack" | "webchat")[];
                         /** @description the same key schedules once */
                         idempotencyKey: string;
                     };

@@ -1,9 +1,7 @@
-import type { Channel } from "@cb/core";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
-import { setup as webchatSetup } from "@cb/channel-webchat";
-import { checkRequired, generateToken, telegramClient, telegramFailure } from "../channels.ts";
+import { channelDriver, checkRequired } from "../channels.ts";
 import { baseUrl, hint, notFound, requireScope, tenantOf, type AdminApiOptions } from "../context.ts";
 import { PageQuery, page, pageArgs, toPage } from "../pagination.ts";
 import {
@@ -16,6 +14,7 @@ import {
 
 interface Row {
   id: string;
+  tenantId: string;
   channel: string;
   name: string;
   enabled: boolean;
@@ -39,6 +38,13 @@ export const channelAccountRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = 
       Object.entries(sealer.openJson<Record<string, string>>(row.secrets)).map(([k, v]) => [k, hint(v)]),
     ),
     createdAt: row.createdAt.toISOString(),
+  });
+  const account = (row: Row) => ({
+    id: row.id,
+    tenantId: row.tenantId,
+    channel: row.channel,
+    config: row.config as Record<string, unknown>,
+    secrets: sealer.openJson<Record<string, string>>(row.secrets),
   });
   const find = async (request: FastifyRequest, id: string) => {
     const row = await db.channelAccount.findFirst({ where: { id, tenantId: tenantOf(request) } });
@@ -90,55 +96,25 @@ export const channelAccountRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = 
       const { channel, name, credentials } = request.body;
       let config = request.body.config ?? {};
       checkRequired(channel, credentials, config);
-      const secrets: Record<string, string> = { ...credentials };
-      let telegram: ReturnType<typeof telegramClient> | undefined;
-      if (channel === "telegram") {
-        telegram = telegramClient(credentials.botToken!, options.channelEnv);
-        const me = await telegram.getMe().catch((err) => {
-          throw telegramFailure(err, "check the bot");
-        });
-        config = { ...config, botId: me.id, username: me.username };
-        secrets.secretToken = generateToken();
-      }
-      if (channel === "whatsapp" || channel === "messenger") secrets.verifyToken = generateToken();
-
+      const { connection } = channelDriver(channel);
+      const prepared = await connection.prepare?.({ credentials, config, env: options.channelEnv });
+      config = { ...config, ...prepared?.config };
+      const secrets: Record<string, string> = { ...credentials, ...prepared?.secrets };
       const row = await db.channelAccount.create({
         data: { tenantId, channel, name, config: config as object, secrets: sealer.sealJson(secrets) },
       });
       const url = webhookUrl(request, row);
-      let setup: Record<string, unknown> = { webhookUrl: url };
-      if (telegram) {
-        try {
-          await telegram.setWebhook(url, {
-            secret_token: secrets.secretToken!,
-            allowed_updates: ["message", "edited_message", "callback_query"],
-          });
-          setup = { ...setup, webhook: await telegram.getWebhookInfo() };
-        } catch (err) {
-          await db.channelAccount.delete({ where: { id: row.id } });
-          throw telegramFailure(err, "register the webhook");
-        }
+      let setup: Record<string, unknown>;
+      try {
+        setup = {
+          webhookUrl: url,
+          ...(await connection.register({ id: row.id, tenantId, channel, config, secrets }, url, options.channelEnv)),
+        };
+      } catch (err) {
+        // The platform refused it: nothing stays connected.
+        await db.channelAccount.delete({ where: { id: row.id } });
+        throw err;
       }
-      if (secrets.verifyToken)
-        setup = {
-          ...setup,
-          callbackUrl: url,
-          verifyToken: secrets.verifyToken,
-          subscribe:
-            channel === "whatsapp"
-              ? ["messages"]
-              : ["messages", "messaging_postbacks", "message_deliveries", "message_reads"],
-        };
-      if (channel === "slack")
-        setup = {
-          ...setup,
-          eventSubscriptionsUrl: url,
-          interactivityUrl: url,
-          botEvents: ["message.im", "app_mention"],
-          scopes: ["chat:write", "im:history", "app_mentions:read"],
-        };
-      // What the business pastes into its pages (README, Web chat).
-      if (channel === "webchat") setup = { ...setup, ...webchatSetup(url) };
       return reply.code(201).send({ account: view(request, row), setup });
     },
   );
@@ -156,15 +132,10 @@ export const channelAccountRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = 
     async (request) => {
       requireScope(request, false);
       const row = await find(request, request.params.id);
-      if (row.channel !== "telegram")
+      const { webhookInfo } = channelDriver(row.channel).connection;
+      if (!webhookInfo)
         return { webhookUrl: webhookUrl(request, row), note: "this platform reports no webhook state through its API" };
-      const { botToken } = sealer.openJson<{ botToken: string }>(row.secrets);
-      const info = await telegramClient(botToken, options.channelEnv)
-        .getWebhookInfo()
-        .catch((err) => {
-          throw telegramFailure(err, "report the webhook");
-        });
-      return { ...info };
+      return webhookInfo(account(row), options.channelEnv);
     },
   );
 
@@ -200,14 +171,7 @@ export const channelAccountRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = 
     async (request, reply) => {
       requireScope(request, true);
       const row = await find(request, request.params.id);
-      if ((row.channel as Channel) === "telegram") {
-        const { botToken } = sealer.openJson<{ botToken: string }>(row.secrets);
-        await telegramClient(botToken, options.channelEnv)
-          .deleteWebhook()
-          .catch((err) => {
-            throw telegramFailure(err, "remove the webhook");
-          });
-      }
+      await channelDriver(row.channel).connection.disconnect?.(account(row), options.channelEnv);
       await db.channelAccount.delete({ where: { id: row.id } });
       options.onAccountChanged?.(row.id);
       return reply.code(204).send(null);

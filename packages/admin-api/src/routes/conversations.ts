@@ -1,3 +1,4 @@
+import { channelNames } from "@cb/channels";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { notFound, requireScope, tenantOf, type AdminApiOptions } from "../context.ts";
@@ -19,7 +20,7 @@ const ConversationQuery = Type.Object({
   mode: Type.Optional(Mode),
   channel: Type.Optional(
     Type.Union(
-      ["telegram", "whatsapp", "messenger", "slack", "webchat"].map((c) => Type.Literal(c)),
+      channelNames.map((c) => Type.Literal(c)),
       { description: "only this channel's" },
     ),
   ),

@@ -8,7 +8,7 @@ import { unique } from "../errors.ts";
 import { assertTimeZone } from "../time-zone.ts";
 import { PageQuery, page, pageArgs, toPage } from "../pagination.ts";
 import { messageStatuses, Notification, notificationView } from "../notification-view.ts";
-import { IsoDuration, UuidParams } from "../schemas.ts";
+import { Channel, IsoDuration, outsideWindowFields, UuidParams } from "../schemas.ts";
 
 const TimeZone = Type.String({
   minLength: 1,
@@ -82,28 +82,20 @@ const RuleInput = Type.Object(
     conditions: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     template: Type.Object({
       text: Type.String({ minLength: 1 }),
-      whatsapp: Type.Optional(
+      ...outsideWindowFields(
         Type.Object({
           template: Type.String(),
           language: Type.String(),
           parameters: Type.Optional(Type.Array(Type.String())),
         }),
-      ),
-      messenger: Type.Optional(
-        Type.Object({
-          tag: Type.Union(
-            ["ACCOUNT_UPDATE", "CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE", "HUMAN_AGENT"].map((t) =>
-              Type.Literal(t),
-            ),
-          ),
-        }),
+        false,
       ),
     }),
     contactMatch: Type.Object({
       by: Type.Union([Type.Literal("customerId"), Type.Literal("phone"), Type.Literal("email")]),
       path: Type.String({ pattern: "^\\$" }),
     }),
-    channelOrder: Type.Array(Type.Union(["whatsapp", "messenger", "telegram", "slack"].map((c) => Type.Literal(c))), {
+    channelOrder: Type.Array(Channel, {
       minItems: 1,
       uniqueItems: true,
     }),

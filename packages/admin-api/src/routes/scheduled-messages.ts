@@ -1,3 +1,4 @@
+import { channelNames } from "@cb/channels";
 import { HttpError } from "@cb/core";
 import { prismaSql, type Prisma } from "@cb/db";
 import { addDuration, cancelScheduled, parseDuration, scheduleNotification } from "@cb/conversation";
@@ -7,9 +8,7 @@ import { parsePhoneNumberFromString } from "libphonenumber-js";
 import { Type } from "typebox";
 import { notFound, requireScope, tenantOf, type AdminApiOptions } from "../context.ts";
 import { messageStatuses, Notification, notificationView } from "../notification-view.ts";
-import { IsoDuration, UuidParams } from "../schemas.ts";
-
-const Channel = Type.Union(["whatsapp", "messenger", "telegram", "slack"].map((c) => Type.Literal(c)));
+import { Channel, IsoDuration, outsideWindowFields, UuidParams } from "../schemas.ts";
 
 const ScheduledMessageInput = Type.Object(
   {
@@ -36,27 +35,13 @@ const ScheduledMessageInput = Type.Object(
     message: Type.Object(
       {
         text: Type.String({ minLength: 1, maxLength: 4096 }),
-        whatsapp: Type.Optional(
-          Type.Object(
-            {
-              template: Type.String({ minLength: 1, maxLength: 512 }),
-              language: Type.String({ minLength: 2, maxLength: 15 }),
-              parameters: Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 20 })),
-            },
-            { additionalProperties: false, description: "the approved template sent outside the 24-hour window" },
-          ),
-        ),
-        messenger: Type.Optional(
-          Type.Object(
-            {
-              tag: Type.Union(
-                ["ACCOUNT_UPDATE", "CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE", "HUMAN_AGENT"].map((t) =>
-                  Type.Literal(t),
-                ),
-              ),
-            },
-            { additionalProperties: false, description: "the message tag sent outside the 24-hour window" },
-          ),
+        ...outsideWindowFields(
+          Type.Object({
+            template: Type.String({ minLength: 1, maxLength: 512 }),
+            language: Type.String({ minLength: 2, maxLength: 15 }),
+            parameters: Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 20 })),
+          }),
+          true,
         ),
       },
       { additionalProperties: false },
@@ -65,7 +50,7 @@ const ScheduledMessageInput = Type.Object(
       Type.Array(Channel, {
         minItems: 1,
         uniqueItems: true,
-        description: "default: whatsapp, messenger, telegram, slack",
+        description: `default: ${channelNames.join(", ")}`,
       }),
     ),
     idempotencyKey: Type.String({ minLength: 1, maxLength: 200, description: "the same key schedules once" }),

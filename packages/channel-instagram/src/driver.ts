@@ -1,0 +1,41 @@
+import type { ChannelDriver } from "@cb/core";
+import { metaConnection } from "@cb/meta-graph";
+import { Type, type Static } from "typebox";
+import { policy } from "./policy.ts";
+import { LIMITS, render } from "./render.ts";
+import { createSender } from "./sender.ts";
+import { webhook } from "./webhook.ts";
+
+export const Credentials = Type.Object({
+  pageAccessToken: Type.String({
+    minLength: 1,
+    description: "The access token of the Facebook Page linked to the Instagram professional account",
+  }),
+  appSecret: Type.String({ minLength: 1, description: "The Meta app's secret: webhooks are signed with it" }),
+});
+export const Config = Type.Object({
+  instagramAccountId: Type.String({ minLength: 1, description: "The Instagram professional account's id (IGID)" }),
+});
+/** What an account's sealed secrets hold: the credentials, and the verify token Meta's handshake echoes. */
+export type InstagramSecrets = Static<typeof Credentials> & { verifyToken: string };
+export type InstagramConfig = Static<typeof Config>;
+
+export const driver: ChannelDriver = {
+  name: "instagram",
+  displayName: "Instagram",
+  credentials: Credentials,
+  config: Config,
+  secretFields: ["pageAccessToken", "appSecret", "verifyToken"],
+  secretHeaders: ["x-hub-signature-256"],
+  connection: metaConnection({
+    subscribe: ["messages", "messaging_postbacks", "message_reactions", "messaging_seen"],
+    where: "Instagram > Webhooks (the Instagram object)",
+  }),
+  webhook,
+  render,
+  limits: LIMITS,
+  createSender,
+  policy,
+  // Dialogflow has no Instagram integration: no source; Instagram payloads go under "instagram".
+  dialogflow: { payloadKey: "instagram", platform: "INSTAGRAM" },
+};

@@ -1,0 +1,42 @@
+import type { ChannelDriver } from "@cb/core";
+import { metaConnection } from "@cb/meta-graph";
+import { Type, type Static } from "typebox";
+import { welcomeEvents } from "./normalize.ts";
+import { policy } from "./policy.ts";
+import { LIMITS, render } from "./render.ts";
+import { createSender } from "./sender.ts";
+import { webhook } from "./webhook.ts";
+
+export const Credentials = Type.Object({
+  pageAccessToken: Type.String({ minLength: 1, description: "The Page's access token" }),
+  appSecret: Type.String({ minLength: 1, description: "The Meta app's secret: webhooks are signed with it" }),
+});
+export const Config = Type.Object({ pageId: Type.String({ minLength: 1, description: "The Facebook Page's id" }) });
+/** What an account's sealed secrets hold: the credentials, and the verify token Meta's handshake echoes. */
+export type MessengerSecrets = Static<typeof Credentials> & { verifyToken: string };
+export type MessengerConfig = Static<typeof Config>;
+
+export const driver: ChannelDriver = {
+  name: "messenger",
+  displayName: "Messenger",
+  credentials: Credentials,
+  config: Config,
+  secretFields: ["pageAccessToken", "appSecret", "verifyToken"],
+  secretHeaders: ["x-hub-signature-256"],
+  connection: metaConnection({
+    subscribe: ["messages", "messaging_postbacks", "message_deliveries", "message_reads"],
+    where: "Messenger > Settings > Webhooks",
+  }),
+  webhook,
+  render,
+  limits: LIMITS,
+  createSender,
+  policy,
+  dialogflow: {
+    source: "facebook",
+    payloadKey: "facebook",
+    platform: "FACEBOOK",
+    importNames: ["facebook"],
+    welcomeEvents,
+  },
+};

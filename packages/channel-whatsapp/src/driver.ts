@@ -1,0 +1,40 @@
+import type { ChannelDriver } from "@cb/core";
+import { metaConnection } from "@cb/meta-graph";
+import { Type, type Static } from "typebox";
+import { policy } from "./policy.ts";
+import { LIMITS, render } from "./render.ts";
+import { createSender } from "./sender.ts";
+import { webhook } from "./webhook.ts";
+
+export const Credentials = Type.Object({
+  accessToken: Type.String({
+    minLength: 1,
+    description: "A system user's access token with whatsapp_business_messaging",
+  }),
+  appSecret: Type.String({ minLength: 1, description: "The Meta app's secret: webhooks are signed with it" }),
+});
+export const Config = Type.Object({
+  phoneNumberId: Type.String({ minLength: 1, description: "The business phone number's id" }),
+  wabaId: Type.Optional(Type.String({ description: "The WhatsApp Business Account's id" })),
+});
+/** What an account's sealed secrets hold: the credentials, and the verify token Meta's handshake echoes. */
+export type WhatsAppSecrets = Static<typeof Credentials> & { verifyToken: string };
+export type WhatsAppConfig = Static<typeof Config>;
+
+export const driver: ChannelDriver = {
+  name: "whatsapp",
+  displayName: "WhatsApp",
+  credentials: Credentials,
+  config: Config,
+  secretFields: ["accessToken", "appSecret", "verifyToken"],
+  secretHeaders: ["x-hub-signature-256"],
+  connection: metaConnection({ subscribe: ["messages"], where: "WhatsApp > Configuration > Webhook" }),
+  webhook,
+  render,
+  limits: LIMITS,
+  createSender,
+  policy,
+  // Dialogflow has no WhatsApp integration: requests carry no source (fulfillment libraries then
+  // answer with platform-independent messages), and WhatsApp payloads go under "whatsapp".
+  dialogflow: { payloadKey: "whatsapp", platform: "WHATSAPP" },
+};

@@ -1,0 +1,28 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { captureLogs } from "@cb/logging/testing";
+import { channelDrivers, channelNames, driverOf } from "../src/index.ts";
+
+test("one driver a name; looked up by name; unknown names have none", () => {
+  assert.equal(new Set(channelNames).size, channelDrivers.length);
+  for (const driver of channelDrivers) assert.equal(driverOf(driver.name), driver);
+  assert.equal(driverOf("carrier-pigeon"), undefined);
+});
+
+test("every channel's secret fields and headers are redacted by the process's loggers", () => {
+  const { logger, text } = captureLogs();
+  for (const driver of channelDrivers) {
+    for (const field of driver.secretFields) {
+      logger.info({ [field]: `LEAK:${driver.name}:${field}` }, "top");
+      logger.info({ account: { [field]: `LEAK:${driver.name}:${field}` } }, "nested");
+    }
+    for (const header of driver.secretHeaders ?? [])
+      logger.info({ response: { headers: { [header]: `LEAK:${driver.name}:${header}` } } }, "header");
+  }
+  const out = text();
+  assert.ok(
+    !out.includes("LEAK:"),
+    out.split("\n").find((line) => line.includes("LEAK:")),
+  );
+  assert.ok(out.includes("[Redacted]"));
+});
