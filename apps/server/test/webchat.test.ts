@@ -388,3 +388,18 @@ test("the widget's script: served gzipped with an etag, and any page may call th
   assert.equal(streamed.headers.get("access-control-allow-origin"), "*");
   await streamed.body?.cancel();
 });
+
+// Last: it spends the address's budget, which every test's posts share (they all come from 127.0.0.1).
+test("visitor tokens cost nothing to make, so one address is limited whatever the tokens", async () => {
+  const [a] = servers;
+  let accepted = 0;
+  let status = 202;
+  while (status === 202 && accepted <= 2 * VISITOR_LIMITS.perAddress) {
+    status = (await post(a!.url, anonymous(visitorToken()), { clientId: clientId(), text: "fresh" })).status;
+    if (status === 202) accepted++;
+  }
+  assert.equal(status, 429, "a fresh visitor from a spent address is refused");
+  assert.ok(accepted <= VISITOR_LIMITS.perAddress, `${accepted} fresh visitors accepted`);
+  const refused = await post(a!.url, anonymous(visitorToken()), { clientId: clientId(), text: "yet another" });
+  assert.equal((await errorOf(refused)).code, "rate_limited");
+});
