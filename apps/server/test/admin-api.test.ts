@@ -211,6 +211,38 @@ test("WhatsApp and Messenger accounts get a generated verify token and the callb
   );
 });
 
+test("the channels that can be connected, each with its driver's credentials, config and messaging policy", async () => {
+  const listed = await call("GET", "/v1/channels", keys.a);
+  assert.equal(listed.statusCode, 200);
+  const items = listed.json().items as {
+    name: string;
+    displayName: string;
+    credentials: { required?: string[]; properties: Record<string, unknown> };
+    config: { required?: string[] };
+    policy: Record<string, unknown>;
+  }[];
+  const byName = Object.fromEntries(items.map((c) => [c.name, c]));
+  assert.deepEqual(Object.keys(byName), ["whatsapp", "messenger", "instagram", "telegram", "slack"]);
+  assert.deepEqual(byName.whatsapp!.credentials.required, ["accessToken", "appSecret"]);
+  assert.deepEqual(byName.whatsapp!.config.required, ["phoneNumberId"]);
+  assert.equal(byName.telegram!.displayName, "Telegram");
+  assert.deepEqual(byName.instagram!.policy, {
+    replyWindowHours: 24,
+    outsideWindow: "tag",
+    tags: ["HUMAN_AGENT"],
+    humanAgentHours: 168,
+    templates: false,
+  });
+  assert.deepEqual(byName.slack!.policy, {
+    replyWindowHours: null,
+    outsideWindow: null,
+    tags: [],
+    humanAgentHours: null,
+    templates: false,
+  });
+  assert.equal((await app.inject({ method: "GET", url: "/v1/channels" })).statusCode, 401);
+});
+
 test("intents carry Dialogflow's events, action, priority and flags; defaults when not given", async () => {
   const fields = {
     events: ["WELCOME", "TELEGRAM_WELCOME"],

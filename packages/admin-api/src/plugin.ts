@@ -13,6 +13,7 @@ import { agentImportRoutes } from "./routes/agent-import.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { channelAccountRoutes } from "./routes/channel-accounts.ts";
+import { channelRoutes } from "./routes/channels.ts";
 import { conversationRoutes } from "./routes/conversations.ts";
 import { endpointRoutes } from "./routes/fulfillment-endpoints.ts";
 import { entityTypeRoutes } from "./routes/entity-types.ts";
@@ -75,6 +76,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
   for (const routes of [
     tenantRoutes,
     apiKeyRoutes,
+    channelRoutes,
     channelAccountRoutes,
     intentRoutes,
     entityTypeRoutes,

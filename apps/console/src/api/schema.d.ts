@@ -662,6 +662,92 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The channels that can be connected: the credentials and config each takes, and its messaging policy */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                name: string;
+                                displayName: string;
+                                /** @description what POST /v1/channel-accounts takes as credentials (JSON Schema) */
+                                credentials: {
+                                    [key: string]: unknown;
+                                };
+                                /** @description what it takes as config (JSON Schema) */
+                                config: {
+                                    [key: string]: unknown;
+                                };
+                                policy: {
+                                    /** @description free messaging this long after the customer's last message; null: always */
+                                    replyWindowHours: number | null;
+                                    outsideWindow: "template" | "tag" | null;
+                                    /** @description the message tags permitted outside the window */
+                                    tags: string[];
+                                    /** @description how long after the customer's last message a human agent may answer, tagged */
+                                    humanAgentHours: number | null;
+                                    templates: boolean;
+                                };
+                            }[];
+                        };
+                    };
+                };
+                /** @description Invalid input (the body, query or path does not match the schema, or is not valid JSON) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No valid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credentials may not do this (or a change made with the session cookie lacks its CSRF token) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/channel-accounts": {
         parameters: {
             query?: never;
