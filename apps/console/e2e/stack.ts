@@ -6,7 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestDatabase } from "@cb/db/testing";
-import { DEMO_BOT, seedDemo } from "@cb/demo";
+import { DEMO_BOT, seedDemo, startShopPage } from "@cb/demo";
 import { startDemoBackends } from "@cb/demo-backends";
 import { startFakeTelegram, type FakeTelegram } from "@cb/fake-telegram";
 import { createLogger } from "@cb/logging";
@@ -25,6 +25,10 @@ export interface Stack {
   db: Runtime["db"];
   /** The demo bot's webhook, as Telegram posts to it. */
   webhookUrl: string;
+  /** The demo shop's page with the web chat widget (another origin, as a business's site is). */
+  shopUrl: string;
+  /** Stops the web role and starts it again on the same port (a deployment, a crash). */
+  restartWeb(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -50,9 +54,11 @@ export async function startStack(): Promise<Stack> {
     where: { id: demo.endpointId },
     data: { url: `${backends.url}/fulfillment` },
   });
-  const web = await startWebRole(runtime, { port: 0 });
+  let web = await startWebRole(runtime, { port: 0 });
   if (!web.consoleUrl) throw new Error("the console is not built: run `npm run build` first");
+  const port = Number(new URL(web.url).port);
   const worker = await startWorkerRole(runtime);
+  const shop = await startShopPage({ port: 0, serverUrl: web.url, ...demo.webchat });
   return {
     url: web.url,
     consoleUrl: web.consoleUrl,
@@ -60,8 +66,14 @@ export async function startStack(): Promise<Stack> {
     demo,
     db: runtime.db,
     webhookUrl: `${web.url}/webhooks/telegram/${demo.accountId}`,
+    shopUrl: shop.url,
+    async restartWeb() {
+      await web.close();
+      web = await startWebRole(runtime, { port });
+    },
     async close() {
       await web.close();
+      await shop.close();
       await worker.stop();
       await backends.app.close();
       await botApi.close();

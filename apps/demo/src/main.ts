@@ -1,6 +1,7 @@
 // `npm start`: the whole system on one machine with embedded defaults. An embedded PostgreSQL,
 // migrations, the demo tenant, the demo backends, a local stand-in for the Telegram Bot API, and
-// the server and worker roles in this one process. In a terminal it then opens a chat with the bot.
+// the server and worker roles in this one process, and the shop's page with the web chat widget. In
+// a terminal it then opens a chat with the bot.
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { startDemoBackends } from "@cb/demo-backends";
@@ -13,6 +14,7 @@ import { startWorkerRole } from "@cb/worker";
 import { DEMO_API_KEY_FILE, DEMO_INFO_FILE, DEMO_OPERATOR_PASSWORD_FILE, type DemoInfo } from "./info.ts";
 import { demoOperator } from "./operator.ts";
 import { seedDemo, DEMO_BOT } from "./seed.ts";
+import { startShopPage } from "./shop-page.ts";
 
 // What the demo tells its user (addresses, the demo key) is its output, not a log.
 const log = (line: string) => console.log(`[demo] ${line}`);
@@ -50,6 +52,12 @@ await runtime.db.fulfillmentEndpoint.update({
 const web = await startWebRole(runtime, { port });
 const serverUrl = web.url;
 const worker = await startWorkerRole(runtime);
+// The shop's own website with the web chat widget, on an origin of its own as a business's is.
+const shop = await startShopPage({
+  port: Number(env.DEMO_SHOP_PORT ?? 8083),
+  serverUrl: config.PUBLIC_BASE_URL ?? serverUrl,
+  ...demo.webchat,
+});
 
 const info: DemoInfo = {
   botName: DEMO_BOT.name,
@@ -68,6 +76,7 @@ log(`admin API     ${serverUrl}/docs  (demo tenant key: ${demo.apiKey})`);
 log(
   `sign in       ${operator.email} / ${operator.password}  (the demo tenant's admin operator; kept in ${DEMO_OPERATOR_PASSWORD_FILE})`,
 );
+log(`web chat      ${shop.url}  (the demo shop's page with the chat widget; ${shop.url}/signed-in as a known user)`);
 log(`bot webhook   ${info.webhookUrl}`);
 log(`Bot API       ${info.botApiUrl}  (local stand-in for Telegram)`);
 log(
@@ -79,6 +88,7 @@ async function shutdown() {
   log("stopping: finishing in-flight requests and jobs");
   await web.close();
   await worker.stop();
+  await shop.close();
   await backends.app.close();
   await botApi?.close();
   await runtime.close();

@@ -179,6 +179,8 @@ export async function seedDemo(
   tenantId: string;
   accountId: string;
   secretToken: string;
+  /** The web chat account and the key the shop's own server signs its users' ids with. */
+  webchat: { accountId: string; identitySecret: string };
   endpointId: string;
   signingSecret: string;
   apiKey: string;
@@ -201,6 +203,18 @@ export async function seedDemo(
     },
   });
   const { secretToken } = sealer.openJson<{ secretToken: string }>(account.secrets);
+
+  // The shop's website chat (README, Web chat): the demo page embeds its widget.
+  let webchat = await db.channelAccount.findFirst({ where: { tenantId: DEMO_TENANT_ID, channel: "webchat" } });
+  webchat ??= await db.channelAccount.create({
+    data: {
+      tenantId: DEMO_TENANT_ID,
+      channel: "webchat",
+      name: "Demo Shop website",
+      secrets: sealer.sealJson({ identitySecret: randomBytes(32).toString("hex") }),
+    },
+  });
+  const { identitySecret } = sealer.openJson<{ identitySecret: string }>(webchat.secrets);
 
   let endpoint = await db.fulfillmentEndpoint.findFirst({ where: { tenantId: DEMO_TENANT_ID, name: "demo-backends" } });
   endpoint ??= await db.fulfillmentEndpoint.create({
@@ -240,6 +254,7 @@ export async function seedDemo(
     tenantId: DEMO_TENANT_ID,
     accountId: account.id,
     secretToken,
+    webchat: { accountId: webchat.id, identitySecret },
     endpointId: endpoint.id,
     signingSecret,
     apiKey: await demoApiKey(db, options.keyFile),

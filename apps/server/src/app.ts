@@ -1,9 +1,9 @@
 import { adminApi, authenticateApiKey, type AdminApiOptions } from "@cb/admin-api";
 import { notificationsIntake } from "@cb/notifications";
 import { slackOAuth, type SlackOAuthOptions } from "@cb/channel-slack";
-import type { ChannelDriver } from "@cb/core";
+import type { ChannelDriver, LiveUpdates } from "@cb/core";
 import type { AccountDirectory, Ingestor } from "@cb/conversation";
-import type { Db } from "@cb/db";
+import type { Db, Pool } from "@cb/db";
 import type { Logger } from "@cb/logging";
 import { metricsRoute } from "@cb/observability";
 import Fastify, {
@@ -23,6 +23,12 @@ export interface ServerDeps {
   accounts: AccountDirectory;
   ingestor: Ingestor;
   drivers: readonly ChannelDriver[];
+  /**
+   * The process's pool and live updates, for channels that serve their visitors themselves (web chat:
+   * its history, its visitors' limits, and replies stored by any process reaching the stream held here).
+   */
+  pool?: Pool;
+  live?: LiveUpdates;
   /** The admin API's options; without them the server only takes webhooks. */
   admin?: AdminApiOptions;
   /** A Slack app installed through OAuth in many workspaces: its install flow. */
@@ -101,6 +107,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       ingest: (account, events) => deps.ingestor.ingest(account, events),
       findAccount: (match) => deps.accounts.find(driver.name, match),
       disableAccount: (account) => deps.accounts.disable(account.id),
+      ...(deps.pool ? { pool: deps.pool } : {}),
+      ...(deps.live ? { live: deps.live } : {}),
       ...(driver.appSecrets ? { appSecrets: appSecrets(driver.appSecrets, deps.settings ?? {}) } : {}),
     });
   }

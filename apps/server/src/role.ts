@@ -54,6 +54,8 @@ export async function startWebRole(
     accounts: runtime.accounts,
     ingestor,
     drivers: runtime.drivers,
+    pool: runtime.pool,
+    live,
     admin: {
       db: runtime.db,
       sealer: runtime.sealer,

@@ -222,7 +222,8 @@ test("the channels that can be connected, each with its driver's credentials, co
     policy: Record<string, unknown>;
   }[];
   const byName = Object.fromEntries(items.map((c) => [c.name, c]));
-  assert.deepEqual(Object.keys(byName), ["whatsapp", "messenger", "instagram", "telegram", "slack"]);
+  assert.deepEqual(Object.keys(byName), ["whatsapp", "messenger", "instagram", "telegram", "slack", "webchat"]);
+  assert.deepEqual(byName.webchat!.credentials.required, ["identitySecret"]);
   assert.deepEqual(byName.whatsapp!.credentials.required, ["accessToken", "appSecret"]);
   assert.deepEqual(byName.whatsapp!.config.required, ["phoneNumberId"]);
   assert.equal(byName.telegram!.displayName, "Telegram");

@@ -2,6 +2,7 @@ import { driver as instagram } from "@cb/channel-instagram";
 import { driver as messenger } from "@cb/channel-messenger";
 import { driver as slack } from "@cb/channel-slack";
 import { driver as telegram } from "@cb/channel-telegram";
+import { driver as webchat } from "@cb/channel-webchat";
 import { driver as whatsapp } from "@cb/channel-whatsapp";
 import type { ChannelDriver } from "@cb/core";
 
@@ -10,4 +11,4 @@ import type { ChannelDriver } from "@cb/core";
  * its package, its import and its entry here; nothing else names it. The order is the one
  * notifications try a contact's channels in when a rule names none, and the one schemas list.
  */
-export const channelDrivers: readonly ChannelDriver[] = [whatsapp, messenger, instagram, telegram, slack];
+export const channelDrivers: readonly ChannelDriver[] = [whatsapp, messenger, instagram, telegram, slack, webchat];

@@ -3,7 +3,8 @@ import type { FastifyPluginAsync } from "fastify";
 import type { TObject } from "typebox";
 import type { Channel, ConversationRef, InboundEvent, InboundMessage } from "./message.ts";
 import type { MessagingPolicy } from "./policy.ts";
-import type { SendLimits } from "./rate-limit.ts";
+import type { LiveUpdates } from "./live.ts";
+import type { LimitsStore, SendLimits } from "./rate-limit.ts";
 import type { Reply, SentMessage } from "./reply.ts";
 
 /** A connected account as channel code sees it: secrets already decrypted. */
@@ -36,6 +37,13 @@ export interface WebhookPluginOptions {
   appSecrets?: Record<string, string | undefined>;
   /** The platform says the account is gone (Slack app_uninstalled, tokens_revoked). */
   disableAccount?(account: ChannelAccount, reason: string): Promise<void>;
+  /**
+   * For channels that serve their visitors themselves (web chat): the web role's database pool (a
+   * pg Pool) for their reads and rate limits, and every process's live events of the tenant's
+   * conversations, so that a stream held by one process hears of a reply stored by any other.
+   */
+  pool?: LimitsStore;
+  live?: LiveUpdates;
 }
 
 export interface SendContext {

@@ -2,6 +2,7 @@ export * from "./message.ts";
 export * from "./reply.ts";
 export * from "./errors.ts";
 export * from "./channel.ts";
+export * from "./live.ts";
 export * from "./policy.ts";
 export * from "./text.ts";
 export * from "./rate-limit.ts";

@@ -129,14 +129,21 @@ test("fulfillmentText answers only when no message does", () => {
 });
 
 test("payloads are keyed by Dialogflow's platform name (or the channel's own), in messages and at the top", () => {
-  const keyed = { telegram: { method: "sendDice", t: 1 }, facebook: { f: 1 }, slack: { s: 1 }, whatsapp: { w: 1 } };
+  const keyed = {
+    telegram: { method: "sendDice", t: 1 },
+    facebook: { f: 1 },
+    slack: { s: 1 },
+    whatsapp: { w: 1 },
+    webchat: { c: 1 },
+  };
   const expected: Record<Channel, Record<string, unknown>> = {
     telegram: { method: "sendDice", t: 1 },
     messenger: { f: 1 },
     slack: { s: 1 },
     whatsapp: { w: 1 },
+    webchat: { c: 1 },
   };
-  for (const channel of ["telegram", "messenger", "slack", "whatsapp"] as const) {
+  for (const channel of ["telegram", "messenger", "slack", "whatsapp", "webchat"] as const) {
     const custom = { type: "custom", channel, payload: expected[channel] };
     assert.deepEqual(toReplies({ fulfillmentMessages: [{ payload: keyed }] }, channel), [custom], channel);
     assert.deepEqual(toReplies({ fulfillmentText: "hi", payload: keyed }, channel), [

@@ -837,7 +837,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        channel: "whatsapp" | "messenger" | "instagram" | "telegram" | "slack";
+                        channel: "whatsapp" | "messenger" | "instagram" | "telegram" | "slack" | "webchat";
                         name: string;
                         config?: {
                             [key: string]: unknown;
@@ -3183,7 +3183,7 @@ export interface paths {
                     /** @description bot: the bot answers; pending: waiting for an agent; human: with an agent (the assignee) */
                     mode?: "bot" | "pending" | "human";
                     /** @description only this channel's */
-                    channel?: "whatsapp" | "messenger" | "instagram" | "telegram" | "slack";
+                    channel?: "whatsapp" | "messenger" | "instagram" | "telegram" | "slack" | "webchat";
                     /** @description only those this operator has */
                     assignee?: string;
                     /** @description search: part of the customer's name, username or id, or of any message's text (case ignored) */
@@ -3223,7 +3223,7 @@ export interface paths {
                                 } | null;
                                 /** Format: date-time */
                                 createdAt: string;
-                                /** @description whatsapp | messenger | instagram | telegram | slack */
+                                /** @description whatsapp | messenger | instagram | telegram | slack | webchat */
                                 channel: string;
                                 /** @description as the platform named them in their last message (in a group, its last sender) */
                                 customer: {
@@ -3334,7 +3334,7 @@ export interface paths {
                             } | null;
                             /** Format: date-time */
                             createdAt: string;
-                            /** @description whatsapp | messenger | instagram | telegram | slack */
+                            /** @description whatsapp | messenger | instagram | telegram | slack | webchat */
                             channel: string;
                             /** @description as the platform named them in their last message (in a group, its last sender) */
                             customer: {
@@ -5875,7 +5875,7 @@ export interface paths {
                                     by: "customerId" | "phone" | "email";
                                     path: string;
                                 };
-                                channelOrder: ("whatsapp" | "messenger" | "instagram" | "telegram" | "slack")[];
+                                channelOrder: ("whatsapp" | "messenger" | "instagram" | "telegram" | "slack" | "webchat")[];
                                 enabled: boolean;
                                 delay: (string | {
                                     /** @description JSONPath to a time in the event */
@@ -5956,7 +5956,7 @@ export interface paths {
                             by: "customerId" | "phone" | "email";
                             path: string;
                         };
-                        channelOrder: ("whatsapp" | "messenger" | "instagram" | "telegram" | "slack")[];
+                        channelOrder: ("whatsapp" | "messenger" | "instagram" | "telegram" | "slack" | "webchat")[];
                         enabled?: boolean;
                         /** @description send later: a duration after the event, or a time in the event plus an offset (-PT2H: 2 hours before) */
                         delay?: string | {
@@ -6005,7 +6005,7 @@ export interface paths {
                                 by: "customerId" | "phone" | "email";
                                 path: string;
                             };
-                            channelOrder: ("whatsapp" | "messenger" | "instagram" | "telegram" | "slack")[];
+                            channelOrder: ("whatsapp" | "messenger" | "instagram" | "telegram" | "slack" | "webchat")[];
                             enabled: boolean;
                             delay: (string | {
                                 /** @description JSONPath to a time in the event */
@@ -6293,8 +6293,8 @@ export interface paths {
                                 tag: "HUMAN_AGENT";
                             };
                         };
-                        /** @description default: whatsapp, messenger, instagram, telegram, slack */
-                        channelOrder?: ("whatsapp" | "messenger" | "instagram" | "telegram" | "slack")[];
+                        /** @description default: whatsapp, messenger, instagram, telegram, slack, webchat */
+                        channelOrder?: ("whatsapp" | "messenger" | "instagram" | "telegram" | "slack" | "webchat")[];
                         /** @description the same key schedules once */
                         idempotencyKey: string;
                     };

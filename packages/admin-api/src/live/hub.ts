@@ -1,3 +1,4 @@
+import type { LiveEvent, LiveSignal, LiveUpdates } from "@cb/core";
 import type { Logger } from "@cb/logging";
 import pRetry from "p-retry";
 import pg from "pg";
@@ -5,26 +6,9 @@ import pg from "pg";
 /** The channel the database triggers notify on (migration 20261207020000_live_updates). */
 export const LIVE_CHANNEL = "cb_live";
 
-/** What a trigger tells: ids and states only, never text or names. */
-export type LiveEvent =
-  | {
-      type: "message.created" | "message.updated";
-      tenantId: string;
-      conversationId: string;
-      messageId: string;
-      direction: "in" | "out";
-      status: string;
-    }
-  | { type: "conversation.updated"; tenantId: string; conversationId: string; mode: string };
+export type { LiveEvent, LiveSignal } from "@cb/core";
 
-/** What a stream is told: an event, or that events may have been missed (the listener reconnected). */
-export type LiveSignal = { event: LiveEvent } | { resync: true };
-
-export interface LiveHub {
-  /** Listens for one tenant's events until the returned function is called. */
-  subscribe(tenantId: string, listener: (signal: LiveSignal) => void): () => void;
-  /** How often open streams send a keep-alive comment. */
-  readonly pingMs: number;
+export interface LiveHub extends LiveUpdates {
   /** Resolves once the listening connection is up (the first time). */
   readonly ready: Promise<void>;
   close(): Promise<void>;
