@@ -18,6 +18,7 @@ import {
 } from "@cb/event-webhooks";
 import { createFulfillmentClient } from "@cb/fulfillment";
 import { createNotificationTasks, SUBJECT_QUEUE_PREFIX } from "@cb/notifications";
+import { createModelStore, createTrainer, TRAINING_QUEUE_PREFIX } from "@cb/nlu";
 import { EventEmitter } from "node:events";
 import {
   keepQueuesCollected,
@@ -30,7 +31,7 @@ import {
 import { observeBacklog } from "@cb/observability";
 import type { Sealer } from "@cb/secrets";
 import { createLogger, type Logger, type LogLevel } from "@cb/logging";
-import { createTaskList } from "./tasks.ts";
+import { createTaskList, createTrainingTasks } from "./tasks.ts";
 
 export interface WorkerResources {
   databaseUrl: string;
@@ -52,6 +53,8 @@ export interface WorkerResources {
     EGRESS_ALLOW_HTTP?: string | undefined;
     OPENAI_BASE_URL?: string | undefined;
     OPENAI_API_KEY?: string | undefined;
+    NLU_MODEL_CACHE_MB?: number;
+    NLU_TRAINING_CONCURRENCY?: number;
   };
 }
 
@@ -70,7 +73,12 @@ export async function startWorkerRole(
       pool: resources.pool,
       accounts: resources.accounts,
       understand: createUnderstand(resources.db, {
-        pool: resources.pool,
+        store: createModelStore(resources.db, {
+          pool: resources.pool,
+          ...(resources.config.NLU_MODEL_CACHE_MB
+            ? { maxBytes: resources.config.NLU_MODEL_CACHE_MB * 1024 * 1024 }
+            : {}),
+        }),
         logger,
         ...(resources.config.OPENAI_BASE_URL || resources.config.OPENAI_API_KEY
           ? { llm: { baseURL: resources.config.OPENAI_BASE_URL, apiKey: resources.config.OPENAI_API_KEY } }
@@ -86,6 +94,11 @@ export async function startWorkerRole(
       [CHECK_WEBHOOK_HEALTH]: async () => {
         for (const c of await checkWebhookHealth(resources.db)) logger.info(c, `webhook ${c.to}`);
       },
+      ...createTrainingTasks({
+        db: resources.db,
+        trainer: createTrainer({ concurrency: resources.config.NLU_TRAINING_CONCURRENCY ?? 1 }),
+        logger,
+      }),
       ...createNotificationTasks({
         db: resources.db,
         pool: resources.pool,
@@ -118,7 +131,7 @@ export async function startWorkerRole(
   // A queue per conversation and per order: empty ones are collected, or every job fetch slows down.
   const queues = keepQueuesCollected({
     pool: resources.pool,
-    prefixes: [CONVERSATION_QUEUE_PREFIX, SUBJECT_QUEUE_PREFIX],
+    prefixes: [CONVERSATION_QUEUE_PREFIX, SUBJECT_QUEUE_PREFIX, TRAINING_QUEUE_PREFIX],
     logger,
   });
   return {
