@@ -41,5 +41,6 @@ export {
   type TrainingVersion,
 } from "./store.ts";
 export { createTrainer, type Trainer, type TrainerOptions } from "./trainer.ts";
+export { trainingStatus, type TrainingStatus } from "./status.ts";
 export { trainTenantModel, TRAIN_NLU_MODEL, TRAINING_QUEUE_PREFIX, type TrainingOutcome } from "./training.ts";
 export { createLlmClassifier, type LlmClassifier, type LlmOptions, type LlmChoice } from "./llm.ts";
