@@ -17,6 +17,8 @@ export type { TrainingVersion } from "./training-data.ts";
 export interface ModelStore {
   /** The tenant's current model. `version`, when the caller has just read it with the tenant, spares reading it again. */
   load(tenantId: string, version?: TrainingVersion): Promise<NluModel>;
+  /** Bytes of models held in memory now, as the bound counts them. */
+  bytes(): number;
 }
 
 export interface ModelStoreOptions {
@@ -138,5 +140,6 @@ export function createModelStore(db: Db, options: ModelStoreOptions = {}): Model
       }
       return pending;
     },
+    bytes: () => cache.calculatedSize,
   };
 }
