@@ -58,7 +58,12 @@ test("turns keep the previous model while the new version trains, then switch to
   // The training thread is held until the turns below have been answered.
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
-  const training = train(tenantId, { train: async (data, signal) => (await held, trainer.train(data, signal)) });
+  const training = train(tenantId, {
+    train: async (data, signal) => {
+      await held;
+      return trainer.train(data, signal);
+    },
+  });
   for (let i = 0; i < 3; i++) {
     const during = await worker.load(tenantId, after);
     assert.equal(during, previous, "the previous model answers while the new one trains");
@@ -206,6 +211,7 @@ test("models in memory are bounded by bytes, least recently used out first, and 
   const reloaded = await store.load(b);
   assert.notEqual(reloaded, modelB, "evicted: loaded again");
   assert.deepEqual(reloaded.classify("nope"), modelB.classify("nope"));
+  assert.equal(store.bytes(), two, "a and b held: the bound, to the byte");
 
   // One byte less and two models no longer fit.
   const tight = createModelStore(t.db, { maxBytes: two - 1 });
