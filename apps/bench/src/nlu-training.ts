@@ -47,7 +47,7 @@ async function tenantWith(name: string, intents: { name: string; examples: strin
 const others: TenantInfo[] = [];
 for (let i = 0; i < 10; i++) {
   const tenant = await tenantWith(`Other ${i}`, allIntents.slice(i * 13, i * 13 + 20));
-  await trainTenantModel(db, tenant.id, { trainer, logger });
+  await trainTenantModel(db, tenant.id, { trainer, logger, pool });
   others.push(tenant);
 }
 const big = await tenantWith("Big", allIntents);
@@ -103,7 +103,7 @@ let trainingMs = 0;
 const inThread = await steady(
   (async () => {
     const started = performance.now();
-    await trainTenantModel(db, big.id, { trainer, logger });
+    await trainTenantModel(db, big.id, { trainer, logger, pool });
     trainingMs = Math.round(performance.now() - started);
   })(),
 );

@@ -96,6 +96,7 @@ export async function startWorkerRole(
       },
       ...createTrainingTasks({
         db: resources.db,
+        pool: resources.pool,
         trainer: createTrainer({ concurrency: resources.config.NLU_TRAINING_CONCURRENCY ?? 1 }),
         logger,
       }),

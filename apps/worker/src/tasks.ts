@@ -11,7 +11,7 @@ import {
   sendAgentMessage,
   type TurnDeps,
 } from "@cb/conversation";
-import type { Db } from "@cb/db";
+import type { Db, Pool } from "@cb/db";
 import type { Task, TaskList } from "@cb/jobs";
 import type { Logger } from "@cb/logging";
 import { trainTenantModel, TRAIN_NLU_MODEL, type Trainer } from "@cb/nlu";
@@ -59,13 +59,14 @@ export function createTaskList(
  * A tenant's NLU training (enqueued by a trigger whenever its training data changes), in a worker
  * thread; the job's time limit ends the thread. A failure is logged with its tenant and retried.
  */
-export function createTrainingTasks(deps: { db: Db; trainer: Trainer; logger: Logger }): TaskList {
+export function createTrainingTasks(deps: { db: Db; pool: Pool; trainer: Trainer; logger: Logger }): TaskList {
   return {
     [TRAIN_NLU_MODEL]: async (payload, helpers) => {
       const { tenantId } = payload as { tenantId: string };
       try {
         await trainTenantModel(deps.db, tenantId, {
           trainer: deps.trainer,
+          pool: deps.pool,
           signal: helpers.abortSignal,
           logger: deps.logger,
         });

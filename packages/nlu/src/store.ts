@@ -2,7 +2,7 @@ import { prismaSql, type Db, type Pool, type Sql } from "@cb/db";
 import { LRUCache } from "lru-cache";
 import type { NluModel } from "./model.ts";
 import { quickModel } from "./quick-model.ts";
-import { join } from "./stored-model.ts";
+import { join, type StoredModel } from "./stored-model.ts";
 import { fingerprintOf, readTrainingData, type TrainingVersion } from "./training-data.ts";
 
 export type { TrainingVersion } from "./training-data.ts";
@@ -52,7 +52,8 @@ const TRAINING_VERSION = `SELECT "trainingRevision"::text AS revision, language 
 const BEST_STORED = `SELECT id, fingerprint FROM "NluModel" WHERE "tenantId" = $1::uuid
   ORDER BY fingerprint = $2 DESC, version DESC LIMIT 1`;
 // Its size in memory is estimated from its stored size (the JSON text and the weights' bytes).
-const STORED_BYTES = `SELECT (octet_length(definition::text) + octet_length(weights))::int AS bytes
+const STORED_MODEL = `SELECT definition::text AS definition, encode(weights, 'base64') AS weights,
+    (octet_length(definition::text) + octet_length(weights))::int AS bytes
   FROM "NluModel" WHERE id = $1::uuid`;
 
 export function createModelStore(db: Db, options: ModelStoreOptions = {}): ModelStore {
@@ -75,19 +76,15 @@ export function createModelStore(db: Db, options: ModelStoreOptions = {}): Model
     ).rows[0];
     const now = Date.now();
     if (found && found.id !== entry?.id) {
-      // Through Prisma, which reads bytea (a raw query through it cannot).
-      const [row, size] = await Promise.all([
-        db.nluModel.findUnique({ where: { id: found.id }, select: { definition: true, weights: true } }),
-        sql.query<{ bytes: number }>({ name: "nlu-stored-bytes", text: STORED_BYTES, values: [found.id] }),
-      ]);
+      const row = (
+        await sql.query<StoredModel & { bytes: number }>({
+          name: "nlu-stored-model",
+          text: STORED_MODEL,
+          values: [found.id],
+        })
+      ).rows[0];
       // Deleted since (its tenant with it): what the previous entry held still serves this turn.
-      if (row)
-        return remember(
-          tenantId,
-          { ...found, model: join(row.definition, row.weights), bytes: size.rows[0]?.bytes ?? row.weights.byteLength },
-          fingerprint,
-          now,
-        );
+      if (row) return remember(tenantId, { ...found, model: join(row), bytes: row.bytes }, fingerprint, now);
     }
     if (entry && (found || entry.fingerprint === fingerprint)) {
       // Still the newest there is: the version asked for is being trained.

@@ -13,4 +13,4 @@ const stored = split(
     ...(threshold !== undefined ? { threshold } : {}),
   }),
 );
-parentPort!.postMessage(stored, [stored.weights.buffer]);
+parentPort!.postMessage(stored);

@@ -1,4 +1,4 @@
-import type { Db } from "@cb/db";
+import { prismaSql, type Db, type Pool, type Sql } from "@cb/db";
 import { defaultLogger, type Logger } from "@cb/logging";
 import type { Trainer } from "./trainer.ts";
 import { readTrainingData } from "./training-data.ts";
@@ -7,6 +7,12 @@ import { readTrainingData } from "./training-data.ts";
 export const TRAIN_NLU_MODEL = "nlu-train";
 /** Each tenant's training jobs run in a queue of their own, one at a time across the deployment. */
 export const TRAINING_QUEUE_PREFIX = "nlu-train:";
+
+// Straight to pg: the weights go as base64 text, decoded by the database (stored-model.ts).
+const STORE_MODEL = `INSERT INTO "NluModel" (id, "tenantId", version, fingerprint, definition, weights)
+  SELECT gen_random_uuid(), $1::uuid, coalesce(max(version), 0) + 1, $2, $3::jsonb, decode($4, 'base64')
+  FROM "NluModel" WHERE "tenantId" = $1::uuid
+  RETURNING version`;
 
 export type TrainingOutcome = "trained" | "current" | "gone";
 
@@ -18,9 +24,10 @@ export type TrainingOutcome = "trained" | "current" | "gone";
 export async function trainTenantModel(
   db: Db,
   tenantId: string,
-  options: { trainer: Trainer; signal?: AbortSignal; logger?: Logger },
+  options: { trainer: Trainer; signal?: AbortSignal; logger?: Logger; pool?: Pool },
 ): Promise<TrainingOutcome> {
   const logger = options.logger ?? defaultLogger();
+  const sql: Sql = options.pool ?? prismaSql(db);
   const read = await readTrainingData(db, tenantId);
   if (!read) return "gone";
   const { fingerprint, data } = read;
@@ -28,17 +35,15 @@ export async function trainTenantModel(
   const started = performance.now();
   const { definition, weights } = await options.trainer.train(data, options.signal);
   const ms = Math.round(performance.now() - started);
-  const latest = await db.nluModel.findFirst({
-    where: { tenantId },
-    orderBy: { version: "desc" },
-    select: { version: true },
-  });
-  const version = (latest?.version ?? 0) + 1;
   // The tenant's queue keeps its jobs apart; a version taken by any other writer fails the job, and
   // its retry finds the fingerprint stored or takes the next version.
-  await db.nluModel.create({
-    data: { tenantId, version, fingerprint, definition: definition as object, weights: new Uint8Array(weights) },
-  });
+  const { version } = (
+    await sql.query<{ version: number }>({
+      name: "nlu-store-model",
+      text: STORE_MODEL,
+      values: [tenantId, fingerprint, definition, weights],
+    })
+  ).rows[0]!;
   logger.info({ tenantId, fingerprint, version, intents: data.intents.length, ms }, "NLU model trained");
   return "trained";
 }
