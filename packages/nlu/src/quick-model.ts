@@ -14,13 +14,9 @@ export const QUICK_MODEL_BUDGET = 1_000;
  * otherwise its intents without a classifier, so events and button payloads still select intents
  * and any text gets the fallback. Never a wait of seconds on the worker's event loop.
  */
-export function quickModel(data: TrainingData, options: { threshold?: number } = {}): NluModel {
+export function quickModel(data: TrainingData): NluModel {
   const examples = data.intents.reduce((sum, i) => sum + i.examples.length, 0);
   if (examples * data.intents.length > QUICK_MODEL_BUDGET)
     return loadModel({ intents: data.intents, entityTypes: data.entityTypes, classifier: null });
-  return trainModel(data.intents, {
-    entityTypes: data.entityTypes,
-    language: data.language,
-    ...(options.threshold !== undefined ? { threshold: options.threshold } : {}),
-  });
+  return trainModel(data.intents, { entityTypes: data.entityTypes, language: data.language });
 }

@@ -28,8 +28,6 @@ export interface ModelStoreOptions {
   maxBytes?: number;
   /** While a version is being trained, how often a worker looks whether it is stored yet (DEFAULT_RECHECK_MS). */
   recheckMs?: number;
-  /** For the quick model of a tenant without any stored one (quick-model.ts). */
-  threshold?: number;
 }
 
 export const DEFAULT_MODEL_CACHE_BYTES = 256 * 1024 * 1024;
@@ -95,7 +93,7 @@ export function createModelStore(db: Db, options: ModelStoreOptions = {}): Model
     // Nothing stored yet, or a quick model of older data: a quick model of the tenant's data now.
     const read = await readTrainingData(db, tenantId);
     const data = read?.data ?? { intents: [], entityTypes: [], language: "en" };
-    const model = quickModel(data, options.threshold !== undefined ? { threshold: options.threshold } : {});
+    const model = quickModel(data);
     const bytes = Buffer.byteLength(JSON.stringify(model.toJSON()));
     return remember(
       tenantId,

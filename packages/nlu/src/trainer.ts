@@ -11,17 +11,16 @@ export interface Trainer {
 export interface TrainerOptions {
   /** Trainings one process runs at once, each in a thread of its own (default 1: one core of the process's two). */
   concurrency?: number;
-  threshold?: number;
 }
 
 const THREAD = new URL("./training-thread.ts", import.meta.url);
 
-function inThread(data: TrainingData, threshold: number | undefined, signal?: AbortSignal): Promise<StoredModel> {
+function inThread(data: TrainingData, signal?: AbortSignal): Promise<StoredModel> {
   signal?.throwIfAborted();
   // A thread per training: its memory (word vectors, the training set's vectors) goes with it, and a
   // run past its time limit can be ended, which a promise on the event loop cannot. The thread
   // inherits this process's flags (--import tsx).
-  const worker = new Worker(THREAD, { workerData: { data, ...(threshold !== undefined ? { threshold } : {}) } });
+  const worker = new Worker(THREAD, { workerData: data });
   return new Promise<StoredModel>((resolve, reject) => {
     let settled = false;
     const settle = (fn: () => void) => {
@@ -46,6 +45,6 @@ function inThread(data: TrainingData, threshold: number | undefined, signal?: Ab
 export function createTrainer(options: TrainerOptions = {}): Trainer {
   const limit = pLimit(options.concurrency ?? 1);
   return {
-    train: (data, signal) => limit(() => inThread(data, options.threshold, signal)),
+    train: (data, signal) => limit(() => inThread(data, signal)),
   };
 }

@@ -5,12 +5,6 @@ import { trainModel } from "./model.ts";
 import { split } from "./stored-model.ts";
 import type { TrainingData } from "./training-data.ts";
 
-const { data, threshold } = workerData as { data: TrainingData; threshold?: number };
-const stored = split(
-  trainModel(data.intents, {
-    entityTypes: data.entityTypes,
-    language: data.language,
-    ...(threshold !== undefined ? { threshold } : {}),
-  }),
-);
+const data = workerData as TrainingData;
+const stored = split(trainModel(data.intents, { entityTypes: data.entityTypes, language: data.language }));
 parentPort!.postMessage(stored);

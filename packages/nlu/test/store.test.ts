@@ -262,6 +262,22 @@ test("a training past its time limit ends its thread and fails", async () => {
   );
 });
 
+test("a trainer runs its trainings one at a time (its concurrency), in the order asked", async () => {
+  const large = {
+    language: "en",
+    entityTypes: [],
+    intents: Array.from({ length: 30 }, (_, i) => ({
+      name: `i${i}`,
+      examples: Array.from({ length: 20 }, (_, j) => `words ${i} and ${j}`),
+    })),
+  };
+  const small = { language: "en", entityTypes: [], intents: [{ name: "a", examples: ["hi"] }] };
+  const done: string[] = [];
+  const one = createTrainer({ concurrency: 1 });
+  await Promise.all([one.train(large).then(() => done.push("large")), one.train(small).then(() => done.push("small"))]);
+  assert.deepEqual(done, ["large", "small"], "the small one waited for the large one's thread");
+});
+
 test("an intent of Dialogflow's Ignore priority is left out; events, resetContexts and priorities reach the model", async () => {
   const other = (await t.db.tenant.create({ data: { name: "Initech" } })).id;
   await t.db.intent.createMany({
