@@ -49,9 +49,11 @@ const TRAINING_VERSION = `SELECT "trainingRevision"::text AS revision, language 
 // The model of the version asked for when it is stored, else the newest one.
 const BEST_STORED = `SELECT id, fingerprint FROM "NluModel" WHERE "tenantId" = $1::uuid
   ORDER BY fingerprint = $2 DESC, version DESC LIMIT 1`;
-// Its size in memory is estimated from its stored size (the JSON text and the weights' bytes).
+// Its size in memory, estimated from its stored size: the weights' bytes, and twice the JSON text
+// (each vocabulary entry is a string and an index entry in memory). Measured on 1,000 models of 20
+// intents (npm run bench:nlu-training), the stored size alone fell 18% short.
 const STORED_MODEL = `SELECT definition::text AS definition, encode(weights, 'base64') AS weights,
-    (octet_length(definition::text) + octet_length(weights))::int AS bytes
+    (2 * octet_length(definition::text) + octet_length(weights))::int AS bytes
   FROM "NluModel" WHERE id = $1::uuid`;
 
 export function createModelStore(db: Db, options: ModelStoreOptions = {}): ModelStore {

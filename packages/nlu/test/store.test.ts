@@ -192,7 +192,7 @@ test("models in memory are bounded by bytes, least recently used out first, and 
     Number(
       (
         await t.pool.query(
-          `SELECT octet_length(definition::text) + octet_length(weights) AS n FROM "NluModel" WHERE "tenantId" = $1`,
+          `SELECT 2 * octet_length(definition::text) + octet_length(weights) AS n FROM "NluModel" WHERE "tenantId" = $1`,
           [id],
         )
       ).rows[0].n,
