@@ -20,6 +20,7 @@ import {
 import { createFulfillmentClient } from "@cb/fulfillment";
 import { evaluateTenant, NLU_EVALUATE } from "@cb/nlu";
 import { createNotificationTasks, SUBJECT_QUEUE_PREFIX } from "@cb/notifications";
+import { createModelStore, createTrainer, TRAINING_QUEUE_PREFIX } from "@cb/nlu";
 import { EventEmitter } from "node:events";
 import {
   keepQueuesCollected,
@@ -32,7 +33,7 @@ import {
 import { observeBacklog } from "@cb/observability";
 import type { Sealer } from "@cb/secrets";
 import { createLogger, type Logger, type LogLevel } from "@cb/logging";
-import { createTaskList } from "./tasks.ts";
+import { createTaskList, createTrainingTasks } from "./tasks.ts";
 
 export interface WorkerResources {
   databaseUrl: string;
@@ -54,6 +55,8 @@ export interface WorkerResources {
     EGRESS_ALLOW_HTTP?: string | undefined;
     OPENAI_BASE_URL?: string | undefined;
     OPENAI_API_KEY?: string | undefined;
+    NLU_MODEL_CACHE_MB?: number;
+    NLU_TRAINING_CONCURRENCY?: number;
   };
 }
 
@@ -72,7 +75,12 @@ export async function startWorkerRole(
       pool: resources.pool,
       accounts: resources.accounts,
       understand: createUnderstand(resources.db, {
-        pool: resources.pool,
+        store: createModelStore(resources.db, {
+          pool: resources.pool,
+          ...(resources.config.NLU_MODEL_CACHE_MB
+            ? { maxBytes: resources.config.NLU_MODEL_CACHE_MB * 1024 * 1024 }
+            : {}),
+        }),
         logger,
         ...(resources.config.OPENAI_BASE_URL || resources.config.OPENAI_API_KEY
           ? { llm: { baseURL: resources.config.OPENAI_BASE_URL, apiKey: resources.config.OPENAI_API_KEY } }
@@ -94,6 +102,12 @@ export async function startWorkerRole(
       [CHECK_WEBHOOK_HEALTH]: async () => {
         for (const c of await checkWebhookHealth(resources.db)) logger.info(c, `webhook ${c.to}`);
       },
+      ...createTrainingTasks({
+        db: resources.db,
+        pool: resources.pool,
+        trainer: createTrainer({ concurrency: resources.config.NLU_TRAINING_CONCURRENCY ?? 1 }),
+        logger,
+      }),
       ...createNotificationTasks({
         db: resources.db,
         pool: resources.pool,
@@ -126,7 +140,7 @@ export async function startWorkerRole(
   // A queue per conversation and per order: empty ones are collected, or every job fetch slows down.
   const queues = keepQueuesCollected({
     pool: resources.pool,
-    prefixes: [CONVERSATION_QUEUE_PREFIX, SUBJECT_QUEUE_PREFIX],
+    prefixes: [CONVERSATION_QUEUE_PREFIX, SUBJECT_QUEUE_PREFIX, TRAINING_QUEUE_PREFIX],
     logger,
   });
   return {

@@ -11,7 +11,10 @@ import {
   sendAgentMessage,
   type TurnDeps,
 } from "@cb/conversation";
+import type { Db, Pool } from "@cb/db";
 import type { Task, TaskList } from "@cb/jobs";
+import type { Logger } from "@cb/logging";
+import { trainTenantModel, TRAIN_NLU_MODEL, type Trainer } from "@cb/nlu";
 
 /** Every job this system runs, by graphile-worker identifier. */
 export function createTaskList(
@@ -49,5 +52,31 @@ export function createTaskList(
       await returnIdleHandoff(deps.pool, payload as { conversationId: string; handoffId: string });
     },
     ...more,
+  };
+}
+
+/**
+ * A tenant's NLU training (enqueued by a trigger whenever its training data changes), in a worker
+ * thread; the job's time limit ends the thread. A failure is logged with its tenant and retried.
+ */
+export function createTrainingTasks(deps: { db: Db; pool: Pool; trainer: Trainer; logger: Logger }): TaskList {
+  return {
+    [TRAIN_NLU_MODEL]: async (payload, helpers) => {
+      const { tenantId } = payload as { tenantId: string };
+      try {
+        await trainTenantModel(deps.db, tenantId, {
+          trainer: deps.trainer,
+          pool: deps.pool,
+          signal: helpers.abortSignal,
+          logger: deps.logger,
+        });
+      } catch (err) {
+        deps.logger.error(
+          { err, tenantId, attempt: helpers.job.attempts, maxAttempts: helpers.job.max_attempts },
+          "NLU training failed",
+        );
+        throw err;
+      }
+    },
   };
 }

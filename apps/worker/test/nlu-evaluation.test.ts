@@ -80,3 +80,24 @@ test("the report is computed in the background once per training version, then s
   assert.equal(again.evaluatedRevision, stale.json().trainingRevision);
   assert.deepEqual(again.report.tooFewExamples, []);
 });
+
+test("each trained version gets its report without anyone asking", async () => {
+  const created = await call("POST", "/v1/intents", {
+    name: "goodbye",
+    examples: ["bye", "goodbye", "see you", "see you later", "farewell"],
+  });
+  assert.equal(created.statusCode, 201);
+  const { trainingRevision } = (await stack.t.pool.query(`SELECT "trainingRevision"::text FROM "Tenant" WHERE name = 'Acme'`)).rows[0];
+  // No GET: the training job, once it has stored the model, asks for the report itself.
+  for (let i = 0; i < 600; i++) {
+    const { rows } = await stack.t.pool.query(`SELECT status FROM "NluEvaluation" WHERE fingerprint = $1`, [
+      `${trainingRevision}:en`,
+    ]);
+    if (rows.length) {
+      assert.equal(rows[0].status, "done");
+      return;
+    }
+    await sleep(100);
+  }
+  assert.fail("no report was computed for the trained version");
+});

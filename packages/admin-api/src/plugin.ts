@@ -21,6 +21,7 @@ import { entityTypeRoutes } from "./routes/entity-types.ts";
 import { handoffRoutes } from "./routes/handoff.ts";
 import { eventSubscriptionRoutes } from "./routes/event-subscriptions.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
+import { nluStatusRoutes } from "./routes/nlu-status.ts";
 import { operatorRoutes } from "./routes/operators.ts";
 import { scheduledMessageRoutes } from "./routes/scheduled-messages.ts";
 import { slackInstallRoutes } from "./routes/slack-install.ts";
@@ -83,6 +84,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
     intentRoutes,
     nluEvaluationRoutes,
     entityTypeRoutes,
+    nluStatusRoutes,
     endpointRoutes,
     conversationRoutes,
     handoffRoutes,

@@ -31,7 +31,7 @@ export interface LlmEndpoint {
 }
 
 /**
- * Understanding through the tenant's offline NLU model (trained and cached by the model store),
+ * Understanding through the tenant's offline NLU model (trained by a job, loaded and cached by the model store),
  * and, for tenants in hybrid mode, an LLM for the messages the model is unsure of.
  */
 export function createUnderstand(
@@ -39,9 +39,7 @@ export function createUnderstand(
   options: { store?: ModelStore; llm?: LlmEndpoint; pool?: Pool; logger?: Logger } = {},
 ): Understand {
   const { logger } = options;
-  const store =
-    options.store ??
-    createModelStore(db, { ...(options.pool ? { pool: options.pool } : {}), ...(logger ? { logger } : {}) });
+  const store = options.store ?? createModelStore(db, options.pool ? { pool: options.pool } : {});
   const llms = new Map<string, LlmClassifier>();
   const llmFor = (model: string) => {
     let llm = llms.get(model);

@@ -2,7 +2,7 @@ import { Worker } from "node:worker_threads";
 import type { Db, Sql } from "@cb/db";
 import { addJob } from "@cb/jobs";
 import type { EvaluationReport } from "./evaluate.ts";
-import { trainingData } from "./store.ts";
+import { readTrainingData, type TrainingData } from "./training-data.ts";
 
 /** The graphile-worker task that computes a tenant's model report. */
 export const NLU_EVALUATE = "nlu-evaluate";
@@ -45,7 +45,7 @@ export async function enqueueEvaluation(sql: Sql, tenantId: string, fingerprint:
 }
 
 /** Runs the cross-validation in a worker thread; the signal ends the thread. */
-function inThread(data: Awaited<ReturnType<typeof trainingData>>, signal: AbortSignal): Promise<EvaluationReport> {
+function inThread(data: TrainingData, signal: AbortSignal): Promise<EvaluationReport> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL("./evaluate-thread.ts", import.meta.url), { workerData: data });
     const abort = () => {
@@ -82,8 +82,11 @@ export async function evaluateTenant(
   const version = await currentVersion(db, tenantId);
   const where = { tenantId_fingerprint: { tenantId, fingerprint: version.fingerprint } };
   if (await db.nluEvaluation.findUnique({ where, select: { id: true } })) return "already stored";
-  const data = await trainingData(db, tenantId);
-  if ((await currentVersion(db, tenantId)).fingerprint !== version.fingerprint) return "outdated";
+  // Read in one snapshot with its own fingerprint: a change committed since belongs to the next version's job.
+  const read = await readTrainingData(db, tenantId);
+  if (!read) return "no tenant";
+  if (read.fingerprint !== version.fingerprint) return "outdated";
+  const data = read.data;
   const limit = options.timeLimitMs ?? EVALUATION_TIME_LIMIT_MS;
   const timeout = AbortSignal.timeout(limit);
   const started = performance.now();

@@ -33,7 +33,16 @@ export {
 } from "./dialog.ts";
 export { normalizeText, tokenize } from "./text.ts";
 export { wordVectorsFor, type WordVectors } from "./word-vectors.ts";
-export { createModelStore, type ModelStore, type TrainingVersion } from "./store.ts";
+export {
+  createModelStore,
+  DEFAULT_MODEL_CACHE_BYTES,
+  type ModelStore,
+  type ModelStoreOptions,
+  type TrainingVersion,
+} from "./store.ts";
+export { createTrainer, type Trainer, type TrainerOptions } from "./trainer.ts";
+export { trainingStatus, type TrainingStatus } from "./status.ts";
+export { trainTenantModel, TRAIN_NLU_MODEL, TRAINING_QUEUE_PREFIX, type TrainingOutcome } from "./training.ts";
 export { createLlmClassifier, type LlmClassifier, type LlmOptions, type LlmChoice } from "./llm.ts";
 export {
   crossValidate,

@@ -1,11 +1,17 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
-import { captureLogs, LEVEL } from "@cb/logging/testing";
-import { createModelStore } from "../src/index.ts";
+import { captureLogs } from "@cb/logging/testing";
+import { createModelStore, createTrainer, trainTenantModel, type Trainer } from "../src/index.ts";
 
 let t: TestDatabase;
 let tenantId: string;
+const trainer = createTrainer();
+const train = (id: string, using: Trainer = trainer) => trainTenantModel(t.db, id, { trainer: using });
+const version = async (id: string) => {
+  const tenant = await t.db.tenant.findUniqueOrThrow({ where: { id } });
+  return { revision: String(tenant.trainingRevision), language: tenant.language };
+};
 
 before(async () => {
   t = await createTestDatabase();
@@ -20,110 +26,202 @@ before(async () => {
 });
 after(() => t.drop());
 
-test("a tenant's model is trained once, persisted, and shared by every worker", async () => {
+test("a tenant's model is trained once by its job, stored, and loaded by every worker", async () => {
+  const { logger, lines } = captureLogs();
+  assert.equal(await trainTenantModel(t.db, tenantId, { trainer, logger }), "trained");
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0]!.tenantId, tenantId);
+  assert.equal(await train(tenantId), "current", "the same version is not trained again");
+  assert.equal(await t.db.nluModel.count(), 1);
+
   const first = createModelStore(t.db);
   const model = await first.load(tenantId);
   assert.equal(model.classify("where's my order").intent, "order.status");
-  assert.equal(await t.db.nluModel.count(), 1);
-
-  // Another worker process: loads the stored version instead of training again.
   const second = createModelStore(t.db);
   const loaded = await second.load(tenantId);
   assert.deepEqual(loaded.classify("track my parcel"), model.classify("track my parcel"));
-  assert.equal(await t.db.nluModel.count(), 1);
-  assert.equal(await first.load(tenantId), model, "unchanged data: the cached model is reused");
+  assert.equal(await first.load(tenantId), model, "unchanged data: the model in memory is reused");
+  assert.equal(await t.db.nluModel.count(), 1, "loading never trains");
 });
 
-test("changing the training data makes every worker retrain into a new version", async () => {
-  const worker = createModelStore(t.db);
-  const version = async () => {
-    const tenant = await t.db.tenant.findUniqueOrThrow({ where: { id: tenantId } });
-    return { revision: String(tenant.trainingRevision), language: tenant.language };
-  };
-  const before = await version();
-  await worker.load(tenantId);
+test("turns keep the previous model while the new version trains, then switch to it", async () => {
+  await train(tenantId);
+  const worker = createModelStore(t.db, { recheckMs: 0 });
+  const previous = await worker.load(tenantId);
+  const before = await version(tenantId);
   await t.db.intent.create({
     data: { tenantId, name: "refund", examples: ["I want a refund", "give me my money back", "refund my order"] },
   });
-  const after = await version();
+  const after = await version(tenantId);
   assert.notEqual(after.revision, before.revision, "adding an intent moved the training revision");
-  // The model is the revision's: the one before the change cannot match the new intent, the new one does.
+
+  // The training thread is held until the turns below have been answered.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const training = train(tenantId, {
+    train: async (data, signal) => {
+      await held;
+      return trainer.train(data, signal);
+    },
+  });
+  for (let i = 0; i < 3; i++) {
+    const during = await worker.load(tenantId, after);
+    assert.equal(during, previous, "the previous model answers while the new one trains");
+    assert.notEqual(during.classify("can I get a refund").intent, "refund");
+  }
+  release();
+  assert.equal(await training, "trained");
+  const switched = await worker.load(tenantId, after);
+  assert.equal(switched.classify("can I get a refund").intent, "refund");
+  // The model is its version's: the one before the change is still there to load.
   assert.notEqual((await worker.load(tenantId, before)).classify("can I get a refund").intent, "refund");
-  assert.equal((await worker.load(tenantId, after)).classify("can I get a refund").intent, "refund");
-  const retrained = await worker.load(tenantId);
-  assert.equal(retrained.classify("can I get a refund").intent, "refund");
-  const versions = await t.db.nluModel.findMany({
-    where: { tenantId },
-    orderBy: { version: "asc" },
-    select: { version: true },
-  });
-  assert.deepEqual(
-    versions.map((v) => v.version),
-    [1, 2],
-  );
-
-  await t.db.entityType.create({ data: { tenantId, name: "order_id", kind: "pattern", pattern: "\\d{5}" } });
-  assert.deepEqual((await worker.load(tenantId)).entityTypes, [
-    { name: "order_id", kind: "pattern", pattern: "\\d{5}" },
-  ]);
-
-  // The language is training data too (it decides whether word vectors are learnt from).
-  await t.db.tenant.update({ where: { id: tenantId }, data: { language: "de" } });
-  await worker.load(tenantId);
-  const languages = await t.db.nluModel.findMany({
-    where: { tenantId },
-    orderBy: { version: "asc" },
-    select: { version: true },
-  });
-  assert.equal(languages.length, 4);
 });
 
-test("any writer's change moves the model on, plain SQL included; another tenant's does not", async () => {
-  const worker = createModelStore(t.db);
+test("while a version trains, a worker looks for it at most once per recheck interval", async () => {
+  const id = (await t.db.tenant.create({ data: { name: "Rechecked" } })).id;
+  await t.db.intent.createMany({
+    data: [
+      { tenantId: id, name: "hours", examples: ["when are you open", "opening hours"] },
+      { tenantId: id, name: "bye", examples: ["bye", "see you"] },
+    ],
+  });
+  await train(id);
+  const slow = createModelStore(t.db, { recheckMs: 60_000 });
+  const quick = createModelStore(t.db, { recheckMs: 0 });
+  await slow.load(id);
+  await quick.load(id);
+  await t.db.intent.create({
+    data: { tenantId: id, name: "menu", examples: ["show me the menu", "what do you serve"] },
+  });
+  const now = await version(id);
+  await slow.load(id, now);
+  await quick.load(id, now);
+  await train(id);
+  assert.equal((await quick.load(id, now)).classify("what is on the menu").intent, "menu");
+  assert.notEqual(
+    (await slow.load(id, now)).classify("what is on the menu").intent,
+    "menu",
+    "looked for a moment ago: not again yet",
+  );
+});
+
+test("any writer's change moves the model on, plain SQL and the language included; another tenant's does not", async () => {
+  const worker = createModelStore(t.db, { recheckMs: 0 });
   const models = () => t.db.nluModel.count({ where: { tenantId } });
   await t.db
     .$executeRaw`INSERT INTO "Intent" (id, "tenantId", name, examples, "updatedAt") VALUES (gen_random_uuid(), ${tenantId}::uuid, 'cancel', ARRAY['cancel my order', 'I want to cancel', 'stop my order please'], now())`;
+  assert.equal(await train(tenantId), "trained");
   assert.equal((await worker.load(tenantId)).classify("please cancel my order").intent, "cancel");
-  const before = await models();
+  const count = await models();
 
   const other = await t.db.tenant.create({ data: { name: "Other" } });
   await t.db.intent.create({ data: { tenantId: other.id, name: "hours", examples: ["when are you open"] } });
-  await worker.load(tenantId);
-  assert.equal(await models(), before, "another tenant's intents are not this tenant's training data");
+  assert.equal(await train(tenantId), "current", "another tenant's intents are not this tenant's training data");
 
-  await t.db
-    .$executeRaw`UPDATE "Intent" SET examples = ARRAY['change my address', 'new delivery address', 'ship it somewhere else'] WHERE "tenantId" = ${tenantId}::uuid AND name = 'cancel'`;
-  assert.equal((await worker.load(tenantId)).classify("I need a new delivery address").intent, "cancel");
-  await t.db.$executeRaw`DELETE FROM "Intent" WHERE "tenantId" = ${tenantId}::uuid AND name = 'cancel'`;
-  assert.notEqual((await worker.load(tenantId)).classify("I need a new delivery address").intent, "cancel");
+  await t.db.entityType.create({ data: { tenantId, name: "order_id", kind: "pattern", pattern: "\\d{5}" } });
+  assert.equal(await train(tenantId), "trained");
+  assert.deepEqual((await worker.load(tenantId)).entityTypes, [
+    { name: "order_id", kind: "pattern", pattern: "\\d{5}" },
+  ]);
   await t.db.$executeRaw`DELETE FROM "EntityType" WHERE "tenantId" = ${tenantId}::uuid`;
+  assert.equal(await train(tenantId), "trained");
   assert.deepEqual((await worker.load(tenantId)).entityTypes, []);
-  assert.equal(await models(), before + 3);
+  // The language is training data too (it decides whether word vectors are learnt from).
+  await t.db.tenant.update({ where: { id: tenantId }, data: { language: "de" } });
+  assert.equal(await train(tenantId), "trained");
+  assert.equal(await models(), count + 3);
+  await t.db.tenant.update({ where: { id: tenantId }, data: { language: "en" } });
+  await train(tenantId);
 
   // A tenant deleted with its intents: the trigger finds no tenant row left to move, and says nothing.
   await t.db.tenant.delete({ where: { id: other.id } });
+  assert.equal(await train(other.id), "gone");
 });
 
-test("a training version read along with the message gives the same model as the store's own read", async () => {
-  const worker = createModelStore(t.db);
-  const version = async () => {
-    const tenant = await t.db.tenant.findUniqueOrThrow({ where: { id: tenantId } });
-    return { revision: String(tenant.trainingRevision), language: tenant.language };
-  };
-  const model = await worker.load(tenantId);
-  assert.equal(await worker.load(tenantId, await version()), model);
-  await t.db.intent.create({
-    data: { tenantId, name: "gift", examples: ["is this a gift", "wrap it as a present", "gift wrapping please"] },
+test("a brand-new tenant is answered at once: its full model when small, its intents without a classifier when large", async () => {
+  const small = (await t.db.tenant.create({ data: { name: "Small" } })).id;
+  await t.db.intent.createMany({
+    data: [
+      { tenantId: small, name: "hello", examples: ["hi", "hello there"], events: ["WELCOME"] },
+      { tenantId: small, name: "price", examples: ["how much is it", "what does it cost"] },
+    ],
   });
-  const given = await worker.load(tenantId, await version());
-  assert.notEqual(given, model);
-  assert.equal(given.classify("can you gift wrap it").intent, "gift");
-  assert.equal(await worker.load(tenantId), given);
+  const store = createModelStore(t.db);
+  const quick = await store.load(small);
+  assert.equal(quick.classify("how much does it cost").intent, "price");
+  assert.equal(
+    await t.db.nluModel.count({ where: { tenantId: small } }),
+    0,
+    "nothing is trained for storage in a turn",
+  );
+  assert.equal(await store.load(small), quick, "kept until the stored model is there");
+  await train(small);
+  const stored = await createModelStore(t.db).load(small);
+  assert.deepEqual(stored.classify("how much does it cost"), quick.classify("how much does it cost"));
+
+  const large = (await t.db.tenant.create({ data: { name: "Large" } })).id;
+  await t.db.intent.createMany({
+    data: Array.from({ length: 40 }, (_, i) => ({
+      tenantId: large,
+      name: `intent${i}`,
+      examples: Array.from({ length: 20 }, (_, j) => `topic ${i} question ${j}`),
+      ...(i === 0 ? { events: ["WELCOME"] } : {}),
+    })),
+  });
+  const fallbackOnly = await store.load(large);
+  assert.equal(fallbackOnly.toJSON().classifier, null);
+  assert.equal(fallbackOnly.classify("topic 3 question 4").intent, null);
+  assert.equal(fallbackOnly.intents.length, 40, "events and payloads still select intents");
 });
 
-/** A tenant whose model inserts the database refuses with `error` (a PL/pgSQL condition name). */
-async function refusedTenant(name: string, error: string): Promise<{ tenantId: string; restore(): Promise<void> }> {
-  const id = (await t.db.tenant.create({ data: { name } })).id;
+test("models in memory are bounded by bytes, least recently used out first, and loaded again from PostgreSQL", async () => {
+  const tenants: string[] = [];
+  for (const name of ["A", "B", "C"]) {
+    const id = (await t.db.tenant.create({ data: { name } })).id;
+    await t.db.intent.createMany({
+      data: [
+        { tenantId: id, name: "yes", examples: ["yes", "sure", "of course"] },
+        { tenantId: id, name: "no", examples: ["no", "nope", "not at all"] },
+      ],
+    });
+    await train(id);
+    tenants.push(id);
+  }
+  const [a, b, c] = tenants as [string, string, string];
+  const bytes = async (id: string) =>
+    Number(
+      (
+        await t.pool.query(
+          `SELECT 2 * octet_length(definition::text) + octet_length(weights) AS n FROM "NluModel" WHERE "tenantId" = $1`,
+          [id],
+        )
+      ).rows[0].n,
+    );
+  const two = (await bytes(a)) + (await bytes(b));
+
+  // Room for exactly two: the third evicts the least recently used (b, as a was used since).
+  const store = createModelStore(t.db, { maxBytes: two });
+  const modelA = await store.load(a);
+  const modelB = await store.load(b);
+  assert.equal(await store.load(a), modelA);
+  assert.equal(await store.load(b), modelB);
+  assert.equal(await store.load(a), modelA);
+  await store.load(c);
+  assert.equal(await store.load(a), modelA, "recently used: kept");
+  const reloaded = await store.load(b);
+  assert.notEqual(reloaded, modelB, "evicted: loaded again");
+  assert.deepEqual(reloaded.classify("nope"), modelB.classify("nope"));
+  assert.equal(store.bytes(), two, "a and b held: the bound, to the byte");
+
+  // One byte less and two models no longer fit.
+  const tight = createModelStore(t.db, { maxBytes: two - 1 });
+  const first = await tight.load(a);
+  await tight.load(b);
+  assert.notEqual(await tight.load(a), first);
+});
+
+test("a trained model the database refuses fails the job, to be retried; nothing is stored", async () => {
+  const id = (await t.db.tenant.create({ data: { name: "Refused" } })).id;
   await t.db.intent.createMany({
     data: [
       { tenantId: id, name: "greeting", examples: ["hi", "hello"] },
@@ -132,47 +230,52 @@ async function refusedTenant(name: string, error: string): Promise<{ tenantId: s
   });
   const fn = `refuse_${id.replaceAll("-", "")}`;
   await t.db.$executeRawUnsafe(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN RAISE EXCEPTION 'refused: ${error}' USING ERRCODE = '${error}'; END $$`);
+    BEGIN RAISE EXCEPTION 'refused: disk_full' USING ERRCODE = 'disk_full'; END $$`);
   await t.db.$executeRawUnsafe(
     `CREATE TRIGGER ${fn} BEFORE INSERT ON "NluModel" FOR EACH ROW WHEN (NEW."tenantId" = '${id}') EXECUTE FUNCTION ${fn}()`,
   );
-  return {
-    tenantId: id,
-    async restore() {
-      await t.db.$executeRawUnsafe(`DROP TRIGGER ${fn} ON "NluModel"`);
-      await t.db.$executeRawUnsafe(`DROP FUNCTION ${fn}()`);
-    },
-  };
-}
-
-test("a trained model that cannot be stored is still used, and the failure is logged with its tenant", async () => {
-  // As a full disk or a lost connection would.
-  const refused = await refusedTenant("Unstored", "disk_full");
   try {
-    const { logger, lines } = captureLogs();
-    const model = await createModelStore(t.db, { logger }).load(refused.tenantId);
-    assert.equal(model.classify("hello there").intent, "greeting");
-    assert.equal(await t.db.nluModel.count({ where: { tenantId: refused.tenantId } }), 0);
-    assert.equal(lines.length, 1);
-    assert.equal(lines[0]!.level, LEVEL.error);
-    assert.equal(lines[0]!.tenantId, refused.tenantId);
-    assert.match(JSON.stringify(lines[0]!.err), /refused: disk_full/);
+    await assert.rejects(train(id), /refused: disk_full/);
+    assert.equal(await t.db.nluModel.count({ where: { tenantId: id } }), 0);
   } finally {
-    await refused.restore();
+    await t.db.$executeRawUnsafe(`DROP TRIGGER ${fn} ON "NluModel"`);
+    await t.db.$executeRawUnsafe(`DROP FUNCTION ${fn}()`);
   }
+  assert.equal(await train(id), "trained", "the retry stores it");
 });
 
-test("the same version stored first by another worker is no failure: nothing is logged", async () => {
-  // What the unique (tenant, version) key answers the slower of two workers.
-  const refused = await refusedTenant("Raced", "unique_violation");
-  try {
-    const { logger, lines } = captureLogs();
-    const model = await createModelStore(t.db, { logger }).load(refused.tenantId);
-    assert.equal(model.classify("see you later").intent, "bye");
-    assert.deepEqual(lines, []);
-  } finally {
-    await refused.restore();
-  }
+test("a training past its time limit ends its thread and fails", async () => {
+  const signal = AbortSignal.timeout(1);
+  await assert.rejects(
+    trainer.train(
+      {
+        language: "en",
+        entityTypes: [],
+        intents: Array.from({ length: 60 }, (_, i) => ({
+          name: `i${i}`,
+          examples: Array.from({ length: 20 }, (_, j) => `words ${i} and ${j}`),
+        })),
+      },
+      signal,
+    ),
+    { name: "TimeoutError" },
+  );
+});
+
+test("a trainer runs its trainings one at a time (its concurrency), in the order asked", async () => {
+  const large = {
+    language: "en",
+    entityTypes: [],
+    intents: Array.from({ length: 30 }, (_, i) => ({
+      name: `i${i}`,
+      examples: Array.from({ length: 20 }, (_, j) => `words ${i} and ${j}`),
+    })),
+  };
+  const small = { language: "en", entityTypes: [], intents: [{ name: "a", examples: ["hi"] }] };
+  const done: string[] = [];
+  const one = createTrainer({ concurrency: 1 });
+  await Promise.all([one.train(large).then(() => done.push("large")), one.train(small).then(() => done.push("small"))]);
+  assert.deepEqual(done, ["large", "small"], "the small one waited for the large one's thread");
 });
 
 test("an intent of Dialogflow's Ignore priority is left out; events, resetContexts and priorities reach the model", async () => {
@@ -184,6 +287,7 @@ test("an intent of Dialogflow's Ignore priority is left out; events, resetContex
       { tenantId: other, name: "ignored", examples: ["ignore me", "never matched"], priority: -1 },
     ],
   });
+  await train(other);
   const model = await createModelStore(t.db).load(other);
   assert.deepEqual(
     model.intents.map((i) => [i.name, i.events, i.resetContexts, i.priority]),

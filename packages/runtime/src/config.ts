@@ -24,6 +24,10 @@ const schema = z.object({
   /** How often workers report they are alive, and after how long silent one counts as dead. */
   WORKER_HEARTBEAT_MS: z.coerce.number().int().positive().default(5000),
   WORKER_DEAD_AFTER_MS: z.coerce.number().int().positive().default(30000),
+  /** Megabytes of NLU models a worker keeps in memory; the least recently used are loaded again from the database. */
+  NLU_MODEL_CACHE_MB: z.coerce.number().positive().default(256),
+  /** NLU trainings one worker runs at once, each in a thread of its own. */
+  NLU_TRAINING_CONCURRENCY: z.coerce.number().int().positive().default(1),
   /** Behind a proxy or load balancer: `true`, or the addresses / CIDRs to trust for X-Forwarded-For. */
   TRUST_PROXY: z.string().optional(),
   /** Where a worker started on its own answers /healthz and /readyz (0: a free port); unset: no health server. */

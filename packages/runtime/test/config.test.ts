@@ -74,3 +74,16 @@ test("WORKER_HEALTH_PORT: unset means no health server, 0 a free port, a negativ
   assert.equal(loadConfig({ WORKER_HEALTH_PORT: "3001" }).WORKER_HEALTH_PORT, 3001);
   assert.match(failure({ WORKER_HEALTH_PORT: "-1" }), /WORKER_HEALTH_PORT: /);
 });
+
+test("a worker's NLU settings: the model cache in megabytes and the trainings at once, positive", () => {
+  const defaults = loadConfig({ DATABASE_URL, SECRETS_KEYS }, "worker");
+  assert.equal(defaults.NLU_MODEL_CACHE_MB, 256);
+  assert.equal(defaults.NLU_TRAINING_CONCURRENCY, 1);
+  const set = loadConfig(
+    { DATABASE_URL, SECRETS_KEYS, NLU_MODEL_CACHE_MB: "64", NLU_TRAINING_CONCURRENCY: "2" },
+    "worker",
+  );
+  assert.deepEqual([set.NLU_MODEL_CACHE_MB, set.NLU_TRAINING_CONCURRENCY], [64, 2]);
+  assert.match(failure({ NLU_MODEL_CACHE_MB: "0" }), /NLU_MODEL_CACHE_MB/);
+  assert.match(failure({ NLU_TRAINING_CONCURRENCY: "1.5" }), /NLU_TRAINING_CONCURRENCY/);
+});

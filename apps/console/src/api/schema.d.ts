@@ -2468,6 +2468,92 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/nlu/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's NLU model and its training job */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description the training version of the tenant's intents and entity types now */
+                            revision: string;
+                            language: string;
+                            model: {
+                                version: number;
+                                /** Format: date-time */
+                                trainedAt: string;
+                                /** @description trained from the data as it is now; false: the previous model answers */
+                                current: boolean;
+                            } | null;
+                            training: {
+                                /** @description failed: given up after its last attempt (the next change of training data queues it again) */
+                                state: "queued" | "running" | "retrying" | "failed";
+                                attempts: number;
+                                maxAttempts: number;
+                                lastError: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description when it runs, or runs again
+                                 */
+                                runAt: string;
+                            } | null;
+                        };
+                    };
+                };
+                /** @description Invalid input (the body, query or path does not match the schema, or is not valid JSON) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No valid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credentials may not do this (or a change made with the session cookie lacks its CSRF token) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/fulfillment-endpoints": {
         parameters: {
             query?: never;

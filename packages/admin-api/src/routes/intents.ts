@@ -39,14 +39,14 @@ const data = (body: Static<typeof IntentInput>) => ({
   handoff: body.handoff ?? false,
 });
 
-/** Intents. Any change here makes every worker retrain the tenant's model on its next message. */
+/** Intents. Any change here queues the training of the tenant's model (a trigger on its revision). */
 export const intentRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = async (app, { db }) => {
   const find = async (request: FastifyRequest, id: string) => {
     const row = await db.intent.findFirst({ where: { id, tenantId: tenantOf(request) } });
     if (!row) throw notFound("intent");
     return row;
   };
-  // The same models the workers train and store, kept here for phrases tested through the API.
+  // The models the workers use (the previous one until a change is trained), for phrases tested through the API.
   const models = createModelStore(db);
 
   app.get(

@@ -1,0 +1,22 @@
+import { loadModel, trainModel, type NluModel } from "./model.ts";
+import type { TrainingData } from "./training-data.ts";
+
+/**
+ * Examples × intents up to which a model is cheap enough to train inside a turn: the cost of
+ * training grows with both (about 10 ms at this size here; 150 intents of 20 examples, 450,000,
+ * take 20–30 s).
+ */
+export const QUICK_MODEL_BUDGET = 1_000;
+
+/**
+ * What a tenant that has no stored model yet is answered with while its first training job runs:
+ * its full model when that takes milliseconds (a small tenant: the same model the job stores),
+ * otherwise its intents without a classifier, so events and button payloads still select intents
+ * and any text gets the fallback. Never a wait of seconds on the worker's event loop.
+ */
+export function quickModel(data: TrainingData): NluModel {
+  const examples = data.intents.reduce((sum, i) => sum + i.examples.length, 0);
+  if (examples * data.intents.length > QUICK_MODEL_BUDGET)
+    return loadModel({ intents: data.intents, entityTypes: data.entityTypes, classifier: null });
+  return trainModel(data.intents, { entityTypes: data.entityTypes, language: data.language });
+}
