@@ -97,6 +97,20 @@ test("an intent with no responses and no fulfillment: the chat says so, from the
       examples: ["what are your opening hours", "when do you open", "are you open on sunday", "store hours"],
     },
   });
+  // Turns keep the previous model until the worker has trained and stored the new version.
+  const { trainingRevision, language } = await t.db.tenant.findUniqueOrThrow({ where: { id: tenant.id } });
+  for (
+    let i = 0;
+    !(await t.db.nluModel.findFirst({
+      where: { tenantId: tenant.id, fingerprint: `${trainingRevision}:${language}` },
+    }));
+    i++
+  ) {
+    assert.ok(i < 600, "the new intent was never trained");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  // A worker looks for a newer stored model at most once a second (DEFAULT_RECHECK_MS).
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
   const out = await runChat(["/debug", "what are your opening hours"]);
   assert.match(out, /\(no answer: the intent "store\.hours" has no responses and no fulfillment\)/);
   assert.match(
