@@ -87,7 +87,9 @@ test("each trained version gets its report without anyone asking", async () => {
     examples: ["bye", "goodbye", "see you", "see you later", "farewell"],
   });
   assert.equal(created.statusCode, 201);
-  const { trainingRevision } = (await stack.t.pool.query(`SELECT "trainingRevision"::text FROM "Tenant" WHERE name = 'Acme'`)).rows[0];
+  const { trainingRevision } = (
+    await stack.t.pool.query(`SELECT "trainingRevision"::text FROM "Tenant" WHERE name = 'Acme'`)
+  ).rows[0];
   // No GET: the training job, once it has stored the model, asks for the report itself.
   for (let i = 0; i < 600; i++) {
     const { rows } = await stack.t.pool.query(`SELECT status FROM "NluEvaluation" WHERE fingerprint = $1`, [
