@@ -20,7 +20,7 @@ import {
 import { createFulfillmentClient } from "@cb/fulfillment";
 import { evaluateTenant, NLU_EVALUATE } from "@cb/nlu";
 import { createNotificationTasks, SUBJECT_QUEUE_PREFIX } from "@cb/notifications";
-import { createModelStore, createTrainer, TRAINING_QUEUE_PREFIX } from "@cb/nlu";
+import { createModelStore, createTrainer, TRAINING_QUEUE_PREFIX, TRAINING_SWEEP_CRONTAB } from "@cb/nlu";
 import { EventEmitter } from "node:events";
 import {
   keepQueuesCollected,
@@ -132,7 +132,7 @@ export async function startWorkerRole(
     concurrency: resources.config.WORKER_CONCURRENCY,
     ...(resources.config.WORKER_MAX_RUN_MS ? { maxRunMs: resources.config.WORKER_MAX_RUN_MS } : {}),
     events,
-    crontab: [INBOUND_SWEEP, WEBHOOK_HEALTH_CRONTAB, HAND_OVER_CRONTAB].join("\n"),
+    crontab: [INBOUND_SWEEP, WEBHOOK_HEALTH_CRONTAB, HAND_OVER_CRONTAB, TRAINING_SWEEP_CRONTAB].join("\n"),
     logger,
   });
   // Job queue depth and age, inbox backlog: read when Prometheus scrapes this process.

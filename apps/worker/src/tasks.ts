@@ -14,7 +14,7 @@ import {
 import type { Db, Pool } from "@cb/db";
 import type { Task, TaskList } from "@cb/jobs";
 import type { Logger } from "@cb/logging";
-import { trainTenantModel, TRAIN_NLU_MODEL, type Trainer } from "@cb/nlu";
+import { sweepUntrained, trainTenantModel, TRAIN_NLU_MODEL, TRAINING_SWEEP, type Trainer } from "@cb/nlu";
 
 /** Every job this system runs, by graphile-worker identifier. */
 export function createTaskList(
@@ -56,8 +56,9 @@ export function createTaskList(
 }
 
 /**
- * A tenant's NLU training (enqueued by a trigger whenever its training data changes), in a worker
- * thread; the job's time limit ends the thread. A failure is logged with its tenant and retried.
+ * A tenant's NLU training (enqueued by a trigger whenever its training data changes, and by a sweep
+ * every five minutes for tenants without a current model), in a worker thread; the job's time limit
+ * ends the thread. A failure is logged with its tenant and retried.
  */
 export function createTrainingTasks(deps: { db: Db; pool: Pool; trainer: Trainer; logger: Logger }): TaskList {
   return {
@@ -77,6 +78,11 @@ export function createTrainingTasks(deps: { db: Db; pool: Pool; trainer: Trainer
         );
         throw err;
       }
+    },
+    // Tenants whose current version has no model and no job (data from before the trigger, a lost job).
+    [TRAINING_SWEEP]: async () => {
+      const tenants = await sweepUntrained(deps.pool);
+      if (tenants) deps.logger.info({ tenants }, "NLU training asked for tenants without a current model");
     },
   };
 }

@@ -5,7 +5,7 @@ import { createAccountDirectory } from "@cb/conversation";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { addJob } from "@cb/jobs";
 import { captureLogs } from "@cb/logging/testing";
-import { TRAIN_NLU_MODEL, TRAINING_QUEUE_PREFIX } from "@cb/nlu";
+import { sweepUntrained, TRAIN_NLU_MODEL, TRAINING_QUEUE_PREFIX, TRAINING_SWEEP } from "@cb/nlu";
 import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
 import { startWorkerRole } from "../src/index.ts";
 import { sleep } from "./support.ts";
@@ -117,4 +117,43 @@ test("a failed training is logged with its tenant, and retried until it is store
   await t.db.$executeRawUnsafe(`DROP TRIGGER ${fn} ON "NluModel"`);
   await t.db.$executeRawUnsafe(`DROP FUNCTION ${fn}()`);
   await until("stored by a retry", async () => (await t.db.nluModel.count({ where: { tenantId } })) === 1);
+});
+
+test("a tenant whose training data predates the trigger is trained by the sweep, once", async () => {
+  // Written with triggers off, as data from before the training trigger was: no job asked for it.
+  const client = await t.pool.connect();
+  let tenantId: string;
+  try {
+    await client.query("BEGIN");
+    await client.query("SET LOCAL session_replication_role = replica");
+    tenantId = (
+      await client.query(
+        `INSERT INTO "Tenant" (id, name) VALUES (gen_random_uuid(), 'Old shop') RETURNING id`,
+      )
+    ).rows[0].id;
+    await client.query(
+      `INSERT INTO "Intent" (id, "tenantId", name, examples, "updatedAt") VALUES (gen_random_uuid(), $1, 'greeting', ARRAY['hi', 'hello', 'good morning'], now())`,
+      [tenantId],
+    );
+    await client.query("COMMIT");
+  } finally {
+    client.release();
+  }
+  assert.equal(await trainingJobs(tenantId), 0);
+  const crontabs = await t.pool.query<{ identifier: string }>(
+    `SELECT identifier FROM graphile_worker._private_known_crontabs`,
+  );
+  assert.ok(
+    crontabs.rows.some((r) => r.identifier === TRAINING_SWEEP),
+    "the worker role schedules the sweep",
+  );
+
+  await addJob(t.pool, TRAINING_SWEEP, {});
+  const current = await fingerprint(tenantId);
+  await until("the sweep's training stored the model", async () =>
+    Boolean(await t.db.nluModel.findFirst({ where: { tenantId, fingerprint: current } })),
+  );
+  // Trained: a sweep asks for nothing more for it.
+  await until("its job done", async () => (await trainingJobs(tenantId)) === 0);
+  assert.equal(await sweepUntrained(t.pool), 0);
 });

@@ -42,7 +42,15 @@ export {
 } from "./store.ts";
 export { createTrainer, type Trainer, type TrainerOptions } from "./trainer.ts";
 export { trainingStatus, type TrainingStatus } from "./status.ts";
-export { trainTenantModel, TRAIN_NLU_MODEL, TRAINING_QUEUE_PREFIX, type TrainingOutcome } from "./training.ts";
+export {
+  sweepUntrained,
+  trainTenantModel,
+  TRAIN_NLU_MODEL,
+  TRAINING_QUEUE_PREFIX,
+  TRAINING_SWEEP,
+  TRAINING_SWEEP_CRONTAB,
+  type TrainingOutcome,
+} from "./training.ts";
 export { createLlmClassifier, type LlmClassifier, type LlmOptions, type LlmChoice } from "./llm.ts";
 export {
   crossValidate,
