@@ -112,7 +112,9 @@ test("a button press is understood from its payload", async () => {
 });
 
 test("a training revision read with the message names the model used, once its training job has stored it", async () => {
-  const understand = createUnderstand(t.db, { store: createModelStore(t.db, { pool: t.pool, recheckMs: 0 }) });
+  const understand = createUnderstand(t.db, {
+    store: createModelStore(t.db, { pool: t.pool, recheckMs: 0, quickModelBudget: 0 }),
+  });
   const train = () => trainTenantModel(t.db, tenant.id, { trainer: createTrainer() });
   const revision = async () =>
     String((await t.db.tenant.findUniqueOrThrow({ where: { id: tenant.id } })).trainingRevision);

@@ -9,10 +9,11 @@ import type { TrainingData } from "./training-data.ts";
 export const QUICK_MODEL_BUDGET = 1_000;
 
 /**
- * What a tenant that has no stored model yet is answered with while its first training job runs:
- * its full model when that takes milliseconds (a small tenant: the same model the job stores),
- * otherwise its intents without a classifier, so events and button payloads still select intents
- * and any text gets the fallback. Never a wait of seconds on the worker's event loop.
+ * What a tenant is answered with while the training job of its current version runs: its full model
+ * when that takes milliseconds (a small tenant: the same model the job stores, so a change answers at
+ * once); for a larger tenant with no stored model yet, its intents without a classifier, so events
+ * and button payloads still select intents and any text gets the fallback (a larger tenant with an
+ * older stored model keeps that one meanwhile, store.ts). Never a wait of seconds on the event loop.
  */
 export function quickModel(data: TrainingData): NluModel {
   const examples = data.intents.reduce((sum, i) => sum + i.examples.length, 0);

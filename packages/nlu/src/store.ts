@@ -1,7 +1,7 @@
 import { prismaSql, type Db, type Pool, type Sql } from "@cb/db";
 import { LRUCache } from "lru-cache";
 import type { NluModel } from "./model.ts";
-import { quickModel } from "./quick-model.ts";
+import { QUICK_MODEL_BUDGET, quickModel } from "./quick-model.ts";
 import { join, type StoredModel } from "./stored-model.ts";
 import { fingerprintOf, readTrainingData, type TrainingVersion } from "./training-data.ts";
 
@@ -28,6 +28,8 @@ export interface ModelStoreOptions {
   maxBytes?: number;
   /** While a version is being trained, how often a worker looks whether it is stored yet (DEFAULT_RECHECK_MS). */
   recheckMs?: number;
+  /** Examples × intents up to which the current version is trained in the turn meanwhile (QUICK_MODEL_BUDGET). */
+  quickModelBudget?: number;
 }
 
 export const DEFAULT_MODEL_CACHE_BYTES = 256 * 1024 * 1024;
@@ -52,6 +54,9 @@ const BEST_STORED = `SELECT id, fingerprint FROM "NluModel" WHERE "tenantId" = $
 // Its size in memory, estimated from its stored size: the weights' bytes, and twice the JSON text
 // (each vocabulary entry is a string and an index entry in memory). Measured on 1,000 models of 20
 // intents (npm run bench:nlu-training), the stored size alone fell 18% short.
+// Examples × intents, as the quick model's budget counts them (quick-model.ts).
+const TRAINING_SIZE = `SELECT (coalesce(sum(cardinality(examples)), 0) * count(*))::float8 AS product
+  FROM "Intent" WHERE "tenantId" = $1::uuid AND priority >= 0`;
 const STORED_MODEL = `SELECT definition::text AS definition, encode(weights, 'base64') AS weights,
     (2 * octet_length(definition::text) + octet_length(weights))::int AS bytes
   FROM "NluModel" WHERE id = $1::uuid`;
@@ -59,6 +64,7 @@ const STORED_MODEL = `SELECT definition::text AS definition, encode(weights, 'ba
 export function createModelStore(db: Db, options: ModelStoreOptions = {}): ModelStore {
   const sql: Sql = options.pool ?? prismaSql(db);
   const recheckMs = options.recheckMs ?? DEFAULT_RECHECK_MS;
+  const quickBudget = options.quickModelBudget ?? QUICK_MODEL_BUDGET;
   const cache = new LRUCache<string, Entry>({
     maxSize: options.maxBytes ?? DEFAULT_MODEL_CACHE_BYTES,
     sizeCalculation: (entry) => Math.max(1, entry.bytes),
@@ -75,34 +81,48 @@ export function createModelStore(db: Db, options: ModelStoreOptions = {}): Model
       })
     ).rows[0];
     const now = Date.now();
-    if (found && found.id !== entry?.id) {
-      const row = (
-        await sql.query<StoredModel & { bytes: number }>({
-          name: "nlu-stored-model",
-          text: STORED_MODEL,
-          values: [found.id],
-        })
-      ).rows[0];
-      // Deleted since (its tenant with it): what the previous entry held still serves this turn.
-      if (row) return remember(tenantId, { ...found, model: join(row), bytes: row.bytes }, fingerprint, now);
-    }
-    if (entry && (found || entry.fingerprint === fingerprint)) {
-      // Still the newest there is: the version asked for is being trained.
+    if (found && found.fingerprint === fingerprint && found.id !== entry?.id) return loadStored(found, now);
+    if (entry && entry.fingerprint === fingerprint) {
+      // A quick model of this very version: the same as the one its job will store.
       entry.lookedFor = fingerprint;
       entry.lookedAt = now;
       return entry.model;
     }
-    // Nothing stored yet, or a quick model of older data: a quick model of the tenant's data now.
-    const read = await readTrainingData(db, tenantId);
-    const data = read?.data ?? { intents: [], entityTypes: [], language: "en" };
-    const model = quickModel(data);
-    const bytes = Buffer.byteLength(JSON.stringify(model.toJSON()));
-    return remember(
-      tenantId,
-      { id: null, fingerprint: read?.fingerprint ?? fingerprint, model, bytes },
-      fingerprint,
-      now,
-    );
+    // The version asked for is being trained. A small tenant's model takes milliseconds: its data as
+    // it is now answers at once (an intent just added is matched), rather than the stale one.
+    const size = (
+      await sql.query<{ product: number }>({ name: "nlu-training-size", text: TRAINING_SIZE, values: [tenantId] })
+    ).rows[0]!;
+    if (size.product <= quickBudget || !found) {
+      const read = await readTrainingData(db, tenantId);
+      const data = read?.data ?? { intents: [], entityTypes: [], language: "en" };
+      const model = quickModel(data);
+      const bytes = Buffer.byteLength(JSON.stringify(model.toJSON()));
+      return remember(
+        tenantId,
+        { id: null, fingerprint: read?.fingerprint ?? fingerprint, model, bytes },
+        fingerprint,
+        now,
+      );
+    }
+    // Larger: the newest stored model serves until the job has stored this version.
+    if (found.id !== entry?.id) return loadStored(found, now);
+    entry.lookedFor = fingerprint;
+    entry.lookedAt = now;
+    return entry.model;
+
+    async function loadStored(stored: { id: string; fingerprint: string }, at: number): Promise<NluModel> {
+      const row = (
+        await sql.query<StoredModel & { bytes: number }>({
+          name: "nlu-stored-model",
+          text: STORED_MODEL,
+          values: [stored.id],
+        })
+      ).rows[0];
+      // Deleted since (its tenant with it): what the previous entry held still serves this turn.
+      if (!row) return entry?.model ?? quickModel({ intents: [], entityTypes: [], language: "en" });
+      return remember(tenantId, { ...stored, model: join(row), bytes: row.bytes }, fingerprint, at);
+    }
   }
 
   function remember(

@@ -46,7 +46,8 @@ test("a tenant's model is trained once by its job, stored, and loaded by every w
 
 test("turns keep the previous model while the new version trains, then switch to it", async () => {
   await train(tenantId);
-  const worker = createModelStore(t.db, { recheckMs: 0 });
+  // A tenant too large to train in a turn (a budget of 0): the stored model serves meanwhile.
+  const worker = createModelStore(t.db, { recheckMs: 0, quickModelBudget: 0 });
   const previous = await worker.load(tenantId);
   const before = await version(tenantId);
   await t.db.intent.create({
@@ -86,8 +87,8 @@ test("while a version trains, a worker looks for it at most once per recheck int
     ],
   });
   await train(id);
-  const slow = createModelStore(t.db, { recheckMs: 60_000 });
-  const quick = createModelStore(t.db, { recheckMs: 0 });
+  const slow = createModelStore(t.db, { recheckMs: 60_000, quickModelBudget: 0 });
+  const quick = createModelStore(t.db, { recheckMs: 0, quickModelBudget: 0 });
   await slow.load(id);
   await quick.load(id);
   await t.db.intent.create({
@@ -296,4 +297,24 @@ test("an intent of Dialogflow's Ignore priority is left out; events, resetContex
       ["hello", ["WELCOME"], true, 500000],
     ],
   );
+});
+
+test("a small tenant's change is answered at once, by a model of its data trained in the turn", async () => {
+  const id = (await t.db.tenant.create({ data: { name: "Small shop" } })).id;
+  await t.db.intent.createMany({
+    data: [
+      { tenantId: id, name: "hours", examples: ["when are you open", "opening hours"] },
+      { tenantId: id, name: "bye", examples: ["bye", "see you"] },
+    ],
+  });
+  await train(id);
+  const worker = createModelStore(t.db, { recheckMs: 0 });
+  await worker.load(id);
+  await t.db.intent.create({
+    data: { tenantId: id, name: "menu", examples: ["show me the menu", "what do you serve"] },
+  });
+  // Its job has not run: the stored model is the older version's, yet the new intent is matched.
+  const model = await worker.load(id, await version(id));
+  assert.equal(model.classify("show me the menu").intent, "menu");
+  assert.equal(await t.db.nluModel.count({ where: { tenantId: id } }), 1, "nothing stored by the turn");
 });
