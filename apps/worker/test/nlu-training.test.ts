@@ -127,9 +127,7 @@ test("a tenant whose training data predates the trigger is trained by the sweep,
     await client.query("BEGIN");
     await client.query("SET LOCAL session_replication_role = replica");
     tenantId = (
-      await client.query(
-        `INSERT INTO "Tenant" (id, name) VALUES (gen_random_uuid(), 'Old shop') RETURNING id`,
-      )
+      await client.query(`INSERT INTO "Tenant" (id, name) VALUES (gen_random_uuid(), 'Old shop') RETURNING id`)
     ).rows[0].id;
     await client.query(
       `INSERT INTO "Intent" (id, "tenantId", name, examples, "updatedAt") VALUES (gen_random_uuid(), $1, 'greeting', ARRAY['hi', 'hello', 'good morning'], now())`,
