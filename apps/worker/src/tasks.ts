@@ -14,7 +14,7 @@ import {
 import type { Db, Pool } from "@cb/db";
 import type { Task, TaskList } from "@cb/jobs";
 import type { Logger } from "@cb/logging";
-import { sweepUntrained, trainTenantModel, TRAIN_NLU_MODEL, TRAINING_SWEEP, type Trainer } from "@cb/nlu";
+import { sweepUntrained, trainLater, trainTenantModel, TRAIN_NLU_MODEL, TRAINING_SWEEP, type Trainer } from "@cb/nlu";
 
 /** Every job this system runs, by graphile-worker identifier. */
 export function createTaskList(
@@ -60,17 +60,27 @@ export function createTaskList(
  * every five minutes for tenants without a current model), in a worker thread; the job's time limit
  * ends the thread. A failure is logged with its tenant and retried.
  */
-export function createTrainingTasks(deps: { db: Db; pool: Pool; trainer: Trainer; logger: Logger }): TaskList {
+export function createTrainingTasks(deps: {
+  db: Db;
+  pool: Pool;
+  trainer: Trainer;
+  logger: Logger;
+  /** How long a job refused by a busy trainer waits before it comes back (BUSY_RETRY_MS, and up to as much again). */
+  busyRetryMs?: number;
+}): TaskList {
   return {
     [TRAIN_NLU_MODEL]: async (payload, helpers) => {
       const { tenantId } = payload as { tenantId: string };
       try {
-        await trainTenantModel(deps.db, tenantId, {
+        const outcome = await trainTenantModel(deps.db, tenantId, {
           trainer: deps.trainer,
           pool: deps.pool,
           signal: helpers.abortSignal,
           logger: deps.logger,
         });
+        // This worker's training threads are all taken (it fetched a batch of jobs): rather than wait
+        // here, on the job's time limit, the job comes back later, for whichever worker is free then.
+        if (outcome === "busy") await trainLater(deps.pool, tenantId, deps.busyRetryMs);
       } catch (err) {
         deps.logger.error(
           { err, tenantId, attempt: helpers.job.attempts, maxAttempts: helpers.job.max_attempts },

@@ -43,7 +43,9 @@ export {
 export { createTrainer, type Trainer, type TrainerOptions } from "./trainer.ts";
 export { trainingStatus, type TrainingStatus } from "./status.ts";
 export {
+  BUSY_RETRY_MS,
   sweepUntrained,
+  trainLater,
   trainTenantModel,
   TRAIN_NLU_MODEL,
   TRAINING_QUEUE_PREFIX,

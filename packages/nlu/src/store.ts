@@ -119,8 +119,9 @@ export function createModelStore(db: Db, options: ModelStoreOptions = {}): Model
           values: [stored.id],
         })
       ).rows[0];
-      // Deleted since (its tenant with it): what the previous entry held still serves this turn.
-      if (!row) return entry?.model ?? quickModel({ intents: [], entityTypes: [], language: "en" });
+      // Deleted since it was found: a newer model was stored (its job prunes the older ones, training.ts),
+      // or the tenant is gone. Looked for again, it is found or the tenant answered as one without a model.
+      if (!row) return refresh(tenantId, fingerprint, entry);
       return remember(tenantId, { ...stored, model: join(row), bytes: row.bytes }, fingerprint, at);
     }
   }

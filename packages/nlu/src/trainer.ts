@@ -1,11 +1,13 @@
 import { Worker } from "node:worker_threads";
-import pLimit from "p-limit";
 import type { StoredModel } from "./stored-model.ts";
 import type { TrainingData } from "./training-data.ts";
 
 export interface Trainer {
-  /** Trains a model in a worker thread; `signal` ends the thread (a job's time limit), rejecting with its reason. */
-  train(data: TrainingData, signal?: AbortSignal): Promise<StoredModel>;
+  /**
+   * Trains a model in a worker thread; `signal` ends the thread (a job's time limit), rejecting with
+   * its reason. Null at once when all its threads are busy: nothing waits here (see createTrainer).
+   */
+  train(data: TrainingData, signal?: AbortSignal): Promise<StoredModel> | null;
 }
 
 export interface TrainerOptions {
@@ -16,7 +18,7 @@ export interface TrainerOptions {
 const THREAD = new URL("./training-thread.ts", import.meta.url);
 
 function inThread(data: TrainingData, signal?: AbortSignal): Promise<StoredModel> {
-  signal?.throwIfAborted();
+  if (signal?.aborted) return Promise.reject(signal.reason);
   // A thread per training: its memory (word vectors, the training set's vectors) goes with it, and a
   // run past its time limit can be ended, which a promise on the event loop cannot. The thread
   // inherits this process's flags (--import tsx).
@@ -42,9 +44,20 @@ function inThread(data: TrainingData, signal?: AbortSignal): Promise<StoredModel
   });
 }
 
+/**
+ * Trainings refused rather than queued when the threads are busy: graphile-worker fetches jobs a
+ * batch at a time, and a training waiting here for a thread would spend its job's time limit (and
+ * hold its job from the deployment's other workers) while it waits. Its job comes back later
+ * instead (training.ts), so a job's time counts from its training's start.
+ */
 export function createTrainer(options: TrainerOptions = {}): Trainer {
-  const limit = pLimit(options.concurrency ?? 1);
+  const threads = options.concurrency ?? 1;
+  let running = 0;
   return {
-    train: (data, signal) => limit(() => inThread(data, signal)),
+    train(data, signal) {
+      if (running >= threads) return null;
+      running++;
+      return inThread(data, signal).finally(() => running--);
+    },
   };
 }

@@ -1,4 +1,5 @@
 import { prismaSql, transaction, type Db, type Pool, type Sql } from "@cb/db";
+import { addJob } from "@cb/jobs";
 import { defaultLogger, type Logger } from "@cb/logging";
 import { enqueueEvaluation } from "./evaluation.ts";
 import type { Trainer } from "./trainer.ts";
@@ -9,11 +10,24 @@ export const TRAIN_NLU_MODEL = "nlu-train";
 /** Each tenant's training jobs run in a queue of their own, one at a time across the deployment. */
 export const TRAINING_QUEUE_PREFIX = "nlu-train:";
 
-// Straight to pg: the weights go as base64 text, decoded by the database (stored-model.ts).
-const STORE_MODEL = `INSERT INTO "NluModel" (id, "tenantId", version, fingerprint, definition, weights)
-  SELECT gen_random_uuid(), $1::uuid, coalesce(max(version), 0) + 1, $2, $3::jsonb, decode($4, 'base64')
-  FROM "NluModel" WHERE "tenantId" = $1::uuid
-  RETURNING version`;
+// Straight to pg: the weights go as base64 text, decoded by the database (stored-model.ts). In the
+// same statement, the tenant's older models go: only the newest one serves while a newer version
+// trains (store.ts) and is what GET /v1/nlu/status reports, so one model a tenant at rest, two while
+// its job stores the next; the model of the tenant's current version stays too, in case one trained
+// from since-moved data was stored after it. A model is megabytes; kept, they would pile up with
+// every change. Bounded: a handful of rows, found by the (tenantId, version) index.
+const STORE_MODEL = `WITH stored AS (
+    INSERT INTO "NluModel" (id, "tenantId", version, fingerprint, definition, weights)
+    SELECT gen_random_uuid(), $1::uuid, coalesce(max(version), 0) + 1, $2, $3::jsonb, decode($4, 'base64')
+    FROM "NluModel" WHERE "tenantId" = $1::uuid
+    RETURNING version
+  ), pruned AS (
+    DELETE FROM "NluModel" m USING stored, "Tenant" t
+    WHERE m."tenantId" = $1::uuid AND m.version < stored.version AND t.id = m."tenantId"
+      AND m.fingerprint <> t."trainingRevision"::text || ':' || t.language
+    RETURNING m.version
+  )
+  SELECT version, (SELECT count(*) FROM pruned)::int AS pruned FROM stored`;
 
 /** The graphile-worker task that finds tenants whose current version has no model and no training job. */
 export const TRAINING_SWEEP = "nlu-train-sweep";
@@ -46,11 +60,38 @@ export async function sweepUntrained(pool: Pool): Promise<number> {
   });
 }
 
-export type TrainingOutcome = "trained" | "current" | "gone";
+export type TrainingOutcome = "trained" | "current" | "gone" | "busy";
+
+/** How long a training job refused by a busy trainer waits before it comes back: this, plus up to as much again. */
+export const BUSY_RETRY_MS = 5_000;
+
+/**
+ * A training job the trainer had no thread for (`busy`) comes back later as a new job: one with no
+ * attempt spent, which then counts its time limit afresh, and which any worker may take meanwhile.
+ * The job key is the trigger's: the running job gives its key up to it (graphile-worker), and a job
+ * the trigger queued meanwhile is kept at its own, earlier, time.
+ */
+export async function trainLater(sql: Sql, tenantId: string, afterMs = BUSY_RETRY_MS): Promise<void> {
+  // Spread out, so a batch refused together does not come back together.
+  const runAt = new Date(Date.now() + afterMs + Math.random() * afterMs);
+  await addJob(
+    sql,
+    TRAIN_NLU_MODEL,
+    { tenantId },
+    {
+      queueName: TRAINING_QUEUE_PREFIX + tenantId,
+      jobKey: TRAINING_QUEUE_PREFIX + tenantId,
+      jobKeyMode: "preserve_run_at",
+      runAt,
+      maxAttempts: 10,
+    },
+  );
+}
 
 /**
  * One training job: the tenant's current data, trained in a thread and stored as its next version.
  * Idempotent: a version already stored (a retried job, a job queued twice) is not trained again.
+ * `busy` when the trainer's threads are all taken: nothing trained, the caller asks again later (trainLater).
  * Workers serving the tenant switch to the stored model on their next turn (store.ts).
  */
 export async function trainTenantModel(
@@ -64,19 +105,21 @@ export async function trainTenantModel(
   if (!read) return "gone";
   const { fingerprint, data } = read;
   if (await db.nluModel.findFirst({ where: { tenantId, fingerprint }, select: { id: true } })) return "current";
+  const training = options.trainer.train(data, options.signal);
+  if (!training) return "busy";
   const started = performance.now();
-  const { definition, weights } = await options.trainer.train(data, options.signal);
+  const { definition, weights } = await training;
   const ms = Math.round(performance.now() - started);
   // The tenant's queue keeps its jobs apart; a version taken by any other writer fails the job, and
   // its retry finds the fingerprint stored or takes the next version.
-  const { version } = (
-    await sql.query<{ version: number }>({
+  const { version, pruned } = (
+    await sql.query<{ version: number; pruned: number }>({
       name: "nlu-store-model",
       text: STORE_MODEL,
       values: [tenantId, fingerprint, definition, weights],
     })
   ).rows[0]!;
-  logger.info({ tenantId, fingerprint, version, intents: data.intents.length, ms }, "NLU model trained");
+  logger.info({ tenantId, fingerprint, version, pruned, intents: data.intents.length, ms }, "NLU model trained");
   // The model report follows each trained version, ready before anyone asks (GET /v1/nlu/evaluation).
   await enqueueEvaluation(sql, tenantId, fingerprint);
   return "trained";

@@ -62,7 +62,7 @@ test("turns keep the previous model while the new version trains, then switch to
   const training = train(tenantId, {
     train: async (data, signal) => {
       await held;
-      return trainer.train(data, signal);
+      return trainer.train(data, signal)!;
     },
   });
   for (let i = 0; i < 3; i++) {
@@ -74,8 +74,79 @@ test("turns keep the previous model while the new version trains, then switch to
   assert.equal(await training, "trained");
   const switched = await worker.load(tenantId, after);
   assert.equal(switched.classify("can I get a refund").intent, "refund");
-  // The model is its version's: the one before the change is still there to load.
-  assert.notEqual((await worker.load(tenantId, before)).classify("can I get a refund").intent, "refund");
+  // The previous version's model served until now; the job that stored the new one deleted it.
+  assert.deepEqual(
+    (await t.db.nluModel.findMany({ where: { tenantId }, select: { fingerprint: true } })).map((m) => m.fingerprint),
+    [`${after.revision}:${after.language}`],
+  );
+});
+
+test("after many retrainings only the newest model is kept, and turns are answered during each", async () => {
+  const id = (await t.db.tenant.create({ data: { name: "Retrained" } })).id;
+  await t.db.intent.createMany({
+    data: [
+      { tenantId: id, name: "hours", examples: ["when are you open", "opening hours"] },
+      { tenantId: id, name: "bye", examples: ["bye", "see you"] },
+    ],
+  });
+  await train(id);
+  const worker = createModelStore(t.db, { recheckMs: 0, quickModelBudget: 0 });
+  for (let i = 0; i < 5; i++) {
+    await t.db.intent.create({ data: { tenantId: id, name: `topic${i}`, examples: [`tell me about topic ${i}`] } });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const training = train(id, {
+      train: async (data, signal) => {
+        await held;
+        return trainer.train(data, signal)!;
+      },
+    });
+    // While the new version trains, the stored model answers: the newest one, and the only one.
+    assert.equal((await worker.load(id, await version(id))).classify("bye bye").intent, "bye");
+    assert.equal(await t.db.nluModel.count({ where: { tenantId: id } }), 1);
+    release();
+    assert.equal(await training, "trained");
+    const kept = await t.db.nluModel.findMany({ where: { tenantId: id }, select: { version: true } });
+    assert.deepEqual(kept, [{ version: i + 2 }], `after retraining ${i + 1}: the new model alone`);
+  }
+});
+
+test("a model stored from data changed since does not push out the current version's model", async () => {
+  const id = (await t.db.tenant.create({ data: { name: "Overtaken" } })).id;
+  await t.db.intent.createMany({
+    data: [
+      { tenantId: id, name: "hours", examples: ["when are you open", "opening hours"] },
+      { tenantId: id, name: "bye", examples: ["bye", "see you"] },
+    ],
+  });
+  await train(id);
+  await t.db.intent.create({ data: { tenantId: id, name: "menu", examples: ["show me the menu"] } });
+  // A training of this version is held while the data changes again and that version is stored.
+  let release!: () => void;
+  let reading!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const read = new Promise<void>((resolve) => (reading = resolve));
+  const stale = train(id, {
+    train: async (data, signal) => {
+      reading();
+      await held;
+      return trainer.train(data, signal)!;
+    },
+  });
+  await read;
+  await t.db.intent.create({ data: { tenantId: id, name: "prices", examples: ["how much is it"] } });
+  assert.equal(await train(id), "trained");
+  const current = await version(id);
+  release();
+  assert.equal(await stale, "trained");
+  const kept = await t.db.nluModel.findMany({
+    where: { tenantId: id },
+    orderBy: { version: "asc" },
+    select: { version: true, fingerprint: true },
+  });
+  assert.equal(kept.length, 2, "the first model is gone");
+  assert.equal(kept[0]!.fingerprint, `${current.revision}:${current.language}`, "the current version's stays");
+  assert.equal((await createModelStore(t.db).load(id, current)).classify("how much is it").intent, "prices");
 });
 
 test("while a version trains, a worker looks for it at most once per recheck interval", async () => {
@@ -108,7 +179,9 @@ test("while a version trains, a worker looks for it at most once per recheck int
 
 test("any writer's change moves the model on, plain SQL and the language included; another tenant's does not", async () => {
   const worker = createModelStore(t.db, { recheckMs: 0 });
-  const models = () => t.db.nluModel.count({ where: { tenantId } });
+  // The newest stored version (the older ones are pruned as each is stored).
+  const models = async () =>
+    (await t.db.nluModel.aggregate({ where: { tenantId }, _max: { version: true } }))._max.version ?? 0;
   await t.db
     .$executeRaw`INSERT INTO "Intent" (id, "tenantId", name, examples, "updatedAt") VALUES (gen_random_uuid(), ${tenantId}::uuid, 'cancel', ARRAY['cancel my order', 'I want to cancel', 'stop my order please'], now())`;
   assert.equal(await train(tenantId), "trained");
@@ -258,12 +331,12 @@ test("a training past its time limit ends its thread and fails", async () => {
         })),
       },
       signal,
-    ),
+    )!,
     { name: "TimeoutError" },
   );
 });
 
-test("a trainer runs its trainings one at a time (its concurrency), in the order asked", async () => {
+test("a trainer whose threads are all busy refuses a training at once, rather than queue it", async () => {
   const large = {
     language: "en",
     entityTypes: [],
@@ -273,10 +346,24 @@ test("a trainer runs its trainings one at a time (its concurrency), in the order
     })),
   };
   const small = { language: "en", entityTypes: [], intents: [{ name: "a", examples: ["hi"] }] };
-  const done: string[] = [];
   const one = createTrainer({ concurrency: 1 });
-  await Promise.all([one.train(large).then(() => done.push("large")), one.train(small).then(() => done.push("small"))]);
-  assert.deepEqual(done, ["large", "small"], "the small one waited for the large one's thread");
+  const running = one.train(large);
+  assert.ok(running);
+  assert.equal(one.train(small), null, "its one thread is taken");
+  await running;
+  assert.ok(await one.train(small), "free again once the training is done");
+  const aborted = AbortSignal.abort(new Error("stopped"));
+  await assert.rejects(one.train(small, aborted)!, /stopped/);
+  assert.ok(await one.train(small), "a training refused by its signal gives its thread back");
+
+  // The job of a tenant refused so is reported busy, and nothing is stored.
+  const id = (await t.db.tenant.create({ data: { name: "Waiting" } })).id;
+  await t.db.intent.create({ data: { tenantId: id, name: "hours", examples: ["when are you open"] } });
+  const taken = one.train(large)!;
+  assert.equal(await train(id, one), "busy");
+  assert.equal(await t.db.nluModel.count({ where: { tenantId: id } }), 0);
+  await taken;
+  assert.equal(await train(id, one), "trained");
 });
 
 test("an intent of Dialogflow's Ignore priority is left out; events, resetContexts and priorities reach the model", async () => {
