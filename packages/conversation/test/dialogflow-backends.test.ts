@@ -38,6 +38,13 @@ function serveWithLibrary(request: any, response: any) {
       parameters: { total: "12.50", menu: a.getContext("menu-shown")?.parameters.shown ?? "no" },
     });
   });
+  intents.set("table.ask", (a) => {
+    a.add("This text is dropped: a follow-up event replaces it.");
+    a.setFollowupEvent({ name: "BOOK_TABLE", parameters: { day: "friday" } });
+  });
+  intents.set("table.book", (a) => {
+    a.add(`A table for ${a.parameters.guests} on ${a.parameters.day} (asked: ${a.parameters["guests.original"]}).`);
+  });
   intents.set("menu.show", (a) => {
     // The library's Payload for the platform the request came from (originalDetectIntentRequest.source).
     if (a.requestSource === a.TELEGRAM)
@@ -244,4 +251,53 @@ test("dialogflow-fulfillment's Payload for Telegram (Dialogflow's format, no met
   assert.equal(sent.length, 1);
   assert.equal(sent[0]!.params.text, "Pick one");
   assert.deepEqual(sent[0]!.params.reply_markup, { inline_keyboard: [[{ text: "Pizza", callback_data: "PIZZA" }]] });
+});
+
+test("a followupEventInput whose intent lacks a required parameter asks for it, as a matched intent does, and completes with the answer", async () => {
+  const endpoint = await s.t.db.fulfillmentEndpoint.findFirstOrThrow({ where: { url: library.url } });
+  await s.t.db.intent.createMany({
+    data: [
+      {
+        tenantId: s.tenantId,
+        name: "table.ask",
+        examples: ["I need to book a table", "reserve a table", "a table please"],
+        fulfillmentEndpointId: endpoint.id,
+      },
+      {
+        tenantId: s.tenantId,
+        name: "table.book",
+        examples: [],
+        events: ["BOOK_TABLE"],
+        parameters: [
+          { name: "day", entity: "@sys.date", required: true, prompts: ["Which day?"] },
+          { name: "guests", entity: "@sys.number", required: true, prompts: ["For how many people?"] },
+        ],
+        outputContexts: [{ name: "booking", lifespan: 2 }],
+        fulfillmentEndpointId: endpoint.id,
+      },
+    ],
+  });
+  const before = libraryRequests.length;
+  await say("404", "I need to book a table");
+  assert.deepEqual(sentTo("404"), ["For how many people?"], "the event gave the day; the guests are asked for");
+  assert.deepEqual(
+    libraryRequests.slice(before).map((r) => r.queryResult.intent.displayName),
+    ["table.ask"],
+    "no backend call for the triggered intent while its parameter is missing (no webhookForSlotFilling)",
+  );
+  const { state } = await s.t.db.conversation.findFirstOrThrow({ where: { externalId: "404" } });
+  assert.ok(
+    !(state as { contexts?: { name: string }[] }).contexts?.some((c) => c.name === "booking"),
+    "its output context waits for the intent to complete",
+  );
+
+  await say("404", "4 people");
+  const completed = libraryRequests.at(-1);
+  assert.equal(completed.queryResult.intent.displayName, "table.book");
+  assert.equal(completed.queryResult.allRequiredParamsPresent, true);
+  assert.deepEqual(sentTo("404"), ["For how many people?", "A table for 4 on friday (asked: 4)."]);
+  assert.ok(
+    completed.queryResult.outputContexts.some((c: any) => c.name.endsWith("/contexts/booking")),
+    "completed: its output context is set",
+  );
 });
