@@ -1,6 +1,7 @@
 import {
   type AnswerOptions,
   applyContexts,
+  askForMissing,
   CONVERSATION_QUEUE_PREFIX,
   createFulfill,
   createUnderstand,
@@ -88,6 +89,7 @@ export async function startWorkerRole(
       }),
       fulfill: createFulfill({ sealer: resources.sealer, client }),
       applyContexts,
+      askForMissing,
       // Why the bot answered as it did (the same record the admin API shows with each inbound message).
       onTurn: ({ record, ...ids }) => logger.debug({ ...ids, turn: record }, "turn"),
     },

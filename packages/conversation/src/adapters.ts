@@ -12,16 +12,18 @@ import {
 import { inSpan, nluOutcomes, SpanKind, turnDuration } from "@cb/observability";
 import {
   applyOutputContexts,
+  awaitMissing,
   createLlmClassifier,
   createModelStore,
   DEFAULT_FALLBACK,
   understandHybrid,
   type DialogState,
+  type IntentDefinition,
   type LlmClassifier,
   type ModelStore,
 } from "@cb/nlu";
 import type { Sealer } from "@cb/secrets";
-import type { ApplyContexts, Fulfill, Understand, Understanding } from "./ports.ts";
+import type { ApplyContexts, AskForMissing, Fulfill, Understand, Understanding } from "./ports.ts";
 import { welcomeEvents } from "./welcome.ts";
 
 /** The deployment's OpenAI-compatible endpoint; tenants choose the mode and the model. */
@@ -111,6 +113,13 @@ export const applyContexts: ApplyContexts = (state, contexts) => {
   const next = applyOutputContexts((state ?? {}) as DialogState, contexts);
   return { state: next, contexts: next.contexts ?? [] };
 };
+
+export const askForMissing: AskForMissing = (state, intent, parameters) =>
+  awaitMissing(
+    (state ?? {}) as DialogState,
+    { name: intent.name, parameters: intent.parameters as IntentDefinition["parameters"] },
+    parameters,
+  );
 
 /** Fulfillment through Dialogflow ES-compatible webhooks; credentials are opened only here. */
 export function createFulfill(options: { sealer: Sealer; client: FulfillmentClient }): Fulfill {

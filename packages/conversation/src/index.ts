@@ -12,7 +12,7 @@ export { createAccountDirectory, type AccountDirectory } from "./accounts.ts";
 export { sendReplies, type OutboundTarget, type OutboundResult } from "./outbound.ts";
 export { handleMessage, type TurnDeps, type TurnResult } from "./turn.ts";
 export { answerConversation, type AnswerOptions, type AnswerResult } from "./drain.ts";
-export { createUnderstand, createFulfill, applyContexts, nluOutcome } from "./adapters.ts";
+export { createUnderstand, createFulfill, applyContexts, askForMissing, nluOutcome } from "./adapters.ts";
 export { observeSender, observeTurn, sendOutcome, type TurnSubject } from "./observe.ts";
 export type * from "./ports.ts";
 export type * from "./turn-record.ts";

@@ -95,3 +95,14 @@ export type ApplyContexts = (
   state: unknown,
   contexts: DialogContext[],
 ) => { state: unknown; contexts: DialogContext[] };
+
+/**
+ * Slot filling for an intent a backend's event triggered (followupEventInput), as a matched intent
+ * gets it: the question for its first required parameter the event left missing, and the dialog
+ * state awaiting the answer; null when none is missing. `intent.parameters` as the Intent row keeps them.
+ */
+export type AskForMissing = (
+  state: unknown,
+  intent: { name: string; parameters: unknown },
+  parameters: Record<string, unknown>,
+) => { prompt: string; state: unknown } | null;

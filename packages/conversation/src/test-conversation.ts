@@ -96,7 +96,7 @@ function check(turn: TestTurn, result: Omit<TestTurnResult, "failures">): TestFa
  * going to a platform, and no real conversation (state, contexts, handoff) is read or touched.
  */
 export async function runTestConversation(
-  deps: Pick<TurnDeps, "understand" | "fulfill" | "applyContexts"> & { pool: Sql },
+  deps: Pick<TurnDeps, "understand" | "fulfill" | "applyContexts" | "askForMissing"> & { pool: Sql },
   tenant: TenantInfo,
   test: TestConversation,
   /** Ends the run: turns not yet started are not run, and the conversation fails. */

@@ -19,7 +19,15 @@ import {
   type IntentToFulfill,
   type TurnPlan,
 } from "./turn-store.ts";
-import type { ApplyContexts, DialogContext, Fulfill, TenantInfo, Understand, Understanding } from "./ports.ts";
+import type {
+  ApplyContexts,
+  AskForMissing,
+  DialogContext,
+  Fulfill,
+  TenantInfo,
+  Understand,
+  Understanding,
+} from "./ports.ts";
 import type { TurnFulfillment, TurnFulfillmentCall, TurnOutcome, TurnRecord } from "./turn-record.ts";
 
 export interface TurnDeps {
@@ -30,6 +38,7 @@ export interface TurnDeps {
   understand: Understand;
   fulfill: Fulfill;
   applyContexts: ApplyContexts;
+  askForMissing: AskForMissing;
   /** Told what each turn did, once it is recorded (the worker logs it at debug). */
   onTurn?: (turn: { tenantId: string; conversationId: string; messageId: string; record: TurnRecord }) => void;
 }
@@ -89,7 +98,7 @@ function outputContexts(intent: IntentToFulfill, understanding: Understanding): 
 
 export async function chooseReplies(
   // A conversation test's turn reads intents through Prisma (the admin API has no pool of its own).
-  deps: Pick<TurnDeps, "fulfill" | "applyContexts"> & { pool: Sql },
+  deps: Pick<TurnDeps, "fulfill" | "applyContexts" | "askForMissing"> & { pool: Sql },
   input: TurnInput,
   understanding: Understanding,
   event?: { name: string; parameters: Record<string, unknown> },
@@ -182,16 +191,20 @@ export async function chooseReplies(
     );
     if (next) {
       const parameters = { ...understanding.parameters, ...outcome.followupEvent.parameters };
+      // As a matched intent (Dialogflow ES): a required parameter the event left missing is asked
+      // for, and the intent's output contexts wait for its completion on the answer.
+      const asking = deps.askForMissing(after.state, next, parameters);
       const triggered: Understanding = {
         intent: next.name,
         confidence: 1,
         parameters,
-        allRequiredParamsPresent: true,
+        allRequiredParamsPresent: !asking,
+        ...(asking ? { prompt: asking.prompt } : {}),
         contexts: after.contexts,
-        state: after.state,
+        state: asking ? asking.state : after.state,
       };
-      const outputs = outputContexts(next, triggered);
-      const entered = outputs.length ? deps.applyContexts(after.state, outputs) : after;
+      const outputs = asking ? [] : outputContexts(next, triggered);
+      const entered = outputs.length ? deps.applyContexts(after.state, outputs) : triggered;
       const chosen = await chooseReplies(
         deps,
         input,

@@ -9,7 +9,14 @@ import { createEgress, parsePolicy } from "@cb/egress";
 import { createFulfillmentClient } from "@cb/fulfillment";
 import Fastify from "fastify";
 import { zipSync } from "fflate";
-import { applyContexts, createFulfill, createUnderstand, handleMessage, type TurnDeps } from "../src/index.ts";
+import {
+  applyContexts,
+  askForMissing,
+  createFulfill,
+  createUnderstand,
+  handleMessage,
+  type TurnDeps,
+} from "../src/index.ts";
 import { setUp, type Setup } from "./support.ts";
 
 /**
@@ -65,6 +72,7 @@ async function withAgent(name: string): Promise<Agent> {
     understand: createUnderstand(s.t.db, { pool: s.t.pool }),
     fulfill: createFulfill({ sealer: s.sealer, client }),
     applyContexts,
+    askForMissing,
   };
   const sent = () => ({ messenger: s.graph.calls.map((c) => c.body), telegram: s.telegram.calls.map((c) => c.params) });
   return {

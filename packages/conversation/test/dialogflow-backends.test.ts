@@ -5,7 +5,14 @@ import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
 import { createEgress, parsePolicy } from "@cb/egress";
 import { createFulfillmentClient } from "@cb/fulfillment";
-import { applyContexts, createFulfill, createUnderstand, handleMessage, type TurnDeps } from "../src/index.ts";
+import {
+  applyContexts,
+  askForMissing,
+  createFulfill,
+  createUnderstand,
+  handleMessage,
+  type TurnDeps,
+} from "../src/index.ts";
 import { setUp, startBackend, type Setup } from "./support.ts";
 
 // Backends written for Dialogflow ES, unchanged: one with Google's dialogflow-fulfillment library,
@@ -43,7 +50,7 @@ function serveWithLibrary(request: any, response: any) {
     a.setFollowupEvent({ name: "BOOK_TABLE", parameters: { day: "friday" } });
   });
   intents.set("table.book", (a) => {
-    a.add(`A table for ${a.parameters.guests} on ${a.parameters.day} (asked: ${a.parameters["guests.original"]}).`);
+    a.add(`A table for ${a.parameters.guests} on ${a.parameters.day}.`);
   });
   intents.set("menu.show", (a) => {
     // The library's Payload for the platform the request came from (originalDetectIntentRequest.source).
@@ -179,6 +186,7 @@ before(async () => {
     understand: createUnderstand(s.t.db, { pool: s.t.pool }),
     fulfill: createFulfill({ sealer: s.sealer, client }),
     applyContexts,
+    askForMissing,
   };
 });
 after(async () => {
@@ -295,9 +303,11 @@ test("a followupEventInput whose intent lacks a required parameter asks for it, 
   const completed = libraryRequests.at(-1);
   assert.equal(completed.queryResult.intent.displayName, "table.book");
   assert.equal(completed.queryResult.allRequiredParamsPresent, true);
-  assert.deepEqual(sentTo("404"), ["For how many people?", "A table for 4 on friday (asked: 4)."]);
-  assert.ok(
-    completed.queryResult.outputContexts.some((c: any) => c.name.endsWith("/contexts/booking")),
-    "completed: its output context is set",
+  assert.deepEqual(sentTo("404"), ["For how many people?", "A table for 4 on friday."]);
+  const booking = completed.queryResult.outputContexts.find((c: any) => c.name.endsWith("/contexts/booking"));
+  assert.deepEqual(
+    [booking?.lifespanCount, booking?.parameters.day, booking?.parameters.guests],
+    [2, "friday", 4],
+    "completed: its output context is set, with the event's parameter and the answer",
   );
 });

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import {
   answerConversation,
   applyContexts,
+  askForMissing,
   handleMessage,
   type AnswerOptions,
   type TurnDeps,
@@ -62,6 +63,7 @@ before(async () => {
       throw new Error("no backend in these tests");
     },
     applyContexts,
+    askForMissing,
   };
 });
 after(() => s.close());

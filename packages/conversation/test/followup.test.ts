@@ -5,6 +5,7 @@ import { createEgress, parsePolicy } from "@cb/egress";
 import { createFulfillmentClient } from "@cb/fulfillment";
 import {
   applyContexts,
+  askForMissing,
   createFulfill,
   handleMessage,
   handOverDue,
@@ -53,6 +54,7 @@ before(async () => {
     }),
     fulfill: createFulfill({ sealer: s.sealer, client }),
     applyContexts,
+    askForMissing,
   };
 });
 after(async () => {

@@ -6,6 +6,7 @@ import { createFulfillmentClient } from "@cb/fulfillment";
 import {
   agentReplyRule,
   applyContexts,
+  askForMissing,
   createFulfill,
   endHandoff,
   handleMessage,
@@ -73,6 +74,7 @@ before(async () => {
     },
     fulfill: createFulfill({ sealer: s.sealer, client }),
     applyContexts,
+    askForMissing,
   };
 });
 after(async () => {

@@ -1,7 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { IntentResponse } from "@cb/core";
-import { applyContexts, handleMessage, type TurnDeps, type Understanding } from "../src/index.ts";
+import { applyContexts, askForMissing, handleMessage, type TurnDeps, type Understanding } from "../src/index.ts";
 import { setUp, type Setup } from "./support.ts";
 
 let s: Setup;
@@ -26,6 +26,7 @@ before(async () => {
       throw new Error("no intent here has fulfillment");
     },
     applyContexts,
+    askForMissing,
   };
 });
 after(() => s.close());

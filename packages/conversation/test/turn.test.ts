@@ -5,6 +5,7 @@ import { createEgress, parsePolicy } from "@cb/egress";
 import { createFulfillmentClient, generateSigningSecret } from "@cb/fulfillment";
 import {
   applyContexts,
+  askForMissing,
   createFulfill,
   createUnderstand,
   handleMessage,
@@ -50,6 +51,7 @@ before(async () => {
     },
     fulfill: createFulfill({ sealer: s.sealer, client }),
     applyContexts,
+    askForMissing,
   };
 });
 after(async () => {

@@ -1,6 +1,6 @@
 import { extractEntities, type EntityMatch } from "./entities.ts";
 import type { LlmClassifier } from "./llm.ts";
-import type { IntentDefinition, NluModel } from "./model.ts";
+import type { IntentDefinition, NluModel, ParameterDefinition } from "./model.ts";
 
 /** A Dialogflow-style context: a name, how many more turns it lives, and its parameters. */
 export interface DialogContext {
@@ -111,6 +111,30 @@ export function withOutputContexts(
   ];
 }
 
+/** The question for a missing parameter: its prompts in turn, the last one again, else a generic one. */
+function promptFor(parameter: ParameterDefinition, attempt: number): string {
+  const prompts = parameter.prompts ?? [];
+  return prompts[Math.min(attempt - 1, prompts.length - 1)] ?? `What is the ${parameter.name.replaceAll("_", " ")}?`;
+}
+
+/**
+ * An intent selected with parameters already given (a fulfillment backend's followupEventInput): as
+ * in Dialogflow ES, its first required parameter still missing is asked for, the state awaiting the
+ * answer as a matched intent's does (the next message fills it); null when none is missing.
+ */
+export function awaitMissing(
+  state: DialogState,
+  intent: Pick<IntentDefinition, "name" | "parameters">,
+  given: Record<string, unknown>,
+): { prompt: string; state: DialogState } | null {
+  const { parameters, spans, missing } = fill({ ...intent, examples: [] }, [], given);
+  if (!missing) return null;
+  return {
+    prompt: promptFor(missing, 1),
+    state: { ...state, pending: { intent: intent.name, parameters, spans, missing: missing.name, attempts: 1 } },
+  };
+}
+
 function matched(
   intent: IntentDefinition,
   confidence: number,
@@ -137,7 +161,7 @@ function matched(
       parameters,
       parameterSpans: spans,
       allRequiredParamsPresent: false,
-      prompt: missing.prompts?.[0] ?? `What is the ${missing.name.replaceAll("_", " ")}?`,
+      prompt: promptFor(missing, 1),
       contexts,
       state: {
         contexts,
@@ -216,7 +240,6 @@ export function understand(input: UnderstandInput): Understanding {
     const movedOn =
       !answered && confident && confident.intent !== pending.intent && !byName.get(confident.intent)?.isFallback;
     if (intent && filled && !movedOn) {
-      const slot = intent.parameters?.find((p) => p.name === pending.missing);
       const { parameters, spans, missing } = filled;
       if (!missing) {
         const active = withOutputContexts(intent, contexts, parameters, spans);
@@ -232,15 +255,13 @@ export function understand(input: UnderstandInput): Understanding {
       }
       const attempts = missing.name === pending.missing ? pending.attempts + 1 : 1;
       if (attempts <= MAX_PROMPTS) {
-        const prompts = (missing.name === slot?.name ? slot.prompts : missing.prompts) ?? [];
         return {
           intent: intent.name,
           confidence: 1,
           parameters,
           parameterSpans: spans,
           allRequiredParamsPresent: false,
-          prompt:
-            prompts[Math.min(attempts - 1, prompts.length - 1)] ?? `What is the ${missing.name.replaceAll("_", " ")}?`,
+          prompt: promptFor(missing, attempts),
           contexts,
           state: { contexts, pending: { intent: intent.name, parameters, spans, missing: missing.name, attempts } },
         };

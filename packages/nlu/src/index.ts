@@ -25,6 +25,7 @@ export {
   understand,
   understandHybrid,
   applyOutputContexts,
+  awaitMissing,
   DEFAULT_FALLBACK,
   type DialogContext,
   type DialogState,

@@ -1,4 +1,11 @@
-import { applyContexts, createFulfill, createUnderstand, runTestConversation, type TenantInfo } from "@cb/conversation";
+import {
+  applyContexts,
+  askForMissing,
+  createFulfill,
+  createUnderstand,
+  runTestConversation,
+  type TenantInfo,
+} from "@cb/conversation";
 import { HttpError } from "@cb/core";
 import { prismaSql } from "@cb/db";
 import type { Egress } from "@cb/egress";
@@ -26,6 +33,7 @@ export const conversationTestRoutes: FastifyPluginAsyncTypebox<AdminApiOptions &
     understand: createUnderstand(db),
     fulfill: createFulfill({ sealer, client }),
     applyContexts,
+    askForMissing,
   };
 
   app.post(
