@@ -14,7 +14,15 @@ import {
 import type { Db, Pool } from "@cb/db";
 import type { Task, TaskList } from "@cb/jobs";
 import type { Logger } from "@cb/logging";
-import { sweepUntrained, trainLater, trainTenantModel, TRAIN_NLU_MODEL, TRAINING_SWEEP, type Trainer } from "@cb/nlu";
+import {
+  pruneModels,
+  sweepUntrained,
+  trainLater,
+  trainTenantModel,
+  TRAIN_NLU_MODEL,
+  TRAINING_SWEEP,
+  type Trainer,
+} from "@cb/nlu";
 
 /** Every job this system runs, by graphile-worker identifier. */
 export function createTaskList(
@@ -89,10 +97,13 @@ export function createTrainingTasks(deps: {
         throw err;
       }
     },
-    // Tenants whose current version has no model and no job (data from before the trigger, a lost job).
+    // Tenants whose current version has no model and no job (data from before the trigger, a lost
+    // job); models no longer needed, left from before storing a model pruned the older ones.
     [TRAINING_SWEEP]: async () => {
       const tenants = await sweepUntrained(deps.pool);
       if (tenants) deps.logger.info({ tenants }, "NLU training asked for tenants without a current model");
+      const pruned = await pruneModels(deps.pool);
+      if (pruned) deps.logger.info({ pruned }, "NLU models no longer needed deleted");
     },
   };
 }

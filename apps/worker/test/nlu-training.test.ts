@@ -146,7 +146,20 @@ test("a tenant whose training data predates the trigger is trained by the sweep,
     "the worker role schedules the sweep",
   );
 
+  // Models left from before storing one pruned the older ones: an earlier version of another tenant.
+  const trained = await t.db.nluModel.findFirstOrThrow({ orderBy: { version: "desc" } });
+  await t.pool.query(
+    `INSERT INTO "NluModel" (id, "tenantId", version, fingerprint, definition, weights)
+     SELECT gen_random_uuid(), "tenantId", version - 100, 'left:en', definition, weights FROM "NluModel" WHERE id = $1`,
+    [trained.id],
+  );
   await addJob(t.pool, TRAINING_SWEEP, {});
+  await until("the sweep deleted the model left behind", async () =>
+    (await t.db.nluModel.findMany({ where: { tenantId: trained.tenantId }, select: { id: true } })).every(
+      (m) => m.id === trained.id,
+    ),
+  );
+  assert.ok(await t.db.nluModel.findUnique({ where: { id: trained.id } }), "the tenant's model in use is kept");
   const current = await fingerprint(tenantId);
   await until("the sweep's training stored the model", async () =>
     Boolean(await t.db.nluModel.findFirst({ where: { tenantId, fingerprint: current } })),

@@ -45,6 +45,7 @@ export { createTrainer, type Trainer, type TrainerOptions } from "./trainer.ts";
 export { trainingStatus, type TrainingStatus } from "./status.ts";
 export {
   BUSY_RETRY_MS,
+  pruneModels,
   sweepUntrained,
   trainLater,
   trainTenantModel,

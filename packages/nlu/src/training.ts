@@ -60,6 +60,24 @@ export async function sweepUntrained(pool: Pool): Promise<number> {
   });
 }
 
+// Models stored before storing pruned the older ones (above): a batch at each sweep, so a deployment
+// that kept every version sheds them within a few sweeps, each a bounded statement.
+const PRUNE = `WITH pruned AS (
+    DELETE FROM "NluModel" WHERE id IN (
+      SELECT m.id FROM "NluModel" m JOIN "Tenant" t ON t.id = m."tenantId"
+      WHERE m.fingerprint <> t."trainingRevision"::text || ':' || t.language
+        AND EXISTS (SELECT 1 FROM "NluModel" n WHERE n."tenantId" = m."tenantId" AND n.version > m.version)
+      LIMIT $1)
+    RETURNING 1
+  )
+  SELECT count(*)::int AS pruned FROM pruned`;
+
+/** Deletes up to `limit` models no longer needed (older than the tenant's newest, not of its current version); how many. */
+export async function pruneModels(sql: Sql, limit = 100): Promise<number> {
+  return (await sql.query<{ pruned: number }>({ name: "nlu-prune-models", text: PRUNE, values: [limit] })).rows[0]!
+    .pruned;
+}
+
 export type TrainingOutcome = "trained" | "current" | "gone" | "busy";
 
 /** How long a training job refused by a busy trainer waits before it comes back: this, plus up to as much again. */

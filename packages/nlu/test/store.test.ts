@@ -1,5 +1,6 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import type { Pool } from "@cb/db";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { captureLogs } from "@cb/logging/testing";
 import { createModelStore, createTrainer, trainTenantModel, type Trainer } from "../src/index.ts";
@@ -109,6 +110,32 @@ test("after many retrainings only the newest model is kept, and turns are answer
     const kept = await t.db.nluModel.findMany({ where: { tenantId: id }, select: { version: true } });
     assert.deepEqual(kept, [{ version: i + 2 }], `after retraining ${i + 1}: the new model alone`);
   }
+});
+
+test("a model deleted between finding and loading it (a newer one just stored) is looked for again", async () => {
+  const id = (await t.db.tenant.create({ data: { name: "Raced" } })).id;
+  await t.db.intent.createMany({
+    data: [
+      { tenantId: id, name: "hours", examples: ["when are you open", "opening hours"] },
+      { tenantId: id, name: "bye", examples: ["bye", "see you"] },
+    ],
+  });
+  await train(id);
+  await t.db.intent.create({ data: { tenantId: id, name: "menu", examples: ["show me the menu"] } });
+  // The new version's job stores its model, pruning the one found, just before it is read.
+  let raced = false;
+  const pool = {
+    query: async (query: { name?: string }) => {
+      if (query.name === "nlu-stored-model" && !raced) {
+        raced = true;
+        assert.equal(await train(id), "trained");
+      }
+      return t.pool.query(query as Parameters<Pool["query"]>[0]);
+    },
+  } as unknown as Pool;
+  const model = await createModelStore(t.db, { pool, quickModelBudget: 0 }).load(id);
+  assert.ok(raced);
+  assert.equal(model.classify("show me the menu").intent, "menu");
 });
 
 test("a model stored from data changed since does not push out the current version's model", async () => {
