@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { InboundMessage } from "@cb/core";
+import type { Pool } from "@cb/db";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { createEgress, parsePolicy } from "@cb/egress";
 import { createFulfillmentClient } from "@cb/fulfillment";
@@ -112,8 +113,16 @@ test("a button press is understood from its payload", async () => {
 });
 
 test("a training revision read with the message names the model used, once its training job has stored it", async () => {
+  // The store's queries, by name: a revision given is not read again.
+  const queried: string[] = [];
+  const pool = {
+    query: (query: { name?: string }) => {
+      if (query.name) queried.push(query.name);
+      return t.pool.query(query as Parameters<Pool["query"]>[0]);
+    },
+  } as unknown as Pool;
   const understand = createUnderstand(t.db, {
-    store: createModelStore(t.db, { pool: t.pool, recheckMs: 0, quickModelBudget: 0 }),
+    store: createModelStore(t.db, { pool, recheckMs: 0, quickModelBudget: 0 }),
   });
   const train = () => trainTenantModel(t.db, tenant.id, { trainer: createTrainer() });
   const revision = async () =>
@@ -134,8 +143,11 @@ test("a training revision read with the message names the model used, once its t
     assert.notEqual((await ask(await revision())).intent, "refund", "until its job has trained it, the previous model");
     await train();
     assert.equal((await ask(await revision())).intent, "refund");
-    assert.notEqual((await ask(stale)).intent, "refund", "the revision given is the one used: the model it names");
+    queried.length = 0;
+    assert.equal((await ask(await revision())).intent, "refund");
+    assert.deepEqual(queried, [], "the revision given is the one used: nothing read for the model in memory");
     assert.equal((await ask()).intent, "refund", "without one, the store reads it");
+    assert.deepEqual(queried, ["nlu-training-version"]);
   } finally {
     await t.db.intent.delete({ where: { id: intent.id } });
   }
