@@ -3,7 +3,14 @@ import assert from "node:assert/strict";
 import type { Pool } from "@cb/db";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { captureLogs } from "@cb/logging/testing";
-import { createModelStore, createTrainer, trainTenantModel, type Trainer } from "../src/index.ts";
+import {
+  createModelStore,
+  createTrainer,
+  trainLater,
+  trainTenantModel,
+  TRAINING_QUEUE_PREFIX,
+  type Trainer,
+} from "../src/index.ts";
 
 let t: TestDatabase;
 let tenantId: string;
@@ -391,6 +398,36 @@ test("a trainer whose threads are all busy refuses a training at once, rather th
   assert.equal(await t.db.nluModel.count({ where: { tenantId: id } }), 0);
   await taken;
   assert.equal(await train(id, one), "trained");
+});
+
+test("a training job refused as busy comes back later as a new job; one the trigger queued meanwhile keeps its time", async () => {
+  const id = (await t.db.tenant.create({ data: { name: "Later" } })).id;
+  await t.db.intent.create({ data: { tenantId: id, name: "hours", examples: ["when are you open"] } });
+  const jobs = async () =>
+    (
+      await t.pool.query<{ runAt: Date; key: string | null; attempts: number; locked: boolean }>(
+        `SELECT j.run_at AS "runAt", j.key, j.attempts, j.locked_at IS NOT NULL AS locked
+         FROM graphile_worker._private_jobs j JOIN graphile_worker._private_job_queues q ON q.id = j.job_queue_id
+         WHERE q.queue_name = $1 ORDER BY j.id`,
+        [TRAINING_QUEUE_PREFIX + id],
+      )
+    ).rows;
+  const [queued] = await jobs();
+  assert.ok(queued, "the trigger queued a job");
+  // Waiting to run: a refused job's coming back leaves it at its own, earlier, time.
+  await trainLater(t.pool, id, 60_000);
+  assert.deepEqual(await jobs(), [queued]);
+  // Running (the job refused holds it): a new job, 60–120 s later, no attempt spent.
+  await t.pool.query(`UPDATE graphile_worker._private_jobs SET locked_at = now(), locked_by = 'test' WHERE key = $1`, [
+    TRAINING_QUEUE_PREFIX + id,
+  ]);
+  const asked = Date.now();
+  await trainLater(t.pool, id, 60_000);
+  const [running, later] = await jobs();
+  assert.equal(running!.key, null, "the running job gave its key up");
+  assert.equal(later!.key, TRAINING_QUEUE_PREFIX + id);
+  assert.equal(later!.attempts, 0);
+  assert.ok(later!.runAt.getTime() >= asked + 59_000 && later!.runAt.getTime() <= Date.now() + 120_000);
 });
 
 test("an intent of Dialogflow's Ignore priority is left out; events, resetContexts and priorities reach the model", async () => {
