@@ -18,7 +18,7 @@ export interface TrainerOptions {
 const THREAD = new URL("./training-thread.ts", import.meta.url);
 
 function inThread(data: TrainingData, signal?: AbortSignal): Promise<StoredModel> {
-  if (signal?.aborted) return Promise.reject(signal.reason);
+  signal?.throwIfAborted();
   // A thread per training: its memory (word vectors, the training set's vectors) goes with it, and a
   // run past its time limit can be ended, which a promise on the event loop cannot. The thread
   // inherits this process's flags (--import tsx).
@@ -57,7 +57,10 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
     train(data, signal) {
       if (running >= threads) return null;
       running++;
-      return inThread(data, signal).finally(() => running--);
+      // Started a tick later, so that whatever it throws (the thread not starting) rejects, and frees the slot.
+      return Promise.resolve()
+        .then(() => inThread(data, signal))
+        .finally(() => running--);
     },
   };
 }
