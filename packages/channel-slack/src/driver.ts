@@ -1,6 +1,7 @@
 import type { ChannelDriver } from "@cb/core";
 import { Type, type Static } from "typebox";
 import { policy } from "./policy.ts";
+import { install } from "./oauth.ts";
 import { LIMITS, render } from "./render.ts";
 import { createSender } from "./sender.ts";
 import { webhook } from "./webhook.ts";
@@ -24,8 +25,17 @@ export const driver: ChannelDriver = {
   config: Config,
   secretFields: ["botToken", "signingSecret"],
   secretHeaders: ["x-slack-signature"],
+  settings: {
+    SLACK_API_URL: { description: "the Slack Web API", url: true },
+    SLACK_CLIENT_ID: { description: "the client id of the Slack app installed through OAuth" },
+    SLACK_CLIENT_SECRET: { description: "that app's client secret", secret: true },
+    SLACK_SIGNING_SECRET: { description: "that app's signing secret", secret: true },
+    SLACK_STATE_SECRET: { description: "signs install links and OAuth state", secret: true, minLength: 16 },
+    SLACK_AUTHORIZE_URL: { description: "Slack's authorize page", url: true },
+  },
   // The app installed through OAuth in many workspaces verifies their shared URL with its own secret.
   appSecrets: { signingSecret: "SLACK_SIGNING_SECRET" },
+  install,
   connection: {
     async register(_account, webhookUrl) {
       return {
