@@ -1,6 +1,7 @@
 import type { ChannelDriver } from "@cb/core";
 import { Type, type Static } from "typebox";
 import { policy } from "./policy.ts";
+import { APP_HOME_OPENED } from "./normalize.ts";
 import { install } from "./oauth.ts";
 import { LIMITS, render } from "./render.ts";
 import { createSender } from "./sender.ts";
@@ -41,10 +42,10 @@ export const driver: ChannelDriver = {
       return {
         eventSubscriptionsUrl: webhookUrl,
         interactivityUrl: webhookUrl,
-        botEvents: ["message.im", "app_mention"],
+        botEvents: ["message.im", "app_mention", "app_home_opened"],
         scopes: ["chat:write", "im:history", "app_mentions:read"],
         instructions:
-          "In the Slack app's settings: Event Subscriptions > Request URL and Interactivity > Request URL take the URL shown here; subscribe to the bot events and add the scopes listed, then reinstall the app.",
+          "In the Slack app's settings: Event Subscriptions > Request URL and Interactivity > Request URL take the URL shown here; subscribe to the bot events and add the scopes listed, then reinstall the app. App Home > Messages Tab on lets customers open a conversation with the bot (the welcome fires at their first visit).",
       };
     },
   },
@@ -53,5 +54,12 @@ export const driver: ChannelDriver = {
   limits: LIMITS,
   createSender,
   policy,
-  dialogflow: { source: "slack", payloadKey: "slack", platform: "SLACK", importNames: ["slack"] },
+  dialogflow: {
+    source: "slack",
+    payloadKey: "slack",
+    platform: "SLACK",
+    importNames: ["slack"],
+    // A customer's first visit to the app's Messages tab, as Dialogflow's Slack integration greets.
+    welcomeEvents: (message) => (message.command?.name === APP_HOME_OPENED ? ["SLACK_WELCOME", "WELCOME"] : []),
+  },
 };

@@ -2,7 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import type { InboundEvent } from "@cb/core";
+import { driver } from "../src/index.ts";
 import {
+  normalize,
   normalizeBlockActions,
   normalizeMessageEvent,
   type BlockActionsPayload,
@@ -154,4 +156,30 @@ test("button presses and menu choices: every action a postback, in its channel a
     [noContainer.platformEventId, noContainer.conversation, noContainer.replyTo],
     [":a:1596530385.194939", { externalId: "C111", type: "group" }, undefined],
   );
+});
+
+test("opening the app's Messages tab fires Slack's welcome once per customer; the Home tab yields nothing", () => {
+  const body = JSON.parse(fixture("event_callback_app_home_opened.json"));
+  const [opened, ...more] = normalize(body, "W111");
+  assert.equal(more.length, 0);
+  assert.ok(opened?.type === "message");
+  assert.deepEqual(opened.message, {
+    channel: "slack",
+    platformEventId: "app_home_opened:D123ABC456",
+    conversation: { externalId: "D123ABC456", type: "private" },
+    sender: { externalId: "U123ABC456" },
+    sentAt: new Date(1595926230_000).toISOString(),
+    command: { name: "app_home_opened", args: "" },
+    addressedToBot: true,
+  });
+  assert.deepEqual(driver.dialogflow.welcomeEvents?.(opened.message), ["SLACK_WELCOME", "WELCOME"]);
+  // Every later visit has the same event id: stored once, so greeted once.
+  const again = normalize({ ...body, event_id: "Ev222", event_time: body.event_time + 3600 }, "W111")[0];
+  assert.ok(again?.type === "message");
+  assert.equal(again.message.platformEventId, opened.message.platformEventId);
+  assert.deepEqual(normalize({ ...body, event: { ...body.event, tab: "home" } }, "W111"), []);
+
+  const [text] = normalize(JSON.parse(fixture("event_callback_app_mention.json")), "W111");
+  assert.ok(text?.type === "message");
+  assert.deepEqual(driver.dialogflow.welcomeEvents?.(text.message), [], "an ordinary message is no welcome");
 });

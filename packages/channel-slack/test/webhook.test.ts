@@ -325,6 +325,11 @@ test("the webhook: 404, 401, url_verification, events ingested through Bolt, ret
   assert.ok(press.type === "message");
   assert.deepEqual(press.message.postback, { payload: "click_me_123", title: "Button" });
 
+  const opened = fixture("event_callback_app_home_opened.json");
+  assert.equal((await post(opened, signAt(opened))).statusCode, 200);
+  const visit = ingested.pop()!;
+  assert.ok(visit.type === "message" && visit.message.command?.name === "app_home_opened", "Bolt listens for it");
+
   const reaction = fixture("event_callback_reaction_added.json");
   assert.equal((await post(reaction, signAt(reaction))).statusCode, 200);
   assert.equal(ingested.length, 3, "reactions are acknowledged and ignored");
