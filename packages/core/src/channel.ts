@@ -136,7 +136,7 @@ export interface DialogflowNames {
 
 /** A deployment setting a channel reads: an environment variable, validated with the configuration. */
 export interface ChannelSetting {
-  /** What it is, for the configuration's error messages. */
+  /** What it is: the configuration's error messages name the setting with it. */
   description: string;
   /** A credential: logs redact its name, and it is not part of the drivers' `env`. */
   secret?: boolean;

@@ -98,9 +98,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ""));
   const parsed = schema.safeParse(set);
   const channels = channelSchema.safeParse(set);
-  const problems = [parsed, channels].flatMap((result) =>
-    result.success ? [] : result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`),
-  );
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`)),
+    // A channel's setting is named with what its driver says it is.
+    ...(channels.success
+      ? []
+      : channels.error.issues.map((i) => {
+          const name = String(i.path[0]);
+          return `${name} (${channelSettings[name]?.description}): ${i.message}`;
+        })),
+  ];
   if (role && (env.NODE_ENV === "production" || set.DATABASE_URL)) {
     const missing = REQUIRED_SETTINGS[role].filter((name) => set[name] === undefined);
     if (missing.length) problems.unshift(`missing required settings for the ${role} role: ${missing.join(", ")}`);

@@ -90,8 +90,8 @@ test("a worker's NLU settings: the model cache in megabytes and the trainings at
 
 test("the channels' settings are their drivers': validated with the rest, and only the ones not secret reach the drivers' env", () => {
   const message = failure({ TELEGRAM_API_ROOT: "not a url", SLACK_STATE_SECRET: "short" });
-  assert.match(message, /TELEGRAM_API_ROOT: /);
-  assert.match(message, /SLACK_STATE_SECRET: /);
+  assert.match(message, /TELEGRAM_API_ROOT \(the Telegram Bot API\): /);
+  assert.match(message, /SLACK_STATE_SECRET \(signs install links and OAuth state\): /);
   assert.doesNotMatch(message, /short/, "never a value");
 
   const config = loadConfig({
