@@ -65,7 +65,7 @@ const info: DemoInfo = {
   accountId: demo.accountId,
   webhookUrl: `${serverUrl}/webhooks/telegram/${demo.accountId}`,
   secretToken: demo.secretToken,
-  botApiUrl: botApi?.url ?? config.TELEGRAM_API_ROOT ?? "",
+  botApiUrl: botApi?.url ?? config.channelSettings.TELEGRAM_API_ROOT ?? "",
 };
 await mkdir(dirname(DEMO_INFO_FILE), { recursive: true });
 await writeFile(DEMO_INFO_FILE, JSON.stringify(info, null, 2));

@@ -1,11 +1,11 @@
 import { adminApi, authenticateApiKey, type AdminApiOptions } from "@cb/admin-api";
 import { notificationsIntake } from "@cb/notifications";
-import { slackOAuth, type SlackOAuthOptions } from "@cb/channel-slack";
-import type { ChannelDriver, LiveUpdates } from "@cb/core";
+import { missingSettings, type ChannelDriver, type LiveUpdates } from "@cb/core";
 import type { AccountDirectory, Ingestor } from "@cb/conversation";
 import type { Db, Pool } from "@cb/db";
 import type { Logger } from "@cb/logging";
 import { metricsRoute } from "@cb/observability";
+import type { Sealer } from "@cb/secrets";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -16,6 +16,7 @@ import { operatorConsole } from "./console.ts";
 import { registerErrorHandling } from "./errors.ts";
 import { registerForgeryLimit, type ForgeryLimitOptions } from "./forgery-limit.ts";
 import { health } from "./health.ts";
+import { installationSaver } from "./installations.ts";
 import { observeWebhooks } from "./observability.ts";
 
 export interface ServerDeps {
@@ -31,13 +32,14 @@ export interface ServerDeps {
   live?: LiveUpdates;
   /** The admin API's options; without them the server only takes webhooks. */
   admin?: AdminApiOptions;
-  /** A Slack app installed through OAuth in many workspaces: its install flow. */
-  slackApp?: { oauth?: SlackOAuthOptions | undefined };
+  /** The channel drivers' deployment settings by name (their `appSecrets`, their `install` flows). */
+  settings?: Readonly<Record<string, string | undefined>>;
   /**
-   * Deployment settings by name (the configuration), for the drivers' `appSecrets`: the Slack OAuth
-   * app's SLACK_SIGNING_SECRET, for instance.
+   * With it, the install flow of each driver that has one (ChannelDriver.install) and all of whose
+   * required settings are set is served: installations are sealed with `sealer`, and the platform
+   * sends the browser back to `baseUrl` (PUBLIC_BASE_URL).
    */
-  settings?: Record<string, unknown>;
+  install?: { sealer: Sealer; baseUrl: string };
   bodyLimit?: number;
   /** The process logger (@cb/logging: redaction included); without it the server logs nothing. */
   logger?: Logger;
@@ -52,13 +54,8 @@ export interface ServerDeps {
 }
 
 /** A driver's deployment secrets: each option's setting, when set. */
-const appSecrets = (wanted: Readonly<Record<string, string>>, settings: Record<string, unknown>) =>
-  Object.fromEntries(
-    Object.entries(wanted).map(([option, name]) => [
-      option,
-      typeof settings[name] === "string" ? (settings[name] as string) : undefined,
-    ]),
-  );
+const appSecrets = (wanted: Readonly<Record<string, string>>, settings: Readonly<Record<string, string | undefined>>) =>
+  Object.fromEntries(Object.entries(wanted).map(([option, name]) => [option, settings[name]]));
 
 /**
  * The HTTP role. Each channel's webhook plugin is mounted in its own encapsulated context at
@@ -112,7 +109,21 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       ...(driver.appSecrets ? { appSecrets: appSecrets(driver.appSecrets, deps.settings ?? {}) } : {}),
     });
   }
-  if (deps.slackApp?.oauth) await app.register(slackOAuth, deps.slackApp.oauth);
+  if (deps.install) {
+    const { sealer, baseUrl } = deps.install;
+    const settings = deps.settings ?? {};
+    for (const driver of deps.drivers) {
+      const install = driver.install;
+      if (!install || missingSettings(install, settings).length) continue;
+      await app.register(install.routes, {
+        settings,
+        baseUrl: baseUrl.replace(/\/$/, ""),
+        saveInstallation: installationSaver(deps.db, sealer, { ...driver, install }, (id) =>
+          deps.accounts.invalidate(id),
+        ),
+      });
+    }
+  }
   if (deps.consoleDir) await app.register(operatorConsole, { dir: deps.consoleDir });
   if (deps.admin) {
     const { db, sealer } = deps.admin;

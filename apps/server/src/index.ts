@@ -1,3 +1,3 @@
 export { buildServer, type ServerDeps } from "./app.ts";
 export { operatorOptions, startWebRole } from "./role.ts";
-export { slackInstallationSaver } from "./slack-installations.ts";
+export { installationSaver } from "./installations.ts";

@@ -7,7 +7,6 @@ import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { buildServer } from "./app.ts";
 import { CONSOLE_PREFIX, consoleBuilt } from "./console.ts";
-import { slackInstallationSaver } from "./slack-installations.ts";
 
 /** Where `npm run build` puts the console in this repository. */
 const BUILT_CONSOLE = fileURLToPath(new URL("../../console/dist", import.meta.url));
@@ -35,20 +34,6 @@ export async function startWebRole(
   const egress = createEgress(parsePolicy(config), {
     onBlocked: (detail) => runtime.logger.warn({ detail }, "egress refused: not a public address"),
   });
-  const slackOAuth =
-    config.SLACK_CLIENT_ID && config.SLACK_CLIENT_SECRET && config.SLACK_SIGNING_SECRET && config.SLACK_STATE_SECRET
-      ? {
-          clientId: config.SLACK_CLIENT_ID,
-          clientSecret: config.SLACK_CLIENT_SECRET,
-          stateSecret: config.SLACK_STATE_SECRET,
-          redirectUri: `${config.PUBLIC_BASE_URL ?? `http://${config.HOST}:${config.PORT}`}/slack/oauth_redirect`,
-          apiUrl: config.SLACK_API_URL,
-          authorizationUrl: config.SLACK_AUTHORIZE_URL,
-          saveInstallation: slackInstallationSaver(runtime.db, runtime.sealer, config.SLACK_SIGNING_SECRET, (id) =>
-            runtime.accounts.invalidate(id),
-          ),
-        }
-      : undefined;
   const app = await buildServer({
     db: runtime.db,
     accounts: runtime.accounts,
@@ -64,12 +49,12 @@ export async function startWebRole(
       operatorToken: config.ADMIN_TOKEN,
       onAccountChanged: (id) => runtime.accounts.invalidate(id),
       live,
-      slackInstall: slackOAuth ? { stateSecret: slackOAuth.stateSecret } : undefined,
+      channelSettings: config.channelSettings,
       egress,
       operators: operatorOptions(config),
     },
-    slackApp: { oauth: slackOAuth },
-    settings: config,
+    settings: config.channelSettings,
+    install: { sealer: runtime.sealer, baseUrl: config.PUBLIC_BASE_URL ?? `http://${config.HOST}:${config.PORT}` },
     bodyLimit: config.BODY_LIMIT_BYTES,
     forgeryLimit: { pool: runtime.pool },
     // "true", or the proxies' addresses and CIDRs, comma-separated (fastify's trustProxy).

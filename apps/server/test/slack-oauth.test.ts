@@ -8,10 +8,11 @@ import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { startFakeSlack, type FakeSlack } from "@cb/fake-slack";
 import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
 import type { FastifyInstance } from "fastify";
-import { buildServer, slackInstallationSaver } from "../src/index.ts";
+import { buildServer } from "../src/index.ts";
 
 const APP_SIGNING_SECRET = "app-signing-secret";
 const STATE_SECRET = "state-secret-for-install-links";
+let settings: Record<string, string>;
 let t: TestDatabase;
 let slack: FakeSlack;
 let app: FastifyInstance;
@@ -31,6 +32,14 @@ before(async () => {
     env: { SLACK_API_URL: slack.url },
   });
   ingestor = createIngestor({ connectionString: t.url });
+  settings = {
+    SLACK_CLIENT_ID: "client-1",
+    SLACK_CLIENT_SECRET: "client-secret-1",
+    SLACK_SIGNING_SECRET: APP_SIGNING_SECRET,
+    SLACK_STATE_SECRET: STATE_SECRET,
+    SLACK_API_URL: slack.url,
+    SLACK_AUTHORIZE_URL: "https://slack.example/oauth/v2/authorize",
+  };
   app = await buildServer({
     db: t.db,
     accounts,
@@ -41,20 +50,10 @@ before(async () => {
       sealer,
       publicBaseUrl: "https://bot.example.com",
       channelEnv: {},
-      slackInstall: { stateSecret: STATE_SECRET },
+      channelSettings: settings,
     },
-    settings: { SLACK_SIGNING_SECRET: APP_SIGNING_SECRET },
-    slackApp: {
-      oauth: {
-        clientId: "client-1",
-        clientSecret: "client-secret-1",
-        stateSecret: STATE_SECRET,
-        redirectUri: "https://bot.example.com/slack/oauth_redirect",
-        apiUrl: slack.url,
-        authorizationUrl: "https://slack.example/oauth/v2/authorize",
-        saveInstallation: slackInstallationSaver(t.db, sealer, APP_SIGNING_SECRET, (id) => accounts.invalidate(id)),
-      },
-    },
+    settings,
+    install: { sealer, baseUrl: "https://bot.example.com/" },
   });
   tenantId = (await t.db.tenant.create({ data: { name: "Acme" } })).id;
   const k = newKey();
@@ -82,7 +81,7 @@ const signed = (body: string, contentType = "application/json") => {
 test("OAuth v2 install: a signed link, Slack's authorize page with state, the callback stores the workspace as the tenant's account", async () => {
   const link = await app.inject({
     method: "POST",
-    url: "/v1/slack/install-link",
+    url: "/v1/channels/slack/install-link",
     headers: { authorization: `Bearer ${key}` },
   });
   assert.equal(link.statusCode, 201);
@@ -95,6 +94,7 @@ test("OAuth v2 install: a signed link, Slack's authorize page with state, the ca
   const authorize = new URL(start.headers.location as string);
   assert.equal(authorize.origin + authorize.pathname, "https://slack.example/oauth/v2/authorize");
   assert.equal(authorize.searchParams.get("client_id"), "client-1");
+  assert.equal(authorize.searchParams.get("redirect_uri"), "https://bot.example.com/slack/oauth_redirect");
   const state = authorize.searchParams.get("state")!;
   const cookie = String(start.headers["set-cookie"]).split(";")[0]!;
 
@@ -111,6 +111,47 @@ test("OAuth v2 install: a signed link, Slack's authorize page with state, the ca
   assert.equal(account.tenantId, tenantId);
   assert.deepEqual(account.config, { teamId: "T777", botUserId: "UT777BOT", appId: "A0FAKE", installedVia: "oauth" });
   assert.ok(!account.secrets.includes("xoxb"), "the token is sealed");
+});
+
+test("install links: only for a channel with an install flow, in a deployment that configures its app", async () => {
+  const ask = (channel: string, on = app) =>
+    on.inject({
+      method: "POST",
+      url: `/v1/channels/${channel}/install-link`,
+      headers: { authorization: `Bearer ${key}` },
+    });
+  const telegram = await ask("telegram");
+  assert.equal(telegram.statusCode, 404);
+  assert.equal(telegram.json().error.code, "not_found");
+  assert.match(telegram.json().error.message, /Telegram has no install flow/);
+  assert.equal((await ask("nochannel")).statusCode, 400);
+
+  // Without the app's settings: no link, and no install routes either.
+  const { SLACK_STATE_SECRET: _, ...partial } = settings;
+  const bare = await buildServer({
+    db: t.db,
+    accounts: createAccountDirectory({
+      db: t.db,
+      sealer: createSealer(parseKeyRing(generateKey("k"))),
+      drivers: [slackDriver],
+      env: {},
+    }),
+    ingestor,
+    drivers: [slackDriver],
+    admin: { db: t.db, sealer: createSealer(parseKeyRing(generateKey("k"))), channelEnv: {}, channelSettings: partial },
+    settings: partial,
+    install: { sealer: createSealer(parseKeyRing(generateKey("k"))), baseUrl: "https://bot.example.com" },
+  });
+  try {
+    const unconfigured = await ask("slack", bare);
+    assert.equal(unconfigured.statusCode, 409);
+    assert.equal(unconfigured.json().error.code, "not_configured");
+    assert.deepEqual(unconfigured.json().error.details, { missing: ["SLACK_STATE_SECRET"] });
+    assert.ok(!unconfigured.body.includes("client-secret-1"), "names, never values");
+    assert.equal((await bare.inject("/slack/install?ticket=x.y")).statusCode, 404);
+  } finally {
+    await bare.close();
+  }
 });
 
 test("every workspace's events arrive at one URL, signed with the app's secret, and find their account by team", async () => {
@@ -224,7 +265,37 @@ test("another tenant cannot take a workspace's events by claiming its team id", 
   assert.equal(response.statusCode, 200);
   const stored = await t.db.message.findFirstOrThrow({ where: { dedupeKey: "EvSQUAT" } });
   assert.equal(stored.tenantId, tenantId, "the workspace's own tenant got its event");
+
+  // Nor by installing the app into it with a link of its own: the installation is refused.
+  const before = await t.db.channelAccount.findFirstOrThrow({ where: { id: installed.id } });
+  const failed = await install(k.key);
+  assert.equal(failed.statusCode, 400);
+  assert.match(failed.body, /Installation failed/);
+  const after = await t.db.channelAccount.findFirstOrThrow({ where: { id: installed.id } });
+  assert.deepEqual([after.tenantId, after.secrets, after.config], [tenantId, before.secrets, before.config]);
+  assert.equal(
+    await t.db.channelAccount.count({
+      where: { tenantId: other.id, config: { path: ["installedVia"], equals: "oauth" } },
+    }),
+    0,
+  );
 });
+
+/** Runs the whole install flow with a link asked for with this key; the callback's response. */
+async function install(withKey: string, code = "code-T777") {
+  const link = await app.inject({
+    method: "POST",
+    url: "/v1/channels/slack/install-link",
+    headers: { authorization: `Bearer ${withKey}` },
+  });
+  const url = new URL(link.json().url);
+  const start = await app.inject(`${url.pathname}${url.search}`);
+  const state = new URL(start.headers.location as string).searchParams.get("state")!;
+  return app.inject({
+    url: `/slack/oauth_redirect?code=${code}&state=${encodeURIComponent(state)}`,
+    headers: { cookie: String(start.headers["set-cookie"]).split(";")[0]! },
+  });
+}
 
 test("app_uninstalled disables the workspace's account; its events are refused after", async () => {
   const uninstall = JSON.stringify({
@@ -249,5 +320,23 @@ test("app_uninstalled disables the workspace's account; its events are refused a
     (await app.inject({ method: "POST", url: "/webhooks/slack", headers: signed(mention), payload: mention }))
       .statusCode,
     404,
+  );
+
+  // Installing again re-enables the same account, and its events are taken again.
+  const accounts = await t.db.channelAccount.count();
+  assert.equal((await install(key)).statusCode, 200);
+  assert.equal(await t.db.channelAccount.count(), accounts, "no second account for the workspace");
+  assert.equal(
+    (
+      await t.db.channelAccount.findFirstOrThrow({
+        where: { tenantId, config: { path: ["teamId"], equals: "T777" }, name: { not: "Claimed" } },
+      })
+    ).enabled,
+    true,
+  );
+  const again = mention.replace("EvAFTER", "EvAGAIN");
+  assert.equal(
+    (await app.inject({ method: "POST", url: "/webhooks/slack", headers: signed(again), payload: again })).statusCode,
+    200,
   );
 });

@@ -31,6 +31,13 @@ before(async () => {
       },
       {
         tenantId: stack.tenantId,
+        name: "welcome",
+        examples: [],
+        events: ["WELCOME"],
+        responses: [{ type: "text", text: "Welcome to the shop!" }],
+      },
+      {
+        tenantId: stack.tenantId,
         name: "SUPPORT",
         examples: ["talk to a human", "support"],
         responses: [{ type: "text", text: "A colleague will write to you shortly." }],
@@ -252,6 +259,25 @@ test("Slack end to end: a DM in → Block Kit buttons out → the button press (
     (c) => c.args.channel === "D42" && c.args.text === "Tracking: your parcel arrives Thursday.",
   );
   assert.equal(answer.args.blocks[0].text.text, "Tracking: your parcel arrives Thursday.");
+});
+
+test("Slack: a customer's first visit to the app's Messages tab is greeted (SLACK_WELCOME, WELCOME); later visits are not", async () => {
+  const opened = (eventId: string) =>
+    JSON.stringify({
+      type: "event_callback",
+      team_id: "T111",
+      event_id: eventId,
+      event_time: Math.floor(Date.now() / 1000),
+      event: { type: "app_home_opened", user: "U77", channel: "D77", tab: "messages", event_ts: "1515449522000016" },
+    });
+  assert.equal(await stack.postSlack(opened("EvHOME1")), 200);
+  const welcome = await stack.slack.waitFor((c) => c.args.channel === "D77");
+  assert.equal(welcome.args.text, "Welcome to the shop!");
+
+  assert.equal(await stack.postSlack(opened("EvHOME2")), 200);
+  const incoming = await stack.t.db.message.count({ where: { direction: "in", conversation: { externalId: "D77" } } });
+  assert.equal(incoming, 1, "the second visit is the same event: stored once, so nothing answers it");
+  assert.equal(stack.slack.calls.filter((c) => c.args.channel === "D77").length, 1);
 });
 
 test("a conversation's events reach a subscribed endpoint, signed: conversation.started, message.received, intent.matched, message.sent", async () => {

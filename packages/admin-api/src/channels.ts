@@ -28,8 +28,9 @@ export function checkRequired(
   ];
   if (missing.length)
     throw new HttpError(400, "validation_failed", `a ${channel} account needs ${missing.join(", ")}`, { missing });
-  // Only an OAuth installation, whose team Slack itself proved, may be routed by team id (the shared
-  // Slack URL): a body that claimed it could take another tenant's workspace events.
+  // Only an OAuth installation (ChannelDriver.install), whose platform account the platform itself
+  // proved, may be routed by that account's id on the app's shared URL: a body that claimed it
+  // could take another tenant's events.
   if ("installedVia" in config)
     throw new HttpError(400, "validation_failed", "config.installedVia is set by an OAuth installation, not by hand", {
       field: "config.installedVia",

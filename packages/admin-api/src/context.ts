@@ -17,8 +17,11 @@ export interface AdminApiOptions {
   channelEnv: Record<string, string | undefined>;
   /** Deployment-wide token allowed to create tenants (ADMIN_TOKEN). */
   operatorToken?: string | undefined;
-  /** The Slack OAuth app's install flow, when configured: install links are signed with this secret. */
-  slackInstall?: { stateSecret: string } | undefined;
+  /**
+   * The channel drivers' deployment settings by name: install links (ChannelDriver.install) are
+   * given for a channel whose app they configure, and signed with them.
+   */
+  channelSettings?: Readonly<Record<string, string | undefined>> | undefined;
   /**
    * Further /v1 routes served in the admin API's context (the order-event intake), so one OpenAPI
    * document describes them and their errors; they authenticate on their own (`config.public`).

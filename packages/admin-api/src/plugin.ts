@@ -19,12 +19,12 @@ import { conversationTestRoutes } from "./routes/conversation-tests.ts";
 import { endpointRoutes } from "./routes/fulfillment-endpoints.ts";
 import { entityTypeRoutes } from "./routes/entity-types.ts";
 import { handoffRoutes } from "./routes/handoff.ts";
+import { installLinkRoutes } from "./routes/install-links.ts";
 import { eventSubscriptionRoutes } from "./routes/event-subscriptions.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
 import { nluStatusRoutes } from "./routes/nlu-status.ts";
 import { operatorRoutes } from "./routes/operators.ts";
 import { scheduledMessageRoutes } from "./routes/scheduled-messages.ts";
-import { slackInstallRoutes } from "./routes/slack-install.ts";
 import { streamRoutes } from "./routes/stream.ts";
 import { intentRoutes } from "./routes/intents.ts";
 import { nluEvaluationRoutes } from "./routes/nlu-evaluation.ts";
@@ -92,7 +92,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (parent, opti
     eventSubscriptionRoutes,
     notificationRoutes,
     scheduledMessageRoutes,
-    slackInstallRoutes,
+    installLinkRoutes,
     operatorRoutes,
     authRoutes,
   ]) {

@@ -1,5 +1,5 @@
 import type { ChannelDriver } from "@cb/core";
-import { metaConnection } from "@cb/meta-graph";
+import { GRAPH_SETTINGS, metaConnection } from "@cb/meta-graph";
 import { Type, type Static } from "typebox";
 import { policy } from "./policy.ts";
 import { LIMITS, render } from "./render.ts";
@@ -27,6 +27,7 @@ export const driver: ChannelDriver = {
   config: Config,
   secretFields: ["pageAccessToken", "appSecret", "verifyToken"],
   secretHeaders: ["x-hub-signature-256"],
+  settings: GRAPH_SETTINGS,
   connection: metaConnection({
     subscribe: ["messages", "messaging_postbacks", "message_reactions", "messaging_seen"],
     where: "Instagram > Webhooks (the Instagram object)",

@@ -1,5 +1,5 @@
 import type { ChannelDriver } from "@cb/core";
-import { metaConnection } from "@cb/meta-graph";
+import { GRAPH_SETTINGS, metaConnection } from "@cb/meta-graph";
 import { Type, type Static } from "typebox";
 import { welcomeEvents } from "./normalize.ts";
 import { policy } from "./policy.ts";
@@ -23,6 +23,7 @@ export const driver: ChannelDriver = {
   config: Config,
   secretFields: ["pageAccessToken", "appSecret", "verifyToken"],
   secretHeaders: ["x-hub-signature-256"],
+  settings: GRAPH_SETTINGS,
   connection: metaConnection({
     subscribe: ["messages", "messaging_postbacks", "message_deliveries", "message_reads"],
     where: "Messenger > Settings > Webhooks",

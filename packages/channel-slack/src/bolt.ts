@@ -31,6 +31,9 @@ export function createBoltApp(account: ChannelAccount): App {
   app.event("app_mention", async ({ body, context }) => {
     (context.collect as Collect)(normalize(body, botUserId));
   });
+  app.event("app_home_opened", async ({ body, context }) => {
+    (context.collect as Collect)(normalize(body, botUserId));
+  });
   app.action({ type: "block_actions" }, async ({ ack, body, context }) => {
     await ack();
     (context.collect as Collect)(normalize(body, botUserId));

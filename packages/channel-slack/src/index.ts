@@ -5,4 +5,11 @@ export { render, escapeMrkdwn, LIMITS, type SlackMessage } from "./render.ts";
 export { createSender } from "./sender.ts";
 export { policy } from "./policy.ts";
 export { createBoltApp } from "./bolt.ts";
-export { slackOAuth, installTicket, tenantOfTicket, type SlackOAuthOptions, type SlackInstallation } from "./oauth.ts";
+export {
+  slackOAuth,
+  install,
+  installTicket,
+  tenantOfTicket,
+  type SlackOAuthOptions,
+  type SlackInstallation,
+} from "./oauth.ts";

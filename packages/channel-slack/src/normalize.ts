@@ -45,6 +45,40 @@ export function normalizeMessageEvent(eventId: string, event: SlackMessageEvent,
   return [{ type: "message", message, raw: event }];
 }
 
+/** A customer entered the app's App Home (https://docs.slack.dev/reference/events/app_home_opened). */
+export interface SlackAppHomeOpenedEvent {
+  type: "app_home_opened";
+  user: string;
+  /** The app's direct-message channel with the user. */
+  channel: string;
+  tab?: "home" | "messages";
+}
+
+/** The command an app_home_opened becomes: what the driver's welcomeEvents look for. */
+export const APP_HOME_OPENED = "app_home_opened";
+
+/**
+ * Opening the app's Messages tab (app_home_opened), Slack's counterpart of Telegram's /start: a
+ * message without text, marked with the command `app_home_opened`, that fires the welcome. Slack
+ * sends the event at every visit and asks apps to greet at the first one only: its event id is the
+ * direct-message channel's, so the first visit is stored and answered and later ones are
+ * duplicates. The Home tab is the app's own page, not the conversation: it yields nothing.
+ */
+export function normalizeAppHomeOpened(event: SlackAppHomeOpenedEvent, eventTime?: number): InboundEvent[] {
+  if (event.tab !== "messages" || !event.user || !event.channel) return [];
+  const message: InboundMessage = {
+    channel: "slack",
+    platformEventId: `${APP_HOME_OPENED}:${event.channel}`,
+    conversation: { externalId: event.channel, type: "private" },
+    sender: { externalId: event.user },
+    // The envelope's event_time: this event's event_ts is not a message ts.
+    sentAt: new Date(typeof eventTime === "number" ? eventTime * 1000 : Date.now()).toISOString(),
+    command: { name: APP_HOME_OPENED, args: "" },
+    addressedToBot: true,
+  };
+  return [{ type: "message", message, raw: event }];
+}
+
 interface BlockAction {
   action_id: string;
   action_ts: string;
@@ -90,8 +124,8 @@ export function normalizeBlockActions(payload: BlockActionsPayload): InboundEven
 }
 
 /**
- * What the Bolt listeners see → the shared model: an Events API callback (message, app_mention),
- * or an interaction (block_actions). Anything else yields nothing.
+ * What the Bolt listeners see → the shared model: an Events API callback (message, app_mention,
+ * app_home_opened), or an interaction (block_actions). Anything else yields nothing.
  */
 // biome-ignore lint/suspicious/noExplicitAny: untyped platform JSON, read field by field
 export function normalize(body: Record<string, any>, botUserId?: string): InboundEvent[] {
@@ -99,5 +133,7 @@ export function normalize(body: Record<string, any>, botUserId?: string): Inboun
   const event = body.event as SlackMessageEvent | undefined;
   if (body.type === "event_callback" && (event?.type === "message" || event?.type === "app_mention"))
     return normalizeMessageEvent(String(body.event_id), event, botUserId);
+  if (body.type === "event_callback" && body.event?.type === APP_HOME_OPENED)
+    return normalizeAppHomeOpened(body.event as SlackAppHomeOpenedEvent, body.event_time);
   return [];
 }

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
+import type { ChannelInstall, InstallPluginOptions } from "@cb/core";
 import { InstallProvider, type Installation } from "@slack/oauth";
 import type { FastifyPluginAsync } from "fastify";
 
@@ -117,4 +118,42 @@ export const slackOAuth: FastifyPluginAsync<SlackOAuthOptions> = async (app, opt
           ),
     });
   });
+};
+
+/**
+ * The driver's install hook: the flow above, with the app's settings; each workspace becomes an
+ * account keyed by its team id, whose events the app's signing secret verifies.
+ */
+export const install: ChannelInstall = {
+  requires: ["SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_SIGNING_SECRET", "SLACK_STATE_SECRET"],
+  accountKey: "teamId",
+  link(tenantId, { settings, baseUrl, ttlMs }) {
+    return `${baseUrl}/slack/install?ticket=${installTicket(tenantId, settings.SLACK_STATE_SECRET ?? "", ttlMs)}`;
+  },
+  routes: async (app, { settings, baseUrl, saveInstallation }: InstallPluginOptions) => {
+    const setting = (name: string) => {
+      const value = settings[name];
+      if (!value) throw new Error(`${name} is not set`);
+      return value;
+    };
+    const signingSecret = setting("SLACK_SIGNING_SECRET");
+    await app.register(slackOAuth, {
+      clientId: setting("SLACK_CLIENT_ID"),
+      clientSecret: setting("SLACK_CLIENT_SECRET"),
+      stateSecret: setting("SLACK_STATE_SECRET"),
+      redirectUri: `${baseUrl}/slack/oauth_redirect`,
+      apiUrl: settings.SLACK_API_URL,
+      authorizationUrl: settings.SLACK_AUTHORIZE_URL,
+      saveInstallation: (tenantId, installation) =>
+        saveInstallation(tenantId, {
+          name: installation.teamName ?? installation.teamId,
+          config: {
+            teamId: installation.teamId,
+            botUserId: installation.botUserId,
+            ...(installation.appId ? { appId: installation.appId } : {}),
+          },
+          secrets: { botToken: installation.botToken, signingSecret },
+        }),
+    });
+  },
 };

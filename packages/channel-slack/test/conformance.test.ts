@@ -41,6 +41,11 @@ runConformance({
       events: ["message"],
     },
     {
+      name: "Messages tab opened",
+      request: signed(body("event_callback_app_home_opened.json"), "application/json"),
+      events: ["message"],
+    },
+    {
       name: "button press",
       request: signed(body("block_actions_form_body.txt").trim(), "application/x-www-form-urlencoded"),
       events: ["message"],

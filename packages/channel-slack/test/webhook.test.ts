@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { ChannelAccount, InboundEvent } from "@cb/core";
+import { isValidSlackRequest } from "@slack/bolt";
 import Fastify, { type FastifyInstance } from "fastify";
 import { slackWebhook } from "../src/index.ts";
 
@@ -231,4 +232,109 @@ test("only block_actions are button presses: a legacy attachment action or a dia
     assert.equal(response.statusCode, 200, interaction.type);
   }
   assert.equal(ingests.length, 0);
+});
+
+// A workspace connected by hand, on a server that only loads accounts by id.
+const SIGNING_SECRET = "slack-signing-secret";
+const account: ChannelAccount = {
+  id: "8b1d6a8e-0000-4000-8000-000000000001",
+  tenantId: "t",
+  channel: "slack",
+  config: { teamId: "T111", botUserId: "W111" },
+  secrets: { botToken: "xoxb-test", signingSecret: SIGNING_SECRET },
+};
+let byId: FastifyInstance;
+const ingested: InboundEvent[] = [];
+
+const signAt = (body: string, timestamp = Math.floor(Date.now() / 1000), secret = SIGNING_SECRET) => ({
+  "x-slack-request-timestamp": String(timestamp),
+  "x-slack-signature": `v0=${createHmac("sha256", secret).update(`v0:${timestamp}:${body}`).digest("hex")}`,
+});
+
+before(async () => {
+  byId = Fastify();
+  await byId.register(slackWebhook(), {
+    prefix: "/webhooks/slack",
+    loadAccount: async (id) => (id === account.id ? account : null),
+    ingest: async (_a, events) => void ingested.push(...events),
+  });
+});
+after(() => byId.close());
+
+test("Slack's official signing example verifies at its time; a tampered byte, a wrong secret or a stale timestamp do not", () => {
+  const v = JSON.parse(fixture("signing_test_vector.json"));
+  const check = (body: string, secret: string, now: number) =>
+    isValidSlackRequest({
+      signingSecret: secret,
+      body,
+      headers: {
+        "x-slack-signature": v.headers["x-slack-signature"],
+        "x-slack-request-timestamp": Number(v.headers["x-slack-request-timestamp"]),
+      },
+      nowMilliseconds: now,
+    });
+  const at = Number(v.headers["x-slack-request-timestamp"]) * 1000;
+  assert.ok(check(v.raw_body, v.signing_secret, at + 1000));
+  assert.ok(!check(v.raw_body.replace("roadrunner", "roadrunnes"), v.signing_secret, at + 1000));
+  assert.ok(!check(v.raw_body, "0".repeat(32), at + 1000));
+  assert.ok(!check(v.raw_body, v.signing_secret, at + 6 * 60 * 1000), "older than five minutes");
+});
+
+test("the webhook: 404, 401, url_verification, events ingested through Bolt, retries keep their event id", async () => {
+  const post = (body: string, headers: Record<string, string>, contentType = "application/json", id = account.id) =>
+    byId.inject({
+      method: "POST",
+      url: `/webhooks/slack/${id}`,
+      headers: { "content-type": contentType, ...headers },
+      payload: body,
+    });
+  const verification = fixture("url_verification.json");
+  assert.equal(
+    (await post(verification, signAt(verification), "application/json", "8b1d6a8e-0000-4000-8000-00000000ffff"))
+      .statusCode,
+    404,
+  );
+  assert.equal((await post(verification, signAt(verification, undefined, "wrong"))).statusCode, 401);
+  assert.equal(
+    (await post(verification, signAt(verification, Math.floor(Date.now() / 1000) - 600))).statusCode,
+    401,
+    "stale",
+  );
+  assert.deepEqual((await post(verification, signAt(verification))).json(), {
+    challenge: JSON.parse(verification).challenge,
+  });
+  assert.equal(ingested.length, 0);
+
+  const mention = fixture("event_callback_app_mention.json");
+  assert.equal((await post(mention, signAt(mention))).statusCode, 200);
+  assert.equal(
+    (await post(mention, { ...signAt(mention), "x-slack-retry-num": "1", "x-slack-retry-reason": "http_timeout" }))
+      .statusCode,
+    200,
+  );
+  assert.equal(ingested.length, 2);
+  assert.ok(
+    ingested.every(
+      (e) => e.type === "message" && e.message.platformEventId === "Ev111" && e.message.text === "Hi there!",
+    ),
+  );
+
+  const form = fixture("block_actions_form_body.txt").trim();
+  assert.equal((await post(form, signAt(form), "application/x-www-form-urlencoded")).statusCode, 200);
+  const press = ingested.at(-1)!;
+  assert.ok(press.type === "message");
+  assert.deepEqual(press.message.postback, { payload: "click_me_123", title: "Button" });
+
+  const opened = fixture("event_callback_app_home_opened.json");
+  assert.equal((await post(opened, signAt(opened))).statusCode, 200);
+  const visit = ingested.pop()!;
+  assert.ok(visit.type === "message" && visit.message.command?.name === "app_home_opened", "Bolt listens for it");
+
+  const reaction = fixture("event_callback_reaction_added.json");
+  assert.equal((await post(reaction, signAt(reaction))).statusCode, 200);
+  assert.equal(ingested.length, 3, "reactions are acknowledged and ignored");
+  // A server that cannot disable accounts still acknowledges an uninstall.
+  const uninstalled = fixture("event_callback_app_uninstalled.json");
+  assert.equal((await post(uninstalled, signAt(uninstalled))).statusCode, 200);
+  assert.equal(ingested.length, 3);
 });

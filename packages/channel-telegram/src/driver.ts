@@ -46,6 +46,7 @@ export const driver: ChannelDriver = {
   config: Config,
   secretFields: ["botToken", "secretToken"],
   secretHeaders: [SECRET_HEADER],
+  settings: { TELEGRAM_API_ROOT: { description: "the Telegram Bot API", url: true } },
   connection: {
     // The token is checked (getMe) before anything is stored; the bot's id and username tell its
     // mentions and commands apart in groups.

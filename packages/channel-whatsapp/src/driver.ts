@@ -1,5 +1,5 @@
 import type { ChannelDriver } from "@cb/core";
-import { metaConnection } from "@cb/meta-graph";
+import { GRAPH_SETTINGS, metaConnection } from "@cb/meta-graph";
 import { Type, type Static } from "typebox";
 import { policy } from "./policy.ts";
 import { LIMITS, render } from "./render.ts";
@@ -28,6 +28,7 @@ export const driver: ChannelDriver = {
   config: Config,
   secretFields: ["accessToken", "appSecret", "verifyToken"],
   secretHeaders: ["x-hub-signature-256"],
+  settings: GRAPH_SETTINGS,
   connection: metaConnection({ subscribe: ["messages"], where: "WhatsApp > Configuration > Webhook" }),
   webhook,
   render,

@@ -1,5 +1,5 @@
 import { addSecretFields } from "@cb/logging";
-import type { ChannelDriver } from "@cb/core";
+import type { ChannelDriver, ChannelSetting } from "@cb/core";
 import { Type } from "typebox";
 import { channelDrivers } from "./registry.ts";
 
@@ -21,5 +21,18 @@ export const channelSecretFields: readonly string[] = [...new Set(channelDrivers
 export const channelSecretHeaders: readonly string[] = [
   ...new Set(channelDrivers.flatMap((d) => d.secretHeaders ?? [])),
 ];
-// Logs redact them all: every process that knows the channels loads this before creating its loggers.
-addSecretFields(channelSecretFields, channelSecretHeaders);
+/**
+ * Every deployment setting some channel reads, by name (channels of one platform share theirs: the
+ * Graph API's), for the configuration to validate.
+ */
+export const channelSettings: Readonly<Record<string, ChannelSetting>> = Object.fromEntries(
+  channelDrivers.flatMap((d) => Object.entries(d.settings ?? {})),
+);
+/** The names of the settings that hold credentials. */
+export const channelSecretSettings: readonly string[] = Object.entries(channelSettings)
+  .filter(([, setting]) => setting.secret)
+  .map(([name]) => name);
+
+// Logs redact them all (a logged configuration object too): every process that knows the channels
+// loads this before creating its loggers.
+addSecretFields([...channelSecretFields, ...channelSecretSettings], channelSecretHeaders);

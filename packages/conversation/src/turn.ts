@@ -29,6 +29,7 @@ import type {
   Understanding,
 } from "./ports.ts";
 import type { TurnFulfillment, TurnFulfillmentCall, TurnOutcome, TurnRecord } from "./turn-record.ts";
+import { welcomeEvents } from "./welcome.ts";
 
 export interface TurnDeps {
   db: Db;
@@ -276,7 +277,8 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
     await finish({ skipped: "not addressed to the bot", replies: 0 });
     return { replies: 0, skipped: "not addressed to the bot" };
   }
-  if (!message.text && !message.postback && !message.event) {
+  // A message without text may still fire a welcome (Slack's first visit to the app's Messages tab).
+  if (!message.text && !message.postback && !welcomeEvents(message).length) {
     await finish({ skipped: "nothing to answer", replies: 0 });
     return { replies: 0, skipped: "nothing to answer" };
   }

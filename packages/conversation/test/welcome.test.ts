@@ -12,7 +12,7 @@ const message = (fields: Partial<InboundMessage>): InboundMessage => ({
   ...fields,
 });
 
-test("Telegram's /start and Messenger's Get Started fire the platform's welcome event, then WELCOME", () => {
+test("Telegram's /start, Messenger's Get Started and a first visit to Slack's Messages tab fire the platform's welcome event, then WELCOME", () => {
   assert.deepEqual(welcomeEvents(message({ text: "/start", command: { name: "start", args: "" } })), [
     "TELEGRAM_WELCOME",
     "WELCOME",
@@ -30,6 +30,10 @@ test("Telegram's /start and Messenger's Get Started fire the platform's welcome 
     [],
     "only Telegram's /start",
   );
+  assert.deepEqual(welcomeEvents(message({ channel: "slack", command: { name: "app_home_opened", args: "" } })), [
+    "SLACK_WELCOME",
+    "WELCOME",
+  ]);
 });
 
 test("a scheduled follow-up's event fires that event", () => {

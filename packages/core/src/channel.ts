@@ -26,16 +26,13 @@ export interface WebhookPluginOptions {
    */
   ingest(account: ChannelAccount, events: InboundEvent[]): Promise<void>;
   /**
-   * For platforms that send every account's events to one URL (a Slack app installed in many
-   * workspaces): the enabled account of this channel whose config has these values.
+   * For platforms that send every account's events to one URL (an app installed in many accounts
+   * through `install`): the enabled account of this channel whose config has these values.
    */
   findAccount?(match: Record<string, string>): Promise<ChannelAccount | null>;
-  /**
-   * Credentials of the deployment's own platform app (a Slack OAuth app's signing secret): the
-   * values of the driver's `appSecrets` settings.
-   */
+  /** Credentials of the deployment's own platform app: the values of the driver's `appSecrets` settings. */
   appSecrets?: Record<string, string | undefined>;
-  /** The platform says the account is gone (Slack app_uninstalled, tokens_revoked). */
+  /** The platform says the account is gone (the app uninstalled, its token revoked). */
   disableAccount?(account: ChannelAccount, reason: string): Promise<void>;
   /**
    * For channels that serve their visitors themselves (web chat): the web role's database pool (a
@@ -61,7 +58,7 @@ export interface ChannelSender {
   /**
    * Whether the platform reports delivery by message id (WhatsApp, Messenger), so that a report can
    * arrive before the id is recorded: then recording a sent message looks for such reports. False
-   * for platforms that never report (Telegram, Slack), sparing every reply that look. Default true.
+   * for platforms that never report (Telegram), sparing every reply that look. Default true.
    */
   readonly reportsDelivery?: boolean;
   /** The channel it sends on (set by the account directory; metrics label retries with it). */
@@ -137,6 +134,66 @@ export interface DialogflowNames {
   customPayload?(payload: Record<string, unknown>): Record<string, unknown> | undefined;
 }
 
+/** A deployment setting a channel reads: an environment variable, validated with the configuration. */
+export interface ChannelSetting {
+  /** What it is: the configuration's error messages name the setting with it. */
+  description: string;
+  /** A credential: logs redact its name, and it is not part of the drivers' `env`. */
+  secret?: boolean;
+  /** Must be a URL (a platform API's base: a proxy, or a fake in tests). */
+  url?: boolean;
+  /** The fewest characters it may have (a key that signs). */
+  minLength?: number;
+}
+
+/** An installation the platform's OAuth flow returned, as the account it becomes. */
+export interface ChannelInstallation {
+  /** The account's name when it is new (the platform account's own name). */
+  name: string;
+  /** Its config: includes the driver's `install.accountKey`, the platform's id of the account. */
+  config: Record<string, unknown>;
+  /** Its secrets (stored sealed). */
+  secrets: Record<string, string>;
+}
+
+/** What the server gives a driver's install routes. */
+export interface InstallPluginOptions {
+  /** The values of the driver's settings, every one of `install.requires` among them. */
+  settings: Readonly<Record<string, string | undefined>>;
+  /** The address the platform sends the browser back to (PUBLIC_BASE_URL), without a trailing slash. */
+  baseUrl: string;
+  /**
+   * Stores the installation as an account of the tenant: one account per `accountKey` value among
+   * the installed ones, refreshed and re-enabled by a reinstall, its config marked `installedVia:
+   * "oauth"` (what `findAccount` may then require). Throws, storing nothing, when that platform
+   * account is installed for another tenant: it is never taken over.
+   */
+  saveInstallation(tenantId: string, installation: ChannelInstallation): Promise<void>;
+}
+
+/**
+ * A deployment-wide platform app that businesses install into their own platform accounts through
+ * OAuth (one app in many workspaces). The admin API hands a tenant a signed link (`link`); its
+ * routes run the platform's flow and hand each installation to `saveInstallation`.
+ */
+export interface ChannelInstall {
+  /** The driver's settings the flow cannot work without: with all of them set, it is enabled. */
+  requires: readonly string[];
+  /** The config field holding the platform's id of an installed account (one account per value). */
+  accountKey: string;
+  /** A link that installs the app for this tenant, signed with the settings, valid for ttlMs. */
+  link(
+    tenantId: string,
+    options: { settings: Readonly<Record<string, string | undefined>>; baseUrl: string; ttlMs: number },
+  ): string;
+  /** Mounted at the server's root: the public install and redirect routes. */
+  routes: FastifyPluginAsync<InstallPluginOptions>;
+}
+
+/** The settings an install flow requires that are unset: with none, the flow is enabled. */
+export const missingSettings = (install: ChannelInstall, settings: Readonly<Record<string, string | undefined>>) =>
+  install.requires.filter((name) => !settings[name]);
+
 /**
  * Everything the system knows about one channel. A channel package exports one as `driver`; the
  * registry (@cb/channels) lists them, and every other package reads channels from there.
@@ -157,10 +214,17 @@ export interface ChannelDriver {
   secretFields: readonly string[];
   secretHeaders?: readonly string[];
   /**
-   * Deployment settings the webhook needs besides an account's secrets (Slack's OAuth app signing
-   * secret): option name → environment variable. Passed to the plugin as `appSecrets`.
+   * The deployment settings it reads, by environment variable name: the configuration validates
+   * them, logs redact the secret ones, and the others are the `env` its connection and sender get.
+   */
+  settings?: Readonly<Record<string, ChannelSetting>>;
+  /**
+   * Settings the webhook needs besides an account's secrets (an installed app's signing secret):
+   * option name → setting name. Passed to the plugin as `appSecrets`.
    */
   appSecrets?: Readonly<Record<string, string>>;
+  /** Its deployment-wide app, installed into many platform accounts through OAuth, if it has one. */
+  install?: ChannelInstall;
   connection: ChannelConnection;
   /** Mounted at /webhooks/<name>: verifies each request, normalizes it, and hands the events to `ingest`. */
   webhook: FastifyPluginAsync<WebhookPluginOptions>;

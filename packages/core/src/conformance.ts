@@ -35,7 +35,7 @@ export interface ConformanceCase {
   driver: ChannelDriver;
   /** An enabled account; the requests in `deliveries` are signed with its secrets. */
   account: ChannelAccount;
-  /** Deployment app secrets the webhook needs (Slack's OAuth signing secret), if any. */
+  /** Deployment app secrets the webhook needs (the driver's `appSecrets`), if any. */
   appSecrets?: Record<string, string>;
   /** Whom the rendering and 429 tests send to (the fake knows this chat). */
   to: ConversationRef;

@@ -1,8 +1,8 @@
 /**
  * Log fields that may carry credentials; pino replaces them with "[Redacted]" wherever they sit at
  * the top level or one level down. Request bodies are never logged at all. These are the system's
- * own; each channel's come from its driver (`secretFields`, `secretHeaders`), added by the channel
- * registry when it loads (addSecretFields).
+ * own; each channel's come from its driver (`secretFields`, `secretHeaders`, its secret `settings`),
+ * added by the channel registry when it loads (addSecretFields).
  */
 const SECRET_HEADERS = new Set(["authorization", "cookie", "set-cookie", "x-csrf-token", "webhook-signature"]);
 const SECRET_FIELDS = new Set([
@@ -21,9 +21,6 @@ const SECRET_FIELDS = new Set([
   "ADMIN_TOKEN",
   "METRICS_TOKEN",
   "OPENAI_API_KEY",
-  "SLACK_CLIENT_SECRET",
-  "SLACK_SIGNING_SECRET",
-  "SLACK_STATE_SECRET",
   "DATABASE_URL",
 ]);
 

@@ -10,6 +10,12 @@ export interface GraphOptions {
 
 export const DEFAULT_GRAPH_VERSION = "v21.0";
 
+/** The deployment settings of every Graph API channel (a driver's `settings`). */
+export const GRAPH_SETTINGS = {
+  GRAPH_API_BASE_URL: { description: "the Graph API (WhatsApp Cloud API, Messenger, Instagram)", url: true },
+  GRAPH_API_VERSION: { description: `the Graph API version, ${DEFAULT_GRAPH_VERSION} by default` },
+};
+
 // Graph error codes that mean "slow down" (https://developers.facebook.com/docs/graph-api/overview/rate-limiting,
 // WhatsApp Cloud API error codes 130429 throughput and 131056 pair rate), and how long to wait
 // when no Retry-After says: a second for a number's per-second throughput, six for the pair rate

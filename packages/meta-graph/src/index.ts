@@ -1,4 +1,4 @@
 export { hubSignatureValid, hubSignature } from "./signature.ts";
 export { metaWebhook, type MetaSecrets } from "./webhook.ts";
-export { graphClient, DEFAULT_GRAPH_VERSION, type GraphOptions } from "./graph.ts";
+export { graphClient, DEFAULT_GRAPH_VERSION, GRAPH_SETTINGS, type GraphOptions } from "./graph.ts";
 export { metaConnection } from "./connection.ts";

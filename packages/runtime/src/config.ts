@@ -1,3 +1,5 @@
+import { channelSettings } from "@cb/channels";
+import type { ChannelSetting } from "@cb/core";
 import { createLogger } from "@cb/logging";
 import { z } from "zod";
 
@@ -49,16 +51,6 @@ const schema = z.object({
   SESSION_MAX_DAYS: z.coerce.number().positive().default(7),
   /** The session cookie's Secure attribute: auto sets it except on plain http from a loopback address. */
   SESSION_COOKIE_SECURE: z.enum(["auto", "always", "never"]).default("auto"),
-  TELEGRAM_API_ROOT: z.string().url().optional(),
-  GRAPH_API_BASE_URL: z.string().url().optional(),
-  GRAPH_API_VERSION: z.string().optional(),
-  SLACK_API_URL: z.string().url().optional(),
-  /** A Slack app distributed to many workspaces through OAuth v2 (all four to enable the install flow). */
-  SLACK_CLIENT_ID: z.string().optional(),
-  SLACK_CLIENT_SECRET: z.string().optional(),
-  SLACK_SIGNING_SECRET: z.string().optional(),
-  SLACK_STATE_SECRET: z.string().min(16).optional(),
-  SLACK_AUTHORIZE_URL: z.string().url().optional(),
   OPENAI_BASE_URL: z.string().url().optional(),
   OPENAI_API_KEY: z.string().optional(),
   /** Outgoing calls (fulfillment, event webhooks): hosts / CIDRs exempt from the SSRF guard. */
@@ -66,7 +58,22 @@ const schema = z.object({
   EGRESS_ALLOW_HTTP: z.enum(["true", "false"]).optional(),
 });
 
-export type Config = z.infer<typeof schema>;
+/** A channel's setting as its driver describes it (ChannelDriver.settings). */
+const channelSetting = (setting: ChannelSetting) => {
+  let value = setting.url ? z.string().url() : z.string();
+  if (setting.minLength) value = value.min(setting.minLength);
+  return value.optional();
+};
+/** The channels' own settings (platform API URLs, an installed app's credentials), from their drivers. */
+const channelSchema = z.object(
+  Object.fromEntries(Object.entries(channelSettings).map(([name, setting]) => [name, channelSetting(setting)])),
+);
+
+type Settings = z.infer<typeof schema>;
+export type Config = Settings & {
+  /** The channel drivers' settings by name, each unset one undefined. */
+  channelSettings: Readonly<Record<string, string | undefined>>;
+};
 export type Role = "web" | "worker";
 
 /**
@@ -74,7 +81,7 @@ export type Role = "web" | "worker";
  * URLs from PUBLIC_BASE_URL and creates tenants only with ADMIN_TOKEN; both roles open sealed
  * credentials with SECRETS_KEYS.
  */
-export const REQUIRED_SETTINGS: Record<Role, (keyof Config)[]> = {
+export const REQUIRED_SETTINGS: Record<Role, (keyof Settings)[]> = {
   web: ["DATABASE_URL", "SECRETS_KEYS", "PUBLIC_BASE_URL", "ADMIN_TOKEN"],
   worker: ["DATABASE_URL", "SECRETS_KEYS"],
 };
@@ -90,14 +97,24 @@ export class ConfigError extends Error {}
 export function loadConfig(env: Record<string, string | undefined> = process.env, role?: Role): Config {
   const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ""));
   const parsed = schema.safeParse(set);
-  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+  const channels = channelSchema.safeParse(set);
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`)),
+    // A channel's setting is named with what its driver says it is.
+    ...(channels.success
+      ? []
+      : channels.error.issues.map((i) => {
+          const name = String(i.path[0]);
+          return `${name} (${channelSettings[name]?.description}): ${i.message}`;
+        })),
+  ];
   if (role && (env.NODE_ENV === "production" || set.DATABASE_URL)) {
     const missing = REQUIRED_SETTINGS[role].filter((name) => set[name] === undefined);
     if (missing.length) problems.unshift(`missing required settings for the ${role} role: ${missing.join(", ")}`);
   }
-  if (!parsed.success || problems.length)
+  if (!parsed.success || !channels.success || problems.length)
     throw new ConfigError(`invalid configuration: ${problems.join("; ")} (see README, Configuration)`);
-  return parsed.data;
+  return { ...parsed.data, channelSettings: channels.data };
 }
 
 /** loadConfig for a role's main: a configuration error ends the process with its message and status 78 (EX_CONFIG). */
@@ -113,12 +130,14 @@ export function loadRoleConfig(role: Role, env: Record<string, string | undefine
   }
 }
 
-/** What channel drivers read: platform API base URLs (fakes or local servers in tests and demos). */
+/**
+ * What channel drivers read as their `env`: their settings that are not secret, the platform API
+ * base URLs (fakes or local servers in tests and demos).
+ */
 export function channelEnvironment(config: Config): Record<string, string | undefined> {
-  return {
-    TELEGRAM_API_ROOT: config.TELEGRAM_API_ROOT,
-    GRAPH_API_BASE_URL: config.GRAPH_API_BASE_URL,
-    GRAPH_API_VERSION: config.GRAPH_API_VERSION,
-    SLACK_API_URL: config.SLACK_API_URL,
-  };
+  return Object.fromEntries(
+    Object.entries(channelSettings)
+      .filter(([, setting]) => !setting.secret)
+      .map(([name]) => [name, config.channelSettings[name]]),
+  );
 }

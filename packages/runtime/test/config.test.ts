@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ConfigError, loadConfig, REQUIRED_SETTINGS } from "../src/index.ts";
+import { channelEnvironment, ConfigError, loadConfig, REQUIRED_SETTINGS } from "../src/index.ts";
 
 const DATABASE_URL = "postgresql://chatbot:database-password@db.internal:5432/chatbot";
 const SECRETS_KEYS = "k1:c2VjcmV0LWtleS1tYXRlcmlhbC0zMi1ieXRlcy1sb25n";
@@ -86,4 +86,27 @@ test("a worker's NLU settings: the model cache in megabytes and the trainings at
   assert.deepEqual([set.NLU_MODEL_CACHE_MB, set.NLU_TRAINING_CONCURRENCY], [64, 2]);
   assert.match(failure({ NLU_MODEL_CACHE_MB: "0" }), /NLU_MODEL_CACHE_MB/);
   assert.match(failure({ NLU_TRAINING_CONCURRENCY: "1.5" }), /NLU_TRAINING_CONCURRENCY/);
+});
+
+test("the channels' settings are their drivers': validated with the rest, and only the ones not secret reach the drivers' env", () => {
+  const message = failure({ TELEGRAM_API_ROOT: "not a url", SLACK_STATE_SECRET: "short" });
+  assert.match(message, /TELEGRAM_API_ROOT \(the Telegram Bot API\): /);
+  assert.match(message, /SLACK_STATE_SECRET \(signs install links and OAuth state\): /);
+  assert.doesNotMatch(message, /short/, "never a value");
+
+  const config = loadConfig({
+    TELEGRAM_API_ROOT: "http://127.0.0.1:9001",
+    GRAPH_API_VERSION: "v22.0",
+    SLACK_CLIENT_SECRET: "client-secret",
+    SLACK_STATE_SECRET: "a-state-secret-of-16+",
+    NOT_A_SETTING: "x",
+  });
+  assert.equal(config.channelSettings.SLACK_STATE_SECRET, "a-state-secret-of-16+");
+  assert.equal(config.channelSettings.NOT_A_SETTING, undefined);
+  const env = channelEnvironment(config);
+  assert.equal(env.TELEGRAM_API_ROOT, "http://127.0.0.1:9001");
+  assert.equal(env.GRAPH_API_VERSION, "v22.0");
+  assert.ok("SLACK_API_URL" in env);
+  for (const secret of ["SLACK_CLIENT_SECRET", "SLACK_STATE_SECRET", "SLACK_SIGNING_SECRET"])
+    assert.ok(!(secret in env), secret);
 });

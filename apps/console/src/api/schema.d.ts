@@ -826,7 +826,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Connect an account. Telegram: the bot token is checked (getMe) and the webhook registered with a generated secret token. WhatsApp / Messenger: a verify token is generated for Meta's dashboard. Slack: single-workspace bot token and signing secret. */
+        /** Connect an account with the credentials and config its channel takes (GET /v1/channels). The channel's driver checks the credentials with the platform where it can and registers the webhook, or generates what the platform's dashboard needs (a verify token); the answer's `setup` says what to do on the platform's side. */
         post: {
             parameters: {
                 query?: never;
@@ -6585,7 +6585,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/slack/install-link": {
+    "/v1/channels/{channel}/install-link": {
         parameters: {
             query?: never;
             header?: never;
@@ -6594,12 +6594,14 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A one-hour link to install the Slack app in a workspace; the installation becomes a channel account of this tenant */
+        /** A one-hour link to install the channel's app (one deployment-wide app, installed through OAuth) in a platform account; the installation becomes a channel account of this tenant */
         post: {
             parameters: {
                 query?: never;
                 header?: never;
-                path?: never;
+                path: {
+                    channel: "whatsapp" | "messenger" | "instagram" | "telegram" | "slack" | "webchat";
+                };
                 cookie?: never;
             };
             requestBody?: never;
@@ -6636,6 +6638,15 @@ export interface paths {
                 };
                 /** @description The credentials may not do this (or a change made with the session cookie lacks its CSRF token) */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such object (of this tenant) */
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };

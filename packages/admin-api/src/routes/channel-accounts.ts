@@ -85,7 +85,7 @@ export const channelAccountRoutes: FastifyPluginAsyncTypebox<AdminApiOptions> = 
       schema: {
         tags: ["channel accounts"],
         summary:
-          "Connect an account. Telegram: the bot token is checked (getMe) and the webhook registered with a generated secret token. WhatsApp / Messenger: a verify token is generated for Meta's dashboard. Slack: single-workspace bot token and signing secret.",
+          "Connect an account with the credentials and config its channel takes (GET /v1/channels). The channel's driver checks the credentials with the platform where it can and registers the webhook, or generates what the platform's dashboard needs (a verify token); the answer's `setup` says what to do on the platform's side.",
         body: ChannelAccountInput,
         response: { 201: ChannelAccountCreated },
       },
