@@ -197,7 +197,19 @@ test("a bad file is refused with the path inside it, before anything runs", asyn
   assert.equal(unknown.statusCode, 400);
   assert.match(unknown.json().error.message, /intnet/);
   assert.equal((await run({ conversations: [] })).statusCode, 400);
+  const fax = await run({ conversations: [{ name: "x", channel: "fax", turns: [{ user: "hi" }] }] });
+  assert.equal(fax.statusCode, 400);
+  assert.match(fax.json().error.message, /^\/conversations\/0\/channel: unknown channel; one of .*instagram.*webchat/);
   assert.equal(received.length, before);
+});
+
+test("a conversation can be on any channel of the registry, those added later included", async () => {
+  for (const channel of ["instagram", "webchat"]) {
+    const response = await run({
+      conversations: [{ name: channel, channel, turns: [{ event: "WELCOME", reply: "Welcome to the shop!" }] }],
+    });
+    assert.equal(response.json().passed, true, response.body);
+  }
 });
 
 test("it needs an admin: a read-only key is refused", async () => {

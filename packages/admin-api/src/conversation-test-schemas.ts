@@ -42,11 +42,14 @@ export const TestTurnSchema = Type.Object(
 export const TestConversationSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 200 }),
+    // A name, not the registry's union: the CLI checks files with this schema without loading every
+    // channel driver; the server checks the name against the registry (turnProblems' `channels`).
     channel: Type.Optional(
-      Type.Union(
-        [Type.Literal("telegram"), Type.Literal("whatsapp"), Type.Literal("messenger"), Type.Literal("slack")],
-        { description: "the channel the conversation pretends to be on (default telegram)" },
-      ),
+      Type.String({
+        pattern: "^[a-z][a-z0-9_-]*$",
+        maxLength: 40,
+        description: "the channel the conversation pretends to be on, as GET /v1/channels names it (default telegram)",
+      }),
     ),
     turns: Type.Array(TestTurnSchema, { minItems: 1, maxItems: 50 }),
   },
@@ -65,10 +68,15 @@ export interface TestFileProblem {
   message: string;
 }
 
-/** What the schema cannot say: each turn says exactly one of user and event, and its pattern compiles. */
-export function turnProblems(file: ConversationTestFile): TestFileProblem[] {
+/**
+ * What the schema cannot say: each turn says exactly one of user and event, and its pattern compiles;
+ * given the deployment's channels, each conversation's channel is one of them.
+ */
+export function turnProblems(file: ConversationTestFile, channels?: readonly string[]): TestFileProblem[] {
   const problems: TestFileProblem[] = [];
-  for (const [c, conversation] of file.conversations.entries())
+  for (const [c, conversation] of file.conversations.entries()) {
+    if (channels && conversation.channel !== undefined && !channels.includes(conversation.channel))
+      problems.push({ path: `/conversations/${c}/channel`, message: `unknown channel; one of ${channels.join(", ")}` });
     for (const [t, turn] of conversation.turns.entries()) {
       const at = `/conversations/${c}/turns/${t}`;
       if ((turn.user === undefined) === (turn.event === undefined))
@@ -80,6 +88,7 @@ export function turnProblems(file: ConversationTestFile): TestFileProblem[] {
           problems.push({ path: `${at}/replyMatches`, message: (err as Error).message });
         }
     }
+  }
   return problems;
 }
 

@@ -6,6 +6,7 @@ import {
   runTestConversation,
   type TenantInfo,
 } from "@cb/conversation";
+import { channelNames } from "@cb/channels";
 import { HttpError } from "@cb/core";
 import { prismaSql } from "@cb/db";
 import type { Egress } from "@cb/egress";
@@ -49,7 +50,7 @@ export const conversationTestRoutes: FastifyPluginAsyncTypebox<AdminApiOptions &
     },
     async (request) => {
       requireScope(request, "admin");
-      const problems = turnProblems(request.body);
+      const problems = turnProblems(request.body, channelNames);
       if (problems.length)
         throw new HttpError(400, "validation_failed", `${problems[0]!.path}: ${problems[0]!.message}`, problems);
       const row = await db.tenant.findUniqueOrThrow({ where: { id: tenantOf(request) } });
