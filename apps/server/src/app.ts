@@ -13,7 +13,7 @@ import Fastify, {
   type FastifyServerOptions,
 } from "fastify";
 import { operatorConsole } from "./console.ts";
-import { registerErrorHandling } from "./errors.ts";
+import { clientErrorHandler, registerErrorHandling } from "./errors.ts";
 import { registerForgeryLimit, type ForgeryLimitOptions } from "./forgery-limit.ts";
 import { health } from "./health.ts";
 import { installationSaver } from "./installations.ts";
@@ -72,6 +72,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // not know is refused (400), not silently dropped (fastify's default), so a typo is never ignored.
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
     return503OnClosing: true,
+    clientErrorHandler,
     ...(deps.trustProxy !== undefined ? { trustProxy: deps.trustProxy } : {}),
     // A path that is not valid percent-encoded UTF-8 never reaches a route or the error handler.
     frameworkErrors: (error, _request, reply) =>

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import { HttpError } from "@cb/core";
 import { isDatabaseUnavailable } from "@cb/db";
 import type { FastifyError, FastifyInstance } from "fastify";
@@ -11,11 +13,12 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: "invalid_content_length",
 };
 
-/** Fastify's message, with the field named where ajv refused one it does not know. */
+/** Fastify's message, with the fields named where a schema refused ones it does not know (ajv's or TypeBox's report). */
 function validationMessage(error: FastifyError): string {
-  const unknown = error.validation
-    ?.map((v) => (v.params as { additionalProperty?: string }).additionalProperty)
-    .filter((name) => name !== undefined);
+  const unknown = error.validation?.flatMap((v) => {
+    const params = v.params as { additionalProperty?: string; additionalProperties?: string[] };
+    return params.additionalProperty !== undefined ? [params.additionalProperty] : (params.additionalProperties ?? []);
+  });
   return unknown?.length ? `${error.message}: ${unknown.map((name) => `"${name}"`).join(", ")}` : error.message;
 }
 
@@ -63,4 +66,24 @@ export function registerErrorHandling(app: FastifyInstance): void {
       .code(404)
       .send({ error: { code: "not_found", message: `no route for ${request.method} ${request.url.split("?")[0]}` } }),
   );
+}
+
+/**
+ * Requests Node refuses before Fastify has a request (a URL and headers past Node's 16 KiB limit, a
+ * request that is not HTTP): answered in the same JSON error shape as the rest, then closed.
+ */
+export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, code, message] =
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "headers_too_large", "the request's URL and headers are larger than the server takes"]
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, "request_timeout", "the request took too long to arrive"]
+        : [400, "bad_request", "the request is not valid HTTP"];
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable)
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  socket.destroy(error);
 }

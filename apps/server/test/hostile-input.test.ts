@@ -6,7 +6,7 @@ import { driver as telegramDriver } from "@cb/channel-telegram";
 import type { TestDatabase } from "@cb/db/testing";
 import { Webhook } from "standardwebhooks";
 import type { FastifyInstance } from "fastify";
-import { OPERATOR, startAdminServer, type AdminServer } from "./support.ts";
+import { OPERATOR, rowCounts as countRows, startAdminServer, type AdminServer } from "./support.ts";
 
 let server: AdminServer;
 let t: TestDatabase;
@@ -35,18 +35,7 @@ before(async () => {
 });
 after(() => server.close());
 
-/** Rows in every table of the schema: what a refused request must leave as it was. */
-async function rowCounts(): Promise<Record<string, number>> {
-  const { rows } = await t.pool.query<{ name: string }>(
-    `SELECT quote_ident(table_name) AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`,
-  );
-  const counts: Record<string, number> = {};
-  for (const { name } of rows) {
-    const { rows: found } = await t.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${name}`);
-    counts[name] = Number(found[0]!.n);
-  }
-  return counts;
-}
+const rowCounts = () => countRows(t.pool);
 
 const deep = (levels: number) => `${'{"a":'.repeat(levels)}1${"}".repeat(levels)}`;
 

@@ -56,3 +56,16 @@ export async function startAdminServer(
     },
   };
 }
+
+/** Rows in every table of the schema: what a refused request must leave as it was. */
+export async function rowCounts(pool: TestDatabase["pool"]): Promise<Record<string, number>> {
+  const { rows } = await pool.query<{ name: string }>(
+    `SELECT quote_ident(table_name) AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`,
+  );
+  const counts: Record<string, number> = {};
+  for (const { name } of rows) {
+    const { rows: found } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${name}`);
+    counts[name] = Number(found[0]!.n);
+  }
+  return counts;
+}

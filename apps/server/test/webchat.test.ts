@@ -9,7 +9,7 @@ import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { createSealer, generateKey, parseKeyRing } from "@cb/secrets";
 import type { FastifyInstance } from "fastify";
 import { buildServer } from "../src/index.ts";
-import { OPERATOR } from "./support.ts";
+import { OPERATOR, rowCounts } from "./support.ts";
 import { openStream, type SseEvent, type SseReader } from "./sse.ts";
 
 // The web chat end to end over real HTTP, with two web processes on one database: what a visitor
@@ -322,7 +322,10 @@ test("visitors' input is checked before anything is stored: 4xx saying what is w
       body: JSON.stringify(body),
     });
     assert.equal(response.status, status, what);
-    assert.equal((await errorOf(response)).code, code, what);
+    const error = (await response.json()) as { error: { code: string; message: string } };
+    assert.equal(error.error.code, code, what);
+    if (what === "an unknown field")
+      assert.match(error.error.message, /^body must not have additional properties: "html"$/);
   }
   const unknown = await post(
     a!.url,
@@ -336,6 +339,249 @@ test("visitors' input is checked before anything is stored: 4xx saying what is w
   });
   assert.equal(badCursor.status, 400);
   assert.equal(await t.db.message.count(), before, "nothing stored");
+});
+
+const deep = (levels: number) => `${'{"a":'.repeat(levels)}1${"}".repeat(levels)}`;
+
+/** A response's status and its body as JSON; a stream that opened is closed unread. */
+async function outcome(response: Response): Promise<{ status: number; body: any }> {
+  if (response.headers.get("content-type")?.startsWith("text/event-stream")) {
+    await response.body?.cancel();
+    return { status: response.status, body: undefined };
+  }
+  const text = await response.text();
+  try {
+    return { status: response.status, body: JSON.parse(text) };
+  } catch {
+    return { status: response.status, body: text };
+  }
+}
+
+/** A 4xx whose JSON body says what is wrong (`{error: {code, message}}`), as every refusal is. */
+function assertRefused({ status, body }: { status: number; body: any }, what: string) {
+  assert.ok(status >= 400 && status < 500, `${what}: ${status} ${JSON.stringify(body)?.slice(0, 300)}`);
+  assert.equal(typeof body?.error?.code, "string", `${what}: a JSON error with a code (${JSON.stringify(body)})`);
+  assert.equal(typeof body?.error?.message, "string", `${what}: a JSON error with a message`);
+}
+
+test("a visitor's post: NUL, lone surrogates, deep or huge bodies, wrong types and media types get a 4xx JSON error; nothing stored", async () => {
+  const [a] = servers;
+  const authorization = anonymous(visitorToken());
+  const url = `${a!.url}/webhooks/webchat/${accountId}/messages`;
+  const id = clientId();
+  const json = "application/json";
+  const cases: [what: string, contentType: string | undefined, body: string, status?: number, code?: string][] = [
+    ["NUL in the text", json, `{"clientId":"${id}","text":"a\\u0000b"}`, 400, "invalid_text"],
+    ["NUL in the client id", json, `{"clientId":"abcdefgh\\u0000","text":"x"}`, 400, "invalid_text"],
+    ["NUL in a postback payload", json, `{"clientId":"${id}","postback":{"payload":"P\\u0000"}}`, 400, "invalid_text"],
+    ["NUL in a key", json, `{"clientId":"${id}","text":"x","\\u0000":1}`, 400, "invalid_text"],
+    ["a lone surrogate in the text", json, `{"clientId":"${id}","text":"a\\ud800b"}`, 400, "invalid_text"],
+    [
+      "a lone low surrogate in a postback title",
+      json,
+      `{"clientId":"${id}","postback":{"payload":"P","title":"\\udfff"}}`,
+      400,
+      "invalid_text",
+    ],
+    ["2,000 levels deep", json, `{"clientId":"${id}","text":${deep(2000)}}`, 400, "invalid_text"],
+    ["3,000 nested arrays", json, `${"[".repeat(3000)}${"]".repeat(3000)}`, 400, "invalid_text"],
+    ["10,000 levels deep (over the body limit)", json, `{"clientId":"${id}","text":${deep(10_000)}}`, 413],
+    ["over the route's body limit", json, `{"clientId":"${id}","text":"${"x".repeat(20_000)}"}`, 413, "body_too_large"],
+    [
+      "over the server's body limit",
+      json,
+      `{"clientId":"${id}","text":"${"x".repeat(2 << 20)}"}`,
+      413,
+      "body_too_large",
+    ],
+    ["not JSON", json, `{"clientId":"${id}","text":`, 400, "invalid_json"],
+    ["an empty body", json, "", 400, "invalid_json"],
+    ["a prototype key", json, `{"clientId":"${id}","text":"x","__proto__":{"admin":true}}`, 400],
+    ["null", json, "null", 400, "validation_failed"],
+    ["an array", json, `[{"clientId":"${id}","text":"x"}]`, 400, "validation_failed"],
+    ["a string", json, '"hello"', 400, "validation_failed"],
+    ["a number past double range", json, "1e309", 400, "validation_failed"],
+    ["text a number", json, `{"clientId":"${id}","text":123}`, 400, "validation_failed"],
+    ["text a boolean", json, `{"clientId":"${id}","text":true}`, 400, "validation_failed"],
+    ["text null", json, `{"clientId":"${id}","text":null}`, 400, "validation_failed"],
+    ["text an array", json, `{"clientId":"${id}","text":["x"]}`, 400, "validation_failed"],
+    ["text an object", json, `{"clientId":"${id}","text":{"x":1}}`, 400, "validation_failed"],
+    ["the client id a number", json, `{"clientId":12345678,"text":"x"}`, 400, "validation_failed"],
+    ["a postback a string", json, `{"clientId":"${id}","postback":"P"}`, 400, "validation_failed"],
+    ["a postback payload a number", json, `{"clientId":"${id}","postback":{"payload":1}}`, 400, "validation_failed"],
+    ["text/plain", "text/plain", `{"clientId":"${id}","text":"x"}`, 415, "unsupported_media_type"],
+    ["a form", "application/x-www-form-urlencoded", `clientId=${id}&text=x`, 415, "unsupported_media_type"],
+    [
+      "multipart",
+      "multipart/form-data; boundary=b",
+      `--b\r\nContent-Disposition: form-data; name="text"\r\n\r\nx\r\n--b--`,
+      415,
+      "unsupported_media_type",
+    ],
+    ["no content type", undefined, `{"clientId":"${id}","text":"x"}`, 415, "unsupported_media_type"],
+  ];
+  const before = await rowCounts(t.pool);
+  for (const [what, contentType, body, status, code] of cases) {
+    const result = await outcome(
+      await fetch(url, {
+        method: "POST",
+        headers: { authorization, ...(contentType ? { "content-type": contentType } : {}) },
+        // Bytes, so that fetch adds no content type of its own.
+        body: Buffer.from(body),
+      }),
+    );
+    assertRefused(result, what);
+    if (status) assert.equal(result.status, status, what);
+    if (code) assert.equal(result.body.error.code, code, what);
+  }
+  const named = await outcome(
+    await fetch(url, {
+      method: "POST",
+      headers: { authorization, "content-type": json },
+      body: `{"clientId":"${id}","postback":{"payload":"P","title":"a\\ud800"}}`,
+    }),
+  );
+  assert.deepEqual(named.body.error.details, { location: "body", path: "/postback/title", problem: "lone_surrogate" });
+  const typed = await outcome(
+    await fetch(url, {
+      method: "POST",
+      headers: { authorization, "content-type": json },
+      body: `{"clientId":"${id}","text":123}`,
+    }),
+  );
+  assert.equal(typed.body.error.message, "body/text must be string");
+  assert.deepEqual(await rowCounts(t.pool), before, "nothing stored");
+  // The same places, clean: taken, so each refusal above was its input's doing.
+  for (const body of [
+    { clientId: clientId(), text: "ab" },
+    { clientId: clientId(), postback: { payload: "P", title: "t" } },
+  ]) {
+    const taken = await fetch(url, {
+      method: "POST",
+      headers: { authorization, "content-type": json },
+      body: JSON.stringify(body),
+    });
+    assert.equal(taken.status, 202, await taken.text());
+  }
+});
+
+test("a visitor's credential: forged, unsigned or unstorable user ids and malformed tokens get a 4xx JSON error on both routes", async () => {
+  const [a] = servers;
+  const base = `${a!.url}/webhooks/webchat/${accountId}`;
+  const encode = (userId: string) => Buffer.from(userId).toString("base64url");
+  const credentials: [what: string, authorization: string | undefined, status: number, code: string][] = [
+    ["none", undefined, 400, "validation_failed"],
+    ["another scheme", `Basic ${Buffer.from("a:b").toString("base64")}`, 400, "validation_failed"],
+    ["a token too short", "Bearer v.short", 400, "validation_failed"],
+    ["a token too long", `Bearer v.${"a".repeat(65)}`, 400, "validation_failed"],
+    ["a token with a NUL", `Bearer v.${"a".repeat(22)}%00`, 400, "validation_failed"],
+    [
+      "a hash made with another secret",
+      identified("user-7", userHash("another secret", "user-7")),
+      401,
+      "invalid_user_hash",
+    ],
+    ["another user's hash", `Bearer u.${encode("user-7")}.${userHash(SECRET, "user-8")}`, 401, "invalid_user_hash"],
+    [
+      "a hash of the id with a byte more",
+      `Bearer u.${encode("user-7")}.${userHash(SECRET, "user-7 ")}`,
+      401,
+      "invalid_user_hash",
+    ],
+    ["a hash in capitals", identified("user-7", userHash(SECRET, "user-7").toUpperCase()), 400, "validation_failed"],
+    ["a hash cut short", identified("user-7", userHash(SECRET, "user-7").slice(0, 63)), 400, "validation_failed"],
+    ["a user id with a NUL, signed", identified("user\u00007"), 400, "invalid_text"],
+    ["a user id that is one NUL, signed", identified("\u0000"), 400, "invalid_text"],
+    ["a user id of 257 characters, signed", identified("x".repeat(257)), 400, "invalid_user_id"],
+  ];
+  const before = await rowCounts(t.pool);
+  for (const [what, authorization, status, code] of credentials) {
+    const headers = authorization ? { authorization } : {};
+    const posted = await outcome(
+      await fetch(`${base}/messages`, {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json" },
+        body: JSON.stringify({ clientId: clientId(), text: "claiming" }),
+      }),
+    );
+    const streamed = await outcome(await fetch(`${base}/stream`, { headers }));
+    for (const [route, result] of [
+      ["messages", posted],
+      ["stream", streamed],
+    ] as const) {
+      assertRefused(result, `${route}: ${what}`);
+      assert.equal(result.status, status, `${route}: ${what}`);
+      assert.equal(result.body.error.code, code, `${route}: ${what}`);
+    }
+  }
+  assert.deepEqual(await rowCounts(t.pool), before, "nothing stored");
+  const signed = await fetch(`${base}/messages`, {
+    method: "POST",
+    headers: { authorization: identified("user-7"), "content-type": "application/json" },
+    body: JSON.stringify({ clientId: clientId(), text: "I am 7" }),
+  });
+  assert.equal(signed.status, 202, "the real user's hash is taken");
+});
+
+test("a visitor's stream: odd Last-Event-IDs, query strings and account ids get a 4xx JSON error; a valid cursor streams", async () => {
+  const [a] = servers;
+  const authorization = anonymous(visitorToken());
+  const streamUrl = `${a!.url}/webhooks/webchat/${accountId}/stream`;
+  const before = await rowCounts(t.pool);
+  for (const cursor of ["yesterday", "-1", "1e3", "1.5", "0x10", "9".repeat(16), "9".repeat(4000), "1½"]) {
+    const result = await outcome(await fetch(streamUrl, { headers: { authorization, "last-event-id": cursor } }));
+    assertRefused(result, `last-event-id ${cursor.slice(0, 20)}`);
+    assert.equal(result.body.error.code, "validation_failed", cursor.slice(0, 20));
+  }
+  for (const query of [
+    "x=1",
+    "text=a%00b",
+    "a=%ED%A0%80",
+    "__proto__[admin]=1",
+    `q=${"x".repeat(8000)}`,
+    `q=${"x".repeat(100_000)}`,
+  ]) {
+    for (const [method, url] of [
+      ["GET", streamUrl],
+      ["POST", `${a!.url}/webhooks/webchat/${accountId}/messages`],
+    ] as const) {
+      const result = await outcome(
+        await fetch(`${url}?${query}`, {
+          method,
+          headers: { authorization, "content-type": "application/json" },
+          ...(method === "POST" ? { body: JSON.stringify({ clientId: clientId(), text: "x" }) } : {}),
+        }),
+      );
+      assertRefused(result, `${method} ?${query.slice(0, 30)}`);
+    }
+  }
+  for (const account of [
+    "not-an-account",
+    "%00",
+    "%ED%A0%80",
+    "00000000-0000-4000-8000-000000000000",
+    "a".repeat(65),
+    "a".repeat(5000),
+  ]) {
+    for (const [method, route] of [
+      ["GET", "stream"],
+      ["POST", "messages"],
+    ] as const) {
+      const result = await outcome(
+        await fetch(`${a!.url}/webhooks/webchat/${account}/${route}`, {
+          method,
+          headers: { authorization, "content-type": "application/json" },
+          ...(method === "POST" ? { body: JSON.stringify({ clientId: clientId(), text: "x" }) } : {}),
+        }),
+      );
+      assertRefused(result, `${method} ${route} of account ${account.slice(0, 30)}`);
+    }
+  }
+  assert.deepEqual(await rowCounts(t.pool), before, "nothing stored");
+  // The largest cursor taken (15 digits) is a date PostgreSQL holds: the stream opens.
+  const far = await fetch(streamUrl, { headers: { authorization, "last-event-id": "9".repeat(15) } });
+  assert.equal(far.status, 200);
+  await far.body?.cancel();
 });
 
 test("a visitor posting too fast is refused with 429, counted across web processes", async () => {

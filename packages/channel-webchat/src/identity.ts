@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import { HttpError } from "@cb/core";
+import { assertStorable, HttpError } from "@cb/core";
 import type { WebchatSecrets } from "./driver.ts";
 
 /** Who is writing: an anonymous visitor (a random token the widget keeps) or a user the business identified. */
@@ -36,6 +36,8 @@ export function visitorOf(authorization: string, secrets: WebchatSecrets): Visit
   const userId = Buffer.from(a!, "base64url").toString("utf8");
   if (!userId || [...userId].length > MAX_USER_ID)
     throw new HttpError(400, "invalid_user_id", `a user id is 1 to ${MAX_USER_ID} characters`);
+  // It becomes the conversation's external id: a NUL would fail the first query as a 500.
+  assertStorable(userId, "the user id");
   const expected = Buffer.from(userHash(secrets.identitySecret, userId), "hex");
   // Constant-time, so response timing reveals nothing of the expected hash.
   if (!timingSafeEqual(expected, Buffer.from(b!, "hex")))

@@ -1,7 +1,8 @@
 import cors from "@fastify/cors";
-import { HttpError, type ChannelAccount, type WebhookPluginOptions } from "@cb/core";
+import { assertStorable, HttpError, type ChannelAccount, type WebhookPluginOptions } from "@cb/core";
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
-import { Type, type Static } from "typebox";
+import { Type, type Static, type TSchema } from "typebox";
+import { Compile } from "typebox/compile";
 import { widgetBundle } from "./bundle.ts";
 import type { WebchatSecrets } from "./driver.ts";
 import { CREDENTIAL, visitorOf, type Visitor } from "./identity.ts";
@@ -10,6 +11,8 @@ import { normalize } from "./normalize.ts";
 import { createStreams } from "./stream.ts";
 
 const Params = Type.Object({ accountId: Type.String({ maxLength: 64 }) });
+// The widget puts nothing in a URL's query string.
+const NoQuery = Type.Object({}, { additionalProperties: false });
 const Headers = Type.Object({ authorization: Type.String({ pattern: CREDENTIAL }) });
 const StreamHeaders = Type.Object({
   authorization: Type.String({ pattern: CREDENTIAL }),
@@ -18,6 +21,8 @@ const StreamHeaders = Type.Object({
 });
 // What a visitor may post: a typed text, or the payload of a button or quick reply they pressed.
 export const MAX_TEXT = 2000;
+// The largest post the widget makes, every character of its text and postback escaped (\u001f), is under 13 kB.
+const MAX_BODY = 16 * 1024;
 const Post = Type.Object(
   {
     clientId: Type.String({ pattern: "^[A-Za-z0-9_-]{8,64}$" }),
@@ -56,6 +61,23 @@ export const webhook: FastifyPluginAsync<WebhookPluginOptions> = async (app, opt
   app.addHook("preClose", async () => streams.endAll());
   const limits = visitorLimits(pool);
 
+  // The server's ajv coerces types (query strings need it), so `"text": 123` would pass as "123";
+  // the widget sends JSON as typed, so its requests are checked as they are (TypeBox, no coercion).
+  // An unknown field is reported twice ("schema is false" at it, and by name at its object): once, by name.
+  app.setValidatorCompiler(({ schema }) => {
+    const validator = Compile(schema as TSchema);
+    return (data) =>
+      validator.Check(data) ? true : { error: validator.Errors(data).filter((e) => e.keyword !== "boolean") };
+  });
+  // The widget posts JSON only: any other media type is refused (415) rather than parsed as text.
+  app.removeContentTypeParser("text/plain");
+  // Before any schema or handler sees them, as in the admin API: text PostgreSQL could not store, or absurd nesting.
+  app.addHook("preValidation", async (request) => {
+    assertStorable(request.params, "path");
+    assertStorable(request.query, "query");
+    assertStorable(request.body, "body");
+  });
+
   async function visitorFor(request: FastifyRequest<Route>): Promise<{ account: ChannelAccount; visitor: Visitor }> {
     const account = await options.loadAccount(request.params.accountId);
     if (!account) throw new HttpError(404, "unknown_account", "no web chat is connected at this URL");
@@ -77,7 +99,7 @@ export const webhook: FastifyPluginAsync<WebhookPluginOptions> = async (app, opt
 
   app.post<Route & { Body: Static<typeof Post> }>(
     "/:accountId/messages",
-    { schema: { params: Params, headers: Headers, body: Post } },
+    { schema: { params: Params, querystring: NoQuery, headers: Headers, body: Post }, bodyLimit: MAX_BODY },
     async (request, reply) => {
       const post = request.body;
       if ((post.text === undefined) === (post.postback === undefined))
@@ -91,7 +113,7 @@ export const webhook: FastifyPluginAsync<WebhookPluginOptions> = async (app, opt
 
   app.get<Route & { Headers: Static<typeof StreamHeaders> }>(
     "/:accountId/stream",
-    { schema: { params: Params, headers: StreamHeaders } },
+    { schema: { params: Params, querystring: NoQuery, headers: StreamHeaders } },
     async (request, reply) => {
       const { account, visitor } = await visitorFor(request);
       const cursor = request.headers["last-event-id"];

@@ -1,50 +1,24 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Reply } from "@cb/core";
-import { createEgress, parsePolicy } from "@cb/egress";
-import { createFulfillmentClient } from "@cb/fulfillment";
-import {
-  applyContexts,
-  askForMissing,
-  createFulfill,
-  handleMessage,
-  handOverDue,
-  SEND_SCHEDULED,
-  type TurnDeps,
-  type Understanding,
-} from "../src/index.ts";
-import { setUp, startBackend, type Setup } from "./support.ts";
+import { handleMessage, handOverDue, SEND_SCHEDULED, type TurnDeps, type Understanding } from "../src/index.ts";
+import { setUpTurns, type Answer, type Setup, type TurnSetup } from "./support.ts";
 
 // Follow-ups a fulfillment schedules (`payload.schedule`): stored with the turn's plan, cancelled
 // when the customer writes, and their event answered by a turn. Sending them when due is
 // @cb/notifications' (packages/notifications/test/followup.test.ts).
+let turns: TurnSetup;
 let s: Setup;
 let deps: TurnDeps;
-let backend: Awaited<ReturnType<typeof startBackend>>;
 let endpointId: string;
-const answers = new Map<string, (request: any) => { status?: number; body: unknown }>();
-const egress = createEgress(parsePolicy({ EGRESS_ALLOW: "127.0.0.1", EGRESS_ALLOW_HTTP: "true" }));
-const client = createFulfillmentClient(egress, { breaker: { volumeThreshold: 1000 } });
+let answers: Map<string, Answer>;
 // The intent understanding picks: by the message's event when it has one (as the NLU does), else `next`.
 let next = "order.delivered";
 const byEvent = new Map<string, string>();
 
 before(async () => {
-  s = await setUp();
-  backend = await startBackend((request) => {
-    const answer = answers.get(request.queryResult.intent.displayName);
-    return answer ? answer(request) : { status: 404, body: {} };
-  });
-  endpointId = (
-    await s.t.db.fulfillmentEndpoint.create({
-      data: { tenantId: s.tenantId, name: "shop", url: backend.url, timeoutMs: 2000 },
-    })
-  ).id;
-  deps = {
-    db: s.t.db,
-    pool: s.t.pool,
-    accounts: s.accounts,
-    understand: async ({ message }): Promise<Understanding> => ({
+  turns = await setUpTurns(
+    async ({ message }): Promise<Understanding> => ({
       intent: (message.event && byEvent.get(message.event.name)) ?? next,
       confidence: 1,
       parameters: { order: "A-1" },
@@ -52,17 +26,10 @@ before(async () => {
       contexts: [],
       state: {},
     }),
-    fulfill: createFulfill({ sealer: s.sealer, client }),
-    applyContexts,
-    askForMissing,
-  };
+  );
+  ({ s, deps, endpointId, answers } = turns);
 });
-after(async () => {
-  client.shutdown();
-  await egress.close();
-  await backend.close();
-  await s.close();
-});
+after(() => turns.close());
 
 async function intent(name: string, responses: Reply[], options: { fulfilled?: boolean; events?: string[] } = {}) {
   await s.t.db.intent.create({

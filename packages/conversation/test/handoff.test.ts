@@ -1,13 +1,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { transaction } from "@cb/db";
-import { createEgress, parsePolicy } from "@cb/egress";
-import { createFulfillmentClient } from "@cb/fulfillment";
 import {
   agentReplyRule,
-  applyContexts,
-  askForMissing,
-  createFulfill,
   endHandoff,
   handleMessage,
   HANDOFF_IDLE,
@@ -18,25 +13,24 @@ import {
   type TurnDeps,
   type Understanding,
 } from "../src/index.ts";
-import { setUp, startBackend, type Setup } from "./support.ts";
+import { setUpTurns, type Setup, type TurnSetup } from "./support.ts";
 
+let turns: TurnSetup;
 let s: Setup;
 let deps: TurnDeps;
-let backend: Awaited<ReturnType<typeof startBackend>>;
 let understanding: Understanding;
 let understood = 0;
-const egress = createEgress(parsePolicy({ EGRESS_ALLOW: "127.0.0.1", EGRESS_ALLOW_HTTP: "true" }));
-const client = createFulfillmentClient(egress, { breaker: { volumeThreshold: 1000 } });
 const WAITING = "One moment, a person will answer you.";
 
 before(async () => {
-  s = await setUp();
-  backend = await startBackend(() => ({
+  turns = await setUpTurns(async () => {
+    understood++;
+    return understanding;
+  });
+  ({ s, deps } = turns);
+  turns.answers.set("desk", () => ({
     body: { fulfillmentText: "Let me find someone.", payload: { handoff: true } },
   }));
-  const endpoint = await s.t.db.fulfillmentEndpoint.create({
-    data: { tenantId: s.tenantId, name: "desk", url: backend.url, timeoutMs: 2000 },
-  });
   await s.t.db.tenant.update({
     where: { id: s.tenantId },
     data: { handoffSettings: { waitingMessage: WAITING, fallbackLimit: 2, idleMinutes: 10 } },
@@ -54,7 +48,7 @@ before(async () => {
         handoff: true,
         responses: [{ type: "text", text: "Connecting you." }],
       },
-      { tenantId: s.tenantId, name: "desk", examples: [], fulfillmentEndpointId: endpoint.id },
+      { tenantId: s.tenantId, name: "desk", examples: [], fulfillmentEndpointId: turns.endpointId },
       {
         tenantId: s.tenantId,
         name: "fallback",
@@ -64,25 +58,8 @@ before(async () => {
       },
     ],
   });
-  deps = {
-    db: s.t.db,
-    pool: s.t.pool,
-    accounts: s.accounts,
-    understand: async () => {
-      understood++;
-      return understanding;
-    },
-    fulfill: createFulfill({ sealer: s.sealer, client }),
-    applyContexts,
-    askForMissing,
-  };
 });
-after(async () => {
-  client.shutdown();
-  await egress.close();
-  await backend.close();
-  await s.close();
-});
+after(() => turns.close());
 
 const says = (intent: string): Understanding => ({
   intent,

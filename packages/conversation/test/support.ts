@@ -4,10 +4,22 @@ import { driver as messengerDriver } from "@cb/channel-messenger";
 import { driver as telegramDriver } from "@cb/channel-telegram";
 import { postgresSendLimits, type ChannelAccount, type InboundMessage } from "@cb/core";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
+import { createEgress, parsePolicy } from "@cb/egress";
 import { startFakeGraph, type FakeGraph } from "@cb/fake-graph";
 import { startFakeTelegram, type FakeTelegram } from "@cb/fake-telegram";
+import { createFulfillmentClient } from "@cb/fulfillment";
 import { createSealer, generateKey, parseKeyRing, type Sealer } from "@cb/secrets";
-import { createAccountDirectory, createIngestor, type AccountDirectory, type Ingestor } from "../src/index.ts";
+import {
+  applyContexts,
+  askForMissing,
+  createAccountDirectory,
+  createFulfill,
+  createIngestor,
+  type AccountDirectory,
+  type Ingestor,
+  type TurnDeps,
+  type Understand,
+} from "../src/index.ts";
 
 export const BOT_TOKEN = "424242:conversation-test-token";
 export const PAGE_TOKEN = "EAA-conversation-test-page";
@@ -114,8 +126,11 @@ export async function setUp(): Promise<Setup> {
   };
 }
 
+/** A stand-in backend's answer to one request (the parsed WebhookRequest). */
+export type Answer = (request: any) => { status?: number; body: unknown };
+
 /** A stand-in business backend: `answer` decides each response; `received` keeps the parsed requests. */
-export async function startBackend(answer: (request: any) => { status?: number; body: unknown }) {
+export async function startBackend(answer: Answer) {
   const received: any[] = [];
   const headers: Record<string, string | string[] | undefined>[] = [];
   const server = createServer((req, res) => {
@@ -139,5 +154,55 @@ export async function startBackend(answer: (request: any) => { status?: number; 
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** A setup whose turns run as the worker runs them, fulfilled by a stand-in backend. */
+export interface TurnSetup {
+  s: Setup;
+  /** The turn's dependencies: `understand` as given, fulfillment through the real client to the backend. */
+  deps: TurnDeps;
+  backend: Awaited<ReturnType<typeof startBackend>>;
+  /** What the backend answers, by the intent's name; 404 for an intent not in it. */
+  answers: Map<string, Answer>;
+  /** The tenant's fulfillment endpoint "shop", the backend's URL. */
+  endpointId: string;
+  close(): Promise<void>;
+}
+
+export async function setUpTurns(understand: Understand): Promise<TurnSetup> {
+  const s = await setUp();
+  const answers = new Map<string, Answer>();
+  const backend = await startBackend((request) => {
+    const answer = answers.get(request.queryResult.intent.displayName);
+    return answer ? answer(request) : { status: 404, body: {} };
+  });
+  const endpoint = await s.t.db.fulfillmentEndpoint.create({
+    data: { tenantId: s.tenantId, name: "shop", url: backend.url, timeoutMs: 2000 },
+  });
+  const egress = createEgress(parsePolicy({ EGRESS_ALLOW: "127.0.0.1", EGRESS_ALLOW_HTTP: "true" }));
+  // Tests make the backend fail on purpose: the circuit breaker must not open on them.
+  const client = createFulfillmentClient(egress, { breaker: { volumeThreshold: 1000 } });
+  const deps: TurnDeps = {
+    db: s.t.db,
+    pool: s.t.pool,
+    accounts: s.accounts,
+    understand,
+    fulfill: createFulfill({ sealer: s.sealer, client }),
+    applyContexts,
+    askForMissing,
+  };
+  return {
+    s,
+    deps,
+    backend,
+    answers,
+    endpointId: endpoint.id,
+    async close() {
+      client.shutdown();
+      await egress.close();
+      await backend.close();
+      await s.close();
+    },
   };
 }

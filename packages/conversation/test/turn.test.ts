@@ -1,65 +1,39 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { PlatformError, type Reply } from "@cb/core";
-import { createEgress, parsePolicy } from "@cb/egress";
-import { createFulfillmentClient, generateSigningSecret } from "@cb/fulfillment";
+import { generateSigningSecret } from "@cb/fulfillment";
 import {
   applyContexts,
-  askForMissing,
-  createFulfill,
   createUnderstand,
   handleMessage,
   type TurnDeps,
   type Understand,
   type Understanding,
 } from "../src/index.ts";
-import { setUp, startBackend, type Setup } from "./support.ts";
+import { setUpTurns, startBackend, type Answer, type Setup, type TurnSetup } from "./support.ts";
 
+let turns: TurnSetup;
 let s: Setup;
 let deps: TurnDeps;
-let backend: Awaited<ReturnType<typeof startBackend>>;
+let backend: TurnSetup["backend"];
 let endpointId: string;
 /** What the backend answers, by intent. */
-const answers = new Map<string, (request: any) => { status?: number; body: unknown }>();
+let answers: Map<string, Answer>;
 /** What understanding says next, and what it was asked. */
 let understanding: Understanding;
 const asked: Parameters<Understand>[0][] = [];
-const egress = createEgress(parsePolicy({ EGRESS_ALLOW: "127.0.0.1", EGRESS_ALLOW_HTTP: "true" }));
-const client = createFulfillmentClient(egress, { breaker: { volumeThreshold: 1000 } });
 
 before(async () => {
-  s = await setUp();
-  backend = await startBackend((request) => {
-    const answer = answers.get(request.queryResult.intent.displayName);
-    return answer ? answer(request) : { status: 404, body: {} };
+  turns = await setUpTurns(async (input) => {
+    asked.push(input);
+    return understanding;
   });
-  endpointId = (
-    await s.t.db.fulfillmentEndpoint.create({
-      data: { tenantId: s.tenantId, name: "shop", url: backend.url, timeoutMs: 2000 },
-    })
-  ).id;
+  ({ s, deps, backend, endpointId, answers } = turns);
   await s.t.db.eventSubscription.create({
     data: { tenantId: s.tenantId, url: "https://example.com/events", eventTypes: ["*"], secrets: "sealed" },
   });
-  deps = {
-    db: s.t.db,
-    pool: s.t.pool,
-    accounts: s.accounts,
-    understand: async (input) => {
-      asked.push(input);
-      return understanding;
-    },
-    fulfill: createFulfill({ sealer: s.sealer, client }),
-    applyContexts,
-    askForMissing,
-  };
 });
-after(async () => {
-  client.shutdown();
-  await egress.close();
-  await backend.close();
-  await s.close();
-});
+after(() => turns.close());
 
 const understood = (intent: string, extra: Partial<Understanding> = {}): Understanding => ({
   intent,
