@@ -1,23 +1,19 @@
 import type { ChannelDriver } from "@cb/core";
-import { GRAPH_SETTINGS, metaConnection } from "@cb/meta-graph";
+import { GRAPH_SETTINGS, metaConnection, metaCredentials, type MetaAccountSecrets } from "@cb/meta-graph";
 import { Type, type Static } from "typebox";
 import { policy } from "./policy.ts";
 import { LIMITS, render } from "./render.ts";
 import { createSender } from "./sender.ts";
 import { webhook } from "./webhook.ts";
 
-export const Credentials = Type.Object({
-  pageAccessToken: Type.String({
-    minLength: 1,
-    description: "The access token of the Facebook Page linked to the Instagram professional account",
-  }),
-  appSecret: Type.String({ minLength: 1, description: "The Meta app's secret: webhooks are signed with it" }),
-});
+export const Credentials = metaCredentials(
+  "pageAccessToken",
+  "The access token of the Facebook Page linked to the Instagram professional account",
+);
 export const Config = Type.Object({
   instagramAccountId: Type.String({ minLength: 1, description: "The Instagram professional account's id (IGID)" }),
 });
-/** What an account's sealed secrets hold: the credentials, and the verify token Meta's handshake echoes. */
-export type InstagramSecrets = Static<typeof Credentials> & { verifyToken: string };
+export type InstagramSecrets = MetaAccountSecrets<typeof Credentials>;
 export type InstagramConfig = Static<typeof Config>;
 
 export const driver: ChannelDriver = {

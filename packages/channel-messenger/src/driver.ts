@@ -1,5 +1,5 @@
 import type { ChannelDriver } from "@cb/core";
-import { GRAPH_SETTINGS, metaConnection } from "@cb/meta-graph";
+import { GRAPH_SETTINGS, metaConnection, metaCredentials, type MetaAccountSecrets } from "@cb/meta-graph";
 import { Type, type Static } from "typebox";
 import { welcomeEvents } from "./normalize.ts";
 import { policy } from "./policy.ts";
@@ -7,13 +7,9 @@ import { LIMITS, render } from "./render.ts";
 import { createSender } from "./sender.ts";
 import { webhook } from "./webhook.ts";
 
-export const Credentials = Type.Object({
-  pageAccessToken: Type.String({ minLength: 1, description: "The Page's access token" }),
-  appSecret: Type.String({ minLength: 1, description: "The Meta app's secret: webhooks are signed with it" }),
-});
+export const Credentials = metaCredentials("pageAccessToken", "The Page's access token");
 export const Config = Type.Object({ pageId: Type.String({ minLength: 1, description: "The Facebook Page's id" }) });
-/** What an account's sealed secrets hold: the credentials, and the verify token Meta's handshake echoes. */
-export type MessengerSecrets = Static<typeof Credentials> & { verifyToken: string };
+export type MessengerSecrets = MetaAccountSecrets<typeof Credentials>;
 export type MessengerConfig = Static<typeof Config>;
 
 export const driver: ChannelDriver = {

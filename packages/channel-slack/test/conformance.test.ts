@@ -79,8 +79,6 @@ runConformance({
     return {
       env: { SLACK_API_URL: slack.url },
       throttleNext: (retryAfter) => slack.failNext("chat.postMessage", { status: 429, retryAfter }),
-      // The fake answers a message over a limit with Slack's invalid_blocks, which fails the send itself.
-      refusals: () => [],
       close: () => slack.close(),
     };
   },

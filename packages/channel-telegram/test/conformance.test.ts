@@ -49,8 +49,6 @@ runConformance({
           description: `Too Many Requests: retry after ${retryAfter}`,
           retryAfter,
         }),
-      // The fake answers a message over a limit with Telegram's 400, which fails the send itself.
-      refusals: () => [],
       close: () => telegram.close(),
     };
   },

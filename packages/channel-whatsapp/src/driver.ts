@@ -1,24 +1,20 @@
 import type { ChannelDriver } from "@cb/core";
-import { GRAPH_SETTINGS, metaConnection } from "@cb/meta-graph";
+import { GRAPH_SETTINGS, metaConnection, metaCredentials, type MetaAccountSecrets } from "@cb/meta-graph";
 import { Type, type Static } from "typebox";
 import { policy } from "./policy.ts";
 import { LIMITS, render } from "./render.ts";
 import { createSender } from "./sender.ts";
 import { webhook } from "./webhook.ts";
 
-export const Credentials = Type.Object({
-  accessToken: Type.String({
-    minLength: 1,
-    description: "A system user's access token with whatsapp_business_messaging",
-  }),
-  appSecret: Type.String({ minLength: 1, description: "The Meta app's secret: webhooks are signed with it" }),
-});
+export const Credentials = metaCredentials(
+  "accessToken",
+  "A system user's access token with whatsapp_business_messaging",
+);
 export const Config = Type.Object({
   phoneNumberId: Type.String({ minLength: 1, description: "The business phone number's id" }),
   wabaId: Type.Optional(Type.String({ description: "The WhatsApp Business Account's id" })),
 });
-/** What an account's sealed secrets hold: the credentials, and the verify token Meta's handshake echoes. */
-export type WhatsAppSecrets = Static<typeof Credentials> & { verifyToken: string };
+export type WhatsAppSecrets = MetaAccountSecrets<typeof Credentials>;
 export type WhatsAppConfig = Static<typeof Config>;
 
 export const driver: ChannelDriver = {

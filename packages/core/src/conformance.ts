@@ -20,14 +20,15 @@ export interface WebhookCall {
   body?: string;
 }
 
-/** The package's fake of its platform, started for the suite. */
+/**
+ * The package's fake of its platform, started for the suite. It refuses what the real platform
+ * would (over a documented limit, malformed) with the platform's error, which fails the send.
+ */
 export interface ConformanceFake {
   /** The ChannelEnvironment that points the sender at the fake. */
   env: ChannelEnvironment;
   /** The next send call is answered 429, asking to wait this many seconds. */
   throttleNext(retryAfterSeconds: number): void;
-  /** What the fake refused as the real platform would (over a documented limit, malformed), in order. */
-  refusals(): string[];
   close(): Promise<void>;
 }
 
@@ -55,17 +56,18 @@ export interface ConformanceCase {
   plugin?(): Promise<Pick<WebhookPluginOptions, "pool" | "live">>;
 }
 
-const long = (n: number) => "Lorem ipsum dolor sit amet, ".repeat(Math.ceil(n / 28)).slice(0, n);
+// Not all ASCII: platforms that count bytes (Instagram) are past their limits too.
+const long = (n: number) => "Lörem ipsum dolor sit amet, ".repeat(Math.ceil(n / 28)).slice(0, n);
 
 /**
  * Every reply type, each well past any platform's limits: more text than any channel takes, more
  * buttons, quick replies and cards than any allows, titles too long everywhere.
  */
 export function oversizedReplies(channel: string): { name: string; reply: Reply }[] {
-  const postback = (i: number) => ({ type: "postback" as const, title: `${long(60)} ${i}`, payload: `p${i}` });
+  const postback = (i: number) => ({ type: "postback" as const, title: `${long(100)} ${i}`, payload: `p${i}` });
   const url = (i: number) => ({
     type: "url" as const,
-    title: `Open ${i} ${long(40)}`,
+    title: `Open ${i} ${long(100)}`,
     url: `https://example.com/${i}`,
   });
   return [
@@ -221,10 +223,11 @@ export function runConformance(c: ConformanceCase): void {
           continue;
         }
         assert.ok(rendered.length > 0, `${name} rendered to nothing`);
-        const sent = await sender.send(c.to, reply);
-        // Without a platform, what was sent is what was rendered: one message each.
-        if (!fake) assert.equal(sent.length, rendered.length, name);
-        else assert.deepEqual(fake.refusals(), [], name);
+        // The fake answers a message the platform would refuse with the platform's error.
+        const sent = await sender
+          .send(c.to, reply)
+          .catch((err: unknown) => assert.fail(`${name}: the platform refused it: ${(err as Error).message}`));
+        assert.equal(sent.length, rendered.length, `${name}: one message sent for each rendered`);
       }
     } finally {
       await fake?.close();

@@ -75,6 +75,34 @@ export function validateWhatsApp(body: Record<string, unknown>): void {
   }
 }
 
+// The Send API checks quick replies, buttons and generic templates alike for Messenger and Instagram.
+function quickReplies(m: Record<string, any>): void {
+  if (!m.quick_replies) return;
+  need(Array.isArray(m.quick_replies) && m.quick_replies.length <= 13, "message.quick_replies");
+  for (const q of m.quick_replies) {
+    need(q.content_type === "text", "quick_reply.content_type");
+    max(q.title, 20, "quick_reply.title");
+    max(q.payload, 1000, "quick_reply.payload");
+  }
+}
+
+function buttons(list: any[] | undefined, field: string): void {
+  need(!list || (Array.isArray(list) && list.length <= 3), field);
+  for (const b of list ?? []) {
+    max(b.title, 20, `${field}.title`);
+    need(b.type === "web_url" ? /^https?:\/\//.test(b.url ?? "") : b.type === "postback" && b.payload, `${field}.type`);
+  }
+}
+
+function genericTemplate(p: Record<string, any>): void {
+  need(Array.isArray(p.elements) && p.elements.length >= 1 && p.elements.length <= 10, "payload.elements");
+  for (const e of p.elements) {
+    max(e.title, 80, "element.title");
+    if (e.subtitle !== undefined) max(e.subtitle, 80, "element.subtitle");
+    buttons(e.buttons, "element.buttons");
+  }
+}
+
 export function validateMessenger(body: Record<string, any>): void {
   need(typeof body.recipient?.id === "string", "recipient.id");
   need(["RESPONSE", "UPDATE", "MESSAGE_TAG"].includes(body.messaging_type), "messaging_type");
@@ -83,38 +111,15 @@ export function validateMessenger(body: Record<string, any>): void {
   const m = body.message as Record<string, any> | undefined;
   need(m && (m.text !== undefined || m.attachment), "message");
   if (m.text !== undefined) max(m.text, 2000, "message.text");
-  if (m.quick_replies) {
-    need(Array.isArray(m.quick_replies) && m.quick_replies.length <= 13, "message.quick_replies");
-    for (const q of m.quick_replies) {
-      need(q.content_type === "text", "quick_reply.content_type");
-      max(q.title, 20, "quick_reply.title");
-      max(q.payload, 1000, "quick_reply.payload");
-    }
-  }
+  quickReplies(m);
   const p = m.attachment?.payload;
-  const buttons = (list: any[] | undefined, field: string) => {
-    need(!list || (Array.isArray(list) && list.length <= 3), field);
-    for (const b of list ?? []) {
-      max(b.title, 20, `${field}.title`);
-      need(
-        b.type === "web_url" ? /^https?:\/\//.test(b.url ?? "") : b.type === "postback" && b.payload,
-        `${field}.type`,
-      );
-    }
-  };
   if (m.attachment?.type === "template") {
     if (p?.template_type === "button") {
       max(p.text, 640, "payload.text");
       need(p.buttons?.length, "payload.buttons");
       buttons(p.buttons, "payload.buttons");
-    } else if (p?.template_type === "generic") {
-      need(Array.isArray(p.elements) && p.elements.length >= 1 && p.elements.length <= 10, "payload.elements");
-      for (const e of p.elements) {
-        max(e.title, 80, "element.title");
-        if (e.subtitle !== undefined) max(e.subtitle, 80, "element.subtitle");
-        buttons(e.buttons, "element.buttons");
-      }
-    } else need(false, "payload.template_type");
+    } else if (p?.template_type === "generic") genericTemplate(p);
+    else need(false, "payload.template_type");
   } else if (m.attachment) {
     need(["image", "audio", "video", "file"].includes(m.attachment.type) && p?.url, "attachment.payload.url");
   }
@@ -139,30 +144,11 @@ export function validateInstagram(body: Record<string, any>): void {
     if (bytes(m.text) > 1000)
       throw new Invalid(100, "(#100) Length of param message[text] must be less than or equal to 1000");
   }
-  if (m.quick_replies) {
-    need(Array.isArray(m.quick_replies) && m.quick_replies.length <= 13, "message.quick_replies");
-    for (const q of m.quick_replies) {
-      need(q.content_type === "text", "quick_reply.content_type");
-      max(q.title, 20, "quick_reply.title");
-      max(q.payload, 1000, "quick_reply.payload");
-    }
-  }
+  quickReplies(m);
   const p = m.attachment?.payload;
   if (m.attachment?.type === "template") {
     need(p?.template_type === "generic", "payload.template_type");
-    need(Array.isArray(p.elements) && p.elements.length >= 1 && p.elements.length <= 10, "payload.elements");
-    for (const e of p.elements) {
-      max(e.title, 80, "element.title");
-      if (e.subtitle !== undefined) max(e.subtitle, 80, "element.subtitle");
-      need(!e.buttons || (Array.isArray(e.buttons) && e.buttons.length <= 3), "element.buttons");
-      for (const b of e.buttons ?? []) {
-        max(b.title, 20, "element.buttons.title");
-        need(
-          b.type === "web_url" ? /^https?:\/\//.test(b.url ?? "") : b.type === "postback" && b.payload,
-          "element.buttons.type",
-        );
-      }
-    }
+    genericTemplate(p);
   } else if (m.attachment) {
     need(["image", "audio", "video"].includes(m.attachment.type) && p?.url, "attachment.payload.url");
   }

@@ -1,0 +1,15 @@
+import { Type, type Static, type TObject, type TString } from "typebox";
+
+/**
+ * A Meta channel's credentials: the access token it sends with, under the name and with the
+ * description its product gives it, and the Meta app's secret its webhooks are signed with.
+ */
+export function metaCredentials<const Token extends string>(token: Token, description: string) {
+  return Type.Object({
+    [token]: Type.String({ minLength: 1, description }),
+    appSecret: Type.String({ minLength: 1, description: "The Meta app's secret: webhooks are signed with it" }),
+  } as Record<Token | "appSecret", TString>);
+}
+
+/** What a Meta account's sealed secrets hold: its credentials, and the verify token Meta's handshake echoes. */
+export type MetaAccountSecrets<Credentials extends TObject> = Static<Credentials> & { verifyToken: string };
