@@ -125,7 +125,8 @@ async function deliverScheduled(deps: NotifyDeps, row: Row): Promise<Outcome> {
   }
   if (row.kind === "followup") return sendFollowup(deps, row, row.content as unknown as FollowupContent);
   if (!row.eventId) return { status: "skipped", reason: "the event was deleted" };
-  if (!row.ruleEnabled) return { status: "skipped", reason: row.rule ? "the rule was disabled" : "the rule was deleted" };
+  if (!row.ruleEnabled)
+    return { status: "skipped", reason: row.rule ? "the rule was disabled" : "the rule was deleted" };
   const event: EventDocument = {
     id: row.eventId,
     type: row.eventType,
