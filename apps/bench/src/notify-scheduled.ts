@@ -187,6 +187,8 @@ export async function runScheduled(options: ScheduledOptions): Promise<void> {
     env: { TELEGRAM_API_ROOT: telegram.url },
     limits: postgresSendLimits(pool),
   });
+  // This process's CPU from the worker's start until all are sent: the worker's cost of a message.
+  const cpuBefore = process.cpuUsage();
   const runner = await startWorker({
     connectionString: database.url,
     concurrency: 100,
@@ -205,6 +207,7 @@ export async function runScheduled(options: ScheduledOptions): Promise<void> {
   const sentMessages = () => telegram.calls.filter((c) => c.method === "sendMessage");
   const deadline = base + windowSeconds * 1000 + 600_000;
   while (sentMessages().length < messages && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+  const cpu = process.cpuUsage(cpuBefore);
   clearInterval(sampleFetch);
   await new Promise((r) => setTimeout(r, 2_000)); // anything sent twice shows up
   await runner.stop();
@@ -226,6 +229,9 @@ export async function runScheduled(options: ScheduledOptions): Promise<void> {
     `SELECT status, count(*) AS n FROM "Notification" WHERE "idempotencyKey" LIKE 'bench-%' GROUP BY status`,
   );
   fetchMs.sort((a, b) => a - b);
+  // The rate achieved: messages over the time from the first due to the last sent.
+  const lastSentAt = sent.reduce((m, c) => Math.max(m, c.at), 0);
+  const firstDueAt = [...dueAt.values()].reduce((m, d) => Math.min(m, d), Number.POSITIVE_INFINITY);
 
   await telegram.close();
   await db.$disconnect();
@@ -246,6 +252,8 @@ export async function runScheduled(options: ScheduledOptions): Promise<void> {
     lateP50Ms: Math.round(pct(late, 0.5)),
     lateP99Ms: Math.round(pct(late, 0.99)),
     lateMaxMs: Math.round(late.at(-1) ?? 0),
+    sendPerSecond: Math.round(sent.length / ((lastSentAt - firstDueAt) / 1000)),
+    cpuMsPerMessage: round((cpu.user + cpu.system) / 1000 / Math.max(1, sent.length)),
     fillSeconds: round(fillSeconds),
     enqueuePerSecond: Math.round(messages / enqueueSeconds),
     enqueueP50Ms: round(pct(enqueueMs, 0.5)),
@@ -259,6 +267,6 @@ export async function runScheduled(options: ScheduledOptions): Promise<void> {
   };
   console.log(JSON.stringify(figures));
   console.log(
-    `scheduled: ${figures.sent} of ${messages} reminders due within ${windowSeconds} s sent (${figures.lost} lost, ${figures.duplicated} twice) over ${tokens.length} bots, at most ${perBotPerSecond}/s a bot, with ${future} future ones waiting; sent after their due time p50 ${figures.lateP50Ms} ms, p99 ${figures.lateP99Ms} ms; enqueue p50 ${figures.enqueueP50Ms} ms, p99 ${figures.enqueueP99Ms} ms; hand-over of ${handedOver} in ${figures.handOverSeconds} s; with only future ones: due-job fetch ${figures.fetchServerMs} ms and hand-over search ${figures.findDueServerMs} ms in the database; due-job fetch while sending p50 ${figures.fetchP50Ms} ms, p99 ${figures.fetchP99Ms} ms from the client`,
+    `scheduled: ${figures.sent} of ${messages} reminders due within ${windowSeconds} s sent (${figures.lost} lost, ${figures.duplicated} twice) over ${tokens.length} bots, at most ${perBotPerSecond}/s a bot, with ${future} future ones waiting; ${figures.sendPerSecond}/s from the first due to the last sent, ${figures.cpuMsPerMessage} ms of this process's CPU (the worker's) a message; sent after their due time p50 ${figures.lateP50Ms} ms, p99 ${figures.lateP99Ms} ms; enqueue p50 ${figures.enqueueP50Ms} ms, p99 ${figures.enqueueP99Ms} ms; hand-over of ${handedOver} in ${figures.handOverSeconds} s; with only future ones: due-job fetch ${figures.fetchServerMs} ms and hand-over search ${figures.findDueServerMs} ms in the database; due-job fetch while sending p50 ${figures.fetchP50Ms} ms, p99 ${figures.fetchP99Ms} ms from the client`,
   );
 }

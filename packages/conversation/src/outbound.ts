@@ -105,6 +105,21 @@ interface StoredReply {
 const RECORD_RETRY = { retries: Number.POSITIVE_INFINITY, minTimeout: 100, maxTimeout: 5_000, maxRetryTime: 60_000 };
 const untilRecorded = (record: () => Promise<void>) => pRetry(record, RECORD_RETRY);
 
+const READ_REPLIES = `SELECT id, status, content, "platformMessageId", error, "dedupeKey" FROM "Message"
+  WHERE "channelAccountId" = $1::uuid AND direction = 'out' AND "dedupeKey" = ANY($2::text[])`;
+
+/** The outbound rows keyed `<key>:0` … `<key>:<count - 1>`, as stored. */
+async function readReplies(pool: Pool, target: OutboundTarget, keys: string[]) {
+  const { rows } = await pool.query<StoredReply & { dedupeKey: string }>({
+    name: "stored-replies",
+    text: READ_REPLIES,
+    values: [target.channelAccountId, keys],
+  });
+  return rows;
+}
+
+const keysOf = (key: string, count: number) => Array.from({ length: count }, (_, n) => `${key}:${n}`);
+
 /**
  * Sends the pending ones of the `count` outbound rows keyed `<key>:<n>` (stored by storeReplies), in
  * order, and records each; rows already sent or failed are reported as they are. Permanent platform
@@ -117,19 +132,24 @@ export async function sendStoredReplies(
   target: OutboundTarget,
   options: { key: string; count: number; context?: SendContext },
 ): Promise<OutboundResult[]> {
-  const keys = Array.from({ length: options.count }, (_, n) => `${options.key}:${n}`);
-  const { rows } = await pool.query<StoredReply & { dedupeKey: string }>({
-    name: "stored-replies",
-    text: `SELECT id, status, content, "platformMessageId", error, "dedupeKey" FROM "Message"
-           WHERE "channelAccountId" = $1::uuid AND direction = 'out' AND "dedupeKey" = ANY($2::text[])`,
-    values: [target.channelAccountId, keys],
-  });
+  const keys = keysOf(options.key, options.count);
+  return sendRows(pool, sender, target, keys, await readReplies(pool, target, keys), options.context);
+}
+
+async function sendRows(
+  pool: Pool,
+  sender: ChannelSender,
+  target: OutboundTarget,
+  keys: string[],
+  rows: (StoredReply & { dedupeKey: string })[],
+  context: SendContext = {},
+): Promise<OutboundResult[]> {
   const byKey = new Map(rows.map((r) => [r.dedupeKey, r]));
   const results: OutboundResult[] = [];
   for (const key of keys) {
     const row = byKey.get(key);
     if (!row) throw new Error(`outbound message ${key} is not stored`);
-    results.push(await sendStored(pool, sender, target, row, options.context ?? {}));
+    results.push(await sendStored(pool, sender, target, row, context));
   }
   return results;
 }
@@ -179,6 +199,19 @@ async function sendStored(
   return { id: row.id, reply: row.content, status: "sent", platformMessageId, error: null };
 }
 
+// storeReplies and the rows' reading in one statement: what this statement inserted comes from
+// RETURNING, what an earlier run stored from the table (the statement's own inserts are not visible
+// to its SELECT, so nothing comes twice).
+const STORE_AND_READ = `
+WITH stored AS (${INSERT_REPLIES}
+  RETURNING id, status, content, "platformMessageId", error, "dedupeKey"
+)
+SELECT * FROM stored
+UNION ALL
+SELECT id, status, content, "platformMessageId", error, "dedupeKey" FROM "Message"
+WHERE "channelAccountId" = $2::uuid AND direction = 'out'
+  AND "dedupeKey" = ANY(ARRAY(SELECT $4 || ':' || (n - 1) FROM generate_series(1, cardinality($5::jsonb[])) n))`;
+
 /**
  * Sends replies once each, even when the job that sends them runs again: all of them are stored as
  * outbound rows keyed `<key>:<n>` in one statement before the first goes out, and a row already sent
@@ -192,6 +225,19 @@ export async function sendReplies(
   replies: Reply[],
   options: { key: string; context?: SendContext },
 ): Promise<OutboundResult[]> {
-  await storeReplies(pool, target, replies, options.key);
-  return sendStoredReplies(pool, sender, target, { ...options, count: replies.length });
+  const keys = keysOf(options.key, replies.length);
+  let { rows } = await pool.query<StoredReply & { dedupeKey: string }>({
+    name: "store-and-read-replies",
+    text: STORE_AND_READ,
+    values: [
+      target.tenantId,
+      target.channelAccountId,
+      target.conversationId,
+      options.key,
+      replies.map((r) => JSON.stringify(r)),
+    ],
+  });
+  // A concurrent run's rows, committed after this statement began, were waited for but not seen.
+  if (rows.length < keys.length) rows = await readReplies(pool, target, keys);
+  return sendRows(pool, sender, target, keys, rows, options.context);
 }

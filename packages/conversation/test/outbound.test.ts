@@ -70,6 +70,29 @@ test("each reply is sent once and recorded with the platform's id; the same job 
   assert.deepEqual(again, first);
 });
 
+test("a run that meets a concurrent run's rows (stored, not yet committed) waits for them and sends them once", async () => {
+  const sender = await s.accounts.sender(s.account.id);
+  // The other run stored the rows in its transaction and has not committed yet.
+  const other = await s.t.pool.connect();
+  await other.query("BEGIN");
+  await other.query(
+    `INSERT INTO "Message" (id, "tenantId", "channelAccountId", "conversationId", direction, "dedupeKey", content, status, "updatedAt")
+     VALUES (gen_random_uuid(), $1, $2, $3, 'out', 'job-concurrent:0', $4::jsonb, 'pending', now())`,
+    [s.tenantId, s.account.id, conversationId, JSON.stringify(text("theirs"))],
+  );
+  const sending = sendReplies(s.t.pool, sender, target("209"), [text("ours")], { key: "job-concurrent" });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await other.query("COMMIT");
+  other.release();
+  const [result] = await sending;
+  assert.equal(result!.status, "sent");
+  assert.deepEqual(
+    sentTo("209").map((c) => c.params.text),
+    ["theirs"],
+    "the row as the other run stored it, once",
+  );
+});
+
 test("a permanent refusal (4xx) is recorded on the message as failed with the platform's code, and never resent", async () => {
   const sender = await s.accounts.sender(s.account.id);
   s.telegram.failNext("sendMessage", { status: 403, description: "Forbidden: bot was blocked by the user" });

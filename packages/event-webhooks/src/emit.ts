@@ -34,9 +34,9 @@ export interface NewEvent {
 // ids, $3 types, $4 data, in order; callers may put their own CTEs in front (see withEvents).
 // An endpoint.* event about a subscription is not delivered to that subscription: a failing
 // endpoint would only fail it again (and add to the failures the event reports).
-const EVENT_CTES = `
+const eventCtes = (when: string) => `
 events_in AS (
-  SELECT * FROM unnest($2::text[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS e(id, type, data, n)
+  SELECT * FROM unnest($2::text[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS e(id, type, data, n) WHERE ${when}
 ), wanted AS MATERIALIZED (
   SELECT e.id AS event_id, e.type, e.data, e.n, s.id AS subscription_id, gen_random_uuid() AS delivery_id
   FROM events_in e JOIN "EventSubscription" s
@@ -51,16 +51,21 @@ events_in AS (
   SELECT delivery_id, $1::uuid, event_id, subscription_id, now() FROM wanted
 )`;
 
-const EVENT_RESULT = `
-SELECT (SELECT array_agg(id) FROM stored_events) AS stored,
+const eventResult = (also: string) => `
+SELECT ${also}(SELECT array_agg(id) FROM stored_events) AS stored,
   CASE WHEN EXISTS (SELECT 1 FROM wanted) THEN (SELECT count(*) FROM graphile_worker.add_jobs(ARRAY(
     SELECT ('${DELIVER_EVENT}', json_build_object('deliveryId', delivery_id), NULL, NULL, 3, 'delivery:' || delivery_id, NULL, NULL)::graphile_worker.job_spec
     FROM wanted ORDER BY n
   ))) END AS queued`;
 
-/** The events statement with the caller's CTEs (using $5 and up) run in the same statement. */
-export function withEvents(ctes: string[]): string {
-  return `WITH ${[...ctes, EVENT_CTES].join(",\n")}${EVENT_RESULT}`;
+/**
+ * The events statement with the caller's CTEs (using $5 and up) run in the same statement. `when`:
+ * a condition on those CTEs under which the events are recorded at all (e.g. that an update found
+ * its row); `also`: columns of the caller's to return besides `stored` and `queued`.
+ */
+export function withEvents(ctes: string[], options: { when?: string; also?: string[] } = {}): string {
+  const also = (options.also ?? []).map((column) => `${column}, `).join("");
+  return `WITH ${[...ctes, eventCtes(options.when ?? "true")].join(",\n")}${eventResult(also)}`;
 }
 
 /** The parameters for withEvents' $1 to $4; event ids are made here, kept only when wanted. */

@@ -199,6 +199,25 @@ test("emitEvents stores each event some enabled subscription wants, one delivery
   assert.equal((await t.db.tenant.findUniqueOrThrow({ where: { id: shop } })).name, "Emitter, renamed");
   assert.equal((await t.db.tenant.findUniqueOrThrow({ where: { id: other } })).language, "de");
   assert.deepEqual((await t.db.event.findUniqueOrThrow({ where: { id: more[0]! } })).data, { e: 5 });
+
+  // withEvents' `when`: the events only when the caller's update found its row; `also`: its own columns.
+  const conditional = withEvents(
+    [`renamed AS (UPDATE "Tenant" SET name = $5 WHERE id = $1::uuid AND name = $6 RETURNING id)`],
+    { when: "EXISTS (SELECT 1 FROM renamed)", also: ["EXISTS (SELECT 1 FROM renamed) AS renamed"] },
+  );
+  const renameTo = async (name: string, from: string) => {
+    const { ids, values } = eventParameters(shop, [{ type: "intent.matched", data: { renamed: name } }]);
+    const { rows } = await t.pool.query(conditional, [...values, name, from]);
+    return { renamed: rows[0].renamed, stored: rows[0].stored, ids };
+  };
+  const missed = await renameTo("Emitter 3", "not its name");
+  assert.deepEqual([missed.renamed, missed.stored], [false, null]);
+  assert.equal(await t.db.event.count({ where: { id: missed.ids[0]! } }), 0);
+  const done = await renameTo("Emitter 3", "Emitter, renamed");
+  assert.deepEqual([done.renamed, done.stored], [true, done.ids]);
+  assert.deepEqual((await t.db.event.findUniqueOrThrow({ where: { id: done.ids[0]! } })).data, {
+    renamed: "Emitter 3",
+  });
 });
 
 test("while a secret is rotated both the new and the previous one sign each delivery", async () => {

@@ -72,7 +72,7 @@ export async function scheduleDelayed(
   orderEventId: string,
 ): Promise<Outcome | null> {
   const match = rule.contactMatch as ContactMatch;
-  const found = await ruleContact(deps.db, tenant.id, match, event);
+  const found = await ruleContact(deps.pool, tenant.id, match, event);
   const { contact } = found;
   const zone = contact?.timezone ?? tenant.timezone;
   const due = ruleDueAt(rule.delay as RuleDelay, event, zone);

@@ -1,7 +1,7 @@
 import { driverOf } from "@cb/channels";
 import { notificationVerdict, type ChannelSender, type OutsideWindowContent, type Reply } from "@cb/core";
 import { sendReplies } from "@cb/conversation";
-import type { Db, Pool } from "@cb/db";
+import type { Db, Pool, Sql } from "@cb/db";
 import type { Logger } from "@cb/logging";
 import { parsePhoneNumberFromString } from "libphonenumber-js";
 import { firstValue, renderText, type EventDocument } from "./rules.ts";
@@ -57,15 +57,49 @@ export function contactValue(match: ContactMatch, event: EventDocument): string 
   return String(raw);
 }
 
+// The columns a rule may match a contact by (ContactMatch["by"]); only these are put into the query.
+const MATCH_COLUMNS = { customerId: `"customerId"`, phone: "phone", email: "email" } as const;
+
 /** A rule's contact for an event, or the outcome that says why there is none. */
-export async function ruleContact(db: Db, tenantId: string, match: ContactMatch, event: EventDocument) {
+export async function ruleContact(sql: Sql, tenantId: string, match: ContactMatch, event: EventDocument) {
   const value = contactValue(match, event);
   if (value === undefined)
     return { outcome: { status: "skipped", reason: `no ${match.by} at ${match.path}` } as Outcome };
-  const contact = await db.contact.findFirst({ where: { tenantId, [match.by]: value } });
+  const column = MATCH_COLUMNS[match.by];
+  const { rows } = await sql.query<{ id: string; timezone: string | null }>({
+    name: `rule-contact-${match.by}`,
+    text: `SELECT id, timezone FROM "Contact" WHERE "tenantId" = $1::uuid AND ${column} = $2 LIMIT 1`,
+    values: [tenantId, value],
+  });
+  const contact = rows[0];
   if (!contact) return { outcome: { status: "skipped", reason: `no contact with ${match.by} ${value}` } as Outcome };
   return { contact };
 }
+
+// The contact (of the tenant) and where it can be reached: its identities on enabled accounts,
+// oldest first.
+const REACHABLE = `
+SELECT k.id, k."optedOutAt" IS NOT NULL AS "optedOut",
+  COALESCE(json_agg(json_build_object('channel', a.channel, 'channelAccountId', a.id, 'externalId', i."externalId")
+    ORDER BY i."createdAt") FILTER (WHERE a.id IS NOT NULL), '[]') AS reachable
+FROM "Contact" k
+  LEFT JOIN "ContactIdentity" i ON i."contactId" = k.id
+  LEFT JOIN "ChannelAccount" a ON a.id = i."channelAccountId" AND a.enabled
+WHERE k.id = $1::uuid AND k."tenantId" = $2::uuid
+GROUP BY k.id`;
+
+// The conversation with that identity on that account, created when there is none yet: one
+// statement, which writes nothing when it exists (a concurrent creation is met by the no-op update).
+const CONVERSATION = `
+WITH found AS (
+  SELECT id, "lastInboundAt" FROM "Conversation" WHERE "channelAccountId" = $2::uuid AND "externalId" = $3
+), created AS (
+  INSERT INTO "Conversation" (id, "tenantId", "channelAccountId", "externalId")
+  SELECT gen_random_uuid(), $1::uuid, $2::uuid, $3 WHERE NOT EXISTS (SELECT 1 FROM found)
+  ON CONFLICT ("channelAccountId", "externalId") DO UPDATE SET "lastInboundAt" = "Conversation"."lastInboundAt"
+  RETURNING id, "lastInboundAt"
+)
+SELECT * FROM found UNION ALL SELECT * FROM created`;
 
 /**
  * Sends a message to a contact on the first channel of `channelOrder` where the platform's rules allow
@@ -81,40 +115,43 @@ export async function deliverTo(
   message: OutgoingMessage,
   channelOrder: string[],
 ): Promise<Outcome> {
-  const { db } = deps;
-  const contact = await db.contact.findFirst({ where: { id: contactId, tenantId }, include: { identities: true } });
+  const { rows } = await deps.pool.query<{
+    id: string;
+    optedOut: boolean;
+    reachable: { channel: string; channelAccountId: string; externalId: string }[];
+  }>({ name: "notify-reachable", text: REACHABLE, values: [contactId, tenantId] });
+  const contact = rows[0];
   if (!contact) return { status: "skipped", reason: "the contact was deleted" };
-  if (contact.optedOutAt) return { status: "skipped", reason: "the contact opted out", contactId: contact.id };
-  const accounts = await db.channelAccount.findMany({
-    where: { id: { in: contact.identities.map((i) => i.channelAccountId) }, enabled: true },
-  });
+  if (contact.optedOut) return { status: "skipped", reason: "the contact opted out", contactId: contact.id };
   const reasons: string[] = [];
   for (const channel of channelOrder) {
-    const account = accounts.find((a) => a.channel === channel);
-    const identity = account && contact.identities.find((i) => i.channelAccountId === account.id);
-    if (!account || !identity) {
+    const identity = contact.reachable.find((r) => r.channel === channel);
+    if (!identity) {
       reasons.push(`${channel}: not reachable there`);
       continue;
     }
-    const conversation = await db.conversation.upsert({
-      where: { channelAccountId_externalId: { channelAccountId: account.id, externalId: identity.externalId } },
-      create: { tenantId, channelAccountId: account.id, externalId: identity.externalId },
-      update: {},
+    const { channelAccountId, externalId } = identity;
+    const {
+      rows: [conversation],
+    } = await deps.pool.query<{ id: string; lastInboundAt: Date | null }>({
+      name: "notify-conversation",
+      text: CONVERSATION,
+      values: [tenantId, channelAccountId, externalId],
     });
-    const allowed = withinPlatformRules(channel, conversation.lastInboundAt, deps.now?.() ?? new Date(), message);
+    const allowed = withinPlatformRules(channel, conversation!.lastInboundAt, deps.now?.() ?? new Date(), message);
     if ("refused" in allowed) {
       reasons.push(allowed.refused);
       continue;
     }
-    const sender = await deps.getSender(account.id);
+    const sender = await deps.getSender(channelAccountId);
     const [result] = await sendReplies(
       deps.pool,
       sender,
       {
         tenantId,
-        channelAccountId: account.id,
-        conversationId: conversation.id,
-        to: { externalId: identity.externalId, type: "private" },
+        channelAccountId,
+        conversationId: conversation!.id,
+        to: { externalId, type: "private" },
       },
       [allowed.reply],
       {
@@ -125,7 +162,7 @@ export async function deliverTo(
     return {
       status: result?.status === "sent" ? "sent" : "failed",
       contactId: contact.id,
-      channelAccountId: account.id,
+      channelAccountId,
       ...(result ? { messageId: result.id } : {}),
       ...(result?.status === "failed" ? { reason: JSON.stringify(result.error) } : {}),
     };

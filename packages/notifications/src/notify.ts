@@ -103,7 +103,7 @@ async function notifyEvent(deps: NotifyDeps, orderEventId: string, helpers: JobH
   const settings = row.tenant.notificationSettings as QuietSettings;
   const held: { rule: (typeof immediate)[number]; until: Date }[] = [];
   for (const rule of immediate) {
-    const found = await ruleContact(db, row.tenantId, rule.contactMatch as ContactMatch, event);
+    const found = await ruleContact(deps.pool, row.tenantId, rule.contactMatch as ContactMatch, event);
     const until = quietUntil(settings, found.contact?.timezone ?? row.tenant.timezone, now);
     if (until) {
       held.push({ rule, until });

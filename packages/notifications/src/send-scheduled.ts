@@ -1,6 +1,6 @@
 import { channelNames } from "@cb/channels";
-import { prismaSql, transaction, type Prisma } from "@cb/db";
-import { emitEvent } from "@cb/event-webhooks";
+import { transaction } from "@cb/db";
+import { eventParameters, withEvents } from "@cb/event-webhooks";
 import { notificationsTotal } from "@cb/observability";
 import { maxLatenessMs } from "./delay.ts";
 import {
@@ -26,7 +26,51 @@ export interface ReminderContent {
   channelOrder?: string[];
 }
 
-type Row = NonNullable<Awaited<ReturnType<NotifyDeps["db"]["notification"]["findUnique"]>>>;
+// The notification with what deciding about it needs, in one statement: the tenant's settings,
+// the time zone quiet hours are read in (the contact's, else the tenant's), and for a rule's its
+// order event and rule (an absent one: deleted).
+const LOAD = `
+SELECT n.id, n."tenantId", n.kind, n.status, n."dueAt", n."createdAt", n."contactId", n."conversationId", n.content,
+  t.id IS NOT NULL AS "tenantExists", t."notificationSettings" AS settings, COALESCE(k.timezone, t.timezone) AS timezone,
+  e."eventId", e.type AS "eventType", e.subject AS "eventSubject", e."occurredAt" AS "eventOccurredAt", e.data AS "eventData",
+  r.name AS rule, r.enabled AS "ruleEnabled", r.template AS "ruleTemplate", r."contactMatch" AS "ruleContactMatch",
+  r."channelOrder" AS "ruleChannelOrder"
+FROM "Notification" n
+  LEFT JOIN "Tenant" t ON t.id = n."tenantId"
+  LEFT JOIN "Contact" k ON k.id = n."contactId"
+  LEFT JOIN "OrderEvent" e ON e.id = n."orderEventId"
+  LEFT JOIN "NotificationRule" r ON r.id = n."ruleId"
+WHERE n.id = $1::uuid`;
+
+type Row = {
+  id: string;
+  tenantId: string;
+  kind: string;
+  status: string;
+  dueAt: Date | null;
+  createdAt: Date;
+  contactId: string | null;
+  conversationId: string | null;
+  content: unknown;
+  tenantExists: boolean;
+  settings: QuietSettings & { maxLateness?: string };
+  timezone: string;
+  eventId: string | null;
+  eventType: string;
+  eventSubject: string;
+  eventOccurredAt: Date;
+  eventData: Record<string, unknown>;
+  rule: string | null;
+  ruleEnabled: boolean;
+  ruleTemplate: RuleTemplate;
+  ruleContactMatch: ContactMatch;
+  ruleChannelOrder: string[];
+};
+
+async function load(deps: NotifyDeps, notificationId: string): Promise<Row | undefined> {
+  const { rows } = await deps.pool.query<Row>({ name: "scheduled-load", text: LOAD, values: [notificationId] });
+  return rows[0];
+}
 
 /**
  * The send-scheduled job: a scheduled notification, when due. Cancelled (or already done): nothing.
@@ -34,41 +78,39 @@ type Row = NonNullable<Awaited<ReturnType<NotifyDeps["db"]["notification"]["find
  * quiet hours (the contact's time zone, else the tenant's): moved to their end. Otherwise claimed
  * (`queued`, so a cancel from then on is refused), sent under the platforms' rules, recorded and
  * announced as notification.* events. A retried job finds it claimed and sends what is still pending.
+ * Through pg, a few statements a message (a worker sends hundreds a second).
  */
 export async function sendScheduled(deps: NotifyDeps, notificationId: string): Promise<void> {
-  const { db } = deps;
-  const row = await db.notification.findUnique({ where: { id: notificationId } });
-  if (!row) return;
-  const tenant = await db.tenant.findUniqueOrThrow({ where: { id: row.tenantId } });
-  const settings = tenant.notificationSettings as QuietSettings & { maxLateness?: string };
+  const row = await load(deps, notificationId);
   // Each step below changes a row only while it is scheduled: a cancelled or finished one is left
   // alone. A claimed one (queued) is a retry after a failed send: its pending outbound row is sent.
-  if (row.status !== "queued") {
+  if (!row || !["scheduled", "queued"].includes(row.status)) return;
+  if (!row.tenantExists) throw new Error(`tenant ${row.tenantId} of notification ${row.id} not found`);
+  if (row.status === "scheduled") {
     const now = deps.now?.() ?? new Date();
     const dueAt = row.dueAt ?? row.createdAt;
-    if (now.getTime() - dueAt.getTime() > maxLatenessMs(settings)) {
+    if (now.getTime() - dueAt.getTime() > maxLatenessMs(row.settings)) {
       await record(deps, row, { status: "skipped", reason: `too_late: due at ${dueAt.toISOString()}` }, "scheduled");
       return;
     }
-    const contact = row.contactId ? await db.contact.findUnique({ where: { id: row.contactId } }) : null;
-    const until = quietUntil(settings, contact?.timezone ?? tenant.timezone, now);
+    const until = quietUntil(row.settings, row.timezone, now);
     if (until) {
       await transaction(deps.pool, (sql) =>
         rescheduleNotification(sql, row.id, until, `quiet hours until ${until.toISOString()}`, now),
       );
       return;
     }
-    const { count } = await db.notification.updateMany({
-      where: { id: row.id, status: "scheduled" },
-      data: { status: "queued" },
+    const { rowCount } = await deps.pool.query({
+      name: "scheduled-claim",
+      text: `UPDATE "Notification" SET status = 'queued', "updatedAt" = now() WHERE id = $1::uuid AND status = 'scheduled'`,
+      values: [row.id],
     });
-    if (!count) return;
+    if (!rowCount) return;
   }
   await record(deps, row, await deliverScheduled(deps, row), "queued");
 }
 
 async function deliverScheduled(deps: NotifyDeps, row: Row): Promise<Outcome> {
-  const { db } = deps;
   if (row.kind === "reminder") {
     const content = row.content as unknown as ReminderContent;
     if (!row.contactId) return { status: "skipped", reason: "no contact" };
@@ -82,41 +124,32 @@ async function deliverScheduled(deps: NotifyDeps, row: Row): Promise<Outcome> {
     );
   }
   if (row.kind === "followup") return sendFollowup(deps, row, row.content as unknown as FollowupContent);
-  const [orderEvent, rule] = await Promise.all([
-    row.orderEventId ? db.orderEvent.findUnique({ where: { id: row.orderEventId } }) : null,
-    row.ruleId ? db.notificationRule.findUnique({ where: { id: row.ruleId } }) : null,
-  ]);
-  if (!orderEvent) return { status: "skipped", reason: "the event was deleted" };
-  if (!rule?.enabled) return { status: "skipped", reason: rule ? "the rule was disabled" : "the rule was deleted" };
+  if (!row.eventId) return { status: "skipped", reason: "the event was deleted" };
+  if (!row.ruleEnabled)
+    return { status: "skipped", reason: row.rule ? "the rule was disabled" : "the rule was deleted" };
   const event: EventDocument = {
-    id: orderEvent.eventId,
-    type: orderEvent.type,
-    subject: orderEvent.subject,
-    occurredAt: orderEvent.occurredAt.toISOString(),
-    data: orderEvent.data as Record<string, unknown>,
+    id: row.eventId,
+    type: row.eventType,
+    subject: row.eventSubject,
+    occurredAt: row.eventOccurredAt.toISOString(),
+    data: row.eventData,
   };
-  const found = await ruleContact(db, row.tenantId, rule.contactMatch as ContactMatch, event);
+  const found = await ruleContact(deps.pool, row.tenantId, row.ruleContactMatch, event);
   if (found.outcome) return found.outcome;
   return deliverTo(
     deps,
     row.tenantId,
     row.id,
     found.contact.id,
-    ruleMessage(rule.template as unknown as RuleTemplate, event),
-    rule.channelOrder,
+    ruleMessage(row.ruleTemplate, event),
+    row.ruleChannelOrder,
   );
 }
 
 /** What a rule's notification.* event says besides (as an immediate one's does): the order event's id and the rule's name. */
-async function about(deps: NotifyDeps, row: Row): Promise<{ eventId?: string; rule?: string }> {
+function about(row: Row): { eventId?: string; rule?: string } {
   if (row.kind !== "rule") return {};
-  const [event, rule] = await Promise.all([
-    row.orderEventId
-      ? deps.db.orderEvent.findUnique({ where: { id: row.orderEventId }, select: { eventId: true } })
-      : null,
-    row.ruleId ? deps.db.notificationRule.findUnique({ where: { id: row.ruleId }, select: { name: true } }) : null,
-  ]);
-  return { ...(event ? { eventId: event.eventId } : {}), ...(rule ? { rule: rule.name } : {}) };
+  return { ...(row.eventId ? { eventId: row.eventId } : {}), ...(row.rule ? { rule: row.rule } : {}) };
 }
 
 /**
@@ -124,7 +157,7 @@ async function about(deps: NotifyDeps, row: Row): Promise<{ eventId?: string; ru
  * failed with the reason and announced, as an immediate one's is when its event is given up on.
  */
 export async function giveUpScheduled(deps: NotifyDeps, notificationId: string, attempts: number, error: string) {
-  const row = await deps.db.notification.findUnique({ where: { id: notificationId } });
+  const row = await load(deps, notificationId);
   if (!row || !["scheduled", "queued"].includes(row.status)) return;
   await record(
     deps,
@@ -134,26 +167,39 @@ export async function giveUpScheduled(deps: NotifyDeps, notificationId: string, 
   );
 }
 
-/** The outcome, if the notification is still `from`, with its notification.* event, in one transaction. */
+// The outcome, if the notification is still $6 ($5: its id), and its notification.* event, in one
+// statement: the event exists exactly when the outcome was recorded.
+const RECORD = withEvents(
+  [
+    `recorded AS (
+      UPDATE "Notification" SET status = $7, reason = $8, "contactId" = COALESCE($9::uuid, "contactId"),
+        "channelAccountId" = COALESCE($10::uuid, "channelAccountId"), "messageId" = $11::uuid, "updatedAt" = now()
+      WHERE id = $5::uuid AND status = $6 RETURNING id)`,
+  ],
+  { when: "EXISTS (SELECT 1 FROM recorded)", also: ["EXISTS (SELECT 1 FROM recorded) AS recorded"] },
+);
+
+/** The outcome, if the notification is still `from`, with its notification.* event. */
 async function record(deps: NotifyDeps, row: Row, outcome: Outcome, from: "scheduled" | "queued"): Promise<void> {
-  const recorded = await deps.db.$transaction(async (tx: Prisma.TransactionClient) => {
-    const { count } = await tx.notification.updateMany({
-      where: { id: row.id, status: from },
-      data: {
-        status: outcome.status,
-        reason: outcome.reason ?? null,
-        ...(outcome.contactId ? { contactId: outcome.contactId } : {}),
-        ...(outcome.channelAccountId ? { channelAccountId: outcome.channelAccountId } : {}),
-        messageId: outcome.messageId ?? null,
-      },
-    });
-    if (!count) return false;
-    await emitEvent(prismaSql(tx), {
-      tenantId: row.tenantId,
+  const { values } = eventParameters(row.tenantId, [
+    {
       type: `notification.${outcome.status}`,
-      data: { notificationId: row.id, kind: row.kind, ...(await about(deps, row)), ...outcome },
-    });
-    return true;
+      data: { notificationId: row.id, kind: row.kind, ...about(row), ...outcome },
+    },
+  ]);
+  const { rows } = await deps.pool.query<{ recorded: boolean }>({
+    name: "scheduled-record",
+    text: RECORD,
+    values: [
+      ...values,
+      row.id,
+      from,
+      outcome.status,
+      outcome.reason ?? null,
+      outcome.contactId ?? null,
+      outcome.channelAccountId ?? null,
+      outcome.messageId ?? null,
+    ],
   });
-  if (recorded) notificationsTotal.inc({ outcome: outcome.status });
+  if (rows[0]?.recorded) notificationsTotal.inc({ outcome: outcome.status });
 }
