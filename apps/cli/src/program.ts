@@ -173,7 +173,7 @@ export function program(env: Record<string, string | undefined>, write: (text: s
     .action(async (id: string) => print(await call("POST", `/v1/operators/${id}/invitation`)));
 
   cb.command("connect <channel> <name>")
-    .description("connect a channel account (telegram, whatsapp, messenger, slack)")
+    .description("connect a channel account, on any channel GET /v1/channels lists (its credentials and config there)")
     .option("--credential <key=value>", "a credential, e.g. botToken=123:ABC (repeatable)", pairs, {})
     .option("--config <key=value>", "a setting, e.g. phoneNumberId=1065… (repeatable)", pairs, {})
     .action(
