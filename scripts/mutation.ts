@@ -2,9 +2,9 @@
 // (a 2-core machine runs one package's mutants in a few minutes; all at once would take hours).
 // Each package's source files are mutated and only its own tests are run against each mutant,
 // through Stryker's tap runner, which runs node:test files one by one and so knows which files
-// cover which mutant. A package whose behaviour is exercised end to end by tests elsewhere (an app's
-// tests of a whole turn, say) lists those files under `"mutation": { "tests": [globs] }` in its
-// package.json, paths from the repository root. Prints one JSON line per package; the HTML reports are in reports/mutation/.
+// cover which mutant. Tests of other packages would not count: they import this one through
+// node_modules, the original source, not Stryker's mutated copy. Prints one JSON line per package;
+// the HTML reports are in reports/mutation/.
 // Needs a PostgreSQL server in DATABASE_URL, as `npm test` does (an embedded one when unset).
 import { readFileSync, existsSync, globSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -42,8 +42,7 @@ if (!process.env.DATABASE_URL) {
 }
 
 function testFilesOf(dir: string): string[] {
-  const manifest = JSON.parse(readFileSync(`${dir}/package.json`, "utf8")) as { mutation?: { tests?: string[] } };
-  return globSync([`${dir}/test/**/*.test.ts`, ...(manifest.mutation?.tests ?? [])]).sort();
+  return globSync(`${dir}/test/**/*.test.ts`).sort();
 }
 
 type Status =
