@@ -21,6 +21,19 @@ const version = async (id: string) => {
   return { revision: String(tenant.trainingRevision), language: tenant.language };
 };
 
+/** A tenant with two intents, its model trained and stored. */
+async function trainedTenant(name: string): Promise<string> {
+  const id = (await t.db.tenant.create({ data: { name } })).id;
+  await t.db.intent.createMany({
+    data: [
+      { tenantId: id, name: "hours", examples: ["when are you open", "opening hours"] },
+      { tenantId: id, name: "bye", examples: ["bye", "see you"] },
+    ],
+  });
+  await train(id);
+  return id;
+}
+
 before(async () => {
   t = await createTestDatabase();
   tenantId = (await t.db.tenant.create({ data: { name: "Acme" } })).id;
@@ -90,14 +103,7 @@ test("turns keep the previous model while the new version trains, then switch to
 });
 
 test("after many retrainings only the newest model is kept, and turns are answered during each", async () => {
-  const id = (await t.db.tenant.create({ data: { name: "Retrained" } })).id;
-  await t.db.intent.createMany({
-    data: [
-      { tenantId: id, name: "hours", examples: ["when are you open", "opening hours"] },
-      { tenantId: id, name: "bye", examples: ["bye", "see you"] },
-    ],
-  });
-  await train(id);
+  const id = await trainedTenant("Retrained");
   const worker = createModelStore(t.db, { recheckMs: 0, quickModelBudget: 0 });
   for (let i = 0; i < 5; i++) {
     await t.db.intent.create({ data: { tenantId: id, name: `topic${i}`, examples: [`tell me about topic ${i}`] } });
@@ -120,14 +126,7 @@ test("after many retrainings only the newest model is kept, and turns are answer
 });
 
 test("a model deleted between finding and loading it (a newer one just stored) is looked for again", async () => {
-  const id = (await t.db.tenant.create({ data: { name: "Raced" } })).id;
-  await t.db.intent.createMany({
-    data: [
-      { tenantId: id, name: "hours", examples: ["when are you open", "opening hours"] },
-      { tenantId: id, name: "bye", examples: ["bye", "see you"] },
-    ],
-  });
-  await train(id);
+  const id = await trainedTenant("Raced");
   await t.db.intent.create({ data: { tenantId: id, name: "menu", examples: ["show me the menu"] } });
   // The new version's job stores its model, pruning the one found, just before it is read.
   let raced = false;
@@ -146,14 +145,7 @@ test("a model deleted between finding and loading it (a newer one just stored) i
 });
 
 test("a model stored from data changed since does not push out the current version's model", async () => {
-  const id = (await t.db.tenant.create({ data: { name: "Overtaken" } })).id;
-  await t.db.intent.createMany({
-    data: [
-      { tenantId: id, name: "hours", examples: ["when are you open", "opening hours"] },
-      { tenantId: id, name: "bye", examples: ["bye", "see you"] },
-    ],
-  });
-  await train(id);
+  const id = await trainedTenant("Overtaken");
   await t.db.intent.create({ data: { tenantId: id, name: "menu", examples: ["show me the menu"] } });
   // A training of this version is held while the data changes again and that version is stored.
   let release!: () => void;
@@ -184,14 +176,7 @@ test("a model stored from data changed since does not push out the current versi
 });
 
 test("while a version trains, a worker looks for it at most once per recheck interval", async () => {
-  const id = (await t.db.tenant.create({ data: { name: "Rechecked" } })).id;
-  await t.db.intent.createMany({
-    data: [
-      { tenantId: id, name: "hours", examples: ["when are you open", "opening hours"] },
-      { tenantId: id, name: "bye", examples: ["bye", "see you"] },
-    ],
-  });
-  await train(id);
+  const id = await trainedTenant("Rechecked");
   const slow = createModelStore(t.db, { recheckMs: 60_000, quickModelBudget: 0 });
   const quick = createModelStore(t.db, { recheckMs: 0, quickModelBudget: 0 });
   await slow.load(id);
@@ -451,14 +436,7 @@ test("an intent of Dialogflow's Ignore priority is left out; events, resetContex
 });
 
 test("a small tenant's change is answered at once, by a model of its data trained in the turn", async () => {
-  const id = (await t.db.tenant.create({ data: { name: "Small shop" } })).id;
-  await t.db.intent.createMany({
-    data: [
-      { tenantId: id, name: "hours", examples: ["when are you open", "opening hours"] },
-      { tenantId: id, name: "bye", examples: ["bye", "see you"] },
-    ],
-  });
-  await train(id);
+  const id = await trainedTenant("Small shop");
   const worker = createModelStore(t.db, { recheckMs: 0 });
   await worker.load(id);
   await t.db.intent.create({
