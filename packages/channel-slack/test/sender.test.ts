@@ -1,9 +1,10 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { PlatformError, postgresSendLimits, type ChannelAccount, type Reply, type SendLimits } from "@cb/core";
+import { PlatformError, postgresSendLimits, type Reply, type SendLimits } from "@cb/core";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { startFakeSlack, type FakeSlack } from "@cb/fake-slack";
 import { createSender, driver } from "../src/index.ts";
+import { handConnected } from "./support.ts";
 
 // The platforms' limits live in PostgreSQL, shared as between worker processes.
 let limitsDb: TestDatabase;
@@ -14,14 +15,7 @@ before(async () => {
 });
 after(() => limitsDb.drop());
 
-const SIGNING_SECRET = "slack-signing-secret";
-const account: ChannelAccount = {
-  id: "8b1d6a8e-0000-4000-8000-000000000001",
-  tenantId: "t",
-  channel: "slack",
-  config: { teamId: "T111", botUserId: "W111" },
-  secrets: { botToken: "xoxb-test", signingSecret: SIGNING_SECRET },
-};
+const account = handConnected;
 let slack: FakeSlack;
 
 before(async () => {

@@ -6,6 +6,7 @@ import type { ChannelAccount, InboundEvent } from "@cb/core";
 import { isValidSlackRequest } from "@slack/bolt";
 import Fastify, { type FastifyInstance } from "fastify";
 import { slackWebhook } from "../src/index.ts";
+import { handConnected, SIGNING_SECRET } from "./support.ts";
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
 const SECRET = "workspace-secret";
@@ -235,14 +236,7 @@ test("only block_actions are button presses: a legacy attachment action or a dia
 });
 
 // A workspace connected by hand, on a server that only loads accounts by id.
-const SIGNING_SECRET = "slack-signing-secret";
-const account: ChannelAccount = {
-  id: "8b1d6a8e-0000-4000-8000-000000000001",
-  tenantId: "t",
-  channel: "slack",
-  config: { teamId: "T111", botUserId: "W111" },
-  secrets: { botToken: "xoxb-test", signingSecret: SIGNING_SECRET },
-};
+const account = handConnected;
 let byId: FastifyInstance;
 const ingested: InboundEvent[] = [];
 
