@@ -29,6 +29,12 @@ export interface StoredInbound {
   first: boolean;
   /** What an earlier run of the turn decided, when one got that far. */
   plan: TurnPlan | null;
+  /**
+   * Its conversation has follow-ups that this message, the customer writing, cancels
+   * (cancelFollowupsOnReply): read with the message, so that the usual turn, with none, spends no
+   * transaction on them.
+   */
+  cancelsFollowups: boolean;
 }
 
 /**
@@ -52,7 +58,11 @@ SELECT m.id, m."channelAccountId", m.status, m.content, m.raw, m.plan,
   NOT EXISTS (
     SELECT 1 FROM "Message" p WHERE p."conversationId" = m."conversationId" AND p.direction = 'in'
       AND (p."createdAt" < m."createdAt" OR (p."createdAt" = m."createdAt" AND p.id < m.id))
-  ) AS first
+  ) AS first,
+  EXISTS (
+    SELECT 1 FROM "Notification" n WHERE n."conversationId" = m."conversationId" AND n.status = 'scheduled'
+      AND n."cancelIfCustomerWrites" AND n."createdAt" < m."createdAt"
+  ) AS "cancelsFollowups"
 FROM "Message" m JOIN "Conversation" c ON c.id = m."conversationId" JOIN "Tenant" t ON t.id = m."tenantId"
 WHERE m.id = $1::uuid AND m.direction = 'in'`;
 
@@ -85,6 +95,7 @@ export async function loadInbound(pool: Pool, messageId: string): Promise<Stored
     },
     first: row.first,
     plan: row.plan,
+    cancelsFollowups: row.cancelsFollowups,
   };
 }
 

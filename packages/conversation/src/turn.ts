@@ -328,7 +328,7 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
   if (stored.plan) return sendPlan(stored.plan);
 
   // The customer wrote: follow-ups marked so are no longer wanted (a follow-up's own event is not the customer).
-  if (!message.event) await cancelFollowupsOnReply(pool, conversation.id, messageId);
+  if (!message.event && stored.cancelsFollowups) await cancelFollowupsOnReply(pool, conversation.id, messageId);
 
   // Keywords are plain words; commands such as Telegram's /start are not opt-outs or opt-ins.
   if (message.text && !message.postback && !message.command) {
