@@ -68,36 +68,47 @@ async function recordSent(
   });
 }
 
-// The outbound rows of a list of replies, `<key>:<n>`, created pending in one statement; rows an
-// earlier run created are left as they are (a concurrent run's insert is waited for by the unique key).
-const INSERT_REPLIES = `
+// The outbound rows of a list of replies, `<key>:<n>`, created pending; rows an earlier run created
+// are left as they are (a concurrent run's insert is waited for by the unique key). Parameters: the
+// tenant, account, conversation, key and the replies (savePlan puts them at other positions).
+export const INSERT_REPLIES_FROM = (
+  tenant: string,
+  account: string,
+  conversation: string,
+  key: string,
+  replies: string,
+) => `
 INSERT INTO "Message" (id, "tenantId", "channelAccountId", "conversationId", direction, "dedupeKey", content, status, "updatedAt")
-SELECT gen_random_uuid(), $1::uuid, $2::uuid, $3::uuid, 'out', $4 || ':' || (n - 1), content, 'pending', now()
-FROM unnest($5::jsonb[]) WITH ORDINALITY AS r(content, n)
+SELECT gen_random_uuid(), ${tenant}::uuid, ${account}::uuid, ${conversation}::uuid, 'out', ${key} || ':' || (n - 1), content, 'pending', now()
+FROM unnest(${replies}::jsonb[]) WITH ORDINALITY AS r(content, n)`;
+
+const INSERT_REPLIES = `${INSERT_REPLIES_FROM("$1", "$2", "$3", "$4", "$5")}
 ON CONFLICT ("channelAccountId", direction, "dedupeKey") DO NOTHING`;
+
+/** The parameters of INSERT_REPLIES_FROM, in its order. */
+export const replyValues = (target: OutboundTarget, replies: Reply[], key: string) => [
+  target.tenantId,
+  target.channelAccountId,
+  target.conversationId,
+  key,
+  replies.map((r) => JSON.stringify(r)),
+];
 
 /** Stores replies as pending outbound rows keyed `<key>:<n>`, inside the caller's transaction if it has one. */
 export async function storeReplies(sql: Sql, target: OutboundTarget, replies: Reply[], key: string): Promise<void> {
-  await sql.query({
-    name: "store-replies",
-    text: INSERT_REPLIES,
-    values: [
-      target.tenantId,
-      target.channelAccountId,
-      target.conversationId,
-      key,
-      replies.map((r) => JSON.stringify(r)),
-    ],
-  });
+  await sql.query({ name: "store-replies", text: INSERT_REPLIES, values: replyValues(target, replies, key) });
 }
 
-interface StoredReply {
+export interface StoredReply {
   id: string;
   status: string;
   content: Reply;
   platformMessageId: string | null;
   error: unknown;
+  dedupeKey: string;
 }
+
+export const STORED_REPLY_COLUMNS = `id, status, content, "platformMessageId", error, "dedupeKey"`;
 
 // A send the platform answered is recorded whatever the database is going through: retried (the
 // record, never the send) until it answers, within about a job's time limit; past that the job
@@ -115,15 +126,24 @@ export async function sendStoredReplies(
   pool: Pool,
   sender: ChannelSender,
   target: OutboundTarget,
-  options: { key: string; count: number; context?: SendContext },
+  options: {
+    key: string;
+    count: number;
+    context?: SendContext;
+    /** The rows as the caller just stored them (savePlan), so that they need not be read again. */
+    stored?: StoredReply[];
+  },
 ): Promise<OutboundResult[]> {
   const keys = Array.from({ length: options.count }, (_, n) => `${options.key}:${n}`);
-  const { rows } = await pool.query<StoredReply & { dedupeKey: string }>({
-    name: "stored-replies",
-    text: `SELECT id, status, content, "platformMessageId", error, "dedupeKey" FROM "Message"
+  let rows = options.stored ?? [];
+  if (rows.length < keys.length) {
+    ({ rows } = await pool.query<StoredReply>({
+      name: "stored-replies",
+      text: `SELECT ${STORED_REPLY_COLUMNS} FROM "Message"
            WHERE "channelAccountId" = $1::uuid AND direction = 'out' AND "dedupeKey" = ANY($2::text[])`,
-    values: [target.channelAccountId, keys],
-  });
+      values: [target.channelAccountId, keys],
+    }));
+  }
   const byKey = new Map(rows.map((r) => [r.dedupeKey, r]));
   const results: OutboundResult[] = [];
   for (const key of keys) {

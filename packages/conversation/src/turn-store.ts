@@ -2,7 +2,13 @@ import type { Reply } from "@cb/core";
 import { transaction, type Pool, type Sql } from "@cb/db";
 import { eventParameters, withEvents, type NewEvent } from "@cb/event-webhooks";
 import type { Exchange } from "@cb/fulfillment";
-import { storeReplies, type OutboundTarget } from "./outbound.ts";
+import {
+  INSERT_REPLIES_FROM,
+  replyValues,
+  STORED_REPLY_COLUMNS,
+  type OutboundTarget,
+  type StoredReply,
+} from "./outbound.ts";
 import type { TurnOutcome, TurnRecord } from "./turn-record.ts";
 
 // What a turn reads and writes, in plain SQL: a turn runs a handful of these per message, and each
@@ -99,10 +105,31 @@ export async function loadInbound(pool: Pool, messageId: string): Promise<Stored
   };
 }
 
+// The plan and its replies' outbound rows in one statement: the update takes the message's row lock,
+// so of two runs of one job (a worker declared dead while still running) the second waits, then
+// finds the first's plan (or the turn processed) and stores nothing. The rows inserted come back,
+// for sending without reading them again.
+const SAVE_PLAN = `
+WITH saved AS (
+  UPDATE "Message" SET plan = $2::jsonb WHERE id = $1::uuid AND status <> 'processed' AND plan IS NULL RETURNING id
+), replies AS (
+  ${INSERT_REPLIES_FROM("$3", "$4", "$5", "$6", "$7")}
+  WHERE EXISTS (SELECT 1 FROM saved)
+  ON CONFLICT ("channelAccountId", direction, "dedupeKey") DO NOTHING
+  RETURNING ${STORED_REPLY_COLUMNS}
+)
+SELECT EXISTS (SELECT 1 FROM saved) AS saved, (SELECT coalesce(json_agg(replies), '[]') FROM replies) AS replies`;
+
+/** A turn's plan as stored, with the outbound rows stored with it (empty when another run stored them). */
+export interface SavedPlan {
+  plan: TurnPlan;
+  replies: StoredReply[];
+}
+
 /**
- * Stores a turn's plan and its replies' outbound rows in one transaction. When another run of the
- * same job stored one first, that one stands (its rows too) and is returned instead; null when that
- * run has finished the turn.
+ * Stores a turn's plan and its replies' outbound rows together (in one statement, or in the
+ * caller's `also` transaction). When another run of the same job stored one first, that one stands
+ * (its rows too) and is returned instead; null when that run has finished the turn.
  */
 export async function savePlan(
   pool: Pool,
@@ -114,27 +141,31 @@ export async function savePlan(
     /** More to write with a new plan, in its transaction (a follow-up to schedule). */
     also?: (sql: Sql) => Promise<unknown>;
   },
-): Promise<TurnPlan | null> {
-  return transaction(pool, async (sql) => {
-    // Locked, so that of two runs of one job (a worker declared dead while still running), one plans.
+): Promise<SavedPlan | null> {
+  const save = async (sql: Sql): Promise<SavedPlan | null> => {
+    const {
+      rows: [result],
+    } = await sql.query<{ saved: boolean; replies: StoredReply[] }>({
+      name: "turn-save-plan",
+      text: SAVE_PLAN,
+      values: [turn.messageId, JSON.stringify(turn.plan), ...replyValues(turn.target, turn.replies, turn.messageId)],
+    });
+    if (result!.saved) {
+      await turn.also?.(sql);
+      return { plan: turn.plan, replies: result!.replies };
+    }
+    // Another run's plan stands; its update has committed, as ours waited for its lock.
     const {
       rows: [row],
     } = await sql.query<{ plan: TurnPlan | null; status: string }>({
-      name: "turn-lock-plan",
-      text: `SELECT plan, status FROM "Message" WHERE id = $1::uuid FOR UPDATE`,
+      name: "turn-stored-plan",
+      text: `SELECT plan, status FROM "Message" WHERE id = $1::uuid`,
       values: [turn.messageId],
     });
-    if (row?.status === "processed") return null;
-    if (row?.plan) return row.plan;
-    await sql.query({
-      name: "turn-save-plan",
-      text: `UPDATE "Message" SET plan = $2::jsonb WHERE id = $1::uuid`,
-      values: [turn.messageId, JSON.stringify(turn.plan)],
-    });
-    await storeReplies(sql, turn.target, turn.replies, turn.messageId);
-    await turn.also?.(sql);
-    return turn.plan;
-  });
+    if (!row?.plan || row.status === "processed") return null;
+    return { plan: row.plan, replies: [] };
+  };
+  return turn.also ? transaction(pool, save) : save(pool);
 }
 
 export interface IntentToFulfill {

@@ -6,7 +6,7 @@ import type { FollowupSchedule } from "@cb/fulfillment";
 import type { AccountDirectory } from "./accounts.ts";
 import { answerDuringHandoff, handOver, handoffReason, type HandoffContext, type HandoffSettings } from "./handoff.ts";
 import { handleOptKeywords, type OptSettings } from "./opt-out.ts";
-import { sendReplies, sendStoredReplies } from "./outbound.ts";
+import { sendReplies, sendStoredReplies, type StoredReply } from "./outbound.ts";
 import { renderReplies, type PlaceholderScope } from "./placeholders.ts";
 import { cancelFollowupsOnReply, scheduleFollowup } from "./scheduled.ts";
 import {
@@ -289,12 +289,13 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
   });
 
   // Sends what is pending of the turn's plan, then finishes the turn with the state it decided.
-  const sendPlan = async (plan: TurnPlan): Promise<TurnResult> => {
+  const sendPlan = async (plan: TurnPlan, stored?: StoredReply[]): Promise<TurnResult> => {
     const sending = performance.now();
     const outbound = await sendStoredReplies(pool, sender, target, {
       key: messageId,
       count: plan.outcome.replies,
       context: { inReplyTo: message },
+      ...(stored ? { stored } : {}),
     });
     const turnEvents = [...plan.events];
     for (const result of outbound) {
@@ -429,5 +430,5 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
       : {}),
   });
   if (!saved) return { replies: 0, skipped: "already processed" };
-  return sendPlan(saved);
+  return sendPlan(saved.plan, saved.replies);
 }
