@@ -125,12 +125,15 @@ export async function answerConversation(
 
     // Counted before the turn (by NEXT_WAITING), so that a turn that never ends (its worker killed) counts too.
     const attempts = next.attempts + 1;
+    let waiting = true;
     try {
       await untilAborted(
-        observeTurn(next, () => handleMessage(deps, next.id)),
+        observeTurn(next, () => handleMessage(deps, next.id, (finished) => (waiting = finished.waiting))),
         options.signal,
       );
       result.answered.push(next.id);
+      // Its turn's last statement looked: no message of the conversation waits (one stored since has its own job).
+      if (!waiting) return result;
     } catch (err) {
       if (isDatabaseUnavailable(err) && (result.outages?.length ?? 0) < MAX_OUTAGES && !options.signal?.aborted) {
         // The database went away during the turn (a restart, a failover): no fault of the message's.

@@ -281,14 +281,22 @@ export async function recordFulfillment(pool: Sql, a: FulfillmentAttempt): Promi
   });
 }
 
-const FINISH_TURN = withEvents([
-  `processed AS (UPDATE "Message" SET status = 'processed', turn = $8::jsonb, plan = NULL, "updatedAt" = now() WHERE id = $5::uuid)`,
-  `dialog AS (UPDATE "Conversation" SET state = $7::jsonb WHERE id = $6::uuid AND $7::jsonb IS NOT NULL)`,
-]);
+// `waiting`: another message of the conversation waits for its turn (as of this statement), so that
+// the job answering the conversation looks for it (drain.ts) only then.
+const FINISH_TURN = withEvents(
+  [
+    `processed AS (UPDATE "Message" SET status = 'processed', turn = $8::jsonb, plan = NULL, "updatedAt" = now() WHERE id = $5::uuid)`,
+    `dialog AS (UPDATE "Conversation" SET state = $7::jsonb WHERE id = $6::uuid AND $7::jsonb IS NOT NULL)`,
+  ],
+  [
+    `EXISTS (SELECT 1 FROM "Message" w WHERE w."conversationId" = $6::uuid AND w.direction = 'in' AND w.status = 'received' AND w.id <> $5::uuid) AS waiting`,
+  ],
+);
 
 /**
  * The turn's outcome (the message processed with its record, the dialog state) and its events in one
- * statement, so they commit together: an event exists exactly when what it reports does.
+ * statement, so they commit together: an event exists exactly when what it reports does. Returns
+ * whether another message of the conversation was waiting then.
  */
 export async function finishTurn(
   pool: Pool,
@@ -300,13 +308,16 @@ export async function finishTurn(
     events: NewEvent[];
     record: TurnRecord;
   },
-): Promise<void> {
+): Promise<{ waiting: boolean }> {
   const { values } = eventParameters(turn.tenantId, turn.events);
   // No state (undefined) leaves the conversation's as it is.
   const state = JSON.stringify(turn.state) ?? null;
-  await pool.query({
+  const {
+    rows: [row],
+  } = await pool.query<{ waiting: boolean }>({
     name: "turn-finish",
     text: FINISH_TURN,
     values: [...values, turn.messageId, turn.conversationId, state, JSON.stringify(turn.record)],
   });
+  return { waiting: row!.waiting };
 }

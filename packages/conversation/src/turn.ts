@@ -225,7 +225,12 @@ export async function chooseReplies(
  * events) before any is sent, so a job run again after a failure sends only what is still pending of
  * that plan, without understanding or calling a backend again; a processed message is skipped.
  */
-export async function handleMessage(deps: TurnDeps, messageId: string): Promise<TurnResult> {
+export async function handleMessage(
+  deps: TurnDeps,
+  messageId: string,
+  /** Told, once the turn is finished, whether another message of its conversation was waiting then. */
+  onFinished?: (finished: { waiting: boolean }) => void,
+): Promise<TurnResult> {
   const { db, pool } = deps;
   const started = performance.now();
   const stored = await loadInbound(pool, messageId);
@@ -248,7 +253,7 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
 
   const finish = async (outcome: TurnOutcome, state?: unknown, turnEvents = events) => {
     const record: TurnRecord = { ...outcome, latencyMs: Math.round(performance.now() - started) };
-    await finishTurn(pool, {
+    const finished = await finishTurn(pool, {
       tenantId: tenant.id,
       messageId,
       conversationId: conversation.id,
@@ -256,6 +261,7 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
       events: turnEvents,
       record,
     });
+    onFinished?.(finished);
     deps.onTurn?.({ tenantId: tenant.id, conversationId: conversation.id, messageId, record });
   };
 

@@ -58,9 +58,12 @@ SELECT (SELECT array_agg(id) FROM stored_events) AS stored,
     FROM wanted ORDER BY n
   ))) END AS queued`;
 
-/** The events statement with the caller's CTEs (using $5 and up) run in the same statement. */
-export function withEvents(ctes: string[]): string {
-  return `WITH ${[...ctes, EVENT_CTES].join(",\n")}${EVENT_RESULT}`;
+/**
+ * The events statement with the caller's CTEs (using $5 and up) run in the same statement, and any
+ * columns of the caller's own after `stored` and `queued`.
+ */
+export function withEvents(ctes: string[], columns: string[] = []): string {
+  return `WITH ${[...ctes, EVENT_CTES].join(",\n")}${[EVENT_RESULT, ...columns].join(",\n  ")}`;
 }
 
 /** The parameters for withEvents' $1 to $4; event ids are made here, kept only when wanted. */
