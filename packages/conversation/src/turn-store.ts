@@ -21,7 +21,14 @@ export interface StoredInbound {
   status: string;
   content: unknown;
   raw: unknown;
-  conversation: { id: string; externalId: string; state: unknown; mode: string; handoffId: string | null };
+  conversation: {
+    id: string;
+    externalId: string;
+    state: unknown;
+    mode: string;
+    handoffId: string | null;
+    fallbackStreak: number;
+  };
   tenant: {
     id: string;
     language: string;
@@ -58,7 +65,7 @@ export interface TurnPlan {
 
 const LOAD_INBOUND = `
 SELECT m.id, m."channelAccountId", m.status, m.content, m.raw, m.plan,
-  c.id AS "conversationId", c."externalId", c.state, c.mode, c."handoffId",
+  c.id AS "conversationId", c."externalId", c.state, c.mode, c."handoffId", c."fallbackStreak",
   t.id AS "tenantId", t.language, t.timezone, t."nluSettings", t."notificationSettings", t."handoffSettings",
   t."trainingRevision"::text AS "trainingRevision",
   NOT EXISTS (
@@ -89,6 +96,7 @@ export async function loadInbound(pool: Pool, messageId: string): Promise<Stored
       state: row.state,
       mode: row.mode,
       handoffId: row.handoffId,
+      fallbackStreak: row.fallbackStreak,
     },
     tenant: {
       id: row.tenantId,
@@ -176,10 +184,13 @@ export interface IntentToFulfill {
   parameters: { name: string; isList?: boolean }[];
   outputContexts: { name: string; lifespan: number }[];
   webhookForSlotFilling: boolean;
+  /** Matching it hands the conversation over (handoff.ts). */
+  handoff: boolean;
+  isFallback: boolean;
   endpoint: { id: string; url: string; timeoutMs: number; secrets: string | null } | null;
 }
 
-const INTENT_COLUMNS = `i.id, i.name, i.responses, i.action, i.parameters, i."outputContexts", i."webhookForSlotFilling",
+const INTENT_COLUMNS = `i.id, i.name, i.responses, i.action, i.parameters, i."outputContexts", i."webhookForSlotFilling", i.handoff, i."isFallback",
   e.id AS "endpointId", e.url, e."timeoutMs", e.secrets`;
 const INTENT_FROM = `"Intent" i LEFT JOIN "FulfillmentEndpoint" e ON e.id = i."fulfillmentEndpointId"`;
 
@@ -211,6 +222,8 @@ function toIntent(row: IntentRow): IntentToFulfill {
     parameters: row.parameters,
     outputContexts: row.outputContexts,
     webhookForSlotFilling: row.webhookForSlotFilling,
+    handoff: row.handoff,
+    isFallback: row.isFallback,
     endpoint: row.endpointId
       ? { id: row.endpointId, url: row.url, timeoutMs: row.timeoutMs, secrets: row.secrets }
       : null,

@@ -65,6 +65,8 @@ export const responseIdFor = (messageId: string, depth: number) => `${messageId}
  * parameter is missing, its prompt); and the dialog state after them.
  */
 export interface Chosen {
+  /** The understood intent as stored (null: the tenant has none of that name), not a follow-up's. */
+  matched: IntentToFulfill | null;
   replies: Reply[];
   after: { state: unknown; contexts: DialogContext[] };
   failures: { endpointId: string; intent: string; error: string; httpStatus?: number }[];
@@ -116,6 +118,7 @@ export async function chooseReplies(
   const status = prompting ? "prompt" : "none";
   if (!intent)
     return {
+      matched: null,
       replies: own,
       after: before,
       failures: [],
@@ -123,7 +126,13 @@ export async function chooseReplies(
     };
   // While slot filling, the backend is called only for intents that ask for it (Dialogflow's webhookForSlotFilling).
   if (!intent.endpoint || (prompting && !intent.webhookForSlotFilling))
-    return { replies: own, after: before, failures: [], fulfillment: { status, responses, calls: [] } };
+    return {
+      matched: intent,
+      replies: own,
+      after: before,
+      failures: [],
+      fulfillment: { status, responses, calls: [] },
+    };
 
   const { endpoint } = intent;
   const outcome = await deps.fulfill({
@@ -158,6 +167,7 @@ export async function chooseReplies(
     });
   if (!outcome.ok)
     return {
+      matched: intent,
       replies: own,
       after: before,
       failures: [
@@ -202,6 +212,7 @@ export async function chooseReplies(
       const schedule = chosen.schedule ?? outcome.schedule;
       return {
         ...chosen,
+        matched: intent,
         ...(outcome.handoff ? { handoff: true } : {}),
         ...(schedule ? { schedule } : {}),
         fulfillment: { status: done, responses, calls: [call, ...chosen.fulfillment.calls] },
@@ -210,6 +221,7 @@ export async function chooseReplies(
   }
   // A backend that answers nothing leaves the intent's own response standing.
   return {
+    matched: intent,
     replies: outcome.replies.length ? outcome.replies : own,
     after,
     failures: [],
@@ -383,6 +395,7 @@ export async function handleMessage(
   // The intent's output contexts are set when it completes (understanding sets them), so they are
   // active for its responses, its fulfillment and the turns after.
   const {
+    matched,
     replies,
     after,
     failures,
@@ -401,6 +414,7 @@ export async function handleMessage(
     intent: understanding.intent,
     fulfillmentAsked: asked === true,
     settings: stored.tenant.handoffSettings as HandoffSettings,
+    known: { intent: matched, streak: conversation.fallbackStreak },
   });
   const saved = await savePlan(pool, {
     messageId,
