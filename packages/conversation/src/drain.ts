@@ -53,15 +53,23 @@ interface Waiting {
 
 // The conversation's earliest message not yet answered: the order messages were stored in
 // (`arrival`, expand.ts), which follows their acknowledgement. Messages stored by other means have
-// no arrival and come after.
+// no arrival and come after. In the same statement, when a turn of it is due ($2: the job may start
+// one; attempts left; no retry waited for), its attempt is counted (`counted`).
 const NEXT_WAITING = `
-SELECT m.id, m."conversationId", m."tenantId", m."channelAccountId", m.content->>'channel' AS channel, m.attempts, m.error, m.traceparent,
-  CASE WHEN m."retryAt" > now() THEN m."retryAt" END AS "waitingUntil"
-FROM "Message" m
-WHERE m."conversationId" = (SELECT "conversationId" FROM "Message" WHERE id = $1::uuid)
-  AND m.direction = 'in' AND m.status = 'received'
-ORDER BY m.arrival, m."createdAt", m.id
-LIMIT 1`;
+WITH next AS (
+  SELECT m.id, m."conversationId", m."tenantId", m."channelAccountId", m.content->>'channel' AS channel, m.attempts, m.error, m.traceparent,
+    CASE WHEN m."retryAt" > now() THEN m."retryAt" END AS "waitingUntil"
+  FROM "Message" m
+  WHERE m."conversationId" = (SELECT "conversationId" FROM "Message" WHERE id = $1::uuid)
+    AND m.direction = 'in' AND m.status = 'received'
+  ORDER BY m.arrival, m."createdAt", m.id
+  LIMIT 1
+), counted AS (
+  UPDATE "Message" m SET attempts = m.attempts + 1 FROM next
+  WHERE m.id = next.id AND $2::boolean AND next.attempts < $3::int AND next."waitingUntil" IS NULL
+  RETURNING m.id
+)
+SELECT next.*, EXISTS (SELECT 1 FROM counted) AS counted FROM next`;
 
 const FAIL_MESSAGE = withEvents([
   `failed AS (UPDATE "Message" SET status = 'failed', error = $6::jsonb, "retryAt" = NULL, "updatedAt" = now() WHERE id = $5::uuid AND status = 'received')`,
@@ -86,12 +94,14 @@ export async function answerConversation(
   const until = performance.now() + budgetMs;
   const result: AnswerResult = { answered: [], failed: [] };
   for (;;) {
+    // At least one turn per job, so that a conversation always gets somewhere.
+    const mayStart = !result.answered.length || performance.now() <= until;
     const {
       rows: [next],
-    } = await pool.query<Waiting & Record<string, unknown>>({
+    } = await pool.query<Waiting & { counted: boolean } & Record<string, unknown>>({
       name: "answer-next-waiting",
       text: NEXT_WAITING,
-      values: [messageId],
+      values: [messageId, mayStart, maxAttempts],
     });
     if (!next) return result;
     if (next.attempts >= maxAttempts) {
@@ -103,8 +113,7 @@ export async function answerConversation(
     }
     // Its retry job is scheduled for then; this job has nothing to do before.
     if (next.waitingUntil) return result;
-    // At least one turn per job, so that a conversation always gets somewhere.
-    if (result.answered.length && performance.now() > until) {
+    if (!next.counted) {
       await addJob(
         pool,
         HANDLE_MESSAGE,
@@ -114,19 +123,17 @@ export async function answerConversation(
       return result;
     }
 
-    // Counted before the turn, so that a turn that never ends (its worker killed) counts too.
-    await pool.query({
-      name: "answer-count-attempt",
-      text: `UPDATE "Message" SET attempts = attempts + 1 WHERE id = $1::uuid`,
-      values: [next.id],
-    });
+    // Counted before the turn (by NEXT_WAITING), so that a turn that never ends (its worker killed) counts too.
     const attempts = next.attempts + 1;
+    let waiting = true;
     try {
       await untilAborted(
-        observeTurn(next, () => handleMessage(deps, next.id)),
+        observeTurn(next, () => handleMessage(deps, next.id, (finished) => (waiting = finished.waiting))),
         options.signal,
       );
       result.answered.push(next.id);
+      // Its turn's last statement looked: no message of the conversation waits (one stored since has its own job).
+      if (!waiting) return result;
     } catch (err) {
       if (isDatabaseUnavailable(err) && (result.outages?.length ?? 0) < MAX_OUTAGES && !options.signal?.aborted) {
         // The database went away during the turn (a restart, a failover): no fault of the message's.

@@ -30,16 +30,23 @@ export async function wakeExpansion(sql: Sql): Promise<void> {
 }
 
 /**
- * Whether stored inbound batches wait for their expansion. While they do, new messages go behind
- * them (to the inbox too): a message written straight away could otherwise be answered before an
- * earlier one of its conversation still in the inbox.
+ * Appends inbound groups to the inbox, as one InboundBatch row, when `always` or when stored batches
+ * still wait for their expansion; returns whether it did. While they wait, new messages go behind
+ * them: a message written straight away could otherwise be answered before an earlier one of its
+ * conversation still in the inbox. The check and the append are one statement, one round trip.
  */
-export async function inboxWaiting(sql: Sql): Promise<boolean> {
-  const { rows } = await sql.query({
-    name: "inbox-waiting",
-    text: `SELECT 1 FROM "InboundBatch" WHERE error IS NULL LIMIT 1`,
+export async function storeInInbox(sql: Sql, groups: InboundGroup[], always: boolean): Promise<boolean> {
+  const { rows } = await sql.query<{ stored: boolean }>({
+    name: "store-inbound",
+    text: `WITH stored AS (
+             INSERT INTO "InboundBatch" (events)
+             SELECT $1::json WHERE $2::boolean OR EXISTS (SELECT 1 FROM "InboundBatch" WHERE error IS NULL)
+             RETURNING id
+           )
+           SELECT EXISTS (SELECT 1 FROM stored) AS stored`,
+    values: [JSON.stringify(groups), always],
   });
-  return rows.length > 0;
+  return rows[0]!.stored;
 }
 
 /** The advisory lock key that serializes delivery reports with the sender's write of a message id. */

@@ -245,7 +245,10 @@ SELECT COALESCE((SELECT handoff FROM i), false) AS handoff, COALESCE((SELECT "fa
 /**
  * Whether this turn hands the conversation over: the intent is a handoff intent, the fulfillment
  * answer asked for it, or the fallback matched the tenant's limit of times in a row (the streak is
- * counted here). Null: the bot keeps it.
+ * counted here). Null: the bot keeps it. `known`: the intent as the turn read it and the streak as
+ * its message was loaded; when the intent is no fallback and the streak is 0 there is nothing to
+ * write, and no statement (the usual turn). A conversation's turns run one at a time, so the streak
+ * cannot have moved meanwhile.
  */
 export async function handoffReason(
   pool: Pool,
@@ -255,18 +258,31 @@ export async function handoffReason(
     intent: string;
     fulfillmentAsked: boolean;
     settings: HandoffSettings;
+    known?: { intent: { handoff: boolean; isFallback: boolean } | null; streak: number };
   },
 ): Promise<Exclude<HandoffReason, "operator"> | null> {
+  const { known } = turn;
+  const fallback = known && (known.intent ? known.intent.isFallback : turn.intent === DEFAULT_FALLBACK);
+  const check =
+    known && !fallback && known.streak === 0
+      ? { handoff: known.intent?.handoff ?? false, streak: 0 }
+      : await checkTurn(pool, turn);
+  const limit = turn.settings.fallbackLimit;
+  if (check.handoff) return "intent";
+  if (turn.fulfillmentAsked) return "fulfillment";
+  return limit && check.streak >= limit ? "fallback" : null;
+}
+
+async function checkTurn(
+  pool: Pool,
+  turn: { tenantId: string; conversationId: string; intent: string },
+): Promise<{ handoff: boolean; streak: number }> {
   const { rows } = await pool.query<{ handoff: boolean; streak: number }>({
     name: "handoff-check-turn",
     text: CHECK_TURN,
     values: [turn.tenantId, turn.intent, turn.conversationId, DEFAULT_FALLBACK],
   });
-  const check = rows[0] ?? { handoff: false, streak: 0 };
-  const limit = turn.settings.fallbackLimit;
-  if (check.handoff) return "intent";
-  if (turn.fulfillmentAsked) return "fulfillment";
-  return limit && check.streak >= limit ? "fallback" : null;
+  return rows[0] ?? { handoff: false, streak: 0 };
 }
 
 /**

@@ -2,7 +2,7 @@ import type { ChannelAccount, InboundEvent } from "@cb/core";
 import { createPool } from "@cb/db";
 import { defaultLogger, type Logger } from "@cb/logging";
 import { currentTraceparent, ingestDuration, observePool } from "@cb/observability";
-import { inboxWaiting, storeEvents, wakeExpansion, type InboundGroup } from "./expand.ts";
+import { storeEvents, storeInInbox, wakeExpansion, type InboundGroup } from "./expand.ts";
 
 export interface Ingestor {
   /**
@@ -98,12 +98,8 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     const messages = groups.some((g) => g.events.some((e) => e.type === "message"));
     // Messages queue behind the inbox's, even when written by another server process: what arrives
     // after a message was acknowledged is stored after it, and answered after it.
-    if (batchSize > inboxAbove || (messages && (await inboxWaiting(pool)))) {
-      await pool.query({
-        name: "store-inbound",
-        text: `INSERT INTO "InboundBatch" (events) VALUES ($1::json)`,
-        values: [JSON.stringify(groups)],
-      });
+    const busy = batchSize > inboxAbove;
+    if ((busy || messages) && (await storeInInbox(pool, groups, busy))) {
       counters.inboxAppends++;
       wake();
       return done("inbox");

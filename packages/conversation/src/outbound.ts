@@ -68,36 +68,47 @@ async function recordSent(
   });
 }
 
-// The outbound rows of a list of replies, `<key>:<n>`, created pending in one statement; rows an
-// earlier run created are left as they are (a concurrent run's insert is waited for by the unique key).
-const INSERT_REPLIES = `
+// The outbound rows of a list of replies, `<key>:<n>`, created pending; rows an earlier run created
+// are left as they are (a concurrent run's insert is waited for by the unique key). Parameters: the
+// tenant, account, conversation, key and the replies (savePlan puts them at other positions).
+export const INSERT_REPLIES_FROM = (
+  tenant: string,
+  account: string,
+  conversation: string,
+  key: string,
+  replies: string,
+) => `
 INSERT INTO "Message" (id, "tenantId", "channelAccountId", "conversationId", direction, "dedupeKey", content, status, "updatedAt")
-SELECT gen_random_uuid(), $1::uuid, $2::uuid, $3::uuid, 'out', $4 || ':' || (n - 1), content, 'pending', now()
-FROM unnest($5::jsonb[]) WITH ORDINALITY AS r(content, n)
+SELECT gen_random_uuid(), ${tenant}::uuid, ${account}::uuid, ${conversation}::uuid, 'out', ${key} || ':' || (n - 1), content, 'pending', now()
+FROM unnest(${replies}::jsonb[]) WITH ORDINALITY AS r(content, n)`;
+
+const INSERT_REPLIES = `${INSERT_REPLIES_FROM("$1", "$2", "$3", "$4", "$5")}
 ON CONFLICT ("channelAccountId", direction, "dedupeKey") DO NOTHING`;
+
+/** The parameters of INSERT_REPLIES_FROM, in its order. */
+export const replyValues = (target: OutboundTarget, replies: Reply[], key: string) => [
+  target.tenantId,
+  target.channelAccountId,
+  target.conversationId,
+  key,
+  replies.map((r) => JSON.stringify(r)),
+];
 
 /** Stores replies as pending outbound rows keyed `<key>:<n>`, inside the caller's transaction if it has one. */
 export async function storeReplies(sql: Sql, target: OutboundTarget, replies: Reply[], key: string): Promise<void> {
-  await sql.query({
-    name: "store-replies",
-    text: INSERT_REPLIES,
-    values: [
-      target.tenantId,
-      target.channelAccountId,
-      target.conversationId,
-      key,
-      replies.map((r) => JSON.stringify(r)),
-    ],
-  });
+  await sql.query({ name: "store-replies", text: INSERT_REPLIES, values: replyValues(target, replies, key) });
 }
 
-interface StoredReply {
+export interface StoredReply {
   id: string;
   status: string;
   content: Reply;
   platformMessageId: string | null;
   error: unknown;
+  dedupeKey: string;
 }
+
+export const STORED_REPLY_COLUMNS = `id, status, content, "platformMessageId", error, "dedupeKey"`;
 
 // A send the platform answered is recorded whatever the database is going through: retried (the
 // record, never the send) until it answers, within about a job's time limit; past that the job
@@ -105,12 +116,12 @@ interface StoredReply {
 const RECORD_RETRY = { retries: Number.POSITIVE_INFINITY, minTimeout: 100, maxTimeout: 5_000, maxRetryTime: 60_000 };
 const untilRecorded = (record: () => Promise<void>) => pRetry(record, RECORD_RETRY);
 
-const READ_REPLIES = `SELECT id, status, content, "platformMessageId", error, "dedupeKey" FROM "Message"
+const READ_REPLIES = `SELECT ${STORED_REPLY_COLUMNS} FROM "Message"
   WHERE "channelAccountId" = $1::uuid AND direction = 'out' AND "dedupeKey" = ANY($2::text[])`;
 
 /** The outbound rows keyed `<key>:0` … `<key>:<count - 1>`, as stored. */
 async function readReplies(pool: Pool, target: OutboundTarget, keys: string[]) {
-  const { rows } = await pool.query<StoredReply & { dedupeKey: string }>({
+  const { rows } = await pool.query<StoredReply>({
     name: "stored-replies",
     text: READ_REPLIES,
     values: [target.channelAccountId, keys],
@@ -130,10 +141,19 @@ export async function sendStoredReplies(
   pool: Pool,
   sender: ChannelSender,
   target: OutboundTarget,
-  options: { key: string; count: number; context?: SendContext },
+  options: {
+    key: string;
+    count: number;
+    context?: SendContext;
+    /** The rows as the caller just stored them (savePlan), so that they need not be read again. */
+    stored?: StoredReply[];
+  },
 ): Promise<OutboundResult[]> {
   const keys = keysOf(options.key, options.count);
-  return sendRows(pool, sender, target, keys, await readReplies(pool, target, keys), options.context);
+  // The rows as the caller just stored them, or else as they are stored.
+  const rows =
+    options.stored && options.stored.length === keys.length ? options.stored : await readReplies(pool, target, keys);
+  return sendRows(pool, sender, target, keys, rows, options.context);
 }
 
 async function sendRows(
@@ -141,7 +161,7 @@ async function sendRows(
   sender: ChannelSender,
   target: OutboundTarget,
   keys: string[],
-  rows: (StoredReply & { dedupeKey: string })[],
+  rows: StoredReply[],
   context: SendContext = {},
 ): Promise<OutboundResult[]> {
   const byKey = new Map(rows.map((r) => [r.dedupeKey, r]));
@@ -204,11 +224,11 @@ async function sendStored(
 // to its SELECT, so nothing comes twice).
 const STORE_AND_READ = `
 WITH stored AS (${INSERT_REPLIES}
-  RETURNING id, status, content, "platformMessageId", error, "dedupeKey"
+  RETURNING ${STORED_REPLY_COLUMNS}
 )
 SELECT * FROM stored
 UNION ALL
-SELECT id, status, content, "platformMessageId", error, "dedupeKey" FROM "Message"
+SELECT ${STORED_REPLY_COLUMNS} FROM "Message"
 WHERE "channelAccountId" = $2::uuid AND direction = 'out'
   AND "dedupeKey" = ANY(ARRAY(SELECT $4 || ':' || (n - 1) FROM generate_series(1, cardinality($5::jsonb[])) n))`;
 
@@ -226,16 +246,10 @@ export async function sendReplies(
   options: { key: string; context?: SendContext },
 ): Promise<OutboundResult[]> {
   const keys = keysOf(options.key, replies.length);
-  let { rows } = await pool.query<StoredReply & { dedupeKey: string }>({
+  let { rows } = await pool.query<StoredReply>({
     name: "store-and-read-replies",
     text: STORE_AND_READ,
-    values: [
-      target.tenantId,
-      target.channelAccountId,
-      target.conversationId,
-      options.key,
-      replies.map((r) => JSON.stringify(r)),
-    ],
+    values: replyValues(target, replies, options.key),
   });
   // A concurrent run's rows, committed after this statement began, were waited for but not seen.
   if (rows.length < keys.length) rows = await readReplies(pool, target, keys);

@@ -278,7 +278,7 @@ export async function cancelScheduled(sql: Sql, ids: string[], reason: string): 
 
 // A customer's message cancels its conversation's follow-ups marked so that were scheduled before it
 // was stored (a follow-up scheduled by the turn answering this very message stays), and removes
-// their jobs: one indexed statement a turn.
+// their jobs. Run only when the turn's message, as read (turn-store.ts), has some to cancel.
 const CANCEL_ON_REPLY = `
 WITH cancelled AS (
   UPDATE "Notification" SET status = 'cancelled', reason = 'the customer wrote before it was due', "updatedAt" = now()

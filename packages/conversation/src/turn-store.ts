@@ -2,7 +2,13 @@ import type { Reply } from "@cb/core";
 import { transaction, type Pool, type Sql } from "@cb/db";
 import { eventParameters, withEvents, type NewEvent } from "@cb/event-webhooks";
 import type { Exchange } from "@cb/fulfillment";
-import { storeReplies, type OutboundTarget } from "./outbound.ts";
+import {
+  INSERT_REPLIES_FROM,
+  replyValues,
+  STORED_REPLY_COLUMNS,
+  type OutboundTarget,
+  type StoredReply,
+} from "./outbound.ts";
 import type { TurnOutcome, TurnRecord } from "./turn-record.ts";
 
 // What a turn reads and writes, in plain SQL: a turn runs a handful of these per message, and each
@@ -15,7 +21,14 @@ export interface StoredInbound {
   status: string;
   content: unknown;
   raw: unknown;
-  conversation: { id: string; externalId: string; state: unknown; mode: string; handoffId: string | null };
+  conversation: {
+    id: string;
+    externalId: string;
+    state: unknown;
+    mode: string;
+    handoffId: string | null;
+    fallbackStreak: number;
+  };
   tenant: {
     id: string;
     language: string;
@@ -29,6 +42,12 @@ export interface StoredInbound {
   first: boolean;
   /** What an earlier run of the turn decided, when one got that far. */
   plan: TurnPlan | null;
+  /**
+   * Its conversation has follow-ups that this message, the customer writing, cancels
+   * (cancelFollowupsOnReply): read with the message, so that the usual turn, with none, spends no
+   * transaction on them.
+   */
+  cancelsFollowups: boolean;
 }
 
 /**
@@ -46,13 +65,17 @@ export interface TurnPlan {
 
 const LOAD_INBOUND = `
 SELECT m.id, m."channelAccountId", m.status, m.content, m.raw, m.plan,
-  c.id AS "conversationId", c."externalId", c.state, c.mode, c."handoffId",
+  c.id AS "conversationId", c."externalId", c.state, c.mode, c."handoffId", c."fallbackStreak",
   t.id AS "tenantId", t.language, t.timezone, t."nluSettings", t."notificationSettings", t."handoffSettings",
   t."trainingRevision"::text AS "trainingRevision",
   NOT EXISTS (
     SELECT 1 FROM "Message" p WHERE p."conversationId" = m."conversationId" AND p.direction = 'in'
       AND (p."createdAt" < m."createdAt" OR (p."createdAt" = m."createdAt" AND p.id < m.id))
-  ) AS first
+  ) AS first,
+  EXISTS (
+    SELECT 1 FROM "Notification" n WHERE n."conversationId" = m."conversationId" AND n.status = 'scheduled'
+      AND n."cancelIfCustomerWrites" AND n."createdAt" < m."createdAt"
+  ) AS "cancelsFollowups"
 FROM "Message" m JOIN "Conversation" c ON c.id = m."conversationId" JOIN "Tenant" t ON t.id = m."tenantId"
 WHERE m.id = $1::uuid AND m.direction = 'in'`;
 
@@ -73,6 +96,7 @@ export async function loadInbound(pool: Pool, messageId: string): Promise<Stored
       state: row.state,
       mode: row.mode,
       handoffId: row.handoffId,
+      fallbackStreak: row.fallbackStreak,
     },
     tenant: {
       id: row.tenantId,
@@ -85,13 +109,35 @@ export async function loadInbound(pool: Pool, messageId: string): Promise<Stored
     },
     first: row.first,
     plan: row.plan,
+    cancelsFollowups: row.cancelsFollowups,
   };
 }
 
+// The plan and its replies' outbound rows in one statement: the update takes the message's row lock,
+// so of two runs of one job (a worker declared dead while still running) the second waits, then
+// finds the first's plan (or the turn processed) and stores nothing. The rows inserted come back,
+// for sending without reading them again.
+const SAVE_PLAN = `
+WITH saved AS (
+  UPDATE "Message" SET plan = $2::jsonb WHERE id = $1::uuid AND status <> 'processed' AND plan IS NULL RETURNING id
+), replies AS (
+  ${INSERT_REPLIES_FROM("$3", "$4", "$5", "$6", "$7")}
+  WHERE EXISTS (SELECT 1 FROM saved)
+  ON CONFLICT ("channelAccountId", direction, "dedupeKey") DO NOTHING
+  RETURNING ${STORED_REPLY_COLUMNS}
+)
+SELECT EXISTS (SELECT 1 FROM saved) AS saved, (SELECT coalesce(json_agg(replies), '[]') FROM replies) AS replies`;
+
+/** A turn's plan as stored, with the outbound rows stored with it (empty when another run stored them). */
+export interface SavedPlan {
+  plan: TurnPlan;
+  replies: StoredReply[];
+}
+
 /**
- * Stores a turn's plan and its replies' outbound rows in one transaction. When another run of the
- * same job stored one first, that one stands (its rows too) and is returned instead; null when that
- * run has finished the turn.
+ * Stores a turn's plan and its replies' outbound rows together (in one statement, or in the
+ * caller's `also` transaction). When another run of the same job stored one first, that one stands
+ * (its rows too) and is returned instead; null when that run has finished the turn.
  */
 export async function savePlan(
   pool: Pool,
@@ -103,27 +149,31 @@ export async function savePlan(
     /** More to write with a new plan, in its transaction (a follow-up to schedule). */
     also?: (sql: Sql) => Promise<unknown>;
   },
-): Promise<TurnPlan | null> {
-  return transaction(pool, async (sql) => {
-    // Locked, so that of two runs of one job (a worker declared dead while still running), one plans.
+): Promise<SavedPlan | null> {
+  const save = async (sql: Sql): Promise<SavedPlan | null> => {
+    const {
+      rows: [result],
+    } = await sql.query<{ saved: boolean; replies: StoredReply[] }>({
+      name: "turn-save-plan",
+      text: SAVE_PLAN,
+      values: [turn.messageId, JSON.stringify(turn.plan), ...replyValues(turn.target, turn.replies, turn.messageId)],
+    });
+    if (result!.saved) {
+      await turn.also?.(sql);
+      return { plan: turn.plan, replies: result!.replies };
+    }
+    // Another run's plan stands; its update has committed, as ours waited for its lock.
     const {
       rows: [row],
     } = await sql.query<{ plan: TurnPlan | null; status: string }>({
-      name: "turn-lock-plan",
-      text: `SELECT plan, status FROM "Message" WHERE id = $1::uuid FOR UPDATE`,
+      name: "turn-stored-plan",
+      text: `SELECT plan, status FROM "Message" WHERE id = $1::uuid`,
       values: [turn.messageId],
     });
-    if (row?.status === "processed") return null;
-    if (row?.plan) return row.plan;
-    await sql.query({
-      name: "turn-save-plan",
-      text: `UPDATE "Message" SET plan = $2::jsonb WHERE id = $1::uuid`,
-      values: [turn.messageId, JSON.stringify(turn.plan)],
-    });
-    await storeReplies(sql, turn.target, turn.replies, turn.messageId);
-    await turn.also?.(sql);
-    return turn.plan;
-  });
+    if (!row?.plan || row.status === "processed") return null;
+    return { plan: row.plan, replies: [] };
+  };
+  return turn.also ? transaction(pool, save) : save(pool);
 }
 
 export interface IntentToFulfill {
@@ -134,10 +184,13 @@ export interface IntentToFulfill {
   parameters: { name: string; isList?: boolean }[];
   outputContexts: { name: string; lifespan: number }[];
   webhookForSlotFilling: boolean;
+  /** Matching it hands the conversation over (handoff.ts). */
+  handoff: boolean;
+  isFallback: boolean;
   endpoint: { id: string; url: string; timeoutMs: number; secrets: string | null } | null;
 }
 
-const INTENT_COLUMNS = `i.id, i.name, i.responses, i.action, i.parameters, i."outputContexts", i."webhookForSlotFilling",
+const INTENT_COLUMNS = `i.id, i.name, i.responses, i.action, i.parameters, i."outputContexts", i."webhookForSlotFilling", i.handoff, i."isFallback",
   e.id AS "endpointId", e.url, e."timeoutMs", e.secrets`;
 const INTENT_FROM = `"Intent" i LEFT JOIN "FulfillmentEndpoint" e ON e.id = i."fulfillmentEndpointId"`;
 
@@ -169,6 +222,8 @@ function toIntent(row: IntentRow): IntentToFulfill {
     parameters: row.parameters,
     outputContexts: row.outputContexts,
     webhookForSlotFilling: row.webhookForSlotFilling,
+    handoff: row.handoff,
+    isFallback: row.isFallback,
     endpoint: row.endpointId
       ? { id: row.endpointId, url: row.url, timeoutMs: row.timeoutMs, secrets: row.secrets }
       : null,
@@ -239,14 +294,24 @@ export async function recordFulfillment(pool: Sql, a: FulfillmentAttempt): Promi
   });
 }
 
-const FINISH_TURN = withEvents([
-  `processed AS (UPDATE "Message" SET status = 'processed', turn = $8::jsonb, plan = NULL, "updatedAt" = now() WHERE id = $5::uuid)`,
-  `dialog AS (UPDATE "Conversation" SET state = $7::jsonb WHERE id = $6::uuid AND $7::jsonb IS NOT NULL)`,
-]);
+// `waiting`: another message of the conversation waits for its turn (as of this statement), so that
+// the job answering the conversation looks for it (drain.ts) only then.
+const FINISH_TURN = withEvents(
+  [
+    `processed AS (UPDATE "Message" SET status = 'processed', turn = $8::jsonb, plan = NULL, "updatedAt" = now() WHERE id = $5::uuid)`,
+    `dialog AS (UPDATE "Conversation" SET state = $7::jsonb WHERE id = $6::uuid AND $7::jsonb IS NOT NULL)`,
+  ],
+  {
+    also: [
+      `EXISTS (SELECT 1 FROM "Message" w WHERE w."conversationId" = $6::uuid AND w.direction = 'in' AND w.status = 'received' AND w.id <> $5::uuid) AS waiting`,
+    ],
+  },
+);
 
 /**
  * The turn's outcome (the message processed with its record, the dialog state) and its events in one
- * statement, so they commit together: an event exists exactly when what it reports does.
+ * statement, so they commit together: an event exists exactly when what it reports does. Returns
+ * whether another message of the conversation was waiting then.
  */
 export async function finishTurn(
   pool: Pool,
@@ -258,13 +323,16 @@ export async function finishTurn(
     events: NewEvent[];
     record: TurnRecord;
   },
-): Promise<void> {
+): Promise<{ waiting: boolean }> {
   const { values } = eventParameters(turn.tenantId, turn.events);
   // No state (undefined) leaves the conversation's as it is.
   const state = JSON.stringify(turn.state) ?? null;
-  await pool.query({
+  const {
+    rows: [row],
+  } = await pool.query<{ waiting: boolean }>({
     name: "turn-finish",
     text: FINISH_TURN,
     values: [...values, turn.messageId, turn.conversationId, state, JSON.stringify(turn.record)],
   });
+  return { waiting: row!.waiting };
 }

@@ -6,7 +6,7 @@ import type { FollowupSchedule } from "@cb/fulfillment";
 import type { AccountDirectory } from "./accounts.ts";
 import { answerDuringHandoff, handOver, handoffReason, type HandoffContext, type HandoffSettings } from "./handoff.ts";
 import { handleOptKeywords, type OptSettings } from "./opt-out.ts";
-import { sendReplies, sendStoredReplies } from "./outbound.ts";
+import { sendReplies, sendStoredReplies, type StoredReply } from "./outbound.ts";
 import { renderReplies, type PlaceholderScope } from "./placeholders.ts";
 import { cancelFollowupsOnReply, scheduleFollowup } from "./scheduled.ts";
 import {
@@ -75,6 +75,8 @@ export const responseIdFor = (messageId: string, depth: number) => `${messageId}
  * parameter is missing, its prompt); and the dialog state after them.
  */
 export interface Chosen {
+  /** The understood intent as stored (null: the tenant has none of that name), not a follow-up's. */
+  matched: IntentToFulfill | null;
   replies: Reply[];
   after: { state: unknown; contexts: DialogContext[] };
   failures: { endpointId: string; intent: string; error: string; httpStatus?: number }[];
@@ -126,6 +128,7 @@ export async function chooseReplies(
   const status = prompting ? "prompt" : "none";
   if (!intent)
     return {
+      matched: null,
       replies: own,
       after: before,
       failures: [],
@@ -133,7 +136,13 @@ export async function chooseReplies(
     };
   // While slot filling, the backend is called only for intents that ask for it (Dialogflow's webhookForSlotFilling).
   if (!intent.endpoint || (prompting && !intent.webhookForSlotFilling))
-    return { replies: own, after: before, failures: [], fulfillment: { status, responses, calls: [] } };
+    return {
+      matched: intent,
+      replies: own,
+      after: before,
+      failures: [],
+      fulfillment: { status, responses, calls: [] },
+    };
 
   const { endpoint } = intent;
   const outcome = await deps.fulfill({
@@ -168,6 +177,7 @@ export async function chooseReplies(
     });
   if (!outcome.ok)
     return {
+      matched: intent,
       replies: own,
       after: before,
       failures: [
@@ -216,6 +226,7 @@ export async function chooseReplies(
       const schedule = chosen.schedule ?? outcome.schedule;
       return {
         ...chosen,
+        matched: intent,
         ...(outcome.handoff ? { handoff: true } : {}),
         ...(schedule ? { schedule } : {}),
         fulfillment: { status: done, responses, calls: [call, ...chosen.fulfillment.calls] },
@@ -224,6 +235,7 @@ export async function chooseReplies(
   }
   // A backend that answers nothing leaves the intent's own response standing.
   return {
+    matched: intent,
     replies: outcome.replies.length ? outcome.replies : own,
     after,
     failures: [],
@@ -239,7 +251,12 @@ export async function chooseReplies(
  * events) before any is sent, so a job run again after a failure sends only what is still pending of
  * that plan, without understanding or calling a backend again; a processed message is skipped.
  */
-export async function handleMessage(deps: TurnDeps, messageId: string): Promise<TurnResult> {
+export async function handleMessage(
+  deps: TurnDeps,
+  messageId: string,
+  /** Told, once the turn is finished, whether another message of its conversation was waiting then. */
+  onFinished?: (finished: { waiting: boolean }) => void,
+): Promise<TurnResult> {
   const { db, pool } = deps;
   const started = performance.now();
   const stored = await loadInbound(pool, messageId);
@@ -262,7 +279,7 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
 
   const finish = async (outcome: TurnOutcome, state?: unknown, turnEvents = events) => {
     const record: TurnRecord = { ...outcome, latencyMs: Math.round(performance.now() - started) };
-    await finishTurn(pool, {
+    const finished = await finishTurn(pool, {
       tenantId: tenant.id,
       messageId,
       conversationId: conversation.id,
@@ -270,6 +287,7 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
       events: turnEvents,
       record,
     });
+    onFinished?.(finished);
     deps.onTurn?.({ tenantId: tenant.id, conversationId: conversation.id, messageId, record });
   };
 
@@ -304,12 +322,13 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
   });
 
   // Sends what is pending of the turn's plan, then finishes the turn with the state it decided.
-  const sendPlan = async (plan: TurnPlan): Promise<TurnResult> => {
+  const sendPlan = async (plan: TurnPlan, stored?: StoredReply[]): Promise<TurnResult> => {
     const sending = performance.now();
     const outbound = await sendStoredReplies(pool, sender, target, {
       key: messageId,
       count: plan.outcome.replies,
       context: { inReplyTo: message },
+      ...(stored ? { stored } : {}),
     });
     const turnEvents = [...plan.events];
     for (const result of outbound) {
@@ -343,7 +362,7 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
   if (stored.plan) return sendPlan(stored.plan);
 
   // The customer wrote: follow-ups marked so are no longer wanted (a follow-up's own event is not the customer).
-  if (!message.event) await cancelFollowupsOnReply(pool, conversation.id, messageId);
+  if (!message.event && stored.cancelsFollowups) await cancelFollowupsOnReply(pool, conversation.id, messageId);
 
   // Keywords are plain words; commands such as Telegram's /start are not opt-outs or opt-ins.
   if (message.text && !message.postback && !message.command) {
@@ -391,6 +410,7 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
   // The intent's output contexts are set when it completes (understanding sets them), so they are
   // active for its responses, its fulfillment and the turns after.
   const {
+    matched,
     replies,
     after,
     failures,
@@ -409,6 +429,7 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
     intent: understanding.intent,
     fulfillmentAsked: asked === true,
     settings: stored.tenant.handoffSettings as HandoffSettings,
+    known: { intent: matched, streak: conversation.fallbackStreak },
   });
   const saved = await savePlan(pool, {
     messageId,
@@ -444,5 +465,5 @@ export async function handleMessage(deps: TurnDeps, messageId: string): Promise<
       : {}),
   });
   if (!saved) return { replies: 0, skipped: "already processed" };
-  return sendPlan(saved);
+  return sendPlan(saved.plan, saved.replies);
 }
