@@ -9,6 +9,7 @@
 import { readFileSync, existsSync, globSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
+import type { PartialStrykerOptions } from "@stryker-mutator/api/core";
 import { Stryker } from "@stryker-mutator/core";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "@cb/db";
 
@@ -78,7 +79,8 @@ try {
       tempDirName: `.stryker-tmp/${name}`,
       cleanTempDir: "always",
       ignoreStatic: true,
-      logLevel: "warn",
+      // Typed as a const enum, which verbatimModuleSyntax cannot import; Stryker reads the string.
+      logLevel: "warn" as PartialStrykerOptions["logLevel"],
     });
     await stryker.runMutationTest();
     const report = JSON.parse(readFileSync(reportFile, "utf8")) as Report;
