@@ -8345,8 +8345,8 @@ export interface paths {
                     "application/json": {
                         conversations: {
                             name: string;
-                            /** @description the channel the conversation pretends to be on (default telegram) */
-                            channel?: "telegram" | "whatsapp" | "messenger" | "slack";
+                            /** @description the channel the conversation pretends to be on, as GET /v1/channels names it (default telegram) */
+                            channel?: string;
                             turns: {
                                 /** @description what the customer says */
                                 user?: string;
