@@ -19,10 +19,15 @@ const { values, positionals } = parseArgs({
     shots: { type: "string" },
     threshold: { type: "string" },
     language: { type: "string", default: "en" },
+    // EXPERIMENTAL (issue 22): `--encoder use` averages the model's probabilities with a softmax over
+    // Universal Sentence Encoder embeddings (bench/use-encoder.ts), weighted by `--encoder-weight`.
+    encoder: { type: "string" },
+    "encoder-weight": { type: "string", default: "0.5" },
   },
 });
 type Row = [string, string];
-const data = JSON.parse(readFileSync(positionals[0] ?? values.data ?? defaultData, "utf8")) as Record<string, Row[]>;
+const dataFile = positionals[0] ?? values.data ?? defaultData;
+const data = JSON.parse(readFileSync(dataFile, "utf8")) as Record<string, Row[]>;
 const inScope = data.test ?? data.val;
 const outOfScope = data.oos_test ?? data.oos_val ?? [];
 if (!data.train || !inScope) throw new Error("the file needs `train` and `test` (or `val`) splits");
@@ -63,6 +68,11 @@ const model = trainModel(intents, {
   ...(values.threshold ? { threshold: Number(values.threshold) } : {}),
 });
 const trainSeconds = (performance.now() - started) / 1000;
+if (values.encoder !== undefined && values.encoder !== "use") throw new Error("--encoder knows only `use`");
+if (values.encoder === "use") {
+  await encoderBench(inScope);
+  process.exit(0);
+}
 
 const latencies: number[] = [];
 const classify = (text: string) => {
@@ -95,3 +105,122 @@ console.log(
   `${figures.split}${shots === null ? "" : `, ${shots} examples per intent`}: in-scope accuracy ${(figures.inScopeAccuracy * 100).toFixed(1)}%, out-of-scope recall ${figures.oosRecall === null ? "n/a" : `${(figures.oosRecall * 100).toFixed(1)}%`}; ` +
     `trained in ${figures.trainSeconds} s; classification p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms; model ${figures.modelMb} MB, RSS ${figures.rssMb} MB`,
 );
+
+/**
+ * `--encoder use`: the same model, plus a softmax over USE embeddings trained on the same examples;
+ * their probabilities are averaged ((1 − w) · model + w · encoder). Prints the figures at the
+ * model's threshold for w = 0, 0.25, 0.3, 0.4, 0.5, 0.6, 0.75, 1, each with the threshold that keeps out-of-scope
+ * recall ≥ 50% at the best in-scope accuracy (chosen on the evaluated split itself: optimistic).
+ */
+async function encoderBench(inScope: Row[]): Promise<void> {
+  // Imported here so the plain bench never loads TF.js.
+  const { EmbeddingSoftmax, embedAll } = await import("./use-encoder.ts");
+  const cacheBase = `${dataFile instanceof URL ? dataFile.pathname : dataFile}.use-cache`;
+  const examples = intents.flatMap((i) => i.examples.map((text) => ({ text, intent: i.name })));
+  const texts = [...examples.map((e) => e.text), ...inScope.map((r) => r[0]), ...outOfScope.map((r) => r[0])];
+  const cpu0 = process.cpuUsage();
+  const { vectors, embedSeconds, loadSeconds, embedded } = await embedAll(texts, cacheBase);
+  const embedCpu = process.cpuUsage(cpu0);
+  const classes = [...new Set(examples.map((e) => e.intent))].sort();
+  const headStarted = performance.now();
+  const headCpu0 = process.cpuUsage();
+  const head = EmbeddingSoftmax.train(
+    examples.map((e) => vectors.get(e.text)!),
+    examples.map((e) => e.intent),
+    classes,
+  );
+  const headCpu = process.cpuUsage(headCpu0);
+  const headSeconds = (performance.now() - headStarted) / 1000;
+  const weights = [0, 0.25, 0.3, 0.4, 0.5, 0.6, 0.75, 1];
+  const chosen = Number(values["encoder-weight"]);
+  if (!weights.includes(chosen)) weights.push(chosen);
+  const rows = [
+    ...inScope.map((r) => ({ text: r[0], gold: r[1] as string | null })),
+    ...outOfScope.map((r) => ({ text: r[0], gold: null })),
+  ];
+  const baseLatency: number[] = [];
+  const headLatency: number[] = [];
+  // Per row and weight: the best intent and its combined probability.
+  const results = rows.map(({ text, gold }) => {
+    let t = performance.now();
+    const base = model.classify(text);
+    baseLatency.push(performance.now() - t);
+    t = performance.now();
+    const encoded = head.probabilities(vectors.get(text)!);
+    headLatency.push(performance.now() - t);
+    const baseP = new Map(base.ranking.map((r) => [r.intent, r.confidence]));
+    return {
+      gold,
+      byWeight: weights.map((w) => {
+        let best = -1;
+        let bestP = -1;
+        for (let c = 0; c < classes.length; c++) {
+          const p = (1 - w) * (baseP.get(classes[c]!) ?? 0) + w * encoded[c]!;
+          if (p > bestP) [best, bestP] = [c, p];
+        }
+        return { intent: classes[best]!, p: bestP };
+      }),
+    };
+  });
+  const sorted = (a: number[]) => [...a].sort((x, y) => x - y);
+  const pctOf = (a: number[], p: number) =>
+    Number(sorted(a)[Math.min(a.length - 1, Math.floor(p * a.length))]!.toFixed(3));
+  const score = (wi: number, threshold: number) => {
+    let correct = 0;
+    let recalled = 0;
+    for (const r of results) {
+      const { intent, p } = r.byWeight[wi]!;
+      if (r.gold === null) recalled += p < threshold ? 1 : 0;
+      else correct += p >= threshold && intent === r.gold ? 1 : 0;
+    }
+    return {
+      inScopeAccuracy: Number((correct / inScope.length).toFixed(4)),
+      oosRecall: outOfScope.length ? Number((recalled / outOfScope.length).toFixed(4)) : null,
+    };
+  };
+  const table = weights.map((w, wi) => {
+    const atModel = score(wi, model.threshold);
+    let best = { threshold: 0, inScopeAccuracy: 0, oosRecall: 0 as number | null };
+    for (let t = 0.01; t < 0.95; t += 0.01) {
+      const s = score(wi, t);
+      if ((s.oosRecall ?? 1) >= 0.5 && s.inScopeAccuracy > best.inScopeAccuracy)
+        best = { threshold: Number(t.toFixed(2)), ...s };
+    }
+    return { weight: w, atThreshold: model.threshold, ...atModel, bestForOos50: best };
+  });
+  // Every weight across thresholds 0.08–0.25, to find one setting that serves both the full and the few-shot data.
+  const sweep = weights.map((weight, wi) => ({
+    weight,
+    rows: Array.from({ length: 18 }, (_, i) => {
+      const t = Number((0.08 + i * 0.01).toFixed(2));
+      const s = score(wi, t);
+      return [t, s.inScopeAccuracy, s.oosRecall];
+    }),
+  }));
+  const combinedLatency = baseLatency.map((b, i) => b + headLatency[i]!);
+  const figures = {
+    encoder: "use",
+    split: data.test ? "test" : "val",
+    shots,
+    examples: examples.length,
+    modelTrainSeconds: Number(trainSeconds.toFixed(2)),
+    headTrainSeconds: Number(headSeconds.toFixed(2)),
+    headTrainCpuSeconds: Number(((headCpu.user + headCpu.system) / 1e6).toFixed(2)),
+    encoderLoadSeconds: Number(loadSeconds.toFixed(2)),
+    embedded,
+    embedSeconds: Number(embedSeconds.toFixed(1)),
+    embedCpuSeconds: Number(((embedCpu.user + embedCpu.system) / 1e6).toFixed(1)),
+    classifyP50Ms: pctOf(combinedLatency, 0.5),
+    classifyP99Ms: pctOf(combinedLatency, 0.99),
+    headP99Ms: pctOf(headLatency, 0.99),
+    rssMb: Math.round(process.memoryUsage().rss / 1024 / 1024),
+    table,
+    sweep,
+  };
+  console.log(JSON.stringify(figures));
+  for (const row of table)
+    console.log(
+      `w=${row.weight}: at ${row.atThreshold}: in-scope ${(row.inScopeAccuracy * 100).toFixed(1)}%, oos recall ${row.oosRecall === null ? "n/a" : `${(row.oosRecall * 100).toFixed(1)}%`}; ` +
+        `best with oos ≥ 50%: threshold ${row.bestForOos50.threshold}: in-scope ${(row.bestForOos50.inScopeAccuracy * 100).toFixed(1)}%, oos ${((row.bestForOos50.oosRecall ?? 0) * 100).toFixed(1)}%`,
+    );
+}
