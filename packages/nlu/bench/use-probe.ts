@@ -22,6 +22,7 @@ for (const s of texts.slice(0, 300)) {
   await model.embed([s]);
   single.push(performance.now() - t);
 }
+const rssAfterSingleMb = Math.round(process.memoryUsage().rss / 2 ** 20);
 const batch: number[] = [];
 for (let i = 0; i < 20; i++) {
   t = performance.now();
@@ -37,6 +38,7 @@ console.log(
     loadCpuMs: Math.round((cpuLoad.user + cpuLoad.system) / 1000),
     rssBeforeMb: Math.round(rss0 / 2 ** 20),
     rssAfterLoadMb: Math.round(rssLoad / 2 ** 20),
+    rssAfterSingleMb,
     rssEndMb: Math.round(process.memoryUsage().rss / 2 ** 20),
     singleP50Ms: pct(single, 0.5),
     singleP99Ms: pct(single, 0.99),
