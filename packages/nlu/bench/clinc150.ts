@@ -69,7 +69,12 @@ const model = trainModel(intents, {
   ...(values.threshold ? { threshold: Number(values.threshold) } : {}),
 });
 const trainSeconds = (performance.now() - started) / 1000;
-if (values.encoder !== undefined && values.encoder !== "use") throw new Error("--encoder knows only `use`");
+if (values.encoder !== undefined && values.encoder !== "use" && values.encoder !== "use-features")
+  throw new Error("--encoder knows only `use` and `use-features`");
+if (values.encoder === "use-features") {
+  await featuresBench(inScope);
+  process.exit(0);
+}
 if (values.encoder === "use") {
   await encoderBench(inScope);
   process.exit(0);
@@ -257,4 +262,57 @@ async function encoderBench(inScope: Row[]): Promise<void> {
       `w=${row.weight}: threshold ${row.threshold} chosen on even rows (${(row.tuned.inScopeAccuracy * 100).toFixed(1)}%, oos ${((row.tuned.oosRecall ?? 0) * 100).toFixed(0)}%), ` +
         `odd rows: in-scope ${(row.heldOut.inScopeAccuracy * 100).toFixed(1)}%, oos ${((row.heldOut.oosRecall ?? 0) * 100).toFixed(0)}%`,
     );
+}
+
+/**
+ * `--encoder use-features`: the USE embedding appended to the classifier's features (beside the
+ * pooled word vectors, weight `--encoder-weight`, shortened by the known share like them), one
+ * model instead of two. Reports in-scope accuracy and oos recall for thresholds 0.08–0.3.
+ */
+async function featuresBench(inScope: Row[]): Promise<void> {
+  const { embedAll } = await import("./use-encoder.ts");
+  const { IntentClassifier } = await import("../src/classifier.ts");
+  const cacheBase = `${dataFile instanceof URL ? dataFile.pathname : dataFile}.use-cache`;
+  const examples = intents.flatMap((i) => i.examples.map((text) => ({ text, intent: i.name })));
+  const texts = [...examples.map((e) => e.text), ...inScope.map((r) => r[0]), ...outOfScope.map((r) => r[0])];
+  const { vectors, embedded } = await embedAll(texts, cacheBase);
+  const weight = Number(values["encoder-weight"]);
+  const cpu0 = process.cpuUsage();
+  const classifier = IntentClassifier.train(examples, {
+    wordVectors: wordVectorsFor(values.language),
+    sentenceVectors: (text) => vectors.get(text)!,
+    sentenceWeight: weight,
+  });
+  const trainCpu = process.cpuUsage(cpu0);
+  const latency: number[] = [];
+  const results = [
+    ...inScope.map((r) => ({ text: r[0], gold: r[1] as string | null })),
+    ...outOfScope.map((r) => ({ text: r[0], gold: null })),
+  ].map(({ text, gold }) => {
+    const t = performance.now();
+    const c = classifier.classify(text);
+    latency.push(performance.now() - t);
+    return { gold, intent: c.ranking[0]!.intent, p: c.confidence };
+  });
+  const sweep = Array.from({ length: 23 }, (_, i) => {
+    const t = Number((0.08 + i * 0.01).toFixed(2));
+    let correct = 0;
+    let recalled = 0;
+    for (const r of results)
+      if (r.gold === null) recalled += r.p < t ? 1 : 0;
+      else correct += r.p >= t && r.intent === r.gold ? 1 : 0;
+    return [t, Number((correct / inScope.length).toFixed(4)), Number((recalled / (outOfScope.length || 1)).toFixed(4))];
+  });
+  latency.sort((a, b) => a - b);
+  console.log(
+    JSON.stringify({
+      encoder: "use-features",
+      shots,
+      weight,
+      embedded,
+      trainCpuSeconds: Number(((trainCpu.user + trainCpu.system) / 1e6).toFixed(2)),
+      classifyP99Ms: Number(latency[Math.floor(0.99 * latency.length)]!.toFixed(3)),
+      sweep,
+    }),
+  );
 }
