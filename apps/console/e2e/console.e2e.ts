@@ -212,3 +212,31 @@ test("the intents page shows the model report once a worker has computed it", as
   await perIntent.getByRole("cell", { name: "order.status", exact: true }).waitFor();
   await page.context().close();
 });
+
+test("the notification log filters by every status, scheduled and cancelled reminders included", async () => {
+  await apiCall(stack, stack.demo.apiKey, "POST", "/v1/contacts", { customerId: "c-e2e-reminders" });
+  const remind = (text: string) =>
+    apiCall<{ id: string }>(stack, stack.demo.apiKey, "POST", "/v1/scheduled-messages", {
+      idempotencyKey: text,
+      contact: { customerId: "c-e2e-reminders" },
+      after: "P1D",
+      message: { text },
+    });
+  await remind("Your table is booked for tomorrow");
+  const dropped = await remind("Your cart misses you");
+  await apiCall(stack, stack.demo.apiKey, "POST", `/v1/notifications/${dropped.id}/cancel`, {});
+  const page = await signIn(browser, stack, await operator(stack, stack.demo.apiKey, "nia@shop.example", "viewer"));
+  await page.getByRole("link", { name: "Notifications" }).click();
+  const log = page.getByRole("table", { name: "Notification log" });
+  // The log shows a reminder by its kind, and a cancelled one with the reason.
+  for (const [status, cell] of [
+    ["scheduled", "reminder"],
+    ["cancelled", "cancelled through the API"],
+  ] as const) {
+    await page.getByLabel("Status").selectOption(status);
+    await log.getByRole("cell", { name: cell, exact: true }).first().waitFor();
+    const shown = await log.locator("tbody tr").allTextContents();
+    assert.ok(shown.length > 0 && shown.every((row) => row.includes(status)), `${status}: ${shown.join(" | ")}`);
+  }
+  await page.context().close();
+});

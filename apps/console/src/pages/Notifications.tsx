@@ -30,7 +30,7 @@ export function NotificationsPage() {
           Status
           <select value={status} onChange={(e) => setStatus(e.target.value)}>
             <option value="">All</option>
-            {["queued", "deferred", "sent", "failed", "skipped"].map((s) => (
+            {["scheduled", "queued", "deferred", "sent", "failed", "skipped", "cancelled"].map((s) => (
               <option key={s}>{s}</option>
             ))}
           </select>
