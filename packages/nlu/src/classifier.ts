@@ -1,3 +1,4 @@
+import { seeded, shuffleInPlace } from "./seeded.ts";
 import { featureCounts, tokenize } from "./text.ts";
 import { poolWordVectors, wordVectorsNamed, type WordVectors } from "./word-vectors.ts";
 
@@ -257,16 +258,9 @@ export class IntentClassifier {
       for (let f = this.vocabulary.length * k; f < weights.length; f++) weights[f]! *= denseScale;
       denseScale = 1;
     };
-    let seed = 42;
-    const random = () => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return seed / 2147483648;
-    };
+    const random = seeded(42);
     for (let epoch = 0; epoch < epochs; epoch++) {
-      for (let i = order.length - 1; i > 0; i--) {
-        const j = Math.floor(random() * (i + 1));
-        [order[i], order[j]] = [order[j]!, order[i]!];
-      }
+      shuffleInPlace(order, random);
       const rate = 2 / (1 + epoch * 0.2);
       for (const n of order) {
         const x = vectors[n]!;

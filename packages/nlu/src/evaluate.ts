@@ -1,5 +1,6 @@
 import type { EntityTypeDefinition } from "./entities.ts";
 import { trainModel, type IntentDefinition } from "./model.ts";
+import { seeded, shuffleInPlace } from "./seeded.ts";
 
 /** Below this many examples an intent is listed as having too few (Dialogflow asks for 10–20; few-shot models manage 5). */
 export const TOO_FEW_EXAMPLES = 5;
@@ -41,24 +42,6 @@ export interface EvaluationReport {
 /** Shares to four places: a report needs no more, and a stored one reads back exactly as computed. */
 const share = (part: number, whole: number) => (whole ? Math.round((part / whole) * 1e4) / 1e4 : null);
 
-/** A fixed-seed generator (the classifier's own LCG), so a report is the same for the same training data. */
-function seeded(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return state / 2147483648;
-  };
-}
-
-function shuffled<T>(items: T[], random: () => number): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
-
 /**
  * Stratified k-fold cross-validation on a tenant's own examples: each intent's examples, shuffled
  * with a fixed seed, are dealt round the folds, so every fold holds a share of every intent and an
@@ -79,7 +62,7 @@ export function crossValidate(
   // fold → the examples it tests; an intent with a single example is only ever trained on.
   const dealt = trained.map((intent) => ({
     intent,
-    byFold: shuffled(intent.examples, random).map((text, n) => ({ text, fold: n % folds })),
+    byFold: shuffleInPlace([...intent.examples], random).map((text, n) => ({ text, fold: n % folds })),
   }));
   const scores = new Map(trained.map((i) => [i.name, { tested: 0, correct: 0 }]));
   const confused = new Map<string, Confusion>();
