@@ -21,23 +21,34 @@ export function installationSaver(
     // The mark the admin API refuses in a body: the driver may route by the key only the platform proved.
     const config = { ...installation.config, installedVia: "oauth" };
     const secrets = sealer.sealJson(installation.secrets);
-    // Among installed accounts only: an account connected by hand with the same key (which any
-    // tenant may claim) neither blocks the installation nor becomes it.
-    const existing = await db.channelAccount.findFirst({
-      where: {
-        channel: driver.name,
-        AND: [{ config: { path: [accountKey], equals: key } }, { config: { path: ["installedVia"], equals: "oauth" } }],
-      },
+    // One installation of a platform account at a time across the deployment (a double-clicked
+    // authorize page, two tenants racing): the lookup and the write below would otherwise both find
+    // nothing and create two accounts. The key lives in JSON whose name each driver chooses, so a
+    // lock on (channel, key) serves every driver where a unique index would need one per driver.
+    const changed = await db.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`install:${driver.name}:${key}`}))`;
+      // Among installed accounts only: an account connected by hand with the same key (which any
+      // tenant may claim) neither blocks the installation nor becomes it.
+      const existing = await tx.channelAccount.findFirst({
+        where: {
+          channel: driver.name,
+          AND: [
+            { config: { path: [accountKey], equals: key } },
+            { config: { path: ["installedVia"], equals: "oauth" } },
+          ],
+        },
+      });
+      if (existing && existing.tenantId !== tenantId)
+        throw new Error(`this ${driver.displayName} account is connected to another tenant`);
+      if (!existing) {
+        await tx.channelAccount.create({
+          data: { tenantId, channel: driver.name, name: installation.name, config, secrets },
+        });
+        return null;
+      }
+      await tx.channelAccount.update({ where: { id: existing.id }, data: { config, secrets, enabled: true } });
+      return existing.id;
     });
-    if (existing && existing.tenantId !== tenantId)
-      throw new Error(`this ${driver.displayName} account is connected to another tenant`);
-    if (existing) {
-      await db.channelAccount.update({ where: { id: existing.id }, data: { config, secrets, enabled: true } });
-      onChanged(existing.id);
-      return;
-    }
-    await db.channelAccount.create({
-      data: { tenantId, channel: driver.name, name: installation.name, config, secrets },
-    });
+    if (changed) onChanged(changed);
   };
 }
