@@ -1,15 +1,16 @@
 import type { ChannelDriver } from "@cb/core";
-import { GRAPH_SETTINGS, metaConnection, metaCredentials, type MetaAccountSecrets } from "@cb/meta-graph";
+import { metaAccount, metaConnection, type MetaAccountSecrets } from "@cb/meta-graph";
 import { Type, type Static } from "typebox";
 import { policy } from "./policy.ts";
 import { LIMITS, render } from "./render.ts";
 import { createSender } from "./sender.ts";
 import { webhook } from "./webhook.ts";
 
-export const Credentials = metaCredentials(
+const account = metaAccount(
   "pageAccessToken",
   "The access token of the Facebook Page linked to the Instagram professional account",
 );
+export const Credentials = account.credentials;
 export const Config = Type.Object({
   instagramAccountId: Type.String({ minLength: 1, description: "The Instagram professional account's id (IGID)" }),
 });
@@ -19,11 +20,8 @@ export type InstagramConfig = Static<typeof Config>;
 export const driver: ChannelDriver = {
   name: "instagram",
   displayName: "Instagram",
-  credentials: Credentials,
+  ...account,
   config: Config,
-  secretFields: ["pageAccessToken", "appSecret", "verifyToken"],
-  secretHeaders: ["x-hub-signature-256"],
-  settings: GRAPH_SETTINGS,
   connection: metaConnection({
     subscribe: ["messages", "messaging_postbacks", "message_reactions", "messaging_seen"],
     where: "Instagram > Webhooks (the Instagram object)",

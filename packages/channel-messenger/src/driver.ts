@@ -1,5 +1,5 @@
 import type { ChannelDriver } from "@cb/core";
-import { GRAPH_SETTINGS, metaConnection, metaCredentials, type MetaAccountSecrets } from "@cb/meta-graph";
+import { metaAccount, metaConnection, type MetaAccountSecrets } from "@cb/meta-graph";
 import { Type, type Static } from "typebox";
 import { welcomeEvents } from "./normalize.ts";
 import { policy } from "./policy.ts";
@@ -7,7 +7,8 @@ import { LIMITS, render } from "./render.ts";
 import { createSender } from "./sender.ts";
 import { webhook } from "./webhook.ts";
 
-export const Credentials = metaCredentials("pageAccessToken", "The Page's access token");
+const account = metaAccount("pageAccessToken", "The Page's access token");
+export const Credentials = account.credentials;
 export const Config = Type.Object({ pageId: Type.String({ minLength: 1, description: "The Facebook Page's id" }) });
 export type MessengerSecrets = MetaAccountSecrets<typeof Credentials>;
 export type MessengerConfig = Static<typeof Config>;
@@ -15,11 +16,8 @@ export type MessengerConfig = Static<typeof Config>;
 export const driver: ChannelDriver = {
   name: "messenger",
   displayName: "Messenger",
-  credentials: Credentials,
+  ...account,
   config: Config,
-  secretFields: ["pageAccessToken", "appSecret", "verifyToken"],
-  secretHeaders: ["x-hub-signature-256"],
-  settings: GRAPH_SETTINGS,
   connection: metaConnection({
     subscribe: ["messages", "messaging_postbacks", "message_deliveries", "message_reads"],
     where: "Messenger > Settings > Webhooks",

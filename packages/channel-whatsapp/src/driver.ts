@@ -1,15 +1,13 @@
 import type { ChannelDriver } from "@cb/core";
-import { GRAPH_SETTINGS, metaConnection, metaCredentials, type MetaAccountSecrets } from "@cb/meta-graph";
+import { metaAccount, metaConnection, type MetaAccountSecrets } from "@cb/meta-graph";
 import { Type, type Static } from "typebox";
 import { policy } from "./policy.ts";
 import { LIMITS, render } from "./render.ts";
 import { createSender } from "./sender.ts";
 import { webhook } from "./webhook.ts";
 
-export const Credentials = metaCredentials(
-  "accessToken",
-  "A system user's access token with whatsapp_business_messaging",
-);
+const account = metaAccount("accessToken", "A system user's access token with whatsapp_business_messaging");
+export const Credentials = account.credentials;
 export const Config = Type.Object({
   phoneNumberId: Type.String({ minLength: 1, description: "The business phone number's id" }),
   wabaId: Type.Optional(Type.String({ description: "The WhatsApp Business Account's id" })),
@@ -20,11 +18,8 @@ export type WhatsAppConfig = Static<typeof Config>;
 export const driver: ChannelDriver = {
   name: "whatsapp",
   displayName: "WhatsApp",
-  credentials: Credentials,
+  ...account,
   config: Config,
-  secretFields: ["accessToken", "appSecret", "verifyToken"],
-  secretHeaders: ["x-hub-signature-256"],
-  settings: GRAPH_SETTINGS,
   connection: metaConnection({ subscribe: ["messages"], where: "WhatsApp > Configuration > Webhook" }),
   webhook,
   render,
