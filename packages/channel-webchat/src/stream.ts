@@ -1,4 +1,4 @@
-import type { LimitsStore, LiveEvent, LiveUpdates } from "@cb/core";
+import { eventStreams, type EventStream, type LimitsStore, type LiveEvent, type LiveUpdates } from "@cb/core";
 import type { FastifyReply } from "fastify";
 import {
   botWorking,
@@ -25,7 +25,7 @@ export interface StreamTarget {
  * whose conversation is theirs (one lookup per such message for the whole process).
  */
 export function createStreams(pool: LimitsStore, live: LiveUpdates) {
-  const open = new Set<() => void>();
+  const streams = eventStreams(live);
   const owners = new Map<string, Promise<{ accountId: string; externalId: string } | undefined>>();
 
   const ownerOf = (conversationId: string) => {
@@ -40,15 +40,14 @@ export function createStreams(pool: LimitsStore, live: LiveUpdates) {
   };
 
   async function serve(reply: FastifyReply, target: StreamTarget, cursor: number | undefined): Promise<void> {
-    const res = reply.raw;
     let conversationId = await findConversation(pool, target.accountId, target.externalId);
     let lastCursor = cursor;
     const told = new Set<string>();
     let typing = false;
 
-    const write = (chunk: string) => {
-      if (!res.writableEnded) res.write(chunk);
-    };
+    // Opened below, once the handlers it calls are defined; nothing is written before.
+    let stream: EventStream;
+    const write = (chunk: string) => stream.write(chunk);
     const tell = (row: StoredMessage) => {
       const id = row.updatedAt.getTime();
       lastCursor = Math.max(lastCursor ?? 0, id);
@@ -92,22 +91,6 @@ export function createStreams(pool: LimitsStore, live: LiveUpdates) {
       if (row) tell(row);
     };
 
-    reply.hijack();
-    res.writeHead(200, {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache, no-transform",
-      // Proxies such as nginx would otherwise hold events back in their buffers.
-      "x-accel-buffering": "no",
-      // reply.hijack() skips fastify's hooks: the CORS header the widget's page needs, set here.
-      ...Object.fromEntries(
-        ["access-control-allow-origin", "vary"].flatMap((h) => {
-          const value = reply.getHeader(h);
-          return value === undefined ? [] : [[h, String(value)]];
-        }),
-      ),
-    });
-    write(": connected\n\n");
-
     // Events are handled one after another, in the order the database sent them: per-conversation
     // order holds. Those arriving during the catch-up wait behind it.
     let chain: Promise<void> = Promise.resolve();
@@ -117,29 +100,28 @@ export function createStreams(pool: LimitsStore, live: LiveUpdates) {
           { err },
           "web chat stream: reading a message failed; the visitor's next reconnection replays it",
         );
-        end();
+        stream.end();
       });
     };
-    const unsubscribe = live.subscribe(target.tenantId, (signal) =>
-      enqueue(() => ("resync" in signal ? catchUp() : onEvent(signal.event))),
+    // The CORS header the widget's page needs, which the hijacked reply would not send.
+    const cors = Object.fromEntries(
+      ["access-control-allow-origin", "vary"].flatMap((h) => {
+        const value = reply.getHeader(h);
+        return value === undefined ? [] : [[h, String(value)]];
+      }),
+    );
+    stream = streams.open(
+      reply,
+      target.tenantId,
+      (signal) => enqueue(() => ("resync" in signal ? catchUp() : onEvent(signal.event))),
+      cors,
     );
     enqueue(catchUp);
-    const ping = setInterval(() => write(": ping\n\n"), live.pingMs);
-    const end = () => {
-      if (!open.delete(end)) return;
-      clearInterval(ping);
-      unsubscribe();
-      res.end();
-    };
-    open.add(end);
-    res.on("close", end);
   }
 
   return {
     serve,
     /** A stream never finishes by itself: the server's close ends them (the widget reconnects elsewhere). */
-    endAll() {
-      for (const end of open) end();
-    },
+    endAll: streams.endAll,
   };
 }

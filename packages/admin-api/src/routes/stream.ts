@@ -1,3 +1,4 @@
+import { eventStreams } from "@cb/core";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { requireScope, tenantOf } from "../context.ts";
 import type { LiveHub, LiveSignal } from "../live/hub.ts";
@@ -17,11 +18,9 @@ function format(signal: LiveSignal, id: number): string {
 
 /** GET /v1/stream: the tenant's live updates (live/hub.ts), ended cleanly when the server closes. */
 export const streamRoutes: FastifyPluginAsyncTypebox<{ live: LiveHub }> = async (app, { live }) => {
-  const open = new Set<() => void>();
-  // A stream never finishes by itself: without this the server's close would wait for every operator.
-  app.addHook("preClose", async () => {
-    for (const end of open) end();
-  });
+  const streams = eventStreams(live);
+  // Without this the server's close would wait for every operator.
+  app.addHook("preClose", async () => streams.endAll());
 
   app.get(
     "/v1/stream",
@@ -40,26 +39,8 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ live: LiveHub }> = async 
     async (request, reply) => {
       requireScope(request, false);
       const tenantId = tenantOf(request);
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-cache, no-transform",
-        // Proxies such as nginx would otherwise hold events back in their buffers.
-        "x-accel-buffering": "no",
-      });
-      res.write(": connected\n\n");
       let sequence = 0;
-      const unsubscribe = live.subscribe(tenantId, (signal) => res.write(format(signal, ++sequence)));
-      const ping = setInterval(() => res.write(": ping\n\n"), live.pingMs);
-      const end = () => {
-        if (!open.delete(end)) return;
-        clearInterval(ping);
-        unsubscribe();
-        res.end();
-      };
-      open.add(end);
-      res.on("close", end);
+      streams.open(reply, tenantId, (signal, stream) => stream.write(format(signal, ++sequence)));
     },
   );
 };
