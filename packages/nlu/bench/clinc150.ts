@@ -4,8 +4,8 @@
 // out-of-scope rows reports their recall as null. `--shots N` keeps N training examples per intent,
 // drawn with a fixed seed, so runs compare; `--intents N` the first N intents (in file order), judged
 // on their rows and all the out-of-scope ones. `--dev` judges on training rows instead, for choosing
-// settings without looking at the evaluation split: 20 examples per intent held out of training (with
-// `--shots`, 20 of those not drawn) and `oos_train`. `--encoder` adds the sentence encoder as a
+// settings without looking at the evaluation split: a fifth of each intent's examples held out of
+// training (with `--shots`, 20 of those not drawn) and `oos_train`. `--encoder` adds the sentence encoder as a
 // worker would (`sentenceEncoderPlan`, vectors of the planned texts, `classify(text, vector)`): the
 // training time includes embedding the planned texts (their vectors are cached beside the data;
 // `--fresh` embeds them all again, as a tenant's first training does), and each message is embedded
@@ -69,7 +69,7 @@ function intentsOf(rows: Row[]): IntentDefinition[] {
   return keptIntents === null ? intents : intents.slice(0, keptIntents);
 }
 
-/** `--dev`: 20 training rows per intent held out (from those not drawn, with `--shots`), and `oos_train`. */
+/** `--dev`: a fifth of each intent's training rows held out (with `--shots`, 20 of those not drawn), and `oos_train`. */
 function heldOutOfTraining(intents: IntentDefinition[]): {
   intents: IntentDefinition[];
   inScope: Row[];
@@ -82,8 +82,9 @@ function heldOutOfTraining(intents: IntentDefinition[]): {
   const kept = intents.map(({ name, examples }) => {
     if (shots === null) {
       const shuffled = shuffleInPlace([...examples], random);
-      inScope.push(...shuffled.slice(0, 20).map((text): Row => [text, name]));
-      return { name, examples: shuffled.slice(20) };
+      const fifth = Math.floor(examples.length / 5);
+      inScope.push(...shuffled.slice(0, fifth).map((text): Row => [text, name]));
+      return { name, examples: shuffled.slice(fifth) };
     }
     const drawn = new Set(examples);
     const rest = shuffleInPlace(

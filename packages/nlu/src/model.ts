@@ -180,18 +180,19 @@ function trainHead(
  */
 const ENCODER_EXAMPLES_PER_INTENT = 50;
 
-/** Tenants with fewer intents keep the n-gram model alone (measured: see the README's NLU section). */
-const ENCODER_FROM_INTENTS = 2;
-
-/** Whether a tenant's model learns from the sentence encoder, and which example texts it needs embedded. */
+/**
+ * Whether a tenant's model learns from the sentence encoder, and which example texts it needs
+ * embedded: every English tenant (`en`, `en-GB`, …), however small. Small tenants gain the most:
+ * CLINC150 subsets, validation split, in scope / out of scope without → with: 5 intents × 10
+ * examples 84% / 93% → 94% / 95%; 10 × 5: 89% / 84% → 94.5% / 91%; 10 × 20: 98% / 58% → 99.5% / 83%.
+ */
 export function sentenceEncoderPlan(
   intents: IntentDefinition[],
   language: string,
 ): { encoder: string; texts: string[] } | null {
   if (!/^en(-|$)/i.test(language)) return null;
-  const taught = intents.filter((i) => i.examples.length);
-  if (taught.length < ENCODER_FROM_INTENTS) return null;
-  const texts = new Set(taught.flatMap((i) => i.examples.slice(0, ENCODER_EXAMPLES_PER_INTENT)));
+  const texts = new Set(intents.flatMap((i) => i.examples.slice(0, ENCODER_EXAMPLES_PER_INTENT)));
+  if (!texts.size) return null;
   return { encoder: SENTENCE_ENCODER, texts: [...texts] };
 }
 

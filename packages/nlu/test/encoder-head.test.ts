@@ -46,13 +46,17 @@ before(async () => {
   encoder = await initModel(modelSource);
 });
 
-test("the encoder finds the intent of a paraphrase that shares no word with its examples", async () => {
+test("the encoder finds the intent of a paraphrase that shares no word with its examples, and refuses a lookalike", async () => {
   const model = await trainWithEncoder(intents);
   assert.equal(model.encoder, SENTENCE_ENCODER);
   const text = "I would like my money back";
   assert.equal(model.classify(text).intent, null, "the n-grams alone do not know it");
   assert.equal(model.classify(text, await vectorOf(text)).intent, "refund");
   assert.equal(model.classify("howdy", await vectorOf("howdy")).intent, "greeting");
+  // The softmaxes would take it for a greeting too (0.67); it resembles none of the greetings.
+  const lookalike = "translate hello to spanish";
+  assert.equal(model.classify(lookalike).intent, "greeting", "the n-grams take it for a greeting");
+  assert.equal(model.classify(lookalike, await vectorOf(lookalike)).intent, null, "out of scope with the encoder");
   const unrelated = "tell me a joke about penguins";
   assert.equal(
     model.classify(unrelated, await vectorOf(unrelated)).intent,
@@ -87,6 +91,7 @@ test("sentenceEncoderPlan: English tenants only, at most 50 examples per intent 
   assert.equal(sentenceEncoderPlan(intents, "es"), null);
   assert.equal(sentenceEncoderPlan(intents, "fr-CA"), null);
   assert.equal(sentenceEncoderPlan(intents, "eng"), null);
+  assert.equal(sentenceEncoderPlan([{ name: "empty", examples: [] }], "en"), null, "nothing to embed");
   assert.equal(sentenceEncoderPlan(intents, "en-GB")?.encoder, SENTENCE_ENCODER);
   const many = intents.map((i) => ({ ...i, examples: Array.from({ length: 80 }, (_, n) => `${i.name} example ${n}`) }));
   const plan = sentenceEncoderPlan(many, "en")!;
