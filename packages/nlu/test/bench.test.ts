@@ -15,7 +15,7 @@ async function bench(...args: string[]): Promise<Record<string, unknown>> {
   return JSON.parse(stdout.split("\n")[0]!) as Record<string, unknown>;
 }
 
-test("bench:nlu: any CLINC150-format file, N examples per intent drawn with a fixed seed", async () => {
+test("bench:nlu: any CLINC150-format file, N examples per intent drawn with a fixed seed, or the first N intents", async () => {
   const full = await bench(spanish, "--language", "es");
   assert.equal(full.examples, 250);
   assert.equal(full.shots, null);
@@ -27,15 +27,17 @@ test("bench:nlu: any CLINC150-format file, N examples per intent drawn with a fi
   assert.ok((few.inScopeAccuracy as number) < (full.inScopeAccuracy as number));
   const again = await bench(spanish, "--language", "es", "--shots", "2");
   assert.equal(again.inScopeAccuracy, few.inScopeAccuracy, "the same examples are drawn every run");
+  const first = await bench(spanish, "--language", "es", "--intents", "3");
+  assert.equal(first.intents, 3);
+  assert.equal(first.examples, 15, "3 intents × 5");
 });
 
 test("bench:nlu --encoder: the model learns from the sentence encoder and each message is embedded in the timing", async () => {
-  const plain = await bench(english, "--intents", "10");
-  const encoded = await bench(english, "--intents", "10", "--encoder");
+  const plain = await bench(english);
+  const encoded = await bench(english, "--encoder");
   assert.equal(plain.encoder, null);
   assert.equal(encoded.encoder, "use-lite-512");
-  assert.equal(encoded.intents, 10);
-  assert.equal(encoded.examples, 50);
+  assert.equal(encoded.examples, 250);
   assert.equal((encoded.encoderEmbedded as number) + (encoded.encoderCached as number), encoded.encoderPlanned);
   assert.ok((encoded.inScopeAccuracy as number) > (plain.inScopeAccuracy as number));
   assert.ok((encoded.p50Ms as number) > (encoded.classifyP50Ms as number), "embedding the message is timed");
