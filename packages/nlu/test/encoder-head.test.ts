@@ -74,7 +74,7 @@ test("without the message's vector the n-gram model alone decides, as a model tr
   assert.notDeepEqual(withEncoder.classify(text, await vectorOf(text)), alone.classify(text));
 });
 
-test("the encoder head is stored with the model and loaded back with the same classifications", async () => {
+test("the encoder head is stored with the model and loaded back with the same classifications; a wrong vector is refused", async () => {
   const model = await trainWithEncoder(intents);
   for (const loaded of [loadModel(JSON.parse(JSON.stringify(model.toJSON()))), join(split(model))]) {
     assert.equal(loaded.encoder, SENTENCE_ENCODER);
@@ -83,6 +83,10 @@ test("the encoder head is stored with the model and loaded back with the same cl
       assert.deepEqual(loaded.classify(text, vector), model.classify(text, vector), text);
     }
   }
+  assert.throws(() => model.classify("hello", new Float32Array(3)), /a vector of 3 dimensions, 512 expected/);
+  const stored = model.toJSON();
+  const cut = { ...stored.encoderHead!, weights: stored.encoderHead!.weights.slice(0, 400) };
+  assert.throws(() => loadModel({ ...stored, encoderHead: cut }), /weights do not match/);
   const weightsAndCentroids = 2 * intents.length * 512 * 4;
   assert.equal(model.bytes - trainModel(intents).bytes, weightsAndCentroids, "the head counts in the model's size");
 });
