@@ -1,16 +1,15 @@
 // `npm run bench:nlu [-- <file>] [--shots N] [--intents N] [--language en] [--encoder [--fresh]] [--dev]`:
-// trains a tenant's model (`trainModel`, as a worker does) on the `train` split of a CLINC150-format
-// file and evaluates on `test` / `oos_test` when present, else `val` / `oos_val`; a file without
-// out-of-scope rows reports their recall as null. `--shots N` keeps N training examples per intent,
-// drawn with a fixed seed, so runs compare; `--intents N` the first N intents (in file order), judged
-// on their rows and all the out-of-scope ones. `--dev` judges on training rows instead, for choosing
-// settings without looking at the evaluation split: a fifth of each intent's examples held out of
-// training (with `--shots`, 20 of those not drawn) and `oos_train`. `--encoder` adds the sentence encoder as a
-// worker would (`sentenceEncoderPlan`, vectors of the planned texts, `classify(text, vector)`): the
-// training time includes embedding the planned texts (their vectors are cached beside the data;
-// `--fresh` embeds them all again, as a tenant's first training does), and each message is embedded
-// alone, timed with its classification. Prints one JSON line, then a summary. Out-of-scope rows are
-// never seen in training.
+// trains a tenant's model (`trainModel`, as a worker does) on the `train` split of a CLINC150-format file
+// and evaluates on `test` / `oos_test` when present, else `val` / `oos_val`; a file without out-of-scope
+// rows reports their recall as null. `--shots N` keeps N training examples per intent, drawn with a fixed
+// seed, so runs compare; `--intents N` the first N intents (in file order), judged on their rows and all
+// the out-of-scope ones. `--dev` judges on training rows instead, for choosing settings without looking at
+// the evaluation split: a fifth of each intent's examples held out of training (with `--shots`, 20 of those
+// not drawn) and `oos_train`. `--encoder` adds the sentence encoder as a worker would
+// (`sentenceEncoderPlan`, vectors of the planned texts, `classify(text, vector)`): the training time
+// includes embedding the planned texts (their vectors are cached beside the data; `--fresh` embeds them all
+// again, as a tenant's first training does), and each message is embedded alone, timed with its
+// classification. Prints one JSON line, then a summary. Out-of-scope rows are never seen in training.
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
@@ -127,7 +126,7 @@ async function prepareEncoder() {
   await encoder.embed(["warm up"]);
   const plan = sentenceEncoderPlan(intents, values.language);
   const cacheBase = `${dataFile instanceof URL ? dataFile.pathname : dataFile}.use-cache`;
-  const cached = plan ? await embedCached(async () => encoder, plan.texts, cacheBase, values.fresh) : null;
+  const cached = plan ? await embedCached(encoder, plan.texts, cacheBase, values.fresh) : null;
   return {
     loadSeconds,
     planned: plan?.texts.length ?? 0,

@@ -25,7 +25,7 @@ export async function embedOne(encoder: Encoder, text: string): Promise<Float32A
  * `seconds` is the time spent embedding; `cached` how many came from the cache.
  */
 export async function embedCached(
-  encoder: () => Promise<Encoder>,
+  encoder: Encoder,
   texts: string[],
   cacheBase: string,
   fresh = false,
@@ -42,11 +42,10 @@ export async function embedCached(
   if (!fresh) for (const t of unique) if (cache.has(t)) vectors.set(t, cache.get(t)!);
   const missing = unique.filter((t) => !vectors.has(t));
   if (!missing.length) return { vectors, seconds: 0, embedded: 0, cached: vectors.size };
-  const model = await encoder();
   const started = performance.now();
   for (let i = 0; i < missing.length; i += BATCH) {
     const batch = missing.slice(i, i + BATCH);
-    const out = await model.embed(batch);
+    const out = await encoder.embed(batch);
     for (const [j, t] of batch.entries()) vectors.set(t, Float32Array.from(out[j]!));
   }
   const seconds = (performance.now() - started) / 1000;
