@@ -29,13 +29,6 @@ export interface ClassifierOptions {
   l2?: number;
   /** Pretrained word vectors for the tenant's language (`wordVectorsFor`); without them, n-grams alone. */
   wordVectors?: WordVectors | null;
-  /**
-   * EXPERIMENTAL (issue 22, bench only: not serialized, so a loaded model lacks it): a sentence
-   * encoder's unit-length vector for a text (512 dimensions), appended to the features like the
-   * pooled word vectors, weighted by `sentenceWeight` and shortened the same way.
-   */
-  sentenceVectors?: ((text: string) => Float32Array) | null;
-  sentenceWeight?: number;
 }
 
 interface SparseVector {
@@ -81,8 +74,6 @@ export class IntentClassifier {
     private readonly bias: Float32Array,
     readonly threshold: number,
     private readonly wordVectors: WordVectors | null,
-    private readonly sentenceVectors: ((text: string) => Float32Array) | null = null,
-    private readonly sentenceWeight = 1,
   ) {
     this.featureIndex = new Map(vocabulary.map((f, i) => [f, i]));
     this.maxIdf = idf.reduce((max, v) => Math.max(max, v), 0);
@@ -114,9 +105,7 @@ export class IntentClassifier {
     // neighbours, the floor of 0.12 rules.
     const threshold = options.threshold ?? Math.max(0.12, Math.min(0.7, 2.5 / classes.length));
     const wordVectors = options.wordVectors ?? null;
-    const sentenceVectors = options.sentenceVectors ?? null;
-    const sentenceDimensions = sentenceVectors ? sentenceVectors(examples[0]!.text).length : 0;
-    const features = vocabulary.length + (wordVectors ? 3 * wordVectors.dimensions : 0) + sentenceDimensions;
+    const features = vocabulary.length + (wordVectors ? 3 * wordVectors.dimensions : 0);
     const model = new IntentClassifier(
       classes,
       vocabulary,
@@ -125,10 +114,8 @@ export class IntentClassifier {
       new Float32Array(classes.length),
       threshold,
       wordVectors,
-      sentenceVectors,
-      options.sentenceWeight ?? 1,
     );
-    const vectors = tokens.map((words, i) => model.vectorize(words, counts[i]!, examples[i]!.text));
+    const vectors = tokens.map((words, i) => model.vectorize(words, counts[i]!));
     const labels = examples.map((e) => classes.indexOf(e.intent));
     model.fit(vectors, labels, options.epochs ?? 15, options.l2 ?? 1e-5);
     return model;
@@ -164,7 +151,7 @@ export class IntentClassifier {
 
   classify(text: string): Classification {
     const words = tokenize(text);
-    const probabilities = this.probabilities(this.vectorize(words, featureCounts(words), text));
+    const probabilities = this.probabilities(this.vectorize(words, featureCounts(words)));
     const ranking = this.classes
       .map((intent, c) => ({ intent, confidence: probabilities[c]! }))
       .sort((a, b) => b.confidence - a.confidence);
@@ -179,7 +166,7 @@ export class IntentClassifier {
    * what lets out-of-scope messages fall to the fallback even for a tenant with little data.
    * The pooled word vectors follow, weighted against the n-grams by DENSE_WEIGHT.
    */
-  private vectorize(words: string[], counts: Map<string, number>, text: string): SparseVector {
+  private vectorize(words: string[], counts: Map<string, number>): SparseVector {
     const index: number[] = [];
     const value: number[] = [];
     let unknown = 0;
@@ -206,15 +193,6 @@ export class IntentClassifier {
       for (let d = 0; d < pooled.length; d++) {
         index.push(this.vocabulary.length + d);
         value.push(pooled[d]! * weight);
-      }
-    }
-    if (this.sentenceVectors) {
-      const sentence = this.sentenceVectors(text);
-      const start = this.vocabulary.length + (this.wordVectors ? 3 * this.wordVectors.dimensions : 0);
-      const weight = this.sentenceWeight * (Math.sqrt(knownSquares) / norm) ** 3;
-      for (let d = 0; d < sentence.length; d++) {
-        index.push(start + d);
-        value.push(sentence[d]! * weight);
       }
     }
     return { index: Int32Array.from(index), value: Float32Array.from(value), dense };

@@ -15,6 +15,8 @@ export {
 export {
   trainModel,
   loadModel,
+  sentenceEncoderPlan,
+  SENTENCE_ENCODER,
   type TrainOptions,
   type NluModel,
   type IntentDefinition,

@@ -1,4 +1,5 @@
 import { IntentClassifier, type Classification, type SerializedClassifier } from "./classifier.ts";
+import { EncoderHead, type SerializedEncoderHead } from "./encoder-head.ts";
 import type { EntityTypeDefinition } from "./entities.ts";
 import { wordVectorsFor } from "./word-vectors.ts";
 
@@ -37,9 +38,12 @@ export interface IntentDefinition {
 export interface NluModel {
   intents: IntentDefinition[];
   entityTypes: EntityTypeDefinition[];
-  /** Below this confidence a message is out of scope. */
+  /** Below this confidence a message is out of scope (with the sentence vector or without). */
   threshold: number;
-  classify(text: string): Classification;
+  /** The sentence encoder whose vector of each message `classify` wants; null when trained without one. */
+  readonly encoder: string | null;
+  /** Without the vector (encoder off or failed), the n-gram model alone decides, with its own threshold. */
+  classify(text: string, sentenceVector?: Float32Array): Classification;
   toJSON(): SerializedModel;
   /** Memory the model holds, in bytes (estimated; the worker's shared word vectors not counted). */
   readonly bytes: number;
@@ -49,22 +53,69 @@ export interface SerializedModel {
   intents: IntentDefinition[];
   entityTypes: EntityTypeDefinition[];
   classifier: SerializedClassifier | null;
+  /** What the model learnt from the sentence encoder's vectors; absent in models trained without them. */
+  encoderHead?: SerializedEncoderHead | null;
 }
+
+/** The one sentence encoder there is (the Universal Sentence Encoder lite, 512 dimensions); names it in stored models. */
+export const SENTENCE_ENCODER = "use-lite-512";
+
+/**
+ * How a message's sentence vector joins the n-gram model (`combine`). Chosen on CLINC150's training
+ * split (80 examples per intent learnt, 20 judged, with its `oos_train` rows; and 10 per intent
+ * learnt, 20 others judged) for the best in-scope accuracy with at least half the out-of-scope rows
+ * refused in both, the threshold left at the n-gram model's: the encoder's softmax weighs half, and
+ * an intent's confidence is scaled by how much the message resembles its examples, from nothing at a
+ * cosine of 0.30 to its centroid to all of it at 0.60 and above.
+ */
+const ENCODER_WEIGHT = 0.5;
+const RESEMBLANCE_FROM = 0.3;
+const RESEMBLANCE_TO = 0.6;
 
 function wrap(
   intents: IntentDefinition[],
   entityTypes: EntityTypeDefinition[],
   classifier: IntentClassifier | null,
+  head: EncoderHead | null,
 ): NluModel {
   return {
     intents,
     entityTypes,
     threshold: classifier?.threshold ?? 1,
-    classify: (text) => classifier?.classify(text) ?? { intent: null, confidence: 0, ranking: [] },
-    toJSON: () => ({ intents, entityTypes, classifier: classifier?.toJSON() ?? null }),
+    encoder: head?.encoder ?? null,
+    classify: (text, sentenceVector) => {
+      if (!classifier) return { intent: null, confidence: 0, ranking: [] };
+      const alone = classifier.classify(text);
+      return head && sentenceVector ? combine(alone, head, sentenceVector, classifier.threshold) : alone;
+    },
+    toJSON: () => ({
+      intents,
+      entityTypes,
+      classifier: classifier?.toJSON() ?? null,
+      ...(head ? { encoderHead: head.toJSON() } : {}),
+    }),
     // The definitions as JSON text, two bytes a character: near enough for what they are beside the weights.
-    bytes: (classifier?.bytes ?? 0) + 2 * JSON.stringify({ intents, entityTypes }).length,
+    bytes: (classifier?.bytes ?? 0) + (head?.bytes ?? 0) + 2 * JSON.stringify({ intents, entityTypes }).length,
   };
+}
+
+/**
+ * The n-gram model's probabilities averaged with the encoder softmax's, each scaled by the message's
+ * resemblance to the intent's examples (see ENCODER_WEIGHT). The softmaxes alone are sure of
+ * unrelated messages as often as of paraphrases; the cosine to the centroid is what refuses them.
+ */
+function combine(alone: Classification, head: EncoderHead, vector: Float32Array, threshold: number): Classification {
+  const { probabilities, similarities } = head.score(vector);
+  const ngram = new Map(alone.ranking.map((r) => [r.intent, r.confidence]));
+  const ranking = head.classes
+    .map((intent, c) => {
+      const p = (1 - ENCODER_WEIGHT) * (ngram.get(intent) ?? 0) + ENCODER_WEIGHT * probabilities[c]!;
+      const resemblance = (similarities[c]! - RESEMBLANCE_FROM) / (RESEMBLANCE_TO - RESEMBLANCE_FROM);
+      return { intent, confidence: p * Math.min(1, Math.max(0, resemblance)) };
+    })
+    .sort((a, b) => b.confidence - a.confidence);
+  const best = ranking[0]!;
+  return { intent: best.confidence >= threshold ? best.intent : null, confidence: best.confidence, ranking };
 }
 
 /**
@@ -80,6 +131,8 @@ export interface TrainOptions {
   threshold?: number;
   /** The tenant's BCP-47 language: English models of 20 intents or more also learn from pretrained word vectors. Default "en". */
   language?: string;
+  /** The encoder's vectors of (some of) the example texts, by text: those sentenceEncoderPlan listed. */
+  sentenceVectors?: ReadonlyMap<string, Float32Array>;
 }
 
 /** Trains a tenant's model from its intents' example phrases (synchronous; seconds for thousands of examples). */
@@ -95,9 +148,59 @@ export function trainModel(intents: IntentDefinition[], options: TrainOptions = 
         ...(options.threshold !== undefined ? { threshold: options.threshold } : {}),
       })
     : null;
-  return wrap(intents, options.entityTypes ?? [], classifier);
+  const head = classifier && options.sentenceVectors ? trainHead(intents, classifier, options.sentenceVectors) : null;
+  return wrap(intents, options.entityTypes ?? [], classifier, head);
+}
+
+/** The encoder head, from the examples that have a vector; none unless every intent has one (its centroid would be empty). */
+function trainHead(
+  intents: IntentDefinition[],
+  classifier: IntentClassifier,
+  sentenceVectors: ReadonlyMap<string, Float32Array>,
+): EncoderHead | null {
+  const vectors: Float32Array[] = [];
+  const labels: string[] = [];
+  for (const intent of intents)
+    for (const text of intent.examples) {
+      const vector = sentenceVectors.get(text);
+      if (!vector) continue;
+      vectors.push(vector);
+      labels.push(intent.name);
+    }
+  const taught = new Set(labels);
+  if (!classifier.classes.every((c) => taught.has(c))) return null;
+  return EncoderHead.train(SENTENCE_ENCODER, vectors, labels, classifier.classes);
+}
+
+/**
+ * Examples embedded per intent at most: training embeds each new text (~4 ms a sentence in batches
+ * on the 2-core machine), so 150 intents × 100 examples would add a minute to the first training.
+ * CLINC150 (validation split, in scope / out of scope) with all 100: 95.3% / 63%; the first 50:
+ * 95.1% / 59%; the first 30: 94.3% / 61%.
+ */
+const ENCODER_EXAMPLES_PER_INTENT = 50;
+
+/**
+ * Whether a tenant's model learns from the sentence encoder, and which example texts it needs
+ * embedded: every English tenant (`en`, `en-GB`, …), however small. Small tenants gain the most:
+ * CLINC150 subsets, validation split, in scope / out of scope without → with: 5 intents × 10
+ * examples 84% / 93% → 94% / 95%; 10 × 5: 89% / 84% → 94.5% / 91%; 10 × 20: 98% / 58% → 99.5% / 83%.
+ */
+export function sentenceEncoderPlan(
+  intents: IntentDefinition[],
+  language: string,
+): { encoder: string; texts: string[] } | null {
+  if (!/^en(-|$)/i.test(language)) return null;
+  const texts = new Set(intents.flatMap((i) => i.examples.slice(0, ENCODER_EXAMPLES_PER_INTENT)));
+  if (!texts.size) return null;
+  return { encoder: SENTENCE_ENCODER, texts: [...texts] };
 }
 
 export function loadModel(data: SerializedModel): NluModel {
-  return wrap(data.intents, data.entityTypes, data.classifier ? IntentClassifier.load(data.classifier) : null);
+  return wrap(
+    data.intents,
+    data.entityTypes,
+    data.classifier ? IntentClassifier.load(data.classifier) : null,
+    data.encoderHead ? EncoderHead.load(data.encoderHead) : null,
+  );
 }
