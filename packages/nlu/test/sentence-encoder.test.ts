@@ -7,6 +7,8 @@ import {
   createSentenceEncoder,
   createTrainer,
   crossValidate,
+  evaluateTenant,
+  evaluationOf,
   trainModel,
   trainTenantModel,
   understand,
@@ -75,7 +77,10 @@ test("a thread that dies is logged and replaced; a stuck one is ended; a turn's 
   const dying = createSentenceEncoder({ logger, thread: new URL("./exiting-encoder-thread.ts", import.meta.url) });
   try {
     await assert.rejects(dying.embed(["exit now"]), /exited \(code 3\)/);
-    assert.ok(lines.some((l) => l.level === 50 && /thread exited/.test(String(l.msg))), "the death is logged");
+    assert.ok(
+      lines.some((l) => l.level === 50 && /thread exited/.test(String(l.msg))),
+      "the death is logged",
+    );
     const [v] = await dying.embed(["hello"]);
     assert.equal(v!.length, 512);
     assert.equal(dying.stats().threads, 2, "a new thread served the next request");
@@ -176,4 +181,24 @@ test("the model report's folds learn from and classify with the sentence vectors
   );
   // The same vectors give the same folds the same model as the tenant's (trainModel).
   assert.equal(trainModel(intents, { sentenceVectors }).encoder, encoder.name);
+});
+
+test("the model report of an encoder tenant judges the model with its cached vectors", async () => {
+  const defs: IntentDefinition[] = [
+    ...intents,
+    // Examples that share few words with each other: the n-grams miss some, the vectors find them.
+    {
+      name: "weather",
+      examples: ["will it rain today", "is it sunny outside", "what's the forecast", "do I need an umbrella"],
+    },
+  ];
+  const tenantId = await tenantWith("Report", defs);
+  assert.equal(await trainTenantModel(t.db, tenantId, { trainer, encoder }), "trained");
+  const embedded = encoder.stats().embedded;
+  assert.equal(await evaluateTenant(t.db, tenantId, { encoder }), "stored");
+  assert.equal(encoder.stats().embedded, embedded, "the training's cached vectors, nothing embedded again");
+  const { fingerprint } = (await t.db.nluModel.findFirstOrThrow({ where: { tenantId } })) as { fingerprint: string };
+  const report = (await evaluationOf(t.db, tenantId, fingerprint))!.report!;
+  const plain = crossValidate(defs, { language: "en" });
+  assert.ok(report.accuracy! > plain.accuracy!, `with vectors ${report.accuracy} > n-grams alone ${plain.accuracy}`);
 });
