@@ -62,8 +62,11 @@ test("a turn goes before the training batches queued ahead of it", async () => {
     await small.embed(["warm up"]);
     const done: string[] = [];
     const texts = Array.from({ length: 160 }, (_, i) => `training sentence number ${i} about an order`);
-    const training = small.embed(texts, "training").then((v) => (done.push("training"), v));
-    const turn = small.embed(["where is my order"], "turn").then((v) => (done.push("turn"), v));
+    const training = small.embed(texts, "training").then((v) => {
+      done.push("training");
+      return v;
+    });
+    const turn = small.embed(["where is my order"], "turn").then(() => done.push("turn"));
     const [vectors] = await Promise.all([training, turn]);
     assert.equal(vectors.length, 160);
     assert.deepEqual(done, ["turn", "training"], "20 batches were queued; the turn waited for one at most");
