@@ -140,7 +140,12 @@ function wrap(
     threshold,
     encoder: sentenceHead?.encoder ?? null,
     classify: sentenceHead ? withHead(sentenceHead, ngrams, threshold) : ngrams,
-    toJSON: () => ({ intents, entityTypes, classifier: classifier?.toJSON() ?? null, sentenceHead }),
+    toJSON: () => ({
+      intents,
+      entityTypes,
+      classifier: classifier?.toJSON() ?? null,
+      ...(sentenceHead ? { sentenceHead } : {}),
+    }),
     // The definitions as JSON text, two bytes a character: near enough for what they are beside the weights.
     bytes:
       (classifier?.bytes ?? 0) +
