@@ -7,6 +7,7 @@
 //    first training's embedding.
 // 3. The process's RSS: before the encoder, after it is loaded, after the turns, after the trainings
 //    (the encoder's thread stays; the training thread is gone).
+// ENCODER=off: the same without the encoder, for comparison (turns classified by n-grams alone).
 // Prints one JSON line, then a summary. Timing figures are only meaningful on a quiet machine.
 import { readFileSync } from "node:fs";
 import { createUnderstand, type TenantInfo } from "@cb/conversation";
@@ -38,7 +39,9 @@ const db = createDb(pool);
 const trainer = createTrainer();
 const silent = createLogger({ level: "silent" });
 const rssBeforeMb = rssMb();
-const encoder = createSentenceEncoder({ logger: createLogger({ level: "warn" }) });
+const encoder =
+  process.env.ENCODER === "off" ? undefined : createSentenceEncoder({ logger: createLogger({ level: "warn" }) });
+const withEncoder = encoder ? { encoder } : {};
 
 async function tenantWith(name: string, intents: { name: string; examples: string[] }[]): Promise<TenantInfo> {
   const row = await db.tenant.create({ data: { name, language: "en" } });
@@ -51,9 +54,14 @@ const small = await tenantWith(
   "Small",
   allIntents.slice(0, 20).map((i) => ({ name: i.name, examples: i.examples.slice(0, 20) })),
 );
-await trainTenantModel(db, small.id, { trainer, logger: silent, pool, encoder });
+await trainTenantModel(db, small.id, { trainer, logger: silent, pool, ...withEncoder });
 const rssLoadedMb = rssMb();
-const understand = createUnderstand(db, { store: createModelStore(db, { pool }), pool, encoder, logger: silent });
+const understand = createUnderstand(db, {
+  store: createModelStore(db, { pool }),
+  pool,
+  logger: silent,
+  ...withEncoder,
+});
 const message = (text: string): InboundMessage => ({
   channel: "telegram",
   platformEventId: "1",
@@ -100,9 +108,10 @@ const examples = allIntents.reduce((n, i) => n + i.examples.length, 0);
 async function trainBig() {
   const { logger, lines } = captureLogs();
   const started = performance.now();
-  const outcome = await trainTenantModel(db, big.id, { trainer, logger, pool, encoder });
+  const outcome = await trainTenantModel(db, big.id, { trainer, logger, pool, ...withEncoder });
   if (outcome !== "trained") throw new Error(`training: ${outcome}`);
-  return { ms: Math.round(performance.now() - started), encoding: lines.at(-1)!.encoding as Record<string, number> };
+  const encoding = (lines.at(-1)!.encoding ?? { embedded: 0, ms: 0 }) as Record<string, number>;
+  return { ms: Math.round(performance.now() - started), encoding };
 }
 let first!: Awaited<ReturnType<typeof trainBig>>;
 const duringTraining = await steady(
@@ -131,9 +140,10 @@ const figures = {
   rssLoadedMb,
   rssAfterTurnsMb,
   rssAfterTrainingMb,
-  encoderThreads: encoder.stats().threads,
+  encoder: encoder ? "on" : "off",
+  encoderThreads: encoder?.stats().threads ?? 0,
 };
-await encoder.close();
+await encoder?.close();
 await pool.end();
 await database.drop();
 console.log(JSON.stringify(figures));
