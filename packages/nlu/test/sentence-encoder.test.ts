@@ -49,7 +49,11 @@ after(async () => {
 });
 
 test("the encoder: unit-length 512-dimension vectors in order, paraphrases near each other", async () => {
-  const [a, b, c] = await encoder.embed(["where is my order", "my parcel still hasn't arrived", "good morning"]);
+  // "training": no turn's 2 s deadline on the thread's start and the model's load (a loaded machine).
+  const [a, b, c] = await encoder.embed(
+    ["where is my order", "my parcel still hasn't arrived", "good morning"],
+    "training",
+  );
   assert.equal(a!.length, 512);
   assert.ok(Math.abs(Math.hypot(...a!) - 1) < 1e-3);
   assert.ok(cosine(a!, b!) > cosine(a!, c!) + 0.2, "the paraphrase is nearer than an unrelated text");
@@ -59,7 +63,7 @@ test("the encoder: unit-length 512-dimension vectors in order, paraphrases near 
 test("a turn goes before the training batches queued ahead of it", async () => {
   const small = createSentenceEncoder({ batchSize: 8 });
   try {
-    await small.embed(["warm up"]);
+    await small.embed(["warm up"], "training");
     const done: string[] = [];
     const texts = Array.from({ length: 160 }, (_, i) => `training sentence number ${i} about an order`);
     const training = small.embed(texts, "training").then((v) => {
@@ -79,12 +83,12 @@ test("a thread that dies is logged and replaced; a stuck one is ended; a turn's 
   const { logger, lines } = captureLogs();
   const dying = createSentenceEncoder({ logger, thread: new URL("./exiting-encoder-thread.ts", import.meta.url) });
   try {
-    await assert.rejects(dying.embed(["exit now"]), /exited \(code 3\)/);
+    await assert.rejects(dying.embed(["exit now"], "training"), /exited \(code 3\)/);
     assert.ok(
       lines.some((l) => l.level === 50 && /thread exited/.test(String(l.msg))),
       "the death is logged",
     );
-    const [v] = await dying.embed(["hello"]);
+    const [v] = await dying.embed(["hello"], "training");
     assert.equal(v!.length, 512);
     assert.equal(dying.stats().threads, 2, "a new thread served the next request");
   } finally {
@@ -157,7 +161,7 @@ test("a model trained with the encoder classifies with the message's vector what
   assert.equal(await trainTenantModel(t.db, tenantId, { trainer, encoder }), "trained");
   const model = await createModelStore(t.db).load(tenantId);
   assert.equal(model.encoder, encoder.name, "stored and loaded with its encoder");
-  const [vector] = await encoder.embed([PARAPHRASE]);
+  const [vector] = await encoder.embed([PARAPHRASE], "training");
   const turn = { text: PARAPHRASE, state: undefined, model, tenant: { timezone: "UTC" } };
   assert.equal(understand(turn).intent, "Default Fallback Intent", "the n-grams alone miss it");
   assert.equal(understand({ ...turn, sentenceVector: vector! }).intent, "order.status");
