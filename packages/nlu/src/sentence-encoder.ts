@@ -38,14 +38,15 @@ export interface SentenceEncoderOptions {
 }
 
 export const SENTENCE_DIMENSIONS = 512;
-/** A turn's budget: an embedding takes 6–15 ms, a training batch ahead of it ~120 ms (quiet machine). */
+/** A turn's budget: an embedding takes 6–15 ms, a training batch ahead of it ~60 ms (quiet machine). */
 export const DEFAULT_TURN_TIMEOUT_MS = 2_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 /**
- * 32: a turn waits behind half what it would behind 64, for no loss of throughput measured (3,000
- * CLINC150 texts, shared machine at load 11–18: 6.6 ms a text at 32, 8.1 at 64, 6.0 at 16).
+ * 16: a turn waits behind a quarter of what it would behind 64 (~60 ms on a quiet machine), for no
+ * loss of throughput measured (3,000 CLINC150 texts, shared machine at load 11–18: 6.0 ms a text at
+ * 16, 6.6 at 32, 8.1 at 64; npm run bench:nlu-encoder-memory).
  */
-export const DEFAULT_BATCH_SIZE = 32;
+export const DEFAULT_BATCH_SIZE = 16;
 /**
  * Without a bound the thread's V8 heap grows to ~150 MB while it embeds a few thousand texts (the
  * tokenizer's and TF.js's garbage), though under 20 MB of it stays live: a small young generation

@@ -9,6 +9,8 @@ export interface Trainer {
    * `sentenceVectors`: the encoder's vectors of the texts sentenceEncoderPlan listed, when it is on.
    */
   train(data: TrainingData, signal?: AbortSignal, extra?: TrainingExtra): Promise<StoredModel> | null;
+  /** Whether a thread is free now (train would not return null): a job checks before minutes of embedding. */
+  available?(): boolean;
 }
 
 export interface TrainingExtra {
@@ -62,6 +64,7 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   const threads = options.concurrency ?? 1;
   let running = 0;
   return {
+    available: () => running < threads,
     train(data, signal, extra) {
       if (running >= threads) return null;
       running++;

@@ -135,8 +135,10 @@ export async function trainTenantModel(
   if (await db.nluModel.findFirst({ where: { tenantId, fingerprint }, select: { id: true } })) return "current";
   const started = performance.now();
   // The encoder's vectors first (cached per tenant; only texts not seen before are embedded), within
-  // the job's time limit like the training itself. Embedded and stored even when the trainer then
-  // turns out busy: the job's next run finds them cached.
+  // the job's time limit like the training itself. Not while the trainer is busy (the job comes back,
+  // as below, rather than hold its job while it embeds); one that is busy by the time they are
+  // embedded leaves them cached for the job's next run.
+  if (options.trainer.available?.() === false) return "busy";
   const plan = options.encoder ? sentenceEncoderPlan(data.intents, data.language) : null;
   const extra: TrainingExtra = {};
   let encoding: Record<string, number> | undefined;

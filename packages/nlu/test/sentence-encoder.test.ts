@@ -209,3 +209,16 @@ test("the model report of an encoder tenant judges the model with its cached vec
   const plain = crossValidate(defs, { language: "en" });
   assert.ok(report.accuracy! > plain.accuracy!, `with vectors ${report.accuracy} > n-grams alone ${plain.accuracy}`);
 });
+
+test("a job whose trainer is busy comes back before embedding anything", async () => {
+  const tenantId = await tenantWith("Busy", intents);
+  const one = createTrainer({ concurrency: 1 });
+  // Its one thread taken by a training still running when the job below asks.
+  const running = one.train({ intents, entityTypes: [], language: "en" })!;
+  const embedded = encoder.stats().embedded;
+  assert.equal(await trainTenantModel(t.db, tenantId, { trainer: one, encoder }), "busy");
+  assert.equal(encoder.stats().embedded, embedded);
+  assert.equal(await cachedRows(tenantId), 0);
+  await running;
+  assert.equal(await trainTenantModel(t.db, tenantId, { trainer: one, encoder }), "trained");
+});
