@@ -21,7 +21,13 @@ import {
 import { createFulfillmentClient } from "@cb/fulfillment";
 import { evaluateTenant, NLU_EVALUATE } from "@cb/nlu";
 import { createNotificationTasks, SUBJECT_QUEUE_PREFIX } from "@cb/notifications";
-import { createModelStore, createTrainer, TRAINING_QUEUE_PREFIX, TRAINING_SWEEP_CRONTAB } from "@cb/nlu";
+import {
+  createModelStore,
+  createSentenceEncoder,
+  createTrainer,
+  TRAINING_QUEUE_PREFIX,
+  TRAINING_SWEEP_CRONTAB,
+} from "@cb/nlu";
 import { EventEmitter } from "node:events";
 import {
   keepQueuesCollected,
@@ -58,6 +64,8 @@ export interface WorkerResources {
     OPENAI_API_KEY?: string | undefined;
     NLU_MODEL_CACHE_MB?: number;
     NLU_TRAINING_CONCURRENCY?: number;
+    /** "on" (the runtime's default): one sentence encoder thread for this process's turns, trainings and reports. Unset: off. */
+    NLU_SENTENCE_ENCODER?: "on" | "off";
   };
 }
 
@@ -70,6 +78,9 @@ export async function startWorkerRole(
     onBlocked: (detail) => logger.warn({ detail }, "egress refused: not a public address"),
   });
   const client = createFulfillmentClient(egress);
+  // Loaded on the first turn or training that needs it, not at start: a worker whose tenants have no
+  // English model never pays its memory.
+  const encoder = resources.config.NLU_SENTENCE_ENCODER === "on" ? createSentenceEncoder({ logger }) : undefined;
   const taskList = createTaskList(
     {
       db: resources.db,
@@ -83,6 +94,7 @@ export async function startWorkerRole(
             : {}),
         }),
         logger,
+        ...(encoder ? { encoder } : {}),
         ...(resources.config.OPENAI_BASE_URL || resources.config.OPENAI_API_KEY
           ? { llm: { baseURL: resources.config.OPENAI_BASE_URL, apiKey: resources.config.OPENAI_API_KEY } }
           : {}),
@@ -99,6 +111,8 @@ export async function startWorkerRole(
       [NLU_EVALUATE]: async (payload, helpers) => {
         await evaluateTenant(resources.db, (payload as { tenantId: string }).tenantId, {
           signal: helpers.abortSignal,
+          pool: resources.pool,
+          ...(encoder ? { encoder } : {}),
         });
       },
       [CHECK_WEBHOOK_HEALTH]: async () => {
@@ -109,6 +123,7 @@ export async function startWorkerRole(
         pool: resources.pool,
         trainer: createTrainer({ concurrency: resources.config.NLU_TRAINING_CONCURRENCY ?? 1 }),
         logger,
+        ...(encoder ? { encoder } : {}),
       }),
       ...createNotificationTasks({
         db: resources.db,
@@ -153,6 +168,7 @@ export async function startWorkerRole(
       await liveness.stop();
       client.shutdown();
       await egress.close();
+      await encoder?.close();
     },
   };
 }

@@ -21,6 +21,7 @@ import {
   trainTenantModel,
   TRAIN_NLU_MODEL,
   TRAINING_SWEEP,
+  type SentenceEncoder,
   type Trainer,
 } from "@cb/nlu";
 
@@ -73,6 +74,8 @@ export function createTrainingTasks(deps: {
   pool: Pool;
   trainer: Trainer;
   logger: Logger;
+  /** The process's sentence encoder, when NLU_SENTENCE_ENCODER is on. */
+  encoder?: SentenceEncoder;
   /** How long a job refused by a busy trainer waits before it comes back (BUSY_RETRY_MS, and up to as much again). */
   busyRetryMs?: number;
 }): TaskList {
@@ -85,6 +88,7 @@ export function createTrainingTasks(deps: {
           pool: deps.pool,
           signal: helpers.abortSignal,
           logger: deps.logger,
+          ...(deps.encoder ? { encoder: deps.encoder } : {}),
         });
         // This worker's training threads are all taken (it fetched a batch of jobs): rather than wait
         // here, on the job's time limit, the job comes back later, for whichever worker is free then.

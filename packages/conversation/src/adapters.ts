@@ -9,7 +9,7 @@ import {
   type FollowupSchedule,
   type FulfillmentClient,
 } from "@cb/fulfillment";
-import { inSpan, nluOutcomes, SpanKind, turnDuration } from "@cb/observability";
+import { inSpan, nluOutcomes, nluSentenceEncoder, SpanKind, turnDuration, type Span } from "@cb/observability";
 import {
   applyOutputContexts,
   awaitMissing,
@@ -21,6 +21,8 @@ import {
   type IntentDefinition,
   type LlmClassifier,
   type ModelStore,
+  type NluModel,
+  type SentenceEncoder,
 } from "@cb/nlu";
 import type { Sealer } from "@cb/secrets";
 import type { ApplyContexts, AskForMissing, Fulfill, Understand, Understanding } from "./ports.ts";
@@ -32,13 +34,42 @@ export interface LlmEndpoint {
   apiKey?: string | undefined;
 }
 
+// Postbacks, events, "👍", "123": nothing for a sentence encoder to read.
+const HAS_LETTER = /\p{L}/u;
+
+/**
+ * The sentence encoder's vector of a message, for a model that learnt from it; undefined when it has
+ * none, or the encoder failed or was late (the n-gram model alone answers: logged, counted, on the span).
+ */
+async function sentenceVectorOf(
+  model: NluModel,
+  text: string | undefined,
+  encoder: SentenceEncoder | undefined,
+  span: Span,
+  logger: Logger | undefined,
+): Promise<Float32Array | undefined> {
+  if (!model.encoder || !encoder || model.encoder !== encoder.name || !text || !HAS_LETTER.test(text)) return undefined;
+  try {
+    const [vector] = await encoder.embed([text], "turn");
+    nluSentenceEncoder.inc({ outcome: "used" });
+    span.setAttribute("nlu.sentence_encoder", "used");
+    return vector;
+  } catch (err) {
+    nluSentenceEncoder.inc({ outcome: "failed" });
+    span.setAttribute("nlu.sentence_encoder", "failed");
+    logger?.warn({ err }, "sentence encoder failed: the message is classified by the n-gram model alone");
+    return undefined;
+  }
+}
+
 /**
  * Understanding through the tenant's offline NLU model (trained by a job, loaded and cached by the model store),
- * and, for tenants in hybrid mode, an LLM for the messages the model is unsure of.
+ * and, for tenants in hybrid mode, an LLM for the messages the model is unsure of. A model that learnt
+ * from the sentence encoder gets the message's vector from `encoder` (the worker's thread).
  */
 export function createUnderstand(
   db: Db,
-  options: { store?: ModelStore; llm?: LlmEndpoint; pool?: Pool; logger?: Logger } = {},
+  options: { store?: ModelStore; llm?: LlmEndpoint; pool?: Pool; logger?: Logger; encoder?: SentenceEncoder } = {},
 ): Understand {
   const { logger } = options;
   const store = options.store ?? createModelStore(db, options.pool ? { pool: options.pool } : {});
@@ -51,7 +82,7 @@ export function createUnderstand(
     }
     return llm;
   };
-  const understand: Understand = async ({ tenant, message, state }) => {
+  const understand = async ({ tenant, message, state }: Parameters<Understand>[0], span: Span) => {
     const model = await store.load(
       tenant.id,
       tenant.trainingRevision !== undefined
@@ -69,11 +100,17 @@ export function createUnderstand(
         return hybrid.classify(...args);
       },
     };
+    const events = welcomeEvents(message);
+    // An event selects its intent without the text being classified.
+    const sentenceVector = events.length
+      ? undefined
+      : await sentenceVectorOf(model, message.text, options.encoder, span, logger);
     const understanding = await understandHybrid(
       {
         ...(message.text !== undefined ? { text: message.text } : {}),
+        ...(sentenceVector ? { sentenceVector } : {}),
         ...(message.postback ? { postbackPayload: message.postback.payload } : {}),
-        events: welcomeEvents(message),
+        events,
         state: state as DialogState,
         model,
         tenant: { timezone: tenant.timezone },
@@ -85,10 +122,10 @@ export function createUnderstand(
     return understanding;
   };
   return (input) =>
-    inSpan("nlu.understand", { kind: SpanKind.INTERNAL }, async () => {
+    inSpan("nlu.understand", { kind: SpanKind.INTERNAL }, async (span) => {
       const started = performance.now();
       try {
-        return await understand(input);
+        return await understand(input, span);
       } finally {
         turnDuration.observe({ stage: "understand" }, (performance.now() - started) / 1000);
       }

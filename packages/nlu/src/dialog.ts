@@ -34,6 +34,8 @@ export interface UnderstandInput {
    * the first one an intent lists selects that intent; when none does, the text is understood.
    */
   events?: string[];
+  /** The sentence encoder's vector of `text`, when the model has an encoder and the embedding came in time. */
+  sentenceVector?: Float32Array;
   /** An intent already chosen elsewhere (the LLM in hybrid mode), with parameters it read. */
   chosen?: { intent: string; confidence: number; parameters?: Record<string, unknown> };
 }
@@ -220,7 +222,7 @@ export function understand(input: UnderstandInput): Understanding {
         confidence: chosen.confidence,
         ranking: [{ intent: chosen.intent, confidence: Math.max(chosen.confidence, model.threshold) }],
       }
-    : model.classify(text);
+    : model.classify(text, input.sentenceVector);
   const candidates = classification.ranking.filter((r) =>
     (byName.get(r.intent)?.inputContexts ?? []).every((c) => activeNames.has(c)),
   );
@@ -339,7 +341,7 @@ export async function understandHybrid(input: UnderstandInput, llm: LlmClassifie
     input.events?.length ||
     input.state?.pending ||
     input.postbackPayload ||
-    input.model.classify(text).intent !== null
+    input.model.classify(text, input.sentenceVector).intent !== null
   )
     return understand(input);
   const choice = await llm.classify(text, input.model.intents);

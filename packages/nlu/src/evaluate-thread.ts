@@ -3,7 +3,9 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { crossValidate } from "./evaluate.ts";
 
-const { intents, entityTypes, language } = workerData as Parameters<typeof crossValidate>[1] & {
+const { intents, entityTypes, language, sentenceVectors } = workerData as Parameters<typeof crossValidate>[1] & {
   intents: Parameters<typeof crossValidate>[0];
 };
-parentPort!.postMessage(crossValidate(intents, { entityTypes, language }));
+parentPort!.postMessage(
+  crossValidate(intents, { entityTypes, language, ...(sentenceVectors ? { sentenceVectors } : {}) }),
+);

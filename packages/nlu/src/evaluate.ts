@@ -47,11 +47,20 @@ const share = (part: number, whole: number) => (whole ? Math.round((part / whole
  * with a fixed seed, are dealt round the folds, so every fold holds a share of every intent and an
  * intent with fewer examples than folds has each tested once with the rest trained on. Each fold
  * trains a model as the tenant's is trained (`trainModel`) on the other folds and classifies its own.
+ * With `sentenceVectors` (the tenant's cached encoder vectors), each fold's model learns from those of
+ * its training examples and classifies each test with its vector, as the tenant's model does a turn.
  */
 export function crossValidate(
   intents: IntentDefinition[],
-  options: { entityTypes?: EntityTypeDefinition[]; language?: string; folds?: number; seed?: number } = {},
+  options: {
+    entityTypes?: EntityTypeDefinition[];
+    language?: string;
+    folds?: number;
+    seed?: number;
+    sentenceVectors?: ReadonlyMap<string, Float32Array>;
+  } = {},
 ): EvaluationReport {
+  const vectors = options.sentenceVectors;
   const random = seeded(options.seed ?? 7);
   // By name: the report does not depend on the order the intents come in.
   const trained = intents
@@ -76,10 +85,14 @@ export function crossValidate(
         ...intent,
         examples: byFold.filter((e) => e.fold !== fold || intent.examples.length < 2).map((e) => e.text),
       })),
-      { ...(options.entityTypes ? { entityTypes: options.entityTypes } : {}), language: options.language ?? "en" },
+      {
+        ...(options.entityTypes ? { entityTypes: options.entityTypes } : {}),
+        language: options.language ?? "en",
+        ...(vectors ? { sentenceVectors: vectors } : {}),
+      },
     );
     for (const test of tests) {
-      const predicted = model.classify(test.text).intent;
+      const predicted = model.classify(test.text, vectors?.get(test.text)).intent;
       const score = scores.get(test.intent.name)!;
       score.tested++;
       if (predicted === test.intent.name) {

@@ -1,7 +1,10 @@
 import { Worker } from "node:worker_threads";
-import type { Db, Sql } from "@cb/db";
+import { prismaSql, type Db, type Pool, type Sql } from "@cb/db";
 import { addJob } from "@cb/jobs";
 import type { EvaluationReport } from "./evaluate.ts";
+import { sentenceEncoderPlan } from "./model.ts";
+import type { SentenceEncoder } from "./sentence-encoder.ts";
+import { sentenceVectorsFor } from "./sentence-vectors.ts";
 import { readTrainingData, type TrainingData } from "./training-data.ts";
 
 /** The graphile-worker task that computes a tenant's model report. */
@@ -45,9 +48,15 @@ export async function enqueueEvaluation(sql: Sql, tenantId: string, fingerprint:
 }
 
 /** Runs the cross-validation in a worker thread; the signal ends the thread. */
-function inThread(data: TrainingData, signal: AbortSignal): Promise<EvaluationReport> {
+function inThread(
+  data: TrainingData,
+  signal: AbortSignal,
+  sentenceVectors?: ReadonlyMap<string, Float32Array>,
+): Promise<EvaluationReport> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL("./evaluate-thread.ts", import.meta.url), { workerData: data });
+    const worker = new Worker(new URL("./evaluate-thread.ts", import.meta.url), {
+      workerData: { ...data, ...(sentenceVectors ? { sentenceVectors } : {}) },
+    });
     const abort = () => {
       void worker.terminate();
       reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
@@ -75,7 +84,13 @@ function inThread(data: TrainingData, signal: AbortSignal): Promise<EvaluationRe
 export async function evaluateTenant(
   db: Db,
   tenantId: string,
-  options: { signal?: AbortSignal; timeLimitMs?: number } = {},
+  options: {
+    signal?: AbortSignal;
+    timeLimitMs?: number;
+    /** The process's sentence encoder: a model that learns from it is judged with the tenant's cached vectors. */
+    encoder?: SentenceEncoder;
+    pool?: Pool;
+  } = {},
 ): Promise<"stored" | "already stored" | "outdated" | "no tenant"> {
   // A tenant deleted since the job was asked for: nothing to evaluate, nothing to retry.
   if (!(await db.tenant.findUnique({ where: { id: tenantId }, select: { id: true } }))) return "no tenant";
@@ -91,8 +106,16 @@ export async function evaluateTenant(
   const timeout = AbortSignal.timeout(limit);
   const started = performance.now();
   let outcome: { status: "done"; report: object } | { status: "failed"; error: string };
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  // The training job has just cached them (sentence-vectors.ts): normally read, not embedded. An
+  // encoder failure fails the job (tried again), not the report: it says nothing of the data.
+  const plan = options.encoder ? sentenceEncoderPlan(data.intents, data.language) : null;
+  const vectors =
+    plan && options.encoder
+      ? (await sentenceVectorsFor(options.pool ?? prismaSql(db), tenantId, plan.texts, options.encoder, signal)).vectors
+      : undefined;
   try {
-    const report = await inThread(data, options.signal ? AbortSignal.any([options.signal, timeout]) : timeout);
+    const report = await inThread(data, signal, vectors);
     outcome = { status: "done", report };
   } catch (err) {
     // The job's own end (the worker stopping) is no verdict on the data: tried again later.

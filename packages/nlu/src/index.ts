@@ -43,7 +43,16 @@ export {
   type ModelStoreOptions,
   type TrainingVersion,
 } from "./store.ts";
-export { createTrainer, type Trainer, type TrainerOptions } from "./trainer.ts";
+export { createTrainer, type Trainer, type TrainerOptions, type TrainingExtra } from "./trainer.ts";
+export {
+  createSentenceEncoder,
+  DEFAULT_TURN_TIMEOUT_MS,
+  SENTENCE_DIMENSIONS,
+  type SentenceEncoder,
+  type SentenceEncoderOptions,
+  type SentenceEncoderRuntime,
+} from "./sentence-encoder.ts";
+export { sentenceVectorsFor, type SentenceVectors } from "./sentence-vectors.ts";
 export { trainingStatus, type TrainingStatus } from "./status.ts";
 export {
   BUSY_RETRY_MS,

@@ -6,9 +6,19 @@ export interface Trainer {
   /**
    * Trains a model in a worker thread; `signal` ends the thread (a job's time limit), rejecting with
    * its reason. Null at once when all its threads are busy: nothing waits here (see createTrainer).
+   * `sentenceVectors`: the encoder's vectors of the texts sentenceEncoderPlan listed, when it is on.
    */
-  train(data: TrainingData, signal?: AbortSignal): Promise<StoredModel> | null;
+  train(data: TrainingData, signal?: AbortSignal, extra?: TrainingExtra): Promise<StoredModel> | null;
+  /** Whether a thread is free now (train would not return null): a job checks before minutes of embedding. */
+  available?(): boolean;
 }
+
+export interface TrainingExtra {
+  sentenceVectors?: ReadonlyMap<string, Float32Array>;
+}
+
+/** What the training thread is given (training-thread.ts). */
+export type TrainingInput = { data: TrainingData } & TrainingExtra;
 
 export interface TrainerOptions {
   /** Trainings one process runs at once, each in a thread of its own (default 1: one core of the process's two). */
@@ -17,12 +27,12 @@ export interface TrainerOptions {
 
 const THREAD = new URL("./training-thread.ts", import.meta.url);
 
-function inThread(data: TrainingData, signal?: AbortSignal): Promise<StoredModel> {
+function inThread(data: TrainingData, signal?: AbortSignal, extra: TrainingExtra = {}): Promise<StoredModel> {
   signal?.throwIfAborted();
   // A thread per training: its memory (word vectors, the training set's vectors) goes with it, and a
   // run past its time limit can be ended, which a promise on the event loop cannot. The thread
   // inherits this process's flags (--import tsx).
-  const worker = new Worker(THREAD, { workerData: data });
+  const worker = new Worker(THREAD, { workerData: { data, ...extra } satisfies TrainingInput });
   return new Promise<StoredModel>((resolve, reject) => {
     let settled = false;
     const settle = (fn: () => void) => {
@@ -54,12 +64,13 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   const threads = options.concurrency ?? 1;
   let running = 0;
   return {
-    train(data, signal) {
+    available: () => running < threads,
+    train(data, signal, extra) {
       if (running >= threads) return null;
       running++;
       // Started a tick later, so that whatever it throws (the thread not starting) rejects, and frees the slot.
       return Promise.resolve()
-        .then(() => inThread(data, signal))
+        .then(() => inThread(data, signal, extra))
         .finally(() => running--);
     },
   };

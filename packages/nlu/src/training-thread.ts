@@ -3,8 +3,14 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { trainModel } from "./model.ts";
 import { split } from "./stored-model.ts";
-import type { TrainingData } from "./training-data.ts";
+import type { TrainingInput } from "./trainer.ts";
 
-const data = workerData as TrainingData;
-const stored = split(trainModel(data.intents, { entityTypes: data.entityTypes, language: data.language }));
+const { data, sentenceVectors } = workerData as TrainingInput;
+const stored = split(
+  trainModel(data.intents, {
+    entityTypes: data.entityTypes,
+    language: data.language,
+    ...(sentenceVectors ? { sentenceVectors } : {}),
+  }),
+);
 parentPort!.postMessage(stored);

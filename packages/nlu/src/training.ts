@@ -2,7 +2,10 @@ import { prismaSql, transaction, type Db, type Pool, type Sql } from "@cb/db";
 import { addJob } from "@cb/jobs";
 import { defaultLogger, type Logger } from "@cb/logging";
 import { enqueueEvaluation } from "./evaluation.ts";
-import type { Trainer } from "./trainer.ts";
+import { sentenceEncoderPlan } from "./model.ts";
+import type { SentenceEncoder } from "./sentence-encoder.ts";
+import { sentenceVectorsFor } from "./sentence-vectors.ts";
+import type { Trainer, TrainingExtra } from "./trainer.ts";
 import { readTrainingData } from "./training-data.ts";
 
 /** The graphile-worker task that trains a tenant's model (enqueued by a trigger on `Tenant`, see its migration). */
@@ -115,7 +118,14 @@ export async function trainLater(sql: Sql, tenantId: string, afterMs = BUSY_RETR
 export async function trainTenantModel(
   db: Db,
   tenantId: string,
-  options: { trainer: Trainer; signal?: AbortSignal; logger?: Logger; pool?: Pool },
+  options: {
+    trainer: Trainer;
+    signal?: AbortSignal;
+    logger?: Logger;
+    pool?: Pool;
+    /** The process's sentence encoder; absent (NLU_SENTENCE_ENCODER=off), models are trained without it. */
+    encoder?: SentenceEncoder;
+  },
 ): Promise<TrainingOutcome> {
   const logger = options.logger ?? defaultLogger();
   const sql: Sql = options.pool ?? prismaSql(db);
@@ -123,9 +133,23 @@ export async function trainTenantModel(
   if (!read) return "gone";
   const { fingerprint, data } = read;
   if (await db.nluModel.findFirst({ where: { tenantId, fingerprint }, select: { id: true } })) return "current";
-  const training = options.trainer.train(data, options.signal);
-  if (!training) return "busy";
   const started = performance.now();
+  // The encoder's vectors first (cached per tenant; only texts not seen before are embedded), within
+  // the job's time limit like the training itself. Not while the trainer is busy (the job comes back,
+  // as below, rather than hold its job while it embeds); one that is busy by the time they are
+  // embedded leaves them cached for the job's next run.
+  if (options.trainer.available?.() === false) return "busy";
+  const plan = options.encoder ? sentenceEncoderPlan(data.intents, data.language) : null;
+  const extra: TrainingExtra = {};
+  let encoding: Record<string, number> | undefined;
+  if (plan && options.encoder) {
+    const got = await sentenceVectorsFor(sql, tenantId, plan.texts, options.encoder, options.signal);
+    extra.sentenceVectors = got.vectors;
+    const { vectors: _, ...counts } = got;
+    encoding = { ...counts, ms: Math.round(performance.now() - started) };
+  }
+  const training = options.trainer.train(data, options.signal, extra);
+  if (!training) return "busy";
   const { definition, weights } = await training;
   const ms = Math.round(performance.now() - started);
   // The tenant's queue keeps its jobs apart; a version taken by any other writer fails the job, and
@@ -137,7 +161,10 @@ export async function trainTenantModel(
       values: [tenantId, fingerprint, definition, weights],
     })
   ).rows[0]!;
-  logger.info({ tenantId, fingerprint, version, pruned, intents: data.intents.length, ms }, "NLU model trained");
+  logger.info(
+    { tenantId, fingerprint, version, pruned, intents: data.intents.length, ms, ...(encoding ? { encoding } : {}) },
+    "NLU model trained",
+  );
   // The model report follows each trained version, ready before anyone asks (GET /v1/nlu/evaluation).
   await enqueueEvaluation(sql, tenantId, fingerprint);
   return "trained";

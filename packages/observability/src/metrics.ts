@@ -63,6 +63,13 @@ export const nluOutcomes = new Counter({
   registers: [registry],
 });
 
+export const nluSentenceEncoder = new Counter({
+  name: "cb_nlu_sentence_encoder_total",
+  help: "Turns of models that learnt from the sentence encoder: used (the message's vector classified it), failed (no vector in time: the n-gram model alone).",
+  labelNames: ["outcome"] as const,
+  registers: [registry],
+});
+
 export const fulfillmentCalls = new Counter({
   name: "cb_fulfillment_calls_total",
   help: "Fulfillment backend calls by outcome (ok, or the error class webhook health counts: timeout, connection, http_4xx, http_5xx, invalid_response, circuit_open) and HTTP status class.",

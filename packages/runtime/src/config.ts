@@ -30,6 +30,11 @@ const schema = z.object({
   NLU_MODEL_CACHE_MB: z.coerce.number().positive().default(256),
   /** NLU trainings one worker runs at once, each in a thread of its own. */
   NLU_TRAINING_CONCURRENCY: z.coerce.number().int().positive().default(1),
+  /**
+   * on: English tenants' models also learn from a pretrained sentence encoder, run in one thread per
+   * worker (~100-200 MB more memory); off: the n-gram models alone, and no encoder is loaded.
+   */
+  NLU_SENTENCE_ENCODER: z.enum(["on", "off"]).default("on"),
   /** Behind a proxy or load balancer: `true`, or the addresses / CIDRs to trust for X-Forwarded-For. */
   TRUST_PROXY: z.string().optional(),
   /** Where a worker started on its own answers /healthz and /readyz (0: a free port); unset: no health server. */

@@ -88,6 +88,12 @@ test("a worker's NLU settings: the model cache in megabytes and the trainings at
   assert.match(failure({ NLU_TRAINING_CONCURRENCY: "1.5" }), /NLU_TRAINING_CONCURRENCY/);
 });
 
+test("the sentence encoder is on unless set off; nothing else is accepted", () => {
+  assert.equal(loadConfig({ DATABASE_URL, SECRETS_KEYS }, "worker").NLU_SENTENCE_ENCODER, "on");
+  assert.equal(loadConfig({ DATABASE_URL, SECRETS_KEYS, NLU_SENTENCE_ENCODER: "off" }).NLU_SENTENCE_ENCODER, "off");
+  assert.match(failure({ NLU_SENTENCE_ENCODER: "yes" }), /NLU_SENTENCE_ENCODER/);
+});
+
 test("the channels' settings are their drivers': validated with the rest, and only the ones not secret reach the drivers' env", () => {
   const message = failure({ TELEGRAM_API_ROOT: "not a url", SLACK_STATE_SECRET: "short" });
   assert.match(message, /TELEGRAM_API_ROOT \(the Telegram Bot API\): /);

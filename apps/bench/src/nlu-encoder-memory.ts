@@ -1,0 +1,62 @@
+// `npm run bench:nlu-encoder-memory`: what the sentence encoder alone adds to a process's RSS (no
+// database, no models): at start, once loaded, after 300 turns, after TEXTS training texts (3,000
+// unless set) in batches of BATCH (64 unless set), and after 300 turns more; with the thread's
+// default heap bounds, or none (LIMITS=off). Prints one JSON line.
+import { readFileSync } from "node:fs";
+import { createSentenceEncoder } from "@cb/nlu";
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error("run with --expose-gc (npm run bench:nlu-encoder-memory does)");
+const rssMb = () => {
+  gc();
+  return Math.round(process.memoryUsage().rss / 1048576);
+};
+const clinc = JSON.parse(
+  readFileSync(new URL("../../../packages/nlu/bench/data/data_train_val.json", import.meta.url), "utf8"),
+) as { train: [string, string][]; val: [string, string][] };
+const batchSize = Number(process.env.BATCH ?? 64);
+const count = Number(process.env.TEXTS ?? 3000);
+const limits = process.env.LIMITS !== "off";
+const training = clinc.train.slice(0, count).map(([text]) => text);
+const turns = clinc.val.map(([text]) => text);
+clinc.train.length = 0;
+
+const startMb = rssMb();
+const encoder = createSentenceEncoder({
+  batchSize,
+  ...(limits ? {} : { resourceLimits: {} }),
+});
+await encoder.embed(["load"]);
+const loadedMb = rssMb();
+for (const text of turns.slice(0, 300)) await encoder.embed([text]);
+const turnsMb = rssMb();
+let started = performance.now();
+await encoder.embed(training, "training");
+const trainingMs = Math.round(performance.now() - started);
+const trainedMb = rssMb();
+const latencies: number[] = [];
+for (const text of turns.slice(300, 600)) {
+  started = performance.now();
+  await encoder.embed([text]);
+  latencies.push(performance.now() - started);
+}
+latencies.sort((a, b) => a - b);
+const endMb = rssMb();
+await encoder.close();
+console.log(
+  JSON.stringify({
+    batchSize,
+    limits,
+    texts: training.length,
+    startMb,
+    loadedMb,
+    after300TurnsMb: turnsMb,
+    afterTrainingMb: trainedMb,
+    after300MoreTurnsMb: endMb,
+    encoderMb: endMb - startMb,
+    trainingMsPerText: Math.round((trainingMs / training.length) * 10) / 10,
+    turnP50Ms: Math.round(latencies[150]! * 10) / 10,
+    turnP99Ms: Math.round(latencies[296]! * 10) / 10,
+    threads: encoder.stats().threads,
+  }),
+);

@@ -1,0 +1,155 @@
+// `npm run bench:nlu-encoder`: the sentence encoder in a worker (issue 22).
+// 1. A 150-intent tenant of 15,000 examples (CLINC150's training set) trained with the encoder, as
+//    its job does: the first training (every text embedded, then cached in PostgreSQL) and a
+//    retraining after one example is added (one text embedded); the job's time limit is 300 s.
+// 2. Meanwhile, turns of a 20-intent encoder tenant at a steady 20 a second (each embeds its
+//    message, in the same thread as the training's batches): latency p50 / p99 quiet and during the
+//    first training's embedding.
+// 3. The process's RSS: before the encoder, after it is loaded, after the turns, after the trainings
+//    (the encoder's thread stays; the training thread is gone).
+// ENCODER=off: the same without the encoder, for comparison (turns classified by n-grams alone).
+// Prints one JSON line, then a summary. Timing figures are only meaningful on a quiet machine.
+import { readFileSync } from "node:fs";
+import { createUnderstand, type TenantInfo } from "@cb/conversation";
+import type { InboundMessage } from "@cb/core";
+import { createDb, createPool } from "@cb/db";
+import { createLogger } from "@cb/logging";
+import { captureLogs } from "@cb/logging/testing";
+import { createModelStore, createSentenceEncoder, createTrainer, trainTenantModel } from "@cb/nlu";
+import { benchDatabase } from "./database.ts";
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error("run with --expose-gc (npm run bench:nlu-encoder does)");
+const rssMb = () => {
+  gc();
+  return Math.round(process.memoryUsage().rss / 1048576);
+};
+
+const clinc = JSON.parse(
+  readFileSync(new URL("../../../packages/nlu/bench/data/data_train_val.json", import.meta.url), "utf8"),
+) as { train: [string, string][]; val: [string, string][] };
+const byIntent = new Map<string, string[]>();
+for (const [text, intent] of clinc.train) byIntent.set(intent, [...(byIntent.get(intent) ?? []), text]);
+const allIntents = [...byIntent].map(([name, examples]) => ({ name, examples }));
+const phrases = clinc.val.map(([text]) => text);
+
+const database = await benchDatabase();
+const pool = createPool(database.url, { max: 10 });
+const db = createDb(pool);
+const trainer = createTrainer();
+const silent = createLogger({ level: "silent" });
+const rssBeforeMb = rssMb();
+const encoder =
+  process.env.ENCODER === "off" ? undefined : createSentenceEncoder({ logger: createLogger({ level: "warn" }) });
+const withEncoder = encoder ? { encoder } : {};
+
+async function tenantWith(name: string, intents: { name: string; examples: string[] }[]): Promise<TenantInfo> {
+  const row = await db.tenant.create({ data: { name, language: "en" } });
+  await db.intent.createMany({ data: intents.map((i) => ({ tenantId: row.id, ...i })) });
+  return { id: row.id, language: "en", timezone: "UTC" };
+}
+
+// A 20-intent tenant (20 examples each) whose model learns from the encoder: its turns embed.
+const small = await tenantWith(
+  "Small",
+  allIntents.slice(0, 20).map((i) => ({ name: i.name, examples: i.examples.slice(0, 20) })),
+);
+await trainTenantModel(db, small.id, { trainer, logger: silent, pool, ...withEncoder });
+const rssLoadedMb = rssMb();
+const understand = createUnderstand(db, {
+  store: createModelStore(db, { pool }),
+  pool,
+  logger: silent,
+  ...withEncoder,
+});
+const message = (text: string): InboundMessage => ({
+  channel: "telegram",
+  platformEventId: "1",
+  conversation: { externalId: "7", type: "private" },
+  sender: { externalId: "7" },
+  sentAt: "2026-12-06T12:00:00.000Z",
+  text,
+});
+
+const RATE_MS = 50;
+/** Turns of the small tenant, one every RATE_MS, until `during` settles; latency from when each was due. */
+async function steady(during: Promise<unknown>) {
+  const latencies: number[] = [];
+  const inflight: Promise<void>[] = [];
+  const start = performance.now();
+  let due = 0;
+  let done = false;
+  void during.finally(() => (done = true));
+  for (let last = false; !last; ) {
+    last = done;
+    for (const now = performance.now(); start + due * RATE_MS <= now; due++) {
+      const dueAt = start + due * RATE_MS;
+      inflight.push(
+        understand({ tenant: small, message: message(phrases[due % phrases.length]!), state: undefined }).then(() => {
+          latencies.push(performance.now() - dueAt);
+        }),
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, RATE_MS));
+  }
+  await Promise.all(inflight);
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) =>
+    Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]! * 10) / 10;
+  return { p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1), n: latencies.length };
+}
+
+const quiet = await steady(new Promise((resolve) => setTimeout(resolve, 10_000)));
+const rssAfterTurnsMb = rssMb();
+
+const big = await tenantWith("Big", allIntents);
+const examples = allIntents.reduce((n, i) => n + i.examples.length, 0);
+/** One training job of the big tenant: its time, and what its log line says of the encoding. */
+async function trainBig() {
+  const { logger, lines } = captureLogs();
+  const started = performance.now();
+  const outcome = await trainTenantModel(db, big.id, { trainer, logger, pool, ...withEncoder });
+  if (outcome !== "trained") throw new Error(`training: ${outcome}`);
+  const encoding = (lines.at(-1)!.encoding ?? { embedded: 0, ms: 0 }) as Record<string, number>;
+  return { ms: Math.round(performance.now() - started), encoding };
+}
+let first!: Awaited<ReturnType<typeof trainBig>>;
+const duringTraining = await steady(
+  (async () => {
+    first = await trainBig();
+  })(),
+);
+await db.intent.update({
+  where: { tenantId_name: { tenantId: big.id, name: allIntents[0]!.name } },
+  data: { examples: { push: "one more way to say it, added by the tenant" } },
+});
+const retraining = await trainBig();
+const rssAfterTrainingMb = rssMb();
+
+const figures = {
+  examples,
+  intents: allIntents.length,
+  firstTrainingMs: first.ms,
+  firstEncoding: first.encoding,
+  retrainingMs: retraining.ms,
+  retrainingEncoding: retraining.encoding,
+  turnsPerSecond: 1000 / RATE_MS,
+  turnsQuiet: quiet,
+  turnsDuringFirstTraining: duringTraining,
+  rssBeforeMb,
+  rssLoadedMb,
+  rssAfterTurnsMb,
+  rssAfterTrainingMb,
+  encoder: encoder ? "on" : "off",
+  encoderThreads: encoder?.stats().threads ?? 0,
+};
+await encoder?.close();
+await pool.end();
+await database.drop();
+console.log(JSON.stringify(figures));
+console.log(
+  `${examples} examples in ${figures.intents} intents: first training ${first.ms} ms (embedding ${first.encoding.embedded} texts ${first.encoding.ms} ms), ` +
+    `retraining after one example ${retraining.ms} ms (embedded ${retraining.encoding.embedded}, ${retraining.encoding.ms} ms); ` +
+    `encoder turns at ${figures.turnsPerSecond}/s p50/p99: quiet ${quiet.p50Ms}/${quiet.p99Ms} ms, during the first training ${duringTraining.p50Ms}/${duringTraining.p99Ms} ms; ` +
+    `RSS ${rssBeforeMb} MB → encoder loaded ${rssLoadedMb} → after turns ${rssAfterTurnsMb} → after trainings ${rssAfterTrainingMb} MB`,
+);

@@ -1,0 +1,117 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { InboundMessage } from "@cb/core";
+import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
+import { captureLogs } from "@cb/logging/testing";
+import { createSentenceEncoder, createTrainer, trainTenantModel } from "@cb/nlu";
+import { nluSentenceEncoder } from "@cb/observability";
+import { createUnderstand, type TenantInfo } from "../src/index.ts";
+
+// The real Universal Sentence Encoder lite, in its thread, as a worker runs it.
+const encoder = createSentenceEncoder();
+let t: TestDatabase;
+let tenant: TenantInfo;
+// A local OpenAI-compatible server that counts what it is asked (hybrid mode).
+let llmServer: Server;
+let llmUrl: string;
+let llmAsked = 0;
+
+// No word of it in order.status's examples: the n-gram model alone gives the fallback.
+const PARAPHRASE = "my parcel still hasn't arrived";
+
+before(async () => {
+  t = await createTestDatabase();
+  const row = await t.db.tenant.create({ data: { name: "Acme", language: "en" } });
+  tenant = { id: row.id, language: "en", timezone: "UTC" };
+  await t.db.intent.createMany({
+    data: [
+      { tenantId: row.id, name: "greeting", examples: ["hi", "hello", "good morning", "hey there"] },
+      {
+        tenantId: row.id,
+        name: "order.status",
+        examples: ["where is my order", "track my package", "has my order shipped", "status of order 12345"],
+      },
+      { tenantId: row.id, name: "thanks", examples: ["thank you", "thanks a lot", "much appreciated", "cheers"] },
+      { tenantId: row.id, name: "fallback", examples: [], isFallback: true },
+    ],
+  });
+  assert.equal(await trainTenantModel(t.db, row.id, { trainer: createTrainer(), encoder }), "trained");
+  llmServer = createServer((req, res) => {
+    llmAsked++;
+    req.resume();
+    req.on("end", () => res.writeHead(500).end());
+  });
+  await new Promise<void>((resolve) => llmServer.listen(0, "127.0.0.1", resolve));
+  llmUrl = `http://127.0.0.1:${(llmServer.address() as AddressInfo).port}/v1`;
+});
+after(async () => {
+  await encoder.close();
+  llmServer.closeAllConnections();
+  await new Promise((resolve) => llmServer.close(resolve));
+  await t.drop();
+});
+
+const message = (fields: Partial<InboundMessage>): InboundMessage => ({
+  channel: "telegram",
+  platformEventId: "1",
+  conversation: { externalId: "7", type: "private" },
+  sender: { externalId: "7" },
+  sentAt: "2026-11-30T12:00:00.000Z",
+  ...fields,
+});
+const counted = async (outcome: "used" | "failed") =>
+  (await nluSentenceEncoder.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+
+test("a turn of an encoder model is classified with the message's vector", async () => {
+  const understand = createUnderstand(t.db, { pool: t.pool, encoder });
+  const offline = createUnderstand(t.db, { pool: t.pool });
+  const used = await counted("used");
+  assert.equal(
+    (await understand({ tenant, message: message({ text: PARAPHRASE }), state: {} })).intent,
+    "order.status",
+  );
+  assert.equal(await counted("used"), used + 1);
+  assert.equal(
+    (await offline({ tenant, message: message({ text: PARAPHRASE }), state: {} })).intent,
+    "fallback",
+    "without the encoder, the n-grams alone miss it",
+  );
+});
+
+test("hybrid: the vector makes the model sure, so the LLM is not asked", async () => {
+  const understand = createUnderstand(t.db, { pool: t.pool, encoder, llm: { baseURL: llmUrl, apiKey: "sk-test" } });
+  const hybrid = { ...tenant, nluSettings: { mode: "hybrid" as const, model: "m1" } };
+  const asked = llmAsked;
+  assert.equal(
+    (await understand({ tenant: hybrid, message: message({ text: PARAPHRASE }), state: {} })).intent,
+    "order.status",
+  );
+  assert.equal(llmAsked, asked);
+});
+
+test("texts without letters and button payloads are not embedded", async () => {
+  const understand = createUnderstand(t.db, { pool: t.pool, encoder });
+  const embedded = encoder.stats().embedded;
+  await understand({ tenant, message: message({ text: "12345 👍" }), state: {} });
+  await understand({ tenant, message: message({ postback: { payload: "greeting" } }), state: {} });
+  assert.equal(encoder.stats().embedded, embedded);
+});
+
+test("an encoder failure falls back to the n-gram model: the turn is answered, the failure logged and counted", async () => {
+  const { logger, lines } = captureLogs();
+  // A fresh encoder given 1 ms: its thread has not even loaded the model.
+  const late = createSentenceEncoder({ logger, turnTimeoutMs: 1 });
+  try {
+    const understand = createUnderstand(t.db, { pool: t.pool, encoder: late, logger });
+    const failed = await counted("failed");
+    const hello = await understand({ tenant, message: message({ text: "hello there" }), state: {} });
+    assert.equal(hello.intent, "greeting", "the n-grams still answer what they know");
+    assert.equal((await understand({ tenant, message: message({ text: PARAPHRASE }), state: {} })).intent, "fallback");
+    assert.equal(await counted("failed"), failed + 2);
+    assert.ok(lines.some((l) => l.level === 40 && /n-gram model alone/.test(String(l.msg))));
+  } finally {
+    await late.close();
+  }
+});
