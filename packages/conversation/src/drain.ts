@@ -1,4 +1,4 @@
-import { COMMIT_WITHOUT_FLUSH, isDatabaseUnavailable, transaction, untilDatabaseAnswers, type Pool } from "@cb/db";
+import { isDatabaseUnavailable, transaction, untilDatabaseAnswers, type Pool } from "@cb/db";
 import { eventParameters, withEvents } from "@cb/event-webhooks";
 import { addJob } from "@cb/jobs";
 import { CONVERSATION_QUEUE_PREFIX, HANDLE_MESSAGE } from "./expand.ts";
@@ -54,10 +54,7 @@ interface Waiting {
 // The conversation's earliest message not yet answered: the order messages were stored in
 // (`arrival`, expand.ts), which follows their acknowledgement. Messages stored by other means have
 // no arrival and come after. In the same statement, when a turn of it is due ($2: the job may start
-// one; attempts left; no retry waited for), its attempt is counted (`counted`). The count commits
-// without waiting for the disk (COMMIT_WITHOUT_FLUSH): the turn's first write that matters (its
-// fulfillment record or plan) flushes it; only a crash of PostgreSQL before that can undo it, and a
-// turn the database's absence failed is not counted anyway (its attempt is given back below).
+// one; attempts left; no retry waited for), its attempt is counted (`counted`).
 const NEXT_WAITING = `
 WITH next AS (
   SELECT m.id, m."conversationId", m."tenantId", m."channelAccountId", m.content->>'channel' AS channel, m.attempts, m.error, m.traceparent,
@@ -70,7 +67,6 @@ WITH next AS (
 ), counted AS (
   UPDATE "Message" m SET attempts = m.attempts + 1 FROM next
   WHERE m.id = next.id AND $2::boolean AND next.attempts < $3::int AND next."waitingUntil" IS NULL
-    AND ${COMMIT_WITHOUT_FLUSH}
   RETURNING m.id
 )
 SELECT next.*, EXISTS (SELECT 1 FROM counted) AS counted FROM next`;

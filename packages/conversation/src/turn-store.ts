@@ -1,5 +1,5 @@
 import type { Reply } from "@cb/core";
-import { COMMIT_WITHOUT_FLUSH, transaction, type Pool, type Sql } from "@cb/db";
+import { transaction, type Pool, type Sql } from "@cb/db";
 import { eventParameters, withEvents, type NewEvent } from "@cb/event-webhooks";
 import type { Exchange } from "@cb/fulfillment";
 import {
@@ -295,14 +295,10 @@ export async function recordFulfillment(pool: Sql, a: FulfillmentAttempt): Promi
 }
 
 // `waiting`: another message of the conversation waits for its turn (as of this statement), so that
-// the job answering the conversation looks for it (drain.ts) only then. It commits without waiting
-// for the disk (COMMIT_WITHOUT_FLUSH): what follows it outside the database waits for a synchronous
-// commit that flushes it (the job's completion; an event's delivery, its job's fetch), and should a
-// crash of PostgreSQL undo it, the job, not completed either, runs again: the plan and the replies
-// sent were flushed before, so it sends nothing again and finishes the turn once.
+// the job answering the conversation looks for it (drain.ts) only then.
 const FINISH_TURN = withEvents(
   [
-    `processed AS (UPDATE "Message" SET status = 'processed', turn = $8::jsonb, plan = NULL, "updatedAt" = now() WHERE id = $5::uuid AND ${COMMIT_WITHOUT_FLUSH})`,
+    `processed AS (UPDATE "Message" SET status = 'processed', turn = $8::jsonb, plan = NULL, "updatedAt" = now() WHERE id = $5::uuid)`,
     `dialog AS (UPDATE "Conversation" SET state = $7::jsonb WHERE id = $6::uuid AND $7::jsonb IS NOT NULL)`,
   ],
   {

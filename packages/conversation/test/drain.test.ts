@@ -10,7 +10,6 @@ import {
   type Understand,
   type Understanding,
 } from "../src/index.ts";
-import { COMMIT_WITHOUT_FLUSH } from "@cb/db";
 import { setUp, type Setup } from "./support.ts";
 
 let s: Setup;
@@ -216,29 +215,4 @@ test("a turn the database's absence failed is tried again at once once it answer
   assert.deepEqual(await answeredIn("E"), ["first E", "second E"]);
   assert.equal((await row(first)).attempts, 1, "only the turn that succeeded counted");
   assert.deepEqual(await retryJobs("E"), []);
-});
-
-test("only the attempt's count and the turn's finish commit without a flush; the plan and the sends wait for the disk", async () => {
-  const sent: { name: string; withoutFlush: boolean }[] = [];
-  // The turn's own pool, each named statement noted with whether it skips the commit's flush.
-  const pool = new Proxy(s.t.pool, {
-    get(target, prop) {
-      if (prop !== "query") return Reflect.get(target, prop, target);
-      return (query: { name?: string; text?: string }, ...rest: unknown[]) => {
-        if (typeof query === "object" && query.name)
-          sent.push({ name: query.name, withoutFlush: query.text!.includes(COMMIT_WITHOUT_FLUSH) });
-        return (target.query as (...args: unknown[]) => unknown)(query, ...rest);
-      };
-    },
-  });
-  // Telegram: no delivery reports, so a send's record is one statement on the pool.
-  const message = await s.receive({ chat: "F", text: "one F" });
-  assert.deepEqual((await answerConversation({ ...deps, pool }, message)).answered, [message]);
-  assert.deepEqual(await answeredIn("F"), ["one F"]);
-  const without = (name: string) => sent.find((q) => q.name === name)?.withoutFlush;
-  assert.equal(without("answer-next-waiting"), true);
-  assert.equal(without("turn-finish"), true);
-  assert.equal(without("turn-save-plan"), false, "a crash must not undo the plan its replies are sent from");
-  assert.equal(without("sent-update"), false, "nor a send's record");
-  assert.equal((await row(message)).status, "processed");
 });

@@ -9,7 +9,6 @@ export {
   type Pool,
   type Sql,
 } from "./client.ts";
-export { COMMIT_WITHOUT_FLUSH } from "./commit.ts";
 export { storableJson } from "./json.ts";
 export { migrate, pendingMigrations } from "./migrate.ts";
 export { startEmbeddedPostgres, type EmbeddedDatabase } from "./embedded.ts";
