@@ -2,8 +2,15 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 
-/** Node's flags for the server and worker roles, as docker/Dockerfile runs them. */
-export const NODE_FLAGS = ["--max-semi-space-size=4", "--import", "tsx"];
+/**
+ * Node's flags for a role's entry point, as docker/start.sh runs them: a small young generation for
+ * the web role (its memory), a larger one for the worker, whose in-flight turns' objects otherwise
+ * outlive the young generation's collections and are collected again, at more cost, as old ones.
+ */
+export function nodeFlags(entry: string): string[] {
+  const semiSpaceMb = entry.endsWith("worker/src/main.ts") ? 16 : 4;
+  return [`--max-semi-space-size=${semiSpaceMb}`, "--import", "tsx"];
+}
 
 /** Roles the benchmark itself is stopping: any other role that exits ends the run. */
 const stopping = new WeakSet<ChildProcess>();
@@ -19,7 +26,7 @@ export function spawnRole(
   env: Record<string, string | undefined>,
   stdout: "pipe" | "ignore",
 ): ChildProcess {
-  const child = spawn(process.execPath, [...NODE_FLAGS, entry, ...args], {
+  const child = spawn(process.execPath, [...nodeFlags(entry), entry, ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", stdout, "inherit"],
   });

@@ -168,3 +168,12 @@ test("a platform's 'wait' blocks the key it names before the error goes on; unre
     (err) => err instanceof PlatformError && err.retryable && err.code === "limits_unavailable",
   );
 });
+
+test("the budgets cost no WAL and no fresh plan per call: an unlogged table, generic plans in the function", async () => {
+  const { rows } = await t.pool.query(
+    `SELECT (SELECT relpersistence FROM pg_class WHERE oid = '"SendBudget"'::regclass) AS persistence,
+            (SELECT proconfig FROM pg_proc WHERE proname = 'reserve_send_slot') AS config`,
+  );
+  assert.equal(rows[0].persistence, "u", "SendBudget is unlogged (a crash forgets at most a minute of sends)");
+  assert.deepEqual(rows[0].config, ["plan_cache_mode=force_generic_plan"]);
+});

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { openSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { NODE_FLAGS } from "../process.ts";
+import { nodeFlags } from "../process.ts";
 
 export interface Death {
   role: string;
@@ -43,7 +43,7 @@ export function createSupervisor(logDir: string) {
     const log = openSync(join(logDir, `${name}.log`), "a");
     logs.push(log);
     const start = () => {
-      child = spawn(process.execPath, [...NODE_FLAGS, entry], {
+      child = spawn(process.execPath, [...nodeFlags(entry), entry], {
         env: { ...process.env, ...env },
         stdio: ["ignore", log, log],
       });
