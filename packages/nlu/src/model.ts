@@ -84,8 +84,10 @@ const RESEMBLANCE_TO = 0.6;
  * The n-gram model is sure of a message when its best intent's probability is at least SURE_AT:
  * its answer then stands and the message is not embedded (6–15 ms of CPU a message, far more
  * under load, against ~0.3 ms for the n-gram model). Chosen on CLINC150's training split (as the
- * weights above) for the fewest messages embedded that keep in-scope accuracy and out-of-scope
- * recall within a point of embedding every message (README, "The sentence encoder at run time").
+ * weights above; in scope / out of scope, share of messages embedded): with all examples 0.7 scores
+ * as embedding every message, 97.0% / 54%, embedding 15% of them; with 10 per intent 90.7% / 64%
+ * against 91.0% / 64%, embedding 41%. 0.5 would embed 9% and 29% for 0.5 and 0.9 points less in
+ * scope; a margin over the second intent on top changed nothing worth it.
  */
 export const SURE_AT = 0.7;
 
