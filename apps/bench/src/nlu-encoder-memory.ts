@@ -1,7 +1,8 @@
 // `npm run bench:nlu-encoder-memory`: what the sentence encoder alone adds to a process's RSS (no
 // database, no models): at start, once loaded, after 300 turns, after TEXTS training texts (3,000
 // unless set) in batches of BATCH (64 unless set), and after 300 turns more; with the thread's
-// default heap bounds, or none (LIMITS=off). Prints one JSON line.
+// default heap bounds, or none (LIMITS=off). During the training, a turn every 50 ms (one at a time):
+// how long a turn waits behind the training's batches. Prints one JSON line.
 import { readFileSync } from "node:fs";
 import { createSentenceEncoder } from "@cb/nlu";
 
@@ -31,8 +32,21 @@ const loadedMb = rssMb();
 for (const text of turns.slice(0, 300)) await encoder.embed([text]);
 const turnsMb = rssMb();
 let started = performance.now();
+let trained = false;
+const during: number[] = [];
+const turnsDuring = (async () => {
+  for (let i = 0; !trained; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const asked = performance.now();
+    await encoder.embed([turns[600 + (i % 300)]!]);
+    if (!trained) during.push(performance.now() - asked);
+  }
+})();
 await encoder.embed(training, "training");
 const trainingMs = Math.round(performance.now() - started);
+trained = true;
+await turnsDuring;
+during.sort((a, b) => a - b);
 const trainedMb = rssMb();
 const latencies: number[] = [];
 for (const text of turns.slice(300, 600)) {
@@ -57,6 +71,9 @@ console.log(
     trainingMsPerText: Math.round((trainingMs / training.length) * 10) / 10,
     turnP50Ms: Math.round(latencies[150]! * 10) / 10,
     turnP99Ms: Math.round(latencies[296]! * 10) / 10,
+    turnsDuringTraining: during.length,
+    duringTrainingP50Ms: Math.round(during[Math.floor(during.length / 2)]! * 10) / 10,
+    duringTrainingP99Ms: Math.round(during[Math.floor(during.length * 0.99)]! * 10) / 10,
     threads: encoder.stats().threads,
   }),
 );

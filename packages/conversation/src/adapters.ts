@@ -38,8 +38,10 @@ export interface LlmEndpoint {
 const HAS_LETTER = /\p{L}/u;
 
 /**
- * The sentence encoder's vector of a message, for a model that learnt from it; undefined when it has
- * none, or the encoder failed or was late (the n-gram model alone answers: logged, counted, on the span).
+ * The sentence encoder's vector of a message, for a model that learnt from it and is unsure of the
+ * message; undefined when the n-gram model is sure (`skipped`: its answer stands, nothing embedded),
+ * the model has no encoder, or the encoder failed or was late (the n-gram model alone answers:
+ * logged). Used, skipped and failed are counted and put on the span.
  */
 async function sentenceVectorOf(
   model: NluModel,
@@ -49,6 +51,12 @@ async function sentenceVectorOf(
   logger: Logger | undefined,
 ): Promise<Float32Array | undefined> {
   if (!model.encoder || !encoder || model.encoder !== encoder.name || !text || !HAS_LETTER.test(text)) return undefined;
+  // Trimmed as understanding classifies it, so the model's n-gram classification is asked once.
+  if (!model.needsSentenceVector(text.trim())) {
+    nluSentenceEncoder.inc({ outcome: "skipped" });
+    span.setAttribute("nlu.sentence_encoder", "skipped");
+    return undefined;
+  }
   try {
     const [vector] = await encoder.embed([text], "turn");
     nluSentenceEncoder.inc({ outcome: "used" });

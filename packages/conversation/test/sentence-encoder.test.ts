@@ -61,7 +61,7 @@ const message = (fields: Partial<InboundMessage>): InboundMessage => ({
   sentAt: "2026-11-30T12:00:00.000Z",
   ...fields,
 });
-const counted = async (outcome: "used" | "failed") =>
+const counted = async (outcome: "used" | "skipped" | "failed") =>
   (await nluSentenceEncoder.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
 
 test("a turn of an encoder model is classified with the message's vector", async () => {
@@ -78,6 +78,22 @@ test("a turn of an encoder model is classified with the message's vector", async
     "fallback",
     "without the encoder, the n-grams alone miss it",
   );
+});
+
+test("a message the n-gram model is sure of is answered without asking the encoder (counted as skipped)", async () => {
+  const understand = createUnderstand(t.db, { pool: t.pool, encoder });
+  const [embedded, skipped, used] = [encoder.stats().embedded, await counted("skipped"), await counted("used")];
+  assert.equal(
+    (await understand({ tenant, message: message({ text: "where is my order" }), state: {} })).intent,
+    "order.status",
+  );
+  assert.equal(encoder.stats().embedded, embedded, "nothing embedded");
+  assert.equal(await counted("skipped"), skipped + 1);
+  assert.equal(await counted("used"), used);
+  // The unsure one is embedded.
+  await understand({ tenant, message: message({ text: PARAPHRASE }), state: {} });
+  assert.equal(encoder.stats().embedded, embedded + 1);
+  assert.equal(await counted("used"), used + 1);
 });
 
 test("hybrid: the vector makes the model sure, so the LLM is not asked", async () => {
@@ -105,11 +121,12 @@ test("an encoder failure falls back to the n-gram model: the turn is answered, t
   const late = createSentenceEncoder({ logger, turnTimeoutMs: 1 });
   try {
     const understand = createUnderstand(t.db, { pool: t.pool, encoder: late, logger });
-    const failed = await counted("failed");
+    const [failed, skipped] = [await counted("failed"), await counted("skipped")];
     const hello = await understand({ tenant, message: message({ text: "hello there" }), state: {} });
-    assert.equal(hello.intent, "greeting", "the n-grams still answer what they know");
+    assert.equal(hello.intent, "greeting", "the n-grams answer what they are sure of, without the encoder");
+    assert.equal(await counted("skipped"), skipped + 1);
     assert.equal((await understand({ tenant, message: message({ text: PARAPHRASE }), state: {} })).intent, "fallback");
-    assert.equal(await counted("failed"), failed + 2);
+    assert.equal(await counted("failed"), failed + 1);
     assert.ok(lines.some((l) => l.level === 40 && /n-gram model alone/.test(String(l.msg))));
   } finally {
     await late.close();

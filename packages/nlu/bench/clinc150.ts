@@ -1,4 +1,4 @@
-// `npm run bench:nlu [-- <file>] [--shots N] [--intents N] [--language en] [--encoder [--fresh]] [--dev]`:
+// `npm run bench:nlu [-- <file>] [--shots N] [--intents N] [--language en] [--encoder [--fresh] [--sure-at G]] [--dev]`:
 // trains a tenant's model (`trainModel`, as a worker does) on the `train` split of a CLINC150-format file
 // and evaluates on `test` / `oos_test` when present, else `val` / `oos_val`; a file without out-of-scope
 // rows reports their recall as null. `--shots N` keeps N training examples per intent, drawn with a fixed
@@ -8,12 +8,13 @@
 // not drawn) and `oos_train`. `--encoder` adds the sentence encoder as a worker would
 // (`sentenceEncoderPlan`, vectors of the planned texts, `classify(text, vector)`): the training time
 // includes embedding the planned texts (their vectors are cached beside the data; `--fresh` embeds them all
-// again, as a tenant's first training does), and each message is embedded alone, timed with its
-// classification. Prints one JSON line, then a summary. Out-of-scope rows are never seen in training.
+// again, as a tenant's first training does), and each message the model asks for (`needsSentenceVector`:
+// the n-gram model unsure of it) is embedded alone, timed with its classification; `--sure-at G` tries
+// another gate than SURE_AT (`Infinity`: every message embedded). Prints one JSON line, then a summary. Out-of-scope rows are never seen in training.
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { sentenceEncoderPlan, trainModel, type IntentDefinition } from "../src/model.ts";
+import { SURE_AT, sentenceEncoderPlan, trainModel, type IntentDefinition } from "../src/model.ts";
 import { seeded, shuffleInPlace } from "../src/seeded.ts";
 import { wordVectorsFor } from "../src/word-vectors.ts";
 
@@ -27,6 +28,7 @@ const { values, positionals } = parseArgs({
     shots: { type: "string" },
     intents: { type: "string" },
     threshold: { type: "string" },
+    "sure-at": { type: "string" },
     language: { type: "string", default: "en" },
     encoder: { type: "boolean", default: false },
     fresh: { type: "boolean", default: false },
@@ -113,6 +115,7 @@ const started = performance.now();
 const model = trainModel(intents, {
   language: values.language,
   ...(values.threshold ? { threshold: Number(values.threshold) } : {}),
+  ...(values["sure-at"] ? { sureAt: Number(values["sure-at"]) } : {}),
   ...(encoderRun?.vectors ? { sentenceVectors: encoderRun.vectors } : {}),
 });
 const trainSeconds = (performance.now() - started) / 1000 + (encoderRun?.embedSeconds ?? 0);
@@ -140,14 +143,18 @@ async function prepareEncoder() {
 
 const latencies: number[] = [];
 const classifyLatencies: number[] = [];
+let embeddedMessages = 0;
 /** As a turn does: the message embedded (when the model wants it) and classified, timed together and alone. */
 const classify = async (text: string) => {
   const t = performance.now();
-  const vector = model.encoder && encoderRun ? await encoderRun.embed(text) : undefined;
-  const classified = performance.now();
+  const wanted = model.encoder && encoderRun && model.needsSentenceVector(text);
+  if (wanted) embeddedMessages++;
+  const embedStarted = performance.now();
+  const vector = wanted ? await encoderRun.embed(text) : undefined;
+  const embedding = performance.now() - embedStarted;
   const result = model.classify(text, vector);
   latencies.push(performance.now() - t);
-  classifyLatencies.push(performance.now() - classified);
+  classifyLatencies.push(performance.now() - t - embedding);
   return result.intent;
 };
 let correct = 0;
@@ -168,6 +175,8 @@ const figures = {
   // Without embedding the message (the same as p50Ms / p99Ms when the model has no encoder).
   classifyP50Ms: pct(0.5, classifyLatencies),
   classifyP99Ms: pct(0.99, classifyLatencies),
+  // Messages embedded (the n-gram model unsure of them), of all judged.
+  embeddedShare: model.encoder ? Number((embeddedMessages / latencies.length).toFixed(4)) : null,
   rssMb: Math.round(process.memoryUsage().rss / 1024 / 1024),
   modelMb: Number((model.bytes / 1024 / 1024).toFixed(1)),
   split,
@@ -176,6 +185,7 @@ const figures = {
   examples: intents.reduce((sum, i) => sum + i.examples.length, 0),
   threshold: model.threshold,
   encoder: model.encoder,
+  sureAt: model.encoder ? (values["sure-at"] ? Number(values["sure-at"]) : SURE_AT) : null,
   ...(encoderRun
     ? {
         encoderLoadSeconds: Number(encoderRun.loadSeconds.toFixed(2)),
@@ -190,5 +200,5 @@ const figures = {
 console.log(JSON.stringify(figures));
 console.log(
   `${figures.split}${shots === null ? "" : `, ${shots} examples per intent`}: in-scope accuracy ${(figures.inScopeAccuracy * 100).toFixed(1)}%, out-of-scope recall ${figures.oosRecall === null ? "n/a" : `${(figures.oosRecall * 100).toFixed(1)}%`}; ` +
-    `trained in ${figures.trainSeconds} s${encoderRun ? ` (${figures.encoderEmbedSeconds} s embedding ${figures.encoderEmbedded} texts, ${figures.encoderCached} cached)` : ""}; ${model.encoder ? "embedding + " : ""}classification p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms${model.encoder ? ` (classification alone ${figures.classifyP50Ms} / ${figures.classifyP99Ms} ms)` : ""}; model ${figures.modelMb} MB, RSS ${figures.rssMb} MB`,
+    `trained in ${figures.trainSeconds} s${encoderRun ? ` (${figures.encoderEmbedSeconds} s embedding ${figures.encoderEmbedded} texts, ${figures.encoderCached} cached)` : ""}; ${model.encoder ? "embedding + " : ""}classification p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms${model.encoder ? ` (classification alone ${figures.classifyP50Ms} / ${figures.classifyP99Ms} ms; ${(figures.embeddedShare! * 100).toFixed(1)}% of messages embedded)` : ""}; model ${figures.modelMb} MB, RSS ${figures.rssMb} MB`,
 );

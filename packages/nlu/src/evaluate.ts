@@ -48,7 +48,8 @@ const share = (part: number, whole: number) => (whole ? Math.round((part / whole
  * intent with fewer examples than folds has each tested once with the rest trained on. Each fold
  * trains a model as the tenant's is trained (`trainModel`) on the other folds and classifies its own.
  * With `sentenceVectors` (the tenant's cached encoder vectors), each fold's model learns from those of
- * its training examples and classifies each test with its vector, as the tenant's model does a turn.
+ * its training examples and classifies each test with its vector, as the tenant's model does a turn
+ * (the vector weighs only where the n-gram model is unsure, the gate `classify` applies itself).
  */
 export function crossValidate(
   intents: IntentDefinition[],

@@ -17,6 +17,8 @@ export {
   loadModel,
   sentenceEncoderPlan,
   SENTENCE_ENCODER,
+  SURE_AT,
+  isSure,
   type TrainOptions,
   type NluModel,
   type IntentDefinition,

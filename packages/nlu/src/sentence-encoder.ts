@@ -38,15 +38,17 @@ export interface SentenceEncoderOptions {
 }
 
 export const SENTENCE_DIMENSIONS = 512;
-/** A turn's budget: an embedding takes 6–15 ms, a training batch ahead of it ~60 ms (quiet machine). */
+/** A turn's budget: an embedding takes 6–15 ms, a training batch ahead of it ~30 ms (quiet machine). */
 export const DEFAULT_TURN_TIMEOUT_MS = 2_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 /**
- * 16: a turn waits behind a quarter of what it would behind 64 (~60 ms on a quiet machine), for no
- * loss of throughput measured (3,000 CLINC150 texts, shared machine at load 11–18: 6.0 ms a text at
- * 16, 6.6 at 32, 8.1 at 64; npm run bench:nlu-encoder-memory).
+ * 8: a turn waits behind an eighth of what it would behind 64. Batches cost little throughput (3,000
+ * CLINC150 texts, shared machine at load 11–18: 6.0 ms a text at 16, 6.6 at 32, 8.1 at 64); from 16
+ * to 8, with a turn every 50 ms during a training of 1,500 texts, a turn's wait fell from ~9 texts'
+ * time to ~5 (p50 44–109 ms → 21–47 ms) and training took 5.0–10.8 ms a text at 16, 3.8–10.3 at 8
+ * (load 6–14; npm run bench:nlu-encoder-memory with BATCH=16 and 8, three and four runs).
  */
-export const DEFAULT_BATCH_SIZE = 16;
+export const DEFAULT_BATCH_SIZE = 8;
 /**
  * Without a bound the thread's V8 heap grows to ~150 MB while it embeds a few thousand texts (the
  * tokenizer's and TF.js's garbage), though under 20 MB of it stays live: a small young generation

@@ -32,7 +32,7 @@ test("bench:nlu: any CLINC150-format file, N examples per intent drawn with a fi
   assert.equal(first.examples, 15, "3 intents × 5");
 });
 
-test("bench:nlu --encoder: the model learns from the sentence encoder and each message is embedded in the timing", async () => {
+test("bench:nlu --encoder: the model learns from the sentence encoder; the messages it is unsure of are embedded in the timing", async () => {
   const plain = await bench(english);
   const encoded = await bench(english, "--encoder");
   assert.equal(plain.encoder, null);
@@ -40,7 +40,13 @@ test("bench:nlu --encoder: the model learns from the sentence encoder and each m
   assert.equal(encoded.examples, 250);
   assert.equal((encoded.encoderEmbedded as number) + (encoded.encoderCached as number), encoded.encoderPlanned);
   assert.ok((encoded.inScopeAccuracy as number) > (plain.inScopeAccuracy as number));
-  assert.ok((encoded.p50Ms as number) > (encoded.classifyP50Ms as number), "embedding the message is timed");
+  assert.equal(encoded.sureAt, 0.7);
+  const share = encoded.embeddedShare as number;
+  assert.ok(share > 0 && share < 1, `only the messages the n-grams are unsure of are embedded (${share})`);
+  const always = await bench(english, "--encoder", "--sure-at", "Infinity");
+  assert.equal(always.embeddedShare, 1);
+  assert.ok((always.p50Ms as number) > (always.classifyP50Ms as number), "embedding the message is timed");
+  assert.equal(plain.embeddedShare, null);
   const spanishWithEncoder = await bench(spanish, "--language", "es", "--encoder");
   assert.equal(spanishWithEncoder.encoder, null, "no encoder for Spanish: the n-grams alone");
 });

