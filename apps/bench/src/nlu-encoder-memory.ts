@@ -3,24 +3,17 @@
 // unless set) in batches of BATCH (64 unless set), and after 300 turns more; with the thread's
 // default heap bounds, or none (LIMITS=off). During the training, a turn every 50 ms (one at a time):
 // how long a turn waits behind the training's batches. Prints one JSON line.
-import { readFileSync } from "node:fs";
 import { createSentenceEncoder } from "@cb/nlu";
+import { exposedGc, readClinc, rssMbAfterGc } from "./clinc.ts";
 
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error("run with --expose-gc (npm run bench:nlu-encoder-memory does)");
-const rssMb = () => {
-  gc();
-  return Math.round(process.memoryUsage().rss / 1048576);
-};
-const clinc = JSON.parse(
-  readFileSync(new URL("../../../packages/nlu/bench/data/data_train_val.json", import.meta.url), "utf8"),
-) as { train: [string, string][]; val: [string, string][] };
+const gc = exposedGc("bench:nlu-encoder-memory");
+const rssMb = () => rssMbAfterGc(gc);
 const batchSize = Number(process.env.BATCH ?? 64);
 const count = Number(process.env.TEXTS ?? 3000);
 const limits = process.env.LIMITS !== "off";
-const training = clinc.train.slice(0, count).map(([text]) => text);
-const turns = clinc.val.map(([text]) => text);
-clinc.train.length = 0;
+const clinc = readClinc();
+const training = clinc.trainingTexts.slice(0, count);
+const turns = clinc.phrases;
 
 const startMb = rssMb();
 const encoder = createSentenceEncoder({

@@ -10,7 +10,6 @@
 //    (the encoder's thread stays; the training thread is gone).
 // ENCODER=off: the same without the encoder, for comparison (turns classified by n-grams alone).
 // Prints one JSON line, then a summary. Timing figures are only meaningful on a quiet machine.
-import { readFileSync } from "node:fs";
 import { createUnderstand, type TenantInfo } from "@cb/conversation";
 import type { InboundMessage } from "@cb/core";
 import { createDb, createPool } from "@cb/db";
@@ -18,22 +17,12 @@ import { createLogger } from "@cb/logging";
 import { captureLogs } from "@cb/logging/testing";
 import { createModelStore, createSentenceEncoder, createTrainer, trainTenantModel } from "@cb/nlu";
 import { nluSentenceEncoder } from "@cb/observability";
+import { exposedGc, readClinc, rssMbAfterGc } from "./clinc.ts";
 import { benchDatabase } from "./database.ts";
 
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error("run with --expose-gc (npm run bench:nlu-encoder does)");
-const rssMb = () => {
-  gc();
-  return Math.round(process.memoryUsage().rss / 1048576);
-};
-
-const clinc = JSON.parse(
-  readFileSync(new URL("../../../packages/nlu/bench/data/data_train_val.json", import.meta.url), "utf8"),
-) as { train: [string, string][]; val: [string, string][] };
-const byIntent = new Map<string, string[]>();
-for (const [text, intent] of clinc.train) byIntent.set(intent, [...(byIntent.get(intent) ?? []), text]);
-const allIntents = [...byIntent].map(([name, examples]) => ({ name, examples }));
-const phrases = clinc.val.map(([text]) => text);
+const gc = exposedGc("bench:nlu-encoder");
+const rssMb = () => rssMbAfterGc(gc);
+const { intents: allIntents, phrases } = readClinc();
 
 const database = await benchDatabase();
 const pool = createPool(database.url, { max: 10 });

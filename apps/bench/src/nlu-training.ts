@@ -7,28 +7,16 @@
 //    NLU_MODEL_CACHE_MB (64 here unless set): its heap after collection against that bound, and the
 //    time to load again a model that was evicted (and the 150-intent one).
 // Prints one JSON line, then a summary. Timing figures are only meaningful on a quiet machine.
-import { readFileSync } from "node:fs";
 import { createUnderstand, type TenantInfo } from "@cb/conversation";
 import type { InboundMessage } from "@cb/core";
 import { createDb, createPool } from "@cb/db";
 import { createLogger } from "@cb/logging";
 import { createModelStore, createTrainer, trainModel, trainTenantModel } from "@cb/nlu";
+import { exposedGc, readClinc } from "./clinc.ts";
 import { benchDatabase } from "./database.ts";
 
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error("run with --expose-gc (npm run bench:nlu-training does)");
-
-const clinc = JSON.parse(
-  readFileSync(new URL("../../../packages/nlu/bench/data/data_train_val.json", import.meta.url), "utf8"),
-) as { train: [string, string][]; val: [string, string][] };
-const byIntent = new Map<string, string[]>();
-for (const [text, intent] of clinc.train) {
-  const examples = byIntent.get(intent) ?? [];
-  if (examples.length < 20) examples.push(text);
-  byIntent.set(intent, examples);
-}
-const allIntents = [...byIntent].map(([name, examples]) => ({ name, examples }));
-const phrases = clinc.val.map(([text]) => text);
+const gc = exposedGc("bench:nlu-training");
+const { intents: allIntents, phrases } = readClinc(20);
 
 const database = await benchDatabase();
 const pool = createPool(database.url, { max: 10 });
