@@ -1,8 +1,5 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import type { InboundMessage } from "@cb/core";
 import type { Pool } from "@cb/db";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { createEgress, parsePolicy } from "@cb/egress";
@@ -17,12 +14,12 @@ import {
   type TenantInfo,
   type Understanding,
 } from "../src/index.ts";
-import { startBackend } from "./support.ts";
+import { startBackend, inbound as message, startLocalServer } from "./support.ts";
 
 let t: TestDatabase;
 let tenant: TenantInfo;
 // A local OpenAI-compatible model server: it names `llmIntent` for whatever it is asked.
-let llmServer: Server;
+let llm: Awaited<ReturnType<typeof startLocalServer>>;
 let llmUrl: string;
 const llmRequests: { model: string; text: string; auth: string | undefined }[] = [];
 let llmIntent = "support.ticket";
@@ -51,7 +48,7 @@ before(async () => {
       { tenantId: row.id, name: "fallback", examples: [], isFallback: true },
     ],
   });
-  llmServer = createServer((req, res) => {
+  llm = await startLocalServer((req, res) => {
     let raw = "";
     req.on("data", (c) => (raw += c));
     req.on("end", () => {
@@ -69,23 +66,13 @@ before(async () => {
       );
     });
   });
-  await new Promise<void>((resolve) => llmServer.listen(0, "127.0.0.1", resolve));
-  llmUrl = `http://127.0.0.1:${(llmServer.address() as AddressInfo).port}/v1`;
+  llmUrl = `${llm.origin}/v1`;
 });
 after(async () => {
-  llmServer.closeAllConnections();
-  await new Promise((resolve) => llmServer.close(resolve));
+  await llm.close();
   await t.drop();
 });
 
-const message = (fields: Partial<InboundMessage>): InboundMessage => ({
-  channel: "telegram",
-  platformEventId: "1",
-  conversation: { externalId: "7", type: "private" },
-  sender: { externalId: "7" },
-  sentAt: "2026-11-30T12:00:00.000Z",
-  ...fields,
-});
 const UNSURE = "yo the thingy from last week never showed up";
 
 test("understanding through the tenant's own model: intents, parameters asked for, the state carried", async () => {

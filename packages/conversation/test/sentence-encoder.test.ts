@@ -1,20 +1,18 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import type { InboundMessage } from "@cb/core";
 import { createTestDatabase, type TestDatabase } from "@cb/db/testing";
 import { captureLogs } from "@cb/logging/testing";
 import { createSentenceEncoder, createTrainer, trainTenantModel } from "@cb/nlu";
 import { nluSentenceEncoder } from "@cb/observability";
 import { createUnderstand, type TenantInfo } from "../src/index.ts";
+import { inbound as message, startLocalServer } from "./support.ts";
 
 // The real Universal Sentence Encoder lite, in its thread, as a worker runs it.
 const encoder = createSentenceEncoder();
 let t: TestDatabase;
 let tenant: TenantInfo;
 // A local OpenAI-compatible server that counts what it is asked (hybrid mode).
-let llmServer: Server;
+let llm: Awaited<ReturnType<typeof startLocalServer>>;
 let llmUrl: string;
 let llmAsked = 0;
 
@@ -38,29 +36,19 @@ before(async () => {
     ],
   });
   assert.equal(await trainTenantModel(t.db, row.id, { trainer: createTrainer(), encoder }), "trained");
-  llmServer = createServer((req, res) => {
+  llm = await startLocalServer((req, res) => {
     llmAsked++;
     req.resume();
     req.on("end", () => res.writeHead(500).end());
   });
-  await new Promise<void>((resolve) => llmServer.listen(0, "127.0.0.1", resolve));
-  llmUrl = `http://127.0.0.1:${(llmServer.address() as AddressInfo).port}/v1`;
+  llmUrl = `${llm.origin}/v1`;
 });
 after(async () => {
   await encoder.close();
-  llmServer.closeAllConnections();
-  await new Promise((resolve) => llmServer.close(resolve));
+  await llm.close();
   await t.drop();
 });
 
-const message = (fields: Partial<InboundMessage>): InboundMessage => ({
-  channel: "telegram",
-  platformEventId: "1",
-  conversation: { externalId: "7", type: "private" },
-  sender: { externalId: "7" },
-  sentAt: "2026-11-30T12:00:00.000Z",
-  ...fields,
-});
 const counted = async (outcome: "used" | "skipped" | "failed") =>
   (await nluSentenceEncoder.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
 

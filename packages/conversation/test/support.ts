@@ -1,4 +1,4 @@
-import { createServer } from "node:http";
+import { createServer, type RequestListener } from "node:http";
 import type { AddressInfo } from "node:net";
 import { driver as messengerDriver } from "@cb/channel-messenger";
 import { driver as telegramDriver } from "@cb/channel-telegram";
@@ -133,7 +133,7 @@ export type Answer = (request: any) => { status?: number; body: unknown };
 export async function startBackend(answer: Answer) {
   const received: any[] = [];
   const headers: Record<string, string | string[] | undefined>[] = [];
-  const server = createServer((req, res) => {
+  const server = await startLocalServer((req, res) => {
     let body = "";
     req.on("data", (c) => (body += c));
     req.on("end", () => {
@@ -144,11 +144,15 @@ export async function startBackend(answer: Answer) {
       res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(out));
     });
   });
+  return { url: `${server.origin}/fulfillment`, received, headers, close: server.close };
+}
+
+/** A server on a free loopback port answering with `handle`; `close` drops its open connections too. */
+export async function startLocalServer(handle: RequestListener) {
+  const server = createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/fulfillment`,
-    received,
-    headers,
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -156,6 +160,16 @@ export async function startBackend(answer: Answer) {
       }),
   };
 }
+
+/** A customer's Telegram message in a private chat, as understanding sees it. */
+export const inbound = (fields: Partial<InboundMessage>): InboundMessage => ({
+  channel: "telegram",
+  platformEventId: "1",
+  conversation: { externalId: "7", type: "private" },
+  sender: { externalId: "7" },
+  sentAt: "2026-11-30T12:00:00.000Z",
+  ...fields,
+});
 
 /** A setup whose turns run as the worker runs them, fulfilled by a stand-in backend. */
 export interface TurnSetup {
