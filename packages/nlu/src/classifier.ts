@@ -1,6 +1,7 @@
 import { seeded, shuffleInPlace } from "./seeded.ts";
 import { featureCounts, tokenize } from "./text.ts";
 import { poolWordVectors, wordVectorsNamed, type WordVectors } from "./word-vectors.ts";
+import { float32FromBase64, float32ToBase64 } from "./float32-base64.ts";
 
 /**
  * TF-IDF n-gram features, pooled pretrained word vectors where the tenant's language has them, and
@@ -122,8 +123,7 @@ export class IntentClassifier {
   }
 
   static load(data: SerializedClassifier): IntentClassifier {
-    const buffer = Buffer.from(data.weights, "base64");
-    const weights = new Float32Array(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength));
+    const weights = float32FromBase64(data.weights);
     const wordVectors = data.wordVectors ? wordVectorsNamed(data.wordVectors) : null;
     return new IntentClassifier(
       data.classes,
@@ -142,7 +142,7 @@ export class IntentClassifier {
       classes: this.classes,
       vocabulary: this.vocabulary,
       idf: [...this.idf],
-      weights: Buffer.from(this.weights.buffer, this.weights.byteOffset, this.weights.byteLength).toString("base64"),
+      weights: float32ToBase64(this.weights),
       bias: [...this.bias],
       threshold: this.threshold,
       ...(this.wordVectors ? { wordVectors: this.wordVectors.name } : {}),

@@ -1,4 +1,5 @@
 import { seeded, shuffleInPlace } from "./seeded.ts";
+import { float32FromBase64, float32ToBase64 } from "./float32-base64.ts";
 
 /**
  * What a tenant's model learns from a sentence encoder's vectors of its examples: a multinomial
@@ -93,8 +94,7 @@ export class EncoderHead {
   }
 
   static load(data: SerializedEncoderHead): EncoderHead {
-    const bytes = Buffer.from(data.weights, "base64");
-    const buffer = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    const buffer = float32FromBase64(data.weights);
     const size = data.classes.length * data.dimensions;
     if (buffer.length !== 2 * size) throw new Error("encoder head: weights do not match its classes and dimensions");
     return new EncoderHead(
@@ -115,7 +115,7 @@ export class EncoderHead {
       encoder: this.encoder,
       classes: this.classes,
       dimensions: this.dimensions,
-      weights: Buffer.from(buffer.buffer).toString("base64"),
+      weights: float32ToBase64(buffer),
     };
   }
 

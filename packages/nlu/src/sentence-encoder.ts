@@ -168,13 +168,7 @@ export function createSentenceEncoder(options: SentenceEncoderOptions = {}): Sen
   }
 
   function enqueue(texts: string[], priority: "turn" | "training"): Job & { promise: Promise<Float32Array[]> } {
-    let resolve!: Job["resolve"];
-    let reject!: Job["reject"];
-    const promise = new Promise<Float32Array[]>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    const job = { texts, resolve, reject, done: false, promise };
+    const job = { texts, done: false, ...Promise.withResolvers<Float32Array[]>() };
     queues[priority].push(job);
     pump();
     return job;

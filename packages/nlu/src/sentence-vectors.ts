@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Sql } from "@cb/db";
 import type { SentenceEncoder } from "./sentence-encoder.ts";
+import { float32FromBase64, float32ToBase64 } from "./float32-base64.ts";
 
 // Hashes go as hex and vectors as base64 text, decoded by the database (as stored-model.ts does the
 // weights): one text array each way, through pg or Prisma alike, never a bytea conversion of theirs.
@@ -25,12 +26,6 @@ const PRUNE = `WITH pruned AS (
 const STORE_EVERY = 512;
 
 const hashOf = (text: string) => createHash("sha256").update(text).digest("hex");
-// float32 in the machine's byte order, little-endian on every platform Node runs on here.
-const toBase64 = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64");
-const fromBase64 = (text: string) => {
-  const b = Buffer.from(text, "base64");
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-};
 
 export interface SentenceVectors {
   vectors: Map<string, Float32Array>;
@@ -65,7 +60,7 @@ export async function sentenceVectorsFor(
   ).rows;
   for (const row of rows) {
     const text = byHash.get(row.hash);
-    const vector = fromBase64(row.vector);
+    const vector = float32FromBase64(row.vector);
     if (text !== undefined && vector.length === encoder.dimensions) vectors.set(text, vector);
   }
   const cached = vectors.size;
@@ -77,7 +72,7 @@ export async function sentenceVectorsFor(
     await sql.query({
       name: "nlu-store-sentence-vectors",
       text: STORE,
-      values: [tenantId, encoder.name, chunk.map(hashOf), embedded.map(toBase64)],
+      values: [tenantId, encoder.name, chunk.map(hashOf), embedded.map(float32ToBase64)],
     });
   }
   const { pruned } = (
