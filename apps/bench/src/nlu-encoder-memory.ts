@@ -4,7 +4,7 @@
 // default heap bounds, or none (LIMITS=off). During the training, a turn every 50 ms (one at a time):
 // how long a turn waits behind the training's batches. Prints one JSON line.
 import { createSentenceEncoder } from "@cb/nlu";
-import { exposedGc, readClinc, rssMbAfterGc } from "./clinc.ts";
+import { exposedGc, readClinc, rssMbAfterGc } from "./nlu-load.ts";
 
 const gc = exposedGc("bench:nlu-encoder-memory");
 const rssMb = () => rssMbAfterGc(gc);

@@ -11,13 +11,12 @@
 // ENCODER=off: the same without the encoder, for comparison (turns classified by n-grams alone).
 // Prints one JSON line, then a summary. Timing figures are only meaningful on a quiet machine.
 import { createUnderstand, type TenantInfo } from "@cb/conversation";
-import type { InboundMessage } from "@cb/core";
 import { createDb, createPool } from "@cb/db";
 import { createLogger } from "@cb/logging";
 import { captureLogs } from "@cb/logging/testing";
 import { createModelStore, createSentenceEncoder, createTrainer, trainTenantModel } from "@cb/nlu";
 import { nluSentenceEncoder } from "@cb/observability";
-import { exposedGc, readClinc, rssMbAfterGc } from "./clinc.ts";
+import { atSteadyRate, customerMessage as message, exposedGc, readClinc, rssMbAfterGc } from "./nlu-load.ts";
 import { benchDatabase } from "./database.ts";
 
 const gc = exposedGc("bench:nlu-encoder");
@@ -53,14 +52,6 @@ const understand = createUnderstand(db, {
   logger: silent,
   ...withEncoder,
 });
-const message = (text: string): InboundMessage => ({
-  channel: "telegram",
-  platformEventId: "1",
-  conversation: { externalId: "7", type: "private" },
-  sender: { externalId: "7" },
-  sentAt: "2026-12-06T12:00:00.000Z",
-  text,
-});
 
 const RATE_MS = 50;
 /** Turns of the encoder tenant by outcome so far (used, skipped, failed): the share embedded is asked of the model's gate. */
@@ -70,36 +61,14 @@ const encoderOutcomes = async () =>
 /** Turns of the small tenant, one every RATE_MS, until `during` settles; latency from when each was due. */
 async function steady(during: Promise<unknown>) {
   const before = await encoderOutcomes();
-  const latencies: number[] = [];
-  const inflight: Promise<void>[] = [];
-  const start = performance.now();
-  let due = 0;
-  let done = false;
-  void during.finally(() => (done = true));
-  for (let last = false; !last; ) {
-    last = done;
-    for (const now = performance.now(); start + due * RATE_MS <= now; due++) {
-      const dueAt = start + due * RATE_MS;
-      inflight.push(
-        understand({ tenant: small, message: message(phrases[due % phrases.length]!), state: undefined }).then(() => {
-          latencies.push(performance.now() - dueAt);
-        }),
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, RATE_MS));
-  }
-  await Promise.all(inflight);
+  const latency = await atSteadyRate(RATE_MS, during, (i) =>
+    understand({ tenant: small, message: message(phrases[i % phrases.length]!), state: undefined }),
+  );
   const after = await encoderOutcomes();
   const [used, skipped, failed] = ["used", "skipped", "failed"].map((o) => (after[o] ?? 0) - (before[o] ?? 0));
   const asked = used! + skipped! + failed!;
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) =>
-    Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]! * 10) / 10;
   return {
-    p50Ms: at(0.5),
-    p99Ms: at(0.99),
-    maxMs: at(1),
-    n: latencies.length,
+    ...latency,
     embeddedShare: asked ? Math.round(((used! + failed!) / asked) * 1000) / 1000 : null,
     failed: failed!,
   };

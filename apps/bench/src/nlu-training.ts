@@ -8,11 +8,10 @@
 //    time to load again a model that was evicted (and the 150-intent one).
 // Prints one JSON line, then a summary. Timing figures are only meaningful on a quiet machine.
 import { createUnderstand, type TenantInfo } from "@cb/conversation";
-import type { InboundMessage } from "@cb/core";
 import { createDb, createPool } from "@cb/db";
 import { createLogger } from "@cb/logging";
 import { createModelStore, createTrainer, trainModel, trainTenantModel } from "@cb/nlu";
-import { exposedGc, readClinc } from "./clinc.ts";
+import { atSteadyRate, customerMessage as message, exposedGc, readClinc } from "./nlu-load.ts";
 import { benchDatabase } from "./database.ts";
 
 const gc = exposedGc("bench:nlu-training");
@@ -42,49 +41,18 @@ const big = await tenantWith("Big", allIntents);
 
 const store = createModelStore(db, { pool });
 const understand = createUnderstand(db, { store, pool });
-const message = (text: string): InboundMessage => ({
-  channel: "telegram",
-  platformEventId: "1",
-  conversation: { externalId: "7", type: "private" },
-  sender: { externalId: "7" },
-  sentAt: "2026-12-06T12:00:00.000Z",
-  text,
-});
 for (const tenant of others) await understand({ tenant, message: message("hello"), state: undefined });
 
 const RATE_MS = Number(process.env.RATE_MS ?? 20);
-/**
- * Understanding for the other tenants, one every RATE_MS, until `during` settles (or for `ms`).
- * Latency counts from when each was due, so a blocked event loop shows in full.
- */
-async function steady(during: Promise<unknown>): Promise<{ p50Ms: number; p99Ms: number; maxMs: number; n: number }> {
-  const latencies: number[] = [];
-  const inflight: Promise<void>[] = [];
-  const start = performance.now();
-  let due = 0;
-  let done = false;
-  void during.finally(() => (done = true));
-  // Those due while the event loop was blocked are sent (and measured) once it is free again.
-  for (let last = false; !last; ) {
-    last = done;
-    const now = performance.now();
-    for (; start + due * RATE_MS <= now; due++) {
-      const dueAt = start + due * RATE_MS;
-      const tenant = others[due % others.length]!;
-      inflight.push(
-        understand({ tenant, message: message(phrases[due % phrases.length]!), state: undefined }).then(() => {
-          latencies.push(performance.now() - dueAt);
-        }),
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, RATE_MS));
-  }
-  await Promise.all(inflight);
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) =>
-    Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]! * 10) / 10;
-  return { p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1), n: latencies.length };
-}
+/** Understanding for the other tenants, one every RATE_MS, until `during` settles. */
+const steady = (during: Promise<unknown>) =>
+  atSteadyRate(RATE_MS, during, (i) =>
+    understand({
+      tenant: others[i % others.length]!,
+      message: message(phrases[i % phrases.length]!),
+      state: undefined,
+    }),
+  );
 
 const quiet = await steady(new Promise((resolve) => setTimeout(resolve, 10_000)));
 let trainingMs = 0;
