@@ -23,6 +23,11 @@ test("answered, lost and latency count acknowledged updates only, from their fir
   assert.equal(result.p50Ms, 30, "the duplicate's time does not count");
   assert.equal(result.p99Ms, 30);
   assert.equal(result.duplicated, 1);
+  assert.deepEqual(
+    [result.firstP50Ms, result.laterP50Ms],
+    [10, 30],
+    "conversations' first messages (place 1) apart from later ones",
+  );
 });
 
 test("an extra reply whose previous copy went out within the window before a death is counted apart", () => {
@@ -70,6 +75,10 @@ test("no answers: nothing answered and no latency", () => {
     outOfOrder: 0,
     p50Ms: null,
     p99Ms: null,
+    firstP50Ms: null,
+    firstP99Ms: null,
+    laterP50Ms: null,
+    laterP99Ms: null,
   });
 });
 

@@ -1,7 +1,7 @@
 import { isDatabaseUnavailable, transaction, untilDatabaseAnswers, type Pool } from "@cb/db";
 import { eventParameters, withEvents } from "@cb/event-webhooks";
 import { addJob } from "@cb/jobs";
-import { CONVERSATION_QUEUE_PREFIX, HANDLE_MESSAGE } from "./expand.ts";
+import { CONVERSATION_QUEUE_PREFIX, HANDLE_MESSAGE, UNDER_WAY_PRIORITY } from "./expand.ts";
 import { observeTurn } from "./observe.ts";
 import { handleMessage, type TurnDeps } from "./turn.ts";
 
@@ -118,7 +118,12 @@ export async function answerConversation(
         pool,
         HANDLE_MESSAGE,
         { messageId: next.id },
-        { queueName: CONVERSATION_QUEUE_PREFIX + next.conversationId, jobKey: retryKey(next.conversationId) },
+        // Under way: the conversation is being answered (a continuation, a retry).
+        {
+          queueName: CONVERSATION_QUEUE_PREFIX + next.conversationId,
+          jobKey: retryKey(next.conversationId),
+          priority: UNDER_WAY_PRIORITY,
+        },
       );
       return result;
     }
@@ -169,6 +174,7 @@ export async function answerConversation(
             queueName: CONVERSATION_QUEUE_PREFIX + next.conversationId,
             runAt: retryAt,
             jobKey: retryKey(next.conversationId),
+            priority: UNDER_WAY_PRIORITY,
           },
         );
       });

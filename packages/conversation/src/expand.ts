@@ -8,12 +8,27 @@ export const HANDLE_MESSAGE = "handle-message";
 /** The job that expands stored inbound batches (the web role stores them so under heavy load). */
 export const EXPAND_INBOUND = "expand-inbound";
 export const INBOUND_QUEUE = "inbound";
+
+/**
+ * graphile-worker runs lower priorities first (every other job has 0). A customer's message in a
+ * conversation under way (a message either side within UNDER_WAY_WITHIN) goes before everything
+ * else, and the inbox's expansion with it (it holds such messages): when the workers fall behind, a
+ * burst of new conversations, a notification campaign or a backlog of event deliveries waits
+ * rather than the customers already talking with the bot, whose next message only comes once they
+ * have the reply. A conversation's first message (or its first after a pause) keeps priority 0:
+ * answered after those, in the order stored, as every job was before. Within a conversation the
+ * order is its messages' arrival whatever the job (drain.ts reads the earliest waiting message).
+ */
+export const UNDER_WAY_PRIORITY = -1;
+/** How recent a conversation's last message must be for the conversation to count as under way. */
+const UNDER_WAY_WITHIN = "30 minutes";
+
 /** graphile-worker crontab line: a minutely expansion, for rows whose wake-up was lost with its web process. */
-export const INBOUND_SWEEP = `* * * * * ${EXPAND_INBOUND} ?queue=${INBOUND_QUEUE}&jobKey=${EXPAND_INBOUND}`;
+export const INBOUND_SWEEP = `* * * * * ${EXPAND_INBOUND} ?queue=${INBOUND_QUEUE}&jobKey=${EXPAND_INBOUND}&priority=${UNDER_WAY_PRIORITY}`;
 
 /** Enqueues an expansion; at most one waits at a time (a running one does not count). */
 export const enqueueExpansion = (sql: Sql) =>
-  addJob(sql, EXPAND_INBOUND, {}, { queueName: INBOUND_QUEUE, jobKey: EXPAND_INBOUND });
+  addJob(sql, EXPAND_INBOUND, {}, { queueName: INBOUND_QUEUE, jobKey: EXPAND_INBOUND, priority: UNDER_WAY_PRIORITY });
 
 /**
  * Makes sure an expansion job will run after rows the caller has committed. One that has not
@@ -83,9 +98,12 @@ const ARRIVAL_SPAN = 1_048_576;
 // an account deleted since they were acknowledged are dropped, as its stored messages were.
 const STORE_MESSAGES = `
 WITH input AS (
-  SELECT DISTINCT ON (u.account_id, u.dedupe_key) u.* FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::jsonb[], $9::timestamptz[], $10::timestamptz[], $11::text[])
+  SELECT DISTINCT ON (u.account_id, u.dedupe_key) u.*, prev."lastActivityAt" > now() - interval '${UNDER_WAY_WITHIN}' AS under_way
+  FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::jsonb[], $9::timestamptz[], $10::timestamptz[], $11::text[])
     WITH ORDINALITY AS u(id, tenant_id, account_id, external_id, dedupe_key, platform_message_id, content, raw, sent_at, received_at, traceparent, n)
   JOIN "ChannelAccount" a ON a.id = u.account_id
+  -- As it was before this statement: under way when its last message (either side) is recent.
+  LEFT JOIN "Conversation" prev ON prev."channelAccountId" = u.account_id AND prev."externalId" = u.external_id
   ORDER BY u.account_id, u.dedupe_key, u.n
 ), conv AS (
   INSERT INTO "Conversation" (id, "tenantId", "channelAccountId", "externalId", "lastInboundAt")
@@ -106,7 +124,8 @@ WITH input AS (
   RETURNING id, "conversationId"
 )
 SELECT graphile_worker.add_jobs(array_agg(
-  ('${HANDLE_MESSAGE}', json_build_object('messageId', m.id), '${CONVERSATION_QUEUE_PREFIX}' || m."conversationId", NULL, 10, NULL, NULL, NULL)::graphile_worker.job_spec
+  ('${HANDLE_MESSAGE}', json_build_object('messageId', m.id), '${CONVERSATION_QUEUE_PREFIX}' || m."conversationId", NULL, 10, NULL,
+    CASE WHEN i.under_way THEN ${UNDER_WAY_PRIORITY} END, NULL)::graphile_worker.job_spec
   ORDER BY i.n))
 FROM msg m JOIN input i ON i.id = m.id CROSS JOIN gate`;
 

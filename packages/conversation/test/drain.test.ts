@@ -87,8 +87,10 @@ async function answeredIn(chat: string): Promise<string[]> {
 const row = (id: string) => s.t.db.message.findUniqueOrThrow({ where: { id } });
 const retryJobs = async (chat: string) => {
   const { id } = await s.t.db.conversation.findFirstOrThrow({ where: { externalId: chat } });
-  return s.t.db.$queryRawUnsafe<{ payload: { messageId: string }; run_at: Date; queue_name: string }[]>(
-    `SELECT j.payload, j.run_at, q.queue_name FROM graphile_worker._private_jobs j
+  return s.t.db.$queryRawUnsafe<
+    { payload: { messageId: string }; run_at: Date; queue_name: string; priority: number }[]
+  >(
+    `SELECT j.payload, j.run_at, q.queue_name, j.priority FROM graphile_worker._private_jobs j
      LEFT JOIN graphile_worker._private_job_queues q ON q.id = j.job_queue_id WHERE j.key = $1`,
     `answer:${id}`,
   );
@@ -111,6 +113,7 @@ test("a failing first message holds the second until it succeeds, whichever mess
   const [retry] = await retryJobs("A");
   assert.equal(retry!.payload.messageId, first, "a job is scheduled for its retry");
   assert.ok(retry!.run_at.getTime() > Date.now() - 1000);
+  assert.equal(retry!.priority, -1, "with the conversations under way, ahead of new ones");
   assert.equal((await row(second)).status, "received");
 
   // Before its retry is due, a job of the conversation does nothing: the second still waits.
@@ -191,6 +194,7 @@ test("a job stops starting turns at its budget and leaves the rest to a job queu
   const [next] = await retryJobs("D");
   assert.equal(next!.payload.messageId, second);
   assert.match(next!.queue_name, /^conversation:/);
+  assert.equal(next!.priority, -1, "a conversation under way");
   assert.deepEqual((await answerConversation(deps, next!.payload.messageId)).answered, [second]);
 });
 

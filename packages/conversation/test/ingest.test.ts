@@ -44,8 +44,10 @@ after(async () => {
 });
 
 const jobs = (task = "handle-message") =>
-  t.db.$queryRawUnsafe<{ queue_name: string; message_id: string; key: string | null; locked_at: Date | null }[]>(
-    `SELECT q.queue_name, j.payload->>'messageId' AS message_id, j.key, j.locked_at FROM graphile_worker._private_jobs j
+  t.db.$queryRawUnsafe<
+    { queue_name: string; message_id: string; key: string | null; locked_at: Date | null; priority: number }[]
+  >(
+    `SELECT q.queue_name, j.payload->>'messageId' AS message_id, j.key, j.locked_at, j.priority FROM graphile_worker._private_jobs j
      JOIN graphile_worker._private_tasks k ON k.id = j.task_id
      LEFT JOIN graphile_worker._private_job_queues q ON q.id = j.job_queue_id WHERE k.identifier = $1 ORDER BY j.id`,
     task,
@@ -111,10 +113,11 @@ test("heavy load: concurrent requests share one inbox row; one expansion job wai
   assert.ok(appended < 60);
   assert.equal(await waiting(), appended);
   assert.equal(await t.db.message.count(), 0, "acknowledged, stored in the inbox, not yet expanded");
-  // However many rows, one expansion job waits, keyed so that wake-ups do not pile up.
+  // However many rows, one expansion job waits, keyed so that wake-ups do not pile up; it goes
+  // with the turns of conversations under way, ahead of other jobs (it may hold their messages).
   assert.deepEqual(
-    (await jobs(EXPAND_INBOUND)).map((j) => [j.queue_name, j.key, j.locked_at]),
-    [["inbound", EXPAND_INBOUND, null]],
+    (await jobs(EXPAND_INBOUND)).map((j) => [j.queue_name, j.key, j.locked_at, j.priority]),
+    [["inbound", EXPAND_INBOUND, null, -1]],
   );
 
   assert.deepEqual(await expandInbound(t.pool), { rows: appended, setAside: [], more: false });
@@ -186,6 +189,45 @@ test("while the inbox holds rows, a message written by any ingestor goes behind 
   await direct.ingest(account, [message(603, "chat-order")]);
   const last = await t.db.message.findFirstOrThrow({ orderBy: { arrival: "desc" }, select: { dedupeKey: true } });
   assert.equal(last.dedupeKey, "603");
+});
+
+test("a message of a conversation under way is queued ahead of new and dormant conversations' messages, either way", async () => {
+  for (const [base, ingestor] of [
+    [700, direct],
+    [720, inbox],
+  ] as const) {
+    await clear();
+    // Under way: a message a minute ago. Dormant: its last message an hour ago. New: never seen.
+    await ingestor.ingest(account, [message(base, "chat-under-way"), message(base + 1, "chat-dormant")]);
+    await ingestor.settled();
+    await expandInbound(t.pool);
+    await t.db.conversation.updateMany({
+      where: { externalId: "chat-under-way" },
+      data: { lastActivityAt: new Date(Date.now() - 60_000), createdAt: new Date(Date.now() - 60_000) },
+    });
+    await t.db.conversation.updateMany({
+      where: { externalId: "chat-dormant" },
+      data: { lastActivityAt: new Date(Date.now() - 3_600_000), createdAt: new Date(Date.now() - 3_600_000) },
+    });
+    await t.db.$executeRawUnsafe(`DELETE FROM graphile_worker._private_jobs`);
+    // In one write, the new conversation's message first.
+    await ingestor.ingest(account, [
+      message(base + 2, "chat-new"),
+      message(base + 3, "chat-dormant"),
+      message(base + 4, "chat-under-way"),
+    ]);
+    await ingestor.settled();
+    await expandInbound(t.pool);
+    const queued = await t.db.$queryRawUnsafe<{ text: string; priority: number }[]>(
+      `SELECT m.content->>'text' AS text, j.priority FROM graphile_worker._private_jobs j
+       JOIN "Message" m ON m.id = (j.payload->>'messageId')::uuid ORDER BY j.priority, m.arrival`,
+    );
+    assert.deepEqual(queued, [
+      { text: `message ${base + 4}`, priority: -1 },
+      { text: `message ${base + 2}`, priority: 0 },
+      { text: `message ${base + 3}`, priority: 0 },
+    ]);
+  }
 });
 
 test("redelivery is stored once and queued once, even inside one batch, either way", async () => {

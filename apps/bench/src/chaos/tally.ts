@@ -32,6 +32,14 @@ export interface Tally {
   /** First post → first reply accepted, over answered updates; null when none was answered. */
   p50Ms: number | null;
   p99Ms: number | null;
+  /**
+   * The same over conversations' first messages alone (the spikes' new conversations among them),
+   * and over the later ones (conversations under way, which the workers serve first when behind).
+   */
+  firstP50Ms: number | null;
+  firstP99Ms: number | null;
+  laterP50Ms: number | null;
+  laterP99Ms: number | null;
 }
 
 /**
@@ -72,16 +80,20 @@ export function tally(offered: Offered[], answers: Answer[], deaths: number[], w
   }
 
   const acknowledged = offered.filter((o) => o.acknowledged);
-  const latencies = acknowledged
-    .flatMap((o) => {
-      const first = copies.get(key(o.chat, o.seq))?.[0];
-      return first === undefined ? [] : [first - o.firstPostAt];
-    })
-    .sort((a, b) => a - b);
-  const pct = (p: number) =>
+  const latenciesOf = (updates: Offered[]) =>
+    updates
+      .flatMap((o) => {
+        const first = copies.get(key(o.chat, o.seq))?.[0];
+        return first === undefined ? [] : [first - o.firstPostAt];
+      })
+      .sort((a, b) => a - b);
+  const pct = (latencies: number[], p: number) =>
     latencies.length
       ? Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]! * 10) / 10
       : null;
+  const latencies = latenciesOf(acknowledged);
+  const first = latenciesOf(acknowledged.filter((o) => o.seq === 1));
+  const later = latenciesOf(acknowledged.filter((o) => o.seq > 1));
   return {
     acknowledged: acknowledged.length,
     answered: latencies.length,
@@ -89,8 +101,12 @@ export function tally(offered: Offered[], answers: Answer[], deaths: number[], w
     duplicated,
     killedMidSend,
     outOfOrder,
-    p50Ms: pct(0.5),
-    p99Ms: pct(0.99),
+    p50Ms: pct(latencies, 0.5),
+    p99Ms: pct(latencies, 0.99),
+    firstP50Ms: pct(first, 0.5),
+    firstP99Ms: pct(first, 0.99),
+    laterP50Ms: pct(later, 0.5),
+    laterP99Ms: pct(later, 0.99),
   };
 }
 
