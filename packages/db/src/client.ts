@@ -1,6 +1,7 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import { defaultLogger, type Logger } from "@cb/logging";
 import pg from "pg";
+import { orderConnections } from "./connection-order.ts";
 import { PrismaClient, type Prisma } from "./generated/prisma/client.ts";
 
 export type Db = PrismaClient;
@@ -30,9 +31,10 @@ export const POOL_TIMEOUTS = { statementTimeoutMs: 30_000, queryTimeoutMs: 35_00
 
 export function createPool(connectionString: string, options: { max?: number; logger?: Logger } = {}): Pool {
   const logger = options.logger ?? defaultLogger();
+  const max = options.max ?? 10;
   const pool = new pg.Pool({
     connectionString,
-    max: options.max ?? 10,
+    max,
     statement_timeout: POOL_TIMEOUTS.statementTimeoutMs,
     query_timeout: POOL_TIMEOUTS.queryTimeoutMs,
     connectionTimeoutMillis: POOL_TIMEOUTS.connectMs,
@@ -46,6 +48,7 @@ export function createPool(connectionString: string, options: { max?: number; lo
     );
   pool.on("error", lost);
   pool.on("connect", (client) => client.on("error", lost));
+  orderConnections(pool, max, POOL_TIMEOUTS.connectMs);
   return pool;
 }
 

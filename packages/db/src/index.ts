@@ -9,6 +9,7 @@ export {
   type Pool,
   type Sql,
 } from "./client.ts";
+export { withRank, type Rank } from "./connection-order.ts";
 export { storableJson } from "./json.ts";
 export { migrate, pendingMigrations } from "./migrate.ts";
 export { startEmbeddedPostgres, type EmbeddedDatabase } from "./embedded.ts";

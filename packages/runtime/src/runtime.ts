@@ -69,7 +69,7 @@ export async function openRuntime(
     keys = await localKeyRing(join(config.EMBEDDED_PG_DIR, "..", "secrets.keys"));
   }
   const sealer = createSealer(parseKeyRing(keys));
-  const pool = createPool(databaseUrl, { max: 20, logger });
+  const pool = createPool(databaseUrl, { max: config.DATABASE_POOL_SIZE, logger });
   const db = createDb(pool);
   observePool("runtime", pool);
   const channelEnv = channelEnvironment(config);

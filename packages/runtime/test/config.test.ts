@@ -116,3 +116,11 @@ test("the channels' settings are their drivers': validated with the rest, and on
   for (const secret of ["SLACK_CLIENT_SECRET", "SLACK_STATE_SECRET", "SLACK_SIGNING_SECRET"])
     assert.ok(!(secret in env), secret);
 });
+
+test("the database pool: 8 connections for a worker on its own, 20 for the web role and both roles together; settable", () => {
+  assert.equal(loadConfig({ DATABASE_URL, SECRETS_KEYS }, "worker").DATABASE_POOL_SIZE, 8);
+  assert.equal(loadConfig(web, "web").DATABASE_POOL_SIZE, 20);
+  assert.equal(loadConfig({}).DATABASE_POOL_SIZE, 20);
+  assert.equal(loadConfig({ DATABASE_URL, SECRETS_KEYS, DATABASE_POOL_SIZE: "12" }, "worker").DATABASE_POOL_SIZE, 12);
+  assert.match(failure({ DATABASE_POOL_SIZE: "0" }), /DATABASE_POOL_SIZE/);
+});
