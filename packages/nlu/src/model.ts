@@ -174,6 +174,18 @@ export interface TrainOptions {
 
 /** Trains a tenant's model from its intents' example phrases (synchronous; seconds for thousands of examples). */
 export function trainModel(intents: IntentDefinition[], options: TrainOptions = {}): NluModel {
+  return trainNgrams(intents, options).withHead(options.sentenceVectors);
+}
+
+/**
+ * `trainModel` in two steps: the n-gram model, then the encoder head once the sentence vectors are
+ * there (`withHead`; without them, none). A training job runs the first while the texts are being
+ * embedded (training-thread.ts); the model is the same as trainModel's.
+ */
+export function trainNgrams(
+  intents: IntentDefinition[],
+  options: Omit<TrainOptions, "sentenceVectors"> = {},
+): { withHead(sentenceVectors?: ReadonlyMap<string, Float32Array>): NluModel } {
   const examples = intents.flatMap((intent) => intent.examples.map((text) => ({ text, intent: intent.name })));
   const wordVectors =
     intents.filter((i) => i.examples.length).length >= WORD_VECTORS_FROM_INTENTS
@@ -185,8 +197,12 @@ export function trainModel(intents: IntentDefinition[], options: TrainOptions = 
         ...(options.threshold !== undefined ? { threshold: options.threshold } : {}),
       })
     : null;
-  const head = classifier && options.sentenceVectors ? trainHead(intents, classifier, options.sentenceVectors) : null;
-  return wrap(intents, options.entityTypes ?? [], classifier, head, options.sureAt);
+  return {
+    withHead: (sentenceVectors) => {
+      const head = classifier && sentenceVectors ? trainHead(intents, classifier, sentenceVectors) : null;
+      return wrap(intents, options.entityTypes ?? [], classifier, head, options.sureAt);
+    },
+  };
 }
 
 /** The encoder head, from the examples that have a vector; none unless every intent has one (its centroid would be empty). */

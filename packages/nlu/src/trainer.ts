@@ -6,19 +6,25 @@ export interface Trainer {
   /**
    * Trains a model in a worker thread; `signal` ends the thread (a job's time limit), rejecting with
    * its reason. Null at once when all its threads are busy: nothing waits here (see createTrainer).
-   * `sentenceVectors`: the encoder's vectors of the texts sentenceEncoderPlan listed, when it is on.
    */
   train(data: TrainingData, signal?: AbortSignal, extra?: TrainingExtra): Promise<StoredModel> | null;
-  /** Whether a thread is free now (train would not return null): a job checks before minutes of embedding. */
-  available?(): boolean;
 }
 
 export interface TrainingExtra {
-  sentenceVectors?: ReadonlyMap<string, Float32Array>;
+  /**
+   * The encoder's vectors of the texts sentenceEncoderPlan listed, when it is on. A promise: the
+   * n-gram model trains meanwhile and the encoder head once it resolves; its rejection ends the
+   * thread and the training rejects with it.
+   */
+  sentenceVectors?: ReadonlyMap<string, Float32Array> | Promise<ReadonlyMap<string, Float32Array>>;
 }
 
-/** What the training thread is given (training-thread.ts). */
-export type TrainingInput = { data: TrainingData } & TrainingExtra;
+/** What the training thread is given (training-thread.ts): the vectors, or word that they follow as a message. */
+export type TrainingInput = {
+  data: TrainingData;
+  sentenceVectors?: ReadonlyMap<string, Float32Array>;
+  vectorsFollow?: boolean;
+};
 
 export interface TrainerOptions {
   /** Trainings one process runs at once, each in a thread of its own (default 1: one core of the process's two). */
@@ -29,10 +35,15 @@ const THREAD = new URL("./training-thread.ts", import.meta.url);
 
 function inThread(data: TrainingData, signal?: AbortSignal, extra: TrainingExtra = {}): Promise<StoredModel> {
   signal?.throwIfAborted();
+  const vectors = extra.sentenceVectors;
+  const input: TrainingInput =
+    vectors instanceof Promise
+      ? { data, vectorsFollow: true }
+      : { data, ...(vectors ? { sentenceVectors: vectors } : {}) };
   // A thread per training: its memory (word vectors, the training set's vectors) goes with it, and a
   // run past its time limit can be ended, which a promise on the event loop cannot. The thread
   // inherits this process's flags (--import tsx).
-  const worker = new Worker(THREAD, { workerData: { data, ...extra } satisfies TrainingInput });
+  const worker = new Worker(THREAD, { workerData: input });
   return new Promise<StoredModel>((resolve, reject) => {
     let settled = false;
     const settle = (fn: () => void) => {
@@ -41,16 +52,21 @@ function inThread(data: TrainingData, signal?: AbortSignal, extra: TrainingExtra
       signal?.removeEventListener("abort", abort);
       fn();
     };
-    const abort = () => {
-      settle(() => reject(signal!.reason));
+    const fail = (reason: unknown) => {
+      settle(() => reject(reason));
       void worker.terminate();
     };
+    const abort = () => fail(signal!.reason);
     signal?.addEventListener("abort", abort, { once: true });
     worker.once("message", (model: StoredModel) => settle(() => resolve(model)));
     worker.once("error", (err) => settle(() => reject(err)));
     worker.once("exit", (code) =>
       settle(() => reject(new Error(`the training thread exited (code ${code}) without a model`))),
     );
+    if (vectors instanceof Promise)
+      vectors.then((map) => {
+        if (!settled) worker.postMessage(map);
+      }, fail);
   });
 }
 
@@ -64,7 +80,6 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   const threads = options.concurrency ?? 1;
   let running = 0;
   return {
-    available: () => running < threads,
     train(data, signal, extra) {
       if (running >= threads) return null;
       running++;
