@@ -13,18 +13,14 @@ export interface Trainer {
 export interface TrainingExtra {
   /**
    * The encoder's vectors of the texts sentenceEncoderPlan listed, when it is on. A promise: the
-   * n-gram model trains meanwhile and the encoder head once it resolves; its rejection ends the
-   * thread and the training rejects with it.
+   * n-gram model trains meanwhile, and the encoder head once it resolves; its rejection ends the
+   * threads and the training rejects with it.
    */
-  sentenceVectors?: ReadonlyMap<string, Float32Array> | Promise<ReadonlyMap<string, Float32Array>>;
+  sentenceVectors?: Promise<ReadonlyMap<string, Float32Array>>;
 }
 
-/** What the training thread is given (training-thread.ts): the vectors, or word that they follow as a message. */
-export type TrainingInput = {
-  data: TrainingData;
-  sentenceVectors?: ReadonlyMap<string, Float32Array>;
-  vectorsFollow?: boolean;
-};
+/** What the training thread is given (training-thread.ts): the data, and whether an encoder head will be posted to it. */
+export type TrainingInput = { data: TrainingData; headFollows: boolean };
 
 export interface TrainerOptions {
   /** Trainings one process runs at once, each in a thread of its own (default 1: one core of the process's two). */
@@ -32,24 +28,24 @@ export interface TrainerOptions {
 }
 
 const THREAD = new URL("./training-thread.ts", import.meta.url);
+const HEAD_THREAD = new URL("./head-thread.ts", import.meta.url);
 
 function inThread(data: TrainingData, signal?: AbortSignal, extra: TrainingExtra = {}): Promise<StoredModel> {
   signal?.throwIfAborted();
   const vectors = extra.sentenceVectors;
-  const input: TrainingInput =
-    vectors instanceof Promise
-      ? { data, vectorsFollow: true }
-      : { data, ...(vectors ? { sentenceVectors: vectors } : {}) };
   // A thread per training: its memory (word vectors, the training set's vectors) goes with it, and a
   // run past its time limit can be ended, which a promise on the event loop cannot. The thread
-  // inherits this process's flags (--import tsx).
-  const worker = new Worker(THREAD, { workerData: input });
+  // inherits this process's flags (--import tsx). With vectors to come, a second thread for the
+  // encoder head, started now so that it is loaded when they arrive.
+  const worker = new Worker(THREAD, { workerData: { data, headFollows: !!vectors } satisfies TrainingInput });
+  const head = vectors && new Worker(HEAD_THREAD, { workerData: { intents: data.intents } });
   return new Promise<StoredModel>((resolve, reject) => {
     let settled = false;
     const settle = (fn: () => void) => {
       if (settled) return;
       settled = true;
       signal?.removeEventListener("abort", abort);
+      void head?.terminate();
       fn();
     };
     const fail = (reason: unknown) => {
@@ -58,15 +54,22 @@ function inThread(data: TrainingData, signal?: AbortSignal, extra: TrainingExtra
     };
     const abort = () => fail(signal!.reason);
     signal?.addEventListener("abort", abort, { once: true });
+    for (const [thread, what] of [
+      [worker, "training"],
+      [head, "encoder head"],
+    ] as const) {
+      thread?.once("error", fail);
+      thread?.once("exit", (code) => fail(new Error(`the ${what} thread exited (code ${code}) without a model`)));
+    }
     worker.once("message", (model: StoredModel) => settle(() => resolve(model)));
-    worker.once("error", (err) => settle(() => reject(err)));
-    worker.once("exit", (code) =>
-      settle(() => reject(new Error(`the training thread exited (code ${code}) without a model`))),
-    );
-    if (vectors instanceof Promise)
-      vectors.then((map) => {
-        if (!settled) worker.postMessage(map);
-      }, fail);
+    head?.once("message", (serialized) => {
+      // Its work done, the head's thread ends: no failure.
+      head.removeAllListeners("exit");
+      worker.postMessage(serialized);
+    });
+    vectors?.then((map) => {
+      if (!settled) head!.postMessage(map);
+    }, fail);
   });
 }
 
