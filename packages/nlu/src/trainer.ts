@@ -4,8 +4,9 @@ import type { TrainingData } from "./training-data.ts";
 
 export interface Trainer {
   /**
-   * Trains a model in a worker thread; `signal` ends the thread (a job's time limit), rejecting with
-   * its reason. Null at once when all its threads are busy: nothing waits here (see createTrainer).
+   * Trains a model in a worker thread (and its encoder head in a second one); `signal` ends them (a
+   * job's time limit), rejecting with its reason. Null at once when all its trainings' slots are
+   * busy: nothing waits here (see createTrainer).
    */
   train(data: TrainingData, signal?: AbortSignal, extra?: TrainingExtra): Promise<StoredModel> | null;
 }
