@@ -24,7 +24,11 @@ export interface TrainingExtra {
 export type TrainingInput = { data: TrainingData; headFollows: boolean };
 
 export interface TrainerOptions {
-  /** Trainings one process runs at once, each in a thread of its own (default 1: one core of the process's two). */
+  /**
+   * Trainings one process runs at once, each in a thread of its own (default 1: one core of the
+   * process's two), and its encoder head in a second once the vectors are there: during a first
+   * training the encoder's thread has the other core until then.
+   */
   concurrency?: number;
 }
 

@@ -136,8 +136,8 @@ export async function trainTenantModel(
   const started = performance.now();
   // The training thread starts at once, and the encoder's vectors (cached per tenant; only texts not
   // seen before are embedded) are embedded meanwhile, on the encoder's thread: the two take a core
-  // each. The thread trains the n-gram model, then the encoder head once the vectors reach it. Both
-  // within the job's time limit; a busy trainer refuses before anything is embedded.
+  // each. The n-gram model trains meanwhile, the encoder head once the vectors reach the trainer
+  // (trainer.ts). Both within the job's time limit; a busy trainer refuses before anything is embedded.
   const plan = options.encoder ? sentenceEncoderPlan(data.intents, data.language) : null;
   const vectors = plan ? Promise.withResolvers<ReadonlyMap<string, Float32Array>>() : null;
   // Their failure is the job's (thrown below), not the promise's: a trainer that ended first no longer listens.
