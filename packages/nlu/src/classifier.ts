@@ -58,6 +58,9 @@ const DENSE_WEIGHT = 1.25;
 const STRING_OVERHEAD = 16;
 const INDEX_ENTRY = 40;
 
+/** `probabilities`' working arrays, grown as needed: one set a thread (it is synchronous). */
+let scratch = { bases: new Int32Array(512), values: new Float64Array(512) };
+
 /** Word-vector weights learn only from gradients above this (see `fit`). */
 const SKIP_GRADIENT = 1e-4;
 
@@ -203,10 +206,20 @@ export class IntentClassifier {
     const k = this.classes.length;
     const weights = this.weights;
     const scores = Float64Array.from(this.bias);
-    for (let j = 0; j < x.index.length; j++) {
-      const base = x.index[j]! * k;
-      const v = j < x.dense ? x.value[j]! : x.value[j]! * denseScale;
-      for (let c = 0; c < k; c++) scores[c]! += weights[base + c]! * v;
+    const n = x.index.length;
+    if (scratch.bases.length < n) scratch = { bases: new Int32Array(2 * n), values: new Float64Array(2 * n) };
+    const { bases, values } = scratch;
+    for (let j = 0; j < n; j++) {
+      bases[j] = x.index[j]! * k;
+      values[j] = j < x.dense ? x.value[j]! : x.value[j]! * denseScale;
+    }
+    // Class by class, each score summed in a register in the same order as feature by feature
+    // would: the same sums to the bit, in about half the time (no load and store of the score per
+    // feature; the dense word-vector features make most of them).
+    for (let c = 0; c < k; c++) {
+      let score = scores[c]!;
+      for (let j = 0; j < n; j++) score += weights[bases[j]! + c]! * values[j]!;
+      scores[c] = score;
     }
     let max = -Infinity;
     for (const s of scores) max = Math.max(max, s);

@@ -174,6 +174,20 @@ export interface TrainOptions {
 
 /** Trains a tenant's model from its intents' example phrases (synchronous; seconds for thousands of examples). */
 export function trainModel(intents: IntentDefinition[], options: TrainOptions = {}): NluModel {
+  const head = options.sentenceVectors ? trainEncoderHead(intents, options.sentenceVectors) : null;
+  return trainNgrams(intents, options).withHead(head);
+}
+
+/**
+ * `trainModel` in two parts that need nothing of each other: the n-gram model, then `withHead` the
+ * encoder head (`trainEncoderHead`; null for none). A training job trains the first while the texts
+ * are being embedded, and the head in a thread of its own once they are (trainer.ts); the model is
+ * trainModel's.
+ */
+export function trainNgrams(
+  intents: IntentDefinition[],
+  options: Omit<TrainOptions, "sentenceVectors"> = {},
+): { withHead(head: EncoderHead | null): NluModel } {
   const examples = intents.flatMap((intent) => intent.examples.map((text) => ({ text, intent: intent.name })));
   const wordVectors =
     intents.filter((i) => i.examples.length).length >= WORD_VECTORS_FROM_INTENTS
@@ -185,16 +199,21 @@ export function trainModel(intents: IntentDefinition[], options: TrainOptions = 
         ...(options.threshold !== undefined ? { threshold: options.threshold } : {}),
       })
     : null;
-  const head = classifier && options.sentenceVectors ? trainHead(intents, classifier, options.sentenceVectors) : null;
-  return wrap(intents, options.entityTypes ?? [], classifier, head, options.sureAt);
+  return {
+    withHead: (head) => wrap(intents, options.entityTypes ?? [], classifier, classifier && head, options.sureAt),
+  };
 }
 
-/** The encoder head, from the examples that have a vector; none unless every intent has one (its centroid would be empty). */
-function trainHead(
+/**
+ * The encoder head, from the examples that have a vector, over the n-gram model's classes (the
+ * intents that have examples, sorted as IntentClassifier sorts them); none unless every one of them
+ * has a vector (its centroid would be empty).
+ */
+export function trainEncoderHead(
   intents: IntentDefinition[],
-  classifier: IntentClassifier,
   sentenceVectors: ReadonlyMap<string, Float32Array>,
 ): EncoderHead | null {
+  const classes = [...new Set(intents.filter((i) => i.examples.length).map((i) => i.name))].sort();
   const vectors: Float32Array[] = [];
   const labels: string[] = [];
   for (const intent of intents)
@@ -205,8 +224,8 @@ function trainHead(
       labels.push(intent.name);
     }
   const taught = new Set(labels);
-  if (!classifier.classes.every((c) => taught.has(c))) return null;
-  return EncoderHead.train(SENTENCE_ENCODER, vectors, labels, classifier.classes);
+  if (!classes.length || !classes.every((c) => taught.has(c))) return null;
+  return EncoderHead.train(SENTENCE_ENCODER, vectors, labels, classes);
 }
 
 /**

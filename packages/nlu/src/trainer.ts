@@ -4,53 +4,77 @@ import type { TrainingData } from "./training-data.ts";
 
 export interface Trainer {
   /**
-   * Trains a model in a worker thread; `signal` ends the thread (a job's time limit), rejecting with
-   * its reason. Null at once when all its threads are busy: nothing waits here (see createTrainer).
-   * `sentenceVectors`: the encoder's vectors of the texts sentenceEncoderPlan listed, when it is on.
+   * Trains a model in a worker thread (and its encoder head in a second one); `signal` ends them (a
+   * job's time limit), rejecting with its reason. Null at once when all its trainings' slots are
+   * busy: nothing waits here (see createTrainer).
    */
   train(data: TrainingData, signal?: AbortSignal, extra?: TrainingExtra): Promise<StoredModel> | null;
-  /** Whether a thread is free now (train would not return null): a job checks before minutes of embedding. */
-  available?(): boolean;
 }
 
 export interface TrainingExtra {
-  sentenceVectors?: ReadonlyMap<string, Float32Array>;
+  /**
+   * The encoder's vectors of the texts sentenceEncoderPlan listed, when it is on. A promise: the
+   * n-gram model trains meanwhile, and the encoder head once it resolves; its rejection ends the
+   * threads and the training rejects with it.
+   */
+  sentenceVectors?: Promise<ReadonlyMap<string, Float32Array>>;
 }
 
-/** What the training thread is given (training-thread.ts). */
-export type TrainingInput = { data: TrainingData } & TrainingExtra;
+/** What the training thread is given (training-thread.ts): the data, and whether an encoder head will be posted to it. */
+export type TrainingInput = { data: TrainingData; headFollows: boolean };
 
 export interface TrainerOptions {
-  /** Trainings one process runs at once, each in a thread of its own (default 1: one core of the process's two). */
+  /**
+   * Trainings one process runs at once, each in a thread of its own (default 1: one core of the
+   * process's two), and its encoder head in a second once the vectors are there: during a first
+   * training the encoder's thread has the other core until then.
+   */
   concurrency?: number;
 }
 
 const THREAD = new URL("./training-thread.ts", import.meta.url);
+const HEAD_THREAD = new URL("./head-thread.ts", import.meta.url);
 
 function inThread(data: TrainingData, signal?: AbortSignal, extra: TrainingExtra = {}): Promise<StoredModel> {
   signal?.throwIfAborted();
+  const vectors = extra.sentenceVectors;
   // A thread per training: its memory (word vectors, the training set's vectors) goes with it, and a
   // run past its time limit can be ended, which a promise on the event loop cannot. The thread
-  // inherits this process's flags (--import tsx).
-  const worker = new Worker(THREAD, { workerData: { data, ...extra } satisfies TrainingInput });
+  // inherits this process's flags (--import tsx). With vectors to come, a second thread for the
+  // encoder head, started now so that it is loaded when they arrive.
+  const worker = new Worker(THREAD, { workerData: { data, headFollows: !!vectors } satisfies TrainingInput });
+  const head = vectors && new Worker(HEAD_THREAD, { workerData: { intents: data.intents } });
   return new Promise<StoredModel>((resolve, reject) => {
     let settled = false;
     const settle = (fn: () => void) => {
       if (settled) return;
       settled = true;
       signal?.removeEventListener("abort", abort);
+      void head?.terminate();
       fn();
     };
-    const abort = () => {
-      settle(() => reject(signal!.reason));
+    const fail = (reason: unknown) => {
+      settle(() => reject(reason));
       void worker.terminate();
     };
+    const abort = () => fail(signal!.reason);
     signal?.addEventListener("abort", abort, { once: true });
+    for (const [thread, what] of [
+      [worker, "training"],
+      [head, "encoder head"],
+    ] as const) {
+      thread?.once("error", fail);
+      thread?.once("exit", (code) => fail(new Error(`the ${what} thread exited (code ${code}) without a model`)));
+    }
     worker.once("message", (model: StoredModel) => settle(() => resolve(model)));
-    worker.once("error", (err) => settle(() => reject(err)));
-    worker.once("exit", (code) =>
-      settle(() => reject(new Error(`the training thread exited (code ${code}) without a model`))),
-    );
+    head?.once("message", (serialized) => {
+      // Its work done, the head's thread ends: no failure.
+      head.removeAllListeners("exit");
+      worker.postMessage(serialized);
+    });
+    vectors?.then((map) => {
+      if (!settled) head!.postMessage(map);
+    }, fail);
   });
 }
 
@@ -64,7 +88,6 @@ export function createTrainer(options: TrainerOptions = {}): Trainer {
   const threads = options.concurrency ?? 1;
   let running = 0;
   return {
-    available: () => running < threads,
     train(data, signal, extra) {
       if (running >= threads) return null;
       running++;

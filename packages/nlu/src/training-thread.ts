@@ -1,16 +1,15 @@
 // A training run in a worker thread of its own (trainer.ts): seconds of CPU off the event loop that
 // serves the turns.
 import { parentPort, workerData } from "node:worker_threads";
-import { trainModel } from "./model.ts";
+import { EncoderHead, type SerializedEncoderHead } from "./encoder-head.ts";
+import { trainNgrams } from "./model.ts";
 import { split } from "./stored-model.ts";
 import type { TrainingInput } from "./trainer.ts";
 
-const { data, sentenceVectors } = workerData as TrainingInput;
-const stored = split(
-  trainModel(data.intents, {
-    entityTypes: data.entityTypes,
-    language: data.language,
-    ...(sentenceVectors ? { sentenceVectors } : {}),
-  }),
-);
-parentPort!.postMessage(stored);
+const { data, headFollows } = workerData as TrainingInput;
+const ngrams = trainNgrams(data.intents, { entityTypes: data.entityTypes, language: data.language });
+// The encoder head, trained in its thread meanwhile (head-thread.ts), is posted here by trainer.ts.
+const head: SerializedEncoderHead | null = headFollows
+  ? await new Promise((resolve) => parentPort!.once("message", resolve))
+  : null;
+parentPort!.postMessage(split(ngrams.withHead(head && EncoderHead.load(head))));

@@ -5,7 +5,7 @@ import { enqueueEvaluation } from "./evaluation.ts";
 import { sentenceEncoderPlan } from "./model.ts";
 import type { SentenceEncoder } from "./sentence-encoder.ts";
 import { sentenceVectorsFor } from "./sentence-vectors.ts";
-import type { Trainer, TrainingExtra } from "./trainer.ts";
+import type { Trainer } from "./trainer.ts";
 import { readTrainingData } from "./training-data.ts";
 
 /** The graphile-worker task that trains a tenant's model (enqueued by a trigger on `Tenant`, see its migration). */
@@ -134,22 +134,34 @@ export async function trainTenantModel(
   const { fingerprint, data } = read;
   if (await db.nluModel.findFirst({ where: { tenantId, fingerprint }, select: { id: true } })) return "current";
   const started = performance.now();
-  // The encoder's vectors first (cached per tenant; only texts not seen before are embedded), within
-  // the job's time limit like the training itself. Not while the trainer is busy (the job comes back,
-  // as below, rather than hold its job while it embeds); one that is busy by the time they are
-  // embedded leaves them cached for the job's next run.
-  if (options.trainer.available?.() === false) return "busy";
+  // The training thread starts at once, and the encoder's vectors (cached per tenant; only texts not
+  // seen before are embedded) are embedded meanwhile, on the encoder's thread: the two take a core
+  // each. The n-gram model trains meanwhile, the encoder head once the vectors reach the trainer
+  // (trainer.ts). Both within the job's time limit; a busy trainer refuses before anything is embedded.
   const plan = options.encoder ? sentenceEncoderPlan(data.intents, data.language) : null;
-  const extra: TrainingExtra = {};
-  let encoding: Record<string, number> | undefined;
-  if (plan && options.encoder) {
-    const got = await sentenceVectorsFor(sql, tenantId, plan.texts, options.encoder, options.signal);
-    extra.sentenceVectors = got.vectors;
-    const { vectors: _, ...counts } = got;
-    encoding = { ...counts, ms: Math.round(performance.now() - started) };
-  }
-  const training = options.trainer.train(data, options.signal, extra);
+  const vectors = plan ? Promise.withResolvers<ReadonlyMap<string, Float32Array>>() : null;
+  // Their failure is the job's (thrown below), not the promise's: a trainer that ended first no longer listens.
+  vectors?.promise.catch(() => {});
+  const training = options.trainer.train(data, options.signal, vectors ? { sentenceVectors: vectors.promise } : {});
   if (!training) return "busy";
+  let encoding: Record<string, number> | undefined;
+  if (plan && vectors && options.encoder) {
+    // A training that fails (its thread) ends the embedding too; what was embedded by then stays cached.
+    const failed = new AbortController();
+    training.catch((err: unknown) => failed.abort(err));
+    const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
+    try {
+      const got = await sentenceVectorsFor(sql, tenantId, plan.texts, options.encoder, signal);
+      vectors.resolve(got.vectors);
+      const { vectors: _, ...counts } = got;
+      encoding = { ...counts, ms: Math.round(performance.now() - started) };
+    } catch (err) {
+      // The thread is ended (its slot given back) before the job fails.
+      vectors.reject(err);
+      await training.catch(() => {});
+      throw err;
+    }
+  }
   const { definition, weights } = await training;
   const ms = Math.round(performance.now() - started);
   // The tenant's queue keeps its jobs apart; a version taken by any other writer fails the job, and

@@ -13,7 +13,9 @@ import {
   trainTenantModel,
   understand,
   type IntentDefinition,
+  type SentenceEncoder,
 } from "../src/index.ts";
+import { join } from "../src/stored-model.ts";
 
 // The real Universal Sentence Encoder lite, one thread for the whole file (as one per worker).
 const encoder = createSentenceEncoder();
@@ -221,4 +223,73 @@ test("a job whose trainer is busy comes back before embedding anything", async (
   assert.equal(await cachedRows(tenantId), 0);
   await running;
   assert.equal(await trainTenantModel(t.db, tenantId, { trainer: one, encoder }), "trained");
+});
+
+/** A strict fake encoder: `embed` as given, for failures the real thread cannot be made to have on cue. */
+const fakeEncoder = (embed: SentenceEncoder["embed"]): SentenceEncoder => ({
+  name: encoder.name,
+  dimensions: 512,
+  embed,
+});
+/** An embedding that never ends by itself: only its signal (the job's end) settles it, as the real encoder's. */
+const untilAborted: SentenceEncoder["embed"] = (_texts, _priority, signal) =>
+  new Promise((_, reject) => {
+    if (signal!.aborted) reject(signal!.reason);
+    signal!.addEventListener("abort", () => reject(signal!.reason), { once: true });
+  });
+
+test("the thread trains the n-gram model while the texts are embedded; the head is trained from vectors that arrive after it, as trainModel would", async () => {
+  const texts = intents.flatMap((i) => i.examples);
+  const vectors = await encoder.embed(texts, "training");
+  const sentenceVectors = new Map(texts.map((text, i) => [text, vectors[i]!]));
+  const later = Promise.withResolvers<ReadonlyMap<string, Float32Array>>();
+  const training = createTrainer().train({ intents, entityTypes: [], language: "en" }, undefined, {
+    sentenceVectors: later.promise,
+  })!;
+  // Long after the n-gram model of four intents is trained (~0.3 s), the thread still waits for them.
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  later.resolve(sentenceVectors);
+  const model = join(await training);
+  assert.equal(model.encoder, encoder.name, "the head learnt from the vectors posted late");
+  assert.deepEqual(model.toJSON(), trainModel(intents, { language: "en", sentenceVectors }).toJSON(), "the same model");
+});
+
+test("an encoder that fails while the model trains fails the job as before: the thread ended, nothing stored", async () => {
+  const tenantId = await tenantWith("EncoderDown", intents);
+  const one = createTrainer({ concurrency: 1 });
+  const broken = fakeEncoder(async () => {
+    throw new Error("the sentence encoder thread exited (code 3)");
+  });
+  await assert.rejects(trainTenantModel(t.db, tenantId, { trainer: one, encoder: broken }), /exited \(code 3\)/);
+  assert.equal(await t.db.nluModel.count({ where: { tenantId } }), 0);
+  const small = { intents: [{ name: "a", examples: ["hi"] }], entityTypes: [], language: "en" };
+  const next = one.train(small);
+  assert.ok(next, "the training's thread was given back before the job failed");
+  await next;
+  assert.equal(await trainTenantModel(t.db, tenantId, { trainer: one, encoder }), "trained", "its retry trains");
+});
+
+test("a job's end (its time limit) stops both the embedding and the thread; a failed thread stops the embedding", async () => {
+  const tenantId = await tenantWith("Stopped", intents);
+  const one = createTrainer({ concurrency: 1 });
+  const limit = new AbortController();
+  const job = trainTenantModel(t.db, tenantId, {
+    trainer: one,
+    encoder: fakeEncoder(untilAborted),
+    signal: limit.signal,
+  });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  limit.abort(new Error("past its time limit"));
+  await assert.rejects(job, /past its time limit/);
+  assert.ok(one.train({ intents, entityTypes: [], language: "en" }), "the thread ended, its slot free");
+
+  // The thread failing (here, a trainer that gives up) ends the embedding that would never end.
+  const failing = {
+    train: () => Promise.reject(new Error("the training thread exited (code 1) without a model")),
+  };
+  await assert.rejects(
+    trainTenantModel(t.db, tenantId, { trainer: failing, encoder: fakeEncoder(untilAborted) }),
+    /exited \(code 1\)/,
+  );
+  assert.equal(await t.db.nluModel.count({ where: { tenantId } }), 0);
 });
