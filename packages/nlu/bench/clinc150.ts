@@ -9,7 +9,8 @@
 // (`sentenceEncoderPlan`, vectors of the planned texts, `classify(text, vector)`): the training time
 // includes embedding the planned texts (their vectors are cached beside the data; `--fresh` embeds them all
 // again, as a tenant's first training does), and each message the model asks for (`needsSentenceVector`:
-// the n-gram model unsure of it) is embedded alone, timed with its classification; `--sure-at G` tries
+// the n-gram model unsure of it) is embedded alone on the encoder's thread, as a turn's is, timed with
+// its classification (`encoderLoadSeconds`: the thread's start, the model's load and its warm-up); `--sure-at G` tries
 // another gate than SURE_AT (`Infinity`: every message embedded). Prints one JSON line, then a summary. Out-of-scope rows are never seen in training.
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -126,7 +127,6 @@ async function prepareEncoder() {
   const loadStarted = performance.now();
   const encoder = await loadEncoder();
   const loadSeconds = (performance.now() - loadStarted) / 1000;
-  await encoder.embed(["warm up"]);
   const plan = sentenceEncoderPlan(intents, values.language);
   const cacheBase = `${dataFile instanceof URL ? dataFile.pathname : dataFile}.use-cache`;
   const cached = plan ? await embedCached(encoder, plan.texts, cacheBase, values.fresh) : null;
@@ -138,6 +138,7 @@ async function prepareEncoder() {
     embedded: cached?.embedded ?? 0,
     cached: cached?.cached ?? 0,
     embed: (text: string) => embedOne(encoder, text),
+    close: () => encoder.close(),
   };
 }
 
@@ -197,6 +198,7 @@ const figures = {
     : {}),
   load: loadavg().map((l) => Number(l.toFixed(1))),
 };
+await encoderRun?.close();
 console.log(JSON.stringify(figures));
 console.log(
   `${figures.split}${shots === null ? "" : `, ${shots} examples per intent`}: in-scope accuracy ${(figures.inScopeAccuracy * 100).toFixed(1)}%, out-of-scope recall ${figures.oosRecall === null ? "n/a" : `${(figures.oosRecall * 100).toFixed(1)}%`}; ` +

