@@ -38,7 +38,11 @@ test("updates acknowledged into the inbox are expanded by the worker and answere
   // The redelivery's row answers nothing, so the wait above does not cover its expansion.
   for (let i = 0; i < 200 && (await stack.t.db.inboundBatch.count()) > 0; i++) await sleep(50);
   assert.equal(await stack.t.db.inboundBatch.count(), 0, "every row expanded");
-  const inbound = await stack.t.db.message.findMany({ where: { direction: "in" }, include: { conversation: true } });
+  // A turn marks its message processed once its reply is sent: on a busy machine a moment after the send.
+  const inboundMessages = () =>
+    stack.t.db.message.findMany({ where: { direction: "in" }, include: { conversation: true } });
+  for (let i = 0; i < 200 && !(await inboundMessages()).every((m) => m.status === "processed"); i++) await sleep(50);
+  const inbound = await inboundMessages();
   assert.equal(inbound.length, 6);
   assert.ok(inbound.every((m) => m.status === "processed"));
   for (const chat of chats) {
