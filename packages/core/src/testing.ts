@@ -60,8 +60,16 @@ export function simulatedClock(t: TestContext, database: Pool, { stepMs = 10, ma
         () => (settled = true),
       );
       for (let elapsed = 0; ; elapsed += stepMs) {
-        // Let started requests reach the fake, and whatever they set in motion run.
-        for (let i = 0; i < 5 || inFlight > 0 || querying(); i++) await turn();
+        // Let started requests reach the fake, and whatever they set in motion run. Bounded, so that
+        // something that never settles fails the test with what it was rather than spinning forever.
+        const since = performance.now();
+        for (let i = 0; i < 5 || inFlight > 0 || querying(); i++) {
+          if (performance.now() - since > 60_000)
+            throw new Error(
+              `stuck for a minute at ${elapsed} simulated ms: ${inFlight} requests in flight, database pool ${database.totalCount} open, ${database.idleCount} idle, ${database.waitingCount} waiting`,
+            );
+          await turn();
+        }
         if (settled) return work;
         if (elapsed > maxMs) throw new Error(`not done after ${maxMs} simulated ms`);
         t.mock.timers.tick(stepMs);
