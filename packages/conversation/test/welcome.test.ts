@@ -1,16 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { InboundMessage } from "@cb/core";
 import { welcomeEvents } from "../src/welcome.ts";
-
-const message = (fields: Partial<InboundMessage>): InboundMessage => ({
-  channel: "telegram",
-  platformEventId: "e",
-  conversation: { externalId: "1", type: "private" },
-  sender: { externalId: "1" },
-  sentAt: "2026-12-06T00:00:00Z",
-  ...fields,
-});
+import { inbound as message } from "./support.ts";
 
 test("Telegram's /start, Messenger's Get Started and a first visit to Slack's Messages tab fire the platform's welcome event, then WELCOME", () => {
   assert.deepEqual(welcomeEvents(message({ text: "/start", command: { name: "start", args: "" } })), [
