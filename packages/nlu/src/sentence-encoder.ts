@@ -55,7 +55,7 @@ export const DEFAULT_BATCH_SIZE = 8;
  * keeps it collected. The young one is 32 MB, not the 8 it was: TF.js leaves ~2.4 MB of garbage a
  * sentence, so at 8 MB nearly every turn paid a scavenge and 1 in 18 a pause over 3 ms; at 32, 0.2
  * ms a turn of collection against 0.8 and 1 in 170 over 3 ms (1,741 turns, load ~3). The encoder
- * adds 147–163 MB to the process's RSS after 3,000 training texts and 600 turns, against 400 MB
+ * adds 147–169 MB to the process's RSS (169 at 32) after 3,000 training texts and 600 turns, against 400 MB
  * unbounded (npm run bench:nlu-encoder-memory).
  */
 export const DEFAULT_RESOURCE_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 96 };
