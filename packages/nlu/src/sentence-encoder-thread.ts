@@ -1,7 +1,6 @@
-// The sentence encoder's thread (sentence-encoder.ts): the Universal Sentence Encoder lite on
-// TF.js's WASM backend (use-lite.ts), loaded and warmed up on the first request, one batch at a time.
-// Its model and its WASM heap live here, once per process, and its milliseconds of CPU a sentence
-// stay off the event loop.
+// The sentence encoder's thread (sentence-encoder.ts): the Universal Sentence Encoder lite run by
+// onnxruntime (use-lite.ts), loaded and warmed up on the first request, one batch at a time. Its
+// model and its session live here, once per process, and its CPU a sentence stays off the event loop.
 import { parentPort } from "node:worker_threads";
 import { loadUseLite, type UseLite, WARM_UP } from "./use-lite.ts";
 
@@ -16,7 +15,7 @@ async function load() {
   const started = performance.now();
   const useLite = await loadUseLite();
   const loaded = performance.now();
-  for (const text of WARM_UP) useLite.embed([text]);
+  for (const text of WARM_UP) await useLite.embed([text]);
   const warmUp = { texts: WARM_UP.length, ms: Math.round(performance.now() - loaded) };
   return { useLite, load: { loadMs: Math.round(loaded - started), warmUp } };
 }
@@ -27,7 +26,7 @@ parentPort!.on("message", async ({ id, texts }: EncoderRequest) => {
     encoder ??= load();
     const { useLite, load: loaded } = await encoder;
     // One flat buffer, moved (not copied) to the caller.
-    const vectors = useLite.embed(texts);
+    const vectors = await useLite.embed(texts);
     parentPort!.postMessage({ id, vectors, ...(first ? { loaded } : {}) } satisfies EncoderReply, [vectors.buffer]);
   } catch (err) {
     // A model that failed to load is loaded afresh on the next request.

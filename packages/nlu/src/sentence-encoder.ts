@@ -192,8 +192,12 @@ export function createSentenceEncoder(options: SentenceEncoderOptions = {}): Sen
         );
         return job.promise.finally(() => clearTimeout(timer));
       }
+      // Batched shortest first: the graph pads a batch's sentences to its longest, and texts of like
+      // length pad little (CLINC150's examples in batches of 8: 0.70 ms a text against 0.80 in file order).
+      const order = [...texts.keys()].sort((a, b) => texts[a]!.length - texts[b]!.length);
       const jobs: ReturnType<typeof enqueue>[] = [];
-      for (let i = 0; i < texts.length; i += batchSize) jobs.push(enqueue(texts.slice(i, i + batchSize), "training"));
+      for (let i = 0; i < order.length; i += batchSize)
+        jobs.push(enqueue(order.slice(i, i + batchSize).map((j) => texts[j]!), "training"));
       // Batches not yet sent are dropped when the training ends or one batch fails.
       const dropAll = (err: Error) => {
         for (const job of jobs) settle(job, err);
@@ -201,7 +205,10 @@ export function createSentenceEncoder(options: SentenceEncoderOptions = {}): Sen
       const abort = () => dropAll(signal!.reason instanceof Error ? signal!.reason : new Error(String(signal!.reason)));
       signal?.addEventListener("abort", abort, { once: true });
       try {
-        return (await Promise.all(jobs.map((j) => j.promise))).flat();
+        const sorted = (await Promise.all(jobs.map((j) => j.promise))).flat();
+        const vectors: Float32Array[] = new Array(texts.length);
+        for (const [k, j] of order.entries()) vectors[j] = sorted[k]!;
+        return vectors;
       } catch (err) {
         dropAll(err as Error);
         throw err;

