@@ -86,3 +86,4 @@ export {
   NLU_EVALUATE,
   type StoredEvaluation,
 } from "./evaluation.ts";
+export { BACKGROUND_NICE } from "./thread-priority.ts";

@@ -197,7 +197,12 @@ export function createSentenceEncoder(options: SentenceEncoderOptions = {}): Sen
       const order = [...texts.keys()].sort((a, b) => texts[a]!.length - texts[b]!.length);
       const jobs: ReturnType<typeof enqueue>[] = [];
       for (let i = 0; i < order.length; i += batchSize)
-        jobs.push(enqueue(order.slice(i, i + batchSize).map((j) => texts[j]!), "training"));
+        jobs.push(
+          enqueue(
+            order.slice(i, i + batchSize).map((j) => texts[j]!),
+            "training",
+          ),
+        );
       // Batches not yet sent are dropped when the training ends or one batch fails.
       const dropAll = (err: Error) => {
         for (const job of jobs) settle(job, err);

@@ -1,10 +1,18 @@
 // A training run in a worker thread of its own (trainer.ts): seconds of CPU off the event loop that
 // serves the turns.
 import { parentPort, workerData } from "node:worker_threads";
-import { EncoderHead, type SerializedEncoderHead } from "./encoder-head.ts";
-import { trainNgrams } from "./model.ts";
-import { split } from "./stored-model.ts";
+import type { SerializedEncoderHead } from "./encoder-head.ts";
+import { lowerThreadPriority } from "./thread-priority.ts";
 import type { TrainingInput } from "./trainer.ts";
+
+// Below the turns' event loop (thread-priority.ts) before the modules it trains with are loaded:
+// loading them is a second of CPU too.
+lowerThreadPriority();
+const [{ EncoderHead }, { trainNgrams }, { split }] = await Promise.all([
+  import("./encoder-head.ts"),
+  import("./model.ts"),
+  import("./stored-model.ts"),
+]);
 
 const { data, headFollows } = workerData as TrainingInput;
 const ngrams = trainNgrams(data.intents, { entityTypes: data.entityTypes, language: data.language });

