@@ -31,32 +31,30 @@ export interface SentenceEncoderOptions {
   requestTimeoutMs?: number;
   /** Texts a training sends the thread at once; a turn waits behind one such batch at most (DEFAULT_BATCH_SIZE). */
   batchSize?: number;
-  /** The thread's own V8 heap (DEFAULT_RESOURCE_LIMITS); the WASM heap and the weights are outside it. */
+  /** The thread's own V8 heap (DEFAULT_RESOURCE_LIMITS); onnxruntime's session and the weights are outside it. */
   resourceLimits?: ResourceLimits;
   /** The thread's module (tests give one that can be made to fail). */
   thread?: URL;
 }
 
 export const SENTENCE_DIMENSIONS = 512;
-/** A turn's budget: an embedding takes 6–15 ms, a training batch ahead of it ~30 ms (quiet machine). */
+/** A turn's budget: an embedding takes 1–3 ms, a training batch ahead of it ~6 ms (quiet machine). */
 export const DEFAULT_TURN_TIMEOUT_MS = 2_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 /**
- * 8: a turn waits behind an eighth of what it would behind 64. Batches cost little throughput (3,000
- * CLINC150 texts, shared machine at load 11–18: 6.0 ms a text at 16, 6.6 at 32, 8.1 at 64); from 16
- * to 8, with a turn every 50 ms during a training of 1,500 texts, a turn's wait fell from ~9 texts'
- * time to ~5 (p50 44–109 ms → 21–47 ms) and training took 5.0–10.8 ms a text at 16, 3.8–10.3 at 8
- * (load 6–14; npm run bench:nlu-encoder-memory with BATCH=16 and 8, three and four runs).
+ * 8: a turn waits behind an eighth of what it would behind 64, for little throughput (texts of like
+ * length: 0.71–0.75 ms a text at 8, 0.62–0.78 at 64: npm run bench:nlu-encoder-speed); a turn's
+ * wait behind a training's batches is ~8 ms at the median at 8, ~25 at 64 (npm run
+ * bench:nlu-encoder-memory with BATCH=8 and 64). Chosen at 8 on TF.js, where the same held at 5×
+ * the times.
  */
 export const DEFAULT_BATCH_SIZE = 8;
 /**
- * Without a bound the thread's V8 heap grows to ~150 MB while it embeds a few thousand texts (the
- * tokenizer's and TF.js's garbage), though under 20 MB of it stays live: a bounded old generation
- * keeps it collected. The young one is 32 MB, not the 8 it was: TF.js leaves ~2.4 MB of garbage a
- * sentence, so at 8 MB nearly every turn paid a scavenge and 1 in 18 a pause over 3 ms; at 32, 0.2
- * ms a turn of collection against 0.8 and 1 in 170 over 3 ms (1,741 turns, load ~3). The encoder
- * adds 147–169 MB to the process's RSS (169 at 32) after 3,000 training texts and 600 turns, against 400 MB
- * unbounded (npm run bench:nlu-encoder-memory).
+ * Set when TF.js ran the encoder in this thread: without a bound its V8 heap grew to ~150 MB while
+ * it embedded a few thousand texts, and a 32 MB young generation (not 8) spared the turns most
+ * scavenges of TF.js's ~2.4 MB of garbage a sentence. On onnxruntime the tensors live outside the
+ * heap and the garbage is the tokenizer's; the bounds stay as a ceiling. The encoder adds 149–151 MB
+ * to the process's RSS after 3,000 training texts and 600 turns (npm run bench:nlu-encoder-memory).
  */
 export const DEFAULT_RESOURCE_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 96 };
 
@@ -72,7 +70,7 @@ interface Job {
 
 /**
  * The Universal Sentence Encoder lite in one worker thread per process, shared by turns and trainings:
- * one copy of its weights and WASM heap, loaded on the first request. Requests go to the thread one at
+ * one copy of its weights and session, loaded on the first request. Requests go to the thread one at
  * a time, turns before training batches, so a turn waits for at most one batch, never a training's
  * whole embedding. A thread that errs, exits or takes longer than `requestTimeoutMs` is logged and
  * replaced on the next request; the callers waiting on it get the error.
