@@ -1,4 +1,4 @@
 // Builds the sentence encoder's ONNX model file at install (the encoder's thread would otherwise build it on first use).
 import { useLiteOnnxFile } from "../src/use-lite-onnx.ts";
 
-console.log(`sentence encoder ready: ${await useLiteOnnxFile()}`);
+console.log(`sentence encoder ready: ${useLiteOnnxFile()}`);

